@@ -1,0 +1,263 @@
+//! Pinned TLS to a Focal node.
+//!
+//! A node's certificate is self-signed with its ed25519 node key; there is no
+//! certificate authority to ask. The client knows the key it expects (from a
+//! connection string, or the roster) and accepts a connection only when the
+//! certificate carries exactly that key and the handshake proves the node
+//! holds it. Names and dates in the certificate are ignored on purpose.
+
+use std::{fmt, io, sync::Arc};
+
+use hyper_util::rt::TokioIo;
+use rustls::{
+    ClientConfig, DigitallySignedStruct, SignatureScheme,
+    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    crypto::{CryptoProvider, WebPkiSupportedAlgorithms},
+    pki_types::{CertificateDer, ServerName, UnixTime},
+    version::TLS13,
+};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+/// Where a node is and which key it must present.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NodeTarget {
+    /// `host:port` of the node's gRPC service.
+    pub address: String,
+    /// The node's ed25519 public key.
+    pub node_key: [u8; 32],
+}
+
+impl fmt::Debug for NodeTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (key {})", self.address, hex::encode(self.node_key))
+    }
+}
+
+/// Why a certificate was not accepted, or a connection not made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The certificate is not a well-formed X.509 certificate.
+    #[error("the node's certificate cannot be parsed: {0}")]
+    BadCertificate(String),
+    /// The certificate's key is not an ed25519 key.
+    #[error("the node's certificate holds a non-ed25519 key (algorithm {0})")]
+    NotEd25519(String),
+    /// The node presented another key than the one pinned.
+    #[error(
+        "the node presented key {found}, but key {expected} was expected; refusing to talk to it"
+    )]
+    WrongKey {
+        /// The pinned key, hex.
+        expected: String,
+        /// The presented key, hex.
+        found: String,
+    },
+    /// The address is not usable.
+    #[error("`{0}` is not a node address; use host:port, e.g. 127.0.0.1:7400")]
+    BadAddress(String),
+    /// TLS setup failed.
+    #[error("cannot configure TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    /// The gRPC channel failed.
+    #[error("cannot reach the node at {address}: {source}")]
+    Connect {
+        /// The address.
+        address: String,
+        /// The underlying error.
+        source: tonic::transport::Error,
+    },
+}
+
+/// The ed25519 public key inside a DER X.509 certificate.
+pub fn certificate_key(der: &[u8]) -> Result<[u8; 32], TransportError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| TransportError::BadCertificate(e.to_string()))?;
+    let spki = cert.public_key();
+    if spki.algorithm.algorithm != x509_parser::oid_registry::OID_SIG_ED25519 {
+        return Err(TransportError::NotEd25519(
+            spki.algorithm.algorithm.to_id_string(),
+        ));
+    }
+    spki.subject_public_key
+        .data
+        .as_ref()
+        .try_into()
+        .map_err(|_| TransportError::BadCertificate("ed25519 key is not 32 bytes".to_owned()))
+}
+
+/// Accepts exactly one ed25519 key.
+#[derive(Debug)]
+pub struct PinnedKeyVerifier {
+    expected: [u8; 32],
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl PinnedKeyVerifier {
+    /// A verifier that accepts only `expected`.
+    pub fn new(expected: [u8; 32], provider: &CryptoProvider) -> Self {
+        Self {
+            expected,
+            algorithms: provider.signature_verification_algorithms,
+        }
+    }
+
+    fn check(&self, der: &[u8]) -> Result<(), rustls::Error> {
+        let other = |e: TransportError| {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(rustls::OtherError(
+                Arc::new(e),
+            )))
+        };
+        let found = certificate_key(der).map_err(other)?;
+        if found != self.expected {
+            return Err(other(TransportError::WrongKey {
+                expected: hex::encode(self.expected),
+                found: hex::encode(found),
+            }));
+        }
+        Ok(())
+    }
+}
+
+impl ServerCertVerifier for PinnedKeyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.check(end_entity.as_ref())?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        // Focal speaks TLS 1.3 only.
+        Err(rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::Tls13RequiredForQuic,
+        ))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        vec![SignatureScheme::ED25519]
+    }
+}
+
+/// The client TLS configuration for one pinned node.
+pub fn client_config(expected: [u8; 32]) -> Result<ClientConfig, TransportError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(PinnedKeyVerifier::new(expected, &provider));
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
+}
+
+/// Opens a gRPC channel to `target` over pinned TLS.
+pub async fn connect(target: &NodeTarget) -> Result<Channel, TransportError> {
+    let endpoint = endpoint(target)?;
+    let connector = connector(target)?;
+    endpoint
+        .connect_with_connector(connector)
+        .await
+        .map_err(|source| match pinning_failure(&source) {
+            Some(reason) => reason,
+            None => TransportError::Connect {
+                address: target.address.clone(),
+                source,
+            },
+        })
+}
+
+/// Finds, in a connection error's chain, the reason our verifier refused the
+/// node's certificate, so the user sees "presented key X, expected Y" rather
+/// than a transport error.
+fn pinning_failure(err: &(dyn std::error::Error + 'static)) -> Option<TransportError> {
+    let mut current = Some(err);
+    while let Some(err) = current {
+        // io::Error hides a custom payload from `source()`; look inside.
+        let inner = err
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        for candidate in [Some(err), inner].into_iter().flatten() {
+            if let Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other))) =
+                candidate.downcast_ref::<rustls::Error>()
+                && let Some(reason) = other.0.downcast_ref::<TransportError>()
+            {
+                return Some(match reason {
+                    TransportError::WrongKey { expected, found } => TransportError::WrongKey {
+                        expected: expected.clone(),
+                        found: found.clone(),
+                    },
+                    TransportError::NotEd25519(alg) => TransportError::NotEd25519(alg.clone()),
+                    other => TransportError::BadCertificate(other.to_string()),
+                });
+            }
+        }
+        current = err.source();
+    }
+    None
+}
+
+fn endpoint(target: &NodeTarget) -> Result<Endpoint, TransportError> {
+    // The scheme is `http` because TLS is done by our connector, not tonic.
+    let uri: Uri = format!("http://{}", target.address)
+        .parse()
+        .map_err(|_| TransportError::BadAddress(target.address.clone()))?;
+    if uri.port_u16().is_none() {
+        return Err(TransportError::BadAddress(target.address.clone()));
+    }
+    Ok(Endpoint::from(uri)
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .tcp_nodelay(true))
+}
+
+type Connection = TokioIo<tokio_rustls::client::TlsStream<TcpStream>>;
+type ConnectFuture = std::pin::Pin<Box<dyn Future<Output = io::Result<Connection>> + Send>>;
+
+fn connector(
+    target: &NodeTarget,
+) -> Result<
+    impl tower::Service<Uri, Response = Connection, Error = io::Error, Future = ConnectFuture>
+    + Clone
+    + Send
+    + 'static,
+    TransportError,
+> {
+    let tls = TlsConnector::from(Arc::new(client_config(target.node_key)?));
+    let address = target.address.clone();
+    Ok(tower::service_fn(move |_uri: Uri| {
+        let tls = tls.clone();
+        let address = address.clone();
+        Box::pin(async move {
+            let tcp = TcpStream::connect(&address).await?;
+            tcp.set_nodelay(true)?;
+            // The name is not checked (the key is); any valid name will do.
+            let name = ServerName::try_from("focal-node")
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            let stream = tls.connect(name, tcp).await?;
+            Ok(TokioIo::new(stream))
+        }) as ConnectFuture
+    }))
+}

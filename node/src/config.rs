@@ -1,0 +1,286 @@
+//! `focal.toml`: the operator's settings for one node.
+//!
+//! The identity of a node (its key and member code) is not configuration: it
+//! lives in the key file and the database. This file holds what an operator
+//! may change between restarts. Unknown keys are errors, not silently ignored,
+//! so a typo never leaves a setting at its default unnoticed.
+
+use std::{
+    io,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+/// The file name of the configuration inside the data directory.
+pub const CONFIG_FILE: &str = "focal.toml";
+
+/// The default address of the client and peer gRPC service.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7400";
+
+/// A node's settings, as read from `focal.toml`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the gRPC service (clients and peers) listens.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Log filter (`error`, `warn`, `info`, `debug`, `trace`, or a
+    /// `tracing` directive list). `RUST_LOG` overrides it.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    /// Storage tuning.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// Server limits.
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// `[storage]`: how the SQLite database is used.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// How long a connection waits for a lock held by another, in
+    /// milliseconds, before reporting the database busy.
+    #[serde(default = "default_busy_timeout_ms")]
+    pub busy_timeout_ms: u64,
+}
+
+/// `[server]`: limits of the gRPC server.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// How long a TLS handshake may take before the connection is dropped,
+    /// in milliseconds.
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
+    /// On shutdown, how long in-flight requests may take to finish before
+    /// the node stops anyway, in milliseconds.
+    #[serde(default = "default_shutdown_grace_ms")]
+    pub shutdown_grace_ms: u64,
+    /// Largest gRPC message the node accepts, in bytes.
+    #[serde(default = "default_max_message_bytes")]
+    pub max_message_bytes: usize,
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN
+        .parse()
+        .unwrap_or_else(|_| unreachable!("constant address parses"))
+}
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+fn default_busy_timeout_ms() -> u64 {
+    5_000
+}
+fn default_handshake_timeout_ms() -> u64 {
+    10_000
+}
+fn default_shutdown_grace_ms() -> u64 {
+    10_000
+}
+fn default_max_message_bytes() -> usize {
+    4 * 1024 * 1024
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            busy_timeout_ms: default_busy_timeout_ms(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            handshake_timeout_ms: default_handshake_timeout_ms(),
+            shutdown_grace_ms: default_shutdown_grace_ms(),
+            max_message_bytes: default_max_message_bytes(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            log_level: default_log_level(),
+            storage: StorageConfig::default(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The file is not valid TOML, or has an unknown key or a wrong value.
+    #[error("configuration {path}, line {line}, column {column}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The values parse but make no sense together.
+    #[error("configuration {path}: {message}")]
+    Semantic {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses configuration text; `path` is only used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|err| {
+            let (line, column) = err
+                .span()
+                .map(|span| line_and_column(text, span.start))
+                .unwrap_or((1, 1));
+            let source_line = text.lines().nth(line - 1).unwrap_or_default();
+            ConfigError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message: format!(
+                    "{}\n{line:>5} | {source_line}\n      | {caret:>column$}",
+                    err.message().trim(),
+                    caret = "^",
+                ),
+            }
+        })?;
+        config.check(path)?;
+        Ok(config)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), ConfigError> {
+        let semantic = |message: String| ConfigError::Semantic {
+            path: path.to_owned(),
+            message,
+        };
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return Err(semantic(format!(
+                "log_level = {:?} is not a log filter; use error, warn, info, debug or trace",
+                self.log_level
+            )));
+        }
+        if self.server.max_message_bytes < 64 * 1024 {
+            return Err(semantic(format!(
+                "server.max_message_bytes = {} is too small; use at least 65536",
+                self.server.max_message_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    /// The commented file `focal-node init` writes.
+    pub fn template() -> String {
+        format!(
+            r#"# Focal node configuration.
+#
+# This node's identity (its key in node.key and its member code in the
+# database) is not set here. Everything below has a sane default; uncomment a
+# line to change it, then restart the node. Unknown keys are rejected.
+
+# Address of the gRPC service that clients and peer nodes connect to.
+# Use 0.0.0.0:7400 to accept connections from other machines.
+listen = "{DEFAULT_LISTEN}"
+
+# Log filter: error, warn, info, debug, trace (or tracing directives such as
+# "info,focal_node=debug"). The RUST_LOG environment variable overrides it.
+log_level = "info"
+
+[storage]
+# Milliseconds a database connection waits for a lock before giving up.
+# busy_timeout_ms = {busy}
+
+[server]
+# Milliseconds a TLS handshake may take before the connection is dropped.
+# handshake_timeout_ms = {handshake}
+# Milliseconds in-flight requests get to finish when the node shuts down.
+# shutdown_grace_ms = {grace}
+# Largest gRPC message accepted, in bytes.
+# max_message_bytes = {max}
+"#,
+            busy = default_busy_timeout_ms(),
+            handshake = default_handshake_timeout_ms(),
+            grace = default_shutdown_grace_ms(),
+            max = default_max_message_bytes(),
+        )
+    }
+}
+
+/// 1-based line and column of byte offset `at` in `text`.
+fn line_and_column(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("focal.toml"))
+    }
+
+    #[test]
+    fn template_parses_to_the_defaults() {
+        assert_eq!(parse(&Config::template()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        let err = parse("log_level = \"info\"\nlisten = 127.0.0.1:7400\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("line 2, column 15"), "{msg}");
+        assert!(msg.contains("2 | listen = 127.0.0.1:7400"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        let err = parse("[server]\nmax_mesage_bytes = 10\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("unknown field `max_mesage_bytes`"), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let err = parse("log_level = \"loud[\"\n").unwrap_err();
+        assert!(err.to_string().contains("is not a log filter"), "{err}");
+        let err = parse("listen = \"somewhere\"\n").unwrap_err();
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+}

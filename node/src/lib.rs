@@ -1,0 +1,20 @@
+//! The Focal node: one member's replica of the WPS Focal Points Network.
+//!
+//! Layers, each using only the ones above it:
+//! - [`member`], [`identity`]: who the node is (member code, ed25519 key);
+//! - [`config`]: the operator's settings;
+//! - [`store`]: the SQLite database and its migrations;
+//! - [`datadir`]: the data directory that holds all of the above;
+//! - [`tls`], [`server`]: the TLS identity and the running gRPC server.
+//!
+//! See `ARCHITECTURE.md` at the repository root for the invariants.
+
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod datadir;
+pub mod identity;
+pub mod member;
+pub mod server;
+pub mod store;
+pub mod tls;

@@ -1,0 +1,350 @@
+//! The running node: the TLS listener, the gRPC services, and clean shutdown.
+//!
+//! Connections are accepted here rather than by tonic so that the TLS layer is
+//! ours: the certificate is the node key's, the handshake has a deadline, and a
+//! peer that speaks garbage costs one task, not the accept loop.
+//!
+//! Shutdown order: stop accepting, report NOT_SERVING, let in-flight requests
+//! finish (up to `server.shutdown_grace_ms`), then checkpoint and close the
+//! database, remove the address file and release the directory lock.
+
+use std::{
+    future::Future,
+    io,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use focal_proto::v1::{
+    GetInfoRequest, NodeInfo,
+    node_service_server::{NodeService, NodeServiceServer},
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{mpsc, watch},
+};
+use tokio_rustls::{TlsAcceptor, server::TlsStream};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, transport::server::Connected};
+
+use crate::{
+    datadir::{DataDirError, OpenDataDir},
+    identity::NodeId,
+    store::StoreError,
+    tls::{self, TlsError},
+};
+
+/// Why the node could not serve.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// Another process already listens on the configured address.
+    #[error(
+        "cannot listen on {addr}: the address is already in use (is another focal-node \
+         running?); stop that process or set `listen` in {config}"
+    )]
+    AddrInUse {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The configuration file to edit.
+        config: String,
+    },
+    /// Binding failed for another reason.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// The TLS configuration could not be built.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// gRPC reflection could not be set up.
+    #[error("cannot set up gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The gRPC server failed.
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The data directory could not be updated.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The database could not be closed cleanly.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the node knows about a connection: where it comes from and, for a
+/// peer that presented a certificate, which key it holds.
+#[derive(Debug, Clone)]
+pub struct PeerInfo {
+    /// The remote socket address.
+    pub remote: Option<SocketAddr>,
+    /// The ed25519 key of the client certificate, if one was presented.
+    pub peer_key: Option<NodeId>,
+}
+
+/// An accepted, handshaken TLS connection.
+struct TlsConnection {
+    inner: TlsStream<TcpStream>,
+    info: PeerInfo,
+}
+
+impl Connected for TlsConnection {
+    type ConnectInfo = PeerInfo;
+
+    fn connect_info(&self) -> PeerInfo {
+        self.info.clone()
+    }
+}
+
+impl AsyncRead for TlsConnection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsConnection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// `focal.v1.NodeService`: public facts about this node.
+struct NodeApi {
+    info: NodeInfo,
+}
+
+#[tonic::async_trait]
+impl NodeService for NodeApi {
+    async fn get_info(&self, _req: Request<GetInfoRequest>) -> Result<Response<NodeInfo>, Status> {
+        Ok(Response::new(self.info.clone()))
+    }
+}
+
+/// Binds the configured address. Separate from [`serve`] so that a port that
+/// is in use is reported before anything else starts.
+pub async fn bind(node: &OpenDataDir) -> Result<TcpListener, ServeError> {
+    let addr = node.config.listen;
+    TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == io::ErrorKind::AddrInUse {
+            ServeError::AddrInUse {
+                addr,
+                config: node.dir.config_path().display().to_string(),
+            }
+        } else {
+            ServeError::Bind { addr, source }
+        }
+    })
+}
+
+/// Serves until `shutdown` completes, then stops cleanly.
+pub async fn serve(
+    node: OpenDataDir,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let OpenDataDir {
+        dir,
+        config,
+        key,
+        member,
+        store,
+        lock,
+    } = node;
+    let local = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key)?));
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<NodeServiceServer<NodeApi>>().await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(focal_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(focal_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let api = NodeApi {
+        info: NodeInfo {
+            member: member.to_string(),
+            node_key: key.id().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            schema_version: store.schema_version()?,
+        },
+    };
+    let max_message = config.server.max_message_bytes;
+
+    // One signal, observed by the accept loop, the server and the grace timer.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    let (conn_tx, conn_rx) = mpsc::channel::<Result<TlsConnection, io::Error>>(64);
+    let handshake_timeout = Duration::from_millis(config.server.handshake_timeout_ms);
+    let accept_loop = tokio::spawn(accept_loop(
+        listener,
+        acceptor,
+        handshake_timeout,
+        conn_tx,
+        stop_rx.clone(),
+    ));
+
+    dir.write_addr(local)?;
+    tracing::info!(
+        %member,
+        node_key = %key.id(),
+        addr = %local,
+        data = %dir.root().display(),
+        "focal-node listening"
+    );
+
+    let server_stop = {
+        let mut stop = stop_rx.clone();
+        let health = health.clone();
+        async move {
+            stopped(&mut stop).await;
+            tracing::info!("shutting down: no new connections, finishing in-flight requests");
+            health.set_not_serving::<NodeServiceServer<NodeApi>>().await;
+            health
+                .set_service_status("", tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+    };
+    let server = tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(
+            NodeServiceServer::new(api)
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(max_message),
+        )
+        .serve_with_incoming_shutdown(ReceiverStream::new(conn_rx), server_stop);
+    let mut server = Box::pin(server);
+
+    let grace = Duration::from_millis(config.server.shutdown_grace_ms);
+    let mut stop = stop_rx.clone();
+    let result = tokio::select! {
+        result = &mut server => result,
+        () = stopped(&mut stop) => {
+            match tokio::time::timeout(grace, &mut server).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!(
+                        grace_ms = grace.as_millis() as u64,
+                        "in-flight requests did not finish within the grace period; stopping anyway"
+                    );
+                    Ok(())
+                }
+            }
+        }
+    };
+    drop(server);
+    accept_loop.abort();
+    let _ = accept_loop.await;
+
+    dir.clear_addr();
+    store.close()?;
+    drop(lock);
+    result?;
+    tracing::info!("focal-node stopped cleanly");
+    Ok(())
+}
+
+/// Completes once the stop signal has been given.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    handshake_timeout: Duration,
+    connections: mpsc::Sender<Result<TlsConnection, io::Error>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let (tcp, remote) = tokio::select! {
+            () = stopped(&mut stop) => return,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Out of file descriptors and the like: back off instead
+                    // of spinning.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let connections = connections.clone();
+        tokio::spawn(async move {
+            match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => {
+                    let info = PeerInfo {
+                        remote: Some(remote),
+                        peer_key: peer_key(&stream),
+                    };
+                    let _ = connections
+                        .send(Ok(TlsConnection {
+                            inner: stream,
+                            info,
+                        }))
+                        .await;
+                }
+                Ok(Err(err)) => tracing::debug!(%remote, %err, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+            }
+        });
+    }
+}
+
+/// The key of the client certificate, if the peer presented one.
+fn peer_key(stream: &TlsStream<TcpStream>) -> Option<NodeId> {
+    let (_, conn) = stream.get_ref();
+    let cert = conn.peer_certificates()?.first()?;
+    focal_client::transport::certificate_key(cert.as_ref())
+        .ok()
+        .map(NodeId)
+}

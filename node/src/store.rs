@@ -1,0 +1,288 @@
+//! The node's SQLite database: opening, numbered migrations, and clean close.
+//!
+//! Invariants:
+//! - The database runs in WAL mode with `synchronous = FULL`: a transaction
+//!   that has committed is on disk, so an acknowledged write survives a crash
+//!   or power loss.
+//! - `PRAGMA application_id` marks the file as Focal's and `PRAGMA
+//!   user_version` is the number of migrations applied. A file from a newer
+//!   Focal (more migrations than this binary knows) is refused untouched.
+//! - Each migration runs in its own transaction together with the bump of
+//!   `user_version`, so a crash mid-migration leaves the previous version.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+/// `application_id` of a Focal database: ASCII "FCAL".
+pub const APPLICATION_ID: i32 = 0x4643_414c;
+
+/// The file name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "focal.db";
+
+/// The migrations, in order: `MIGRATIONS[i]` brings the schema from version
+/// `i` to `i + 1`. Never edit one that has been released; add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: node metadata.
+    "CREATE TABLE meta (
+         key   TEXT PRIMARY KEY NOT NULL,
+         value TEXT NOT NULL
+     ) STRICT;",
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Why the database could not be opened or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database was written by a newer Focal.
+    #[error(
+        "database {path} has schema version {found}, but this focal-node ({version}) only knows \
+         versions up to {known}: it was written by a newer version of Focal. Run that version \
+         (or newer); the file has been left untouched"
+    )]
+    NewerSchema {
+        /// The database file.
+        path: PathBuf,
+        /// Its schema version.
+        found: u32,
+        /// The newest this binary knows.
+        known: u32,
+        /// This binary's version.
+        version: &'static str,
+    },
+    /// The file is a SQLite database, but not Focal's.
+    #[error("{path} is not a Focal database (application_id {found:#x}); refusing to touch it")]
+    Foreign {
+        /// The database file.
+        path: PathBuf,
+        /// Its application id.
+        found: i32,
+    },
+    /// A required metadata entry is missing.
+    #[error("database {path} has no `{key}` entry; it was not made by `focal-node init`")]
+    MissingMeta {
+        /// The database file.
+        path: PathBuf,
+        /// The missing key.
+        key: &'static str,
+    },
+    /// SQLite failed.
+    #[error("database {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// The underlying error.
+        source: rusqlite::Error,
+    },
+}
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Milliseconds to wait for a lock held by another connection.
+    pub busy_timeout_ms: u64,
+    /// Create the file if it does not exist (only `init` does).
+    pub create: bool,
+}
+
+/// An open Focal database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (and with `create`, creates) the database, then runs any pending
+    /// migrations.
+    pub fn open(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        };
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if options.create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+        conn.busy_timeout(std::time::Duration::from_millis(options.busy_timeout_ms))
+            .map_err(sqlite)?;
+        // Reading the header first makes a non-database file fail here, before
+        // any pragma writes to it.
+        let app_id: i32 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(sqlite)?;
+        let found: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite)?;
+        let fresh = app_id == 0 && found == 0;
+        if !fresh && app_id != APPLICATION_ID {
+            return Err(StoreError::Foreign {
+                path: path.to_owned(),
+                found: app_id,
+            });
+        }
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found,
+                known: SCHEMA_VERSION,
+                version: env!("CARGO_PKG_VERSION"),
+            });
+        }
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;",
+        )
+        .map_err(sqlite)?;
+        let mut store = Self {
+            conn,
+            path: path.to_owned(),
+        };
+        store.migrate(found)?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, from: u32) -> Result<(), StoreError> {
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+            let version = index as u32 + 1;
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|source| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            tx.execute_batch(sql)
+                .and_then(|()| {
+                    tx.execute_batch(&format!(
+                        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {version};"
+                    ))
+                })
+                .and_then(|()| tx.commit())
+                .map_err(|source| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source,
+                })?;
+            tracing::info!(version, "database migrated");
+        }
+        Ok(())
+    }
+
+    fn sqlite(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(self.sqlite())
+    }
+
+    /// Reads a metadata value.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(self.sqlite())
+    }
+
+    /// Reads a metadata value that `init` always writes.
+    pub fn required_meta(&self, key: &'static str) -> Result<String, StoreError> {
+        self.meta(key)?.ok_or_else(|| StoreError::MissingMeta {
+            path: self.path.clone(),
+            key,
+        })
+    }
+
+    /// Writes a metadata value (durably).
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Checkpoints the write-ahead log into the main file and closes the
+    /// database, so that a stopped node leaves one self-contained file.
+    pub fn close(self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(self.sqlite())?;
+        self.conn
+            .close()
+            .map_err(|(_, source)| StoreError::Sqlite { path, source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(create: bool) -> StoreOptions {
+        StoreOptions {
+            busy_timeout_ms: 1000,
+            create,
+        }
+    }
+
+    #[test]
+    fn migrates_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        let store = Store::open(&path, &options(true)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        store.set_meta("member", "ESP").unwrap();
+        store.close().unwrap();
+        let store = Store::open(&path, &options(false)).unwrap();
+        assert_eq!(store.meta("member").unwrap().as_deref(), Some("ESP"));
+    }
+
+    #[test]
+    fn refuses_a_newer_schema_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        Store::open(&path, &options(true)).unwrap().close().unwrap();
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {};", SCHEMA_VERSION + 7))
+            .unwrap();
+        drop(conn);
+        let err = Store::open(&path, &options(false)).unwrap_err();
+        assert!(matches!(err, StoreError::NewerSchema { .. }), "{err}");
+        assert!(err.to_string().contains("newer version of Focal"));
+    }
+
+    #[test]
+    fn refuses_foreign_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA application_id = 42; CREATE TABLE t (x);")
+            .unwrap();
+        drop(conn);
+        let err = Store::open(&path, &options(false)).unwrap_err();
+        assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+
+        let text = dir.path().join("text.db");
+        std::fs::write(&text, "this is not a database at all, just some text").unwrap();
+        assert!(Store::open(&text, &options(false)).is_err());
+    }
+}

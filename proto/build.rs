@@ -7,7 +7,7 @@ use std::{env, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["focal/v1/node.proto"];
+const PROTOS: &[&str] = &["focal/v1/node.proto", "focal/v1/records.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

@@ -1,42 +1,286 @@
 //! `focal`: the command-line client of a Focal node.
+//!
+//! Record types are subcommands (`focal practice add --theme …`), built from
+//! the field table in `focal_client::fields`; everything else is fixed.
 
-use std::process::ExitCode;
+use std::{
+    collections::BTreeMap,
+    io::Read as _,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
-use anyhow::Context as _;
-use clap::{Parser, Subcommand};
-use focal_client::NodeTarget;
-use focal_proto::v1::{GetInfoRequest, node_service_client::NodeServiceClient};
+use anyhow::{Context as _, bail};
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches, Subcommand};
+use focal_client::{
+    Client, ConnectionString, NodeTarget,
+    fields::{FieldKind, RECORD_SPECS, RecordSpec, spec},
+};
+use focal_proto::v1 as pb;
+use serde_json::{Map, Value};
+use tokio_stream::StreamExt as _;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "focal",
-    version,
-    about = "Work with the records of the WPS Focal Points Network through your node."
-)]
-struct Cli {
-    /// The node's address, host:port.
-    #[arg(
-        long,
-        global = true,
-        env = "FOCAL_NODE",
-        default_value = "127.0.0.1:7400"
-    )]
-    node: String,
-    /// The node's public key (64 hex digits), as printed by `focal-node init`.
+/// Connection and output options, valid for every command.
+#[derive(Debug, Args)]
+struct Global {
+    /// The node: a connection string (focal://HOST:PORT?key=…&token=…, from
+    /// `focal-node token create`) or HOST:PORT with --node-key.
+    #[arg(long, global = true, env = "FOCAL_NODE")]
+    node: Option<String>,
+    /// The node's public key (64 hex digits), if --node is HOST:PORT.
     #[arg(long, global = true, env = "FOCAL_NODE_KEY")]
     node_key: Option<String>,
-    #[command(subcommand)]
-    command: Command,
+    /// The access token, if not in the connection string.
+    #[arg(long, global = true, env = "FOCAL_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Print JSON instead of tables, for scripts.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
+/// The commands that are not per record type.
 #[derive(Debug, Subcommand)]
-enum Command {
+enum Fixed {
     /// Show which member and key the node speaks for.
     Info,
+    /// List records of any type.
+    List {
+        /// Only this record type.
+        #[arg(long = "type")]
+        kind: Option<String>,
+        #[command(flatten)]
+        filter: Filter,
+    },
+    /// Show one record.
+    Show {
+        /// The record id (OWNER:type:suffix).
+        id: String,
+    },
+    /// Every change of a record: when, signed by which key, which fields.
+    History {
+        /// The record id.
+        id: String,
+    },
+    /// Change fields of a record: `focal edit ID --status in-force --title "…"`.
+    #[command(disable_help_flag = true)]
+    Edit {
+        /// The record id.
+        id: String,
+        /// A JSON merge patch instead of (or besides) flags; `-` reads stdin.
+        #[arg(long, value_name = "JSON|FILE|-")]
+        patch: Option<String>,
+        /// Remove an optional field (repeatable), e.g. `--clear budget`.
+        #[arg(long, value_name = "FIELD")]
+        clear: Vec<String>,
+        /// Language of multilingual text given in flags.
+        #[arg(long, default_value = "en")]
+        lang: String,
+        /// Field flags of the record's type (see `focal TYPE add --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        fields: Vec<String>,
+    },
+    /// Delete a record (a tombstone: its history is kept).
+    Delete {
+        /// The record id.
+        id: String,
+    },
+    /// Print changes as they are committed, until Ctrl-C.
+    Watch {
+        /// Only this record type.
+        #[arg(long = "type")]
+        kind: Option<String>,
+    },
+    /// Write this member's records to DIR: records.json, and one standard
+    /// Automerge document per record in DIR/automerge/.
+    Export {
+        /// The directory to write (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create records from a records.json written by `focal export`.
+    Import {
+        /// The records.json file.
+        file: PathBuf,
+    },
+}
+
+/// Filters shared by the list commands.
+#[derive(Debug, Args)]
+struct Filter {
+    /// Only records with this theme.
+    #[arg(long)]
+    theme: Option<String>,
+    /// Only records with this status.
+    #[arg(long)]
+    status: Option<String>,
+    /// Only records whose text contains this (case-insensitive).
+    #[arg(long)]
+    search: Option<String>,
+    /// Only records owned by this member.
+    #[arg(long)]
+    owner: Option<String>,
+    /// Include deleted records.
+    #[arg(long)]
+    include_deleted: bool,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+}
+
+fn cli() -> Command {
+    let mut cmd = Command::new("focal")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Work with the records of the WPS Focal Points Network through your node.")
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    cmd = Global::augment_args(cmd);
+    cmd = Fixed::augment_subcommands(cmd);
+    for spec in RECORD_SPECS {
+        cmd = cmd.subcommand(record_command(spec));
+    }
+    cmd
+}
+
+fn record_command(spec: &RecordSpec) -> Command {
+    let add = Command::new("add")
+        .about(format!("Create a {} record", spec.name))
+        .args(field_args(spec))
+        .arg(
+            Arg::new("from-json")
+                .long("from-json")
+                .value_name("JSON|FILE|-")
+                .help("Fields as a JSON object (flags given too override it)"),
+        )
+        .arg(
+            Arg::new("visibility")
+                .long("visibility")
+                .value_parser(["network", "secretariat", "local"])
+                .default_value("network")
+                .help("Who may read the record"),
+        )
+        .arg(
+            Arg::new("lang")
+                .long("lang")
+                .default_value("en")
+                .help("Language of the multilingual text given in flags"),
+        );
+    let list =
+        Filter::augment_args(Command::new("list").about(format!("List {} records", spec.name)));
+    Command::new(spec.name)
+        .about(spec.about)
+        .subcommand_required(true)
+        .subcommand(add)
+        .subcommand(list)
+}
+
+fn field_args(spec: &RecordSpec) -> Vec<Arg> {
+    spec.fields
+        .iter()
+        .map(|field| {
+            let arg = Arg::new(field.path)
+                .long(field.flag)
+                .help(field.help)
+                .value_name(match field.kind {
+                    FieldKind::Int => "N",
+                    FieldKind::Number => "AMOUNT",
+                    FieldKind::Bool => "true|false",
+                    FieldKind::Date => "YYYY-MM-DD",
+                    FieldKind::Json => "JSON",
+                    _ => "TEXT",
+                });
+            if field.kind == FieldKind::List {
+                arg.action(ArgAction::Append)
+            } else {
+                arg.action(ArgAction::Set)
+            }
+        })
+        .collect()
+}
+
+/// The fields given as flags, as a JSON object (nested by dotted paths).
+fn fields_from_matches(
+    spec: &RecordSpec,
+    matches: &ArgMatches,
+) -> anyhow::Result<Map<String, Value>> {
+    let mut out = Map::new();
+    for field in spec.fields {
+        let values: Vec<&String> = match matches.get_many::<String>(field.path) {
+            Some(values) => values.collect(),
+            None => continue,
+        };
+        let flag = field.flag;
+        let text = values.last().map(|s| s.as_str()).unwrap_or_default();
+        let value = match field.kind {
+            FieldKind::Text | FieldKind::LText | FieldKind::Date => Value::String(text.to_owned()),
+            FieldKind::List => {
+                Value::Array(values.iter().map(|v| Value::String((*v).clone())).collect())
+            }
+            FieldKind::Int => Value::from(
+                text.trim()
+                    .parse::<i64>()
+                    .with_context(|| format!("--{flag} `{text}` is not a whole number"))?,
+            ),
+            FieldKind::Number => {
+                let n: f64 = text
+                    .trim()
+                    .replace(',', "")
+                    .parse()
+                    .with_context(|| format!("--{flag} `{text}` is not a number"))?;
+                serde_json::Number::from_f64(n)
+                    .map(Value::Number)
+                    .with_context(|| format!("--{flag} `{text}` is not a finite number"))?
+            }
+            FieldKind::Bool => Value::Bool(match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "y" | "1" => true,
+                "false" | "no" | "n" | "0" => false,
+                _ => bail!("--{flag} `{text}` is not true or false"),
+            }),
+            FieldKind::Json => serde_json::from_str(text)
+                .with_context(|| format!("--{flag} is not valid JSON: {text}"))?,
+        };
+        set_path(&mut out, field.path, value);
+    }
+    Ok(out)
+}
+
+fn set_path(map: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            map.insert(path.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let child = map
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = child {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// A JSON object from inline text, a file, or stdin (`-`).
+fn read_json_object(source: &str) -> anyhow::Result<Map<String, Value>> {
+    let text = if source == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        text
+    } else if source.trim_start().starts_with('{') {
+        source.to_owned()
+    } else {
+        std::fs::read_to_string(source).with_context(|| format!("cannot read {source}"))?
+    };
+    match serde_json::from_str(&text).context("not valid JSON")? {
+        Value::Object(map) => Ok(map),
+        _ => bail!("expected a JSON object"),
+    }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = cli().get_matches();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -48,7 +292,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(matches)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
@@ -57,29 +301,528 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let key_hex = cli
-        .node_key
-        .context("the node's key is needed to verify it: pass --node-key or set FOCAL_NODE_KEY")?;
-    let mut node_key = [0u8; 32];
-    hex::decode_to_slice(key_hex.trim(), &mut node_key)
-        .with_context(|| format!("--node-key `{key_hex}` is not 64 hex digits"))?;
-    let target = NodeTarget {
-        address: cli.node,
-        node_key,
-    };
-    let channel = focal_client::connect(&target).await?;
-    match cli.command {
-        Command::Info => {
-            let info = NodeServiceClient::new(channel)
-                .get_info(GetInfoRequest {})
-                .await?
+async fn run(matches: ArgMatches) -> anyhow::Result<()> {
+    let global = Global::from_arg_matches(&matches)?;
+    let (name, sub) = matches.subcommand().context("a command is required")?;
+    if let Some(spec) = spec(name) {
+        let client = connect(&global).await?;
+        return record_command_run(&client, &global, spec, sub).await;
+    }
+    let fixed = Fixed::from_arg_matches(&matches)?;
+    let client = connect(&global).await?;
+    match fixed {
+        Fixed::Info => {
+            let info = client.info().await.map_err(explain)?;
+            if global.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"member": info.member, "node_key": info.node_key,
+                        "version": info.version, "schema_version": info.schema_version})
+                );
+            } else {
+                println!("member:         {}", info.member);
+                println!("node key:       {}", info.node_key);
+                println!("version:        {}", info.version);
+                println!("schema version: {}", info.schema_version);
+            }
+        }
+        Fixed::List { kind, filter } => {
+            list(&client, &global, kind.unwrap_or_default(), filter).await?
+        }
+        Fixed::Show { id } => {
+            let record = client
+                .records()
+                .get(pb::GetRequest { id })
+                .await
+                .map_err(explain)?
                 .into_inner();
-            println!("member:         {}", info.member);
-            println!("node key:       {}", info.node_key);
-            println!("version:        {}", info.version);
-            println!("schema version: {}", info.schema_version);
+            print_record(&record, global.json)?;
+        }
+        Fixed::History { id } => {
+            let history = client
+                .records()
+                .history(pb::HistoryRequest { id })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if global.json {
+                let items: Vec<Value> = history
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        serde_json::json!({"time": e.time, "signer": e.signer, "member": e.member,
+                            "seq": e.seq, "audience": e.audience, "action": e.action,
+                            "fields": e.fields, "change_hash": e.change_hash})
+                    })
+                    .collect();
+                println!("{}", Value::Array(items));
+            } else {
+                println!(
+                    "{:<20}  {:<7}  {:<16}  {:>5}  FIELDS",
+                    "TIME", "ACTION", "SIGNED BY", "SEQ"
+                );
+                for e in history.entries {
+                    println!(
+                        "{:<20}  {:<7}  {:<16}  {:>5}  {}",
+                        e.time,
+                        e.action,
+                        format!("{} {}", e.member, &e.signer[..8.min(e.signer.len())]),
+                        e.seq,
+                        e.fields.join(", ")
+                    );
+                }
+            }
+        }
+        Fixed::Edit {
+            id,
+            patch,
+            clear,
+            lang,
+            fields,
+        } => {
+            let kind = id.split(':').nth(1).unwrap_or_default().to_owned();
+            let spec = spec(&kind).with_context(|| {
+                format!("`{id}` is not a record id (OWNER:type:suffix); `focal list` shows ids")
+            })?;
+            let mut body = match &patch {
+                Some(source) => read_json_object(source)?,
+                None => Map::new(),
+            };
+            if fields.iter().any(|f| f == "--help" || f == "-h") {
+                Command::new(format!("focal edit {id}"))
+                    .no_binary_name(true)
+                    .about(format!("Fields of a {} record", spec.name))
+                    .args(field_args(spec))
+                    .print_help()?;
+                return Ok(());
+            }
+            let field_matches = Command::new(format!("focal edit {id}"))
+                .no_binary_name(true)
+                .args(field_args(spec))
+                .try_get_matches_from(&fields)?;
+            for (k, v) in fields_from_matches(spec, &field_matches)? {
+                body.insert(k, v);
+            }
+            for field in clear {
+                set_path(&mut body, &field.replace('-', "_"), Value::Null);
+            }
+            if body.is_empty() {
+                bail!(
+                    "nothing to change: give field flags (see `focal edit {id} --help`), --patch or --clear"
+                );
+            }
+            let record = client
+                .records()
+                .update(pb::UpdateRequest {
+                    id,
+                    patch_json: Value::Object(body).to_string(),
+                    language: lang,
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            print_written("Updated", &record, global.json);
+        }
+        Fixed::Delete { id } => {
+            let record = client
+                .records()
+                .delete(pb::DeleteRequest { id })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            print_written("Deleted", &record, global.json);
+        }
+        Fixed::Watch { kind } => {
+            let mut stream = client
+                .records()
+                .watch(pb::WatchRequest {
+                    r#type: kind.unwrap_or_default(),
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            while let Some(event) = stream.next().await {
+                let event = event.map_err(explain)?;
+                let record = event.record.unwrap_or_default();
+                if global.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"action": event.action, "record": record_json(&record)})
+                    );
+                } else {
+                    println!(
+                        "{:<8} {}  {}  {}",
+                        event.action, record.updated, record.id, record.title
+                    );
+                }
+            }
+        }
+        Fixed::Export { out } => export(&client, &out).await?,
+        Fixed::Import { file } => import(&client, &file, global.json).await?,
+    }
+    Ok(())
+}
+
+async fn record_command_run(
+    client: &Client,
+    global: &Global,
+    spec: &RecordSpec,
+    matches: &ArgMatches,
+) -> anyhow::Result<()> {
+    match matches.subcommand() {
+        Some(("add", sub)) => {
+            let mut fields = match sub.get_one::<String>("from-json") {
+                Some(source) => read_json_object(source)?,
+                None => Map::new(),
+            };
+            for (k, v) in fields_from_matches(spec, sub)? {
+                fields.insert(k, v);
+            }
+            let record = client
+                .records()
+                .create(pb::CreateRequest {
+                    r#type: spec.name.to_owned(),
+                    fields_json: Value::Object(fields).to_string(),
+                    visibility: sub
+                        .get_one::<String>("visibility")
+                        .cloned()
+                        .unwrap_or_default(),
+                    language: sub.get_one::<String>("lang").cloned().unwrap_or_default(),
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            print_written("Created", &record, global.json);
+            Ok(())
+        }
+        Some(("list", sub)) => {
+            let filter = Filter::from_arg_matches(sub)?;
+            list(client, global, spec.name.to_owned(), filter).await
+        }
+        _ => bail!(
+            "use `focal {} add` or `focal {} list`",
+            spec.name,
+            spec.name
+        ),
+    }
+}
+
+async fn list(
+    client: &Client,
+    global: &Global,
+    kind: String,
+    filter: Filter,
+) -> anyhow::Result<()> {
+    let response = client
+        .records()
+        .list(pb::ListRequest {
+            r#type: kind,
+            theme: filter.theme.unwrap_or_default(),
+            status: filter.status.unwrap_or_default(),
+            search: filter.search.unwrap_or_default(),
+            owner: filter.owner.unwrap_or_default(),
+            include_deleted: filter.include_deleted,
+            limit: filter.limit,
+            offset: 0,
+        })
+        .await
+        .map_err(explain)?
+        .into_inner();
+    if global.json {
+        let items: Vec<Value> = response.records.iter().map(record_json).collect();
+        println!("{}", Value::Array(items));
+        return Ok(());
+    }
+    if response.records.is_empty() {
+        println!("No records.");
+        return Ok(());
+    }
+    let width = response
+        .records
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    println!(
+        "{:<width$}  {:<12}  {:<12}  {:<24}  TITLE",
+        "ID", "TYPE", "STATUS", "UPDATED"
+    );
+    for r in &response.records {
+        let json: Value = serde_json::from_str(&r.json).unwrap_or_default();
+        let status = json.get("status").and_then(Value::as_str).unwrap_or("-");
+        let deleted = if r.deleted { " (deleted)" } else { "" };
+        println!(
+            "{:<width$}  {:<12}  {:<12}  {:<24}  {}{deleted}",
+            r.id, r.r#type, status, r.updated, r.title
+        );
+    }
+    if response.total > response.records.len() as u64 {
+        println!(
+            "({} of {} shown; use --limit)",
+            response.records.len(),
+            response.total
+        );
+    }
+    Ok(())
+}
+
+fn record_json(record: &pb::Record) -> Value {
+    serde_json::from_str(&record.json).unwrap_or(Value::Null)
+}
+
+fn print_written(verb: &str, record: &pb::Record, json: bool) {
+    if json {
+        println!("{}", record_json(record));
+    } else {
+        println!("{verb} {} ({}): {}", record.id, record.r#type, record.title);
+    }
+}
+
+fn print_record(record: &pb::Record, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", record_json(record));
+        return Ok(());
+    }
+    let value = record_json(record);
+    println!(
+        "{}{}",
+        record.title,
+        if record.deleted { "  (deleted)" } else { "" }
+    );
+    println!("{}", "-".repeat(record.title.chars().count().clamp(8, 72)));
+    if let Value::Object(map) = value {
+        let ordered: BTreeMap<_, _> = map.into_iter().collect();
+        for (key, value) in ordered {
+            print_value(&key, &value, 0);
         }
     }
     Ok(())
+}
+
+fn print_value(key: &str, value: &Value, indent: usize) {
+    let pad = "  ".repeat(indent);
+    match value {
+        Value::Object(map) => {
+            // Multilingual text prints one language per line.
+            if !map.is_empty() && map.values().all(|v| v.get("text").is_some()) {
+                println!("{pad}{key}:");
+                for (lang, text) in map {
+                    let original = if text.get("original").and_then(Value::as_bool) == Some(true) {
+                        " (original)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "{pad}  [{lang}]{original} {}",
+                        text.get("text").and_then(Value::as_str).unwrap_or_default()
+                    );
+                }
+                return;
+            }
+            println!("{pad}{key}:");
+            for (k, v) in map {
+                print_value(k, v, indent + 1);
+            }
+        }
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let parts: Vec<String> = items.iter().map(scalar_text).collect();
+            println!("{pad}{key}: {}", parts.join(", "));
+        }
+        Value::Array(items) => {
+            println!("{pad}{key}:");
+            for (i, item) in items.iter().enumerate() {
+                print_value(&format!("[{i}]"), item, indent + 1);
+            }
+        }
+        other => println!("{pad}{key}: {}", scalar_text(other)),
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn export(client: &Client, out: &Path) -> anyhow::Result<()> {
+    let docs = out.join("automerge");
+    std::fs::create_dir_all(&docs).with_context(|| format!("cannot create {}", docs.display()))?;
+    let mut stream = client
+        .records()
+        .export(pb::ExportRequest {})
+        .await
+        .map_err(explain)?
+        .into_inner();
+    let mut records = Vec::new();
+    while let Some(item) = stream.next().await {
+        let item = item.map_err(explain)?;
+        let record = item.record.unwrap_or_default();
+        let file = docs.join(format!("{}.automerge", record.id.replace(':', "_")));
+        std::fs::write(&file, &item.automerge)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        records.push(record_json(&record));
+    }
+    let json_path = out.join("records.json");
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&Value::Array(records.clone()))?,
+    )
+    .with_context(|| format!("cannot write {}", json_path.display()))?;
+    println!(
+        "Exported {} records to {} and {}/ (Automerge save() format)",
+        records.len(),
+        json_path.display(),
+        docs.display()
+    );
+    Ok(())
+}
+
+/// Keys of an exported record that the node sets; import leaves them out.
+const ENVELOPE: &[&str] = &[
+    "id",
+    "type",
+    "owner",
+    "visibility",
+    "created",
+    "updated",
+    "deleted",
+];
+
+async fn import(client: &Client, file: &Path, json: bool) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let Value::Array(items) =
+        serde_json::from_str(&text).context("records.json is not valid JSON")?
+    else {
+        bail!(
+            "{} must hold a JSON array of records, as `focal export` writes",
+            file.display()
+        );
+    };
+    let mut created = Vec::new();
+    let mut failed = 0;
+    for (index, item) in items.into_iter().enumerate() {
+        let Value::Object(mut map) = item else {
+            bail!("item {index} is not a record object");
+        };
+        if map.get("deleted").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
+        let kind = map
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let visibility = map
+            .get("visibility")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let old_id = map
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        map.retain(|k, _| !ENVELOPE.contains(&k.as_str()));
+        match client
+            .records()
+            .create(pb::CreateRequest {
+                r#type: kind,
+                fields_json: Value::Object(map).to_string(),
+                visibility,
+                language: String::new(),
+            })
+            .await
+        {
+            Ok(record) => created.push((old_id, record.into_inner().id)),
+            Err(status) => {
+                failed += 1;
+                eprintln!("item {index} ({old_id}) not imported: {}", status.message());
+            }
+        }
+    }
+    if json {
+        let map: Map<String, Value> = created
+            .iter()
+            .map(|(a, b)| (a.clone(), Value::String(b.clone())))
+            .collect();
+        println!("{}", Value::Object(map));
+    } else {
+        for (old, new) in &created {
+            println!("{old} -> {new}");
+        }
+        println!("Imported {} records ({failed} refused).", created.len());
+    }
+    if failed > 0 {
+        bail!("{failed} records were not imported");
+    }
+    Ok(())
+}
+
+/// The node's answer, without the transport noise.
+fn explain(status: tonic::Status) -> anyhow::Error {
+    match status.code() {
+        tonic::Code::Unauthenticated => anyhow::anyhow!("not allowed: {}", status.message()),
+        tonic::Code::Unavailable => {
+            anyhow::anyhow!("the node is unreachable: {}", status.message())
+        }
+        _ => anyhow::anyhow!("{}", status.message()),
+    }
+}
+
+/// Where the node is and how to authenticate: flags, then environment (both
+/// via clap), then `$FOCAL_CONFIG` or `~/.config/focal/config.toml`
+/// (`node = "focal://…"`).
+async fn connect(global: &Global) -> anyhow::Result<Client> {
+    let node = match &global.node {
+        Some(node) => node.clone(),
+        None => config_file_node()?.context(
+            "which node? pass --node focal://… (from `focal-node token create`), set FOCAL_NODE, \
+             or put node = \"focal://…\" in ~/.config/focal/config.toml",
+        )?,
+    };
+    let (address, mut node_key, mut token) = if node.starts_with("focal://") {
+        let parsed = ConnectionString::parse(&node)?;
+        (parsed.address, Some(parsed.node_key), parsed.token)
+    } else {
+        (node, None, None)
+    };
+    if let Some(hex_key) = &global.node_key {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(hex_key.trim(), &mut key)
+            .with_context(|| format!("--node-key `{hex_key}` is not 64 hex digits"))?;
+        node_key = Some(key);
+    }
+    if global.token.is_some() {
+        token = global.token.clone();
+    }
+    let node_key = node_key.context(
+        "the node's key is needed to verify it: use the connection string from \
+         `focal-node token create`, or pass --node-key",
+    )?;
+    let target = NodeTarget { address, node_key };
+    Ok(Client::connect(&target, token.as_deref()).await?)
+}
+
+fn config_file_node() -> anyhow::Result<Option<String>> {
+    let path = match std::env::var_os("FOCAL_CONFIG") {
+        Some(path) => PathBuf::from(path),
+        None => match std::env::var_os("HOME") {
+            Some(home) => PathBuf::from(home).join(".config/focal/config.toml"),
+            None => return Ok(None),
+        },
+    };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    for line in text.lines() {
+        if let Some(value) = line.trim().strip_prefix("node")
+            && let Some(value) = value.trim_start().strip_prefix('=')
+        {
+            return Ok(Some(value.trim().trim_matches('"').to_owned()));
+        }
+    }
+    bail!("{} has no `node = \"focal://…\"` line", path.display())
 }

@@ -142,6 +142,26 @@ pub struct OpenDataDir {
     pub lock: DirLock,
 }
 
+/// A database opened by an operator command: migrated and writable, or a
+/// plain read-only connection that changes nothing (for `verify`).
+#[derive(Debug)]
+pub enum DatabaseHandle {
+    /// Writable, migrated.
+    Store(Store),
+    /// Read-only, as found.
+    Reader(rusqlite::Connection),
+}
+
+impl DatabaseHandle {
+    /// The connection.
+    pub fn conn(&self) -> &rusqlite::Connection {
+        match self {
+            Self::Store(store) => store.conn(),
+            Self::Reader(conn) => conn,
+        }
+    }
+}
+
 /// An exclusive lock on a data directory (an OS file lock, released by the
 /// kernel even if the process dies).
 #[derive(Debug)]
@@ -310,6 +330,61 @@ impl DataDir {
             store,
             lock,
         })
+    }
+
+    /// Opens the database without the directory lock, for operator commands
+    /// that may run beside a running node (tokens, verify). Returns the
+    /// configuration, the store, and the node key and member it records.
+    pub fn open_database(
+        &self,
+        read_only: bool,
+    ) -> Result<(Config, DatabaseHandle, crate::identity::NodeId, MemberCode), DataDirError> {
+        self.check_exists()?;
+        let config = Config::load(&self.config_path())?;
+        let db = self.database_path();
+        if !db.exists() {
+            return Err(StoreError::MissingMeta {
+                path: db,
+                key: META_NODE_KEY,
+            }
+            .into());
+        }
+        let handle = if read_only {
+            DatabaseHandle::Reader(Store::open_reader(&db, config.storage.busy_timeout_ms)?)
+        } else {
+            DatabaseHandle::Store(Store::open(
+                &db,
+                &StoreOptions {
+                    busy_timeout_ms: config.storage.busy_timeout_ms,
+                    create: false,
+                },
+            )?)
+        };
+        let meta = |key: &'static str| -> Result<String, DataDirError> {
+            handle
+                .conn()
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .map_err(|_| {
+                    DataDirError::Store(StoreError::MissingMeta {
+                        path: db.clone(),
+                        key,
+                    })
+                })
+        };
+        let node_id =
+            crate::identity::NodeId::from_hex(&meta(META_NODE_KEY)?).ok_or_else(|| {
+                DataDirError::Store(StoreError::MissingMeta {
+                    path: db.clone(),
+                    key: META_NODE_KEY,
+                })
+            })?;
+        let member = meta(META_MEMBER)?
+            .parse()
+            .map_err(|source| DataDirError::BadMember {
+                db: db.clone(),
+                source,
+            })?;
+        Ok((config, handle, node_id, member))
     }
 
     fn check_exists(&self) -> Result<(), DataDirError> {

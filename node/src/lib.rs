@@ -11,10 +11,18 @@
 
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod config;
 pub mod datadir;
+pub mod doc;
 pub mod identity;
+pub mod log;
 pub mod member;
+pub mod query;
+pub mod records;
 pub mod server;
 pub mod store;
 pub mod tls;
+pub mod tokens;
+pub mod verify;
+pub mod writer;

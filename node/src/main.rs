@@ -4,11 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use focal_node::{
-    datadir::DataDir,
-    member::MemberCode,
-    server::{self},
-};
+use focal_node::{datadir::DataDir, member::MemberCode, server, tokens};
 use tracing_subscriber::EnvFilter;
 
 /// The data directory used when none is given.
@@ -56,6 +52,49 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Create, list and revoke the tokens clients authenticate with.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Re-check the whole store offline: signatures, hash chains, and that
+    /// replaying the log rebuilds every document and projection exactly.
+    Verify {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print the connection string a client needs.
+    Create {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// A name for the token (who or what uses it), e.g. `maria-laptop`.
+        #[arg(long)]
+        name: String,
+        /// The address clients reach the node at (default: where it listens).
+        #[arg(long, value_name = "HOST:PORT")]
+        address: Option<String>,
+    },
+    /// List tokens (names and dates, never the secrets).
+    List {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+    },
+    /// Revoke a token; clients using it are refused from the next request on.
+    Revoke {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// The token's name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -83,6 +122,8 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             member,
             listen,
         } => run(data, member.as_deref(), listen),
+        Command::Token { command } => token(command),
+        Command::Verify { data } => verify(data),
     }
 }
 
@@ -150,6 +191,107 @@ fn run(
         server::serve(node, listener, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create {
+            data,
+            name,
+            address,
+        } => {
+            let dir = DataDir::new(data);
+            let (config, db, node_id, member) = dir.open_database(false)?;
+            let token = tokens::create(db.conn(), &name)?;
+            let address = match address {
+                Some(address) => address,
+                None => client_address(&dir, config.listen),
+            };
+            println!(
+                "Created token `{name}` for {member}'s node. Give this to the client (it is shown once):"
+            );
+            println!();
+            println!(
+                "  {}",
+                connection_string(&address, &node_id.to_string(), &token)
+            );
+            println!();
+            println!("Use it with: focal --node '<the string above>' info");
+            Ok(())
+        }
+        TokenCommand::List { data } => {
+            let (_, db, _, _) = DataDir::new(data).open_database(true)?;
+            let all = tokens::list(db.conn())?;
+            if all.is_empty() {
+                println!("No tokens. Create one with `focal-node token create --name NAME`.");
+            }
+            for t in all {
+                match t.revoked {
+                    Some(when) => println!("{:<24} created {}  revoked {when}", t.name, t.created),
+                    None => println!("{:<24} created {}  active", t.name, t.created),
+                }
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { data, name } => {
+            let (_, db, _, _) = DataDir::new(data).open_database(false)?;
+            tokens::revoke(db.conn(), &name)?;
+            println!("Revoked token `{name}`; clients using it are refused from now on.");
+            Ok(())
+        }
+    }
+}
+
+/// Where a client on this machine reaches the node: the running node's
+/// actual address if it runs, else the configured one (an unspecified IP
+/// becomes loopback).
+fn client_address(dir: &DataDir, listen: std::net::SocketAddr) -> String {
+    if let Ok(text) = std::fs::read_to_string(dir.addr_path())
+        && let Ok(addr) = text.trim().parse::<std::net::SocketAddr>()
+    {
+        return addr.to_string();
+    }
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    addr.to_string()
+}
+
+/// `focal://HOST:PORT?key=NODE_KEY&token=TOKEN`: everything a client needs
+/// to reach and verify the node, in one string.
+fn connection_string(address: &str, node_key: &str, token: &str) -> String {
+    format!("focal://{address}?key={node_key}&token={token}")
+}
+
+fn verify(data: PathBuf) -> anyhow::Result<()> {
+    let dir = DataDir::new(data);
+    let (_, db, node_id, member) = dir.open_database(true)?;
+    let conn = db.conn();
+    // One read transaction: a consistent snapshot even if the node runs.
+    conn.execute_batch("BEGIN")?;
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let result = focal_node::verify::verify(conn, |stage, done, total| {
+        if interactive {
+            eprint!("\rverifying {stage}: {done}/{total}   ");
+            if done == total {
+                eprintln!();
+            }
+        } else if done == total || done % 10_000 == 0 {
+            eprintln!("verifying {stage}: {done}/{total}");
+        }
+    });
+    let _ = conn.execute_batch("ROLLBACK");
+    match result {
+        Ok(report) => {
+            println!(
+                "OK: {} entries in {} logs verified, {} records rebuilt from the log and matching                  (node {member}, key {node_id})",
+                report.entries, report.logs, report.documents
+            );
+            Ok(())
+        }
+        Err(problem) => anyhow::bail!("verification failed: {problem}"),
+    }
 }
 
 /// Completes on the first SIGINT or SIGTERM.

@@ -32,10 +32,13 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, transport::server::Connected};
 
 use crate::{
+    api::RecordApi,
     datadir::{DataDirError, OpenDataDir},
     identity::NodeId,
+    query::Reader,
     store::StoreError,
     tls::{self, TlsError},
+    writer::Writer,
 };
 
 /// Why the node could not serve.
@@ -76,6 +79,9 @@ pub enum ServeError {
     /// The database could not be closed cleanly.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The writer could not start or stop.
+    #[error(transparent)]
+    Writer(#[from] crate::writer::WriteError),
 }
 
 /// What the node knows about a connection: where it comes from and, for a
@@ -210,8 +216,12 @@ pub async fn serve(
     };
     let max_message = config.server.max_message_bytes;
 
-    // One signal, observed by the accept loop, the server and the grace timer.
+    // One signal, observed by the accept loop, the server, watch streams and
+    // the grace timer.
     let (stop_tx, stop_rx) = watch::channel(false);
+    let reader = Reader::new(dir.database_path(), config.storage.busy_timeout_ms);
+    let (writer, writer_thread) = Writer::spawn(store, key.signing_key().clone(), member.clone())?;
+    let records = RecordApi::service(writer, reader, member.clone(), stop_rx.clone(), max_message);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -253,6 +263,7 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
+        .add_service(records)
         .add_service(
             NodeServiceServer::new(api)
                 .max_decoding_message_size(max_message)
@@ -282,8 +293,17 @@ pub async fn serve(
     accept_loop.abort();
     let _ = accept_loop.await;
 
+    // Every writer handle is gone with the server: the writer finishes the
+    // writes already queued, then hands the store back to be closed.
+    let store = tokio::task::spawn_blocking(move || writer_thread.join())
+        .await
+        .ok()
+        .and_then(Result::ok);
     dir.clear_addr();
-    store.close()?;
+    match store {
+        Some(store) => store.close()?,
+        None => tracing::error!("the writer thread panicked; the database was not checkpointed"),
+    }
     drop(lock);
     result?;
     tracing::info!("focal-node stopped cleanly");

@@ -28,6 +28,60 @@ const MIGRATIONS: &[&str] = &[
          key   TEXT PRIMARY KEY NOT NULL,
          value TEXT NOT NULL
      ) STRICT;",
+    // 2: the signed log, documents, their JSON projections, client tokens.
+    "CREATE TABLE log_entries (
+         id        INTEGER PRIMARY KEY,
+         origin    BLOB NOT NULL,
+         audience  INTEGER NOT NULL,
+         seq       INTEGER NOT NULL,
+         hash      BLOB NOT NULL UNIQUE,
+         doc_id    TEXT NOT NULL,
+         entry     BLOB NOT NULL,
+         stored_at INTEGER NOT NULL,
+         UNIQUE (origin, audience, seq)
+     ) STRICT;
+     CREATE INDEX log_entries_doc ON log_entries (doc_id, id);
+
+     -- A document is its latest snapshot (Automerge save()) plus the changes
+     -- made since, in doc_changes; `pending` counts those.
+     CREATE TABLE documents (
+         doc_id   TEXT PRIMARY KEY NOT NULL,
+         snapshot BLOB NOT NULL,
+         pending  INTEGER NOT NULL
+     ) STRICT;
+     CREATE TABLE doc_changes (
+         doc_id TEXT NOT NULL,
+         n      INTEGER NOT NULL,
+         change BLOB NOT NULL,
+         PRIMARY KEY (doc_id, n)
+     ) STRICT;
+
+     -- The JSON projection of every document, for queries.
+     CREATE TABLE records (
+         id         TEXT PRIMARY KEY NOT NULL,
+         type       TEXT NOT NULL,
+         owner      TEXT NOT NULL,
+         visibility TEXT NOT NULL,
+         deleted    INTEGER NOT NULL,
+         created    TEXT NOT NULL,
+         updated    TEXT NOT NULL,
+         title      TEXT NOT NULL,
+         search     TEXT NOT NULL,
+         heads      TEXT NOT NULL,
+         json       TEXT NOT NULL
+     ) STRICT;
+     CREATE INDEX records_type ON records (type, updated);
+     CREATE INDEX records_owner ON records (owner, type);
+
+     -- Client bearer tokens, stored as SHA-256 hashes.
+     CREATE TABLE tokens (
+         id      INTEGER PRIMARY KEY,
+         name    TEXT NOT NULL,
+         hash    BLOB NOT NULL UNIQUE,
+         created TEXT NOT NULL,
+         revoked TEXT
+     ) STRICT;
+     CREATE UNIQUE INDEX tokens_active_name ON tokens (name) WHERE revoked IS NULL;",
 ];
 
 /// The schema version this binary writes.
@@ -213,6 +267,44 @@ impl Store {
             )
             .map(drop)
             .map_err(self.sqlite())
+    }
+
+    /// The connection, for the modules that own tables (log, documents,
+    /// projections, tokens).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, mutably (for transactions).
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Opens another connection to an existing database for reading only.
+    pub fn open_reader(path: &Path, busy_timeout_ms: u64) -> Result<Connection, StoreError> {
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite)?;
+        conn.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms))
+            .map_err(sqlite)?;
+        let found: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sqlite)?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found,
+                known: SCHEMA_VERSION,
+                version: env!("CARGO_PKG_VERSION"),
+            });
+        }
+        Ok(conn)
     }
 
     /// The database file.

@@ -305,3 +305,82 @@ where
 pub fn init_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+impl NodeDir {
+    /// `focal-node token create --name NAME`; returns the connection string.
+    pub fn token(&self, name: &str) -> String {
+        let out = focal_node(&[
+            "token",
+            "create",
+            "--data",
+            self.path.to_str().unwrap(),
+            "--name",
+            name,
+        ]);
+        assert!(
+            out.status.success(),
+            "token create failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::trim)
+            .find(|line| line.starts_with("focal://"))
+            .expect("token create prints a connection string")
+            .to_owned()
+    }
+
+    /// `focal-node verify --data DIR`.
+    pub fn verify(&self) -> Output {
+        focal_node(&["verify", "--data", self.path.to_str().unwrap()])
+    }
+}
+
+/// The connection string of a running node: `token create` prints the
+/// configured address (port 0 here), so substitute the one it got.
+pub fn connection_for(node: &RunningNode, connection: &str) -> String {
+    let rest = connection
+        .strip_prefix("focal://")
+        .expect("a connection string");
+    let (_, query) = rest.split_once('?').expect("a query");
+    format!("focal://{}?{query}", node.addr)
+}
+
+/// Runs `focal ARGS…` against the node named by `connection`.
+pub fn focal_at(connection: &str, args: &[&str]) -> Output {
+    Command::new(bin("focal"))
+        .args(args)
+        .env("FOCAL_NODE", connection)
+        .env_remove("FOCAL_NODE_KEY")
+        .env_remove("FOCAL_TOKEN")
+        .env("FOCAL_CONFIG", "/nonexistent/focal-config.toml")
+        .output()
+        .expect("run focal")
+}
+
+/// Runs `focal ARGS…` and returns stdout, panicking with stderr on failure.
+#[track_caller]
+pub fn focal_ok(connection: &str, args: &[&str]) -> String {
+    let out = focal_at(connection, args);
+    assert!(
+        out.status.success(),
+        "focal {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A typed client for a running node with a connection string's token.
+pub async fn client_for(connection: &str) -> focal_client::Client {
+    init_crypto();
+    let parsed = focal_client::ConnectionString::parse(connection).expect("connection string");
+    focal_client::Client::connect(
+        &NodeTarget {
+            address: parsed.address,
+            node_key: parsed.node_key,
+        },
+        parsed.token.as_deref(),
+    )
+    .await
+    .expect("connect")
+}

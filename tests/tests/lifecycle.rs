@@ -43,7 +43,7 @@ async fn serves_health_over_tls_and_stops_cleanly_on_sigterm() {
         .into_inner();
     assert_eq!(info.member, "NAM");
     assert_eq!(info.node_key, hex::encode(dir.node_key));
-    assert_eq!(info.schema_version, 1);
+    assert_eq!(info.schema_version, focal_node::store::SCHEMA_VERSION);
 
     // The CLI pins the same key and prints the same facts.
     let out = focal(&[

@@ -1,0 +1,365 @@
+//! `focal.v1.RecordService`: the client API, and the only place that knows
+//! its wire types. Requests are authenticated with a bearer token, converted
+//! to domain requests, and handed to the writer or the reader.
+
+use std::pin::Pin;
+
+use focal_proto::v1::{
+    self as pb,
+    record_service_server::{RecordService, RecordServiceServer},
+};
+use serde_json::{Map, Value};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_stream::{Stream, wrappers::ReceiverStream};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    member::MemberCode,
+    query::{ListFilter, Reader},
+    records::{RecordType, Visibility},
+    tokens,
+    writer::{RecordRow, WriteError, WriteRequest, Writer},
+};
+
+/// The client API of one node.
+#[derive(Clone)]
+pub struct RecordApi {
+    writer: Writer,
+    reader: Reader,
+    member: MemberCode,
+    stop: watch::Receiver<bool>,
+}
+
+impl RecordApi {
+    /// The service, ready to add to a tonic router.
+    pub fn service(
+        writer: Writer,
+        reader: Reader,
+        member: MemberCode,
+        stop: watch::Receiver<bool>,
+        max_message_bytes: usize,
+    ) -> RecordServiceServer<Self> {
+        RecordServiceServer::new(Self {
+            writer,
+            reader,
+            member,
+            stop,
+        })
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes)
+    }
+
+    /// Checks the request's bearer token; returns the token's name.
+    async fn authenticate<T>(&self, request: &Request<T>) -> Result<String, Status> {
+        let header = request
+            .metadata()
+            .get("authorization")
+            .ok_or_else(|| {
+                Status::unauthenticated(
+                    "no token: pass --token (or FOCAL_TOKEN); the node's operator creates one \
+                     with `focal-node token create --name NAME`",
+                )
+            })?
+            .to_str()
+            .map_err(|_| Status::unauthenticated("the authorization header is not text"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| {
+                Status::unauthenticated("the authorization header must be `Bearer TOKEN`")
+            })?
+            .to_owned();
+        let reader = self.reader.clone();
+        let name = blocking(move || {
+            reader.with(|conn| {
+                tokens::check(conn, &token).map_err(|e| WriteError::Storage(e.to_string()))
+            })
+        })
+        .await?;
+        name.ok_or_else(|| Status::unauthenticated("the token is not valid (unknown or revoked)"))
+    }
+}
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl RecordService for RecordApi {
+    async fn create(
+        &self,
+        request: Request<pb::CreateRequest>,
+    ) -> Result<Response<pb::Record>, Status> {
+        self.authenticate(&request).await?;
+        let req = request.into_inner();
+        let kind = parse_type(&req.r#type)?;
+        let visibility = if req.visibility.is_empty() {
+            Visibility::Network
+        } else {
+            Visibility::parse(&req.visibility).ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "visibility `{}` is not one of network, secretariat, local",
+                    req.visibility
+                ))
+            })?
+        };
+        let fields = parse_object(&req.fields_json, "fields_json")?;
+        let row = self
+            .writer
+            .write(WriteRequest::Create {
+                kind,
+                fields,
+                visibility,
+                language: req.language,
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(to_proto(row)))
+    }
+
+    async fn update(
+        &self,
+        request: Request<pb::UpdateRequest>,
+    ) -> Result<Response<pb::Record>, Status> {
+        self.authenticate(&request).await?;
+        let req = request.into_inner();
+        let patch = parse_object(&req.patch_json, "patch_json")?;
+        let row = self
+            .writer
+            .write(WriteRequest::Update {
+                id: req.id,
+                patch,
+                language: req.language,
+            })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(to_proto(row)))
+    }
+
+    async fn get(&self, request: Request<pb::GetRequest>) -> Result<Response<pb::Record>, Status> {
+        self.authenticate(&request).await?;
+        let id = request.into_inner().id;
+        let reader = self.reader.clone();
+        let lookup = id.clone();
+        let row = blocking(move || reader.get(&lookup)).await?;
+        row.map(|row| Response::new(to_proto(row)))
+            .ok_or_else(|| Status::not_found(format!("no record {id}")))
+    }
+
+    async fn list(
+        &self,
+        request: Request<pb::ListRequest>,
+    ) -> Result<Response<pb::ListResponse>, Status> {
+        self.authenticate(&request).await?;
+        let req = request.into_inner();
+        let nonempty = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        let filter = ListFilter {
+            kind: match nonempty(req.r#type) {
+                Some(t) => Some(parse_type(&t)?),
+                None => None,
+            },
+            theme: nonempty(req.theme),
+            status: nonempty(req.status),
+            search: nonempty(req.search),
+            owner: nonempty(req.owner),
+            include_deleted: req.include_deleted,
+            limit: req.limit,
+            offset: req.offset,
+        };
+        let reader = self.reader.clone();
+        let query = filter.clone();
+        let page = blocking(move || reader.list(&query)).await?;
+        let shown = filter.offset as u64 + page.records.len() as u64;
+        let next_offset = if shown < page.total { shown as u32 } else { 0 };
+        Ok(Response::new(pb::ListResponse {
+            records: page.records.into_iter().map(to_proto).collect(),
+            next_offset,
+            total: page.total,
+        }))
+    }
+
+    async fn delete(
+        &self,
+        request: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::Record>, Status> {
+        self.authenticate(&request).await?;
+        let id = request.into_inner().id;
+        let row = self
+            .writer
+            .write(WriteRequest::Delete { id })
+            .await
+            .map_err(status)?;
+        Ok(Response::new(to_proto(row)))
+    }
+
+    async fn history(
+        &self,
+        request: Request<pb::HistoryRequest>,
+    ) -> Result<Response<pb::HistoryResponse>, Status> {
+        self.authenticate(&request).await?;
+        let id = request.into_inner().id;
+        let reader = self.reader.clone();
+        let lookup = id.clone();
+        let (exists, items) =
+            blocking(move || Ok((reader.get(&lookup)?, reader.history(&lookup)?))).await?;
+        let record = exists.ok_or_else(|| Status::not_found(format!("no record {id}")))?;
+        let entries = items
+            .into_iter()
+            .map(|item| pb::HistoryEntry {
+                time: time::OffsetDateTime::from_unix_timestamp(item.time)
+                    .ok()
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default(),
+                signer: item.signer.to_string(),
+                member: record.owner.clone(),
+                seq: item.seq,
+                audience: item.audience.to_owned(),
+                action: item.action,
+                fields: item.fields,
+                change_hash: item.change_hash,
+            })
+            .collect();
+        Ok(Response::new(pb::HistoryResponse { entries }))
+    }
+
+    type WatchStream = BoxStream<pb::RecordEvent>;
+
+    async fn watch(
+        &self,
+        request: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        self.authenticate(&request).await?;
+        let wanted = match request.into_inner().r#type.trim() {
+            "" => None,
+            t => Some(parse_type(t)?),
+        };
+        let mut events = self.writer.subscribe();
+        let mut stop = self.stop.clone();
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break,
+                    event = events.recv() => event,
+                };
+                let item = match event {
+                    Ok(event) => {
+                        if wanted.is_some_and(|w| w != event.record.kind) {
+                            continue;
+                        }
+                        Ok(pb::RecordEvent {
+                            action: event.action.to_owned(),
+                            record: Some(to_proto(event.record)),
+                        })
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => Err(Status::data_loss(format!(
+                        "this watch fell {n} changes behind; list again and start a new watch"
+                    ))),
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                let last = item.is_err();
+                if tx.send(item).await.is_err() || last {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    type ExportStream = BoxStream<pb::ExportedRecord>;
+
+    async fn export(
+        &self,
+        request: Request<pb::ExportRequest>,
+    ) -> Result<Response<Self::ExportStream>, Status> {
+        self.authenticate(&request).await?;
+        let reader = self.reader.clone();
+        let member = self.member.to_string();
+        let (tx, rx) = mpsc::channel(16);
+        tokio::task::spawn_blocking(move || {
+            let ids = match reader.owned_ids(&member) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(status(e)));
+                    return;
+                }
+            };
+            for id in ids {
+                let item = match reader.export(&id) {
+                    Ok(Some((row, automerge))) => Ok(pb::ExportedRecord {
+                        record: Some(to_proto(row)),
+                        automerge,
+                    }),
+                    Ok(None) => continue,
+                    Err(e) => Err(status(e)),
+                };
+                if tx.blocking_send(item).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, WriteError> + Send + 'static,
+) -> Result<T, Status> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(format!("read task failed: {e}")))?
+        .map_err(status)
+}
+
+fn parse_type(text: &str) -> Result<RecordType, Status> {
+    RecordType::parse(text.trim()).ok_or_else(|| {
+        let all: Vec<_> = RecordType::ALL.iter().map(|t| t.as_str()).collect();
+        Status::invalid_argument(format!(
+            "`{text}` is not a record type; use one of: {}",
+            all.join(", ")
+        ))
+    })
+}
+
+fn parse_object(json: &str, what: &str) -> Result<Map<String, Value>, Status> {
+    match serde_json::from_str::<Value>(json) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Status::invalid_argument(format!(
+            "{what} must be a JSON object"
+        ))),
+        Err(e) => Err(Status::invalid_argument(format!(
+            "{what} is not valid JSON: {e}"
+        ))),
+    }
+}
+
+/// Converts a domain error to a gRPC status with the same message.
+pub fn status(err: WriteError) -> Status {
+    let message = err.to_string();
+    match err {
+        WriteError::Invalid { .. } | WriteError::BadRequest(_) => Status::invalid_argument(message),
+        WriteError::NotFound(_) => Status::not_found(message),
+        WriteError::NotOwner { .. } | WriteError::SecretariatOnly(_) => {
+            Status::permission_denied(message)
+        }
+        WriteError::Deleted(_) => Status::failed_precondition(message),
+        WriteError::ShuttingDown => Status::unavailable(message),
+        _ => Status::internal(message),
+    }
+}
+
+/// Converts a projection row to its wire form.
+pub fn to_proto(row: RecordRow) -> pb::Record {
+    pb::Record {
+        id: row.id,
+        r#type: row.kind.as_str().to_owned(),
+        owner: row.owner,
+        visibility: row.visibility.as_str().to_owned(),
+        created: row.created,
+        updated: row.updated,
+        deleted: row.deleted,
+        title: row.title,
+        json: row.json,
+        heads: row.heads,
+    }
+}

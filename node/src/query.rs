@@ -1,0 +1,299 @@
+//! The read path: queries over the projections, histories and exports, on
+//! read-only connections that never wait for the writer (WAL readers).
+//!
+//! Reads see every write that has been acknowledged, because a write is
+//! acknowledged only after its transaction has committed.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as SqlValue};
+
+use crate::{
+    identity::NodeId,
+    log::LogEntry,
+    records::{RecordType, Visibility},
+    store::Store,
+    writer::{RecordRow, WriteError, load_document},
+};
+
+/// A small pool of read-only connections.
+#[derive(Clone)]
+pub struct Reader {
+    path: PathBuf,
+    busy_timeout_ms: u64,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+/// Which records to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this type.
+    pub kind: Option<RecordType>,
+    /// Only records whose `themes` contain this.
+    pub theme: Option<String>,
+    /// Only records whose `status` is this.
+    pub status: Option<String>,
+    /// Case-insensitive substring of the search text.
+    pub search: Option<String>,
+    /// Only this owner.
+    pub owner: Option<String>,
+    /// Include tombstones.
+    pub include_deleted: bool,
+    /// Page size.
+    pub limit: u32,
+    /// Records to skip.
+    pub offset: u32,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// The records.
+    pub records: Vec<RecordRow>,
+    /// All matches.
+    pub total: u64,
+}
+
+/// One change of a record, as the log tells it.
+#[derive(Debug, Clone)]
+pub struct HistoryItem {
+    /// Unix seconds recorded by the signer.
+    pub time: i64,
+    /// The signing key.
+    pub signer: NodeId,
+    /// Its position in the signer's log.
+    pub seq: u64,
+    /// The log.
+    pub audience: &'static str,
+    /// `create`, `update` or `delete`.
+    pub action: String,
+    /// The fields it touched.
+    pub fields: Vec<String>,
+    /// The change hash.
+    pub change_hash: String,
+}
+
+impl Reader {
+    /// A pool over the database at `path`.
+    pub fn new(path: PathBuf, busy_timeout_ms: u64) -> Self {
+        Self {
+            path,
+            busy_timeout_ms,
+            idle: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Runs `f` on a pooled connection (call from a blocking context).
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, WriteError>,
+    ) -> Result<T, WriteError> {
+        let conn = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match conn {
+            Some(conn) => conn,
+            None => Store::open_reader(&self.path, self.busy_timeout_ms)
+                .map_err(|e| WriteError::Storage(e.to_string()))?,
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < 8
+        {
+            idle.push(conn);
+        }
+        result
+    }
+
+    /// One record.
+    pub fn get(&self, id: &str) -> Result<Option<RecordRow>, WriteError> {
+        self.with(|conn| {
+            conn.query_row(
+                &format!("SELECT {ROW_COLUMNS} FROM records WHERE id = ?1"),
+                [id],
+                read_row,
+            )
+            .optional()
+            .map_err(storage)
+        })
+    }
+
+    /// Records matching `filter`, most recently updated first.
+    pub fn list(&self, filter: &ListFilter) -> Result<ListPage, WriteError> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<SqlValue> = Vec::new();
+        if let Some(kind) = filter.kind {
+            args.push(SqlValue::Text(kind.as_str().to_owned()));
+            clauses.push(format!("type = ?{}", args.len()));
+        }
+        if let Some(owner) = &filter.owner {
+            args.push(SqlValue::Text(owner.clone()));
+            clauses.push(format!("owner = ?{}", args.len()));
+        }
+        if let Some(status) = &filter.status {
+            args.push(SqlValue::Text(status.clone()));
+            clauses.push(format!("json_extract(json, '$.status') = ?{}", args.len()));
+        }
+        if let Some(theme) = &filter.theme {
+            args.push(SqlValue::Text(theme.clone()));
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM json_each(records.json, '$.themes') WHERE value = ?{})",
+                args.len()
+            ));
+        }
+        if let Some(search) = &filter.search {
+            let escaped = search
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            args.push(SqlValue::Text(format!("%{escaped}%")));
+            clauses.push(format!(
+                "(lower(search) LIKE ?{n} ESCAPE '\\' OR lower(title) LIKE ?{n} ESCAPE '\\')",
+                n = args.len()
+            ));
+        }
+        if !filter.include_deleted {
+            clauses.push("deleted = 0".to_owned());
+        }
+        let filter_sql = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
+        let limit = match filter.limit {
+            0 => 100,
+            n => n.min(1000),
+        };
+        self.with(|conn| {
+            let total: i64 = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM records {filter_sql}"),
+                    params_from_iter(args.iter()),
+                    |r| r.get(0),
+                )
+                .map_err(storage)?;
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {ROW_COLUMNS} FROM records {filter_sql}
+                     ORDER BY updated DESC, id LIMIT {limit} OFFSET {}",
+                    filter.offset
+                ))
+                .map_err(storage)?;
+            let records = stmt
+                .query_map(params_from_iter(args.iter()), read_row)
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            Ok(ListPage {
+                records,
+                total: total as u64,
+            })
+        })
+    }
+
+    /// Every change of a record, oldest first.
+    pub fn history(&self, id: &str) -> Result<Vec<HistoryItem>, WriteError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT entry FROM log_entries WHERE doc_id = ?1 ORDER BY id")
+                .map_err(storage)?;
+            let raw = stmt
+                .query_map([id], |r| r.get::<_, Vec<u8>>(0))
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            let mut items = Vec::new();
+            for bytes in raw {
+                let entry = LogEntry::decode(&bytes)
+                    .map_err(|e| WriteError::Storage(format!("stored entry of {id}: {e}")))?;
+                for change in &entry.body.changes {
+                    let change = automerge::Change::from_bytes(change.clone())
+                        .map_err(|e| WriteError::Storage(format!("stored change of {id}: {e}")))?;
+                    let message = change.message().unwrap_or_default();
+                    let (action, fields) = match message.split_once(": ") {
+                        Some((action, fields)) => (
+                            action.to_owned(),
+                            fields.split(", ").map(str::to_owned).collect(),
+                        ),
+                        None => (message.to_owned(), Vec::new()),
+                    };
+                    items.push(HistoryItem {
+                        time: change.timestamp(),
+                        signer: entry.body.origin,
+                        seq: entry.body.seq,
+                        audience: entry.body.audience.as_str(),
+                        action,
+                        fields,
+                        change_hash: change.hash().to_string(),
+                    });
+                }
+            }
+            Ok(items)
+        })
+    }
+
+    /// The ids of every record owned by `owner`, oldest first.
+    pub fn owned_ids(&self, owner: &str) -> Result<Vec<String>, WriteError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT id FROM records WHERE owner = ?1 ORDER BY created, id")
+                .map_err(storage)?;
+            stmt.query_map([owner], |r| r.get(0))
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)
+        })
+    }
+
+    /// A record and its document in Automerge's `save()` format.
+    pub fn export(&self, id: &str) -> Result<Option<(RecordRow, Vec<u8>)>, WriteError> {
+        self.with(|conn| {
+            let Some(row) = conn
+                .query_row(
+                    &format!("SELECT {ROW_COLUMNS} FROM records WHERE id = ?1"),
+                    [id],
+                    read_row,
+                )
+                .optional()
+                .map_err(storage)?
+            else {
+                return Ok(None);
+            };
+            let Some((document, _)) = load_document(conn, id)? else {
+                return Ok(None);
+            };
+            Ok(Some((row, document.save())))
+        })
+    }
+}
+
+const ROW_COLUMNS: &str =
+    "id, type, owner, visibility, created, updated, deleted, title, json, heads";
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+    let kind: String = r.get(1)?;
+    let visibility: String = r.get(3)?;
+    let heads: String = r.get(9)?;
+    Ok(RecordRow {
+        id: r.get(0)?,
+        kind: RecordType::parse(&kind).unwrap_or(RecordType::Practice),
+        owner: r.get(2)?,
+        visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Local),
+        created: r.get(4)?,
+        updated: r.get(5)?,
+        deleted: r.get(6)?,
+        title: r.get(7)?,
+        json: r.get(8)?,
+        heads: heads
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+fn storage(e: rusqlite::Error) -> WriteError {
+    WriteError::Storage(e.to_string())
+}

@@ -1,0 +1,252 @@
+//! Focal points: the people who represent a member in the network.
+//!
+//! The role is not standardized across members, so it is described in free
+//! (multilingual) text. Contact details stay inside the record for now, as an
+//! optional object; they may later get a narrower visibility of their own.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Record, RecordType,
+    dates::Date,
+    ltext::LText,
+    push_ltext,
+    refs::member_code,
+    schema::{Path, Reader, Rules, schema},
+    values::{Email, Phone},
+    vocab::{LanguageTag, vocabulary},
+};
+use crate::member::MemberCode;
+
+vocabulary! {
+    /// Where a focal point is posted.
+    pub enum Posting ("a posting") {
+        /// In the capital (usually the foreign or defence ministry).
+        Capital = "capital",
+        /// At the member's permanent mission to the UN in New York.
+        NewYorkMission = "new-york-mission",
+        /// At a regional organization's headquarters.
+        RegionalHq = "regional-hq",
+    }
+}
+
+vocabulary! {
+    /// Whether a focal point is the member's primary one or an alternate.
+    pub enum Designation ("a designation") {
+        /// The primary focal point.
+        Primary = "primary",
+        /// An alternate who stands in for the primary.
+        Alternate = "alternate",
+    }
+}
+
+schema! {
+    /// A WPS focal point.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct FocalPoint {
+        /// The member the focal point represents: always the owner.
+        #[serde(with = "member_code")]
+        pub member: MemberCode,
+        /// The person's name as they write it.
+        pub person_name: String,
+        /// Job title, e.g. `Director for Human Rights`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub title: Option<String>,
+        /// Ministry, agency or mission.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub institution: Option<String>,
+        /// What the role involves at this member.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role_description: Option<LText>,
+        /// Capital, New York mission or regional headquarters.
+        pub posting: Posting,
+        /// Primary or alternate.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub designation: Option<Designation>,
+        /// Languages the person works in.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub languages: Vec<LanguageTag>,
+        /// Since when.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub appointed: Option<Date>,
+        /// Until when (a former focal point).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ended: Option<Date>,
+        /// How to reach the person.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub contact: Option<Contact>,
+    }
+}
+
+impl Rules for FocalPoint {
+    fn apply(&mut self, at: &Path, r: &mut Reader<'_>) {
+        if let (Some(appointed), Some(ended)) = (self.appointed, self.ended)
+            && ended < appointed
+        {
+            r.error(
+                &at.key("ended"),
+                format!("ended {ended} is before appointed {appointed}"),
+            );
+        }
+    }
+}
+
+schema! {
+    /// A focal point's contact details; at least one is given.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Contact {
+        /// E-mail address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub email: Option<Email>,
+        /// Phone number, international format.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub phone: Option<Phone>,
+    }
+}
+
+impl Rules for Contact {
+    fn apply(&mut self, at: &Path, r: &mut Reader<'_>) {
+        if self.email.is_none() && self.phone.is_none() {
+            r.error(
+                at,
+                "has neither email nor phone; give one or leave contact out",
+            );
+        }
+    }
+}
+
+impl Record for FocalPoint {
+    const TYPE: RecordType = RecordType::FocalPoint;
+    const OWNER_FIELD: Option<&'static str> = Some("member");
+
+    fn summary_title(&self) -> String {
+        self.person_name.clone()
+    }
+
+    fn search_words<'a>(&'a self, words: &mut Vec<&'a str>) {
+        words.push(&self.person_name);
+        words.extend(self.title.as_deref());
+        words.extend(self.institution.as_deref());
+        if let Some(role) = &self.role_description {
+            push_ltext(words, role);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::records::{search_text, summary_title, testing::*};
+
+    const KIND: RecordType = RecordType::FocalPoint;
+
+    #[test]
+    fn full_focal_point_is_valid() {
+        let record = valid_for(
+            "NAM",
+            KIND,
+            json!({
+                "member": "NAM",
+                "person_name": "Ndapewa Example",
+                "title": "Deputy Director, Multilateral Affairs",
+                "institution": "Ministry of International Relations",
+                "role_description": {"en": "Coordinates the NAP's implementation report."},
+                "posting": "capital",
+                "designation": "primary",
+                "languages": ["en", "AF"],
+                "appointed": "2022-03-01",
+                "ended": "2024-02-29",
+                "contact": {"email": "n.example@example.org", "phone": "+44 20 7946 0000"},
+            }),
+        );
+        assert_eq!(record["languages"], json!(["en", "af"]));
+        assert_eq!(record["contact"]["email"], "n.example@example.org");
+        let fields = object(record);
+        assert_eq!(summary_title(KIND, &fields), "Ndapewa Example");
+        assert_eq!(
+            search_text(KIND, &fields),
+            "Ndapewa Example\nDeputy Director, Multilateral Affairs\nMinistry of International \
+             Relations\nCoordinates the NAP's implementation report."
+        );
+    }
+
+    #[test]
+    fn minimal_focal_point_needs_name_and_posting() {
+        let record = valid(
+            KIND,
+            json!({"person_name": "Lucía Ejemplo", "posting": "new-york-mission", "languages": "es"}),
+        );
+        assert_eq!(
+            record,
+            json!({"member": "ESP", "person_name": "Lucía Ejemplo", "posting": "new-york-mission", "languages": ["es"]})
+        );
+        let errors = invalid(KIND, json!({}));
+        assert_eq!(errors, ["person_name: is required", "posting: is required"]);
+    }
+
+    #[test]
+    fn invalid_values_are_reported_with_their_paths() {
+        let errors = invalid(
+            KIND,
+            json!({
+                "member": "FRA",
+                "person_name": "  ",
+                "posting": "embassy",
+                "languages": ["en", "english", "EN"],
+                "appointed": "2024-01-10",
+                "ended": "2023-12-31",
+                "contact": {"email": "not-an-address", "fax": "1"},
+            }),
+        );
+        assert_has(
+            &errors,
+            "person_name: is empty; write the text or leave the field out",
+        );
+        assert_has(
+            &errors,
+            "posting: \"embassy\" is not a posting; use one of: capital, new-york-mission, regional-hq",
+        );
+        assert_has_prefix(&errors, "languages[1]: \"english\" is not a language tag");
+        assert_has(
+            &errors,
+            "languages[2]: en is listed twice (also at languages[0]); list it once",
+        );
+        assert_has_prefix(
+            &errors,
+            "contact.email: \"not-an-address\" is not an e-mail address",
+        );
+        assert_has(
+            &errors,
+            "contact.fax: unknown field; the fields here are: email, phone",
+        );
+        assert_eq!(errors.len(), 6, "{errors:#?}");
+
+        let errors = invalid(
+            KIND,
+            json!({"member": "FRA", "person_name": "A", "posting": "capital", "appointed": "2024-01-10", "ended": "2023-12-31"}),
+        );
+        assert_eq!(
+            errors,
+            [
+                "ended: ended 2023-12-31 is before appointed 2024-01-10",
+                "member: must be ESP, the member that owns this record (found FRA); leave it out to use the owner",
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_contact_is_refused() {
+        let errors = invalid(
+            KIND,
+            json!({"person_name": "A", "posting": "capital", "contact": {}}),
+        );
+        assert_eq!(
+            errors,
+            ["contact: has neither email nor phone; give one or leave contact out"]
+        );
+    }
+}

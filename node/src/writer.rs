@@ -1,0 +1,935 @@
+//! The write path: one thread that owns the database's write connection, the
+//! hot documents and this node's logs.
+//!
+//! Every local write (create, update, delete) goes through [`Writer`]. The
+//! thread takes writes in batches (group commit): each write is validated,
+//! applied to its document, signed into the node's log, and all the writes of
+//! a batch are committed in one SQLite transaction, whose commit is durable
+//! (WAL, `synchronous = FULL`) before any of them is acknowledged.
+//!
+//! Invariants:
+//! - A write that fails validation never touches a document or the log.
+//! - The sequence numbers of each of the node's logs are gap-free: a write
+//!   whose rows could not be stored does not consume its number, and when a
+//!   batch's commit fails, the in-memory state is reloaded from the database.
+//! - Documents stay small to load: after [`SNAPSHOT_EVERY`] changes the
+//!   document is saved as a new snapshot and its pending changes dropped.
+//! - Hot documents stay in memory ([`CACHE_CAPACITY`]), so a write to a record
+//!   with a long history costs one incremental commit, not a reload.
+
+use std::{collections::HashMap, thread};
+
+use automerge::{Author, Automerge, ChangeHash, transaction::CommitOptions};
+use ed25519_dalek::SigningKey;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::{Map, Value};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::{
+    doc,
+    identity::NodeId,
+    log::{Audience, EntryBody, EntryHash, LogEntry},
+    member::{MemberCode, MemberKind},
+    records::{self, ENVELOPE_KEYS, FieldError, RecordType, ValidationContext, Visibility},
+    store::Store,
+};
+
+/// Changes after which a document is compacted into a new snapshot.
+pub const SNAPSHOT_EVERY: u32 = 128;
+/// Documents kept in memory.
+pub const CACHE_CAPACITY: usize = 1024;
+/// Writes committed together at most.
+pub const MAX_BATCH: usize = 256;
+
+/// A record as the projection table holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    /// `OWNER:type:suffix`.
+    pub id: String,
+    /// The record type.
+    pub kind: RecordType,
+    /// The owning member.
+    pub owner: String,
+    /// Who may read it.
+    pub visibility: Visibility,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// RFC 3339 time of the last change.
+    pub updated: String,
+    /// Tombstoned?
+    pub deleted: bool,
+    /// One-line label.
+    pub title: String,
+    /// The whole record (envelope and fields) as JSON.
+    pub json: String,
+    /// The document's heads (change hashes, hex).
+    pub heads: Vec<String>,
+}
+
+/// What changed, for watchers.
+#[derive(Debug, Clone)]
+pub struct RecordEvent {
+    /// `created`, `updated` or `deleted`.
+    pub action: &'static str,
+    /// The record after the change.
+    pub record: RecordRow,
+}
+
+/// A write a client asked for.
+#[derive(Debug)]
+pub enum WriteRequest {
+    /// A new record.
+    Create {
+        /// Its type.
+        kind: RecordType,
+        /// Its fields (validated here).
+        fields: Map<String, Value>,
+        /// Who may read it.
+        visibility: Visibility,
+        /// Language of plain-string multilingual text.
+        language: String,
+    },
+    /// A partial update: JSON merge patch (RFC 7396) of the fields.
+    Update {
+        /// The record.
+        id: String,
+        /// Fields to set; `null` removes an optional field.
+        patch: Map<String, Value>,
+        /// Language of plain-string multilingual text.
+        language: String,
+    },
+    /// A tombstone (the history is kept).
+    Delete {
+        /// The record.
+        id: String,
+    },
+}
+
+/// Why a write was refused or failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The fields do not satisfy the schema.
+    #[error("invalid {kind}: {}", join(.errors))]
+    Invalid {
+        /// The record type.
+        kind: RecordType,
+        /// Every problem found.
+        errors: Vec<FieldError>,
+    },
+    /// No such record.
+    #[error("no record {0}")]
+    NotFound(String),
+    /// The record belongs to another member.
+    #[error("record {id} belongs to {owner}; this node writes only {member}'s records")]
+    NotOwner {
+        /// The record.
+        id: String,
+        /// Its owner.
+        owner: String,
+        /// This node's member.
+        member: String,
+    },
+    /// The record type is the secretariat's.
+    #[error("only the secretariat's node may create {0} records")]
+    SecretariatOnly(RecordType),
+    /// The record was deleted.
+    #[error("record {0} was deleted; deleted records cannot be changed")]
+    Deleted(String),
+    /// The request itself is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The database could not store the write; nothing was acknowledged.
+    #[error("the write was not stored: {0}")]
+    Storage(String),
+    /// The node is shutting down.
+    #[error("the node is shutting down; retry against the restarted node")]
+    ShuttingDown,
+}
+
+fn join(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+struct Job {
+    request: WriteRequest,
+    reply: oneshot::Sender<Result<RecordRow, WriteError>>,
+}
+
+/// The handle services use to write. Cloning is cheap; the writer thread
+/// stops once every handle is dropped and the queue is drained.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+    events: broadcast::Sender<RecordEvent>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `store`. The returned join handle yields
+    /// the store back when the thread ends, so the caller can close it.
+    pub fn spawn(
+        store: Store,
+        key: SigningKey,
+        member: MemberCode,
+    ) -> Result<(Self, thread::JoinHandle<Store>), WriteError> {
+        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        let (events, _) = broadcast::channel(1024);
+        let mut state = WriterState::new(store, key, member, events.clone())?;
+        let handle = thread::Builder::new()
+            .name("focal-writer".to_owned())
+            .spawn(move || {
+                state.run(rx);
+                state.store
+            })
+            .map_err(|e| WriteError::Storage(format!("cannot start the writer thread: {e}")))?;
+        Ok((Self { jobs, events }, handle))
+    }
+
+    /// Performs a write; returns once it is durable.
+    pub async fn write(&self, request: WriteRequest) -> Result<RecordRow, WriteError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| WriteError::ShuttingDown)?;
+        rx.await.map_err(|_| WriteError::ShuttingDown)?
+    }
+
+    /// Subscribes to committed changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<RecordEvent> {
+        self.events.subscribe()
+    }
+}
+
+/// A document in memory, with what the writer needs to know about it.
+struct CachedDoc {
+    doc: Automerge,
+    pending: u32,
+    json: Map<String, Value>,
+    last_used: u64,
+}
+
+/// The head of one of this node's logs.
+#[derive(Clone, Copy)]
+struct LogHead {
+    seq: u64,
+    hash: EntryHash,
+}
+
+struct WriterState {
+    store: Store,
+    key: SigningKey,
+    origin: NodeId,
+    member: MemberCode,
+    heads: HashMap<Audience, LogHead>,
+    cache: HashMap<String, CachedDoc>,
+    clock: u64,
+    events: broadcast::Sender<RecordEvent>,
+}
+
+/// What one write produced, before commit.
+struct Applied {
+    row: RecordRow,
+    action: &'static str,
+    audience: Audience,
+    /// The new head of the log, if an entry was written.
+    head: Option<LogHead>,
+}
+
+impl WriterState {
+    fn new(
+        store: Store,
+        key: SigningKey,
+        member: MemberCode,
+        events: broadcast::Sender<RecordEvent>,
+    ) -> Result<Self, WriteError> {
+        let origin = NodeId(key.verifying_key().to_bytes());
+        let mut state = Self {
+            store,
+            key,
+            origin,
+            member,
+            heads: HashMap::new(),
+            cache: HashMap::new(),
+            clock: 0,
+            events,
+        };
+        state.reload_heads()?;
+        Ok(state)
+    }
+
+    fn reload_heads(&mut self) -> Result<(), WriteError> {
+        self.heads.clear();
+        let conn = self.store.conn();
+        for audience in Audience::ALL {
+            let head = conn
+                .query_row(
+                    "SELECT seq, hash FROM log_entries WHERE origin = ?1 AND audience = ?2
+                     ORDER BY seq DESC LIMIT 1",
+                    params![&self.origin.0[..], audience.code()],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+                )
+                .optional()
+                .map_err(storage)?;
+            if let Some((seq, hash)) = head {
+                let hash: [u8; 32] = hash
+                    .try_into()
+                    .map_err(|_| WriteError::Storage("stored entry hash is not 32 bytes".into()))?;
+                self.heads.insert(
+                    audience,
+                    LogHead {
+                        seq: seq as u64,
+                        hash: EntryHash(hash),
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            self.process(batch);
+        }
+        tracing::debug!("writer stopped: every handle dropped and the queue drained");
+    }
+
+    fn process(&mut self, batch: Vec<Job>) {
+        let mut outcomes: Vec<(oneshot::Sender<_>, Result<Applied, WriteError>)> =
+            Vec::with_capacity(batch.len());
+        let mut touched: Vec<String> = Vec::new();
+        let commit = {
+            // Field-by-field borrows: the transaction borrows the store while
+            // the rest of the state is mutated.
+            let Self {
+                store,
+                key,
+                origin,
+                member,
+                heads,
+                cache,
+                clock,
+                ..
+            } = self;
+            let mut ctx = WriteContext {
+                key,
+                origin: *origin,
+                member,
+                heads,
+                cache,
+                clock,
+            };
+            match store.conn_mut().transaction() {
+                Err(e) => Err(storage(e)),
+                Ok(mut tx) => {
+                    for job in batch {
+                        let result = ctx.apply_one(&mut tx, &job.request, &mut touched);
+                        outcomes.push((job.reply, result));
+                    }
+                    tx.commit().map_err(storage)
+                }
+            }
+        };
+        if let Err(err) = commit {
+            tracing::error!(%err, "commit failed; no write of this batch was acknowledged");
+            for id in &touched {
+                self.cache.remove(id);
+            }
+            if let Err(reload) = self.reload_heads() {
+                tracing::error!(%reload, "cannot reload the log heads");
+            }
+            for (reply, _) in outcomes {
+                let _ = reply.send(Err(err.clone()));
+            }
+            return;
+        }
+        for (reply, outcome) in outcomes {
+            let result = outcome.map(|applied| {
+                if applied.head.is_some() {
+                    let _ = self.events.send(RecordEvent {
+                        action: applied.action,
+                        record: applied.row.clone(),
+                    });
+                }
+                applied.row
+            });
+            let _ = reply.send(result);
+        }
+        self.evict();
+    }
+
+    fn evict(&mut self) {
+        if self.cache.len() <= CACHE_CAPACITY {
+            return;
+        }
+        let mut ages: Vec<(u64, String)> = self
+            .cache
+            .iter()
+            .map(|(id, c)| (c.last_used, id.clone()))
+            .collect();
+        ages.sort_unstable();
+        for (_, id) in ages.into_iter().take(self.cache.len() - CACHE_CAPACITY) {
+            self.cache.remove(&id);
+        }
+    }
+}
+
+struct WriteContext<'a> {
+    key: &'a SigningKey,
+    origin: NodeId,
+    member: &'a MemberCode,
+    heads: &'a mut HashMap<Audience, LogHead>,
+    cache: &'a mut HashMap<String, CachedDoc>,
+    clock: &'a mut u64,
+}
+
+impl WriteContext<'_> {
+    /// One write inside the batch's transaction, in its own savepoint: if its
+    /// rows cannot be stored, only it fails, and its document is evicted so
+    /// that memory never runs ahead of the database.
+    fn apply_one(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        request: &WriteRequest,
+        touched: &mut Vec<String>,
+    ) -> Result<Applied, WriteError> {
+        let id = match request {
+            WriteRequest::Create { .. } => None,
+            WriteRequest::Update { id, .. } | WriteRequest::Delete { id } => Some(id.clone()),
+        };
+        let mut savepoint = tx.savepoint().map_err(storage)?;
+        let result = self.apply(&savepoint, request, touched);
+        match result {
+            Ok(applied) => {
+                savepoint.commit().map_err(storage)?;
+                if let Some(head) = applied.head {
+                    self.heads.insert(applied.audience, head);
+                }
+                Ok(applied)
+            }
+            Err(err) => {
+                let _ = savepoint.rollback();
+                drop(savepoint);
+                if let Some(id) = id {
+                    self.cache.remove(&id);
+                }
+                Err(err)
+            }
+        }
+    }
+
+    fn apply(
+        &mut self,
+        conn: &Connection,
+        request: &WriteRequest,
+        touched: &mut Vec<String>,
+    ) -> Result<Applied, WriteError> {
+        let now = now_rfc3339();
+        let now_secs = time::OffsetDateTime::now_utc().unix_timestamp();
+        match request {
+            WriteRequest::Create {
+                kind,
+                fields,
+                visibility,
+                language,
+            } => {
+                if kind.secretariat_only() && self.member.kind() != MemberKind::Secretariat {
+                    return Err(WriteError::SecretariatOnly(*kind));
+                }
+                let fields = validate(*kind, fields, self.member, language)?;
+                let id = format!("{}:{}:{}", self.member, kind.as_str(), random_suffix()?);
+                let mut record = Map::new();
+                record.insert("id".into(), Value::String(id.clone()));
+                record.insert("type".into(), Value::String(kind.as_str().into()));
+                record.insert("owner".into(), Value::String(self.member.to_string()));
+                record.insert("visibility".into(), visibility.as_str().into());
+                record.insert("created".into(), Value::String(now.clone()));
+                record.insert("updated".into(), Value::String(now));
+                record.insert("deleted".into(), Value::Bool(false));
+                let field_names: Vec<String> = fields.keys().cloned().collect();
+                record.extend(fields);
+
+                let mut document = Automerge::new();
+                document.set_author(Some(Author::from(self.origin.0.to_vec())));
+                let mut t = document.transaction();
+                for (k, v) in &record {
+                    doc::put(&mut t, &automerge::ROOT, k, v).map_err(automerge_err)?;
+                }
+                t.commit_with(
+                    CommitOptions::default()
+                        .with_message(format!("create: {}", field_names.join(", ")))
+                        .with_time(now_secs),
+                );
+                touched.push(id.clone());
+                self.store_change(conn, id, document, true, "created", *visibility)
+            }
+            WriteRequest::Update {
+                id,
+                patch,
+                language,
+            } => {
+                let (kind, visibility) = self.writable(conn, id)?;
+                let cached = self
+                    .cache
+                    .get(id)
+                    .ok_or_else(|| WriteError::NotFound(id.clone()))?;
+                for key in patch.keys() {
+                    if ENVELOPE_KEYS.contains(&key.as_str()) {
+                        return Err(WriteError::BadRequest(format!(
+                            "`{key}` is set by the node and cannot be changed"
+                        )));
+                    }
+                }
+                let mut fields: Map<String, Value> = cached
+                    .json
+                    .iter()
+                    .filter(|(k, _)| !ENVELOPE_KEYS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                merge_patch(&mut fields, patch);
+                let fields = validate(kind, &fields, self.member, language)?;
+                let mut target = cached.json.clone();
+                target.retain(|k, _| ENVELOPE_KEYS.contains(&k.as_str()));
+                target.extend(fields);
+                let current = cached.json.clone();
+                let mut changed = Vec::new();
+                let cached = self
+                    .cache
+                    .get_mut(id)
+                    .ok_or_else(|| WriteError::NotFound(id.clone()))?;
+                let mut t = cached.doc.transaction();
+                doc::reconcile(
+                    &mut t,
+                    &automerge::ROOT,
+                    &current,
+                    &target,
+                    ENVELOPE_KEYS,
+                    "",
+                    &mut changed,
+                )
+                .map_err(automerge_err)?;
+                if changed.is_empty() {
+                    // Nothing to sign: answer with the record as it is.
+                    t.rollback();
+                    let heads = cached.doc.get_heads();
+                    return Ok(Applied {
+                        row: row_from_json(id, &current, &heads)?,
+                        action: "unchanged",
+                        audience: Audience::from(visibility),
+                        head: None,
+                    });
+                }
+                doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
+                    .map_err(automerge_err)?;
+                t.commit_with(
+                    CommitOptions::default()
+                        .with_message(format!("update: {}", changed.join(", ")))
+                        .with_time(now_secs),
+                );
+                touched.push(id.clone());
+                let document = self.take_doc(id)?;
+                self.store_change(conn, id.clone(), document, false, "updated", visibility)
+            }
+            WriteRequest::Delete { id } => {
+                let (_, visibility) = self.writable(conn, id)?;
+                let cached = self
+                    .cache
+                    .get_mut(id)
+                    .ok_or_else(|| WriteError::NotFound(id.clone()))?;
+                let mut t = cached.doc.transaction();
+                doc::put(&mut t, &automerge::ROOT, "deleted", &Value::Bool(true))
+                    .and_then(|()| {
+                        doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
+                    })
+                    .map_err(automerge_err)?;
+                t.commit_with(
+                    CommitOptions::default()
+                        .with_message("delete")
+                        .with_time(now_secs),
+                );
+                touched.push(id.clone());
+                let document = self.take_doc(id)?;
+                self.store_change(conn, id.clone(), document, false, "deleted", visibility)
+            }
+        }
+    }
+
+    fn take_doc(&mut self, id: &str) -> Result<(Automerge, u32), WriteError> {
+        let cached = self
+            .cache
+            .remove(id)
+            .ok_or_else(|| WriteError::NotFound(id.to_owned()))?;
+        Ok((cached.doc, cached.pending))
+    }
+
+    /// Loads the record into the cache and checks this node may change it.
+    fn writable(
+        &mut self,
+        conn: &Connection,
+        id: &str,
+    ) -> Result<(RecordType, Visibility), WriteError> {
+        if !self.cache.contains_key(id) {
+            let loaded = load_document(conn, id)?.ok_or_else(|| WriteError::NotFound(id.into()))?;
+            let mut document = loaded.0;
+            document.set_author(Some(Author::from(self.origin.0.to_vec())));
+            let json = doc::to_json(&document);
+            self.cache.insert(
+                id.to_owned(),
+                CachedDoc {
+                    doc: document,
+                    pending: loaded.1,
+                    json,
+                    last_used: 0,
+                },
+            );
+        }
+        *self.clock += 1;
+        let clock = *self.clock;
+        let cached = self
+            .cache
+            .get_mut(id)
+            .ok_or_else(|| WriteError::NotFound(id.into()))?;
+        cached.last_used = clock;
+        let json = &cached.json;
+        let text = |key: &str| json.get(key).and_then(Value::as_str).unwrap_or_default();
+        if text("owner") != self.member.as_str() {
+            return Err(WriteError::NotOwner {
+                id: id.to_owned(),
+                owner: text("owner").to_owned(),
+                member: self.member.to_string(),
+            });
+        }
+        if json.get("deleted").and_then(Value::as_bool) == Some(true) {
+            return Err(WriteError::Deleted(id.to_owned()));
+        }
+        let kind = RecordType::parse(text("type"))
+            .ok_or_else(|| WriteError::Storage(format!("record {id} has an unknown type")))?;
+        let visibility = Visibility::parse(text("visibility"))
+            .ok_or_else(|| WriteError::Storage(format!("record {id} has an unknown visibility")))?;
+        Ok((kind, visibility))
+    }
+
+    /// Signs the document's newest change into the log and stores the entry,
+    /// the document and its projection.
+    fn store_change(
+        &mut self,
+        conn: &Connection,
+        id: String,
+        document: impl Into<DocState>,
+        created: bool,
+        action: &'static str,
+        visibility: Visibility,
+    ) -> Result<Applied, WriteError> {
+        let DocState {
+            doc: document,
+            pending,
+        } = document.into();
+        let change = document
+            .get_last_local_change()
+            .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
+        let audience = Audience::from(visibility);
+        let previous = self.heads.get(&audience).copied();
+        let entry: LogEntry = EntryBody {
+            origin: self.origin,
+            audience,
+            seq: previous.map_or(1, |h| h.seq + 1),
+            prev: previous.map_or_else(EntryHash::default, |h| h.hash),
+            doc_id: id.clone(),
+            changes: vec![change.raw_bytes().to_vec()],
+        }
+        .sign(self.key);
+        let hash = entry.hash();
+        conn.execute(
+            "INSERT INTO log_entries (origin, audience, seq, hash, doc_id, entry, stored_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                &self.origin.0[..],
+                audience.code(),
+                entry.body.seq as i64,
+                &hash.0[..],
+                &id,
+                entry.encode(),
+                time::OffsetDateTime::now_utc().unix_timestamp(),
+            ],
+        )
+        .map_err(storage)?;
+
+        let pending = if created || pending + 1 >= SNAPSHOT_EVERY {
+            conn.execute(
+                "INSERT INTO documents (doc_id, snapshot, pending) VALUES (?1, ?2, 0)
+                 ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot, pending = 0",
+                params![&id, document.save()],
+            )
+            .map_err(storage)?;
+            conn.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [&id])
+                .map_err(storage)?;
+            0
+        } else {
+            conn.execute(
+                "INSERT INTO doc_changes (doc_id, n, change) VALUES (?1, ?2, ?3)",
+                params![&id, pending + 1, change.raw_bytes()],
+            )
+            .map_err(storage)?;
+            conn.execute(
+                "UPDATE documents SET pending = ?2 WHERE doc_id = ?1",
+                params![&id, pending + 1],
+            )
+            .map_err(storage)?;
+            pending + 1
+        };
+
+        let json = doc::to_json(&document);
+        let row = project(conn, &id, &json, &document.get_heads())?;
+        *self.clock += 1;
+        self.cache.insert(
+            id,
+            CachedDoc {
+                doc: document,
+                pending,
+                json,
+                last_used: *self.clock,
+            },
+        );
+        Ok(Applied {
+            row,
+            action,
+            audience,
+            head: Some(LogHead {
+                seq: entry.body.seq,
+                hash,
+            }),
+        })
+    }
+}
+
+/// A document and how many changes it has since its snapshot.
+struct DocState {
+    doc: Automerge,
+    pending: u32,
+}
+
+impl From<Automerge> for DocState {
+    fn from(doc: Automerge) -> Self {
+        Self { doc, pending: 0 }
+    }
+}
+
+impl From<(Automerge, u32)> for DocState {
+    fn from((doc, pending): (Automerge, u32)) -> Self {
+        Self { doc, pending }
+    }
+}
+
+/// Loads a document from its snapshot and pending changes.
+pub fn load_document(conn: &Connection, id: &str) -> Result<Option<(Automerge, u32)>, WriteError> {
+    let Some((snapshot, pending)) = conn
+        .query_row(
+            "SELECT snapshot, pending FROM documents WHERE doc_id = ?1",
+            [id],
+            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u32>(1)?)),
+        )
+        .optional()
+        .map_err(storage)?
+    else {
+        return Ok(None);
+    };
+    let mut document = Automerge::load(&snapshot)
+        .map_err(|e| WriteError::Storage(format!("snapshot of {id} does not load: {e}")))?;
+    if pending > 0 {
+        let mut stmt = conn
+            .prepare_cached("SELECT change FROM doc_changes WHERE doc_id = ?1 ORDER BY n")
+            .map_err(storage)?;
+        let changes = stmt
+            .query_map([id], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(storage)?
+            .map(|raw| {
+                let raw = raw.map_err(storage)?;
+                automerge::Change::from_bytes(raw).map_err(|e| {
+                    WriteError::Storage(format!("a change of {id} does not load: {e}"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        document.apply_changes(changes).map_err(automerge_err)?;
+    }
+    Ok(Some((document, pending)))
+}
+
+/// Writes the projection row of a document and returns it.
+pub fn project(
+    conn: &Connection,
+    id: &str,
+    json: &Map<String, Value>,
+    heads: &[ChangeHash],
+) -> Result<RecordRow, WriteError> {
+    let row = row_from_json(id, json, heads)?;
+    let fields: Map<String, Value> = json
+        .iter()
+        .filter(|(k, _)| !ENVELOPE_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let search = records::search_text(row.kind, &fields);
+    conn.execute(
+        "INSERT INTO records (id, type, owner, visibility, deleted, created, updated, title,
+                              search, heads, json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         ON CONFLICT (id) DO UPDATE SET type = excluded.type, owner = excluded.owner,
+             visibility = excluded.visibility, deleted = excluded.deleted,
+             created = excluded.created, updated = excluded.updated, title = excluded.title,
+             search = excluded.search, heads = excluded.heads, json = excluded.json",
+        params![
+            row.id,
+            row.kind.as_str(),
+            row.owner,
+            row.visibility.as_str(),
+            row.deleted,
+            row.created,
+            row.updated,
+            row.title,
+            search,
+            row.heads.join(","),
+            row.json,
+        ],
+    )
+    .map_err(storage)?;
+    Ok(row)
+}
+
+/// Builds the projection of a document's JSON.
+pub fn row_from_json(
+    id: &str,
+    json: &Map<String, Value>,
+    heads: &[ChangeHash],
+) -> Result<RecordRow, WriteError> {
+    let text = |key: &str| json.get(key).and_then(Value::as_str).unwrap_or_default();
+    let kind = RecordType::parse(text("type"))
+        .ok_or_else(|| WriteError::Storage(format!("record {id} has an unknown type")))?;
+    let visibility = Visibility::parse(text("visibility"))
+        .ok_or_else(|| WriteError::Storage(format!("record {id} has an unknown visibility")))?;
+    let fields: Map<String, Value> = json
+        .iter()
+        .filter(|(k, _)| !ENVELOPE_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut heads: Vec<String> = heads.iter().map(ToString::to_string).collect();
+    heads.sort();
+    Ok(RecordRow {
+        id: id.to_owned(),
+        kind,
+        owner: text("owner").to_owned(),
+        visibility,
+        created: text("created").to_owned(),
+        updated: text("updated").to_owned(),
+        deleted: json
+            .get("deleted")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        title: records::summary_title(kind, &fields),
+        json: serde_json::to_string(json).map_err(|e| WriteError::Storage(e.to_string()))?,
+        heads,
+    })
+}
+
+fn validate(
+    kind: RecordType,
+    fields: &Map<String, Value>,
+    member: &MemberCode,
+    language: &str,
+) -> Result<Map<String, Value>, WriteError> {
+    let ctx = ValidationContext {
+        owner: member.clone(),
+        default_language: if language.is_empty() {
+            "en".to_owned()
+        } else {
+            language.to_owned()
+        },
+    };
+    records::validate(kind, fields, &ctx).map_err(|errors| WriteError::Invalid { kind, errors })
+}
+
+/// RFC 7396: objects merge recursively, `null` removes, anything else
+/// replaces.
+pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (key, value) in patch {
+        match value {
+            Value::Null => {
+                target.remove(key);
+            }
+            Value::Object(inner) => {
+                let entry = target
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !entry.is_object() {
+                    *entry = Value::Object(Map::new());
+                }
+                if let Value::Object(existing) = entry {
+                    merge_patch(existing, inner);
+                }
+            }
+            other => {
+                target.insert(key.clone(), other.clone());
+            }
+        }
+    }
+}
+
+/// The current time, RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// 12 characters of lower-case base32: 60 random bits.
+fn random_suffix() -> Result<String, WriteError> {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut bytes = [0u8; 12];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| WriteError::Storage(format!("no randomness for a record id: {e}")))?;
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[(b & 31) as usize] as char)
+        .collect())
+}
+
+fn storage(e: rusqlite::Error) -> WriteError {
+    WriteError::Storage(e.to_string())
+}
+
+fn automerge_err(e: automerge::AutomergeError) -> WriteError {
+    WriteError::Storage(format!("document operation failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let patch = json!({"a": "z", "c": {"f": null}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        merge_patch(&mut target, &patch);
+        assert_eq!(Value::Object(target), json!({"a": "z", "c": {"d": "e"}}));
+    }
+}

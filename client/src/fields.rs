@@ -74,6 +74,12 @@ pub const RECORD_SPECS: &[RecordSpec] = &[
         fields: &[
             f("name", "name", LText, "The member's name"),
             f(
+                "kind",
+                "kind",
+                Text,
+                "state, regional-organization or secretariat (derived from the code when it is known)",
+            ),
+            f(
                 "region",
                 "region",
                 Text,

@@ -66,18 +66,11 @@ enum Fixed {
     Edit {
         /// The record id.
         id: String,
-        /// A JSON merge patch instead of (or besides) flags; `-` reads stdin.
-        #[arg(long, value_name = "JSON|FILE|-")]
-        patch: Option<String>,
-        /// Remove an optional field (repeatable), e.g. `--clear budget`.
-        #[arg(long, value_name = "FIELD")]
-        clear: Vec<String>,
-        /// Language of multilingual text given in flags.
-        #[arg(long, default_value = "en")]
-        lang: String,
-        /// Field flags of the record's type (see `focal TYPE add --help`).
+        /// Field flags of the record's type, `--clear FLAG` to remove an
+        /// optional field, `--patch JSON` for a JSON merge patch, `--lang`
+        /// for the language of text flags: `focal edit ID --help` lists them.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
-        fields: Vec<String>,
+        args: Vec<String>,
     },
     /// Delete a record (a tombstone: its history is kept).
     Delete {
@@ -188,6 +181,13 @@ fn field_args(spec: &RecordSpec) -> Vec<Arg> {
                     FieldKind::Json => "JSON",
                     _ => "TEXT",
                 });
+            let arg = if matches!(field.kind, FieldKind::Int | FieldKind::Number) {
+                // So that `--amount -100` reaches the node, which explains
+                // why a negative amount is wrong.
+                arg.allow_negative_numbers(true)
+            } else {
+                arg
+            };
             if field.kind == FieldKind::List {
                 arg.action(ArgAction::Append)
             } else {
@@ -198,9 +198,12 @@ fn field_args(spec: &RecordSpec) -> Vec<Arg> {
 }
 
 /// The fields given as flags, as a JSON object (nested by dotted paths).
+/// With `edit_lang`, multilingual text becomes a patch of that one language
+/// (`{"en": {"text": …}}`), so editing one translation keeps the others.
 fn fields_from_matches(
     spec: &RecordSpec,
     matches: &ArgMatches,
+    edit_lang: Option<&str>,
 ) -> anyhow::Result<Map<String, Value>> {
     let mut out = Map::new();
     for field in spec.fields {
@@ -211,7 +214,11 @@ fn fields_from_matches(
         let flag = field.flag;
         let text = values.last().map(|s| s.as_str()).unwrap_or_default();
         let value = match field.kind {
-            FieldKind::Text | FieldKind::LText | FieldKind::Date => Value::String(text.to_owned()),
+            FieldKind::LText => match edit_lang {
+                Some(lang) => serde_json::json!({ lang: { "text": text } }),
+                None => Value::String(text.to_owned()),
+            },
+            FieldKind::Text | FieldKind::Date => Value::String(text.to_owned()),
             FieldKind::List => {
                 Value::Array(values.iter().map(|v| Value::String((*v).clone())).collect())
             }
@@ -221,9 +228,14 @@ fn fields_from_matches(
                     .with_context(|| format!("--{flag} `{text}` is not a whole number"))?,
             ),
             FieldKind::Number => {
+                if text.contains(',') {
+                    bail!(
+                        "--{flag} `{text}`: write numbers without thousands separators and with \
+                         a dot for decimals, e.g. 1250000.50"
+                    );
+                }
                 let n: f64 = text
                     .trim()
-                    .replace(',', "")
                     .parse()
                     .with_context(|| format!("--{flag} `{text}` is not a number"))?;
                 serde_json::Number::from_f64(n)
@@ -235,12 +247,65 @@ fn fields_from_matches(
                 "false" | "no" | "n" | "0" => false,
                 _ => bail!("--{flag} `{text}` is not true or false"),
             }),
-            FieldKind::Json => serde_json::from_str(text)
-                .with_context(|| format!("--{flag} is not valid JSON: {text}"))?,
+            // Structured fields take JSON; anything that is not JSON is taken
+            // as a plain string (`--donor ESP`), which the node may accept in
+            // place of the structure.
+            FieldKind::Json => {
+                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+            }
         };
         set_path(&mut out, field.path, value);
     }
     Ok(out)
+}
+
+/// The `focal edit ID …` arguments for a record type.
+fn edit_command(spec: &RecordSpec, id: &str) -> Command {
+    let flags: Vec<_> = spec.fields.iter().map(|f| f.flag).collect();
+    Command::new(format!("focal edit {id}"))
+        .no_binary_name(true)
+        .about(format!(
+            "Change fields of a {} record; others stay as they are",
+            spec.name
+        ))
+        .args(field_args(spec))
+        .arg(
+            Arg::new("patch")
+                .long("patch")
+                .value_name("JSON|FILE|-")
+                .help("A JSON merge patch of the fields (null removes); `-` reads stdin"),
+        )
+        .arg(
+            Arg::new("clear")
+                .long("clear")
+                .value_name("FIELD")
+                .action(ArgAction::Append)
+                .help(format!(
+                    "Remove an optional field (repeatable): {}",
+                    flags.join(", ")
+                )),
+        )
+        .arg(
+            Arg::new("lang")
+                .long("lang")
+                .value_name("LANG")
+                .help("Language of the text flags (default en); other languages are kept"),
+        )
+}
+
+/// Inserts `value` at top-level `key`, merging objects (so that two flags
+/// of one nested object both land).
+fn merge_into(map: &mut Map<String, Value>, key: String, value: Value) {
+    match (map.get_mut(&key), value) {
+        (Some(Value::Object(existing)), Value::Object(new)) => {
+            for (k, v) in new {
+                merge_into(existing, k, v);
+            }
+        }
+        (_, value) => {
+            map.insert(key, value);
+        }
+    }
 }
 
 fn set_path(map: &mut Map<String, Value>, path: &str, value: Value) {
@@ -373,44 +438,53 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
                 }
             }
         }
-        Fixed::Edit {
-            id,
-            patch,
-            clear,
-            lang,
-            fields,
-        } => {
+        Fixed::Edit { id, args } => {
             let kind = id.split(':').nth(1).unwrap_or_default().to_owned();
             let spec = spec(&kind).with_context(|| {
                 format!("`{id}` is not a record id (OWNER:type:suffix); `focal list` shows ids")
             })?;
-            let mut body = match &patch {
+            let edit = edit_command(spec, &id);
+            let matches = match edit.clone().try_get_matches_from(&args) {
+                Ok(matches) => matches,
+                Err(err) => err.exit(),
+            };
+            let lang = matches
+                .get_one::<String>("lang")
+                .cloned()
+                .unwrap_or_else(|| "en".to_owned());
+            let mut body = match matches.get_one::<String>("patch") {
                 Some(source) => read_json_object(source)?,
                 None => Map::new(),
             };
-            if fields.iter().any(|f| f == "--help" || f == "-h") {
-                Command::new(format!("focal edit {id}"))
-                    .no_binary_name(true)
-                    .about(format!("Fields of a {} record", spec.name))
-                    .args(field_args(spec))
-                    .print_help()?;
-                return Ok(());
+            for (k, v) in fields_from_matches(spec, &matches, Some(&lang))? {
+                merge_into(&mut body, k, v);
             }
-            let field_matches = Command::new(format!("focal edit {id}"))
-                .no_binary_name(true)
-                .args(field_args(spec))
-                .try_get_matches_from(&fields)?;
-            for (k, v) in fields_from_matches(spec, &field_matches)? {
-                body.insert(k, v);
-            }
-            for field in clear {
-                set_path(&mut body, &field.replace('-', "_"), Value::Null);
+            for name in matches.get_many::<String>("clear").into_iter().flatten() {
+                let field = spec
+                    .fields
+                    .iter()
+                    .find(|f| f.flag == name || f.path == name)
+                    .with_context(|| {
+                        let flags: Vec<_> = spec.fields.iter().map(|f| f.flag).collect();
+                        format!(
+                            "--clear {name}: a {} has no such field; use one of: {}",
+                            spec.name,
+                            flags.join(", ")
+                        )
+                    })?;
+                set_path(&mut body, field.path, Value::Null);
             }
             if body.is_empty() {
                 bail!(
                     "nothing to change: give field flags (see `focal edit {id} --help`), --patch or --clear"
                 );
             }
+            let before = client
+                .records()
+                .get(pb::GetRequest { id: id.clone() })
+                .await
+                .map_err(explain)?
+                .into_inner();
             let record = client
                 .records()
                 .update(pb::UpdateRequest {
@@ -421,7 +495,12 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
                 .await
                 .map_err(explain)?
                 .into_inner();
-            print_written("Updated", &record, global.json);
+            let verb = if record.heads == before.heads {
+                "Unchanged"
+            } else {
+                "Updated"
+            };
+            print_written(verb, &record, global.json);
         }
         Fixed::Delete { id } => {
             let record = client
@@ -475,7 +554,7 @@ async fn record_command_run(
                 Some(source) => read_json_object(source)?,
                 None => Map::new(),
             };
-            for (k, v) in fields_from_matches(spec, sub)? {
+            for (k, v) in fields_from_matches(spec, sub, None)? {
                 fields.insert(k, v);
             }
             let record = client

@@ -447,6 +447,24 @@ impl WriteContext<'_> {
                 if kind.secretariat_only() && self.member.kind() != MemberKind::Secretariat {
                     return Err(WriteError::SecretariatOnly(*kind));
                 }
+                if *kind == RecordType::Member {
+                    let existing: Option<String> = conn
+                        .query_row(
+                            "SELECT id FROM records WHERE type = 'member' AND owner = ?1
+                             AND deleted = 0 LIMIT 1",
+                            [self.member.as_str()],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(storage)?;
+                    if let Some(existing) = existing {
+                        return Err(WriteError::BadRequest(format!(
+                            "{} already has a profile, {existing}; change it with `focal edit \
+                             {existing}`",
+                            self.member
+                        )));
+                    }
+                }
                 let fields = validate(*kind, fields, self.member, language)?;
                 let id = format!("{}:{}:{}", self.member, kind.as_str(), random_suffix()?);
                 let mut record = Map::new();

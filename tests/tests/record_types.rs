@@ -47,6 +47,7 @@ fn sample(kind: &str, flag: &str) -> Vec<&'static str> {
     let one = |value: &'static str| vec![value];
     match (kind, flag) {
         ("member", "name") => one("Kingdom of Example"),
+        ("member", "kind") => one("state"),
         ("member", "region") => one("western-europe-others"),
         ("member", "joined") => one("2013-09-23"),
         ("member", "founding-member") => one("true"),

@@ -474,3 +474,109 @@ fn verify_reports_tampering_precisely() {
     drop(db);
     assert_fails_with(&f.dir.verify(), "the projection row differs");
 }
+
+#[test]
+fn edit_keeps_other_languages_clears_by_flag_name_and_takes_options_anywhere() {
+    let f = fixture("ESP");
+    let id = create_practice(&f.conn, "Mentoring for women officers");
+    focal_ok(
+        &f.conn,
+        &[
+            "edit",
+            &id,
+            "--evidence-link",
+            "https://example.org/a",
+            "--summary",
+            "English summary",
+        ],
+    );
+    // A French translation, with the option after the field flag.
+    focal_ok(
+        &f.conn,
+        &[
+            "edit",
+            &id,
+            "--title",
+            "Mentorat des officières",
+            "--lang",
+            "fr",
+        ],
+    );
+    let shown = json(&focal_ok(&f.conn, &["--json", "show", &id]));
+    assert_eq!(shown["title"]["en"]["text"], "Mentoring for women officers");
+    assert_eq!(shown["title"]["en"]["original"], true);
+    assert_eq!(shown["title"]["fr"]["text"], "Mentorat des officières");
+    assert_eq!(shown["title"]["fr"]["original"], false);
+
+    // --clear takes the flag name (or the field name) and refuses others.
+    focal_ok(
+        &f.conn,
+        &["edit", &id, "--summary", "Kept", "--clear", "evidence-link"],
+    );
+    let shown = json(&focal_ok(&f.conn, &["--json", "show", &id]));
+    assert!(shown.get("evidence_links").is_none(), "{shown}");
+    assert_eq!(shown["summary"]["en"]["text"], "Kept");
+    assert_fails_with(
+        &focal_at(&f.conn, &["edit", &id, "--clear", "colour"]),
+        "a practice has no such field",
+    );
+    // An edit that changes nothing says so, and signs nothing.
+    let before = entry_count(&f.dir);
+    let out = focal_ok(&f.conn, &["edit", &id, "--summary", "Kept"]);
+    assert!(out.starts_with("Unchanged"), "{out}");
+    assert_eq!(entry_count(&f.dir), before);
+}
+
+#[test]
+fn numbers_reach_the_node_and_a_member_has_one_profile() {
+    let f = fixture("ESP");
+    let out = focal_at(
+        &f.conn,
+        &[
+            "funding",
+            "add",
+            "--donor",
+            "ESP",
+            "--recipient",
+            "NAM",
+            "--channel",
+            "bilateral",
+            "--kind",
+            "financial",
+            "--amount",
+            "-100",
+            "--currency",
+            "EUR",
+        ],
+    );
+    assert_fails_with(&out, "amount");
+    assert_fails_with(&out, "negative");
+    let out = focal_at(
+        &f.conn,
+        &[
+            "funding",
+            "add",
+            "--donor",
+            "ESP",
+            "--recipient",
+            "NAM",
+            "--channel",
+            "bilateral",
+            "--kind",
+            "financial",
+            "--amount",
+            "1.000,5",
+            "--currency",
+            "EUR",
+        ],
+    );
+    assert_fails_with(&out, "without thousands separators");
+
+    let first = json(&focal_ok(
+        &f.conn,
+        &["--json", "member", "add", "--name", "Kingdom of Example"],
+    ));
+    let out = focal_at(&f.conn, &["member", "add", "--name", "Second profile"]);
+    assert_fails_with(&out, "already has a profile");
+    assert_fails_with(&out, first["id"].as_str().unwrap());
+}

@@ -20,12 +20,13 @@ use focal_proto::v1 as pb;
 use serde_json::{Map, Value};
 use tokio_stream::StreamExt as _;
 
-/// Connection and output options, valid for every command.
+// Connection and output options, valid for every command. (A doc comment
+// here would become `focal --help`'s description.)
 #[derive(Debug, Args)]
 struct Global {
     /// The node: a connection string (focal://HOST:PORT?key=…&token=…, from
     /// `focal-node token create`) or HOST:PORT with --node-key.
-    #[arg(long, global = true, env = "FOCAL_NODE")]
+    #[arg(long, global = true, env = "FOCAL_NODE", hide_env_values = true)]
     node: Option<String>,
     /// The node's public key (64 hex digits), if --node is HOST:PORT.
     #[arg(long, global = true, env = "FOCAL_NODE_KEY")]
@@ -38,7 +39,8 @@ struct Global {
     json: bool,
 }
 
-/// The commands that are not per record type.
+// The commands that are not per record type. (A doc comment here would
+// become `focal --help`'s description.)
 #[derive(Debug, Subcommand)]
 enum Fixed {
     /// Show which member and key the node speaks for.
@@ -97,7 +99,7 @@ enum Fixed {
     },
 }
 
-/// Filters shared by the list commands.
+// Filters shared by the list commands.
 #[derive(Debug, Args)]
 struct Filter {
     /// Only records with this theme.
@@ -374,6 +376,13 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
         return record_command_run(&client, &global, spec, sub).await;
     }
     let fixed = Fixed::from_arg_matches(&matches)?;
+    // `focal edit ID --help` and argument errors need no node.
+    if let Fixed::Edit { id, args } = &fixed
+        && let Some(spec) = spec(id.split(':').nth(1).unwrap_or_default())
+        && let Err(err) = edit_command(spec, id).try_get_matches_from(args)
+    {
+        err.exit();
+    }
     let client = connect(&global).await?;
     match fixed {
         Fixed::Info => {
@@ -856,7 +865,7 @@ fn explain(status: tonic::Status) -> anyhow::Error {
 /// (`node = "focal://…"`).
 async fn connect(global: &Global) -> anyhow::Result<Client> {
     let node = match &global.node {
-        Some(node) => node.clone(),
+        Some(node) => node.trim().to_owned(),
         None => config_file_node()?.context(
             "which node? pass --node focal://… (from `focal-node token create`), set FOCAL_NODE, \
              or put node = \"focal://…\" in ~/.config/focal/config.toml",

@@ -767,17 +767,6 @@ async fn export(client: &Client, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Keys of an exported record that the node sets; import leaves them out.
-const ENVELOPE: &[&str] = &[
-    "id",
-    "type",
-    "owner",
-    "visibility",
-    "created",
-    "updated",
-    "deleted",
-];
-
 async fn import(client: &Client, file: &Path, json: bool) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -813,7 +802,7 @@ async fn import(client: &Client, file: &Path, json: bool) -> anyhow::Result<()> 
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        map.retain(|k, _| !ENVELOPE.contains(&k.as_str()));
+        map.retain(|k, _| !focal_proto::ENVELOPE_KEYS.contains(&k.as_str()));
         match client
             .records()
             .create(pb::CreateRequest {

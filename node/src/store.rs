@@ -179,14 +179,7 @@ impl Store {
                 found: app_id,
             });
         }
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                path: path.to_owned(),
-                found,
-                known: SCHEMA_VERSION,
-                version: env!("CARGO_PKG_VERSION"),
-            });
-        }
+        check_not_newer(path, found)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
@@ -296,14 +289,7 @@ impl Store {
         let found: u32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(sqlite)?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                path: path.to_owned(),
-                found,
-                known: SCHEMA_VERSION,
-                version: env!("CARGO_PKG_VERSION"),
-            });
-        }
+        check_not_newer(path, found)?;
         Ok(conn)
     }
 
@@ -323,6 +309,19 @@ impl Store {
             .close()
             .map_err(|(_, source)| StoreError::Sqlite { path, source })
     }
+}
+
+/// Refuses a database written by a newer Focal (more migrations than ours).
+fn check_not_newer(path: &Path, found: u32) -> Result<(), StoreError> {
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::NewerSchema {
+            path: path.to_owned(),
+            found,
+            known: SCHEMA_VERSION,
+            version: env!("CARGO_PKG_VERSION"),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

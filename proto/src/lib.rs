@@ -14,3 +14,15 @@ pub mod v1 {
 /// server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/focal_descriptor.bin"));
+
+/// Keys of a record's JSON object that the node sets (the envelope); a
+/// client never writes them. Every other key is a field of the record type.
+pub const ENVELOPE_KEYS: &[&str] = &[
+    "id",
+    "type",
+    "owner",
+    "visibility",
+    "created",
+    "updated",
+    "deleted",
+];

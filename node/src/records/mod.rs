@@ -64,15 +64,7 @@ pub use self::{
 };
 
 /// Keys of a record's root map that the node owns; clients never write them.
-pub const ENVELOPE_KEYS: &[&str] = &[
-    "id",
-    "type",
-    "owner",
-    "visibility",
-    "created",
-    "updated",
-    "deleted",
-];
+pub use focal_proto::ENVELOPE_KEYS;
 
 /// The kinds of record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -7,7 +7,11 @@ use std::{env, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["focal/v1/node.proto", "focal/v1/records.proto"];
+const PROTOS: &[&str] = &[
+    "focal/v1/node.proto",
+    "focal/v1/records.proto",
+    "focal/v1/peer.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for proto in PROTOS {

@@ -173,10 +173,37 @@ pub fn client_config(expected: [u8; 32]) -> Result<ClientConfig, TransportError>
     Ok(config)
 }
 
+/// The client TLS configuration for a node dialing a peer: pins the peer's
+/// key and presents this node's own certificate (mutual TLS).
+pub fn peer_client_config(
+    expected: [u8; 32],
+    certificate: rustls::pki_types::CertificateDer<'static>,
+    key: rustls::pki_types::PrivateKeyDer<'static>,
+) -> Result<ClientConfig, TransportError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(PinnedKeyVerifier::new(expected, &provider));
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&TLS13])?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_client_auth_cert(vec![certificate], key)?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
+}
+
 /// Opens a gRPC channel to `target` over pinned TLS.
 pub async fn connect(target: &NodeTarget) -> Result<Channel, TransportError> {
+    connect_with(target, client_config(target.node_key)?).await
+}
+
+/// Opens a gRPC channel to `target` with a given TLS configuration (e.g.
+/// [`peer_client_config`]).
+pub async fn connect_with(
+    target: &NodeTarget,
+    config: ClientConfig,
+) -> Result<Channel, TransportError> {
     let endpoint = endpoint(target)?;
-    let connector = connector(target)?;
+    let connector = connector(target, config);
     endpoint
         .connect_with_connector(connector)
         .await
@@ -238,16 +265,14 @@ type ConnectFuture = std::pin::Pin<Box<dyn Future<Output = io::Result<Connection
 
 fn connector(
     target: &NodeTarget,
-) -> Result<
-    impl tower::Service<Uri, Response = Connection, Error = io::Error, Future = ConnectFuture>
-    + Clone
-    + Send
-    + 'static,
-    TransportError,
-> {
-    let tls = TlsConnector::from(Arc::new(client_config(target.node_key)?));
+    config: ClientConfig,
+) -> impl tower::Service<Uri, Response = Connection, Error = io::Error, Future = ConnectFuture>
++ Clone
++ Send
++ 'static {
+    let tls = TlsConnector::from(Arc::new(config));
     let address = target.address.clone();
-    Ok(tower::service_fn(move |_uri: Uri| {
+    tower::service_fn(move |_uri: Uri| {
         let tls = tls.clone();
         let address = address.clone();
         Box::pin(async move {
@@ -259,5 +284,5 @@ fn connector(
             let stream = tls.connect(name, tcp).await?;
             Ok(TokioIo::new(stream))
         }) as ConnectFuture
-    }))
+    })
 }

@@ -239,7 +239,7 @@ impl RecordService for RecordApi {
         tokio::spawn(async move {
             loop {
                 let event = tokio::select! {
-                    _ = stop.wait_for(|s| *s) => break,
+                    () = crate::server::stopped(&mut stop) => break,
                     event = events.recv() => event,
                 };
                 let item = match event {

@@ -36,6 +36,63 @@ pub struct Config {
     /// Server limits.
     #[serde(default)]
     pub server: ServerConfig,
+    /// The network this node belongs to.
+    #[serde(default)]
+    pub network: NetworkConfig,
+}
+
+/// `[network]`: which network, and how to reach it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// The network id (32 hex digits), given by the secretariat.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The secretariat's node key (64 hex digits): the trust anchor.
+    #[serde(default)]
+    pub secretariat_key: Option<String>,
+    /// Addresses (`host:port`) of the secretariat's node to contact first;
+    /// every other peer is learned from the roster.
+    #[serde(default)]
+    pub peers: Vec<String>,
+    /// The address other nodes reach this node at (`host:port`), used in
+    /// join requests; defaults to `listen`.
+    #[serde(default)]
+    pub advertise: Option<String>,
+    /// Milliseconds between anti-entropy rounds with each peer.
+    #[serde(default = "default_anti_entropy_ms")]
+    pub anti_entropy_ms: u64,
+    /// Entries per batch on the wire.
+    #[serde(default = "default_batch_entries")]
+    pub batch_entries: usize,
+    /// Milliseconds to wait before reconnecting to a peer that failed, at
+    /// first (doubling up to a minute).
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
+}
+
+fn default_anti_entropy_ms() -> u64 {
+    5_000
+}
+fn default_batch_entries() -> usize {
+    256
+}
+fn default_backoff_ms() -> u64 {
+    500
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            id: None,
+            secretariat_key: None,
+            peers: Vec::new(),
+            advertise: None,
+            anti_entropy_ms: default_anti_entropy_ms(),
+            batch_entries: default_batch_entries(),
+            backoff_ms: default_backoff_ms(),
+        }
+    }
 }
 
 /// `[storage]`: how the SQLite database is used.
@@ -111,6 +168,7 @@ impl Default for Config {
             log_level: default_log_level(),
             storage: StorageConfig::default(),
             server: ServerConfig::default(),
+            network: NetworkConfig::default(),
         }
     }
 }
@@ -193,6 +251,26 @@ impl Config {
                 self.log_level
             )));
         }
+        if let Some(id) = &self.network.id
+            && (id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(semantic(format!(
+                "network.id = {id:?} is not a network id (32 hex digits, from the secretariat)"
+            )));
+        }
+        if let Some(key) = &self.network.secretariat_key
+            && crate::identity::NodeId::from_hex(key).is_none()
+        {
+            return Err(semantic(format!(
+                "network.secretariat_key = {key:?} is not a node key (64 hex digits)"
+            )));
+        }
+        if self.network.batch_entries == 0 || self.network.batch_entries > 1024 {
+            return Err(semantic(format!(
+                "network.batch_entries = {} must be between 1 and 1024",
+                self.network.batch_entries
+            )));
+        }
         if self.server.max_message_bytes < 64 * 1024 {
             return Err(semantic(format!(
                 "server.max_message_bytes = {} is too small; use at least 65536",
@@ -230,11 +308,30 @@ log_level = "info"
 # shutdown_grace_ms = {grace}
 # Largest gRPC message accepted, in bytes.
 # max_message_bytes = {max}
+
+[network]
+# The network this node belongs to: its id and the secretariat's node key,
+# both given by the secretariat when it adds this member to the roster.
+# id = "…"
+# secretariat_key = "…"
+# The secretariat node's address; other peers are learned from the roster.
+# peers = ["secretariat.example.org:7400"]
+# The address other nodes reach this node at (defaults to `listen`).
+# advertise = "focal.ministry.example:7400"
+# Milliseconds between anti-entropy rounds with each peer.
+# anti_entropy_ms = {anti_entropy}
+# Entries per batch on the wire.
+# batch_entries = {batch}
+# Milliseconds before reconnecting to a failed peer (doubling up to 60 s).
+# backoff_ms = {backoff}
 "#,
             busy = default_busy_timeout_ms(),
             handshake = default_handshake_timeout_ms(),
             grace = default_shutdown_grace_ms(),
             max = default_max_message_bytes(),
+            anti_entropy = default_anti_entropy_ms(),
+            batch = default_batch_entries(),
+            backoff = default_backoff_ms(),
         )
     }
 }

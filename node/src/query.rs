@@ -269,6 +269,35 @@ impl Reader {
     }
 }
 
+impl Reader {
+    /// Up to `limit` encoded entries of one log after sequence `after`, in
+    /// order.
+    pub fn entries_after(
+        &self,
+        origin: &NodeId,
+        audience: crate::log::Audience,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, WriteError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, entry FROM log_entries
+                     WHERE origin = ?1 AND audience = ?2 AND seq > ?3
+                     ORDER BY seq LIMIT ?4",
+                )
+                .map_err(storage)?;
+            stmt.query_map(
+                rusqlite::params![&origin.0[..], audience.code(), after as i64, limit as i64],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
+        })
+    }
+}
+
 const ROW_COLUMNS: &str =
     "id, type, owner, visibility, created, updated, deleted, title, json, heads";
 

@@ -35,10 +35,13 @@ use crate::{
     api::RecordApi,
     datadir::{DataDirError, OpenDataDir},
     identity::NodeId,
+    peer::{PeerApi, PeerApiConfig},
     query::Reader,
+    roster::SharedRoster,
     store::StoreError,
+    sync::{self, SharedStatus, SyncConfig},
     tls::{self, TlsError},
-    writer::Writer,
+    writer::{NetworkContext, Writer},
 };
 
 /// Why the node could not serve.
@@ -194,7 +197,13 @@ pub async fn serve(
         addr: config.listen,
         source,
     })?;
-    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key)?));
+    let roster: SharedRoster = Default::default();
+    let anchor = config
+        .network
+        .secretariat_key
+        .as_deref()
+        .and_then(NodeId::from_hex);
+    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key, roster.clone(), anchor)?));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<NodeServiceServer<NodeApi>>().await;
@@ -220,8 +229,56 @@ pub async fn serve(
     // the grace timer.
     let (stop_tx, stop_rx) = watch::channel(false);
     let reader = Reader::new(dir.database_path(), config.storage.busy_timeout_ms);
-    let (writer, writer_thread) = Writer::spawn(store, key.signing_key().clone(), member.clone())?;
-    let records = RecordApi::service(writer, reader, member.clone(), stop_rx.clone(), max_message);
+    let net = NetworkContext {
+        secretariat: anchor,
+        roster: roster.clone(),
+    };
+    let (writer, writer_thread) =
+        Writer::spawn(store, key.signing_key().clone(), member.clone(), net)?;
+    let records = RecordApi::service(
+        writer.clone(),
+        reader.clone(),
+        member.clone(),
+        stop_rx.clone(),
+        max_message,
+    );
+    let network_id = config.network.id.clone();
+    let peers = PeerApi::service(PeerApiConfig {
+        reader: reader.clone(),
+        writer: writer.clone(),
+        roster: roster.clone(),
+        anchor,
+        network_id: network_id.clone(),
+        batch: config.network.batch_entries,
+        stop: stop_rx.clone(),
+        max_message_bytes: max_message,
+    });
+    let status: SharedStatus = Default::default();
+    let key = Arc::new(key);
+    let sync = network_id.clone().map(|network_id| {
+        sync::spawn(SyncConfig {
+            key: key.clone(),
+            network_id,
+            writer: writer.clone(),
+            roster: roster.clone(),
+            anchor,
+            bootstrap: config.network.peers.clone(),
+            anti_entropy: Duration::from_millis(config.network.anti_entropy_ms),
+            backoff: Duration::from_millis(config.network.backoff_ms),
+            max_message_bytes: max_message,
+            stop: stop_rx.clone(),
+            status: status.clone(),
+        })
+    });
+    let status_file = tokio::spawn(write_status(
+        dir.clone(),
+        member.clone(),
+        key.id(),
+        network_id,
+        writer.clone(),
+        status,
+        stop_rx.clone(),
+    ));
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -264,6 +321,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(records)
+        .add_service(peers)
         .add_service(
             NodeServiceServer::new(api)
                 .max_decoding_message_size(max_message)
@@ -293,8 +351,14 @@ pub async fn serve(
     accept_loop.abort();
     let _ = accept_loop.await;
 
-    // Every writer handle is gone with the server: the writer finishes the
-    // writes already queued, then hands the store back to be closed.
+    if let Some(sync) = sync {
+        let _ = sync.await;
+    }
+    let _ = status_file.await;
+    // The writer finishes the writes already queued, then hands the store
+    // back to be closed.
+    writer.shutdown().await;
+    drop(writer);
     let store = tokio::task::spawn_blocking(move || writer_thread.join())
         .await
         .ok()
@@ -311,7 +375,7 @@ pub async fn serve(
 }
 
 /// Completes once the stop signal has been given.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
@@ -367,4 +431,58 @@ fn peer_key(stream: &TlsStream<TcpStream>) -> Option<NodeId> {
     focal_client::transport::certificate_key(cert.as_ref())
         .ok()
         .map(NodeId)
+}
+
+/// Writes `DATA/status.json` every second while the node runs: member, key,
+/// network, the heads of every log held, and every peer's status. It is what
+/// `focal-node status` prints.
+async fn write_status(
+    dir: crate::datadir::DataDir,
+    member: crate::member::MemberCode,
+    node_key: NodeId,
+    network_id: Option<String>,
+    writer: Writer,
+    peers: SharedStatus,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let logs: Vec<serde_json::Value> = {
+            let mut heads: Vec<_> = writer.version_vector().into_iter().collect();
+            heads.sort_by_key(|(key, _)| (key.0, key.1));
+            heads
+                .into_iter()
+                .map(|(key, head)| {
+                    serde_json::json!({
+                        "origin": key.0.to_string(),
+                        "audience": key.1.as_str(),
+                        "seq": head.seq,
+                    })
+                })
+                .collect()
+        };
+        let peers: Vec<crate::sync::PeerStatus> = peers
+            .lock()
+            .map(|map| {
+                let mut all: Vec<_> = map.values().cloned().collect();
+                all.sort_by(|a, b| a.member.cmp(&b.member).then(a.key.cmp(&b.key)));
+                all
+            })
+            .unwrap_or_default();
+        let status = serde_json::json!({
+            "member": member.to_string(),
+            "node_key": node_key.to_string(),
+            "network": network_id,
+            "updated": crate::writer::now_rfc3339(),
+            "logs": logs,
+            "peers": peers,
+        });
+        let tmp = dir.root().join("status.json.tmp");
+        if std::fs::write(&tmp, status.to_string()).is_ok() {
+            let _ = std::fs::rename(&tmp, dir.root().join("status.json"));
+        }
+        tokio::select! {
+            () = stopped(&mut stop) => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }

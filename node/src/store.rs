@@ -82,6 +82,30 @@ const MIGRATIONS: &[&str] = &[
          revoked TEXT
      ) STRICT;
      CREATE UNIQUE INDEX tokens_active_name ON tokens (name) WHERE revoked IS NULL;",
+    // 3: federation: the network this node is in, equivocation evidence and
+    // the keys quarantined for it, entries refused from peers.
+    "CREATE TABLE equivocations (
+         id          INTEGER PRIMARY KEY,
+         origin      BLOB NOT NULL,
+         audience    INTEGER NOT NULL,
+         seq         INTEGER NOT NULL,
+         stored_hash BLOB NOT NULL,
+         other_entry BLOB NOT NULL,
+         detected_at TEXT NOT NULL
+     ) STRICT;
+     CREATE TABLE quarantine (
+         origin TEXT PRIMARY KEY NOT NULL,
+         reason TEXT NOT NULL,
+         since  TEXT NOT NULL
+     ) STRICT;
+     CREATE TABLE rejections (
+         id       INTEGER PRIMARY KEY,
+         peer     TEXT NOT NULL,
+         origin   TEXT NOT NULL,
+         seq      INTEGER NOT NULL,
+         reason   TEXT NOT NULL,
+         at       TEXT NOT NULL
+     ) STRICT;",
 ];
 
 /// The schema version this binary writes.

@@ -9,11 +9,20 @@
 
 use std::sync::Arc;
 
-use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, PKCS_ED25519};
-use rustls::{ServerConfig, version::TLS13};
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rcgen::{CertificateParams, DnType, KeyPair, PKCS_ED25519};
+use rustls::{
+    ClientConfig, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
+    client::danger::HandshakeSignatureValid,
+    crypto::WebPkiSupportedAlgorithms,
+    server::danger::{ClientCertVerified, ClientCertVerifier},
+    version::TLS13,
+};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 
-use crate::identity::NodeKey;
+use crate::{
+    identity::{NodeId, NodeKey},
+    roster::SharedRoster,
+};
 
 /// Why the TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +46,7 @@ pub fn node_certificate(key: &NodeKey) -> Result<CertificateDer<'static>, TlsErr
     let der = PrivatePkcs8KeyDer::from(key.to_pkcs8_der());
     let key_pair = KeyPair::from_pkcs8_der_and_sign_algo(&der, &PKCS_ED25519)?;
     let mut params = CertificateParams::new(vec!["focal-node".to_owned()])?;
-    let mut name = DistinguishedName::new();
+    let mut name = rcgen::DistinguishedName::new();
     name.push(DnType::CommonName, format!("focal-node {}", key.id()));
     params.distinguished_name = name;
     params.not_before = rcgen::date_time_ymd(1975, 1, 1);
@@ -47,15 +56,120 @@ pub fn node_certificate(key: &NodeKey) -> Result<CertificateDer<'static>, TlsErr
 }
 
 /// The server side: TLS 1.3 only, HTTP/2 only, the node's own certificate.
-pub fn server_config(key: &NodeKey) -> Result<ServerConfig, TlsError> {
+/// Client certificates are optional (apps authenticate with tokens), but a
+/// certificate that is presented must carry a key the roster lists as active
+/// (or the secretariat's key): an unknown, suspended or revoked peer is
+/// refused at the handshake.
+pub fn server_config(
+    key: &NodeKey,
+    roster: SharedRoster,
+    anchor: Option<NodeId>,
+) -> Result<ServerConfig, TlsError> {
     let cert = node_certificate(key)?;
     let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.to_pkcs8_der()));
-    let mut config = ServerConfig::builder_with_provider(provider())
+    let provider = provider();
+    let verifier = Arc::new(RosterClientVerifier {
+        roster,
+        anchor,
+        algorithms: provider.signature_verification_algorithms,
+    });
+    let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&TLS13])?
-        .with_no_client_auth()
+        .with_client_cert_verifier(verifier)
         .with_single_cert(vec![cert], private)?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(config)
+}
+
+/// The client configuration a node dials a peer with: the peer's key pinned,
+/// this node's certificate presented.
+pub fn peer_client_config(key: &NodeKey, peer: NodeId) -> Result<ClientConfig, TlsError> {
+    let cert = node_certificate(key)?;
+    let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.to_pkcs8_der()));
+    focal_client::transport::peer_client_config(peer.0, cert, private).map_err(|e| match e {
+        focal_client::TransportError::Tls(e) => TlsError::Rustls(e),
+        other => TlsError::Rustls(rustls::Error::General(other.to_string())),
+    })
+}
+
+/// Accepts a client certificate only if its key is active in the roster.
+#[derive(Debug)]
+struct RosterClientVerifier {
+    roster: SharedRoster,
+    anchor: Option<NodeId>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for RosterClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let key = focal_client::transport::certificate_key(end_entity.as_ref()).map_err(|e| {
+            tracing::warn!(%e, "refused a peer certificate that is not an ed25519 node certificate");
+            rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
+        })?;
+        let key = NodeId(key);
+        if Some(key) == self.anchor {
+            return Ok(ClientCertVerified::assertion());
+        }
+        let member = self
+            .roster
+            .read()
+            .ok()
+            .and_then(|roster| roster.active_member_of(&key));
+        match member {
+            Some(_) => Ok(ClientCertVerified::assertion()),
+            None => {
+                tracing::warn!(
+                    peer_key = %key,
+                    "refused a peer at the TLS handshake: its key is not active in the roster \
+                     (unknown, suspended, revoked, or from another network)"
+                );
+                Err(rustls::Error::InvalidCertificate(
+                    rustls::CertificateError::ApplicationVerificationFailure,
+                ))
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::Tls13RequiredForQuic,
+        ))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        vec![SignatureScheme::ED25519]
+    }
 }
 
 #[cfg(test)]
@@ -65,7 +179,7 @@ mod tests {
     #[test]
     fn server_config_accepts_the_node_key() {
         let key = NodeKey::generate().unwrap();
-        let config = server_config(&key).unwrap();
+        let config = server_config(&key, Default::default(), None).unwrap();
         assert_eq!(config.alpn_protocols, vec![b"h2".to_vec()]);
     }
 }

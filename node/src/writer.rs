@@ -17,7 +17,11 @@
 //! - Hot documents stay in memory ([`CACHE_CAPACITY`]), so a write to a record
 //!   with a long history costs one incremental commit, not a reload.
 
-use std::{collections::HashMap, thread};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, RwLock},
+    thread,
+};
 
 use automerge::{Author, Automerge, ChangeHash, transaction::CommitOptions};
 use ed25519_dalek::SigningKey;
@@ -28,9 +32,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::{
     doc,
     identity::NodeId,
+    ingest::IngestReport,
     log::{Audience, EntryBody, EntryHash, LogEntry},
     member::{MemberCode, MemberKind},
     records::{self, ENVELOPE_KEYS, FieldError, RecordType, ValidationContext, Visibility},
+    roster::{ROSTER_ID, Roster, SharedRoster},
     store::Store,
 };
 
@@ -155,9 +161,21 @@ fn join(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
-struct Job {
-    request: WriteRequest,
-    reply: oneshot::Sender<Result<RecordRow, WriteError>>,
+enum Job {
+    Write {
+        request: WriteRequest,
+        reply: oneshot::Sender<Result<RecordRow, WriteError>>,
+    },
+    Roster {
+        patch: Map<String, Value>,
+        reply: oneshot::Sender<Result<(), WriteError>>,
+    },
+    Ingest {
+        entries: Vec<LogEntry>,
+        reply: oneshot::Sender<IngestReport>,
+    },
+    /// Finish what was queued before, then stop.
+    Shutdown,
 }
 
 /// The handle services use to write. Cloning is cheap; the writer thread
@@ -166,6 +184,8 @@ struct Job {
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
     events: broadcast::Sender<RecordEvent>,
+    stored: broadcast::Sender<StoredEntry>,
+    vv: SharedVersionVector,
 }
 
 impl Writer {
@@ -175,10 +195,13 @@ impl Writer {
         store: Store,
         key: SigningKey,
         member: MemberCode,
+        net: NetworkContext,
     ) -> Result<(Self, thread::JoinHandle<Store>), WriteError> {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
         let (events, _) = broadcast::channel(1024);
-        let mut state = WriterState::new(store, key, member, events.clone())?;
+        let (stored, _) = broadcast::channel(4096);
+        let mut state = WriterState::new(store, key, member, events.clone(), stored.clone(), net)?;
+        let vv = state.shared_vv.clone();
         let handle = thread::Builder::new()
             .name("focal-writer".to_owned())
             .spawn(move || {
@@ -186,17 +209,63 @@ impl Writer {
                 state.store
             })
             .map_err(|e| WriteError::Storage(format!("cannot start the writer thread: {e}")))?;
-        Ok((Self { jobs, events }, handle))
+        Ok((
+            Self {
+                jobs,
+                events,
+                stored,
+                vv,
+            },
+            handle,
+        ))
     }
 
     /// Performs a write; returns once it is durable.
     pub async fn write(&self, request: WriteRequest) -> Result<RecordRow, WriteError> {
         let (reply, rx) = oneshot::channel();
         self.jobs
-            .send(Job { request, reply })
+            .send(Job::Write { request, reply })
             .await
             .map_err(|_| WriteError::ShuttingDown)?;
         rx.await.map_err(|_| WriteError::ShuttingDown)?
+    }
+
+    /// Changes the roster (the secretariat's node only): a JSON merge patch
+    /// of the roster document.
+    pub async fn change_roster(&self, patch: Map<String, Value>) -> Result<(), WriteError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Roster { patch, reply })
+            .await
+            .map_err(|_| WriteError::ShuttingDown)?;
+        rx.await.map_err(|_| WriteError::ShuttingDown)?
+    }
+
+    /// Verifies, authorizes and stores entries received from a peer, in
+    /// order. Returns what became of each.
+    pub async fn ingest(&self, entries: Vec<LogEntry>) -> Result<IngestReport, WriteError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Ingest { entries, reply })
+            .await
+            .map_err(|_| WriteError::ShuttingDown)?;
+        rx.await.map_err(|_| WriteError::ShuttingDown)
+    }
+
+    /// Asks the writer to finish the writes queued so far and stop; later
+    /// writes fail with [`WriteError::ShuttingDown`].
+    pub async fn shutdown(&self) {
+        let _ = self.jobs.send(Job::Shutdown).await;
+    }
+
+    /// Subscribes to every entry stored from now on (own and received).
+    pub fn subscribe_entries(&self) -> broadcast::Receiver<StoredEntry> {
+        self.stored.subscribe()
+    }
+
+    /// The heads of every log this node holds.
+    pub fn version_vector(&self) -> HashMap<LogKey, LogHead> {
+        self.vv.read().map(|vv| vv.clone()).unwrap_or_default()
     }
 
     /// Subscribes to committed changes.
@@ -206,18 +275,46 @@ impl Writer {
 }
 
 /// A document in memory, with what the writer needs to know about it.
-struct CachedDoc {
-    doc: Automerge,
-    pending: u32,
-    json: Map<String, Value>,
-    last_used: u64,
+pub(crate) struct CachedDoc {
+    pub(crate) doc: Automerge,
+    pub(crate) pending: u32,
+    pub(crate) json: Map<String, Value>,
+    pub(crate) last_used: u64,
 }
 
-/// The head of one of this node's logs.
-#[derive(Clone, Copy)]
-struct LogHead {
-    seq: u64,
-    hash: EntryHash,
+/// The head of a log: its last sequence number and that entry's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogHead {
+    /// The last sequence number.
+    pub seq: u64,
+    /// The hash of that entry.
+    pub hash: EntryHash,
+}
+
+/// A log: whose key signs it, for which audience.
+pub type LogKey = (NodeId, Audience);
+
+/// An entry that has just been stored (own or received), for relaying.
+#[derive(Debug, Clone)]
+pub struct StoredEntry {
+    /// The signer.
+    pub origin: NodeId,
+    /// The log.
+    pub audience: Audience,
+    /// Its sequence number.
+    pub seq: u64,
+    /// The canonical encoding.
+    pub bytes: Arc<Vec<u8>>,
+}
+
+/// What the writer knows about the network it is in.
+#[derive(Debug, Clone)]
+pub struct NetworkContext {
+    /// The secretariat's key (the trust anchor), once the node is in a
+    /// network.
+    pub secretariat: Option<NodeId>,
+    /// The roster, kept current by the writer.
+    pub roster: SharedRoster,
 }
 
 struct WriterState {
@@ -225,19 +322,27 @@ struct WriterState {
     key: SigningKey,
     origin: NodeId,
     member: MemberCode,
-    heads: HashMap<Audience, LogHead>,
+    vv: HashMap<LogKey, LogHead>,
     cache: HashMap<String, CachedDoc>,
     clock: u64,
     events: broadcast::Sender<RecordEvent>,
+    stored: broadcast::Sender<StoredEntry>,
+    net: NetworkContext,
+    quarantined: HashSet<NodeId>,
+    shared_vv: SharedVersionVector,
 }
 
+/// The heads of every log this node holds, shared with the sync layer.
+pub type SharedVersionVector = Arc<RwLock<HashMap<LogKey, LogHead>>>;
+
 /// What one write produced, before commit.
-struct Applied {
-    row: RecordRow,
+pub(crate) struct Applied {
+    row: Option<RecordRow>,
     action: &'static str,
-    audience: Audience,
-    /// The new head of the log, if an entry was written.
-    head: Option<LogHead>,
+    /// The log written to and its new head, if an entry was written.
+    pub(crate) head: Option<(LogKey, LogHead)>,
+    /// The entry, for relaying.
+    stored: Option<StoredEntry>,
 }
 
 impl WriterState {
@@ -246,6 +351,8 @@ impl WriterState {
         key: SigningKey,
         member: MemberCode,
         events: broadcast::Sender<RecordEvent>,
+        stored: broadcast::Sender<StoredEntry>,
+        net: NetworkContext,
     ) -> Result<Self, WriteError> {
         let origin = NodeId(key.verifying_key().to_bytes());
         let mut state = Self {
@@ -253,61 +360,116 @@ impl WriterState {
             key,
             origin,
             member,
-            heads: HashMap::new(),
+            vv: HashMap::new(),
             cache: HashMap::new(),
             clock: 0,
             events,
+            stored,
+            net,
+            quarantined: HashSet::new(),
+            shared_vv: Arc::new(RwLock::new(HashMap::new())),
         };
         state.reload_heads()?;
+        state.reload_roster()?;
+        let quarantined = crate::ingest::load_quarantine(state.store.conn())?;
+        state.quarantined = quarantined;
         Ok(state)
     }
 
-    fn reload_heads(&mut self) -> Result<(), WriteError> {
-        self.heads.clear();
-        let conn = self.store.conn();
-        for audience in Audience::ALL {
-            let head = conn
-                .query_row(
-                    "SELECT seq, hash FROM log_entries WHERE origin = ?1 AND audience = ?2
-                     ORDER BY seq DESC LIMIT 1",
-                    params![&self.origin.0[..], audience.code()],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
-                )
-                .optional()
-                .map_err(storage)?;
-            if let Some((seq, hash)) = head {
-                let hash: [u8; 32] = hash
-                    .try_into()
-                    .map_err(|_| WriteError::Storage("stored entry hash is not 32 bytes".into()))?;
-                self.heads.insert(
-                    audience,
-                    LogHead {
-                        seq: seq as u64,
-                        hash: EntryHash(hash),
-                    },
-                );
+    /// Reads the roster document into the shared roster.
+    fn reload_roster(&mut self) -> Result<(), WriteError> {
+        if let Some((document, _)) = load_document(self.store.conn(), ROSTER_ID)? {
+            let roster = Roster::from_json(&doc::to_json(&document));
+            if let Ok(mut shared) = self.net.roster.write() {
+                *shared = roster;
             }
         }
         Ok(())
     }
 
+    fn reload_heads(&mut self) -> Result<(), WriteError> {
+        self.vv.clear();
+        let conn = self.store.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT origin, audience, seq, hash FROM log_entries AS l
+                 WHERE seq = (SELECT max(seq) FROM log_entries
+                              WHERE origin = l.origin AND audience = l.audience)",
+            )
+            .map_err(storage)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, u8>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .map_err(storage)?;
+        for row in rows {
+            let (origin, audience, seq, hash) = row.map_err(storage)?;
+            let (Ok(origin), Some(audience), Ok(hash)) = (
+                <[u8; 32]>::try_from(origin),
+                Audience::from_code(audience),
+                <[u8; 32]>::try_from(hash),
+            ) else {
+                return Err(WriteError::Storage("a stored log head is malformed".into()));
+            };
+            self.vv.insert(
+                (NodeId(origin), audience),
+                LogHead {
+                    seq: seq as u64,
+                    hash: EntryHash(hash),
+                },
+            );
+        }
+        drop(stmt);
+        self.publish_vv();
+        Ok(())
+    }
+
+    fn publish_vv(&self) {
+        if let Ok(mut shared) = self.shared_vv.write() {
+            shared.clone_from(&self.vv);
+        }
+    }
+
     fn run(&mut self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(first) = rx.blocking_recv() {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
+        let mut stopping = false;
+        while !stopping && let Some(first) = rx.blocking_recv() {
+            let mut batch = Vec::new();
+            let mut next = Some(first);
+            while let Some(job) = next.take() {
+                if matches!(job, Job::Shutdown) {
+                    stopping = true;
+                    break;
+                }
+                batch.push(job);
+                if batch.len() < MAX_BATCH {
+                    next = rx.try_recv().ok();
                 }
             }
-            self.process(batch);
+            if !batch.is_empty() {
+                self.process(batch);
+            }
         }
-        tracing::debug!("writer stopped: every handle dropped and the queue drained");
+        tracing::debug!("writer stopped");
     }
 
     fn process(&mut self, batch: Vec<Job>) {
-        let mut outcomes: Vec<(oneshot::Sender<_>, Result<Applied, WriteError>)> =
-            Vec::with_capacity(batch.len());
+        enum Outcome {
+            Write(
+                oneshot::Sender<Result<RecordRow, WriteError>>,
+                Result<Applied, WriteError>,
+            ),
+            Roster(
+                oneshot::Sender<Result<(), WriteError>>,
+                Result<Applied, WriteError>,
+            ),
+            Ingest(oneshot::Sender<IngestReport>, IngestReport, Vec<Applied>),
+        }
+        let mut outcomes = Vec::with_capacity(batch.len());
         let mut touched: Vec<String> = Vec::new();
         let commit = {
             // Field-by-field borrows: the transaction borrows the store while
@@ -317,25 +479,43 @@ impl WriterState {
                 key,
                 origin,
                 member,
-                heads,
+                vv,
                 cache,
                 clock,
+                net,
+                quarantined,
                 ..
             } = self;
             let mut ctx = WriteContext {
                 key,
                 origin: *origin,
                 member,
-                heads,
+                vv,
                 cache,
                 clock,
+                net,
+                quarantined,
             };
             match store.conn_mut().transaction() {
                 Err(e) => Err(storage(e)),
                 Ok(mut tx) => {
                     for job in batch {
-                        let result = ctx.apply_one(&mut tx, &job.request, &mut touched);
-                        outcomes.push((job.reply, result));
+                        outcomes.push(match job {
+                            Job::Write { request, reply } => {
+                                let result = ctx.apply_one(&mut tx, &request, &mut touched);
+                                Outcome::Write(reply, result)
+                            }
+                            Job::Roster { patch, reply } => {
+                                let result = ctx.roster_one(&mut tx, &patch, &mut touched);
+                                Outcome::Roster(reply, result)
+                            }
+                            Job::Ingest { entries, reply } => {
+                                let (report, applied) =
+                                    ctx.ingest_batch(&mut tx, entries, &mut touched);
+                                Outcome::Ingest(reply, report, applied)
+                            }
+                            Job::Shutdown => continue,
+                        });
                     }
                     tx.commit().map_err(storage)
                 }
@@ -349,22 +529,66 @@ impl WriterState {
             if let Err(reload) = self.reload_heads() {
                 tracing::error!(%reload, "cannot reload the log heads");
             }
-            for (reply, _) in outcomes {
-                let _ = reply.send(Err(err.clone()));
+            if let Err(reload) = self.reload_roster() {
+                tracing::error!(%reload, "cannot reload the roster");
+            }
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::Write(reply, _) => drop(reply.send(Err(err.clone()))),
+                    Outcome::Roster(reply, _) => drop(reply.send(Err(err.clone()))),
+                    Outcome::Ingest(reply, mut report, _) => {
+                        report.fail_all(&err.to_string());
+                        drop(reply.send(report));
+                    }
+                }
             }
             return;
         }
-        for (reply, outcome) in outcomes {
-            let result = outcome.map(|applied| {
-                if applied.head.is_some() {
-                    let _ = self.events.send(RecordEvent {
-                        action: applied.action,
-                        record: applied.row.clone(),
-                    });
+        let mut roster_changed = false;
+        let mut publish = |state: &mut Self, applied: &Applied| {
+            if let Some((key, head)) = applied.head {
+                state.vv.insert(key, head);
+            }
+            if let Some(stored) = &applied.stored {
+                roster_changed |= applied.row.is_none();
+                let _ = state.stored.send(stored.clone());
+            }
+            if let (Some(row), Some(_)) = (&applied.row, applied.head) {
+                let _ = state.events.send(RecordEvent {
+                    action: applied.action,
+                    record: row.clone(),
+                });
+            }
+        };
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Write(reply, result) => {
+                    if let Ok(applied) = &result {
+                        publish(self, applied);
+                    }
+                    let _ = reply.send(result.and_then(|applied| {
+                        applied
+                            .row
+                            .ok_or_else(|| WriteError::Storage("no record was written".into()))
+                    }));
                 }
-                applied.row
-            });
-            let _ = reply.send(result);
+                Outcome::Roster(reply, result) => {
+                    if let Ok(applied) = &result {
+                        publish(self, applied);
+                    }
+                    let _ = reply.send(result.map(drop));
+                }
+                Outcome::Ingest(reply, report, applied) => {
+                    for applied in &applied {
+                        publish(self, applied);
+                    }
+                    let _ = reply.send(report);
+                }
+            }
+        }
+        self.publish_vv();
+        if roster_changed && let Err(err) = self.reload_roster() {
+            tracing::error!(%err, "cannot reload the roster");
         }
         self.evict();
     }
@@ -385,13 +609,15 @@ impl WriterState {
     }
 }
 
-struct WriteContext<'a> {
+pub(crate) struct WriteContext<'a> {
     key: &'a SigningKey,
-    origin: NodeId,
-    member: &'a MemberCode,
-    heads: &'a mut HashMap<Audience, LogHead>,
-    cache: &'a mut HashMap<String, CachedDoc>,
-    clock: &'a mut u64,
+    pub(crate) origin: NodeId,
+    pub(crate) member: &'a MemberCode,
+    pub(crate) vv: &'a mut HashMap<LogKey, LogHead>,
+    pub(crate) cache: &'a mut HashMap<String, CachedDoc>,
+    pub(crate) clock: &'a mut u64,
+    pub(crate) net: &'a NetworkContext,
+    pub(crate) quarantined: &'a mut HashSet<NodeId>,
 }
 
 impl WriteContext<'_> {
@@ -413,8 +639,8 @@ impl WriteContext<'_> {
         match result {
             Ok(applied) => {
                 savepoint.commit().map_err(storage)?;
-                if let Some(head) = applied.head {
-                    self.heads.insert(applied.audience, head);
+                if let Some((key, head)) = applied.head {
+                    self.vv.insert(key, head);
                 }
                 Ok(applied)
             }
@@ -541,11 +767,12 @@ impl WriteContext<'_> {
                     // Nothing to sign: answer with the record as it is.
                     t.rollback();
                     let heads = cached.doc.get_heads();
+                    let _ = visibility;
                     return Ok(Applied {
-                        row: row_from_json(id, &current, &heads)?,
+                        row: Some(row_from_json(id, &current, &heads)?),
                         action: "unchanged",
-                        audience: Audience::from(visibility),
                         head: None,
+                        stored: None,
                     });
                 }
                 doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
@@ -657,7 +884,7 @@ impl WriteContext<'_> {
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
         let audience = Audience::from(visibility);
-        let previous = self.heads.get(&audience).copied();
+        let previous = self.vv.get(&(self.origin, audience)).copied();
         let entry: LogEntry = EntryBody {
             origin: self.origin,
             audience,
@@ -667,23 +894,41 @@ impl WriteContext<'_> {
             changes: vec![change.raw_bytes().to_vec()],
         }
         .sign(self.key);
+        self.persist(conn, &entry, document, pending, created, action)
+    }
+
+    /// Stores an entry (own or received), its document and its projection,
+    /// and keeps the document hot. `pending` counts the document's changes
+    /// since its snapshot before this entry's changes.
+    pub(crate) fn persist(
+        &mut self,
+        conn: &Connection,
+        entry: &LogEntry,
+        document: Automerge,
+        pending: u32,
+        snapshot_now: bool,
+        action: &'static str,
+    ) -> Result<Applied, WriteError> {
+        let id = entry.body.doc_id.clone();
         let hash = entry.hash();
+        let bytes = entry.encode();
         conn.execute(
             "INSERT INTO log_entries (origin, audience, seq, hash, doc_id, entry, stored_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
-                &self.origin.0[..],
-                audience.code(),
+                &entry.body.origin.0[..],
+                entry.body.audience.code(),
                 entry.body.seq as i64,
                 &hash.0[..],
                 &id,
-                entry.encode(),
+                &bytes,
                 time::OffsetDateTime::now_utc().unix_timestamp(),
             ],
         )
         .map_err(storage)?;
 
-        let pending = if created || pending + 1 >= SNAPSHOT_EVERY {
+        let added = entry.body.changes.len() as u32;
+        let pending = if snapshot_now || pending + added >= SNAPSHOT_EVERY {
             conn.execute(
                 "INSERT INTO documents (doc_id, snapshot, pending) VALUES (?1, ?2, 0)
                  ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot, pending = 0",
@@ -694,21 +939,28 @@ impl WriteContext<'_> {
                 .map_err(storage)?;
             0
         } else {
+            for (i, change) in entry.body.changes.iter().enumerate() {
+                conn.execute(
+                    "INSERT INTO doc_changes (doc_id, n, change) VALUES (?1, ?2, ?3)",
+                    params![&id, pending + 1 + i as u32, change],
+                )
+                .map_err(storage)?;
+            }
             conn.execute(
-                "INSERT INTO doc_changes (doc_id, n, change) VALUES (?1, ?2, ?3)",
-                params![&id, pending + 1, change.raw_bytes()],
+                "INSERT INTO documents (doc_id, snapshot, pending) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (doc_id) DO UPDATE SET pending = excluded.pending",
+                params![&id, Automerge::new().save(), pending + added],
             )
             .map_err(storage)?;
-            conn.execute(
-                "UPDATE documents SET pending = ?2 WHERE doc_id = ?1",
-                params![&id, pending + 1],
-            )
-            .map_err(storage)?;
-            pending + 1
+            pending + added
         };
 
         let json = doc::to_json(&document);
-        let row = project(conn, &id, &json, &document.get_heads())?;
+        let row = if id == ROSTER_ID {
+            None
+        } else {
+            Some(project(conn, &id, &json, &document.get_heads())?)
+        };
         *self.clock += 1;
         self.cache.insert(
             id,
@@ -719,15 +971,120 @@ impl WriteContext<'_> {
                 last_used: *self.clock,
             },
         );
+        let key = (entry.body.origin, entry.body.audience);
         Ok(Applied {
             row,
             action,
-            audience,
-            head: Some(LogHead {
+            head: Some((
+                key,
+                LogHead {
+                    seq: entry.body.seq,
+                    hash,
+                },
+            )),
+            stored: Some(StoredEntry {
+                origin: entry.body.origin,
+                audience: entry.body.audience,
                 seq: entry.body.seq,
-                hash,
+                bytes: Arc::new(bytes),
             }),
         })
+    }
+
+    /// A change of the roster (secretariat only), in its own savepoint.
+    fn roster_one(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        patch: &Map<String, Value>,
+        touched: &mut Vec<String>,
+    ) -> Result<Applied, WriteError> {
+        if self.net.secretariat != Some(self.origin) {
+            return Err(WriteError::BadRequest(
+                "only the secretariat's node changes the roster".into(),
+            ));
+        }
+        let mut savepoint = tx.savepoint().map_err(storage)?;
+        touched.push(ROSTER_ID.to_owned());
+        let result = self.roster_change(&savepoint, patch);
+        match result {
+            Ok(applied) => {
+                savepoint.commit().map_err(storage)?;
+                if let Some((key, head)) = applied.head {
+                    self.vv.insert(key, head);
+                }
+                Ok(applied)
+            }
+            Err(err) => {
+                let _ = savepoint.rollback();
+                self.cache.remove(ROSTER_ID);
+                Err(err)
+            }
+        }
+    }
+
+    fn roster_change(
+        &mut self,
+        conn: &Connection,
+        patch: &Map<String, Value>,
+    ) -> Result<Applied, WriteError> {
+        let (mut document, pending) = match self.cache.remove(ROSTER_ID) {
+            Some(cached) => (cached.doc, cached.pending),
+            None => load_document(conn, ROSTER_ID)?.unwrap_or_else(|| (Automerge::new(), 0)),
+        };
+        document.set_author(Some(Author::from(self.origin.0.to_vec())));
+        let current = doc::to_json(&document);
+        let mut target = current.clone();
+        merge_patch(&mut target, patch);
+        let mut changed = Vec::new();
+        let mut t = document.transaction();
+        doc::reconcile(
+            &mut t,
+            &automerge::ROOT,
+            &current,
+            &target,
+            &[],
+            "",
+            &mut changed,
+        )
+        .map_err(automerge_err)?;
+        if changed.is_empty() {
+            t.rollback();
+            self.cache.insert(
+                ROSTER_ID.to_owned(),
+                CachedDoc {
+                    json: current,
+                    doc: document,
+                    pending,
+                    last_used: *self.clock,
+                },
+            );
+            return Ok(Applied {
+                row: None,
+                action: "unchanged",
+                head: None,
+                stored: None,
+            });
+        }
+        t.commit_with(
+            CommitOptions::default()
+                .with_message(format!("roster: {}", changed.join(", ")))
+                .with_time(time::OffsetDateTime::now_utc().unix_timestamp()),
+        );
+        let change = document
+            .get_last_local_change()
+            .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
+        let audience = Audience::Network;
+        let previous = self.vv.get(&(self.origin, audience)).copied();
+        let entry: LogEntry = EntryBody {
+            origin: self.origin,
+            audience,
+            seq: previous.map_or(1, |h| h.seq + 1),
+            prev: previous.map_or_else(EntryHash::default, |h| h.hash),
+            doc_id: ROSTER_ID.to_owned(),
+            changes: vec![change.raw_bytes().to_vec()],
+        }
+        .sign(self.key);
+        self.persist(conn, &entry, document, pending, false, "roster")
     }
 }
 

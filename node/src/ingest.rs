@@ -1,0 +1,406 @@
+//! Receiving entries from peers: everything is checked before anything is
+//! stored or applied.
+//!
+//! For each entry, in order: its origin is not quarantined; it is the next
+//! entry of its log (sequence and hash chain), or an exact duplicate; a
+//! different entry at a sequence number already held is equivocation, kept as
+//! evidence, and the origin is quarantined; the signature, change checksums
+//! and authors verify; the origin's key is in the roster and its member owns
+//! the record (only the secretariat writes the roster, meetings and
+//! decisions); `local` entries never travel; and the changes' actors belong to
+//! the origin. Only then are the changes applied, and the document's
+//! visibility must match the log the entry came in.
+
+use std::{collections::HashSet, fmt};
+
+use automerge::Automerge;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::{
+    doc,
+    identity::NodeId,
+    log::{ActorBindings, Audience, EntryError, EntryHash, LogEntry},
+    member::{MemberCode, SECRETARIAT_CODE},
+    records::{Visibility, parse_record_id},
+    roster::ROSTER_ID,
+    writer::{Applied, WriteContext, WriteError, load_document, now_rfc3339},
+};
+
+/// Why a received entry was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The entry itself is invalid (malformed, forged, corrupt, wrong author).
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The origin equivocated earlier; nothing more is accepted from it.
+    #[error("origin {0} is quarantined for equivocation")]
+    Quarantined(NodeId),
+    /// Two different entries with the same origin and sequence number.
+    #[error(
+        "equivocation: origin {origin} signed two different entries with sequence {seq} \
+         ({audience}); both kept as evidence, origin quarantined"
+    )]
+    Equivocation {
+        /// The origin.
+        origin: NodeId,
+        /// The log.
+        audience: &'static str,
+        /// The sequence number.
+        seq: u64,
+    },
+    /// The entry does not follow the last one held.
+    #[error("sequence gap in the log of {origin} ({audience}): holding {have}, received {got}")]
+    Gap {
+        /// The origin.
+        origin: NodeId,
+        /// The log.
+        audience: &'static str,
+        /// The last sequence number held.
+        have: u64,
+        /// The one received.
+        got: u64,
+    },
+    /// The entry's previous hash is not the hash of the entry before it.
+    #[error("entry {seq} of {origin} does not chain to the entry before it (hash chain broken)")]
+    BrokenChain {
+        /// The origin.
+        origin: NodeId,
+        /// The sequence number.
+        seq: u64,
+    },
+    /// The origin's key is not in the roster.
+    #[error("origin {0} is not a key in the roster")]
+    UnknownKey(NodeId),
+    /// The origin may not write this record.
+    #[error("{member} (key {origin}) may not write {doc}: {why}")]
+    NotAuthorized {
+        /// The origin.
+        origin: NodeId,
+        /// Its member.
+        member: String,
+        /// The record.
+        doc: String,
+        /// Why not.
+        why: &'static str,
+    },
+    /// The record's visibility does not match the log it came in.
+    #[error("{doc} is a {visibility} record but came in the {audience} log")]
+    AudienceMismatch {
+        /// The record.
+        doc: String,
+        /// Its visibility.
+        visibility: String,
+        /// The log.
+        audience: &'static str,
+    },
+    /// The changes do not apply to the document.
+    #[error("the changes of {doc} do not apply: {reason}")]
+    Apply {
+        /// The record.
+        doc: String,
+        /// Why.
+        reason: String,
+    },
+    /// Storing failed.
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+impl From<WriteError> for IngestError {
+    fn from(e: WriteError) -> Self {
+        Self::Storage(e.to_string())
+    }
+}
+
+/// What became of a batch of received entries.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    /// Entries stored.
+    pub accepted: usize,
+    /// Entries already held (identical).
+    pub duplicates: usize,
+    /// Entries refused, with why.
+    pub rejected: Vec<(NodeId, u64, IngestError)>,
+}
+
+impl IngestReport {
+    /// Marks every accepted entry as failed (the batch did not commit).
+    pub fn fail_all(&mut self, why: &str) {
+        self.accepted = 0;
+        self.rejected.push((
+            NodeId([0; 32]),
+            0,
+            IngestError::Storage(format!("the batch was not committed: {why}")),
+        ));
+    }
+}
+
+impl fmt::Display for IngestReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} accepted, {} duplicates, {} rejected",
+            self.accepted,
+            self.duplicates,
+            self.rejected.len()
+        )
+    }
+}
+
+/// The keys quarantined for equivocation.
+pub fn load_quarantine(conn: &Connection) -> Result<HashSet<NodeId>, WriteError> {
+    let mut stmt = conn
+        .prepare("SELECT origin FROM quarantine")
+        .map_err(|e| WriteError::Storage(e.to_string()))?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(|e| WriteError::Storage(e.to_string()))?;
+    let mut set = HashSet::new();
+    for row in rows {
+        if let Some(id) = NodeId::from_hex(&row.map_err(|e| WriteError::Storage(e.to_string()))?) {
+            set.insert(id);
+        }
+    }
+    Ok(set)
+}
+
+enum Outcome {
+    Stored(Box<Applied>),
+    Duplicate,
+}
+
+impl WriteContext<'_> {
+    /// Ingests entries in order; an entry refused stops the rest of its log
+    /// in this batch (they could only be gaps), other logs go on.
+    pub(crate) fn ingest_batch(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        entries: Vec<LogEntry>,
+        touched: &mut Vec<String>,
+    ) -> (IngestReport, Vec<Applied>) {
+        let mut report = IngestReport::default();
+        let mut applied = Vec::new();
+        let mut broken: HashSet<(NodeId, Audience)> = HashSet::new();
+        for entry in entries {
+            let key = (entry.body.origin, entry.body.audience);
+            if broken.contains(&key) {
+                continue;
+            }
+            let mut savepoint = match tx.savepoint() {
+                Ok(sp) => sp,
+                Err(e) => {
+                    report.rejected.push((
+                        key.0,
+                        entry.body.seq,
+                        IngestError::Storage(e.to_string()),
+                    ));
+                    continue;
+                }
+            };
+            touched.push(entry.body.doc_id.clone());
+            match self.ingest_one(&savepoint, &entry) {
+                Ok(outcome) => {
+                    if let Err(e) = savepoint.commit() {
+                        self.cache.remove(&entry.body.doc_id);
+                        report.rejected.push((
+                            key.0,
+                            entry.body.seq,
+                            IngestError::Storage(e.to_string()),
+                        ));
+                        broken.insert(key);
+                        continue;
+                    }
+                    match outcome {
+                        Outcome::Stored(done) => {
+                            if let Some((k, head)) = done.head {
+                                self.vv.insert(k, head);
+                            }
+                            report.accepted += 1;
+                            applied.push(*done);
+                        }
+                        Outcome::Duplicate => report.duplicates += 1,
+                    }
+                }
+                Err(err) => {
+                    let _ = savepoint.rollback();
+                    drop(savepoint);
+                    self.cache.remove(&entry.body.doc_id);
+                    if let IngestError::Equivocation { .. } = &err {
+                        // Evidence and quarantine outlive the refusal.
+                        if let Err(e) = self.record_equivocation(tx, &entry) {
+                            tracing::error!(%e, "cannot record equivocation evidence");
+                        }
+                    }
+                    tracing::warn!(
+                        origin = %entry.body.origin,
+                        seq = entry.body.seq,
+                        doc = %entry.body.doc_id,
+                        %err,
+                        "entry refused"
+                    );
+                    report.rejected.push((key.0, entry.body.seq, err));
+                    broken.insert(key);
+                }
+            }
+        }
+        (report, applied)
+    }
+
+    fn record_equivocation(&mut self, conn: &Connection, entry: &LogEntry) -> rusqlite::Result<()> {
+        let body = &entry.body;
+        let stored: Vec<u8> = conn.query_row(
+            "SELECT hash FROM log_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+            params![&body.origin.0[..], body.audience.code(), body.seq as i64],
+            |r| r.get(0),
+        )?;
+        conn.execute(
+            "INSERT INTO equivocations (origin, audience, seq, stored_hash, other_entry, detected_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                &body.origin.0[..],
+                body.audience.code(),
+                body.seq as i64,
+                stored,
+                entry.encode(),
+                now_rfc3339()
+            ],
+        )?;
+        conn.execute(
+            "INSERT INTO quarantine (origin, reason, since) VALUES (?1, ?2, ?3)
+             ON CONFLICT (origin) DO NOTHING",
+            params![
+                body.origin.to_string(),
+                format!(
+                    "equivocation at {} seq {}",
+                    body.audience.as_str(),
+                    body.seq
+                ),
+                now_rfc3339()
+            ],
+        )?;
+        self.quarantined.insert(body.origin);
+        Ok(())
+    }
+
+    fn ingest_one(&mut self, conn: &Connection, entry: &LogEntry) -> Result<Outcome, IngestError> {
+        let body = &entry.body;
+        if self.quarantined.contains(&body.origin) {
+            return Err(IngestError::Quarantined(body.origin));
+        }
+        let held: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT hash FROM log_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                params![&body.origin.0[..], body.audience.code(), body.seq as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| IngestError::Storage(e.to_string()))?;
+        if let Some(held) = held {
+            if held[..] == entry.hash().0[..] {
+                return Ok(Outcome::Duplicate);
+            }
+            // Only a validly signed second entry is evidence; a forgery is
+            // just a forgery.
+            entry.verify()?;
+            return Err(IngestError::Equivocation {
+                origin: body.origin,
+                audience: body.audience.as_str(),
+                seq: body.seq,
+            });
+        }
+        let head = self.vv.get(&(body.origin, body.audience)).copied();
+        let have = head.map_or(0, |h| h.seq);
+        if body.seq != have + 1 {
+            return Err(IngestError::Gap {
+                origin: body.origin,
+                audience: body.audience.as_str(),
+                have,
+                got: body.seq,
+            });
+        }
+        if body.prev != head.map_or_else(EntryHash::default, |h| h.hash) {
+            return Err(IngestError::BrokenChain {
+                origin: body.origin,
+                seq: body.seq,
+            });
+        }
+        let changes = entry.verify()?;
+        self.authorize(entry)?;
+
+        let (mut document, pending) = match self.cache.remove(&body.doc_id) {
+            Some(cached) => (cached.doc, cached.pending),
+            None => load_document(conn, &body.doc_id)?.unwrap_or_else(|| (Automerge::new(), 0)),
+        };
+        ActorBindings::from_document(&document).check(entry, &changes)?;
+        document
+            .apply_changes(changes)
+            .map_err(|e| IngestError::Apply {
+                doc: body.doc_id.clone(),
+                reason: e.to_string(),
+            })?;
+        if body.doc_id != ROSTER_ID {
+            let json = doc::to_json(&document);
+            let visibility = json
+                .get("visibility")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let matches = Visibility::parse(&visibility).map(Audience::from) == Some(body.audience);
+            if !matches {
+                return Err(IngestError::AudienceMismatch {
+                    doc: body.doc_id.clone(),
+                    visibility,
+                    audience: body.audience.as_str(),
+                });
+            }
+        }
+        let applied = self.persist(conn, entry, document, pending, false, "received")?;
+        Ok(Outcome::Stored(Box::new(applied)))
+    }
+
+    /// Whether the entry's origin may write its record.
+    fn authorize(&self, entry: &LogEntry) -> Result<(), IngestError> {
+        let body = &entry.body;
+        let secretariat = self.net.secretariat;
+        let member: MemberCode = if Some(body.origin) == secretariat {
+            SECRETARIAT_CODE
+                .parse()
+                .map_err(|_| IngestError::UnknownKey(body.origin))?
+        } else {
+            self.net
+                .roster
+                .read()
+                .ok()
+                .and_then(|roster| roster.member_of(&body.origin))
+                .ok_or(IngestError::UnknownKey(body.origin))?
+        };
+        let refuse = |why: &'static str| IngestError::NotAuthorized {
+            origin: body.origin,
+            member: member.to_string(),
+            doc: body.doc_id.clone(),
+            why,
+        };
+        if body.audience == Audience::Local {
+            return Err(refuse("local entries never leave their node"));
+        }
+        if body.doc_id == ROSTER_ID {
+            if Some(body.origin) != secretariat {
+                return Err(refuse("only the secretariat's key writes the roster"));
+            }
+            if body.audience != Audience::Network {
+                return Err(refuse("the roster is a network document"));
+            }
+            return Ok(());
+        }
+        let (owner, kind, _) =
+            parse_record_id(&body.doc_id).ok_or_else(|| refuse("the record id is malformed"))?;
+        if owner != member {
+            return Err(refuse("only the owner member's keys write its records"));
+        }
+        if kind.secretariat_only() && member.as_str() != SECRETARIAT_CODE {
+            return Err(refuse("only the secretariat writes meetings and decisions"));
+        }
+        Ok(())
+    }
+}

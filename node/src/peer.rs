@@ -1,0 +1,323 @@
+//! `focal.v1.PeerService`: serving replication to other nodes.
+//!
+//! A peer is known by the key of the client certificate it presented (the
+//! TLS layer already refused keys the roster does not list as active). It
+//! receives exactly the entries it may read: every `network` entry, the
+//! `secretariat` entries of its own member (all of them if it is the
+//! secretariat), never a `local` one.
+
+use std::{collections::HashMap, pin::Pin, sync::Arc};
+
+use focal_proto::v1::{
+    self as pb,
+    peer_service_server::{PeerService, PeerServiceServer},
+};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio_stream::{Stream, wrappers::ReceiverStream};
+use tonic::{Request, Response, Status};
+
+use crate::{
+    identity::NodeId,
+    log::Audience,
+    member::{MemberCode, SECRETARIAT_CODE},
+    query::Reader,
+    roster::SharedRoster,
+    server::PeerInfo,
+    writer::{LogHead, LogKey, Writer},
+};
+
+/// Serves replication.
+#[derive(Clone)]
+pub struct PeerApi {
+    /// Shared state.
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    reader: Reader,
+    writer: Writer,
+    roster: SharedRoster,
+    anchor: Option<NodeId>,
+    network_id: Option<String>,
+    batch: usize,
+    stop: watch::Receiver<bool>,
+}
+
+/// What the server needs to serve peers.
+pub struct PeerApiConfig {
+    /// Reads entries.
+    pub reader: Reader,
+    /// Knows the heads and announces new entries.
+    pub writer: Writer,
+    /// Who is who.
+    pub roster: SharedRoster,
+    /// The secretariat's key.
+    pub anchor: Option<NodeId>,
+    /// This node's network.
+    pub network_id: Option<String>,
+    /// Entries per response.
+    pub batch: usize,
+    /// Ends live streams on shutdown.
+    pub stop: watch::Receiver<bool>,
+    /// Largest message.
+    pub max_message_bytes: usize,
+}
+
+impl PeerApi {
+    /// The service.
+    pub fn service(config: PeerApiConfig) -> PeerServiceServer<Self> {
+        let max = config.max_message_bytes;
+        PeerServiceServer::new(Self {
+            inner: Arc::new(Inner {
+                reader: config.reader,
+                writer: config.writer,
+                roster: config.roster,
+                anchor: config.anchor,
+                network_id: config.network_id,
+                batch: config.batch.clamp(1, 1024),
+                stop: config.stop,
+            }),
+        })
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max)
+    }
+}
+
+impl Inner {
+    /// The member of the peer that made `request`, or why it is refused.
+    fn peer_member<T>(&self, request: &Request<T>, network_id: &str) -> Result<MemberCode, Status> {
+        let key = request
+            .extensions()
+            .get::<PeerInfo>()
+            .and_then(|info| info.peer_key)
+            .ok_or_else(|| {
+                Status::unauthenticated("peers must present their node certificate (mutual TLS)")
+            })?;
+        if self.network_id.as_deref() != Some(network_id) {
+            tracing::warn!(
+                peer_key = %key,
+                their_network = network_id,
+                "refused a peer from another network"
+            );
+            return Err(Status::permission_denied(format!(
+                "this node is in network {}, not {network_id}",
+                self.network_id.as_deref().unwrap_or("(none)")
+            )));
+        }
+        if Some(key) == self.anchor {
+            return SECRETARIAT_CODE
+                .parse()
+                .map_err(|_| Status::internal("secretariat code"));
+        }
+        self.roster
+            .read()
+            .ok()
+            .and_then(|roster| roster.active_member_of(&key))
+            .ok_or_else(|| {
+                tracing::warn!(peer_key = %key, "refused a peer whose key is not active in the roster");
+                Status::permission_denied(format!("key {key} is not active in the roster"))
+            })
+    }
+
+    /// The member an origin key belongs to.
+    fn member_of(&self, origin: &NodeId) -> Option<String> {
+        if Some(*origin) == self.anchor {
+            return Some(SECRETARIAT_CODE.to_owned());
+        }
+        self.roster
+            .read()
+            .ok()
+            .and_then(|roster| roster.member_of(origin))
+            .map(|m| m.to_string())
+    }
+
+    /// Whether `peer` may read the log `(origin, audience)`.
+    fn may_read(&self, peer: &MemberCode, origin: &NodeId, audience: Audience) -> bool {
+        match audience {
+            Audience::Network => true,
+            Audience::Local => false,
+            Audience::Secretariat => {
+                peer.as_str() == SECRETARIAT_CODE
+                    || self.member_of(origin).as_deref() == Some(peer.as_str())
+            }
+        }
+    }
+}
+
+/// Converts a wire head into a log key and sequence number.
+pub fn from_wire(head: &pb::LogHead) -> Option<(LogKey, u64)> {
+    let origin: [u8; 32] = head.origin.as_slice().try_into().ok()?;
+    let audience = Audience::from_code(u8::try_from(head.audience).ok()?)?;
+    Some(((NodeId(origin), audience), head.seq))
+}
+
+/// Converts a head to the wire.
+pub fn to_wire(key: &LogKey, head: &LogHead) -> pb::LogHead {
+    pb::LogHead {
+        origin: key.0.0.to_vec(),
+        audience: u32::from(key.1.code()),
+        seq: head.seq,
+        hash: head.hash.0.to_vec(),
+    }
+}
+
+type PullStream = Pin<Box<dyn Stream<Item = Result<pb::PullResponse, Status>> + Send + 'static>>;
+
+#[tonic::async_trait]
+impl PeerService for PeerApi {
+    type PullStream = PullStream;
+
+    async fn pull(
+        &self,
+        request: Request<pb::PullRequest>,
+    ) -> Result<Response<PullStream>, Status> {
+        let inner = self.inner.clone();
+        let network_id = request.get_ref().network_id.clone();
+        let peer = inner.peer_member(&request, &network_id)?;
+        let req = request.into_inner();
+        let mut sent: HashMap<LogKey, u64> = HashMap::new();
+        for head in &req.have {
+            if let Some((key, seq)) = from_wire(head) {
+                sent.insert(key, seq);
+            }
+        }
+        // Subscribe before reading, so nothing stored meanwhile is missed.
+        let mut live = inner.writer.subscribe_entries();
+        let (tx, rx) = mpsc::channel(4);
+        tokio::spawn(async move {
+            if let Err(status) =
+                serve_pull(&inner, &peer, &mut sent, req.follow, &mut live, &tx).await
+            {
+                let _ = tx.send(Err(status)).await;
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn heads(
+        &self,
+        request: Request<pb::HeadsRequest>,
+    ) -> Result<Response<pb::HeadsResponse>, Status> {
+        let network_id = request.get_ref().network_id.clone();
+        let peer = self.inner.peer_member(&request, &network_id)?;
+        let heads = self
+            .inner
+            .writer
+            .version_vector()
+            .iter()
+            .filter(|(key, _)| self.inner.may_read(&peer, &key.0, key.1))
+            .map(|(key, head)| to_wire(key, head))
+            .collect();
+        Ok(Response::new(pb::HeadsResponse { heads }))
+    }
+}
+
+type Sender = mpsc::Sender<Result<pb::PullResponse, Status>>;
+
+/// Sends everything `peer` lacks, then (with `follow`) new entries.
+async fn serve_pull(
+    inner: &Inner,
+    peer: &MemberCode,
+    sent: &mut HashMap<LogKey, u64>,
+    follow: bool,
+    live: &mut broadcast::Receiver<crate::writer::StoredEntry>,
+    tx: &Sender,
+) -> Result<(), Status> {
+    catch_up(inner, peer, sent, tx, true).await?;
+    if !follow {
+        return Ok(());
+    }
+    let mut stop = inner.stop.clone();
+    loop {
+        let stored = tokio::select! {
+            () = crate::server::stopped(&mut stop) => return Ok(()),
+            _ = tx.closed() => return Ok(()),
+            stored = live.recv() => stored,
+        };
+        match stored {
+            Ok(entry) => {
+                let key = (entry.origin, entry.audience);
+                if !inner.may_read(peer, &entry.origin, entry.audience) {
+                    continue;
+                }
+                let have = sent.get(&key).copied().unwrap_or(0);
+                if entry.seq <= have {
+                    continue;
+                }
+                if entry.seq == have + 1 {
+                    sent.insert(key, entry.seq);
+                    let response = pb::PullResponse {
+                        entries: vec![entry.bytes.as_ref().clone()],
+                        caught_up: true,
+                        total: 0,
+                    };
+                    if tx.send(Ok(response)).await.is_err() {
+                        return Ok(());
+                    }
+                } else {
+                    // A gap (entries stored while we were behind): read them.
+                    catch_up(inner, peer, sent, tx, false).await?;
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                catch_up(inner, peer, sent, tx, false).await?;
+            }
+            Err(broadcast::error::RecvError::Closed) => return Ok(()),
+        }
+    }
+}
+
+/// Streams every readable entry after what `sent` says the peer holds.
+async fn catch_up(
+    inner: &Inner,
+    peer: &MemberCode,
+    sent: &mut HashMap<LogKey, u64>,
+    tx: &Sender,
+    announce: bool,
+) -> Result<(), Status> {
+    let heads = inner.writer.version_vector();
+    let mut work: Vec<(LogKey, u64, u64)> = heads
+        .iter()
+        .filter(|(key, _)| inner.may_read(peer, &key.0, key.1))
+        .filter_map(|(key, head)| {
+            let have = sent.get(key).copied().unwrap_or(0);
+            (head.seq > have).then_some((*key, have, head.seq))
+        })
+        .collect();
+    work.sort_by_key(|(key, _, _)| (key.1, key.0));
+    let total: u64 = work.iter().map(|(_, have, head)| head - have).sum();
+    let mut first = announce;
+    for (key, mut have, head) in work {
+        while have < head {
+            let reader = inner.reader.clone();
+            let limit = inner.batch;
+            let batch = tokio::task::spawn_blocking(move || {
+                reader.entries_after(&key.0, key.1, have, limit)
+            })
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| Status::internal(e.to_string()))?;
+            let Some(&(last, _)) = batch.last() else {
+                break;
+            };
+            have = last;
+            sent.insert(key, last);
+            let response = pb::PullResponse {
+                entries: batch.into_iter().map(|(_, bytes)| bytes).collect(),
+                caught_up: false,
+                total: if first { total } else { 0 },
+            };
+            first = false;
+            if tx.send(Ok(response)).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    let done = pb::PullResponse {
+        entries: Vec::new(),
+        caught_up: true,
+        total: if first { total } else { 0 },
+    };
+    let _ = tx.send(Ok(done)).await;
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! Pulling from peers: one task per peer, kept connected, that catches up on
+//! every (re)connect, follows new entries live, and runs an anti-entropy
+//! round every `network.anti_entropy_ms` so that nothing waits for new
+//! traffic.
+//!
+//! The peers are the secretariat (at the configured bootstrap addresses) and
+//! every active member key in the roster; the set follows the roster. A peer
+//! that sends garbage or forgeries is disconnected and backed off; what it
+//! sent is not stored (the writer refuses it entry by entry).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use focal_client::NodeTarget;
+use focal_proto::v1::{self as pb, peer_service_client::PeerServiceClient};
+use serde::Serialize;
+use tokio::{sync::watch, task::JoinHandle};
+use tokio_stream::StreamExt;
+
+use crate::{
+    identity::{NodeId, NodeKey},
+    ingest::IngestError,
+    log::{Audience, LogEntry},
+    peer::to_wire,
+    roster::SharedRoster,
+    tls,
+    writer::{Writer, now_rfc3339},
+};
+
+/// What the sync layer needs.
+pub struct SyncConfig {
+    /// This node's key (its TLS client identity).
+    pub key: Arc<NodeKey>,
+    /// This node's network.
+    pub network_id: String,
+    /// Stores what arrives.
+    pub writer: Writer,
+    /// Who the peers are.
+    pub roster: SharedRoster,
+    /// The secretariat's key.
+    pub anchor: Option<NodeId>,
+    /// The secretariat's addresses.
+    pub bootstrap: Vec<String>,
+    /// Between anti-entropy rounds.
+    pub anti_entropy: Duration,
+    /// First reconnect delay.
+    pub backoff: Duration,
+    /// Largest message.
+    pub max_message_bytes: usize,
+    /// Ends everything.
+    pub stop: watch::Receiver<bool>,
+    /// Where peer status is kept.
+    pub status: SharedStatus,
+}
+
+/// One peer as the status shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PeerStatus {
+    /// Its member, if known.
+    pub member: String,
+    /// Its node key.
+    pub key: String,
+    /// Where it is dialed.
+    pub endpoint: String,
+    /// Connected now?
+    pub connected: bool,
+    /// Last message received (RFC 3339).
+    pub last_contact: Option<String>,
+    /// Entries accepted from it.
+    pub accepted: u64,
+    /// Entries refused from it.
+    pub rejected: u64,
+    /// The last refusal or connection error.
+    pub last_error: Option<String>,
+    /// Entries still to receive in the current catch-up.
+    pub catching_up: u64,
+}
+
+/// Peer status by key, shared with the status writer.
+pub type SharedStatus = Arc<Mutex<HashMap<String, PeerStatus>>>;
+
+/// Starts the supervisor; it stops when `stop` is given.
+pub fn spawn(config: SyncConfig) -> JoinHandle<()> {
+    tokio::spawn(supervise(Arc::new(config)))
+}
+
+async fn supervise(config: Arc<SyncConfig>) {
+    let me = config.key.id();
+    let mut tasks: HashMap<(NodeId, String), JoinHandle<()>> = HashMap::new();
+    let mut stop = config.stop.clone();
+    loop {
+        let mut wanted: Vec<(NodeId, String, String)> = Vec::new();
+        if let Some(anchor) = config.anchor
+            && anchor != me
+        {
+            for addr in &config.bootstrap {
+                wanted.push((
+                    anchor,
+                    addr.clone(),
+                    crate::member::SECRETARIAT_CODE.to_owned(),
+                ));
+            }
+        }
+        if let Ok(roster) = config.roster.read() {
+            for peer in roster.peers(&me) {
+                let dialed_already = wanted.iter().any(|(key, _, _)| *key == peer.key);
+                if !dialed_already {
+                    wanted.push((peer.key, peer.endpoint, peer.member.to_string()));
+                }
+            }
+        }
+        tasks.retain(|(key, endpoint), task| {
+            let keep = wanted.iter().any(|(k, e, _)| k == key && e == endpoint);
+            if !keep {
+                task.abort();
+            }
+            keep && !task.is_finished()
+        });
+        for (key, endpoint, member) in wanted {
+            tasks
+                .entry((key, endpoint.clone()))
+                .or_insert_with(|| tokio::spawn(peer_task(config.clone(), key, endpoint, member)));
+        }
+        tokio::select! {
+            () = crate::server::stopped(&mut stop) => break,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+    for (_, task) in tasks {
+        task.abort();
+    }
+}
+
+async fn peer_task(config: Arc<SyncConfig>, key: NodeId, endpoint: String, member: String) {
+    let mut backoff = config.backoff;
+    let mut stop = config.stop.clone();
+    let status_key = key.to_string();
+    update(&config.status, &status_key, |s| {
+        s.member = member.clone();
+        s.key = status_key.clone();
+        s.endpoint = endpoint.clone();
+    });
+    loop {
+        let result = session(&config, key, &endpoint).await;
+        update(&config.status, &status_key, |s| {
+            s.connected = false;
+            if let Err(e) = &result {
+                s.last_error = Some(e.clone());
+            }
+        });
+        match result {
+            Ok(()) => backoff = config.backoff,
+            Err(err) => {
+                tracing::debug!(peer = %member, %endpoint, %err, "peer session ended");
+            }
+        }
+        tokio::select! {
+            () = crate::server::stopped(&mut stop) => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(60));
+    }
+}
+
+/// One connection: follow the peer's stream, with an anti-entropy round on
+/// every tick. Returns when the stream ends, the peer misbehaves, or the
+/// node stops.
+async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(), String> {
+    let tls = tls::peer_client_config(&config.key, key).map_err(|e| e.to_string())?;
+    let target = NodeTarget {
+        address: endpoint.to_owned(),
+        node_key: key.0,
+    };
+    let channel = focal_client::transport::connect_with(&target, tls)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut client = PeerServiceClient::new(channel)
+        .max_decoding_message_size(config.max_message_bytes)
+        .max_encoding_message_size(config.max_message_bytes);
+    let status_key = key.to_string();
+    update(&config.status, &status_key, |s| {
+        s.connected = true;
+        s.last_error = None;
+    });
+    let mut live = client
+        .pull(request(config, true))
+        .await
+        .map_err(|s| s.message().to_owned())?
+        .into_inner();
+    let mut tick = tokio::time::interval(config.anti_entropy);
+    tick.tick().await;
+    let mut stop = config.stop.clone();
+    loop {
+        tokio::select! {
+            () = crate::server::stopped(&mut stop) => return Ok(()),
+            message = live.next() => match message {
+                None => return Ok(()),
+                Some(Err(status)) => return Err(status.message().to_owned()),
+                Some(Ok(response)) => receive(config, &status_key, response).await?,
+            },
+            _ = tick.tick() => {
+                // Anti-entropy: one round trip when in sync, whatever the
+                // number of documents.
+                let mut round = client
+                    .pull(request(config, false))
+                    .await
+                    .map_err(|s| s.message().to_owned())?
+                    .into_inner();
+                while let Some(response) = round.next().await {
+                    let response = response.map_err(|s| s.message().to_owned())?;
+                    receive(config, &status_key, response).await?;
+                }
+            }
+        }
+    }
+}
+
+fn request(config: &SyncConfig, follow: bool) -> pb::PullRequest {
+    let have = config
+        .writer
+        .version_vector()
+        .iter()
+        .filter(|(key, _)| key.1 != Audience::Local)
+        .map(|(key, head)| to_wire(key, head))
+        .collect();
+    pb::PullRequest {
+        network_id: config.network_id.clone(),
+        have,
+        follow,
+    }
+}
+
+/// Verifies and stores one message's entries. A peer that sent something
+/// no honest node would send is cut off.
+async fn receive(
+    config: &SyncConfig,
+    peer: &str,
+    response: pb::PullResponse,
+) -> Result<(), String> {
+    update(&config.status, peer, |s| {
+        s.last_contact = Some(now_rfc3339());
+        if response.total > 0 {
+            s.catching_up = response.total;
+        }
+        if response.caught_up {
+            s.catching_up = 0;
+        }
+    });
+    if response.entries.is_empty() {
+        return Ok(());
+    }
+    let mut entries = Vec::with_capacity(response.entries.len());
+    for bytes in &response.entries {
+        match LogEntry::decode(bytes) {
+            Ok(entry) => entries.push(entry),
+            Err(e) => {
+                tracing::warn!(peer, %e, "peer sent bytes that are not a log entry; disconnecting");
+                update(&config.status, peer, |s| {
+                    s.rejected += 1;
+                    s.last_error = Some(e.to_string());
+                });
+                return Err(format!("garbage from peer: {e}"));
+            }
+        }
+    }
+    let count = entries.len() as u64;
+    let report = config
+        .writer
+        .ingest(entries)
+        .await
+        .map_err(|e| e.to_string())?;
+    let misbehaved = report.rejected.iter().find(|(_, _, e)| {
+        matches!(
+            e,
+            IngestError::Entry(_)
+                | IngestError::NotAuthorized { .. }
+                | IngestError::AudienceMismatch { .. }
+                | IngestError::Apply { .. }
+        )
+    });
+    update(&config.status, peer, |s| {
+        s.accepted += report.accepted as u64;
+        s.rejected += report.rejected.len() as u64;
+        s.catching_up = s.catching_up.saturating_sub(count);
+        if let Some((_, _, e)) = report.rejected.last() {
+            s.last_error = Some(e.to_string());
+        }
+    });
+    if let Some((origin, seq, err)) = misbehaved {
+        tracing::warn!(peer, %origin, seq, %err, "peer relayed an invalid entry; disconnecting");
+        return Err(format!("peer relayed an invalid entry: {err}"));
+    }
+    Ok(())
+}
+
+fn update(status: &SharedStatus, key: &str, f: impl FnOnce(&mut PeerStatus)) {
+    if let Ok(mut map) = status.lock() {
+        f(map.entry(key.to_owned()).or_default());
+    }
+}

@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "focal/v1/node.proto",
     "focal/v1/records.proto",
     "focal/v1/peer.proto",
+    "focal/v1/admin.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -68,6 +68,16 @@ impl Client {
         RecordServiceClient::with_interceptor(self.channel.clone(), self.token.clone())
     }
 
+    /// The channel, for other service clients.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// The token interceptor, for other service clients.
+    pub fn token(&self) -> BearerToken {
+        self.token.clone()
+    }
+
     /// The node description API.
     pub fn node(&self) -> NodeServiceClient<Channel> {
         NodeServiceClient::new(self.channel.clone())

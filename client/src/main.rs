@@ -97,6 +97,42 @@ enum Fixed {
         /// The records.json file.
         file: PathBuf,
     },
+    /// Administer the network (on the secretariat's node).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Members of the network.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+    /// Print the roster: members, their keys and endpoints.
+    Roster,
+}
+
+#[derive(Debug, Subcommand)]
+enum MemberCommand {
+    /// Add a member's node to the roster, from its join request
+    /// (`focal-node join-request`) or from --member, --key and --endpoint.
+    Add {
+        /// The join request line (or a file holding it).
+        #[arg(long, value_name = "JSON|FILE", conflicts_with_all = ["member", "key", "endpoint"])]
+        request: Option<String>,
+        /// The member code.
+        #[arg(long, required_unless_present = "request")]
+        member: Option<String>,
+        /// The member node's key (64 hex digits).
+        #[arg(long, required_unless_present = "request")]
+        key: Option<String>,
+        /// Where the member node is reached (host:port).
+        #[arg(long, required_unless_present = "request")]
+        endpoint: Option<String>,
+    },
 }
 
 // Filters shared by the list commands.
@@ -546,6 +582,7 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
             }
         }
         Fixed::Export { out } => export(&client, &out).await?,
+        Fixed::Admin { command } => admin(&client, command, global.json).await?,
         Fixed::Import { file } => import(&client, &file, global.json).await?,
     }
     Ok(())
@@ -834,6 +871,112 @@ async fn import(client: &Client, file: &Path, json: bool) -> anyhow::Result<()> 
     }
     if failed > 0 {
         bail!("{failed} records were not imported");
+    }
+    Ok(())
+}
+
+async fn admin(client: &Client, command: AdminCommand, json: bool) -> anyhow::Result<()> {
+    let mut api = focal_proto::v1::admin_service_client::AdminServiceClient::with_interceptor(
+        client.channel(),
+        client.token(),
+    );
+    match command {
+        AdminCommand::Roster => {
+            let roster = api
+                .get_roster(pb::GetRosterRequest {})
+                .await
+                .map_err(explain)?
+                .into_inner();
+            let value: Value = serde_json::from_str(&roster.json)?;
+            if json {
+                println!("{value}");
+                return Ok(());
+            }
+            println!(
+                "{:<8} {:<10} {:<66} ENDPOINTS",
+                "MEMBER", "STATUS", "KEY (status)"
+            );
+            for (code, member) in value.as_object().into_iter().flatten() {
+                for (key, status) in member["keys"].as_object().into_iter().flatten() {
+                    println!(
+                        "{:<8} {:<10} {:<66} {}",
+                        code,
+                        member["status"].as_str().unwrap_or("-"),
+                        format!("{key} ({})", status.as_str().unwrap_or("-")),
+                        member["endpoints"]
+                            .as_array()
+                            .map(|e| e
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", "))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        AdminCommand::Member {
+            command:
+                MemberCommand::Add {
+                    request,
+                    member,
+                    key,
+                    endpoint,
+                },
+        } => {
+            let (member, key, endpoint) = match request {
+                Some(source) => {
+                    let request = read_json_object(&source).context(
+                        "the join request is the JSON line `focal-node join-request` prints",
+                    )?;
+                    let field = |name: &str| {
+                        request
+                            .get(name)
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                            .with_context(|| format!("the join request has no `{name}`"))
+                    };
+                    (field("member")?, field("node_key")?, field("endpoint")?)
+                }
+                None => (
+                    member.unwrap_or_default(),
+                    key.unwrap_or_default(),
+                    endpoint.unwrap_or_default(),
+                ),
+            };
+            let answer = api
+                .add_member(pb::AddMemberRequest {
+                    member: member.clone(),
+                    node_key: key,
+                    endpoint,
+                })
+                .await
+                .map_err(explain)?
+                .into_inner();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"network_id": answer.network_id,
+                        "secretariat_key": answer.secretariat_key,
+                        "secretariat_endpoints": answer.secretariat_endpoints})
+                );
+            } else {
+                println!(
+                    "Added {member} to the roster. Its operator runs, then restarts the node:"
+                );
+                let peers: Vec<String> = answer
+                    .secretariat_endpoints
+                    .iter()
+                    .map(|e| format!("--peer {e}"))
+                    .collect();
+                println!(
+                    "  focal-node join --network-id {} --secretariat-key {} {}",
+                    answer.network_id,
+                    answer.secretariat_key,
+                    peers.join(" ")
+                );
+            }
+        }
     }
     Ok(())
 }

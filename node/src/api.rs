@@ -6,6 +6,7 @@ use std::pin::Pin;
 
 use focal_proto::v1::{
     self as pb,
+    admin_service_server::{AdminService, AdminServiceServer},
     record_service_server::{RecordService, RecordServiceServer},
 };
 use serde_json::{Map, Value};
@@ -28,25 +29,50 @@ pub struct RecordApi {
     reader: Reader,
     member: MemberCode,
     stop: watch::Receiver<bool>,
+    network: NetworkFacts,
+}
+
+/// What the admin API tells a joining member.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkFacts {
+    /// The network id, if this node is in one.
+    pub network_id: Option<String>,
+    /// The secretariat's key.
+    pub secretariat_key: Option<String>,
+    /// Where this node is reached.
+    pub endpoints: Vec<String>,
+    /// The roster, to answer GetRoster.
+    pub roster: crate::roster::SharedRoster,
 }
 
 impl RecordApi {
-    /// The service, ready to add to a tonic router.
-    pub fn service(
+    /// The API.
+    pub fn new(
         writer: Writer,
         reader: Reader,
         member: MemberCode,
         stop: watch::Receiver<bool>,
-        max_message_bytes: usize,
-    ) -> RecordServiceServer<Self> {
-        RecordServiceServer::new(Self {
+        network: NetworkFacts,
+    ) -> Self {
+        Self {
             writer,
             reader,
             member,
             stop,
-        })
-        .max_decoding_message_size(max_message_bytes)
-        .max_encoding_message_size(max_message_bytes)
+            network,
+        }
+    }
+
+    /// The record service, ready to add to a tonic router.
+    pub fn service(self, max_message_bytes: usize) -> RecordServiceServer<Self> {
+        RecordServiceServer::new(self)
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    }
+
+    /// The admin service.
+    pub fn admin_service(self) -> AdminServiceServer<Self> {
+        AdminServiceServer::new(self)
     }
 
     /// Checks the request's bearer token; returns the token's name.
@@ -76,6 +102,85 @@ impl RecordApi {
         })
         .await?;
         name.ok_or_else(|| Status::unauthenticated("the token is not valid (unknown or revoked)"))
+    }
+}
+
+#[tonic::async_trait]
+impl AdminService for RecordApi {
+    async fn add_member(
+        &self,
+        request: Request<pb::AddMemberRequest>,
+    ) -> Result<Response<pb::AddMemberResponse>, Status> {
+        self.authenticate(&request).await?;
+        let req = request.into_inner();
+        let member: MemberCode =
+            req.member
+                .parse()
+                .map_err(|e: crate::member::InvalidMemberCode| {
+                    Status::invalid_argument(e.to_string())
+                })?;
+        let key = crate::identity::NodeId::from_hex(&req.node_key).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "`{}` is not a node key (64 hex digits)",
+                req.node_key
+            ))
+        })?;
+        let endpoint = req.endpoint.trim();
+        if endpoint
+            .rsplit_once(':')
+            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+        {
+            return Err(Status::invalid_argument(format!(
+                "endpoint `{endpoint}` is not host:port"
+            )));
+        }
+        let (Some(network_id), Some(secretariat_key)) =
+            (&self.network.network_id, &self.network.secretariat_key)
+        else {
+            return Err(Status::failed_precondition(
+                "this node is not the secretariat of a network (run `focal-node init --secretariat`)",
+            ));
+        };
+        self.writer
+            .change_roster(crate::roster::add_member_patch(&member, &key, endpoint))
+            .await
+            .map_err(status)?;
+        tracing::info!(%member, node_key = %key, endpoint, "member added to the roster");
+        Ok(Response::new(pb::AddMemberResponse {
+            network_id: network_id.clone(),
+            secretariat_key: secretariat_key.clone(),
+            secretariat_endpoints: self.network.endpoints.clone(),
+        }))
+    }
+
+    async fn get_roster(
+        &self,
+        request: Request<pb::GetRosterRequest>,
+    ) -> Result<Response<pb::GetRosterResponse>, Status> {
+        self.authenticate(&request).await?;
+        let roster = self
+            .network
+            .roster
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_default();
+        let members: serde_json::Map<String, Value> = roster
+            .members
+            .iter()
+            .map(|(code, m)| {
+                (
+                    code.clone(),
+                    serde_json::json!({
+                        "status": m.status,
+                        "keys": m.keys.iter().map(|(k, v)| (k.clone(), Value::String(v.status.clone()))).collect::<serde_json::Map<_, _>>(),
+                        "endpoints": m.endpoints,
+                    }),
+                )
+            })
+            .collect();
+        Ok(Response::new(pb::GetRosterResponse {
+            json: Value::Object(members).to_string(),
+        }))
     }
 }
 

@@ -336,6 +336,45 @@ log_level = "info"
     }
 }
 
+/// Sets keys of the `[network]` section in a focal.toml text, keeping every
+/// comment: a commented-out line for the key (`# id = …`) is replaced, an
+/// existing one is overwritten, a missing one is added under the header.
+/// `values` are TOML values (`"text"`, `["a", "b"]`).
+pub fn set_network_keys(text: &str, values: &[(&str, String)]) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let header = match lines.iter().position(|l| l.trim() == "[network]") {
+        Some(at) => at,
+        None => {
+            lines.push(String::new());
+            lines.push("[network]".to_owned());
+            lines.len() - 1
+        }
+    };
+    let end = lines[header + 1..]
+        .iter()
+        .position(|l| l.trim_start().starts_with('['))
+        .map_or(lines.len(), |at| header + 1 + at);
+    let mut inserted = 0;
+    for (key, value) in values {
+        let wanted = format!("{key} = {value}");
+        let found = lines[header + 1..end + inserted].iter().position(|l| {
+            let bare = l.trim_start().trim_start_matches('#').trim_start();
+            bare.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        });
+        match found {
+            Some(at) => lines[header + 1 + at] = wanted,
+            None => {
+                lines.insert(header + 1, wanted);
+                inserted += 1;
+            }
+        }
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
 /// 1-based line and column of byte offset `at` in `text`.
 fn line_and_column(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
@@ -371,6 +410,28 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("unknown field `max_mesage_bytes`"), "{msg}");
         assert!(msg.contains("line 2"), "{msg}");
+    }
+
+    #[test]
+    fn network_keys_replace_the_commented_template_lines() {
+        let text = set_network_keys(
+            &Config::template(),
+            &[
+                ("id", format!("{:?}", "ab".repeat(16))),
+                ("secretariat_key", format!("{:?}", "cd".repeat(32))),
+                ("peers", r#"["127.0.0.1:7400"]"#.to_owned()),
+            ],
+        );
+        let config = parse(&text).unwrap();
+        assert_eq!(config.network.id.as_deref(), Some("ab".repeat(16).as_str()));
+        assert_eq!(config.network.peers, vec!["127.0.0.1:7400".to_owned()]);
+        // Idempotent: setting again replaces, never duplicates.
+        let again = set_network_keys(&text, &[("peers", r#"["10.0.0.1:7400"]"#.to_owned())]);
+        assert_eq!(
+            parse(&again).unwrap().network.peers,
+            vec!["10.0.0.1:7400".to_owned()]
+        );
+        assert!(again.contains("# The secretariat node's address"));
     }
 
     #[test]

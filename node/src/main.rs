@@ -33,8 +33,47 @@ enum Command {
         data: PathBuf,
         /// The member this node belongs to: ISO 3166-1 alpha-3 (ESP, NAM),
         /// a regional organization's code (AU, EU, NATO …) or SEC.
-        #[arg(long, value_name = "CODE")]
-        member: String,
+        #[arg(long, value_name = "CODE", required_unless_present = "secretariat")]
+        member: Option<String>,
+        /// Found a new network: this node is its secretariat (member SEC),
+        /// its key the network's trust anchor.
+        #[arg(long, requires = "network")]
+        secretariat: bool,
+        /// The new network's name (with --secretariat).
+        #[arg(long, value_name = "NAME")]
+        network: Option<String>,
+    },
+    /// Print this node's request to join a network, for the secretariat.
+    JoinRequest {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// The address other nodes reach this node at (default: the
+        /// configured `advertise`, else where it listens).
+        #[arg(long, value_name = "HOST:PORT")]
+        endpoint: Option<String>,
+    },
+    /// Configure this node for the network the secretariat added it to
+    /// (the values `focal admin member add` printed); restart the node after.
+    Join {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// The network id.
+        #[arg(long, value_name = "ID")]
+        network_id: String,
+        /// The secretariat's node key.
+        #[arg(long, value_name = "KEY")]
+        secretariat_key: String,
+        /// The secretariat node's address (repeatable).
+        #[arg(long = "peer", value_name = "HOST:PORT", required = true)]
+        peers: Vec<String>,
+    },
+    /// Show what the running node reports: logs held, peers, lag, refusals.
+    Status {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
     },
     /// Run the node until SIGINT or SIGTERM.
     Run {
@@ -116,7 +155,24 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         member: None,
         listen: None,
     }) {
-        Command::Init { data, member } => init(data, &member),
+        Command::Init {
+            data,
+            member,
+            secretariat,
+            network,
+        } => init(
+            data,
+            member.as_deref(),
+            secretariat.then_some(network).flatten(),
+        ),
+        Command::JoinRequest { data, endpoint } => join_request(data, endpoint),
+        Command::Join {
+            data,
+            network_id,
+            secretariat_key,
+            peers,
+        } => join(data, &network_id, &secretariat_key, &peers),
+        Command::Status { data } => status(data),
         Command::Run {
             data,
             member,
@@ -127,10 +183,21 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn init(data: PathBuf, member: &str) -> anyhow::Result<()> {
-    let member: MemberCode = member.parse()?;
+fn init(data: PathBuf, member: Option<&str>, network: Option<String>) -> anyhow::Result<()> {
+    let member: MemberCode = match (member, &network) {
+        (Some(code), _) => code.parse()?,
+        (None, _) => focal_node::member::SECRETARIAT_CODE.parse()?,
+    };
+    if network.is_some() && member.kind() != focal_node::member::MemberKind::Secretariat {
+        anyhow::bail!("--secretariat founds a network for member SEC, not {member}");
+    }
     let dir = DataDir::new(data);
     let report = dir.init(&member)?;
+    if let Some(name) = network {
+        let network_id = found_network(&dir, &name)?;
+        println!("Founded network `{name}` (id {network_id}); this node is its secretariat.");
+        println!("  Add members with: focal admin member add --request '<their join request>'");
+    }
     println!(
         "Initialised a focal-node for {member} in {}",
         dir.root().display()
@@ -240,6 +307,185 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Writes the genesis, configures the network and puts the secretariat
+/// itself in the roster.
+fn found_network(dir: &DataDir, name: &str) -> anyhow::Result<String> {
+    use focal_node::{
+        config::set_network_keys,
+        identity::NodeKey,
+        network::Genesis,
+        roster::{SharedRoster, add_member_patch},
+        store::{Store, StoreOptions},
+        writer::{NetworkContext, Writer},
+    };
+    let key = NodeKey::load_file(&dir.key_path())?;
+    let genesis = Genesis::found(
+        name,
+        key.signing_key(),
+        time::OffsetDateTime::now_utc().unix_timestamp(),
+    );
+    let network_id = genesis.network_id();
+    let config_path = dir.config_path();
+    let text = std::fs::read_to_string(&config_path)?;
+    let text = set_network_keys(
+        &text,
+        &[
+            ("id", format!("{network_id:?}")),
+            ("secretariat_key", format!("{:?}", key.id().to_string())),
+        ],
+    );
+    std::fs::write(&config_path, text)?;
+    let config = focal_node::config::Config::load(&config_path)?;
+    let store = Store::open(
+        &dir.database_path(),
+        &StoreOptions {
+            busy_timeout_ms: config.storage.busy_timeout_ms,
+            create: false,
+        },
+    )?;
+    store.set_meta("genesis", &hex::encode(genesis.encode()))?;
+    store.set_meta("network_id", &network_id)?;
+    let roster: SharedRoster = Default::default();
+    let (writer, thread) = Writer::spawn(
+        store,
+        key.signing_key().clone(),
+        focal_node::member::SECRETARIAT_CODE.parse()?,
+        NetworkContext {
+            secretariat: Some(key.id()),
+            roster,
+        },
+    )?;
+    let endpoint = config
+        .network
+        .advertise
+        .clone()
+        .unwrap_or_else(|| config.listen.to_string());
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    runtime.block_on(async {
+        writer
+            .change_roster(add_member_patch(
+                &focal_node::member::SECRETARIAT_CODE.parse()?,
+                &key.id(),
+                &endpoint,
+            ))
+            .await?;
+        writer.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    drop(writer);
+    let store = thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+    store.close()?;
+    Ok(network_id)
+}
+
+fn join_request(data: PathBuf, endpoint: Option<String>) -> anyhow::Result<()> {
+    let dir = DataDir::new(data);
+    let (config, _, node_id, member) = dir.open_database(true)?;
+    let endpoint = endpoint
+        .or(config.network.advertise.clone())
+        .unwrap_or_else(|| client_address(&dir, config.listen));
+    let request = serde_json::json!({
+        "member": member.to_string(),
+        "node_key": node_id.to_string(),
+        "endpoint": endpoint,
+    });
+    println!("{request}");
+    eprintln!(
+        "Send this line to the network's secretariat; it runs `focal admin member add --request '<line>'`."
+    );
+    Ok(())
+}
+
+fn join(
+    data: PathBuf,
+    network_id: &str,
+    secretariat_key: &str,
+    peers: &[String],
+) -> anyhow::Result<()> {
+    let dir = DataDir::new(data);
+    let path = dir.config_path();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let peers_toml = format!(
+        "[{}]",
+        peers
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let text = focal_node::config::set_network_keys(
+        &text,
+        &[
+            ("id", format!("{network_id:?}")),
+            ("secretariat_key", format!("{secretariat_key:?}")),
+            ("peers", peers_toml),
+        ],
+    );
+    // Check before writing: a bad id or key is reported, not stored.
+    focal_node::config::Config::parse(&text, &path)?;
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("Configured {} for network {network_id}.", path.display());
+    println!(
+        "Restart the node; it will replicate with {}.",
+        peers.join(", ")
+    );
+    Ok(())
+}
+
+fn status(data: PathBuf) -> anyhow::Result<()> {
+    let dir = DataDir::new(data);
+    let path = dir.root().join("status.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no status at {}: is the node running? (`focal-node run --data {}`)",
+            path.display(),
+            dir.root().display()
+        )
+    })?;
+    let status: serde_json::Value = serde_json::from_str(&text)?;
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    println!("member:  {}", s(&status["member"]));
+    println!("key:     {}", s(&status["node_key"]));
+    println!("network: {}", s(&status["network"]));
+    println!("as of:   {}", s(&status["updated"]));
+    let logs = status["logs"].as_array().cloned().unwrap_or_default();
+    println!("logs held: {}", logs.len());
+    for log in &logs {
+        println!(
+            "  {}… {:<11} seq {}",
+            &s(&log["origin"])[..12.min(s(&log["origin"]).len())],
+            s(&log["audience"]),
+            log["seq"]
+        );
+    }
+    println!("peers:");
+    println!(
+        "  {:<8} {:<22} {:<9} {:<26} {:>8} {:>8} {:>9}  LAST ERROR",
+        "MEMBER", "ENDPOINT", "STATE", "LAST CONTACT", "ACCEPTED", "REJECTED", "CATCHING"
+    );
+    for peer in status["peers"].as_array().cloned().unwrap_or_default() {
+        println!(
+            "  {:<8} {:<22} {:<9} {:<26} {:>8} {:>8} {:>9}  {}",
+            s(&peer["member"]),
+            s(&peer["endpoint"]),
+            if peer["connected"].as_bool() == Some(true) {
+                "connected"
+            } else {
+                "down"
+            },
+            s(&peer["last_contact"]),
+            peer["accepted"].as_u64().unwrap_or(0),
+            peer["rejected"].as_u64().unwrap_or(0),
+            peer["catching_up"].as_u64().unwrap_or(0),
+            peer["last_error"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
 }
 
 /// Where a client on this machine reaches the node: the running node's

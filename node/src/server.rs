@@ -32,7 +32,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, transport::server::Connected};
 
 use crate::{
-    api::RecordApi,
+    api::{NetworkFacts, RecordApi},
     datadir::{DataDirError, OpenDataDir},
     identity::NodeId,
     peer::{PeerApi, PeerApiConfig},
@@ -235,14 +235,26 @@ pub async fn serve(
     };
     let (writer, writer_thread) =
         Writer::spawn(store, key.signing_key().clone(), member.clone(), net)?;
-    let records = RecordApi::service(
+    let network_id = config.network.id.clone();
+    let advertise = config
+        .network
+        .advertise
+        .clone()
+        .unwrap_or_else(|| local.to_string());
+    let record_api = RecordApi::new(
         writer.clone(),
         reader.clone(),
         member.clone(),
         stop_rx.clone(),
-        max_message,
+        NetworkFacts {
+            network_id: network_id.clone(),
+            secretariat_key: config.network.secretariat_key.clone(),
+            endpoints: vec![advertise],
+            roster: roster.clone(),
+        },
     );
-    let network_id = config.network.id.clone();
+    let admin = record_api.clone().admin_service();
+    let records = record_api.service(max_message);
     let peers = PeerApi::service(PeerApiConfig {
         reader: reader.clone(),
         writer: writer.clone(),
@@ -321,6 +333,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(records)
+        .add_service(admin)
         .add_service(peers)
         .add_service(
             NodeServiceServer::new(api)

@@ -69,6 +69,15 @@ pub struct NetworkConfig {
     /// first (doubling up to a minute).
     #[serde(default = "default_backoff_ms")]
     pub backoff_ms: u64,
+    /// Dial every member in the roster (true), or only the `peers` above
+    /// (false: everything arrives relayed through the secretariat, for
+    /// nodes behind firewalls that allow one destination).
+    #[serde(default = "default_mesh")]
+    pub mesh: bool,
+}
+
+fn default_mesh() -> bool {
+    true
 }
 
 fn default_anti_entropy_ms() -> u64 {
@@ -91,6 +100,7 @@ impl Default for NetworkConfig {
             anti_entropy_ms: default_anti_entropy_ms(),
             batch_entries: default_batch_entries(),
             backoff_ms: default_backoff_ms(),
+            mesh: default_mesh(),
         }
     }
 }
@@ -324,6 +334,9 @@ log_level = "info"
 # batch_entries = {batch}
 # Milliseconds before reconnecting to a failed peer (doubling up to 60 s).
 # backoff_ms = {backoff}
+# Dial every member in the roster (true), or only `peers` (false: receive
+# everything relayed through the secretariat).
+# mesh = true
 "#,
             busy = default_busy_timeout_ms(),
             handshake = default_handshake_timeout_ms(),

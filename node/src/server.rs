@@ -275,6 +275,7 @@ pub async fn serve(
             roster: roster.clone(),
             anchor,
             bootstrap: config.network.peers.clone(),
+            mesh: config.network.mesh,
             anti_entropy: Duration::from_millis(config.network.anti_entropy_ms),
             backoff: Duration::from_millis(config.network.backoff_ms),
             max_message_bytes: max_message,

@@ -44,6 +44,8 @@ pub struct SyncConfig {
     pub anchor: Option<NodeId>,
     /// The secretariat's addresses.
     pub bootstrap: Vec<String>,
+    /// Dial every active member in the roster, not only the bootstrap.
+    pub mesh: bool,
     /// Between anti-entropy rounds.
     pub anti_entropy: Duration,
     /// First reconnect delay.
@@ -104,7 +106,9 @@ async fn supervise(config: Arc<SyncConfig>) {
                 ));
             }
         }
-        if let Ok(roster) = config.roster.read() {
+        if config.mesh
+            && let Ok(roster) = config.roster.read()
+        {
             for peer in roster.peers(&me) {
                 let dialed_already = wanted.iter().any(|(key, _, _)| *key == peer.key);
                 if !dialed_already {

@@ -384,3 +384,217 @@ pub async fn client_for(connection: &str) -> focal_client::Client {
     .await
     .expect("connect")
 }
+
+impl NodeDir {
+    /// `focal-node init --secretariat --network NAME` in a fresh temporary
+    /// directory, listening on a free loopback port.
+    pub fn init_secretariat(network: &str) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let path = tmp.path().join("SEC");
+        let out = focal_node(&[
+            "init",
+            "--data",
+            path.to_str().unwrap(),
+            "--secretariat",
+            "--network",
+            network,
+        ]);
+        assert!(
+            out.status.success(),
+            "init --secretariat failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let key_hex = stdout
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("node key:"))
+            .expect("init prints the node key")
+            .trim();
+        let mut node_key = [0u8; 32];
+        hex::decode_to_slice(key_hex, &mut node_key).unwrap();
+        let dir = Self {
+            path,
+            member: "SEC".to_owned(),
+            node_key,
+            _tmp: Some(tmp),
+        };
+        dir.set_config("listen = \"127.0.0.1:7400\"", "listen = \"127.0.0.1:0\"");
+        dir.tune_for_tests();
+        dir
+    }
+
+    /// Short anti-entropy and back-off, so tests converge quickly.
+    pub fn tune_for_tests(&self) {
+        self.set_config("# anti_entropy_ms = 5000", "anti_entropy_ms = 300");
+        self.set_config("# backoff_ms = 500", "backoff_ms = 100");
+    }
+
+    /// Replaces the whole `listen` line.
+    pub fn set_listen(&self, addr: SocketAddr) {
+        let path = self.path.join("focal.toml");
+        let text = fs::read_to_string(&path).unwrap();
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("listen = ") {
+                    format!("listen = \"{addr}\"")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        fs::write(&path, text.join("\n") + "\n").unwrap();
+    }
+}
+
+/// One node of a test network: its directory, its process (if running) and
+/// a client connection string with a token.
+pub struct TestMember {
+    pub dir: NodeDir,
+    pub node: Option<RunningNode>,
+    token: String,
+}
+
+impl TestMember {
+    /// The connection string of the running node.
+    pub fn conn(&self) -> String {
+        connection_for(self.node.as_ref().expect("node is running"), &self.token)
+    }
+
+    /// The running node.
+    pub fn running(&self) -> &RunningNode {
+        self.node.as_ref().expect("node is running")
+    }
+
+    /// Stops the node (SIGTERM) and waits.
+    pub fn stop(&mut self) {
+        if let Some(mut node) = self.node.take() {
+            let status = node.terminate();
+            assert!(status.success(), "{}", node.log_text());
+        }
+    }
+
+    /// Starts the node again on its data directory (same port).
+    pub fn start(&mut self) {
+        assert!(self.node.is_none());
+        self.node = Some(self.dir.start());
+    }
+}
+
+/// A secretariat and members on loopback, joined the way an operator joins
+/// them: join request, `focal admin member add`, `focal-node join`.
+pub struct TestNetwork {
+    pub secretariat: TestMember,
+    pub members: Vec<TestMember>,
+}
+
+impl TestNetwork {
+    /// Founds a network and joins `members` (member codes). `configure` may
+    /// change a member's focal.toml before it joins (e.g. `mesh = false`).
+    pub fn start(members: &[&str], configure: impl Fn(&str, &NodeDir)) -> Self {
+        let sec_dir = NodeDir::init_secretariat("Test network");
+        let sec_token = sec_dir.token("admin");
+        let sec_node = sec_dir.start();
+        // Fix the port the node got, so that the roster stays right across
+        // restarts.
+        sec_dir.set_listen(sec_node.addr);
+        let secretariat = TestMember {
+            dir: sec_dir,
+            node: Some(sec_node),
+            token: sec_token,
+        };
+        let admin = secretariat.conn();
+        let mut joined = Vec::new();
+        for code in members {
+            let dir = NodeDir::init(code);
+            dir.tune_for_tests();
+            let token = dir.token("tests");
+            let mut first = dir.start();
+            let addr = first.addr;
+            assert!(first.terminate().success());
+            dir.set_listen(addr);
+            let out = focal_node(&[
+                "join-request",
+                "--data",
+                dir.path.to_str().unwrap(),
+                "--endpoint",
+                &addr.to_string(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let request = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            let answer = focal_ok(
+                &admin,
+                &["--json", "admin", "member", "add", "--request", &request],
+            );
+            let answer: serde_json::Value = serde_json::from_str(answer.trim()).unwrap();
+            let sec_addr = secretariat.running().addr.to_string();
+            let out = focal_node(&[
+                "join",
+                "--data",
+                dir.path.to_str().unwrap(),
+                "--network-id",
+                answer["network_id"].as_str().unwrap(),
+                "--secretariat-key",
+                answer["secretariat_key"].as_str().unwrap(),
+                "--peer",
+                &sec_addr,
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            configure(code, &dir);
+            let node = dir.start();
+            joined.push(TestMember {
+                dir,
+                node: Some(node),
+                token,
+            });
+        }
+        Self {
+            secretariat,
+            members: joined,
+        }
+    }
+
+    /// Every node, the secretariat first.
+    pub fn all(&self) -> impl Iterator<Item = &TestMember> {
+        std::iter::once(&self.secretariat).chain(self.members.iter())
+    }
+
+    /// The member with code `code`.
+    pub fn member(&mut self, code: &str) -> &mut TestMember {
+        self.members
+            .iter_mut()
+            .find(|m| m.dir.member == code)
+            .expect("a member of the test network")
+    }
+}
+
+/// Lists the records a node holds (`focal --json list`), as JSON values.
+pub fn records_on(conn: &str) -> Vec<serde_json::Value> {
+    let out = focal_ok(
+        conn,
+        &["--json", "list", "--include-deleted", "--limit", "1000"],
+    );
+    serde_json::from_str::<serde_json::Value>(out.trim())
+        .unwrap()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Polls until `check` holds, or panics after `DEADLINE` with `what`.
+#[track_caller]
+pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,379 @@
+//! Replication between real `focal-node` processes on loopback over mutual
+//! TLS: convergence, relay through the secretariat, catch-up after a
+//! restart, a cut link, and peers the roster does not know.
+
+use std::{
+    collections::BTreeMap,
+    io::{Read, Write},
+    net::{SocketAddr, TcpListener, TcpStream},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+};
+
+use focal_tests::{NodeDir, TestNetwork, focal_node, focal_ok, records_on, wait_until};
+use serde_json::Value;
+
+fn add_practice(conn: &str, title: &str) -> String {
+    let out = focal_ok(
+        conn,
+        &[
+            "--json",
+            "practice",
+            "add",
+            "--kind",
+            "best-practice",
+            "--title",
+            title,
+            "--theme",
+            "peacekeeping",
+        ],
+    );
+    serde_json::from_str::<Value>(out.trim()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// id → (heads, updated) of every record a node holds.
+fn heads_on(conn: &str) -> BTreeMap<String, Value> {
+    records_on(conn)
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_owned(), r))
+        .collect()
+}
+
+fn heads_of(conn: &str, id: &str) -> Vec<String> {
+    // The heads come from the API's Record (the CLI prints the JSON only).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = focal_tests::client_for(conn).await;
+        client
+            .records()
+            .get(focal_proto::v1::GetRequest { id: id.to_owned() })
+            .await
+            .unwrap()
+            .into_inner()
+            .heads
+    })
+}
+
+#[test]
+fn four_nodes_converge_to_identical_documents() {
+    let net = TestNetwork::start(&["ESP", "NAM", "JPN"], |_, _| {});
+    let mut ids = vec![focal_ok(
+        &net.secretariat.conn(),
+        &[
+            "--json",
+            "meeting",
+            "add",
+            "--kind",
+            "capital-annual",
+            "--title",
+            "Annual meeting",
+            "--start",
+            "2026-04-20",
+            "--end",
+            "2026-04-21",
+            "--city",
+            "Windhoek",
+        ],
+    )];
+    ids[0] = serde_json::from_str::<Value>(ids[0].trim()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for member in &net.members {
+        ids.push(add_practice(
+            &member.conn(),
+            &format!("Practice of {}", member.dir.member),
+        ));
+    }
+    // An edit after creation, so documents have more than one change.
+    focal_ok(
+        &net.members[0].conn(),
+        &["edit", &ids[1], "--summary", "Edited in Madrid"],
+    );
+
+    for node in net.all() {
+        let conn = node.conn();
+        wait_until(&format!("{} to hold every record", node.dir.member), || {
+            let held = heads_on(&conn);
+            ids.iter().all(|id| held.contains_key(id))
+                && held[&ids[1]]["summary"]["en"]["text"] == "Edited in Madrid"
+        });
+    }
+    for id in &ids {
+        let reference = heads_of(&net.secretariat.conn(), id);
+        for node in net.all() {
+            assert_eq!(
+                heads_of(&node.conn(), id),
+                reference,
+                "{id} on {}",
+                node.dir.member
+            );
+        }
+    }
+    // Every node can verify what it received.
+    for node in net.all() {
+        let out = node.dir.verify();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            node.dir.member,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_member_connected_only_to_the_secretariat_gets_everything_relayed() {
+    let net = TestNetwork::start(&["ESP", "NAM"], |code, dir| {
+        if code == "NAM" {
+            dir.set_config("# mesh = true", "mesh = false");
+        }
+    });
+    let id = add_practice(&net.members[0].conn(), "Relayed practice");
+    let nam = &net.members[1];
+    let conn = nam.conn();
+    wait_until(
+        "NAM to receive ESP's record through the secretariat",
+        || heads_on(&conn).contains_key(&id),
+    );
+    let status: Value =
+        serde_json::from_str(&std::fs::read_to_string(nam.dir.path.join("status.json")).unwrap())
+            .unwrap();
+    let peers: Vec<&str> = status["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["member"].as_str().unwrap())
+        .collect();
+    assert_eq!(peers, vec!["SEC"], "NAM dials only the secretariat");
+    let out = nam.dir.verify();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_restarted_node_catches_up_without_new_writes() {
+    let mut net = TestNetwork::start(&["ESP", "NAM"], |_, _| {});
+    net.member("NAM").stop();
+    let esp = net.member("ESP").conn();
+    let ids: Vec<String> = (0..5)
+        .map(|i| add_practice(&esp, &format!("While NAM was down {i}")))
+        .collect();
+    net.member("NAM").start();
+    let conn = net.member("NAM").conn();
+    wait_until("NAM to catch up", || {
+        let held = heads_on(&conn);
+        ids.iter().all(|id| held.contains_key(id))
+    });
+}
+
+/// A TCP proxy the test can cut and restore.
+struct Proxy {
+    addr: SocketAddr,
+    open: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = Arc::new(AtomicBool::new(true));
+        let flag = open.clone();
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if !flag.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let flag = flag.clone();
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let flag = flag.clone();
+                    thread::spawn(move || {
+                        let mut buf = [0u8; 16 * 1024];
+                        loop {
+                            match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => {
+                                    if !flag.load(Ordering::SeqCst)
+                                        || to.write_all(&buf[..n]).is_err()
+                                    {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { addr, open }
+    }
+
+    fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+    }
+
+    fn restore(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_cut_link_heals_and_the_node_converges() {
+    let mut net = TestNetwork::start(&["ESP"], |_, _| {});
+    // ESP reaches the secretariat only through a proxy the test controls.
+    let proxy = Proxy::start(net.secretariat.running().addr);
+    {
+        let esp = net.member("ESP");
+        esp.stop();
+        let text = std::fs::read_to_string(esp.dir.path.join("focal.toml")).unwrap();
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("peers = ") {
+                    format!("peers = [\"{}\"]", proxy.addr)
+                } else if l == "# mesh = true" {
+                    "mesh = false".to_owned()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        std::fs::write(esp.dir.path.join("focal.toml"), text.join("\n") + "\n").unwrap();
+        esp.start();
+    }
+    let sec = net.secretariat.conn();
+    let esp_conn = net.member("ESP").conn();
+    // Meetings are the secretariat's; use one so the record is SEC-owned.
+    let before = focal_ok(
+        &sec,
+        &[
+            "--json",
+            "meeting",
+            "add",
+            "--kind",
+            "virtual",
+            "--title",
+            "Before",
+            "--start",
+            "2026-01-10",
+        ],
+    );
+    let before = serde_json::from_str::<Value>(before.trim()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_until("ESP to receive the first meeting", || {
+        heads_on(&esp_conn).contains_key(&before)
+    });
+
+    proxy.cut();
+    let during = focal_ok(
+        &sec,
+        &[
+            "--json",
+            "meeting",
+            "add",
+            "--kind",
+            "virtual",
+            "--title",
+            "During",
+            "--start",
+            "2026-02-10",
+        ],
+    );
+    let during = serde_json::from_str::<Value>(during.trim()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(
+        !heads_on(&esp_conn).contains_key(&during),
+        "the link is cut"
+    );
+    proxy.restore();
+    wait_until("ESP to converge after the link is restored", || {
+        heads_on(&esp_conn).contains_key(&during)
+    });
+}
+
+#[test]
+fn peers_the_roster_does_not_know_are_refused() {
+    let net = TestNetwork::start(&["ESP"], |_, _| {});
+    let sec = &net.secretariat;
+    let network_id = {
+        let text = std::fs::read_to_string(sec.dir.path.join("focal.toml")).unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("id = "))
+            .unwrap()
+            .trim_matches('"')
+            .to_owned()
+    };
+    // A node that was never added to the roster, configured for this
+    // network: it cannot get in.
+    let stranger = NodeDir::init("FRA");
+    stranger.tune_for_tests();
+    let out = focal_node(&[
+        "join",
+        "--data",
+        stranger.path.to_str().unwrap(),
+        "--network-id",
+        &network_id,
+        "--secretariat-key",
+        &hex::encode(sec.dir.node_key),
+        "--peer",
+        &sec.running().addr.to_string(),
+    ]);
+    assert!(out.status.success());
+    let stranger_node = stranger.start();
+    let key = hex::encode(stranger.node_key);
+    let sec_node = sec.running();
+    wait_until("the secretariat to log the refusal", || {
+        sec_node.log_text().contains(&key) && sec_node.log_text().contains("refused a peer")
+    });
+    // And the stranger received nothing.
+    let token = stranger.token("t");
+    let conn = focal_tests::connection_for(&stranger_node, &token);
+    assert!(records_on(&conn).is_empty());
+
+    // A whole other network: its members are not in this roster either.
+    let other = NodeDir::init_secretariat("Another network");
+    let other_key = hex::encode(other.node_key);
+    let out = focal_node(&[
+        "join",
+        "--data",
+        other.path.to_str().unwrap(),
+        "--network-id",
+        &network_id,
+        "--secretariat-key",
+        &hex::encode(sec.dir.node_key),
+        "--peer",
+        &sec.running().addr.to_string(),
+    ]);
+    assert!(out.status.success());
+    let _other_node = other.start();
+    wait_until("the secretariat to refuse the other network's node", || {
+        sec_node.log_text().contains(&other_key)
+    });
+}

@@ -74,6 +74,19 @@ pub struct NetworkConfig {
     /// nodes behind firewalls that allow one destination).
     #[serde(default = "default_mesh")]
     pub mesh: bool,
+    /// Entries a peer may send per second before it is cut off.
+    #[serde(default = "default_max_entries_per_second")]
+    pub max_entries_per_second: u64,
+    /// Replication streams one peer may hold open at once.
+    #[serde(default = "default_max_streams_per_peer")]
+    pub max_streams_per_peer: usize,
+}
+
+fn default_max_entries_per_second() -> u64 {
+    50_000
+}
+fn default_max_streams_per_peer() -> usize {
+    4
 }
 
 fn default_mesh() -> bool {
@@ -101,6 +114,8 @@ impl Default for NetworkConfig {
             batch_entries: default_batch_entries(),
             backoff_ms: default_backoff_ms(),
             mesh: default_mesh(),
+            max_entries_per_second: default_max_entries_per_second(),
+            max_streams_per_peer: default_max_streams_per_peer(),
         }
     }
 }
@@ -337,6 +352,10 @@ log_level = "info"
 # Dial every member in the roster (true), or only `peers` (false: receive
 # everything relayed through the secretariat).
 # mesh = true
+# Entries a peer may send per second before it is cut off and backed off.
+# max_entries_per_second = 50000
+# Replication streams one peer may hold open at once.
+# max_streams_per_peer = 4
 "#,
             busy = default_busy_timeout_ms(),
             handshake = default_handshake_timeout_ms(),

@@ -1,5 +1,7 @@
 //! `focal-node`: run, and administer, one node of the Focal network.
 
+mod devnet;
+
 use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context as _;
@@ -68,6 +70,16 @@ enum Command {
         /// The secretariat node's address (repeatable).
         #[arg(long = "peer", value_name = "HOST:PORT", required = true)]
         peers: Vec<String>,
+    },
+    /// Run a demo network on loopback: a secretariat and three members (ESP,
+    /// NAM, JPN) as real processes, joined, seeded with invented data.
+    Devnet {
+        /// Where the four data directories live (kept between runs).
+        #[arg(long, value_name = "DIR", default_value = "focal-devnet")]
+        dir: PathBuf,
+        /// The secretariat's port; the members use the next three.
+        #[arg(long, default_value_t = 7400)]
+        base_port: u16,
     },
     /// Show what the running node reports: logs held, peers, lag, refusals.
     Status {
@@ -173,6 +185,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             peers,
         } => join(data, &network_id, &secretariat_key, &peers),
         Command::Status { data } => status(data),
+        Command::Devnet { dir, base_port } => devnet::devnet(dir, base_port),
         Command::Run {
             data,
             member,

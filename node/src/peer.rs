@@ -41,6 +41,24 @@ struct Inner {
     network_id: Option<String>,
     batch: usize,
     stop: watch::Receiver<bool>,
+    max_streams: usize,
+    streams: std::sync::Mutex<HashMap<NodeId, usize>>,
+}
+
+/// Counts a peer's open stream until dropped.
+struct StreamSlot {
+    inner: Arc<Inner>,
+    key: NodeId,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Ok(mut streams) = self.inner.streams.lock()
+            && let Some(n) = streams.get_mut(&self.key)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 /// What the server needs to serve peers.
@@ -61,6 +79,8 @@ pub struct PeerApiConfig {
     pub stop: watch::Receiver<bool>,
     /// Largest message.
     pub max_message_bytes: usize,
+    /// Streams one peer may hold open at once.
+    pub max_streams_per_peer: usize,
 }
 
 impl PeerApi {
@@ -76,6 +96,8 @@ impl PeerApi {
                 network_id: config.network_id,
                 batch: config.batch.clamp(1, 1024),
                 stop: config.stop,
+                max_streams: config.max_streams_per_peer.max(1),
+                streams: Default::default(),
             }),
         })
         .max_decoding_message_size(max)
@@ -174,6 +196,30 @@ impl PeerService for PeerApi {
         let inner = self.inner.clone();
         let network_id = request.get_ref().network_id.clone();
         let peer = inner.peer_member(&request, &network_id)?;
+        let key = request
+            .extensions()
+            .get::<PeerInfo>()
+            .and_then(|info| info.peer_key)
+            .ok_or_else(|| Status::unauthenticated("no peer key"))?;
+        let slot = {
+            let mut streams = inner
+                .streams
+                .lock()
+                .map_err(|_| Status::internal("stream table poisoned"))?;
+            let open = streams.entry(key).or_insert(0);
+            if *open >= inner.max_streams {
+                tracing::warn!(peer_key = %key, open = *open, "peer opened too many streams; refused");
+                return Err(Status::resource_exhausted(format!(
+                    "at most {} replication streams per peer",
+                    inner.max_streams
+                )));
+            }
+            *open += 1;
+            StreamSlot {
+                inner: inner.clone(),
+                key,
+            }
+        };
         let req = request.into_inner();
         let mut sent: HashMap<LogKey, u64> = HashMap::new();
         for head in &req.have {
@@ -185,6 +231,8 @@ impl PeerService for PeerApi {
         let mut live = inner.writer.subscribe_entries();
         let (tx, rx) = mpsc::channel(4);
         tokio::spawn(async move {
+            // Held for as long as the stream is served.
+            let _slot = slot;
             if let Err(status) =
                 serve_pull(&inner, &peer, &mut sent, req.follow, &mut live, &tx).await
             {

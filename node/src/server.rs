@@ -264,6 +264,7 @@ pub async fn serve(
         batch: config.network.batch_entries,
         stop: stop_rx.clone(),
         max_message_bytes: max_message,
+        max_streams_per_peer: config.network.max_streams_per_peer,
     });
     let status: SharedStatus = Default::default();
     let key = Arc::new(key);
@@ -279,6 +280,8 @@ pub async fn serve(
             anti_entropy: Duration::from_millis(config.network.anti_entropy_ms),
             backoff: Duration::from_millis(config.network.backoff_ms),
             max_message_bytes: max_message,
+            max_batch: 1024,
+            max_entries_per_second: config.network.max_entries_per_second,
             stop: stop_rx.clone(),
             status: status.clone(),
         })

@@ -52,6 +52,10 @@ pub struct SyncConfig {
     pub backoff: Duration,
     /// Largest message.
     pub max_message_bytes: usize,
+    /// Most entries in one message.
+    pub max_batch: usize,
+    /// Most entries per second from one peer.
+    pub max_entries_per_second: u64,
     /// Ends everything.
     pub stop: watch::Receiver<bool>,
     /// Where peer status is kept.
@@ -197,13 +201,17 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
     let mut tick = tokio::time::interval(config.anti_entropy);
     tick.tick().await;
     let mut stop = config.stop.clone();
+    let mut rate = RateWindow::default();
     loop {
         tokio::select! {
             () = crate::server::stopped(&mut stop) => return Ok(()),
             message = live.next() => match message {
                 None => return Ok(()),
                 Some(Err(status)) => return Err(status.message().to_owned()),
-                Some(Ok(response)) => receive(config, &status_key, response).await?,
+                Some(Ok(response)) => {
+                    rate.admit(config, &status_key, response.entries.len())?;
+                    receive(config, &status_key, response).await?;
+                }
             },
             _ = tick.tick() => {
                 // Anti-entropy: one round trip when in sync, whatever the
@@ -215,10 +223,52 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     .into_inner();
                 while let Some(response) = round.next().await {
                     let response = response.map_err(|s| s.message().to_owned())?;
+                    rate.admit(config, &status_key, response.entries.len())?;
                     receive(config, &status_key, response).await?;
                 }
             }
         }
+    }
+}
+
+/// Counts entries per second from one peer.
+#[derive(Default)]
+struct RateWindow {
+    started: Option<tokio::time::Instant>,
+    count: u64,
+}
+
+impl RateWindow {
+    /// Admits a message of `entries` entries, or says why the peer is cut
+    /// off (too many in one message, or too many per second).
+    fn admit(&mut self, config: &SyncConfig, peer: &str, entries: usize) -> Result<(), String> {
+        let refuse = |why: String| {
+            tracing::warn!(peer, %why, "peer exceeded a limit; disconnecting");
+            update(&config.status, peer, |s| s.last_error = Some(why.clone()));
+            Err(why)
+        };
+        if entries > config.max_batch {
+            return refuse(format!(
+                "peer sent {entries} entries in one message; the limit is {}",
+                config.max_batch
+            ));
+        }
+        let now = tokio::time::Instant::now();
+        match self.started {
+            Some(start) if now.duration_since(start) < Duration::from_secs(1) => {}
+            _ => {
+                self.started = Some(now);
+                self.count = 0;
+            }
+        }
+        self.count += entries as u64;
+        if self.count > config.max_entries_per_second {
+            return refuse(format!(
+                "peer sent more than {} entries in a second",
+                config.max_entries_per_second
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -43,6 +43,8 @@ pub struct NetworkFacts {
     pub endpoints: Vec<String>,
     /// The roster, to answer GetRoster.
     pub roster: crate::roster::SharedRoster,
+    /// The status file the node keeps current.
+    pub status_file: std::path::PathBuf,
 }
 
 impl RecordApi {
@@ -181,6 +183,17 @@ impl AdminService for RecordApi {
         Ok(Response::new(pb::GetRosterResponse {
             json: Value::Object(members).to_string(),
         }))
+    }
+
+    async fn get_status(
+        &self,
+        request: Request<pb::GetStatusRequest>,
+    ) -> Result<Response<pb::GetStatusResponse>, Status> {
+        self.authenticate(&request).await?;
+        let json = tokio::fs::read_to_string(&self.network.status_file)
+            .await
+            .map_err(|e| Status::unavailable(format!("no status yet: {e}")))?;
+        Ok(Response::new(pb::GetStatusResponse { json }))
     }
 }
 

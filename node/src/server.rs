@@ -251,6 +251,7 @@ pub async fn serve(
             secretariat_key: config.network.secretariat_key.clone(),
             endpoints: vec![advertise],
             roster: roster.clone(),
+            status_file: dir.root().join("status.json"),
         },
     );
     let admin = record_api.clone().admin_service();

@@ -294,15 +294,23 @@ async fn receive(
     peer: &str,
     response: pb::PullResponse,
 ) -> Result<(), String> {
+    if response.total >= 1000 {
+        tracing::info!(peer, entries = response.total, "catching up");
+    }
+    let mut was_catching_up = 0;
     update(&config.status, peer, |s| {
         s.last_contact = Some(now_rfc3339());
         if response.total > 0 {
             s.catching_up = response.total;
         }
+        was_catching_up = s.catching_up;
         if response.caught_up {
             s.catching_up = 0;
         }
     });
+    if response.caught_up && was_catching_up >= 1000 {
+        tracing::info!(peer, "caught up");
+    }
     if response.entries.is_empty() {
         return Ok(());
     }
@@ -338,7 +346,12 @@ async fn receive(
     update(&config.status, peer, |s| {
         s.accepted += report.accepted as u64;
         s.rejected += report.rejected.len() as u64;
+        let before = s.catching_up;
         s.catching_up = s.catching_up.saturating_sub(count);
+        // Long catch-ups log their progress every 10,000 entries.
+        if before / 10_000 != s.catching_up / 10_000 {
+            tracing::info!(peer, remaining = s.catching_up, "catching up");
+        }
         if let Some((_, _, e)) = report.rejected.last() {
             s.last_error = Some(e.to_string());
         }

@@ -155,6 +155,14 @@ fn a_member_connected_only_to_the_secretariat_gets_everything_relayed() {
         .map(|p| p["member"].as_str().unwrap())
         .collect();
     assert_eq!(peers, vec!["SEC"], "NAM dials only the secretariat");
+    // The status is refreshed every second.
+    wait_until(
+        "`focal network peers` to show the secretariat connected",
+        || {
+            let table = focal_ok(&conn, &["network", "peers"]);
+            table.contains("SEC") && table.contains("connected")
+        },
+    );
     let out = nam.dir.verify();
     assert!(
         out.status.success(),

@@ -176,6 +176,7 @@ impl WriteContext<'_> {
     pub(crate) fn ingest_batch(
         &mut self,
         tx: &mut Transaction<'_>,
+        peer: &str,
         entries: Vec<LogEntry>,
         touched: &mut Vec<String>,
     ) -> (IngestReport, Vec<Applied>) {
@@ -233,12 +234,27 @@ impl WriteContext<'_> {
                         }
                     }
                     tracing::warn!(
+                        peer,
                         origin = %entry.body.origin,
                         seq = entry.body.seq,
                         doc = %entry.body.doc_id,
                         %err,
                         "entry refused"
                     );
+                    // The refusal is kept (without the entry) for the status.
+                    if let Err(e) = tx.execute(
+                        "INSERT INTO rejections (peer, origin, seq, reason, at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![
+                            peer,
+                            entry.body.origin.to_string(),
+                            entry.body.seq as i64,
+                            err.to_string(),
+                            now_rfc3339()
+                        ],
+                    ) {
+                        tracing::error!(%e, "cannot record a refusal");
+                    }
                     report.rejected.push((key.0, entry.body.seq, err));
                     broken.insert(key);
                 }

@@ -478,12 +478,19 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
     }
     println!("peers:");
     println!(
-        "  {:<8} {:<22} {:<9} {:<26} {:>8} {:>8} {:>9}  LAST ERROR",
-        "MEMBER", "ENDPOINT", "STATE", "LAST CONTACT", "ACCEPTED", "REJECTED", "CATCHING"
+        "  {:<8} {:<22} {:<9} {:<26} {:>8} {:>8} {:>8} {:>9}  LAST ERROR",
+        "MEMBER",
+        "ENDPOINT",
+        "STATE",
+        "LAST CONTACT",
+        "ACCEPTED",
+        "REJECTED",
+        "WE LACK",
+        "THEY LACK"
     );
     for peer in status["peers"].as_array().cloned().unwrap_or_default() {
         println!(
-            "  {:<8} {:<22} {:<9} {:<26} {:>8} {:>8} {:>9}  {}",
+            "  {:<8} {:<22} {:<9} {:<26} {:>8} {:>8} {:>8} {:>9}  {}",
             s(&peer["member"]),
             s(&peer["endpoint"]),
             if peer["connected"].as_bool() == Some(true) {
@@ -494,9 +501,27 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
             s(&peer["last_contact"]),
             peer["accepted"].as_u64().unwrap_or(0),
             peer["rejected"].as_u64().unwrap_or(0),
-            peer["catching_up"].as_u64().unwrap_or(0),
+            peer["we_lack"]
+                .as_u64()
+                .unwrap_or(0)
+                .max(peer["catching_up"].as_u64().unwrap_or(0)),
+            peer["they_lack"].as_u64().unwrap_or(0),
             peer["last_error"].as_str().unwrap_or("")
         );
+    }
+    let rejections = status["rejections"].as_array().cloned().unwrap_or_default();
+    if !rejections.is_empty() {
+        println!("recent refusals (newest first):");
+        for r in rejections {
+            println!(
+                "  {}  from {}: entry {} of {}…: {}",
+                s(&r["at"]),
+                s(&r["peer"]),
+                r["seq"],
+                &s(&r["origin"])[..12.min(s(&r["origin"]).len())],
+                s(&r["reason"])
+            );
+        }
     }
     Ok(())
 }

@@ -57,6 +57,21 @@ pub struct ListPage {
     pub total: u64,
 }
 
+/// A received entry that was refused (the entry itself is not kept).
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    /// The peer it came from (its key).
+    pub peer: String,
+    /// The entry's origin key.
+    pub origin: String,
+    /// Its sequence number.
+    pub seq: u64,
+    /// Why it was refused.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
 /// One change of a record, as the log tells it.
 #[derive(Debug, Clone)]
 pub struct HistoryItem {
@@ -270,6 +285,29 @@ impl Reader {
 }
 
 impl Reader {
+    /// The most recent refusals of received entries, newest first.
+    pub fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, WriteError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT peer, origin, seq, reason, at FROM rejections ORDER BY id DESC LIMIT ?1",
+                )
+                .map_err(storage)?;
+            stmt.query_map([limit as i64], |r| {
+                Ok(Rejection {
+                    peer: r.get(0)?,
+                    origin: r.get(1)?,
+                    seq: r.get::<_, i64>(2)? as u64,
+                    reason: r.get(3)?,
+                    at: r.get(4)?,
+                })
+            })
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
+        })
+    }
+
     /// Up to `limit` encoded entries of one log after sequence `after`, in
     /// order.
     pub fn entries_after(

@@ -288,12 +288,15 @@ pub async fn serve(
         })
     });
     let status_file = tokio::spawn(write_status(
-        dir.clone(),
-        member.clone(),
-        key.id(),
-        network_id,
-        writer.clone(),
-        status,
+        StatusSources {
+            reader: reader.clone(),
+            dir: dir.clone(),
+            member: member.clone(),
+            node_key: key.id(),
+            network_id,
+            writer: writer.clone(),
+            peers: status,
+        },
         stop_rx.clone(),
     ));
     tokio::spawn(async move {
@@ -451,18 +454,30 @@ fn peer_key(stream: &TlsStream<TcpStream>) -> Option<NodeId> {
         .map(NodeId)
 }
 
-/// Writes `DATA/status.json` every second while the node runs: member, key,
-/// network, the heads of every log held, and every peer's status. It is what
-/// `focal-node status` prints.
-async fn write_status(
+/// What the status file is made of.
+struct StatusSources {
+    reader: Reader,
     dir: crate::datadir::DataDir,
     member: crate::member::MemberCode,
     node_key: NodeId,
     network_id: Option<String>,
     writer: Writer,
     peers: SharedStatus,
-    mut stop: watch::Receiver<bool>,
-) {
+}
+
+/// Writes `DATA/status.json` every second while the node runs: member, key,
+/// network, the heads of every log held, and every peer's status. It is what
+/// `focal-node status` prints.
+async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
+    let StatusSources {
+        reader,
+        dir,
+        member,
+        node_key,
+        network_id,
+        writer,
+        peers,
+    } = sources;
     loop {
         let logs: Vec<serde_json::Value> = {
             let mut heads: Vec<_> = writer.version_vector().into_iter().collect();
@@ -486,7 +501,22 @@ async fn write_status(
                 all
             })
             .unwrap_or_default();
+        let rejections: Vec<serde_json::Value> = {
+            let reader = reader.clone();
+            tokio::task::spawn_blocking(move || reader.recent_rejections(20))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| {
+                    serde_json::json!({"peer": r.peer, "origin": r.origin, "seq": r.seq,
+                        "reason": r.reason, "at": r.at})
+                })
+                .collect()
+        };
         let status = serde_json::json!({
+            "rejections": rejections,
             "member": member.to_string(),
             "node_key": node_key.to_string(),
             "network": network_id,

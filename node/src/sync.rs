@@ -83,6 +83,10 @@ pub struct PeerStatus {
     pub last_error: Option<String>,
     /// Entries still to receive in the current catch-up.
     pub catching_up: u64,
+    /// Entries the peer holds that this node lacks (at the last check).
+    pub we_lack: u64,
+    /// Entries this node holds, that the peer may read, and lacks.
+    pub they_lack: u64,
 }
 
 /// Peer status by key, shared with the status writer.
@@ -214,6 +218,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                 }
             },
             _ = tick.tick() => {
+                compare_heads(config, &mut client, &status_key).await;
                 // Anti-entropy: one round trip when in sync, whatever the
                 // number of documents.
                 let mut round = client
@@ -270,6 +275,42 @@ impl RateWindow {
         }
         Ok(())
     }
+}
+
+/// Compares the peer's heads (of the logs it lets us read) with ours, for
+/// the status: how far behind each side is.
+async fn compare_heads(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+) {
+    let Ok(theirs) = client
+        .heads(pb::HeadsRequest {
+            network_id: config.network_id.clone(),
+        })
+        .await
+    else {
+        return;
+    };
+    let ours = config.writer.version_vector();
+    let mut we_lack = 0;
+    let mut they_have = HashMap::new();
+    for head in theirs.into_inner().heads {
+        if let Some((key, seq)) = crate::peer::from_wire(&head) {
+            let mine = ours.get(&key).map_or(0, |h| h.seq);
+            we_lack += seq.saturating_sub(mine);
+            they_have.insert(key, seq);
+        }
+    }
+    // What they lack, among the logs they showed us (the ones they read).
+    let they_lack = they_have
+        .iter()
+        .map(|(key, seq)| ours.get(key).map_or(0, |h| h.seq).saturating_sub(*seq))
+        .sum();
+    update(&config.status, peer, |s| {
+        s.we_lack = we_lack;
+        s.they_lack = they_lack;
+    });
 }
 
 fn request(config: &SyncConfig, follow: bool) -> pb::PullRequest {
@@ -331,7 +372,7 @@ async fn receive(
     let count = entries.len() as u64;
     let report = config
         .writer
-        .ingest(entries)
+        .ingest_from(peer, entries)
         .await
         .map_err(|e| e.to_string())?;
     let misbehaved = report.rejected.iter().find(|(_, _, e)| {

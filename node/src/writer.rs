@@ -171,6 +171,7 @@ enum Job {
         reply: oneshot::Sender<Result<(), WriteError>>,
     },
     Ingest {
+        peer: String,
         entries: Vec<LogEntry>,
         reply: oneshot::Sender<IngestReport>,
     },
@@ -244,9 +245,23 @@ impl Writer {
     /// Verifies, authorizes and stores entries received from a peer, in
     /// order. Returns what became of each.
     pub async fn ingest(&self, entries: Vec<LogEntry>) -> Result<IngestReport, WriteError> {
+        self.ingest_from("(direct)", entries).await
+    }
+
+    /// [`Writer::ingest`], naming the peer the entries came from (refusals
+    /// are recorded with it).
+    pub async fn ingest_from(
+        &self,
+        peer: &str,
+        entries: Vec<LogEntry>,
+    ) -> Result<IngestReport, WriteError> {
         let (reply, rx) = oneshot::channel();
         self.jobs
-            .send(Job::Ingest { entries, reply })
+            .send(Job::Ingest {
+                peer: peer.to_owned(),
+                entries,
+                reply,
+            })
             .await
             .map_err(|_| WriteError::ShuttingDown)?;
         rx.await.map_err(|_| WriteError::ShuttingDown)
@@ -509,9 +524,13 @@ impl WriterState {
                                 let result = ctx.roster_one(&mut tx, &patch, &mut touched);
                                 Outcome::Roster(reply, result)
                             }
-                            Job::Ingest { entries, reply } => {
+                            Job::Ingest {
+                                peer,
+                                entries,
+                                reply,
+                            } => {
                                 let (report, applied) =
-                                    ctx.ingest_batch(&mut tx, entries, &mut touched);
+                                    ctx.ingest_batch(&mut tx, &peer, entries, &mut touched);
                                 Outcome::Ingest(reply, report, applied)
                             }
                             Job::Shutdown => continue,

@@ -509,6 +509,13 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
             peer["last_error"].as_str().unwrap_or("")
         );
     }
+    for q in status["quarantined"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        println!("QUARANTINED (equivocation): {}", s(&q));
+    }
     let rejections = status["rejections"].as_array().cloned().unwrap_or_default();
     if !rejections.is_empty() {
         println!("recent refusals (newest first):");

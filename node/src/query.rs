@@ -285,6 +285,26 @@ impl Reader {
 }
 
 impl Reader {
+    /// The keys quarantined for equivocation, with why.
+    pub fn quarantined(&self) -> Result<Vec<String>, WriteError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT origin, reason, since FROM quarantine ORDER BY since")
+                .map_err(storage)?;
+            stmt.query_map([], |r| {
+                Ok(format!(
+                    "{} since {}: {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(1)?
+                ))
+            })
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
+        })
+    }
+
     /// The most recent refusals of received entries, newest first.
     pub fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, WriteError> {
         self.with(|conn| {

@@ -269,6 +269,30 @@ pub async fn serve(
     });
     let status: SharedStatus = Default::default();
     let key = Arc::new(key);
+    // The secretariat keeps its own roster entry current: an operator who
+    // changes `listen` or `advertise` needs no other step.
+    if anchor == Some(key.id()) {
+        let own = roster
+            .read()
+            .ok()
+            .and_then(|r| r.members.get(member.as_str()).map(|m| m.endpoints.clone()))
+            .unwrap_or_default();
+        let endpoint = config
+            .network
+            .advertise
+            .clone()
+            .unwrap_or_else(|| local.to_string());
+        if own != [endpoint.clone()] {
+            writer
+                .change_roster(crate::roster::add_member_patch(
+                    &member,
+                    &key.id(),
+                    &endpoint,
+                ))
+                .await?;
+            tracing::info!(%endpoint, "updated the secretariat's endpoint in the roster");
+        }
+    }
     let sync = network_id.clone().map(|network_id| {
         sync::spawn(SyncConfig {
             key: key.clone(),
@@ -515,7 +539,16 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
                 })
                 .collect()
         };
+        let quarantined: Vec<String> = {
+            let reader = reader.clone();
+            tokio::task::spawn_blocking(move || reader.quarantined())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
         let status = serde_json::json!({
+            "quarantined": quarantined,
             "rejections": rejections,
             "member": member.to_string(),
             "node_key": node_key.to_string(),

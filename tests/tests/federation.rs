@@ -385,3 +385,86 @@ fn peers_the_roster_does_not_know_are_refused() {
         sec_node.log_text().contains(&other_key)
     });
 }
+
+#[test]
+fn visibility_decides_who_receives_a_record() {
+    let net = TestNetwork::start(&["ESP", "NAM"], |_, _| {});
+    let esp = net.members[0].conn();
+    let id_of = |out: String| {
+        serde_json::from_str::<Value>(out.trim()).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let for_secretariat = id_of(focal_ok(
+        &esp,
+        &[
+            "--json",
+            "practice",
+            "add",
+            "--kind",
+            "lesson-learned",
+            "--title",
+            "For the secretariat",
+            "--theme",
+            "peacekeeping",
+            "--visibility",
+            "secretariat",
+        ],
+    ));
+    let local = id_of(focal_ok(
+        &esp,
+        &[
+            "--json",
+            "practice",
+            "add",
+            "--kind",
+            "lesson-learned",
+            "--title",
+            "Draft, local only",
+            "--theme",
+            "peacekeeping",
+            "--visibility",
+            "local",
+        ],
+    ));
+    let public = add_practice(&esp, "For everyone");
+    let sec = net.secretariat.conn();
+    let nam = net.members[1].conn();
+    wait_until(
+        "the secretariat to receive the network and secretariat records",
+        || {
+            let held = heads_on(&sec);
+            held.contains_key(&for_secretariat) && held.contains_key(&public)
+        },
+    );
+    wait_until("NAM to receive the network record", || {
+        heads_on(&nam).contains_key(&public)
+    });
+    // Let anti-entropy run a few rounds: nothing else may arrive.
+    let settle = std::time::Instant::now();
+    while settle.elapsed() < std::time::Duration::from_millis(1200) {
+        let at_nam = heads_on(&nam);
+        assert!(
+            !at_nam.contains_key(&for_secretariat),
+            "a secretariat record reached NAM"
+        );
+        assert!(!at_nam.contains_key(&local), "a local record left its node");
+        assert!(
+            !heads_on(&sec).contains_key(&local),
+            "a local record left its node"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Not even the signed entries travel: NAM's log of ESP has only the
+    // network entry.
+    let nam_db = rusqlite::Connection::open(net.members[1].dir.path.join("focal.db")).unwrap();
+    let audiences: Vec<i64> = nam_db
+        .prepare("SELECT DISTINCT audience FROM log_entries WHERE doc_id LIKE 'ESP:%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(audiences, vec![0], "NAM holds only network entries of ESP");
+}

@@ -653,9 +653,22 @@ impl WriteContext<'_> {
             WriteRequest::Create { .. } => None,
             WriteRequest::Update { id, .. } | WriteRequest::Delete { id } => Some(id.clone()),
         };
+        self.in_savepoint(tx, id.as_deref(), |ctx, conn| {
+            ctx.apply(conn, request, touched)
+        })
+    }
+
+    /// Runs one write in its own savepoint: if its rows cannot be stored,
+    /// only it fails, and its document (`doc`) is evicted so that memory
+    /// never runs ahead of the database.
+    fn in_savepoint(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        doc: Option<&str>,
+        write: impl FnOnce(&mut Self, &Connection) -> Result<Applied, WriteError>,
+    ) -> Result<Applied, WriteError> {
         let mut savepoint = tx.savepoint().map_err(storage)?;
-        let result = self.apply(&savepoint, request, touched);
-        match result {
+        match write(self, &savepoint) {
             Ok(applied) => {
                 savepoint.commit().map_err(storage)?;
                 if let Some((key, head)) = applied.head {
@@ -666,8 +679,8 @@ impl WriteContext<'_> {
             Err(err) => {
                 let _ = savepoint.rollback();
                 drop(savepoint);
-                if let Some(id) = id {
-                    self.cache.remove(&id);
+                if let Some(id) = doc {
+                    self.cache.remove(id);
                 }
                 Err(err)
             }
@@ -902,18 +915,22 @@ impl WriteContext<'_> {
         let change = document
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
-        let audience = Audience::from(visibility);
+        let entry = self.sign_next(Audience::from(visibility), &id, change.raw_bytes());
+        self.persist(conn, &entry, document, pending, created, action)
+    }
+
+    /// The next entry of this node's log for `audience`, signed.
+    fn sign_next(&self, audience: Audience, doc_id: &str, change: &[u8]) -> LogEntry {
         let previous = self.vv.get(&(self.origin, audience)).copied();
-        let entry: LogEntry = EntryBody {
+        EntryBody {
             origin: self.origin,
             audience,
             seq: previous.map_or(1, |h| h.seq + 1),
             prev: previous.map_or_else(EntryHash::default, |h| h.hash),
-            doc_id: id.clone(),
-            changes: vec![change.raw_bytes().to_vec()],
+            doc_id: doc_id.to_owned(),
+            changes: vec![change.to_vec()],
         }
-        .sign(self.key);
-        self.persist(conn, &entry, document, pending, created, action)
+        .sign(self.key)
     }
 
     /// Stores an entry (own or received), its document and its projection,
@@ -1022,23 +1039,10 @@ impl WriteContext<'_> {
                 "only the secretariat's node changes the roster".into(),
             ));
         }
-        let mut savepoint = tx.savepoint().map_err(storage)?;
         touched.push(ROSTER_ID.to_owned());
-        let result = self.roster_change(&savepoint, patch);
-        match result {
-            Ok(applied) => {
-                savepoint.commit().map_err(storage)?;
-                if let Some((key, head)) = applied.head {
-                    self.vv.insert(key, head);
-                }
-                Ok(applied)
-            }
-            Err(err) => {
-                let _ = savepoint.rollback();
-                self.cache.remove(ROSTER_ID);
-                Err(err)
-            }
-        }
+        self.in_savepoint(tx, Some(ROSTER_ID), |ctx, conn| {
+            ctx.roster_change(conn, patch)
+        })
     }
 
     fn roster_change(
@@ -1092,17 +1096,7 @@ impl WriteContext<'_> {
         let change = document
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
-        let audience = Audience::Network;
-        let previous = self.vv.get(&(self.origin, audience)).copied();
-        let entry: LogEntry = EntryBody {
-            origin: self.origin,
-            audience,
-            seq: previous.map_or(1, |h| h.seq + 1),
-            prev: previous.map_or_else(EntryHash::default, |h| h.hash),
-            doc_id: ROSTER_ID.to_owned(),
-            changes: vec![change.raw_bytes().to_vec()],
-        }
-        .sign(self.key);
+        let entry = self.sign_next(Audience::Network, ROSTER_ID, change.raw_bytes());
         self.persist(conn, &entry, document, pending, false, "roster")
     }
 }

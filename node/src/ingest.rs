@@ -94,6 +94,14 @@ pub enum IngestError {
         /// The log.
         audience: &'static str,
     },
+    /// The document's envelope contradicts its record id.
+    #[error("{doc}: {why}")]
+    BadEnvelope {
+        /// The record.
+        doc: String,
+        /// What is wrong.
+        why: String,
+    },
     /// The changes do not apply to the document.
     #[error("the changes of {doc} do not apply: {reason}")]
     Apply {
@@ -146,6 +154,49 @@ impl fmt::Display for IngestReport {
             self.rejected.len()
         )
     }
+}
+
+/// A received record's envelope must agree with the id its entries were
+/// authorized for: the same id, the owner and type the id names, and
+/// well-formed times and tombstone flag. (The fields themselves are not
+/// checked against this node's schema: a newer member may know fields this
+/// node does not.)
+fn check_envelope(
+    doc_id: &str,
+    json: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), IngestError> {
+    let bad = |why: String| IngestError::BadEnvelope {
+        doc: doc_id.to_owned(),
+        why,
+    };
+    let text = |key: &str| json.get(key).and_then(|v| v.as_str());
+    let (owner, kind, _) =
+        parse_record_id(doc_id).ok_or_else(|| bad("malformed record id".into()))?;
+    if text("id") != Some(doc_id) {
+        return Err(bad(format!("its `id` is {:?}", json.get("id"))));
+    }
+    if text("owner") != Some(owner.as_str()) {
+        return Err(bad(format!(
+            "its `owner` is {:?}, but the id names {owner}",
+            json.get("owner")
+        )));
+    }
+    if text("type") != Some(kind.as_str()) {
+        return Err(bad(format!(
+            "its `type` is {:?}, but the id names {kind}",
+            json.get("type")
+        )));
+    }
+    if text("created").is_none() || text("updated").is_none() {
+        return Err(bad("`created` and `updated` must be times".into()));
+    }
+    if !json
+        .get("deleted")
+        .is_some_and(serde_json::Value::is_boolean)
+    {
+        return Err(bad("`deleted` must be true or false".into()));
+    }
+    Ok(())
 }
 
 /// The keys quarantined for equivocation.
@@ -312,13 +363,17 @@ impl WriteContext<'_> {
             )
             .optional()
             .map_err(|e| IngestError::Storage(e.to_string()))?;
-        if let Some(held) = held {
-            if held[..] == entry.hash().0[..] {
-                return Ok(Outcome::Duplicate);
-            }
-            // Only a validly signed second entry is evidence; a forgery is
-            // just a forgery.
-            entry.verify()?;
+        if let Some(held) = &held
+            && held[..] == entry.hash().0[..]
+        {
+            // Byte for byte an entry already held (and verified): a replay.
+            return Ok(Outcome::Duplicate);
+        }
+        // The signature and changes are checked before anything about the
+        // entry's place in its log, so that a forgery is always reported as
+        // a forgery (and its sender cut off), wherever it claims to be.
+        let changes = entry.verify()?;
+        if held.is_some() {
             return Err(IngestError::Equivocation {
                 origin: body.origin,
                 audience: body.audience.as_str(),
@@ -341,7 +396,6 @@ impl WriteContext<'_> {
                 seq: body.seq,
             });
         }
-        let changes = entry.verify()?;
         self.authorize(entry)?;
 
         let (mut document, pending) = match self.cache.remove(&body.doc_id) {
@@ -357,6 +411,7 @@ impl WriteContext<'_> {
             })?;
         if body.doc_id != ROSTER_ID {
             let json = doc::to_json(&document);
+            check_envelope(&body.doc_id, &json)?;
             let visibility = json
                 .get("visibility")
                 .and_then(|v| v.as_str())

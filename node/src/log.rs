@@ -170,7 +170,7 @@ pub enum EntryError {
     },
     /// A change continues an actor whose first change is unknown.
     #[error(
-        "entry {seq} of {origin}: change {index} continues actor {actor}, which no change by          this key started"
+        "entry {seq} of {origin}: change {index} continues actor {actor}, which no change by this key started"
     )]
     UnboundActor {
         /// The origin.

@@ -576,7 +576,7 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
     match result {
         Ok(report) => {
             println!(
-                "OK: {} entries in {} logs verified, {} records rebuilt from the log and matching                  (node {member}, key {node_id})",
+                "OK: {} entries in {} logs verified, {} records rebuilt from the log and matching (node {member}, key {node_id})",
                 report.entries, report.logs, report.documents
             );
             Ok(())

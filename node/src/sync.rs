@@ -193,10 +193,8 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
     let status_key = key.to_string();
-    update(&config.status, &status_key, |s| {
-        s.connected = true;
-        s.last_error = None;
-    });
+    // The last error stays visible after a reconnect, until a newer one.
+    update(&config.status, &status_key, |s| s.connected = true);
     let mut live = client
         .pull(request(config, true))
         .await
@@ -211,7 +209,10 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
             () = crate::server::stopped(&mut stop) => return Ok(()),
             message = live.next() => match message {
                 None => return Ok(()),
-                Some(Err(status)) => return Err(status.message().to_owned()),
+                Some(Err(status)) => {
+                    tracing::warn!(peer = %status_key, error = %status.message(), "replication stream from peer failed");
+                    return Err(status.message().to_owned());
+                }
                 Some(Ok(response)) => {
                     rate.admit(config, &status_key, response.entries.len())?;
                     receive(config, &status_key, response).await?;
@@ -381,6 +382,7 @@ async fn receive(
             IngestError::Entry(_)
                 | IngestError::NotAuthorized { .. }
                 | IngestError::AudienceMismatch { .. }
+                | IngestError::BadEnvelope { .. }
                 | IngestError::Apply { .. }
         )
     });

@@ -873,14 +873,22 @@ impl WriteContext<'_> {
         }
         *self.clock += 1;
         let clock = *self.clock;
+        let origin = self.origin;
         let cached = self
             .cache
             .get_mut(id)
             .ok_or_else(|| WriteError::NotFound(id.into()))?;
         cached.last_used = clock;
+        // A document may have been cached by ingest (received from another
+        // key of this member): local changes must carry this node's key as
+        // their author. (A no-op if it already does.)
+        cached.doc.set_author(Some(Author::from(origin.0.to_vec())));
         let json = &cached.json;
         let text = |key: &str| json.get(key).and_then(Value::as_str).unwrap_or_default();
-        if text("owner") != self.member.as_str() {
+        // The owner is the one the id names (ingest also checks that the
+        // envelope agrees).
+        let owner_by_id = records::parse_record_id(id).map(|(owner, _, _)| owner);
+        if text("owner") != self.member.as_str() || owner_by_id.as_ref() != Some(self.member) {
             return Err(WriteError::NotOwner {
                 id: id.to_owned(),
                 owner: text("owner").to_owned(),

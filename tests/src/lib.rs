@@ -598,3 +598,47 @@ pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// One running node with a client token: the fixture of most record tests.
+pub struct SingleNode {
+    pub dir: NodeDir,
+    pub node: RunningNode,
+    pub conn: String,
+}
+
+/// Initialises and starts a node for `member`, with a token.
+pub fn single_node(member: &str) -> SingleNode {
+    let dir = NodeDir::init(member);
+    let token = dir.token("tests");
+    let node = dir.start();
+    let conn = connection_for(&node, &token);
+    SingleNode { dir, node, conn }
+}
+
+/// Parses CLI output as JSON, saying what it was if it is not.
+#[track_caller]
+pub fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// `focal practice add` with a kind, a title and one theme; returns the id.
+pub fn add_practice(conn: &str, kind: &str, title: &str, theme: &str) -> String {
+    let out = focal_ok(
+        conn,
+        &[
+            "--json", "practice", "add", "--kind", kind, "--title", title, "--theme", theme,
+        ],
+    );
+    json(&out)["id"]
+        .as_str()
+        .expect("the record has an id")
+        .to_owned()
+}
+
+/// Rows in a node's `log_entries` table.
+pub fn entry_count(dir: &NodeDir) -> i64 {
+    rusqlite::Connection::open(dir.path.join("focal.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM log_entries", [], |r| r.get(0))
+        .unwrap()
+}

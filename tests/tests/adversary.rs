@@ -741,24 +741,7 @@ fn assert_verifies(node: &TestMember) {
 }
 
 fn add_practice(conn: &str, title: &str) -> String {
-    let out = focal_ok(
-        conn,
-        &[
-            "--json",
-            "practice",
-            "add",
-            "--kind",
-            "lesson-learned",
-            "--title",
-            title,
-            "--theme",
-            "peacekeeping",
-        ],
-    );
-    serde_json::from_str::<Value>(out.trim()).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    focal_tests::add_practice(conn, "lesson-learned", title, "peacekeeping")
 }
 
 // ---------------------------------------------------------------------------

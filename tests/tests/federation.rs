@@ -17,24 +17,7 @@ use focal_tests::{NodeDir, TestNetwork, focal_node, focal_ok, records_on, wait_u
 use serde_json::Value;
 
 fn add_practice(conn: &str, title: &str) -> String {
-    let out = focal_ok(
-        conn,
-        &[
-            "--json",
-            "practice",
-            "add",
-            "--kind",
-            "best-practice",
-            "--title",
-            title,
-            "--theme",
-            "peacekeeping",
-        ],
-    );
-    serde_json::from_str::<Value>(out.trim()).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    focal_tests::add_practice(conn, "best-practice", title, "peacekeeping")
 }
 
 /// id → (heads, updated) of every record a node holds.

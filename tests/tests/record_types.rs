@@ -7,37 +7,13 @@
 
 use focal_client::fields::{FieldKind, FieldSpec, RECORD_SPECS};
 use focal_node::records::{RecordType, Theme};
-use focal_tests::{NodeDir, RunningNode, assert_fails_with, connection_for, focal_at, focal_ok};
+use focal_tests::{
+    SingleNode, assert_fails_with, entry_count, focal_at, focal_ok, json, single_node,
+};
 use serde_json::Value;
 
-struct Fixture {
-    dir: NodeDir,
-    /// Kept for the test's duration: dropping it stops the node.
-    _node: RunningNode,
-    conn: String,
-}
-
-fn fixture(member: &str) -> Fixture {
-    let dir = NodeDir::init(member);
-    let token = dir.token("tests");
-    let node = dir.start();
-    let conn = connection_for(&node, &token);
-    Fixture {
-        dir,
-        _node: node,
-        conn,
-    }
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-fn entry_count(dir: &NodeDir) -> i64 {
-    rusqlite::Connection::open(dir.path.join("focal.db"))
-        .unwrap()
-        .query_row("SELECT count(*) FROM log_entries", [], |r| r.get(0))
-        .unwrap()
+fn fixture(member: &str) -> SingleNode {
+    single_node(member)
 }
 
 /// Valid values for `focal KIND add --FLAG …`: one value, or several for a

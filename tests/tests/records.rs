@@ -6,51 +6,16 @@ use std::time::Duration;
 
 use focal_proto::v1 as pb;
 use focal_tests::{
-    NodeDir, RunningNode, assert_fails_with, client_for, connection_for, focal_at, focal_ok,
+    SingleNode, add_practice, assert_fails_with, client_for, entry_count, focal_at, focal_ok, json,
+    single_node,
 };
-use serde_json::Value;
 
-struct Fixture {
-    dir: NodeDir,
-    node: RunningNode,
-    conn: String,
-}
-
-fn fixture(member: &str) -> Fixture {
-    let dir = NodeDir::init(member);
-    let token = dir.token("tests");
-    let node = dir.start();
-    let conn = connection_for(&node, &token);
-    Fixture { dir, node, conn }
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+fn fixture(member: &str) -> SingleNode {
+    single_node(member)
 }
 
 fn create_practice(conn: &str, title: &str) -> String {
-    let out = focal_ok(
-        conn,
-        &[
-            "--json",
-            "practice",
-            "add",
-            "--kind",
-            "best-practice",
-            "--title",
-            title,
-            "--theme",
-            "climate-change",
-        ],
-    );
-    json(&out)["id"].as_str().unwrap().to_owned()
-}
-
-fn entry_count(dir: &NodeDir) -> i64 {
-    rusqlite::Connection::open(dir.path.join("focal.db"))
-        .unwrap()
-        .query_row("SELECT count(*) FROM log_entries", [], |r| r.get(0))
-        .unwrap()
+    add_practice(conn, "best-practice", title, "climate-change")
 }
 
 #[test]

@@ -40,6 +40,11 @@ use crate::{
     store::Store,
 };
 
+/// The snapshot of an empty document: the base of a document first received
+/// change by change.
+static EMPTY_SNAPSHOT: std::sync::LazyLock<Vec<u8>> =
+    std::sync::LazyLock::new(|| Automerge::new().save());
+
 /// Changes after which a document is compacted into a new snapshot.
 pub const SNAPSHOT_EVERY: u32 = 128;
 /// Documents kept in memory.
@@ -993,7 +998,7 @@ impl WriteContext<'_> {
             conn.execute(
                 "INSERT INTO documents (doc_id, snapshot, pending) VALUES (?1, ?2, ?3)
                  ON CONFLICT (doc_id) DO UPDATE SET pending = excluded.pending",
-                params![&id, Automerge::new().save(), pending + added],
+                params![&id, EMPTY_SNAPSHOT.as_slice(), pending + added],
             )
             .map_err(storage)?;
             pending + added

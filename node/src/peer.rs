@@ -233,8 +233,16 @@ impl PeerService for PeerApi {
         tokio::spawn(async move {
             // Held for as long as the stream is served.
             let _slot = slot;
-            if let Err(status) =
-                serve_pull(&inner, &peer, &mut sent, req.follow, &mut live, &tx).await
+            if let Err(status) = serve_pull(
+                &inner,
+                &peer,
+                Some(key),
+                &mut sent,
+                req.follow,
+                &mut live,
+                &tx,
+            )
+            .await
             {
                 let _ = tx.send(Err(status)).await;
             }
@@ -266,6 +274,7 @@ type Sender = mpsc::Sender<Result<pb::PullResponse, Status>>;
 async fn serve_pull(
     inner: &Inner,
     peer: &MemberCode,
+    puller: Option<NodeId>,
     sent: &mut HashMap<LogKey, u64>,
     follow: bool,
     live: &mut broadcast::Receiver<crate::writer::StoredEntry>,
@@ -285,7 +294,10 @@ async fn serve_pull(
         match stored {
             Ok(entry) => {
                 let key = (entry.origin, entry.audience);
-                if !inner.may_read(peer, &entry.origin, entry.audience) {
+                // The puller wrote its own entries: never echo them back.
+                if Some(entry.origin) == puller
+                    || !inner.may_read(peer, &entry.origin, entry.audience)
+                {
                     continue;
                 }
                 let have = sent.get(&key).copied().unwrap_or(0);
@@ -332,7 +344,9 @@ async fn catch_up(
             (head.seq > have).then_some((*key, have, head.seq))
         })
         .collect();
-    work.sort_by_key(|(key, _, _)| (key.1, key.0));
+    // The secretariat's logs first: they carry the roster, without which
+    // the puller cannot accept any member's entries.
+    work.sort_by_key(|(key, _, _)| (Some(key.0) != inner.anchor, key.1, key.0));
     let total: u64 = work.iter().map(|(_, have, head)| head - have).sum();
     let mut first = announce;
     for (key, mut have, head) in work {

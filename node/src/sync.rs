@@ -204,6 +204,11 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
     tick.tick().await;
     let mut stop = config.stop.clone();
     let mut rate = RateWindow::default();
+    // Anti-entropy waits until the live stream's catch-up is done (or the
+    // stream has gone quiet): a round during a catch-up would download again
+    // what is already on its way.
+    let mut caught_up = false;
+    let mut last_message = tokio::time::Instant::now();
     loop {
         tokio::select! {
             () = crate::server::stopped(&mut stop) => return Ok(()),
@@ -214,11 +219,16 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     return Err(status.message().to_owned());
                 }
                 Some(Ok(response)) => {
+                    caught_up |= response.caught_up;
+                    last_message = tokio::time::Instant::now();
                     rate.admit(config, &status_key, response.entries.len())?;
                     receive(config, &status_key, response).await?;
                 }
             },
             _ = tick.tick() => {
+                if !caught_up && last_message.elapsed() < config.anti_entropy {
+                    continue;
+                }
                 compare_heads(config, &mut client, &status_key).await;
                 // Anti-entropy: one round trip when in sync, whatever the
                 // number of documents.

@@ -731,11 +731,12 @@ fn wait_for_entries(
             );
             last_report = Instant::now();
         }
-        assert!(
-            started.elapsed() < CATCH_UP_DEADLINE,
-            "the fresh node did not catch up within {CATCH_UP_DEADLINE:?} ({held}/{expected}):\n{}",
-            tail(&fresh.log_text(), 40)
-        );
+        if started.elapsed() >= CATCH_UP_DEADLINE {
+            panic!(
+                "the fresh node did not catch up within {CATCH_UP_DEADLINE:?} ({held}/{expected}):\n{}",
+                tail(&fresh.log_text(), 40)
+            );
+        }
         thread::sleep(Duration::from_millis(50));
     }
 }
@@ -744,7 +745,9 @@ fn wait_for_entries(
 fn wait_quiet(proxy: &Proxy, quiet: Duration, deadline: Duration) {
     let start = Instant::now();
     while proxy.last_activity().is_some_and(|at| at.elapsed() < quiet) {
-        assert!(start.elapsed() < deadline, "the link never went quiet");
+        if start.elapsed() >= deadline {
+            panic!("the link never went quiet");
+        }
         thread::sleep(Duration::from_millis(100));
     }
 }
@@ -759,10 +762,9 @@ fn wait_settled(proxy: &Proxy, threshold: u64) {
         if up + down < threshold {
             return;
         }
-        assert!(
-            start.elapsed() < CATCH_UP_DEADLINE,
-            "the link never settled"
-        );
+        if start.elapsed() >= CATCH_UP_DEADLINE {
+            panic!("the link never settled");
+        }
     }
 }
 
@@ -963,7 +965,9 @@ fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
 async fn wait_async(what: &str, deadline: Duration, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {
-        assert!(start.elapsed() < deadline, "timed out waiting for {what}");
+        if start.elapsed() >= deadline {
+            panic!("timed out waiting for {what}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

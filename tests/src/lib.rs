@@ -220,11 +220,12 @@ impl RunningNode {
                     self.log_text()
                 );
             }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "focal-node did not listen within {DEADLINE:?}:\n{}",
-                self.log_text()
-            );
+            if start.elapsed() >= DEADLINE {
+                panic!(
+                    "focal-node did not listen within {DEADLINE:?}:\n{}",
+                    self.log_text()
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -260,11 +261,12 @@ impl RunningNode {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "focal-node did not exit within {DEADLINE:?}:\n{}",
-                self.log_text()
-            );
+            if start.elapsed() >= DEADLINE {
+                panic!(
+                    "focal-node did not exit within {DEADLINE:?}:\n{}",
+                    self.log_text()
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -296,7 +298,9 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        if start.elapsed() >= DEADLINE {
+            panic!("timed out waiting for {what}");
+        }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -594,7 +598,9 @@ pub fn records_on(conn: &str) -> Vec<serde_json::Value> {
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {
-        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        if start.elapsed() >= DEADLINE {
+            panic!("timed out waiting for {what}");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }

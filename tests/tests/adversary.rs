@@ -566,12 +566,13 @@ impl Fixture {
 fn wait_for(what: &str, node: &TestMember, mut check: impl FnMut() -> bool) {
     let start = Instant::now();
     while !check() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "timed out waiting for {what}; log of {}:\n{}",
-            node.dir.member,
-            node.running().log_text()
-        );
+        if start.elapsed() >= DEADLINE {
+            panic!(
+                "timed out waiting for {what}; log of {}:\n{}",
+                node.dir.member,
+                node.running().log_text()
+            );
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }

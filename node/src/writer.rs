@@ -804,7 +804,6 @@ impl WriteContext<'_> {
                     // Nothing to sign: answer with the record as it is.
                     t.rollback();
                     let heads = cached.doc.get_heads();
-                    let _ = visibility;
                     return Ok(Applied {
                         row: Some(row_from_json(id, &current, &heads)?),
                         action: "unchanged",

@@ -556,6 +556,12 @@ impl WriterState {
             if let Err(reload) = self.reload_roster() {
                 tracing::error!(%reload, "cannot reload the roster");
             }
+            // A quarantine decided in the failed batch was rolled back with
+            // its evidence; memory follows the database.
+            match crate::ingest::load_quarantine(self.store.conn()) {
+                Ok(quarantined) => self.quarantined = quarantined,
+                Err(reload) => tracing::error!(%reload, "cannot reload the quarantine"),
+            }
             for outcome in outcomes {
                 match outcome {
                     Outcome::Write(reply, _) => drop(reply.send(Err(err.clone()))),

@@ -14,7 +14,7 @@ cleanup() {
 trap cleanup EXIT
 
 cargo build --quiet --bins
-bin=target/debug
+bin="${CARGO_TARGET_DIR:-target}/debug"
 npm install --silent --no-audit --no-fund --prefix "$work/js" @automerge/automerge@3 >/dev/null \
   || npm install --silent --no-audit --no-fund --prefix "$work/js" @automerge/automerge@3 >/dev/null
 

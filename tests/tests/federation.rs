@@ -128,15 +128,22 @@ fn a_member_connected_only_to_the_secretariat_gets_everything_relayed() {
         "NAM to receive ESP's record through the secretariat",
         || heads_on(&conn).contains_key(&id),
     );
-    let status: Value =
-        serde_json::from_str(&std::fs::read_to_string(nam.dir.path.join("status.json")).unwrap())
-            .unwrap();
-    let peers: Vec<&str> = status["peers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["member"].as_str().unwrap())
-        .collect();
+    // The status file is rewritten every second: wait for one that lists
+    // the peers NAM dials.
+    let peers_in_status = || -> Vec<String> {
+        std::fs::read_to_string(nam.dir.path.join("status.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .and_then(|status| status["peers"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| p["member"].as_str().map(str::to_owned))
+            .collect()
+    };
+    wait_until("NAM's status to list its peers", || {
+        !peers_in_status().is_empty()
+    });
+    let peers = peers_in_status();
     assert_eq!(peers, vec!["SEC"], "NAM dials only the secretariat");
     // The status is refreshed every second.
     wait_until(

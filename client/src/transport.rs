@@ -88,11 +88,50 @@ pub fn certificate_key(der: &[u8]) -> Result<[u8; 32], TransportError> {
         .map_err(|_| TransportError::BadCertificate("ed25519 key is not 32 bytes".to_owned()))
 }
 
+/// The handshake-signature policy shared by every Focal verifier (the
+/// client's pinned-key one and the node's roster one): TLS 1.3 only, ed25519
+/// only, the signature checked against the presented certificate.
+#[derive(Debug)]
+pub struct Ed25519Handshake {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl Ed25519Handshake {
+    /// The policy with `provider`'s signature algorithms.
+    pub fn new(provider: &CryptoProvider) -> Self {
+        Self {
+            algorithms: provider.signature_verification_algorithms,
+        }
+    }
+
+    /// TLS 1.2 is never negotiated (the configs allow 1.3 only).
+    pub fn tls12(&self) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::Tls13RequiredForQuic,
+        ))
+    }
+
+    /// Checks a TLS 1.3 handshake signature.
+    pub fn tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    /// The only scheme offered.
+    pub fn schemes(&self) -> Vec<SignatureScheme> {
+        vec![SignatureScheme::ED25519]
+    }
+}
+
 /// Accepts exactly one ed25519 key.
 #[derive(Debug)]
 pub struct PinnedKeyVerifier {
     expected: [u8; 32],
-    algorithms: WebPkiSupportedAlgorithms,
+    handshake: Ed25519Handshake,
 }
 
 impl PinnedKeyVerifier {
@@ -100,7 +139,7 @@ impl PinnedKeyVerifier {
     pub fn new(expected: [u8; 32], provider: &CryptoProvider) -> Self {
         Self {
             expected,
-            algorithms: provider.signature_verification_algorithms,
+            handshake: Ed25519Handshake::new(provider),
         }
     }
 
@@ -140,10 +179,7 @@ impl ServerCertVerifier for PinnedKeyVerifier {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        // Focal speaks TLS 1.3 only.
-        Err(rustls::Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls13RequiredForQuic,
-        ))
+        self.handshake.tls12()
     }
 
     fn verify_tls13_signature(
@@ -152,11 +188,11 @@ impl ServerCertVerifier for PinnedKeyVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        self.handshake.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        vec![SignatureScheme::ED25519]
+        self.handshake.schemes()
     }
 }
 

@@ -13,11 +13,12 @@ use rcgen::{CertificateParams, DnType, KeyPair, PKCS_ED25519};
 use rustls::{
     ClientConfig, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
     client::danger::HandshakeSignatureValid,
-    crypto::WebPkiSupportedAlgorithms,
     server::danger::{ClientCertVerified, ClientCertVerifier},
     version::TLS13,
 };
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+
+use focal_client::transport::Ed25519Handshake;
 
 use crate::{
     identity::{NodeId, NodeKey},
@@ -71,7 +72,7 @@ pub fn server_config(
     let verifier = Arc::new(RosterClientVerifier {
         roster,
         anchor,
-        algorithms: provider.signature_verification_algorithms,
+        handshake: Ed25519Handshake::new(&provider),
     });
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&TLS13])?
@@ -97,7 +98,7 @@ pub fn peer_client_config(key: &NodeKey, peer: NodeId) -> Result<ClientConfig, T
 struct RosterClientVerifier {
     roster: SharedRoster,
     anchor: Option<NodeId>,
-    algorithms: WebPkiSupportedAlgorithms,
+    handshake: Ed25519Handshake,
 }
 
 impl ClientCertVerifier for RosterClientVerifier {
@@ -153,9 +154,7 @@ impl ClientCertVerifier for RosterClientVerifier {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::PeerIncompatible(
-            rustls::PeerIncompatible::Tls13RequiredForQuic,
-        ))
+        self.handshake.tls12()
     }
 
     fn verify_tls13_signature(
@@ -164,11 +163,11 @@ impl ClientCertVerifier for RosterClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        self.handshake.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        vec![SignatureScheme::ED25519]
+        self.handshake.schemes()
     }
 }
 

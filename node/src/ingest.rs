@@ -23,7 +23,7 @@ use crate::{
     member::{MemberCode, SECRETARIAT_CODE},
     records::{Visibility, parse_record_id},
     roster::ROSTER_ID,
-    writer::{Applied, WriteContext, WriteError, load_document, now_rfc3339},
+    writer::{Applied, Persist, WriteContext, WriteError, load_document, now_rfc3339},
 };
 
 /// Why a received entry was refused.
@@ -409,8 +409,8 @@ impl WriteContext<'_> {
                 doc: body.doc_id.clone(),
                 reason: e.to_string(),
             })?;
+        let json = doc::to_json(&document);
         if body.doc_id != ROSTER_ID {
-            let json = doc::to_json(&document);
             check_envelope(&body.doc_id, &json)?;
             let visibility = json
                 .get("visibility")
@@ -426,7 +426,16 @@ impl WriteContext<'_> {
                 });
             }
         }
-        let applied = self.persist(conn, entry, document, pending, false, "received")?;
+        let applied = self.persist(
+            conn,
+            entry,
+            (document, pending),
+            Persist {
+                snapshot_now: false,
+                action: "received",
+                json: Some(json),
+            },
+        )?;
         Ok(Outcome::Stored(Box::new(applied)))
     }
 

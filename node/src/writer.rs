@@ -639,6 +639,16 @@ impl WriterState {
     }
 }
 
+/// How [`WriteContext::persist`] stores an entry's document.
+pub(crate) struct Persist {
+    /// Save a snapshot now (a new document) rather than append the changes.
+    pub(crate) snapshot_now: bool,
+    /// The event's action (`created`, `updated`, `received` …).
+    pub(crate) action: &'static str,
+    /// The document's JSON, if the caller already computed it.
+    pub(crate) json: Option<Map<String, Value>>,
+}
+
 pub(crate) struct WriteContext<'a> {
     key: &'a SigningKey,
     pub(crate) origin: NodeId,
@@ -759,7 +769,7 @@ impl WriteContext<'_> {
                         .with_time(now_secs),
                 );
                 touched.push(id.clone());
-                self.store_change(conn, id, document, true, "created", *visibility)
+                self.store_change(conn, id, (document, 0), true, "created", *visibility)
             }
             WriteRequest::Update {
                 id,
@@ -921,20 +931,25 @@ impl WriteContext<'_> {
         &mut self,
         conn: &Connection,
         id: String,
-        document: impl Into<DocState>,
+        (document, pending): (Automerge, u32),
         created: bool,
         action: &'static str,
         visibility: Visibility,
     ) -> Result<Applied, WriteError> {
-        let DocState {
-            doc: document,
-            pending,
-        } = document.into();
         let change = document
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
         let entry = self.sign_next(Audience::from(visibility), &id, change.raw_bytes());
-        self.persist(conn, &entry, document, pending, created, action)
+        self.persist(
+            conn,
+            &entry,
+            (document, pending),
+            Persist {
+                snapshot_now: created,
+                action,
+                json: None,
+            },
+        )
     }
 
     /// The next entry of this node's log for `audience`, signed.
@@ -953,16 +968,20 @@ impl WriteContext<'_> {
 
     /// Stores an entry (own or received), its document and its projection,
     /// and keeps the document hot. `pending` counts the document's changes
-    /// since its snapshot before this entry's changes.
+    /// since its snapshot before this entry's changes; `json` is the
+    /// document's JSON if the caller already computed it.
     pub(crate) fn persist(
         &mut self,
         conn: &Connection,
         entry: &LogEntry,
-        document: Automerge,
-        pending: u32,
-        snapshot_now: bool,
-        action: &'static str,
+        (document, pending): (Automerge, u32),
+        how: Persist,
     ) -> Result<Applied, WriteError> {
+        let Persist {
+            snapshot_now,
+            action,
+            json,
+        } = how;
         let id = entry.body.doc_id.clone();
         let hash = entry.hash();
         let bytes = entry.encode();
@@ -1009,7 +1028,7 @@ impl WriteContext<'_> {
             pending + added
         };
 
-        let json = doc::to_json(&document);
+        let json = json.unwrap_or_else(|| doc::to_json(&document));
         let row = if id == ROSTER_ID {
             None
         } else {
@@ -1115,25 +1134,16 @@ impl WriteContext<'_> {
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
         let entry = self.sign_next(Audience::Network, ROSTER_ID, change.raw_bytes());
-        self.persist(conn, &entry, document, pending, false, "roster")
-    }
-}
-
-/// A document and how many changes it has since its snapshot.
-struct DocState {
-    doc: Automerge,
-    pending: u32,
-}
-
-impl From<Automerge> for DocState {
-    fn from(doc: Automerge) -> Self {
-        Self { doc, pending: 0 }
-    }
-}
-
-impl From<(Automerge, u32)> for DocState {
-    fn from((doc, pending): (Automerge, u32)) -> Self {
-        Self { doc, pending }
+        self.persist(
+            conn,
+            &entry,
+            (document, pending),
+            Persist {
+                snapshot_now: false,
+                action: "roster",
+                json: None,
+            },
+        )
     }
 }
 

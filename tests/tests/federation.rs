@@ -13,7 +13,9 @@ use std::{
     thread,
 };
 
-use focal_tests::{NodeDir, TestNetwork, focal_node, focal_ok, records_on, wait_until};
+use focal_tests::{
+    NodeDir, TestNetwork, assert_fails_with, focal_at, focal_node, focal_ok, records_on, wait_until,
+};
 use serde_json::Value;
 
 fn add_practice(conn: &str, title: &str) -> String {
@@ -263,48 +265,14 @@ fn a_cut_link_heals_and_the_node_converges() {
     }
     let sec = net.secretariat.conn();
     let esp_conn = net.member("ESP").conn();
-    // Meetings are the secretariat's; use one so the record is SEC-owned.
-    let before = focal_ok(
-        &sec,
-        &[
-            "--json",
-            "meeting",
-            "add",
-            "--kind",
-            "virtual",
-            "--title",
-            "Before",
-            "--start",
-            "2026-01-10",
-        ],
-    );
-    let before = serde_json::from_str::<Value>(before.trim()).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    // Meetings are the secretariat's, so these records come from SEC.
+    let before = add_virtual_meeting(&sec, "Before", "2026-01-10");
     wait_until("ESP to receive the first meeting", || {
         heads_on(&esp_conn).contains_key(&before)
     });
 
     proxy.cut();
-    let during = focal_ok(
-        &sec,
-        &[
-            "--json",
-            "meeting",
-            "add",
-            "--kind",
-            "virtual",
-            "--title",
-            "During",
-            "--start",
-            "2026-02-10",
-        ],
-    );
-    let during = serde_json::from_str::<Value>(during.trim()).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let during = add_virtual_meeting(&sec, "During", "2026-02-10");
     std::thread::sleep(std::time::Duration::from_millis(700));
     assert!(
         !heads_on(&esp_conn).contains_key(&during),
@@ -332,23 +300,15 @@ fn peers_the_roster_does_not_know_are_refused() {
     // network: it cannot get in.
     let stranger = NodeDir::init("FRA");
     stranger.tune_for_tests();
-    let out = focal_node(&[
-        "join",
-        "--data",
-        stranger.path.to_str().unwrap(),
-        "--network-id",
-        &network_id,
-        "--secretariat-key",
-        &hex::encode(sec.dir.node_key),
-        "--peer",
-        &sec.running().addr.to_string(),
-    ]);
-    assert!(out.status.success());
+    join(&stranger, &network_id, sec);
     let stranger_node = stranger.start();
     let key = hex::encode(stranger.node_key);
     let sec_node = sec.running();
     wait_until("the secretariat to log the refusal", || {
-        sec_node.log_text().contains(&key) && sec_node.log_text().contains("refused a peer")
+        sec_node
+            .log_text()
+            .lines()
+            .any(|line| line.contains("refused a peer") && line.contains(&key))
     });
     // And the stranger received nothing.
     let token = stranger.token("t");
@@ -358,21 +318,13 @@ fn peers_the_roster_does_not_know_are_refused() {
     // A whole other network: its members are not in this roster either.
     let other = NodeDir::init_secretariat("Another network");
     let other_key = hex::encode(other.node_key);
-    let out = focal_node(&[
-        "join",
-        "--data",
-        other.path.to_str().unwrap(),
-        "--network-id",
-        &network_id,
-        "--secretariat-key",
-        &hex::encode(sec.dir.node_key),
-        "--peer",
-        &sec.running().addr.to_string(),
-    ]);
-    assert!(out.status.success());
+    join(&other, &network_id, sec);
     let _other_node = other.start();
     wait_until("the secretariat to refuse the other network's node", || {
-        sec_node.log_text().contains(&other_key)
+        sec_node
+            .log_text()
+            .lines()
+            .any(|line| line.contains("refused a peer") && line.contains(&other_key))
     });
 }
 
@@ -457,4 +409,147 @@ fn visibility_decides_who_receives_a_record() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(audiences, vec![0], "NAM holds only network entries of ESP");
+}
+
+/// `focal-node join` for `dir` into the network of `sec`.
+fn join(dir: &NodeDir, network_id: &str, sec: &focal_tests::TestMember) {
+    let out = focal_node(&[
+        "join",
+        "--data",
+        dir.path.to_str().unwrap(),
+        "--network-id",
+        network_id,
+        "--secretariat-key",
+        &hex::encode(sec.dir.node_key),
+        "--peer",
+        &sec.running().addr.to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn admin_and_join_refuse_bad_input_and_change_nothing() {
+    let net = TestNetwork::start(&["ESP"], |_, _| {});
+    let admin = net.secretariat.conn();
+    let roster_before = focal_ok(&admin, &["--json", "admin", "roster"]);
+    let key = "ab".repeat(32);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "admin",
+                "member",
+                "add",
+                "--member",
+                "SPAIN",
+                "--key",
+                &key,
+                "--endpoint",
+                "h:1",
+            ],
+            "`SPAIN` is not a member code",
+        ),
+        (
+            &[
+                "admin",
+                "member",
+                "add",
+                "--member",
+                "FRA",
+                "--key",
+                "12",
+                "--endpoint",
+                "h:1",
+            ],
+            "`12` is not a node key",
+        ),
+        (
+            &[
+                "admin",
+                "member",
+                "add",
+                "--member",
+                "FRA",
+                "--key",
+                &key,
+                "--endpoint",
+                "nowhere",
+            ],
+            "endpoint `nowhere` is not host:port",
+        ),
+        (
+            &[
+                "admin",
+                "member",
+                "add",
+                "--request",
+                "{\"member\":\"FRA\"}",
+            ],
+            "the join request has no `node_key`",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_fails_with(&focal_at(&admin, args), needle);
+    }
+    assert_eq!(
+        focal_ok(&admin, &["--json", "admin", "roster"]),
+        roster_before
+    );
+    // Only the secretariat's node keeps the roster.
+    let esp = net.members[0].conn();
+    assert_fails_with(
+        &focal_at(
+            &esp,
+            &[
+                "admin",
+                "member",
+                "add",
+                "--member",
+                "FRA",
+                "--key",
+                &key,
+                "--endpoint",
+                "h:1",
+            ],
+        ),
+        "only the secretariat's node changes the roster",
+    );
+
+    // `focal-node join` refuses values that are not a network id or a key,
+    // and leaves focal.toml as it was.
+    let dir = NodeDir::init("FRA");
+    let config = dir.path.join("focal.toml");
+    let before = std::fs::read_to_string(&config).unwrap();
+    for (id, secretariat_key, needle) in [
+        ("not-an-id", key.as_str(), "is not a network id"),
+        ("ab".repeat(16).as_str(), "xyz", "is not a node key"),
+    ] {
+        let out = focal_node(&[
+            "join",
+            "--data",
+            dir.path.to_str().unwrap(),
+            "--network-id",
+            id,
+            "--secretariat-key",
+            secretariat_key,
+            "--peer",
+            "127.0.0.1:1",
+        ]);
+        assert_fails_with(&out, needle);
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+    }
+}
+
+/// `focal meeting add` (secretariat only) of a one-day virtual meeting.
+fn add_virtual_meeting(conn: &str, title: &str, day: &str) -> String {
+    let out = focal_ok(
+        conn,
+        &[
+            "--json", "meeting", "add", "--kind", "virtual", "--title", title, "--start", day,
+        ],
+    );
+    focal_tests::json(&out)["id"].as_str().unwrap().to_owned()
 }

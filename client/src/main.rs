@@ -125,6 +125,35 @@ enum AdminCommand {
     },
     /// Print the roster: members, their keys and endpoints.
     Roster,
+    /// Node keys: revoke a compromised one, confirm a rotation.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Revoke a compromised key, clock-free: its entries up to the cut-off
+    /// stay valid, later ones are refused and dropped on every node.
+    Revoke {
+        /// The key (64 hex digits).
+        key: String,
+        /// Last valid entry of its network log (default: the last this node
+        /// holds).
+        #[arg(long, value_name = "SEQ")]
+        last_network: Option<u64>,
+        /// Last valid entry of its secretariat log (default: the last this
+        /// node holds).
+        #[arg(long, value_name = "SEQ")]
+        last_secretariat: Option<u64>,
+    },
+    /// Confirm a member's key rotation: the hand-over `focal-node key
+    /// rotate` printed on the member's node.
+    Confirm {
+        /// The hand-over (hex).
+        handover: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +173,30 @@ enum MemberCommand {
         /// Where the member node is reached (host:port).
         #[arg(long, required_unless_present = "request")]
         endpoint: Option<String>,
+    },
+    /// Suspend a member: its keys are refused at the handshake, its records
+    /// stay readable.
+    Suspend {
+        /// The member code.
+        member: String,
+    },
+    /// Readmit a suspended member.
+    Readmit {
+        /// The member code.
+        member: String,
+    },
+    /// Remove a member: its keys are revoked at the entries this node holds.
+    Remove {
+        /// The member code.
+        member: String,
+    },
+    /// Set where a member's node is reached (no restart needed anywhere).
+    Endpoints {
+        /// The member code.
+        member: String,
+        /// host:port, one or more.
+        #[arg(required = true)]
+        endpoints: Vec<String>,
     },
 }
 
@@ -895,6 +948,41 @@ async fn admin(client: &Client, command: AdminCommand, json: bool) -> anyhow::Re
         client.channel(),
         client.token(),
     );
+    use pb::change_membership_request::Change;
+    let change = match command {
+        AdminCommand::Member {
+            command: MemberCommand::Suspend { member },
+        } => Ok(Change::Suspend(member)),
+        AdminCommand::Member {
+            command: MemberCommand::Readmit { member },
+        } => Ok(Change::Readmit(member)),
+        AdminCommand::Member {
+            command: MemberCommand::Remove { member },
+        } => Ok(Change::Remove(member)),
+        AdminCommand::Member {
+            command: MemberCommand::Endpoints { member, endpoints },
+        } => Ok(Change::SetEndpoints(pb::SetEndpoints { member, endpoints })),
+        AdminCommand::Key {
+            command:
+                KeyCommand::Revoke {
+                    key,
+                    last_network,
+                    last_secretariat,
+                },
+        } => Ok(Change::RevokeKey(pb::RevokeKey {
+            node_key: key,
+            last_network,
+            last_secretariat,
+        })),
+        AdminCommand::Key {
+            command: KeyCommand::Confirm { handover },
+        } => Ok(Change::ConfirmHandover(handover)),
+        other => Err(other),
+    };
+    let command = match change {
+        Ok(change) => return change_membership(client, change, json).await,
+        Err(command) => command,
+    };
     match command {
         AdminCommand::Roster => {
             let roster = api
@@ -992,6 +1080,35 @@ async fn admin(client: &Client, command: AdminCommand, json: bool) -> anyhow::Re
                 );
             }
         }
+        AdminCommand::Member { .. } | AdminCommand::Key { .. } => {}
+    }
+    Ok(())
+}
+
+async fn change_membership(
+    client: &Client,
+    change: pb::change_membership_request::Change,
+    json: bool,
+) -> anyhow::Result<()> {
+    let mut api = focal_proto::v1::admin_service_client::AdminServiceClient::with_interceptor(
+        client.channel(),
+        client.token(),
+    );
+    let answer = api
+        .change_membership(pb::ChangeMembershipRequest {
+            change: Some(change),
+        })
+        .await
+        .map_err(explain)?
+        .into_inner();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"summary": answer.summary, "next": answer.next})
+        );
+    } else {
+        println!("{}.", answer.summary);
+        println!("Next: {}.", answer.next);
     }
     Ok(())
 }

@@ -174,7 +174,16 @@ impl AdminService for RecordApi {
                     code.clone(),
                     serde_json::json!({
                         "status": m.status,
-                        "keys": m.keys.iter().map(|(k, v)| (k.clone(), Value::String(v.status.clone()))).collect::<serde_json::Map<_, _>>(),
+                        "keys": m.keys.iter().map(|(k, v)| {
+                            let text = match v.last {
+                                Some(last) if v.status != "active" => format!(
+                                    "{} (last valid: network {}, secretariat {})",
+                                    v.status, last.network, last.secretariat
+                                ),
+                                _ => v.status.clone(),
+                            };
+                            (k.clone(), Value::String(text))
+                        }).collect::<serde_json::Map<_, _>>(),
                         "endpoints": m.endpoints,
                     }),
                 )
@@ -182,6 +191,62 @@ impl AdminService for RecordApi {
             .collect();
         Ok(Response::new(pb::GetRosterResponse {
             json: Value::Object(members).to_string(),
+        }))
+    }
+
+    async fn change_membership(
+        &self,
+        request: Request<pb::ChangeMembershipRequest>,
+    ) -> Result<Response<pb::ChangeMembershipResponse>, Status> {
+        use crate::membership::{Change, RefusedChange};
+        use pb::change_membership_request::Change as Wire;
+        self.authenticate(&request).await?;
+        let Some(network_id) = self.network.network_id.clone() else {
+            return Err(Status::failed_precondition(
+                "this node is not the secretariat of a network (run `focal-node init --secretariat`)",
+            ));
+        };
+        let change = match request.into_inner().change {
+            None => return Err(Status::invalid_argument("no change given")),
+            Some(Wire::Suspend(m)) => Change::Suspend(m),
+            Some(Wire::Readmit(m)) => Change::Readmit(m),
+            Some(Wire::Remove(m)) => Change::Remove(m),
+            Some(Wire::SetEndpoints(e)) => Change::SetEndpoints(
+                e.member,
+                e.endpoints.iter().map(|s| s.trim().to_owned()).collect(),
+            ),
+            Some(Wire::RevokeKey(r)) => Change::Revoke {
+                key: crate::identity::NodeId::from_hex(&r.node_key).ok_or_else(|| {
+                    Status::invalid_argument(format!(
+                        "`{}` is not a node key (64 hex digits)",
+                        r.node_key
+                    ))
+                })?,
+                last_network: r.last_network,
+                last_secretariat: r.last_secretariat,
+            },
+            Some(Wire::ConfirmHandover(h)) => Change::ConfirmHandover(h),
+        };
+        let roster = self
+            .network
+            .roster
+            .read()
+            .map(|r| r.clone())
+            .map_err(|_| Status::internal("the roster lock is poisoned"))?;
+        let planned =
+            crate::membership::plan(change, &roster, &self.writer.version_vector(), &network_id)
+                .map_err(|e| match e {
+                    RefusedChange::Invalid(m) => Status::invalid_argument(m),
+                    RefusedChange::NotFound(m) => Status::not_found(m),
+                })?;
+        self.writer
+            .change_roster(planned.patch)
+            .await
+            .map_err(status)?;
+        tracing::info!(summary = %planned.summary, "membership changed");
+        Ok(Response::new(pb::ChangeMembershipResponse {
+            summary: planned.summary,
+            next: planned.next,
         }))
     }
 
@@ -460,7 +525,9 @@ pub fn status(err: WriteError) -> Status {
         WriteError::NotOwner { .. } | WriteError::SecretariatOnly(_) => {
             Status::permission_denied(message)
         }
-        WriteError::Deleted(_) => Status::failed_precondition(message),
+        WriteError::Deleted(_) | WriteError::KeyRetired { .. } => {
+            Status::failed_precondition(message)
+        }
         WriteError::ShuttingDown => Status::unavailable(message),
         _ => Status::internal(message),
     }

@@ -72,6 +72,23 @@ pub enum IngestError {
     /// The origin's key is not in the roster.
     #[error("origin {0} is not a key in the roster")]
     UnknownKey(NodeId),
+    /// The entry lies beyond the cut-off of a rotated or revoked key.
+    #[error(
+        "entry {seq} of {origin} ({audience}) is beyond the key's cut-off: it was {status} \
+         with {last} as its last valid entry"
+    )]
+    BeyondCutoff {
+        /// The origin.
+        origin: NodeId,
+        /// The log.
+        audience: &'static str,
+        /// The sequence number.
+        seq: u64,
+        /// The last valid sequence number.
+        last: u64,
+        /// `rotated` or `revoked`.
+        status: String,
+    },
     /// The origin may not write this record.
     #[error("{member} (key {origin}) may not write {doc}: {why}")]
     NotAuthorized {
@@ -373,6 +390,25 @@ impl WriteContext<'_> {
         // entry's place in its log, so that a forgery is always reported as
         // a forgery (and its sender cut off), wherever it claims to be.
         let changes = entry.verify()?;
+        let cutoff = self.net.roster.read().ok().and_then(|roster| {
+            let last = roster.cutoff(&body.origin, body.audience)?;
+            let status = roster
+                .key_status(&body.origin)
+                .unwrap_or("rotated")
+                .to_owned();
+            Some((last, status))
+        });
+        if let Some((last, status)) = cutoff
+            && body.seq > last
+        {
+            return Err(IngestError::BeyondCutoff {
+                origin: body.origin,
+                audience: body.audience.as_str(),
+                seq: body.seq,
+                last,
+                status,
+            });
+        }
         if held.is_some() {
             return Err(IngestError::Equivocation {
                 origin: body.origin,
@@ -403,6 +439,9 @@ impl WriteContext<'_> {
             None => load_document(conn, &body.doc_id)?.unwrap_or_else(|| (Automerge::new(), 0)),
         };
         ActorBindings::from_document(&document).check(entry, &changes)?;
+        // Changes that build on changes dropped by a revocation stay in the
+        // log (the entry is valid) but out of the document.
+        let (changes, excluded) = crate::revocation::exclude_dependents(conn, entry, changes)?;
         document
             .apply_changes(changes)
             .map_err(|e| IngestError::Apply {
@@ -434,6 +473,7 @@ impl WriteContext<'_> {
                 snapshot_now: false,
                 action: "received",
                 json: Some(json),
+                excluded,
             },
         )?;
         Ok(Outcome::Stored(Box::new(applied)))
@@ -442,19 +482,14 @@ impl WriteContext<'_> {
     /// Whether the entry's origin may write its record.
     fn authorize(&self, entry: &LogEntry) -> Result<(), IngestError> {
         let body = &entry.body;
-        let secretariat = self.net.secretariat;
-        let member: MemberCode = if Some(body.origin) == secretariat {
-            SECRETARIAT_CODE
-                .parse()
-                .map_err(|_| IngestError::UnknownKey(body.origin))?
-        } else {
-            self.net
-                .roster
-                .read()
-                .ok()
-                .and_then(|roster| roster.member_of(&body.origin))
-                .ok_or(IngestError::UnknownKey(body.origin))?
-        };
+        let roster = self
+            .net
+            .roster
+            .read()
+            .map_err(|_| IngestError::Storage("the roster lock is poisoned".into()))?;
+        let member: MemberCode = roster
+            .member_of(&body.origin)
+            .ok_or(IngestError::UnknownKey(body.origin))?;
         let refuse = |why: &'static str| IngestError::NotAuthorized {
             origin: body.origin,
             member: member.to_string(),
@@ -465,8 +500,10 @@ impl WriteContext<'_> {
             return Err(refuse("local entries never leave their node"));
         }
         if body.doc_id == ROSTER_ID {
-            if Some(body.origin) != secretariat {
-                return Err(refuse("only the secretariat's key writes the roster"));
+            if !roster.anchor_chain().contains(&body.origin) {
+                return Err(refuse(
+                    "only the secretariat's anchor key (or a key it handed over to) writes the roster",
+                ));
             }
             if body.audience != Audience::Network {
                 return Err(refuse("the roster is a network document"));

@@ -37,7 +37,6 @@ struct Inner {
     reader: Reader,
     writer: Writer,
     roster: SharedRoster,
-    anchor: Option<NodeId>,
     network_id: Option<String>,
     batch: usize,
     stop: watch::Receiver<bool>,
@@ -69,8 +68,6 @@ pub struct PeerApiConfig {
     pub writer: Writer,
     /// Who is who.
     pub roster: SharedRoster,
-    /// The secretariat's key.
-    pub anchor: Option<NodeId>,
     /// This node's network.
     pub network_id: Option<String>,
     /// Entries per response.
@@ -92,7 +89,6 @@ impl PeerApi {
                 reader: config.reader,
                 writer: config.writer,
                 roster: config.roster,
-                anchor: config.anchor,
                 network_id: config.network_id,
                 batch: config.batch.clamp(1, 1024),
                 stop: config.stop,
@@ -126,11 +122,6 @@ impl Inner {
                 self.network_id.as_deref().unwrap_or("(none)")
             )));
         }
-        if Some(key) == self.anchor {
-            return SECRETARIAT_CODE
-                .parse()
-                .map_err(|_| Status::internal("secretariat code"));
-        }
         self.roster
             .read()
             .ok()
@@ -143,9 +134,6 @@ impl Inner {
 
     /// The member an origin key belongs to.
     fn member_of(&self, origin: &NodeId) -> Option<String> {
-        if Some(*origin) == self.anchor {
-            return Some(SECRETARIAT_CODE.to_owned());
-        }
         self.roster
             .read()
             .ok()
@@ -285,10 +273,24 @@ async fn serve_pull(
         return Ok(());
     }
     let mut stop = inner.stop.clone();
+    // A peer suspended, removed, rotated or revoked while it follows is cut
+    // off within a second of the roster change reaching this node.
+    let mut standing = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         let stored = tokio::select! {
             () = crate::server::stopped(&mut stop) => return Ok(()),
             _ = tx.closed() => return Ok(()),
+            _ = standing.tick() => {
+                if let Some(key) = puller
+                    && inner.roster.read().ok().and_then(|r| r.active_member_of(&key)).is_none()
+                {
+                    tracing::warn!(peer_key = %key, "ended the stream of a peer no longer active in the roster");
+                    return Err(Status::permission_denied(format!(
+                        "key {key} is no longer active in the roster"
+                    )));
+                }
+                continue;
+            }
             stored = live.recv() => stored,
         };
         match stored {
@@ -346,7 +348,17 @@ async fn catch_up(
         .collect();
     // The secretariat's logs first: they carry the roster, without which
     // the puller cannot accept any member's entries.
-    work.sort_by_key(|(key, _, _)| (Some(key.0) != inner.anchor, key.1, key.0));
+    // The anchor's logs in the order of its hand-overs, so that a new
+    // anchor's roster changes follow the old anchor's confirming it.
+    let chain = inner
+        .roster
+        .read()
+        .map(|r| r.anchor_chain())
+        .unwrap_or_default();
+    work.sort_by_key(|(key, _, _)| {
+        let place = chain.iter().position(|k| *k == key.0).unwrap_or(usize::MAX);
+        (place, key.1, key.0)
+    });
     let total: u64 = work.iter().map(|(_, have, head)| head - have).sum();
     let mut first = announce;
     for (key, mut have, head) in work {

@@ -1,16 +1,30 @@
 //! The roster: who is in the network, with which keys, at which addresses.
 //!
 //! The roster is one Automerge document, [`ROSTER_ID`], written only by the
-//! secretariat's key and replicated like any other document. Every node
-//! reads it to decide whom it talks to: a peer is accepted only if the key it
-//! presents is active in the roster, for a member that is active.
+//! secretariat's key (the trust anchor) and replicated like any other
+//! document. Every node reads it to decide whom it talks to: a peer is
+//! accepted only if the key it presents is active in the roster, for a member
+//! that is active.
 //!
 //! ```json
 //! { "type": "roster",
 //!   "members": { "ESP": { "status": "active",
-//!                         "keys": { "<hex>": { "status": "active" } },
-//!                         "endpoints": ["madrid.example:7400"] } } }
+//!                         "keys": { "<hex>": { "status": "active" },
+//!                                   "<old hex>": { "status": "rotated", "successor": "<hex>",
+//!                                                  "last": { "network": 41, "secretariat": 2 } } },
+//!                         "endpoints": ["madrid.example:7400"] } },
+//!   "handovers": { "<old hex>": "<signed hand-over, hex>" } }
 //! ```
+//!
+//! A member is `active`, `suspended` (its keys are refused at the handshake,
+//! its records stay readable) or `removed` (its keys are revoked). A key is
+//! `active`, `rotated` (handed over to its successor) or `revoked`; a rotated
+//! or revoked key carries `last`, the last sequence number of each of its logs
+//! that stays valid. Nothing beyond is accepted anywhere: the cut-off is
+//! clock-free.
+//!
+//! The current trust anchor is the genesis key, followed through the
+//! secretariat's confirmed hand-overs.
 
 use std::{
     collections::BTreeMap,
@@ -20,7 +34,12 @@ use std::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::{identity::NodeId, member::MemberCode};
+use crate::{
+    handover::Handover,
+    identity::NodeId,
+    log::Audience,
+    member::{MemberCode, SECRETARIAT_CODE},
+};
 
 /// The document id of the roster.
 pub const ROSTER_ID: &str = "roster";
@@ -28,7 +47,7 @@ pub const ROSTER_ID: &str = "roster";
 /// A member's standing in the roster.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct RosterMember {
-    /// `active` or `suspended`.
+    /// `active`, `suspended` or `removed`.
     #[serde(default = "active")]
     pub status: String,
     /// The member's node keys (hex) and their status.
@@ -39,12 +58,40 @@ pub struct RosterMember {
     pub endpoints: Vec<String>,
 }
 
+/// The last valid sequence number of each log of a key.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub struct Cutoff {
+    /// The network log.
+    #[serde(default)]
+    pub network: u64,
+    /// The secretariat log.
+    #[serde(default)]
+    pub secretariat: u64,
+}
+
+impl Cutoff {
+    /// The last valid sequence number for `audience`.
+    pub fn of(&self, audience: Audience) -> u64 {
+        match audience {
+            Audience::Network => self.network,
+            Audience::Secretariat => self.secretariat,
+            Audience::Local => 0,
+        }
+    }
+}
+
 /// A node key's standing.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct RosterKey {
     /// `active`, `rotated` or `revoked`.
     #[serde(default = "active")]
     pub status: String,
+    /// For a rotated or revoked key: the last valid entries.
+    #[serde(default)]
+    pub last: Option<Cutoff>,
+    /// For a rotated key: the key that continues.
+    #[serde(default)]
+    pub successor: Option<String>,
 }
 
 fn active() -> String {
@@ -56,6 +103,10 @@ fn active() -> String {
 pub struct Roster {
     /// Members by code.
     pub members: BTreeMap<String, RosterMember>,
+    /// Confirmed hand-overs by the key that handed over (verified on load).
+    pub handovers: BTreeMap<NodeId, Handover>,
+    /// The genesis key (from the node's configuration): the first anchor.
+    pub genesis: Option<NodeId>,
 }
 
 /// A peer the roster lets this node talk to.
@@ -70,9 +121,18 @@ pub struct Peer {
 }
 
 impl Roster {
+    /// An empty roster of the network founded by `genesis`.
+    pub fn empty(genesis: Option<NodeId>) -> Self {
+        Self {
+            genesis,
+            ..Self::default()
+        }
+    }
+
     /// Reads the roster document's JSON (unknown keys are ignored, so an
-    /// older node reads a newer roster).
-    pub fn from_json(json: &Map<String, Value>) -> Self {
+    /// older node reads a newer roster; a hand-over whose signature does not
+    /// verify is ignored and logged).
+    pub fn from_json(json: &Map<String, Value>, genesis: Option<NodeId>) -> Self {
         let members = json
             .get("members")
             .and_then(Value::as_object)
@@ -87,28 +147,137 @@ impl Roster {
                     .collect()
             })
             .unwrap_or_default();
-        Self { members }
+        let mut handovers = BTreeMap::new();
+        for (from, text) in json
+            .get("handovers")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            match text.as_str().map(Handover::from_hex) {
+                Some(Ok(h)) if h.from.to_string() == *from => {
+                    handovers.insert(h.from, h);
+                }
+                _ => tracing::warn!(key = %from, "ignored an invalid hand-over in the roster"),
+            }
+        }
+        Self {
+            members,
+            handovers,
+            genesis,
+        }
     }
 
-    /// The member whose active key `key` is, if it is active.
-    pub fn active_member_of(&self, key: &NodeId) -> Option<MemberCode> {
+    /// The current trust anchor: the genesis key, followed through the
+    /// secretariat's hand-overs.
+    pub fn anchor(&self) -> Option<NodeId> {
+        self.anchor_chain().last().copied()
+    }
+
+    /// The genesis key and its successors, oldest first.
+    pub fn anchor_chain(&self) -> Vec<NodeId> {
+        let mut chain: Vec<NodeId> = self.genesis.into_iter().collect();
+        while let Some(h) = chain.last().and_then(|k| self.handovers.get(k))
+            && h.member == SECRETARIAT_CODE
+            && !chain.contains(&h.to)
+        {
+            chain.push(h.to);
+        }
+        chain
+    }
+
+    fn in_anchor_chain(&self, key: &NodeId) -> bool {
+        self.anchor_chain().contains(key)
+    }
+
+    fn key_entry(&self, key: &NodeId) -> Option<(&String, &RosterMember, &RosterKey)> {
         let hex = key.to_string();
-        self.members.iter().find_map(|(code, member)| {
-            let key = member.keys.get(&hex)?;
-            (member.status == "active" && key.status == "active")
+        self.members
+            .iter()
+            .find_map(|(code, member)| member.keys.get(&hex).map(|k| (code, member, k)))
+    }
+
+    /// The member whose active key `key` is, if both are active.
+    pub fn active_member_of(&self, key: &NodeId) -> Option<MemberCode> {
+        match self.key_entry(key) {
+            Some((code, member, k)) => (member.status == "active" && k.status == "active")
                 .then(|| code.parse().ok())
-                .flatten()
-        })
+                .flatten(),
+            // The current anchor before the roster lists it.
+            None => (self.anchor() == Some(*key))
+                .then(|| SECRETARIAT_CODE.parse().ok())
+                .flatten(),
+        }
     }
 
     /// The member `key` belongs to, whatever its status (for entries that
     /// were signed while it was active).
     pub fn member_of(&self, key: &NodeId) -> Option<MemberCode> {
-        let hex = key.to_string();
-        self.members
-            .iter()
-            .find(|(_, member)| member.keys.contains_key(&hex))
-            .and_then(|(code, _)| code.parse().ok())
+        if self.in_anchor_chain(key) {
+            return SECRETARIAT_CODE.parse().ok();
+        }
+        self.key_entry(key)
+            .and_then(|(code, _, _)| code.parse().ok())
+    }
+
+    /// Whether `key` signs for the secretariat (the roster, meetings,
+    /// decisions).
+    pub fn is_secretariat_key(&self, key: &NodeId) -> bool {
+        self.member_of(key)
+            .is_some_and(|m| m.as_str() == SECRETARIAT_CODE)
+    }
+
+    /// The last valid sequence number of `key`'s `audience` log, if the key
+    /// was rotated or revoked.
+    pub fn cutoff(&self, key: &NodeId, audience: Audience) -> Option<u64> {
+        let from_roster = self
+            .key_entry(key)
+            .and_then(|(_, _, k)| (k.status != "active").then_some(k.last).flatten())
+            .map(|c| c.of(audience));
+        let from_handover = self.handovers.get(key).map(|h| h.last(audience));
+        match (from_roster, from_handover) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Every key with a cut-off, and its cut-offs.
+    pub fn cutoffs(&self) -> Vec<(NodeId, Cutoff)> {
+        let mut keys: Vec<NodeId> = self.handovers.keys().copied().collect();
+        for member in self.members.values() {
+            for (hex, k) in &member.keys {
+                if k.status != "active"
+                    && let Some(id) = NodeId::from_hex(hex)
+                {
+                    keys.push(id);
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter_map(|k| {
+                let network = self.cutoff(&k, Audience::Network)?;
+                let secretariat = self.cutoff(&k, Audience::Secretariat)?;
+                Some((
+                    k,
+                    Cutoff {
+                        network,
+                        secretariat,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// The standing of a member (`active`, `suspended`, `removed`), if known.
+    pub fn member_status(&self, code: &str) -> Option<&str> {
+        self.members.get(code).map(|m| m.status.as_str())
+    }
+
+    /// The standing of a key (`active`, `rotated`, `revoked`), if known.
+    pub fn key_status(&self, key: &NodeId) -> Option<&str> {
+        self.key_entry(key).map(|(_, _, k)| k.status.as_str())
     }
 
     /// Every active peer except `me`, with each of its endpoints.
@@ -145,10 +314,17 @@ impl Roster {
 /// roster document changes) and the TLS and sync layers (which read it).
 pub type SharedRoster = Arc<RwLock<Roster>>;
 
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
 /// The JSON merge patch that adds (or re-activates) a member with one key
 /// and endpoint.
 pub fn add_member_patch(member: &MemberCode, key: &NodeId, endpoint: &str) -> Map<String, Value> {
-    let patch = serde_json::json!({
+    object(serde_json::json!({
         "type": "roster",
         "members": {
             member.as_str(): {
@@ -157,11 +333,43 @@ pub fn add_member_patch(member: &MemberCode, key: &NodeId, endpoint: &str) -> Ma
                 "endpoints": [endpoint],
             }
         }
-    });
-    match patch {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
+    }))
+}
+
+/// The patch that sets a member's standing.
+pub fn member_status_patch(member: &str, status: &str) -> Map<String, Value> {
+    object(serde_json::json!({ "members": { member: { "status": status } } }))
+}
+
+/// The patch that replaces a member's endpoints.
+pub fn endpoints_patch(member: &str, endpoints: &[String]) -> Map<String, Value> {
+    object(serde_json::json!({ "members": { member: { "endpoints": endpoints } } }))
+}
+
+/// The patch that revokes a key with its cut-off.
+pub fn revoke_patch(member: &str, key: &NodeId, last: Cutoff) -> Map<String, Value> {
+    object(
+        serde_json::json!({ "members": { member: { "keys": { key.to_string(): {
+        "status": "revoked",
+        "last": { "network": last.network, "secretariat": last.secretariat },
+    } } } } }),
+    )
+}
+
+/// The patch that confirms a hand-over: the old key is rotated with the
+/// hand-over's cut-off, the new key active, the signed hand-over kept.
+pub fn handover_patch(h: &Handover) -> Map<String, Value> {
+    object(serde_json::json!({
+        "members": { h.member.as_str(): { "keys": {
+            h.from.to_string(): {
+                "status": "rotated",
+                "successor": h.to.to_string(),
+                "last": { "network": h.last_network, "secretariat": h.last_secretariat },
+            },
+            h.to.to_string(): { "status": "active" },
+        } } },
+        "handovers": { h.from.to_string(): h.to_hex() },
+    }))
 }
 
 #[cfg(test)]
@@ -175,7 +383,7 @@ mod tests {
         let mut json = add_member_patch(&"ESP".parse().unwrap(), &esp, "127.0.0.1:1");
         let nam_patch = add_member_patch(&"NAM".parse().unwrap(), &nam, "127.0.0.1:2");
         crate::writer::merge_patch(&mut json, &nam_patch);
-        let roster = Roster::from_json(&json);
+        let roster = Roster::from_json(&json, None);
         assert_eq!(roster.active_member_of(&esp).unwrap().as_str(), "ESP");
         assert!(roster.active_member_of(&NodeId([3; 32])).is_none());
         let peers = roster.peers(&esp);

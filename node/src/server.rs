@@ -197,13 +197,15 @@ pub async fn serve(
         addr: config.listen,
         source,
     })?;
-    let roster: SharedRoster = Default::default();
+    // The genesis key; the current anchor follows its hand-overs (roster).
     let anchor = config
         .network
         .secretariat_key
         .as_deref()
         .and_then(NodeId::from_hex);
-    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key, roster.clone(), anchor)?));
+    let roster: SharedRoster =
+        Arc::new(std::sync::RwLock::new(crate::roster::Roster::empty(anchor)));
+    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key, roster.clone())?));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<NodeServiceServer<NodeApi>>().await;
@@ -260,7 +262,6 @@ pub async fn serve(
         reader: reader.clone(),
         writer: writer.clone(),
         roster: roster.clone(),
-        anchor,
         network_id: network_id.clone(),
         batch: config.network.batch_entries,
         stop: stop_rx.clone(),
@@ -271,7 +272,8 @@ pub async fn serve(
     let key = Arc::new(key);
     // The secretariat keeps its own roster entry current: an operator who
     // changes `listen` or `advertise` needs no other step.
-    if anchor == Some(key.id()) {
+    let is_anchor = roster.read().ok().and_then(|r| r.anchor()) == Some(key.id());
+    if is_anchor {
         let own = roster
             .read()
             .ok()
@@ -299,7 +301,6 @@ pub async fn serve(
             network_id,
             writer: writer.clone(),
             roster: roster.clone(),
-            anchor,
             bootstrap: config.network.peers.clone(),
             mesh: config.network.mesh,
             anti_entropy: Duration::from_millis(config.network.anti_entropy_ms),

@@ -106,6 +106,28 @@ const MIGRATIONS: &[&str] = &[
          reason   TEXT NOT NULL,
          at       TEXT NOT NULL
      ) STRICT;",
+    // 4: key cut-offs: entries beyond a rotated or revoked key's last valid
+    // entry (kept as evidence, never relayed), and every change taken out
+    // of a document because of them, with the reason.
+    "CREATE TABLE revoked_entries (
+         origin     BLOB NOT NULL,
+         audience   INTEGER NOT NULL,
+         seq        INTEGER NOT NULL,
+         doc_id     TEXT NOT NULL,
+         entry      BLOB NOT NULL,
+         dropped_at TEXT NOT NULL,
+         PRIMARY KEY (origin, audience, seq)
+     ) STRICT;
+     CREATE TABLE dropped_changes (
+         doc_id     TEXT NOT NULL,
+         hash       BLOB NOT NULL,
+         origin     BLOB NOT NULL,
+         audience   INTEGER NOT NULL,
+         seq        INTEGER NOT NULL,
+         reason     TEXT NOT NULL,
+         dropped_at TEXT NOT NULL,
+         PRIMARY KEY (doc_id, hash)
+     ) STRICT;",
 ];
 
 /// The schema version this binary writes.

@@ -40,8 +40,6 @@ pub struct SyncConfig {
     pub writer: Writer,
     /// Who the peers are.
     pub roster: SharedRoster,
-    /// The secretariat's key.
-    pub anchor: Option<NodeId>,
     /// The secretariat's addresses.
     pub bootstrap: Vec<String>,
     /// Dial every active member in the roster, not only the bootstrap.
@@ -103,7 +101,10 @@ async fn supervise(config: Arc<SyncConfig>) {
     let mut stop = config.stop.clone();
     loop {
         let mut wanted: Vec<(NodeId, String, String)> = Vec::new();
-        if let Some(anchor) = config.anchor
+        // The current anchor: a hand-over confirmed in the roster moves the
+        // bootstrap connection to the new key without a restart.
+        let anchor = config.roster.read().ok().and_then(|r| r.anchor());
+        if let Some(anchor) = anchor
             && anchor != me
         {
             for addr in &config.bootstrap {

@@ -61,17 +61,12 @@ pub fn node_certificate(key: &NodeKey) -> Result<CertificateDer<'static>, TlsErr
 /// certificate that is presented must carry a key the roster lists as active
 /// (or the secretariat's key): an unknown, suspended or revoked peer is
 /// refused at the handshake.
-pub fn server_config(
-    key: &NodeKey,
-    roster: SharedRoster,
-    anchor: Option<NodeId>,
-) -> Result<ServerConfig, TlsError> {
+pub fn server_config(key: &NodeKey, roster: SharedRoster) -> Result<ServerConfig, TlsError> {
     let cert = node_certificate(key)?;
     let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.to_pkcs8_der()));
     let provider = provider();
     let verifier = Arc::new(RosterClientVerifier {
         roster,
-        anchor,
         handshake: Ed25519Handshake::new(&provider),
     });
     let mut config = ServerConfig::builder_with_provider(provider)
@@ -93,11 +88,11 @@ pub fn peer_client_config(key: &NodeKey, peer: NodeId) -> Result<ClientConfig, T
     })
 }
 
-/// Accepts a client certificate only if its key is active in the roster.
+/// Accepts a client certificate only if its key is active in the roster, for
+/// an active member (or is the current anchor).
 #[derive(Debug)]
 struct RosterClientVerifier {
     roster: SharedRoster,
-    anchor: Option<NodeId>,
     handshake: Ed25519Handshake,
 }
 
@@ -125,9 +120,6 @@ impl ClientCertVerifier for RosterClientVerifier {
             rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
         })?;
         let key = NodeId(key);
-        if Some(key) == self.anchor {
-            return Ok(ClientCertVerified::assertion());
-        }
         let member = self
             .roster
             .read()

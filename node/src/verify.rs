@@ -9,6 +9,9 @@
 //!    stored document (snapshot plus pending changes): same heads, same
 //!    content;
 //! 3. every projection row equals the projection of the rebuilt document.
+//!
+//! Changes listed in `dropped_changes` (taken out by a key's cut-off, see
+//! `revocation`) are left out of the replay, as they are out of the document.
 
 use std::collections::BTreeSet;
 
@@ -167,6 +170,35 @@ fn verify_document(conn: &Connection, id: &str) -> Result<(), VerifyError> {
             .and_then(|verified| bindings.check(&entry, &verified).map(|()| verified))
             .map_err(|e| VerifyError(format!("record {id}: {e}")))?;
         changes.extend(verified);
+    }
+    // Changes a key cut-off dropped (and their dependents) are not part of
+    // the document: the replay leaves them out too.
+    let dropped: std::collections::HashSet<Vec<u8>> = conn
+        .prepare_cached("SELECT hash FROM dropped_changes WHERE doc_id = ?1")
+        .and_then(|mut s| {
+            s.query_map([id], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<Result<_, _>>()
+        })
+        .map_err(sql)?;
+    if !dropped.is_empty() {
+        changes.retain(|c| !dropped.contains(&c.hash().0[..]));
+        if changes.is_empty() {
+            let rows: i64 = conn
+                .query_row(
+                    "SELECT (SELECT count(*) FROM documents WHERE doc_id = ?1)
+                          + (SELECT count(*) FROM records WHERE id = ?1)",
+                    [id],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            if rows > 0 {
+                return fail(format!(
+                    "record {id}: every change of it was dropped by a key cut-off, but it is \
+                     still stored"
+                ));
+            }
+            return Ok(());
+        }
     }
     if changes.is_empty() {
         return fail(format!(

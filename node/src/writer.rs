@@ -156,6 +156,17 @@ pub enum WriteError {
     /// The node is shutting down.
     #[error("the node is shutting down; retry against the restarted node")]
     ShuttingDown,
+    /// This node's key was rotated or revoked in the roster.
+    #[error(
+        "this node's key {key} is {status} in the roster: nothing it signs is accepted any \
+         more; give the node a new key with `focal-node key rotate`"
+    )]
+    KeyRetired {
+        /// The key.
+        key: NodeId,
+        /// `rotated` or `revoked`.
+        status: String,
+    },
 }
 
 fn join(errors: &[FieldError]) -> String {
@@ -330,8 +341,8 @@ pub struct StoredEntry {
 /// What the writer knows about the network it is in.
 #[derive(Debug, Clone)]
 pub struct NetworkContext {
-    /// The secretariat's key (the trust anchor), once the node is in a
-    /// network.
+    /// The genesis key of the network (the first trust anchor; the current
+    /// one follows its hand-overs in the roster), once the node is in one.
     pub secretariat: Option<NodeId>,
     /// The roster, kept current by the writer.
     pub roster: SharedRoster,
@@ -396,15 +407,86 @@ impl WriterState {
         Ok(state)
     }
 
-    /// Reads the roster document into the shared roster.
+    /// Reads the roster document into the shared roster, then applies the
+    /// cut-offs of rotated and revoked keys to what this node holds.
     fn reload_roster(&mut self) -> Result<(), WriteError> {
-        if let Some((document, _)) = load_document(self.store.conn(), ROSTER_ID)? {
-            let roster = Roster::from_json(&doc::to_json(&document));
-            if let Ok(mut shared) = self.net.roster.write() {
-                *shared = roster;
+        // A cut that rebuilds the roster itself (a revoked anchor key) can
+        // change the cut-offs once more.
+        for _ in 0..3 {
+            if let Some((document, _)) = load_document(self.store.conn(), ROSTER_ID)? {
+                let roster = Roster::from_json(&doc::to_json(&document), self.net.secretariat);
+                if let Ok(mut shared) = self.net.roster.write() {
+                    *shared = roster;
+                }
+            }
+            if !self.enforce_cutoffs()? {
+                break;
             }
         }
         Ok(())
+    }
+
+    /// Takes entries beyond a key's cut-off out of the logs and documents
+    /// (see `revocation`). Returns whether the roster itself was rebuilt.
+    fn enforce_cutoffs(&mut self) -> Result<bool, WriteError> {
+        let cutoffs = self
+            .net
+            .roster
+            .read()
+            .map(|r| r.cutoffs())
+            .unwrap_or_default();
+        let mut cuts = Vec::new();
+        for (key, cutoff) in cutoffs {
+            for audience in [Audience::Network, Audience::Secretariat] {
+                let last = cutoff.of(audience);
+                if self.vv.get(&(key, audience)).is_some_and(|h| h.seq > last) {
+                    cuts.push((key, audience, last));
+                }
+            }
+        }
+        if cuts.is_empty() {
+            return Ok(false);
+        }
+        let status = |key: &NodeId| {
+            self.net
+                .roster
+                .read()
+                .ok()
+                .and_then(|r| r.key_status(key).map(str::to_owned))
+                .unwrap_or_else(|| "rotated".to_owned())
+        };
+        let whys: Vec<String> = cuts.iter().map(|(key, _, _)| status(key)).collect();
+        let tx = self.store.conn_mut().transaction().map_err(storage)?;
+        let mut dropped = Vec::new();
+        let mut docs = Vec::new();
+        for ((key, audience, last), why) in cuts.iter().zip(&whys) {
+            let (d, touched) =
+                crate::revocation::cut(&tx, *key, *audience, *last, &format!("key {why}"))?;
+            dropped.extend(d);
+            docs.extend(touched);
+        }
+        tx.commit().map_err(storage)?;
+        for d in &dropped {
+            tracing::warn!(
+                origin = %d.origin,
+                audience = d.audience.as_str(),
+                seq = d.seq,
+                doc = %d.doc_id,
+                change = %d.hash,
+                reason = %d.reason,
+                "dropped a change: its record was rebuilt without it"
+            );
+        }
+        for id in &docs {
+            self.cache.remove(id);
+        }
+        tracing::warn!(
+            changes = dropped.len(),
+            records = docs.len(),
+            "applied key cut-offs from the roster"
+        );
+        self.reload_heads()?;
+        Ok(docs.iter().any(|d| d == ROSTER_ID))
     }
 
     fn reload_heads(&mut self) -> Result<(), WriteError> {
@@ -647,6 +729,9 @@ pub(crate) struct Persist {
     pub(crate) action: &'static str,
     /// The document's JSON, if the caller already computed it.
     pub(crate) json: Option<Map<String, Value>>,
+    /// Changes of the entry kept out of the document (they build on changes
+    /// a revocation dropped): stored in the log, not in the document.
+    pub(crate) excluded: HashSet<ChangeHash>,
 }
 
 pub(crate) struct WriteContext<'a> {
@@ -714,6 +799,20 @@ impl WriteContext<'_> {
         request: &WriteRequest,
         touched: &mut Vec<String>,
     ) -> Result<Applied, WriteError> {
+        // Entries signed by a key the roster rotated or revoked would be
+        // refused by every peer (and dropped here at the next roster load).
+        let standing = self
+            .net
+            .roster
+            .read()
+            .ok()
+            .and_then(|r| r.key_status(&self.origin).map(str::to_owned));
+        if let Some(status) = standing.filter(|s| s != "active") {
+            return Err(WriteError::KeyRetired {
+                key: self.origin,
+                status,
+            });
+        }
         let now = now_rfc3339();
         let now_secs = time::OffsetDateTime::now_utc().unix_timestamp();
         match request {
@@ -948,6 +1047,7 @@ impl WriteContext<'_> {
                 snapshot_now: created,
                 action,
                 json: None,
+                excluded: HashSet::new(),
             },
         )
     }
@@ -981,6 +1081,7 @@ impl WriteContext<'_> {
             snapshot_now,
             action,
             json,
+            excluded,
         } = how;
         let id = entry.body.doc_id.clone();
         let hash = entry.hash();
@@ -1012,7 +1113,18 @@ impl WriteContext<'_> {
                 .map_err(storage)?;
             0
         } else {
-            for (i, change) in entry.body.changes.iter().enumerate() {
+            let changes: Vec<&Vec<u8>> = entry
+                .body
+                .changes
+                .iter()
+                .filter(|raw| {
+                    excluded.is_empty()
+                        || automerge::Change::from_bytes((*raw).clone())
+                            .is_ok_and(|c| !excluded.contains(&c.hash()))
+                })
+                .collect();
+            let added = changes.len() as u32;
+            for (i, change) in changes.into_iter().enumerate() {
                 conn.execute(
                     "INSERT INTO doc_changes (doc_id, n, change) VALUES (?1, ?2, ?3)",
                     params![&id, pending + 1 + i as u32, change],
@@ -1071,9 +1183,10 @@ impl WriteContext<'_> {
         patch: &Map<String, Value>,
         touched: &mut Vec<String>,
     ) -> Result<Applied, WriteError> {
-        if self.net.secretariat != Some(self.origin) {
+        let anchor = self.net.roster.read().ok().and_then(|r| r.anchor());
+        if anchor != Some(self.origin) {
             return Err(WriteError::BadRequest(
-                "only the secretariat's node changes the roster".into(),
+                "only the secretariat's node (the current anchor key) changes the roster".into(),
             ));
         }
         touched.push(ROSTER_ID.to_owned());
@@ -1142,6 +1255,7 @@ impl WriteContext<'_> {
                 snapshot_now: false,
                 action: "roster",
                 json: None,
+                excluded: HashSet::new(),
             },
         )
     }

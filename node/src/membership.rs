@@ -1,0 +1,322 @@
+//! Membership changes on the secretariat's node: each operation checked
+//! against the roster, turned into one roster patch, and explained (what
+//! happened, what the operator does next).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::{
+    handover::Handover,
+    identity::NodeId,
+    log::Audience,
+    member::{MemberCode, SECRETARIAT_CODE},
+    roster::{self, Cutoff, Roster},
+    writer::{LogHead, LogKey},
+};
+
+/// One change of the roster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Refuse the member's keys at the handshake; keep its records.
+    Suspend(String),
+    /// Undo a suspension.
+    Readmit(String),
+    /// The member leaves: its keys are revoked at what the secretariat holds.
+    Remove(String),
+    /// Where the member's node is reached.
+    SetEndpoints(String, Vec<String>),
+    /// A compromised key: entries beyond the cut-off are dropped everywhere.
+    Revoke {
+        /// The key.
+        key: NodeId,
+        /// Explicit cut-off (network, secretariat); default: what the
+        /// secretariat holds.
+        last_network: Option<u64>,
+        /// See `last_network`.
+        last_secretariat: Option<u64>,
+    },
+    /// A member's key rotation, signed by its old key.
+    ConfirmHandover(String),
+}
+
+/// A change ready to write: the patch, and what to tell the operator.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The roster patch.
+    pub patch: Map<String, Value>,
+    /// What happened.
+    pub summary: String,
+    /// What the operator does next.
+    pub next: String,
+}
+
+/// Why a change is refused (nothing is written).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefusedChange {
+    /// The request is malformed or contradicts the roster.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such member or key.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+fn member<'a>(
+    roster: &'a Roster,
+    code: &str,
+) -> Result<(String, &'a roster::RosterMember), RefusedChange> {
+    let code: MemberCode = code
+        .parse()
+        .map_err(|e: crate::member::InvalidMemberCode| RefusedChange::Invalid(e.to_string()))?;
+    if code.as_str() == SECRETARIAT_CODE {
+        return Err(RefusedChange::Invalid(
+            "the secretariat cannot suspend, readmit or remove itself; its key is rotated with \
+             `focal-node key rotate` on its own node"
+                .into(),
+        ));
+    }
+    roster
+        .members
+        .get(code.as_str())
+        .map(|m| (code.to_string(), m))
+        .ok_or_else(|| RefusedChange::NotFound(format!("{code} is not a member in the roster")))
+}
+
+fn held(vv: &HashMap<LogKey, LogHead>, key: NodeId, audience: Audience) -> u64 {
+    vv.get(&(key, audience)).map_or(0, |h| h.seq)
+}
+
+/// Checks `change` against the roster and the logs this node holds, and
+/// plans it.
+pub fn plan(
+    change: Change,
+    roster: &Roster,
+    vv: &HashMap<LogKey, LogHead>,
+    network_id: &str,
+) -> Result<Planned, RefusedChange> {
+    match change {
+        Change::Suspend(code) => {
+            let (code, m) = member(roster, &code)?;
+            if m.status == "removed" {
+                return Err(RefusedChange::Invalid(format!(
+                    "{code} was removed from the network"
+                )));
+            }
+            Ok(Planned {
+                patch: roster::member_status_patch(&code, "suspended"),
+                summary: format!(
+                    "{code} is suspended: every node refuses its keys at the handshake as the \
+                     roster change reaches it, and ends its open streams; its records stay \
+                     readable, marked suspended"
+                ),
+                next: format!("readmit it with `focal admin member readmit {code}`"),
+            })
+        }
+        Change::Readmit(code) => {
+            let (code, m) = member(roster, &code)?;
+            if m.status == "removed" {
+                return Err(RefusedChange::Invalid(format!(
+                    "{code} was removed and its keys revoked: it re-joins with a new key \
+                     (`focal-node key rotate`, then `focal-node join-request` on its node, and \
+                     `focal admin member add --request …` here)"
+                )));
+            }
+            Ok(Planned {
+                patch: roster::member_status_patch(&code, "active"),
+                summary: format!("{code} is active again: its active keys are accepted"),
+                next: "nothing: its node reconnects on its own".into(),
+            })
+        }
+        Change::Remove(code) => {
+            let (code, m) = member(roster, &code)?;
+            let mut patch = roster::member_status_patch(&code, "removed");
+            let mut lines = Vec::new();
+            for (hex, k) in &m.keys {
+                let Some(key) = NodeId::from_hex(hex) else {
+                    continue;
+                };
+                if k.status != "active" {
+                    continue;
+                }
+                let last = Cutoff {
+                    network: held(vv, key, Audience::Network),
+                    secretariat: held(vv, key, Audience::Secretariat),
+                };
+                crate::writer::merge_patch(&mut patch, &roster::revoke_patch(&code, &key, last));
+                lines.push(format!(
+                    "key {key} revoked after network entry {} and secretariat entry {}",
+                    last.network, last.secretariat
+                ));
+            }
+            crate::writer::merge_patch(&mut patch, &roster::endpoints_patch(&code, &[]));
+            Ok(Planned {
+                patch,
+                summary: format!(
+                    "{code} is removed from the network; {}; its records stay readable, \
+                     marked removed",
+                    if lines.is_empty() {
+                        "it had no active key".to_owned()
+                    } else {
+                        lines.join("; ")
+                    }
+                ),
+                next: format!(
+                    "nothing on the other nodes; {code}'s operator may stop its node (it can no \
+                     longer connect)"
+                ),
+            })
+        }
+        Change::SetEndpoints(code, endpoints) => {
+            let (code, _) = member(roster, &code)?;
+            if endpoints.is_empty() {
+                return Err(RefusedChange::Invalid(
+                    "give at least one endpoint (host:port)".into(),
+                ));
+            }
+            for endpoint in &endpoints {
+                if endpoint
+                    .rsplit_once(':')
+                    .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+                {
+                    return Err(RefusedChange::Invalid(format!(
+                        "endpoint `{endpoint}` is not host:port"
+                    )));
+                }
+            }
+            Ok(Planned {
+                patch: roster::endpoints_patch(&code, &endpoints),
+                summary: format!(
+                    "{code} is now reached at {}: every node dials the new address as the \
+                     roster change reaches it, without a restart",
+                    endpoints.join(", ")
+                ),
+                next: format!(
+                    "make sure {code}'s node listens there (its `advertise` setting should \
+                     match)"
+                ),
+            })
+        }
+        Change::Revoke {
+            key,
+            last_network,
+            last_secretariat,
+        } => {
+            let code = roster.member_of(&key).ok_or_else(|| {
+                RefusedChange::NotFound(format!("key {key} is not in the roster"))
+            })?;
+            if roster.anchor() == Some(key) {
+                return Err(RefusedChange::Invalid(
+                    "this is the secretariat's current anchor key; rotate it with `focal-node \
+                     key rotate` on the secretariat's node"
+                        .into(),
+                ));
+            }
+            if roster.key_status(&key) == Some("revoked") {
+                return Err(RefusedChange::Invalid(format!(
+                    "key {key} is already revoked"
+                )));
+            }
+            let have = (
+                held(vv, key, Audience::Network),
+                held(vv, key, Audience::Secretariat),
+            );
+            let last = Cutoff {
+                network: last_network.unwrap_or(have.0),
+                secretariat: last_secretariat.unwrap_or(have.1),
+            };
+            // A rotated key's cut-off can only come down.
+            let last = match roster.cutoff(&key, Audience::Network) {
+                Some(n) => Cutoff {
+                    network: last.network.min(n),
+                    secretariat: last.secretariat.min(
+                        roster
+                            .cutoff(&key, Audience::Secretariat)
+                            .unwrap_or(u64::MAX),
+                    ),
+                },
+                None => last,
+            };
+            let drops =
+                have.0.saturating_sub(last.network) + have.1.saturating_sub(last.secretariat);
+            Ok(Planned {
+                patch: roster::revoke_patch(code.as_str(), &key, last),
+                summary: format!(
+                    "key {key} of {code} is revoked: its entries up to network {} and \
+                     secretariat {} stay valid; every node refuses later ones, drops those it \
+                     already holds and rebuilds the records they touched (this node drops \
+                     {drops} entr{})",
+                    last.network,
+                    last.secretariat,
+                    if drops == 1 { "y" } else { "ies" }
+                ),
+                next: format!(
+                    "{code}'s operator gives its node a new key (`focal-node key rotate --data \
+                     DIR`), then sends `focal-node join-request --data DIR`; add the new key \
+                     here with `focal admin member add --request …`. `focal-node status` on \
+                     any node lists what was dropped"
+                ),
+            })
+        }
+        Change::ConfirmHandover(text) => {
+            let h = Handover::from_hex(&text).map_err(|e| RefusedChange::Invalid(e.to_string()))?;
+            if h.network_id != network_id {
+                return Err(RefusedChange::Invalid(format!(
+                    "the hand-over is for network {}, not this network ({network_id})",
+                    h.network_id
+                )));
+            }
+            let (code, m) = member(roster, &h.member)?;
+            match m.keys.get(&h.from.to_string()).map(|k| k.status.as_str()) {
+                Some("active") => {}
+                Some(status) => {
+                    return Err(RefusedChange::Invalid(format!(
+                        "key {} of {code} is {status}: only an active key can hand over; add \
+                         the new key with `focal admin member add --request …`",
+                        h.from
+                    )));
+                }
+                None => {
+                    return Err(RefusedChange::NotFound(format!(
+                        "key {} is not a key of {code} in the roster",
+                        h.from
+                    )));
+                }
+            }
+            if roster.member_of(&h.to).is_some() {
+                return Err(RefusedChange::Invalid(format!(
+                    "the new key {} is already in the roster",
+                    h.to
+                )));
+            }
+            for (audience, last) in [
+                (Audience::Network, h.last_network),
+                (Audience::Secretariat, h.last_secretariat),
+            ] {
+                let have = held(vv, h.from, audience);
+                if have > last {
+                    return Err(RefusedChange::Invalid(format!(
+                        "this node holds {} entries of key {} up to {have}, beyond the \
+                         hand-over's last ({last}): the old key signed after handing over; \
+                         revoke it instead (`focal admin key revoke {}`)",
+                        audience.as_str(),
+                        h.from,
+                        h.from
+                    )));
+                }
+            }
+            Ok(Planned {
+                patch: roster::handover_patch(&h),
+                summary: format!(
+                    "{code}'s key {} handed over to {}: entries of the old key beyond network \
+                     {} and secretariat {} are refused everywhere; the new key is active",
+                    h.from, h.to, h.last_network, h.last_secretariat
+                ),
+                next: format!(
+                    "nothing here; {code}'s node, started with its new key, is accepted by \
+                     every node as the roster change reaches it"
+                ),
+            })
+        }
+    }
+}

@@ -744,7 +744,10 @@ async fn list(
     for r in &response.records {
         let json: Value = serde_json::from_str(&r.json).unwrap_or_default();
         let status = json.get("status").and_then(Value::as_str).unwrap_or("-");
-        let deleted = if r.deleted { " (deleted)" } else { "" };
+        let mut deleted = if r.deleted { " (deleted)" } else { "" }.to_owned();
+        if !r.owner_standing.is_empty() {
+            deleted.push_str(&format!(" ({} {})", r.owner, r.owner_standing));
+        }
         println!(
             "{:<width$}  {:<12}  {:<12}  {:<24}  {}{deleted}",
             r.id, r.r#type, status, r.updated, r.title
@@ -760,8 +763,19 @@ async fn list(
     Ok(())
 }
 
+/// The record's JSON; a record whose owner is suspended or removed also
+/// carries `owner_standing`.
 fn record_json(record: &pb::Record) -> Value {
-    serde_json::from_str(&record.json).unwrap_or(Value::Null)
+    let mut value = serde_json::from_str(&record.json).unwrap_or(Value::Null);
+    if !record.owner_standing.is_empty()
+        && let Value::Object(map) = &mut value
+    {
+        map.insert(
+            "owner_standing".into(),
+            Value::String(record.owner_standing.clone()),
+        );
+    }
+    value
 }
 
 fn print_written(verb: &str, record: &pb::Record, json: bool) {
@@ -778,8 +792,13 @@ fn print_record(record: &pb::Record, json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     let value = record_json(record);
+    let standing = if record.owner_standing.is_empty() {
+        String::new()
+    } else {
+        format!("  ({} is {})", record.owner, record.owner_standing)
+    };
     println!(
-        "{}{}",
+        "{}{}{standing}",
         record.title,
         if record.deleted { "  (deleted)" } else { "" }
     );

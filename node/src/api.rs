@@ -77,6 +77,17 @@ impl RecordApi {
         AdminServiceServer::new(self)
     }
 
+    /// Marks a record whose owner is suspended or removed.
+    fn marked(&self, mut record: pb::Record) -> pb::Record {
+        if let Ok(roster) = self.network.roster.read()
+            && let Some(status) = roster.member_status(&record.owner)
+            && status != "active"
+        {
+            record.owner_standing = status.to_owned();
+        }
+        record
+    }
+
     /// Checks the request's bearer token; returns the token's name.
     async fn authenticate<T>(&self, request: &Request<T>) -> Result<String, Status> {
         let header = request
@@ -322,7 +333,7 @@ impl RecordService for RecordApi {
         let reader = self.reader.clone();
         let lookup = id.clone();
         let row = blocking(move || reader.get(&lookup)).await?;
-        row.map(|row| Response::new(to_proto(row)))
+        row.map(|row| Response::new(self.marked(to_proto(row))))
             .ok_or_else(|| Status::not_found(format!("no record {id}")))
     }
 
@@ -352,7 +363,11 @@ impl RecordService for RecordApi {
         let shown = filter.offset as u64 + page.records.len() as u64;
         let next_offset = if shown < page.total { shown as u32 } else { 0 };
         Ok(Response::new(pb::ListResponse {
-            records: page.records.into_iter().map(to_proto).collect(),
+            records: page
+                .records
+                .into_iter()
+                .map(|row| self.marked(to_proto(row)))
+                .collect(),
             next_offset,
             total: page.total,
         }))
@@ -546,5 +561,6 @@ pub fn to_proto(row: RecordRow) -> pb::Record {
         title: row.title,
         json: row.json,
         heads: row.heads,
+        owner_standing: String::new(),
     }
 }

@@ -29,6 +29,8 @@ use crate::{
 
 /// File name of the node key.
 pub const KEY_FILE: &str = "node.key";
+/// File name of the next node key while a rotation is in progress.
+pub const NEXT_KEY_FILE: &str = "node.key.new";
 /// File name of the lock a running node holds.
 pub const LOCK_FILE: &str = "focal-node.lock";
 /// File name where a running node writes its listening address.
@@ -306,6 +308,7 @@ impl DataDir {
                 create: false,
             },
         )?;
+        let key = self.finish_rotation(&store, key)?;
         let recorded = store.required_meta(META_NODE_KEY)?;
         if recorded != key.id().to_string() {
             return Err(DataDirError::KeyMismatch {
@@ -330,6 +333,71 @@ impl DataDir {
             store,
             lock,
         })
+    }
+
+    /// Where the next key is written during `focal-node key rotate`.
+    pub fn next_key_path(&self) -> PathBuf {
+        self.root.join(NEXT_KEY_FILE)
+    }
+
+    /// Where a key retired by a rotation is kept (until the operator
+    /// destroys it).
+    pub fn retired_key_path(&self, key: &crate::identity::NodeId) -> PathBuf {
+        self.root
+            .join(format!("node.key.retired-{}", &key.to_string()[..16]))
+    }
+
+    /// Completes or undoes a key rotation that a crash interrupted, so that
+    /// `node.key` and the database agree again. The database's `node_key` is
+    /// the point of no return: once it names the next key, the rotation is
+    /// finished (old key retired, next key in place); before that, the next
+    /// key file is removed, unless the old key already signed its hand-over
+    /// into the roster (the secretariat's rotation), which is then finished.
+    pub fn finish_rotation(&self, store: &Store, key: NodeKey) -> Result<NodeKey, DataDirError> {
+        let next_path = self.next_key_path();
+        if !next_path.exists() {
+            return Ok(key);
+        }
+        let next = NodeKey::load_file(&next_path)?;
+        let io = |action: &'static str, path: PathBuf| {
+            move |source| DataDirError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        let recorded = store.required_meta(META_NODE_KEY)?;
+        if recorded == key.id().to_string() {
+            let signed = crate::writer::load_document(store.conn(), crate::roster::ROSTER_ID)
+                .ok()
+                .flatten()
+                .and_then(|(doc, _)| {
+                    let json = crate::doc::to_json(&doc);
+                    let text = json
+                        .get("handovers")?
+                        .get(key.id().to_string())?
+                        .as_str()?
+                        .to_owned();
+                    crate::handover::Handover::from_hex(&text).ok()
+                })
+                .is_some_and(|h| h.to == next.id());
+            if !signed {
+                tracing::warn!(path = %next_path.display(), "removed the key of an unfinished rotation");
+                fs::remove_file(&next_path).map_err(io("remove", next_path.clone()))?;
+                return Ok(key);
+            }
+            store.set_meta(META_NODE_KEY, &next.id().to_string())?;
+        } else if recorded != next.id().to_string() {
+            return Ok(key);
+        }
+        let retired = self.retired_key_path(&key.id());
+        fs::rename(self.key_path(), &retired).map_err(io("rename", self.key_path()))?;
+        fs::rename(&next_path, self.key_path()).map_err(io("rename", next_path.clone()))?;
+        File::open(&self.root)
+            .and_then(|d| d.sync_all())
+            .map_err(io("sync", self.root.clone()))?;
+        tracing::info!(old = %key.id(), new = %next.id(), "finished the key rotation");
+        Ok(next)
     }
 
     /// Opens the database without the directory lock, for operator commands

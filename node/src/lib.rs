@@ -27,6 +27,7 @@ pub mod query;
 pub mod records;
 pub mod revocation;
 pub mod roster;
+pub mod rotate;
 pub mod server;
 pub mod store;
 pub mod sync;

@@ -115,6 +115,22 @@ enum Command {
         #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
         data: PathBuf,
     },
+    /// This node's key.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Replace this node's key (the node must be stopped): the old key signs
+    /// a hand-over to the new one and the node continues under the new key.
+    Rotate {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,7 +209,54 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         } => run(data, member.as_deref(), listen),
         Command::Token { command } => token(command),
         Command::Verify { data } => verify(data),
+        Command::Key {
+            command: KeyCommand::Rotate { data },
+        } => rotate_key(data),
     }
+}
+
+fn rotate_key(data: PathBuf) -> anyhow::Result<()> {
+    let dir = DataDir::new(&data);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let done = runtime.block_on(focal_node::rotate::rotate(&dir))?;
+    let h = &done.handover;
+    println!("Rotated the node key of {}.", done.member);
+    println!(
+        "  old key  {} (its last entries: network {}, secretariat {}; key file kept at {} \
+         until you destroy it)",
+        h.from,
+        h.last_network,
+        h.last_secretariat,
+        done.retired.display()
+    );
+    println!("  new key  {}", h.to);
+    println!("Next:");
+    if done.anchor {
+        println!(
+            "  1. Start the node. The hand-over is already in the roster (signed by the old \
+             anchor key): every node follows it from the genesis key and accepts the new key \
+             as the roster reaches it; focal.toml's secretariat_key stays the genesis key \
+             everywhere."
+        );
+    } else {
+        println!(
+            "  1. The secretariat's operator confirms the hand-over:\n       focal admin key \
+             confirm {}",
+            h.to_hex()
+        );
+        println!(
+            "  2. Start the node. Peers accept the new key once the secretariat's roster \
+             change reaches them; until then its connections are refused."
+        );
+    }
+    println!(
+        "  Clients pin the node key: give them new connection strings (key={}), e.g. with \
+         `focal-node token create`.",
+        h.to
+    );
+    Ok(())
 }
 
 fn init(data: PathBuf, member: Option<&str>, network: Option<String>) -> anyhow::Result<()> {
@@ -515,6 +578,25 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
         .unwrap_or_default()
     {
         println!("QUARANTINED (equivocation): {}", s(&q));
+    }
+    let dropped = status["dropped"].as_array().cloned().unwrap_or_default();
+    if !dropped.is_empty() {
+        println!(
+            "changes dropped by key cut-offs ({} in all; newest first):",
+            status["dropped_total"]
+        );
+        for d in dropped {
+            println!(
+                "  {}  record {}: change {}… of entry {} ({}) of key {}…: {}",
+                s(&d["at"]),
+                s(&d["record"]),
+                &s(&d["change"]).chars().take(12).collect::<String>(),
+                d["seq"],
+                s(&d["audience"]),
+                &s(&d["origin"]).chars().take(16).collect::<String>(),
+                s(&d["reason"])
+            );
+        }
     }
     let rejections = status["rejections"].as_array().cloned().unwrap_or_default();
     if !rejections.is_empty() {

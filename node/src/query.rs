@@ -305,6 +305,39 @@ impl Reader {
         })
     }
 
+    /// Changes taken out of documents by key cut-offs (rotations and
+    /// revocations), newest first, at most `limit`, and how many in all.
+    pub fn dropped(&self, limit: usize) -> Result<(u64, Vec<serde_json::Value>), WriteError> {
+        self.with(|conn| {
+            let total: i64 = conn
+                .query_row("SELECT count(*) FROM dropped_changes", [], |r| r.get(0))
+                .map_err(storage)?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT doc_id, hash, origin, audience, seq, reason, dropped_at
+                     FROM dropped_changes ORDER BY dropped_at DESC, origin, seq LIMIT ?1",
+                )
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok(serde_json::json!({
+                        "record": r.get::<_, String>(0)?,
+                        "change": hex::encode(r.get::<_, Vec<u8>>(1)?),
+                        "origin": hex::encode(r.get::<_, Vec<u8>>(2)?),
+                        "audience": crate::log::Audience::from_code(r.get::<_, u8>(3)?)
+                            .map_or("?", crate::log::Audience::as_str),
+                        "seq": r.get::<_, i64>(4)?,
+                        "reason": r.get::<_, String>(5)?,
+                        "at": r.get::<_, String>(6)?,
+                    }))
+                })
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            Ok((total as u64, rows))
+        })
+    }
+
     /// The most recent refusals of received entries, newest first.
     pub fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, WriteError> {
         self.with(|conn| {

@@ -548,7 +548,17 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
                 .and_then(Result::ok)
                 .unwrap_or_default()
         };
+        let (dropped_total, dropped) = {
+            let reader = reader.clone();
+            tokio::task::spawn_blocking(move || reader.dropped(100))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
         let status = serde_json::json!({
+            "dropped_total": dropped_total,
+            "dropped": dropped,
             "quarantined": quarantined,
             "rejections": rejections,
             "member": member.to_string(),

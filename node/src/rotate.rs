@@ -1,0 +1,173 @@
+//! `focal-node key rotate`: replace this node's key (the node is stopped).
+//!
+//! 1. The next key is written to `node.key.new` (0600, never overwritten).
+//! 2. The old key signs the hand-over: the new key and the last entry of each
+//!    of its logs. For the secretariat's anchor key, the old key also writes
+//!    the hand-over into the roster itself (its last entry), so every node
+//!    can follow the anchor from the genesis key; a member's hand-over is
+//!    confirmed by the secretariat (`focal admin key confirm`).
+//! 3. The database records the new key (the point of no return), then the
+//!    old key file is retired and the new one takes its place
+//!    ([`DataDir::finish_rotation`] completes this after a crash).
+//!
+//! The node's logs under the old key end there; the new key's logs start at
+//! 1. Documents keep their whole history: the old key's changes stay, bound
+//! to the old key, and the new key's changes continue them.
+
+use std::sync::{Arc, RwLock};
+
+use crate::{
+    datadir::{DataDir, DataDirError, META_NODE_KEY, OpenDataDir},
+    handover::Handover,
+    identity::{KeyError, NodeId, NodeKey},
+    log::Audience,
+    member::SECRETARIAT_CODE,
+    roster::{Roster, handover_patch},
+    writer::{NetworkContext, WriteError, Writer},
+};
+
+/// Meta key under which a member keeps its last hand-over (to print again).
+pub const META_HANDOVER: &str = "handover";
+
+/// Why a rotation could not be done (nothing changed).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotateError {
+    /// The data directory cannot be opened (or a node runs on it).
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The node is not in a network: there is no one to hand over to.
+    #[error(
+        "this node is not in a network yet (no network.id in focal.toml): its key can simply \
+         be replaced by a new `focal-node init`"
+    )]
+    NotInNetwork,
+    /// The secretariat's key is not the current anchor.
+    #[error("this secretariat key {0} is not the network's current anchor in the roster")]
+    NotAnchor(NodeId),
+    /// A key could not be written.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// Storing failed.
+    #[error("the rotation was not stored: {0}")]
+    Write(#[from] WriteError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    /// The member.
+    pub member: String,
+    /// The signed hand-over.
+    pub handover: Handover,
+    /// Whether it was the secretariat's anchor key (already in the roster).
+    pub anchor: bool,
+    /// Where the old key file went.
+    pub retired: std::path::PathBuf,
+}
+
+fn last_seq(node: &OpenDataDir, key: NodeId, audience: Audience) -> Result<u64, RotateError> {
+    let seq: Option<i64> = node
+        .store
+        .conn()
+        .query_row(
+            "SELECT max(seq) FROM log_entries WHERE origin = ?1 AND audience = ?2",
+            rusqlite::params![&key.0[..], audience.code()],
+            |r| r.get(0),
+        )
+        .map_err(|e| WriteError::Storage(e.to_string()))?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+/// Rotates the key of the node in `dir`.
+pub async fn rotate(dir: &DataDir) -> Result<Rotated, RotateError> {
+    let node = dir.open()?;
+    let network_id = node
+        .config
+        .network
+        .id
+        .clone()
+        .ok_or(RotateError::NotInNetwork)?;
+    let genesis = node
+        .config
+        .network
+        .secretariat_key
+        .as_deref()
+        .and_then(NodeId::from_hex);
+    let old = node.key.id();
+    let member = node.member.to_string();
+    let next = NodeKey::generate()?;
+    next.create_file(&dir.next_key_path())?;
+    let last = (
+        last_seq(&node, old, Audience::Network)?,
+        last_seq(&node, old, Audience::Secretariat)?,
+    );
+    let OpenDataDir {
+        key, store, lock, ..
+    } = node;
+    let anchor = member == SECRETARIAT_CODE;
+    let (store, handover) = if anchor {
+        let roster = Arc::new(RwLock::new(Roster::empty(genesis)));
+        let net = NetworkContext {
+            secretariat: genesis,
+            roster: roster.clone(),
+        };
+        let (writer, thread) = Writer::spawn(
+            store,
+            key.signing_key().clone(),
+            member.parse().map_err(|_| RotateError::NotAnchor(old))?,
+            net,
+        )?;
+        let current = roster.read().ok().and_then(|r| r.anchor());
+        if current != Some(old) {
+            writer.shutdown().await;
+            let _ = thread.join();
+            let _ = std::fs::remove_file(dir.next_key_path());
+            return Err(RotateError::NotAnchor(old));
+        }
+        // The roster change is the old key's last network entry.
+        let handover = Handover::sign(
+            key.signing_key(),
+            &network_id,
+            &member,
+            next.id(),
+            (last.0 + 1, last.1),
+        );
+        let written = writer.change_roster(handover_patch(&handover)).await;
+        writer.shutdown().await;
+        let store = thread
+            .join()
+            .map_err(|_| WriteError::Storage("the writer thread panicked".into()))?;
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(dir.next_key_path());
+            return Err(e.into());
+        }
+        (store, handover)
+    } else {
+        let handover = Handover::sign(key.signing_key(), &network_id, &member, next.id(), last);
+        (store, handover)
+    };
+    {
+        let tx = store
+            .conn()
+            .unchecked_transaction()
+            .map_err(|e| WriteError::Storage(e.to_string()))?;
+        store.set_meta(META_HANDOVER, &handover.to_hex())?;
+        store.set_meta(META_NODE_KEY, &next.id().to_string())?;
+        tx.commit()
+            .map_err(|e| WriteError::Storage(e.to_string()))?;
+    }
+    let key = dir.finish_rotation(&store, key)?;
+    debug_assert_eq!(key.id(), next.id());
+    store.close()?;
+    drop(lock);
+    Ok(Rotated {
+        member,
+        handover,
+        anchor,
+        retired: dir.retired_key_path(&old),
+    })
+}

@@ -386,6 +386,12 @@ impl WriterState {
         net: NetworkContext,
     ) -> Result<Self, WriteError> {
         let origin = NodeId(key.verifying_key().to_bytes());
+        // Before the roster document exists, the genesis key is the anchor.
+        if let Ok(mut roster) = net.roster.write()
+            && roster.genesis.is_none()
+        {
+            roster.genesis = net.secretariat;
+        }
         let mut state = Self {
             store,
             key,
@@ -1186,7 +1192,7 @@ impl WriteContext<'_> {
         let anchor = self.net.roster.read().ok().and_then(|r| r.anchor());
         if anchor != Some(self.origin) {
             return Err(WriteError::BadRequest(
-                "only the secretariat's node (the current anchor key) changes the roster".into(),
+                "only the secretariat's node changes the roster (the node holding the current anchor key)".into(),
             ));
         }
         touched.push(ROSTER_ID.to_owned());

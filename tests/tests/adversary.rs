@@ -293,9 +293,9 @@ impl FakePeer {
             );
             focal_node::writer::merge_patch(&mut trusted, &patch);
         }
-        let roster = Arc::new(RwLock::new(Roster::from_json(&trusted)));
         let anchor = Some(NodeId(net.secretariat.dir.node_key));
-        let config = Arc::new(focal_node::tls::server_config(&key, roster, anchor).unwrap());
+        let roster = Arc::new(RwLock::new(Roster::from_json(&trusted, anchor)));
+        let config = Arc::new(focal_node::tls::server_config(&key, roster).unwrap());
         let calls: Calls = Default::default();
         let service = FakeService {
             script: Arc::new(script),
@@ -830,7 +830,7 @@ fn validly_signed_entries_for_records_the_peer_may_not_write_are_refused() {
             "FRA (key {fra}) may not write {esp_record}: only the owner member's keys write its records"
         ),
         format!(
-            "FRA (key {fra}) may not write roster: only the secretariat's key writes the roster"
+            "FRA (key {fra}) may not write roster: only the secretariat's anchor key (or a key it handed over to) writes the roster"
         ),
         format!(
             "FRA (key {fra}) may not write {}: only the secretariat writes meetings and decisions",

@@ -238,6 +238,27 @@ impl PeerService for PeerApi {
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
+    async fn handovers(
+        &self,
+        request: Request<pb::HandoversRequest>,
+    ) -> Result<Response<pb::HandoversResponse>, Status> {
+        let network_id = request.get_ref().network_id.clone();
+        self.inner.peer_member(&request, &network_id)?;
+        let handovers = self
+            .inner
+            .roster
+            .read()
+            .map(|roster| {
+                roster
+                    .anchor_chain()
+                    .iter()
+                    .filter_map(|key| roster.handovers.get(key).map(|h| h.to_hex()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Response::new(pb::HandoversResponse { handovers }))
+    }
+
     async fn heads(
         &self,
         request: Request<pb::HeadsRequest>,

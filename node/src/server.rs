@@ -310,6 +310,7 @@ pub async fn serve(
             max_entries_per_second: config.network.max_entries_per_second,
             stop: stop_rx.clone(),
             status: status.clone(),
+            learned_anchor: Default::default(),
         })
     });
     let status_file = tokio::spawn(write_status(

@@ -58,6 +58,10 @@ pub struct SyncConfig {
     pub stop: watch::Receiver<bool>,
     /// Where peer status is kept.
     pub status: SharedStatus,
+    /// An anchor learned from the secretariat itself (its hand-overs,
+    /// verified from the roster's anchor) before the roster says so:
+    /// (the roster's anchor it continues, the new anchor).
+    pub learned_anchor: Mutex<Option<(NodeId, NodeId)>>,
 }
 
 /// One peer as the status shows it.
@@ -103,7 +107,14 @@ async fn supervise(config: Arc<SyncConfig>) {
         let mut wanted: Vec<(NodeId, String, String)> = Vec::new();
         // The current anchor: a hand-over confirmed in the roster moves the
         // bootstrap connection to the new key without a restart.
-        let anchor = config.roster.read().ok().and_then(|r| r.anchor());
+        let mut anchor = config.roster.read().ok().and_then(|r| r.anchor());
+        if let Ok(mut learned) = config.learned_anchor.lock() {
+            match *learned {
+                Some((base, next)) if Some(base) == anchor => anchor = Some(next),
+                Some(_) => *learned = None,
+                None => {}
+            }
+        }
         if let Some(anchor) = anchor
             && anchor != me
         {
@@ -187,9 +198,13 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
         address: endpoint.to_owned(),
         node_key: key.0,
     };
-    let channel = focal_client::transport::connect_with(&target, tls)
-        .await
-        .map_err(|e| e.to_string())?;
+    let channel = match focal_client::transport::connect_with(&target, tls).await {
+        Ok(channel) => channel,
+        Err(focal_client::TransportError::WrongKey { found, .. }) if is_anchor(config, key) => {
+            return follow_anchor(config, key, endpoint, &found).await;
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     let mut client = PeerServiceClient::new(channel)
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
@@ -246,6 +261,71 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
             }
         }
     }
+}
+
+fn is_anchor(config: &SyncConfig, key: NodeId) -> bool {
+    config
+        .roster
+        .read()
+        .ok()
+        .and_then(|r| r.anchor())
+        .is_some_and(|a| a == key)
+}
+
+/// The secretariat answered under another key than the anchor this node
+/// knows: ask it for its hand-overs and follow them if they lead, signature
+/// by signature, from the known anchor to the key it presented. (A node
+/// that was offline when the secretariat rotated its key finds its way back
+/// this way even if the secretariat is its only peer.)
+async fn follow_anchor(
+    config: &SyncConfig,
+    known: NodeId,
+    endpoint: &str,
+    found: &str,
+) -> Result<(), String> {
+    let refused = || {
+        format!(
+            "the secretariat at {endpoint} presented key {found}, which no hand-over from \
+             anchor {known} leads to"
+        )
+    };
+    let presented = NodeId::from_hex(found).ok_or_else(refused)?;
+    let tls = tls::peer_client_config(&config.key, presented).map_err(|e| e.to_string())?;
+    let target = NodeTarget {
+        address: endpoint.to_owned(),
+        node_key: presented.0,
+    };
+    let channel = focal_client::transport::connect_with(&target, tls)
+        .await
+        .map_err(|e| e.to_string())?;
+    let answer = PeerServiceClient::new(channel)
+        .handovers(pb::HandoversRequest {
+            network_id: config.network_id.clone(),
+        })
+        .await
+        .map_err(|s| s.message().to_owned())?
+        .into_inner();
+    let mut at = known;
+    for text in &answer.handovers {
+        let Ok(h) = crate::handover::Handover::from_hex(text) else {
+            continue;
+        };
+        if h.from == at
+            && h.member == crate::member::SECRETARIAT_CODE
+            && h.network_id == config.network_id
+        {
+            at = h.to;
+        }
+    }
+    if at != presented {
+        tracing::warn!(%endpoint, presented = %presented, anchor = %known, "refused a secretariat key that no hand-over leads to");
+        return Err(refused());
+    }
+    tracing::info!(old = %known, new = %presented, "following the secretariat's key hand-over");
+    if let Ok(mut learned) = config.learned_anchor.lock() {
+        *learned = Some((known, presented));
+    }
+    Ok(())
 }
 
 /// Counts entries per second from one peer.

@@ -342,12 +342,20 @@ impl NodeDir {
 
 /// The connection string of a running node: `token create` prints the
 /// configured address (port 0 here), so substitute the one it got.
+/// The key is the running node's (it changes when the key is rotated).
 pub fn connection_for(node: &RunningNode, connection: &str) -> String {
     let rest = connection
         .strip_prefix("focal://")
         .expect("a connection string");
     let (_, query) = rest.split_once('?').expect("a query");
-    format!("focal://{}?{query}", node.addr)
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.strip_prefix("key=") {
+            Some(_) => format!("key={}", hex::encode(node.node_key)),
+            None => pair.to_owned(),
+        })
+        .collect();
+    format!("focal://{}?{}", node.addr, query.join("&"))
 }
 
 /// Runs `focal ARGS…` against the node named by `connection`.
@@ -647,4 +655,69 @@ pub fn entry_count(dir: &NodeDir) -> i64 {
         .unwrap()
         .query_row("SELECT count(*) FROM log_entries", [], |r| r.get(0))
         .unwrap()
+}
+
+/// A TCP proxy the test can cut and restore.
+pub struct Proxy {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    /// Forwards connections to `target` until cut.
+    pub fn start(target: SocketAddr) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = open.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                let flag = flag.clone();
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let flag = flag.clone();
+                    std::thread::spawn(move || {
+                        use std::io::{Read, Write};
+                        let mut buf = [0u8; 16 * 1024];
+                        loop {
+                            match from.read(&mut buf) {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => {
+                                    if !flag.load(std::sync::atomic::Ordering::SeqCst)
+                                        || to.write_all(&buf[..n]).is_err()
+                                    {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Self { addr, open }
+    }
+
+    /// Refuses new connections and breaks open ones.
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Lets connections through again.
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }

@@ -85,6 +85,13 @@ struct FakeService {
 impl PeerService for FakeService {
     type PullStream = ReceiverStream<Result<pb::PullResponse, Status>>;
 
+    async fn handovers(
+        &self,
+        _request: Request<pb::HandoversRequest>,
+    ) -> Result<Response<pb::HandoversResponse>, Status> {
+        Ok(Response::new(pb::HandoversResponse::default()))
+    }
+
     async fn pull(
         &self,
         request: Request<pb::PullRequest>,

@@ -2,19 +2,11 @@
 //! TLS: convergence, relay through the secretariat, catch-up after a
 //! restart, a cut link, and peers the roster does not know.
 
-use std::{
-    collections::BTreeMap,
-    io::{Read, Write},
-    net::{SocketAddr, TcpListener, TcpStream},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    thread,
-};
+use std::collections::BTreeMap;
 
 use focal_tests::{
-    NodeDir, TestNetwork, assert_fails_with, focal_at, focal_node, focal_ok, records_on, wait_until,
+    NodeDir, Proxy, TestNetwork, assert_fails_with, focal_at, focal_node, focal_ok, records_on,
+    wait_until,
 };
 use serde_json::Value;
 
@@ -177,66 +169,6 @@ fn a_restarted_node_catches_up_without_new_writes() {
         let held = heads_on(&conn);
         ids.iter().all(|id| held.contains_key(id))
     });
-}
-
-/// A TCP proxy the test can cut and restore.
-struct Proxy {
-    addr: SocketAddr,
-    open: Arc<AtomicBool>,
-}
-
-impl Proxy {
-    fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let open = Arc::new(AtomicBool::new(true));
-        let flag = open.clone();
-        thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if !flag.load(Ordering::SeqCst) {
-                    drop(client);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(target) else {
-                    continue;
-                };
-                let flag = flag.clone();
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
-                    let flag = flag.clone();
-                    thread::spawn(move || {
-                        let mut buf = [0u8; 16 * 1024];
-                        loop {
-                            match from.read(&mut buf) {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => {
-                                    if !flag.load(Ordering::SeqCst)
-                                        || to.write_all(&buf[..n]).is_err()
-                                    {
-                                        break;
-                                    }
-                                }
-                            }
-                        }
-                        let _ = to.shutdown(std::net::Shutdown::Both);
-                        let _ = from.shutdown(std::net::Shutdown::Both);
-                    });
-                }
-            }
-        });
-        Self { addr, open }
-    }
-
-    fn cut(&self) {
-        self.open.store(false, Ordering::SeqCst);
-    }
-
-    fn restore(&self) {
-        self.open.store(true, Ordering::SeqCst);
-    }
 }
 
 #[test]

@@ -10,9 +10,10 @@
 //!    old key file is retired and the new one takes its place
 //!    ([`DataDir::finish_rotation`] completes this after a crash).
 //!
-//! The node's logs under the old key end there; the new key's logs start at
-//! 1. Documents keep their whole history: the old key's changes stay, bound
-//! to the old key, and the new key's changes continue them.
+//! The node's logs under the old key end there; the new key's logs start
+//! over at sequence number one. Documents keep their whole history: the old
+//! key's changes stay, bound to the old key, and the new key's changes
+//! continue them.
 
 use std::sync::{Arc, RwLock};
 

@@ -170,7 +170,7 @@ mod tests {
     #[test]
     fn server_config_accepts_the_node_key() {
         let key = NodeKey::generate().unwrap();
-        let config = server_config(&key, Default::default(), None).unwrap();
+        let config = server_config(&key, Default::default()).unwrap();
         assert_eq!(config.alpn_protocols, vec![b"h2".to_vec()]);
     }
 }

@@ -289,7 +289,7 @@ async fn serve_pull(
     live: &mut broadcast::Receiver<crate::writer::StoredEntry>,
     tx: &Sender,
 ) -> Result<(), Status> {
-    catch_up(inner, peer, sent, tx, true).await?;
+    catch_up(inner, peer, sent, tx, true, None).await?;
     if !follow {
         return Ok(());
     }
@@ -305,6 +305,10 @@ async fn serve_pull(
                 if let Some(key) = puller
                     && inner.roster.read().ok().and_then(|r| r.active_member_of(&key)).is_none()
                 {
+                    // Its last delivery: the anchor's log up to the roster
+                    // change, so that its node can tell its operator why.
+                    let chain = inner.roster.read().map(|r| r.anchor_chain()).unwrap_or_default();
+                    let _ = catch_up(inner, peer, sent, tx, false, Some(&chain)).await;
                     tracing::warn!(peer_key = %key, "ended the stream of a peer no longer active in the roster");
                     return Err(Status::permission_denied(format!(
                         "key {key} is no longer active in the roster"
@@ -339,29 +343,32 @@ async fn serve_pull(
                     }
                 } else {
                     // A gap (entries stored while we were behind): read them.
-                    catch_up(inner, peer, sent, tx, false).await?;
+                    catch_up(inner, peer, sent, tx, false, None).await?;
                 }
             }
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                catch_up(inner, peer, sent, tx, false).await?;
+                catch_up(inner, peer, sent, tx, false, None).await?;
             }
             Err(broadcast::error::RecvError::Closed) => return Ok(()),
         }
     }
 }
 
-/// Streams every readable entry after what `sent` says the peer holds.
+/// Streams every readable entry after what `sent` says the peer holds (of
+/// the logs of `only`'s keys, if given).
 async fn catch_up(
     inner: &Inner,
     peer: &MemberCode,
     sent: &mut HashMap<LogKey, u64>,
     tx: &Sender,
     announce: bool,
+    only: Option<&[NodeId]>,
 ) -> Result<(), Status> {
     let heads = inner.writer.version_vector();
     let mut work: Vec<(LogKey, u64, u64)> = heads
         .iter()
         .filter(|(key, _)| inner.may_read(peer, &key.0, key.1))
+        .filter(|(key, _)| only.is_none_or(|keys| keys.contains(&key.0)))
         .filter_map(|(key, head)| {
             let have = sent.get(key).copied().unwrap_or(0);
             (head.seq > have).then_some((*key, have, head.seq))

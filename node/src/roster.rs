@@ -390,4 +390,69 @@ mod tests {
         assert_eq!(peers.len(), 1);
         assert_eq!(peers[0].endpoint, "127.0.0.1:2");
     }
+
+    #[test]
+    fn hand_overs_move_the_anchor_and_set_cut_offs() {
+        use crate::{handover::Handover, identity::NodeKey};
+        let k1 = NodeKey::generate().unwrap();
+        let k2 = NodeKey::generate().unwrap();
+        let esp1 = NodeKey::generate().unwrap();
+        let esp2 = NodeKey::generate().unwrap();
+        let sec: MemberCode = "SEC".parse().unwrap();
+        let esp: MemberCode = "ESP".parse().unwrap();
+        let mut json = add_member_patch(&sec, &k1.id(), "127.0.0.1:1");
+        crate::writer::merge_patch(
+            &mut json,
+            &add_member_patch(&esp, &esp1.id(), "127.0.0.1:2"),
+        );
+        let before = Roster::from_json(&json, Some(k1.id()));
+        assert_eq!(before.anchor(), Some(k1.id()));
+        assert_eq!(before.cutoff(&esp1.id(), Audience::Network), None);
+
+        let anchor = Handover::sign(k1.signing_key(), "n", "SEC", k2.id(), (7, 0));
+        let member = Handover::sign(esp1.signing_key(), "n", "ESP", esp2.id(), (4, 2));
+        crate::writer::merge_patch(&mut json, &handover_patch(&anchor));
+        crate::writer::merge_patch(&mut json, &handover_patch(&member));
+        let after = Roster::from_json(&json, Some(k1.id()));
+        assert_eq!(after.anchor(), Some(k2.id()));
+        assert_eq!(after.anchor_chain(), vec![k1.id(), k2.id()]);
+        assert!(after.is_secretariat_key(&k1.id()) && after.is_secretariat_key(&k2.id()));
+        assert_eq!(after.active_member_of(&k1.id()), None);
+        assert_eq!(after.active_member_of(&k2.id()), Some(sec));
+        assert_eq!(after.active_member_of(&esp2.id()), Some(esp.clone()));
+        assert_eq!(after.member_of(&esp1.id()), Some(esp));
+        assert_eq!(after.cutoff(&k1.id(), Audience::Network), Some(7));
+        assert_eq!(after.cutoff(&esp1.id(), Audience::Secretariat), Some(2));
+        // A revocation can only lower a rotated key's cut-off.
+        crate::writer::merge_patch(
+            &mut json,
+            &revoke_patch(
+                "ESP",
+                &esp1.id(),
+                Cutoff {
+                    network: 3,
+                    secretariat: 9,
+                },
+            ),
+        );
+        let revoked = Roster::from_json(&json, Some(k1.id()));
+        assert_eq!(revoked.cutoff(&esp1.id(), Audience::Network), Some(3));
+        assert_eq!(revoked.cutoff(&esp1.id(), Audience::Secretariat), Some(2));
+        // A hand-over with a bad signature is ignored.
+        let mut tampered = json.clone();
+        let text = anchor
+            .to_hex()
+            .replace(&k2.id().to_string(), &esp2.id().to_string());
+        crate::writer::merge_patch(
+            &mut tampered,
+            &serde_json::json!({"handovers": {k1.id().to_string(): text}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        assert_eq!(
+            Roster::from_json(&tampered, Some(k1.id())).anchor(),
+            Some(k1.id())
+        );
+    }
 }

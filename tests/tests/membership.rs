@@ -387,6 +387,13 @@ fn a_suspended_member_cannot_connect_and_its_records_stay_readable() {
         record(&nam, &during).is_some()
     });
     assert!(record(&nam, &id).unwrap().get("owner_standing").is_none());
+    // ESP learns of its removal through a stream it has open when it
+    // happens (a node refused at the handshake learns nothing): wait until
+    // it follows live again, i.e. receives something written now.
+    let probe = add_practice(&sec, "Written after the readmission");
+    wait_until("ESP to follow live again", || {
+        record(&esp, &probe).is_some()
+    });
 
     // Removal: the key is revoked at what the secretariat holds.
     let out = focal_ok(&sec, &["admin", "member", "remove", "ESP"]);

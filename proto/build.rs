@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "focal/v1/records.proto",
     "focal/v1/peer.proto",
     "focal/v1/admin.proto",
+    "focal/v1/views.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

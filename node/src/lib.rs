@@ -30,4 +30,5 @@ pub mod sync;
 pub mod tls;
 pub mod tokens;
 pub mod verify;
+pub mod views;
 pub mod writer;

@@ -42,7 +42,7 @@ pub use self::{
     freshness::{Freshness, LogPosition, MemberFreshness},
     funding::{CurrencyTotal, FundingRow, FundingView, PartyTotal},
     meeting::{MeetingSummary, MeetingView, RegistrationRow, StatementRow},
-    naps::{NapState, NapSummary, NapTracker, NapTrackerRow},
+    naps::{NapState, NapSummary, NapTracker, NapTrackerRow, PlanFacts},
     practices::{PracticeRow, PracticesView},
     select::{DateRange, MemberInfo, Selection, ViewInput},
 };

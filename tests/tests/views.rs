@@ -23,11 +23,13 @@ fn add(conn: &str, kind: &str, args: &[&str]) -> String {
         .to_owned()
 }
 
-/// `focal --json view ARGS… --as-of AS_OF`.
+/// `focal --json view ARGS…`, judged on `AS_OF` unless ARGS say.
 fn view(conn: &str, args: &[&str]) -> Value {
     let mut all = vec!["--json", "view"];
     all.extend_from_slice(args);
-    all.extend_from_slice(&["--as-of", AS_OF]);
+    if !args.contains(&"--as-of") {
+        all.extend_from_slice(&["--as-of", AS_OF]);
+    }
     json(&focal_ok(conn, &all))
 }
 

@@ -136,6 +136,6 @@ pub(crate) fn query(
     Ok(Directory {
         entries,
         total,
-        freshness: freshness::of(conn, &selected, selection.as_of)?,
+        freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
     })
 }

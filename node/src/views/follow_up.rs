@@ -229,6 +229,6 @@ pub(crate) fn query(
         decisions,
         total,
         summary,
-        freshness: freshness::of(conn, &selected, selection.as_of)?,
+        freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
     })
 }

@@ -1,13 +1,14 @@
 //! How current a view is: for each member, the head of each of its logs
 //! this node holds (sequence number, and when that entry was stored here).
 //!
-//! One indexed lookup per key and audience (`UNIQUE (origin, audience,
-//! seq)`), so the cost grows with the number of keys, not of entries.
+//! One indexed lookup per key and log this node can hold (`UNIQUE (origin,
+//! audience, seq)`), so the cost grows with the number of keys, not of
+//! entries.
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::{MemberInfo, ViewError};
-use crate::{log::Audience, records::Date};
+use super::{Context, MemberInfo, ViewError};
+use crate::{log::Audience, member::SECRETARIAT_CODE, records::Date};
 
 /// The last entries seen, per member.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +49,11 @@ pub struct LogPosition {
 /// The freshness of `members`.
 pub(crate) fn of(
     conn: &Connection,
+    ctx: &Context<'_>,
     members: &[MemberInfo],
     as_of: Date,
 ) -> Result<Freshness, ViewError> {
+    let on_secretariat = ctx.me.as_str() == SECRETARIAT_CODE;
     let mut stmt = conn.prepare_cached(
         "SELECT seq, stored_at FROM log_entries
          WHERE origin = ?1 AND audience = ?2 ORDER BY seq DESC LIMIT 1",
@@ -60,7 +63,15 @@ pub(crate) fn of(
         let mut logs = Vec::new();
         let mut newest: Option<i64> = None;
         for key in &member.keys {
-            for audience in Audience::ALL {
+            // Only the logs this node can hold: every member's network log;
+            // secretariat logs on the secretariat's node and the owner's;
+            // local logs on the owner's node only.
+            let held = Audience::ALL.into_iter().filter(|audience| match audience {
+                Audience::Network => true,
+                Audience::Secretariat => on_secretariat || member.code == ctx.me.as_str(),
+                Audience::Local => member.code == ctx.me.as_str(),
+            });
+            for audience in held {
                 let head: Option<(i64, i64)> = stmt
                     .query_row(rusqlite::params![&key.0[..], audience.code()], |r| {
                         Ok((r.get(0)?, r.get(1)?))

@@ -263,6 +263,6 @@ pub(crate) fn query(
         by_theme,
         unfunded_themes,
         unfunded_members,
-        freshness: freshness::of(conn, &selected, selection.as_of)?,
+        freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
     })
 }

@@ -198,7 +198,7 @@ pub(crate) fn query(
         statements,
         summary,
         not_registered,
-        freshness: freshness::of(conn, &selected, selection.as_of)?,
+        freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
     })
 }
 

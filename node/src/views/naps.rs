@@ -241,7 +241,7 @@ pub(crate) fn query(
     Ok(NapTracker {
         members: out,
         summary,
-        freshness: freshness::of(conn, &selected, selection.as_of)?,
+        freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
     })
 }
 

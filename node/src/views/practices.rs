@@ -131,6 +131,6 @@ pub(crate) fn query(
         total,
         by_theme,
         by_region,
-        freshness: freshness::of(conn, &selected, selection.as_of)?,
+        freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
     })
 }

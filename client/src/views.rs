@@ -145,9 +145,16 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 .await
                 .map_err(crate::explain)?
                 .into_inner();
-            print_view(format(&common), &view, &directory_table(&view), |_| {
-                println!("Focal-point directory: {} focal points", view.total);
-            }, view.freshness.as_ref(), view.total)
+            print_view(
+                format(&common),
+                &view,
+                &directory_table(&view),
+                |_| {
+                    println!("Focal-point directory: {} focal points", view.total);
+                },
+                view.freshness.as_ref(),
+                view.total,
+            )
         }
         ViewCommand::Naps {
             common,
@@ -165,15 +172,26 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 .into_inner();
             let table = nap_table(&view);
             let rows = view.members.len() as u64;
-            print_view(format(&common), &view, &table, |_| {
-                let s = view.summary.unwrap_or_default();
-                println!(
-                    "NAP tracker: {} members; {} with a NAP in force, {} of them with an \
+            print_view(
+                format(&common),
+                &view,
+                &table,
+                |_| {
+                    let s = view.summary.unwrap_or_default();
+                    println!(
+                        "NAP tracker: {} members; {} with a NAP in force, {} of them with an \
                      allocated budget; {} expired; {} drafting; {} without a plan",
-                    s.members, s.in_force, s.in_force_with_allocated_budget, s.expired,
-                    s.drafting, s.none
-                );
-            }, view.freshness.as_ref(), rows)
+                        s.members,
+                        s.in_force,
+                        s.in_force_with_allocated_budget,
+                        s.expired,
+                        s.drafting,
+                        s.none
+                    );
+                },
+                view.freshness.as_ref(),
+                rows,
+            )
         }
         ViewCommand::Practices {
             common,
@@ -189,19 +207,26 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 .await
                 .map_err(crate::explain)?
                 .into_inner();
-            print_view(format(&common), &view, &practice_table(&view), |_| {
-                println!("Practices: {}", view.total);
-                let counts = |counts: &[pb::Count]| {
-                    counts
-                        .iter()
-                        .filter(|c| c.count > 0)
-                        .map(|c| format!("{} {}", c.key, c.count))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                println!("  by theme:  {}", counts(&view.by_theme));
-                println!("  by region: {}", counts(&view.by_region));
-            }, view.freshness.as_ref(), view.total)
+            print_view(
+                format(&common),
+                &view,
+                &practice_table(&view),
+                |_| {
+                    println!("Practices: {}", view.total);
+                    let counts = |counts: &[pb::Count]| {
+                        counts
+                            .iter()
+                            .filter(|c| c.count > 0)
+                            .map(|c| format!("{} {}", c.key, c.count))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    println!("  by theme:  {}", counts(&view.by_theme));
+                    println!("  by region: {}", counts(&view.by_region));
+                },
+                view.freshness.as_ref(),
+                view.total,
+            )
         }
         ViewCommand::Funding {
             common,
@@ -217,29 +242,38 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 .await
                 .map_err(crate::explain)?
                 .into_inner();
-            print_view(format(&common), &view, &funding_table(&view), |_| {
-                println!(
-                    "Funding: {} commitments; total {}",
-                    view.total,
-                    totals(&view.totals)
-                );
-                for (what, list) in [
-                    ("by donor", &view.by_donor),
-                    ("by recipient", &view.by_recipient),
-                    ("by theme", &view.by_theme),
-                ] {
-                    let parts: Vec<String> = list
-                        .iter()
-                        .map(|p| format!("{} ({}: {})", p.party, p.commitments, totals(&p.totals)))
-                        .collect();
-                    println!("  {what}: {}", parts.join(", "));
-                }
-                println!("  themes no one funds: {}", or_none(&view.unfunded_themes));
-                println!(
-                    "  members neither receiving nor giving: {}",
-                    or_none(&view.unfunded_members)
-                );
-            }, view.freshness.as_ref(), view.total)
+            print_view(
+                format(&common),
+                &view,
+                &funding_table(&view),
+                |_| {
+                    println!(
+                        "Funding: {} commitments; total {}",
+                        view.total,
+                        totals(&view.totals)
+                    );
+                    for (what, list) in [
+                        ("by donor", &view.by_donor),
+                        ("by recipient", &view.by_recipient),
+                        ("by theme", &view.by_theme),
+                    ] {
+                        let parts: Vec<String> = list
+                            .iter()
+                            .map(|p| {
+                                format!("{} ({}: {})", p.party, p.commitments, totals(&p.totals))
+                            })
+                            .collect();
+                        println!("  {what}: {}", parts.join(", "));
+                    }
+                    println!("  themes no one funds: {}", or_none(&view.unfunded_themes));
+                    println!(
+                        "  members neither receiving nor giving: {}",
+                        or_none(&view.unfunded_members)
+                    );
+                },
+                view.freshness.as_ref(),
+                view.total,
+            )
         }
         ViewCommand::FollowUp { common, period } => {
             let view = api
@@ -269,7 +303,13 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                         println!("  meeting: {}", d.meeting_title);
                     }
                     for u in &d.updates {
-                        println!("  {} {} ({}): {}", u.member, or_dash(&u.when), u.status, u.text);
+                        println!(
+                            "  {} {} ({}): {}",
+                            u.member,
+                            or_dash(&u.when),
+                            u.status,
+                            u.text
+                        );
                     }
                     if !d.not_reported.is_empty() {
                         println!("  not reported: {}", d.not_reported.join(", "));
@@ -279,7 +319,14 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 print_freshness(view.freshness.as_ref());
                 return Ok(());
             }
-            print_view(fmt, &view, &follow_up_table(&view), |_| {}, None, view.total)
+            print_view(
+                fmt,
+                &view,
+                &follow_up_table(&view),
+                |_| {},
+                None,
+                view.total,
+            )
         }
         ViewCommand::Meeting { id, common } => {
             let view = api
@@ -383,7 +430,10 @@ fn print_freshness(freshness: Option<&pb::Freshness>) {
         return;
     };
     println!();
-    println!("As of {}. Last entry seen from each member:", freshness.as_of);
+    println!(
+        "As of {}. Last entry seen from each member:",
+        freshness.as_of
+    );
     for m in &freshness.members {
         if m.entries == 0 {
             println!("  {:<8} nothing seen", m.member);
@@ -440,7 +490,15 @@ impl Table {
             out.push_str(&fields.join(","));
             out.push_str("\r\n");
         };
-        line(&mut self.headers.iter().map(|h| h.to_ascii_lowercase()).collect::<Vec<_>>().iter().map(String::as_str));
+        line(
+            &mut self
+                .headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str),
+        );
         for row in &self.rows {
             line(&mut row.iter().map(String::as_str));
         }
@@ -600,7 +658,9 @@ fn nap_table(view: &pb::NapTrackerView) -> Table {
 
 fn practice_table(view: &pb::PracticesView) -> Table {
     Table {
-        headers: vec!["MEMBER", "REGION", "KIND", "THEMES", "TITLE", "CREATED", "ID"],
+        headers: vec![
+            "MEMBER", "REGION", "KIND", "THEMES", "TITLE", "CREATED", "ID",
+        ],
         rows: view
             .practices
             .iter()
@@ -684,7 +744,11 @@ fn follow_up_table(view: &pb::FollowUpView) -> Table {
                     d.meeting_id.clone(),
                     d.updates
                         .iter()
-                        .map(|u| format!("{} {} {}", u.member, u.status, u.when).trim().to_owned())
+                        .map(|u| {
+                            format!("{} {} {}", u.member, u.status, u.when)
+                                .trim()
+                                .to_owned()
+                        })
                         .collect::<Vec<_>>()
                         .join("; "),
                     d.not_reported.join("; "),

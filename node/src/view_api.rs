@@ -79,30 +79,34 @@ impl ViewService for ViewApi {
         &self,
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::DirectoryView>, Status> {
-        self.answer(request, |v, i| v.directory(i), |d| pb::DirectoryView {
-            entries: d
-                .entries
-                .into_iter()
-                .map(|e| pb::DirectoryEntry {
-                    member: e.member,
-                    region: e.region.unwrap_or_default(),
-                    id: e.id,
-                    person_name: e.person_name,
-                    designation: e.designation.unwrap_or_default(),
-                    posting: e.posting,
-                    languages: e.languages,
-                    title: e.title.unwrap_or_default(),
-                    institution: e.institution.unwrap_or_default(),
-                    appointed: e.appointed.unwrap_or_default(),
-                    ended: e.ended.unwrap_or_default(),
-                    email: e.email.unwrap_or_default(),
-                    phone: e.phone.unwrap_or_default(),
-                    visibility: e.visibility,
-                })
-                .collect(),
-            total: d.total,
-            freshness: Some(freshness(d.freshness)),
-        })
+        self.answer(
+            request,
+            |v, i| v.directory(i),
+            |d| pb::DirectoryView {
+                entries: d
+                    .entries
+                    .into_iter()
+                    .map(|e| pb::DirectoryEntry {
+                        member: e.member,
+                        region: e.region.unwrap_or_default(),
+                        id: e.id,
+                        person_name: e.person_name,
+                        designation: e.designation.unwrap_or_default(),
+                        posting: e.posting,
+                        languages: e.languages,
+                        title: e.title.unwrap_or_default(),
+                        institution: e.institution.unwrap_or_default(),
+                        appointed: e.appointed.unwrap_or_default(),
+                        ended: e.ended.unwrap_or_default(),
+                        email: e.email.unwrap_or_default(),
+                        phone: e.phone.unwrap_or_default(),
+                        visibility: e.visibility,
+                    })
+                    .collect(),
+                total: d.total,
+                freshness: Some(freshness(d.freshness)),
+            },
+        )
         .await
     }
 
@@ -110,56 +114,60 @@ impl ViewService for ViewApi {
         &self,
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::NapTrackerView>, Status> {
-        self.answer(request, |v, i| v.nap_tracker(i), |t| pb::NapTrackerView {
-            members: t
-                .members
-                .into_iter()
-                .map(|row| {
-                    let plan = row.plan.unwrap_or_else(|| views::PlanFacts {
-                        id: String::new(),
-                        title: String::new(),
-                        declared_status: String::new(),
-                        generation: None,
-                        period_start: None,
-                        period_end: None,
-                        lead_agency: None,
-                        budget: None,
-                        budget_amount: None,
-                        budget_currency: None,
-                        monitoring_described: None,
-                        civil_society_involved: None,
-                    });
-                    pb::NapTrackerRow {
-                        member: row.member,
-                        region: row.region.unwrap_or_default(),
-                        kind: row.kind,
-                        state: row.state.as_str().to_owned(),
-                        plan_id: plan.id,
-                        title: plan.title,
-                        declared_status: plan.declared_status,
-                        generation: plan.generation.unwrap_or(0),
-                        period_start: plan.period_start.unwrap_or_default(),
-                        period_end: plan.period_end.unwrap_or_default(),
-                        lead_agency: plan.lead_agency.unwrap_or_default(),
-                        budget: plan.budget.unwrap_or_default(),
-                        budget_amount: plan.budget_amount,
-                        budget_currency: plan.budget_currency.unwrap_or_default(),
-                        monitoring_described: plan.monitoring_described,
-                        civil_society_involved: plan.civil_society_involved,
-                        plans: row.plans,
-                    }
-                })
-                .collect(),
-            summary: Some(pb::NapSummary {
-                members: t.summary.members,
-                in_force: t.summary.in_force,
-                in_force_with_allocated_budget: t.summary.in_force_with_allocated_budget,
-                expired: t.summary.expired,
-                drafting: t.summary.drafting,
-                none: t.summary.none,
-            }),
-            freshness: Some(freshness(t.freshness)),
-        })
+        self.answer(
+            request,
+            |v, i| v.nap_tracker(i),
+            |t| pb::NapTrackerView {
+                members: t
+                    .members
+                    .into_iter()
+                    .map(|row| {
+                        let plan = row.plan.unwrap_or_else(|| views::PlanFacts {
+                            id: String::new(),
+                            title: String::new(),
+                            declared_status: String::new(),
+                            generation: None,
+                            period_start: None,
+                            period_end: None,
+                            lead_agency: None,
+                            budget: None,
+                            budget_amount: None,
+                            budget_currency: None,
+                            monitoring_described: None,
+                            civil_society_involved: None,
+                        });
+                        pb::NapTrackerRow {
+                            member: row.member,
+                            region: row.region.unwrap_or_default(),
+                            kind: row.kind,
+                            state: row.state.as_str().to_owned(),
+                            plan_id: plan.id,
+                            title: plan.title,
+                            declared_status: plan.declared_status,
+                            generation: plan.generation.unwrap_or(0),
+                            period_start: plan.period_start.unwrap_or_default(),
+                            period_end: plan.period_end.unwrap_or_default(),
+                            lead_agency: plan.lead_agency.unwrap_or_default(),
+                            budget: plan.budget.unwrap_or_default(),
+                            budget_amount: plan.budget_amount,
+                            budget_currency: plan.budget_currency.unwrap_or_default(),
+                            monitoring_described: plan.monitoring_described,
+                            civil_society_involved: plan.civil_society_involved,
+                            plans: row.plans,
+                        }
+                    })
+                    .collect(),
+                summary: Some(pb::NapSummary {
+                    members: t.summary.members,
+                    in_force: t.summary.in_force,
+                    in_force_with_allocated_budget: t.summary.in_force_with_allocated_budget,
+                    expired: t.summary.expired,
+                    drafting: t.summary.drafting,
+                    none: t.summary.none,
+                }),
+                freshness: Some(freshness(t.freshness)),
+            },
+        )
         .await
     }
 
@@ -167,25 +175,29 @@ impl ViewService for ViewApi {
         &self,
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::PracticesView>, Status> {
-        self.answer(request, |v, i| v.practices(i), |p| pb::PracticesView {
-            practices: p
-                .practices
-                .into_iter()
-                .map(|r| pb::PracticeRow {
-                    id: r.id,
-                    member: r.member,
-                    region: r.region.unwrap_or_default(),
-                    kind: r.kind.unwrap_or_default(),
-                    title: r.title,
-                    themes: r.themes,
-                    created: r.created,
-                })
-                .collect(),
-            total: p.total,
-            by_theme: counts(p.by_theme),
-            by_region: counts(p.by_region),
-            freshness: Some(freshness(p.freshness)),
-        })
+        self.answer(
+            request,
+            |v, i| v.practices(i),
+            |p| pb::PracticesView {
+                practices: p
+                    .practices
+                    .into_iter()
+                    .map(|r| pb::PracticeRow {
+                        id: r.id,
+                        member: r.member,
+                        region: r.region.unwrap_or_default(),
+                        kind: r.kind.unwrap_or_default(),
+                        title: r.title,
+                        themes: r.themes,
+                        created: r.created,
+                    })
+                    .collect(),
+                total: p.total,
+                by_theme: counts(p.by_theme),
+                by_region: counts(p.by_region),
+                freshness: Some(freshness(p.freshness)),
+            },
+        )
         .await
     }
 
@@ -193,34 +205,38 @@ impl ViewService for ViewApi {
         &self,
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::FundingView>, Status> {
-        self.answer(request, |v, i| v.funding(i), |f| pb::FundingView {
-            commitments: f
-                .commitments
-                .into_iter()
-                .map(|c| pb::FundingRow {
-                    id: c.id,
-                    owner: c.owner,
-                    title: c.title,
-                    donor: c.donor,
-                    recipient: c.recipient,
-                    channel: c.channel,
-                    kind: c.kind,
-                    amount: c.amount,
-                    currency: c.currency.unwrap_or_default(),
-                    period_start: c.period_start.unwrap_or_default(),
-                    period_end: c.period_end.unwrap_or_default(),
-                    themes: c.themes,
-                })
-                .collect(),
-            total: f.total,
-            totals: currency_totals(f.totals),
-            by_donor: party_totals(f.by_donor),
-            by_recipient: party_totals(f.by_recipient),
-            by_theme: party_totals(f.by_theme),
-            unfunded_themes: f.unfunded_themes,
-            unfunded_members: f.unfunded_members,
-            freshness: Some(freshness(f.freshness)),
-        })
+        self.answer(
+            request,
+            |v, i| v.funding(i),
+            |f| pb::FundingView {
+                commitments: f
+                    .commitments
+                    .into_iter()
+                    .map(|c| pb::FundingRow {
+                        id: c.id,
+                        owner: c.owner,
+                        title: c.title,
+                        donor: c.donor,
+                        recipient: c.recipient,
+                        channel: c.channel,
+                        kind: c.kind,
+                        amount: c.amount,
+                        currency: c.currency.unwrap_or_default(),
+                        period_start: c.period_start.unwrap_or_default(),
+                        period_end: c.period_end.unwrap_or_default(),
+                        themes: c.themes,
+                    })
+                    .collect(),
+                total: f.total,
+                totals: currency_totals(f.totals),
+                by_donor: party_totals(f.by_donor),
+                by_recipient: party_totals(f.by_recipient),
+                by_theme: party_totals(f.by_theme),
+                unfunded_themes: f.unfunded_themes,
+                unfunded_members: f.unfunded_members,
+                freshness: Some(freshness(f.freshness)),
+            },
+        )
         .await
     }
 
@@ -228,42 +244,46 @@ impl ViewService for ViewApi {
         &self,
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::FollowUpView>, Status> {
-        self.answer(request, |v, i| v.follow_up(i), |f| pb::FollowUpView {
-            decisions: f
-                .decisions
-                .into_iter()
-                .map(|d| pb::DecisionFollowUp {
-                    id: d.id,
-                    meeting_id: d.meeting_id,
-                    meeting_title: d.meeting_title.unwrap_or_default(),
-                    text: d.text,
-                    kind: d.kind,
-                    responsible: d.responsible,
-                    due: d.due.unwrap_or_default(),
-                    status: d.status,
-                    overdue: d.overdue,
-                    updates: d
-                        .updates
-                        .into_iter()
-                        .map(|u| pb::MemberUpdate {
-                            member: u.member,
-                            id: u.id,
-                            status: u.status,
-                            when: u.when.unwrap_or_default(),
-                            text: u.text,
-                        })
-                        .collect(),
-                    not_reported: d.not_reported,
-                })
-                .collect(),
-            total: f.total,
-            summary: Some(pb::FollowUpSummary {
-                decisions: f.summary.decisions,
-                overdue: f.summary.overdue,
-                open: f.summary.open,
-            }),
-            freshness: Some(freshness(f.freshness)),
-        })
+        self.answer(
+            request,
+            |v, i| v.follow_up(i),
+            |f| pb::FollowUpView {
+                decisions: f
+                    .decisions
+                    .into_iter()
+                    .map(|d| pb::DecisionFollowUp {
+                        id: d.id,
+                        meeting_id: d.meeting_id,
+                        meeting_title: d.meeting_title.unwrap_or_default(),
+                        text: d.text,
+                        kind: d.kind,
+                        responsible: d.responsible,
+                        due: d.due.unwrap_or_default(),
+                        status: d.status,
+                        overdue: d.overdue,
+                        updates: d
+                            .updates
+                            .into_iter()
+                            .map(|u| pb::MemberUpdate {
+                                member: u.member,
+                                id: u.id,
+                                status: u.status,
+                                when: u.when.unwrap_or_default(),
+                                text: u.text,
+                            })
+                            .collect(),
+                        not_reported: d.not_reported,
+                    })
+                    .collect(),
+                total: f.total,
+                summary: Some(pb::FollowUpSummary {
+                    decisions: f.summary.decisions,
+                    overdue: f.summary.overdue,
+                    open: f.summary.open,
+                }),
+                freshness: Some(freshness(f.freshness)),
+            },
+        )
         .await
     }
 

@@ -61,7 +61,8 @@ const THEMES: &[&str] = &[
     "civil-society-partnerships",
 ];
 const MEETINGS: usize = 50;
-const STATUSES: [&str; 4] = ["open", "in-progress", "done", "open"];
+/// One decision per status, so a meeting has `DECISIONS_PER_MEETING`.
+const STATUSES: [&str; DECISIONS_PER_MEETING] = ["open", "in-progress", "done", "open"];
 const POSTINGS: [&str; 2] = ["capital", "new-york-mission"];
 const CURRENCIES: [&str; 3] = ["EUR", "USD", "NOK"];
 const DECISIONS_PER_MEETING: usize = 4;
@@ -119,8 +120,14 @@ impl Filler<'_> {
         json.insert("type".into(), json!(kind.as_str()));
         json.insert("owner".into(), json!(owner));
         json.insert("visibility".into(), json!("network"));
-        json.insert("created".into(), json!(format!("2025-03-{day:02}T09:00:00Z")));
-        json.insert("updated".into(), json!(format!("2026-03-{day:02}T09:00:00Z")));
+        json.insert(
+            "created".into(),
+            json!(format!("2025-03-{day:02}T09:00:00Z")),
+        );
+        json.insert(
+            "updated".into(),
+            json!(format!("2026-03-{day:02}T09:00:00Z")),
+        );
         json.insert("deleted".into(), json!(false));
         writer::project(self.conn, &id, &json, &[]).unwrap();
         id
@@ -144,7 +151,7 @@ fn fill(
             json!({"kind": "capital-annual", "title": format!("Meeting {m}"),
                    "dates": {"start": format!("{}-04-20", 2000 + m % 27)}, "city": "Invented City"}),
         );
-        for d in 0..DECISIONS_PER_MEETING {
+        for (d, status) in STATUSES.iter().enumerate() {
             decisions.push(f.put(
                 "SEC",
                 RecordType::Decision,
@@ -152,7 +159,7 @@ fn fill(
                        "text": format!("Decision {d} of meeting {m}"),
                        "responsible": if d == 0 { "all-members".to_owned() } else { member_code((m * 7 + d) % members) },
                        "due": format!("{}-0{}-15", 2001 + m % 27, 1 + d),
-                       "status": STATUSES[d]}),
+                       "status": status}),
             ));
         }
         meetings.push(id);
@@ -360,9 +367,12 @@ fn main() {
             code.clone(),
             RosterMember {
                 status: "active".into(),
-                keys: BTreeMap::from([(key.to_string(), RosterKey {
-                    status: "active".into(),
-                })]),
+                keys: BTreeMap::from([(
+                    key.to_string(),
+                    RosterKey {
+                        status: "active".into(),
+                    },
+                )]),
                 endpoints: vec![],
             },
         );
@@ -375,7 +385,12 @@ fn main() {
     store.close().unwrap();
     let reader = Reader::new(path.clone(), 5_000);
     let count: i64 = reader
-        .with(|c| Ok(c.query_row("SELECT count(*) FROM records", [], |r| r.get(0)).unwrap()))
+        .with(|c| {
+            Ok(
+                c.query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+                    .unwrap(),
+            )
+        })
         .unwrap();
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!(
@@ -404,8 +419,10 @@ fn main() {
     let (baseline, _) = time(|| {
         reader
             .with(|c| {
-                Ok(c.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))
-                    .unwrap())
+                Ok(
+                    c.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))
+                        .unwrap(),
+                )
             })
             .unwrap()
     });
@@ -438,7 +455,11 @@ fn main() {
     );
     let africa = input(&|i| i.region = "africa".into());
     let (d, v) = time(|| views.nap_tracker(&africa).unwrap());
-    report("NAP tracker --region africa", d, format!("{} members", v.members.len()));
+    report(
+        "NAP tracker --region africa",
+        d,
+        format!("{} members", v.members.len()),
+    );
     let (d, v) = time(|| views.practices(&all).unwrap());
     report(
         "practices (first 1,000 rows; counts over all)",

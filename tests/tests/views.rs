@@ -131,55 +131,110 @@ fn seed(net: &TestNetwork) -> Seeded {
     ];
 
     // Profiles: region and kind come from them.
-    add(&esp, "member", &["--name", "Spain", "--region", "western-europe-others"]);
+    add(
+        &esp,
+        "member",
+        &["--name", "Spain", "--region", "western-europe-others"],
+    );
     add(&nam, "member", &["--name", "Namibia", "--region", "africa"]);
-    add(&au, "member", &["--name", "African Union", "--region", "africa"]);
+    add(
+        &au,
+        "member",
+        &["--name", "African Union", "--region", "africa"],
+    );
 
     // Focal points (invented people).
     add(
         &esp,
         "focal-point",
         &[
-            "--name", "Lucía Ejemplo", "--posting", "capital", "--designation", "primary",
-            "--language", "es", "--language", "en", "--email", "lucia@example.org",
+            "--name",
+            "Lucía Ejemplo",
+            "--posting",
+            "capital",
+            "--designation",
+            "primary",
+            "--language",
+            "es",
+            "--language",
+            "en",
+            "--email",
+            "lucia@example.org",
         ],
     );
     add(
         &esp,
         "focal-point",
         &[
-            "--name", "Marta Prueba", "--posting", "new-york-mission", "--designation",
-            "alternate", "--appointed", "2024-01-01",
+            "--name",
+            "Marta Prueba",
+            "--posting",
+            "new-york-mission",
+            "--designation",
+            "alternate",
+            "--appointed",
+            "2024-01-01",
         ],
     );
     add(
         &esp,
         "focal-point",
         &[
-            "--name", "Old Person", "--posting", "capital", "--designation", "primary",
-            "--appointed", "2019-01-01", "--ended", "2023-12-31",
+            "--name",
+            "Old Person",
+            "--posting",
+            "capital",
+            "--designation",
+            "primary",
+            "--appointed",
+            "2019-01-01",
+            "--ended",
+            "2023-12-31",
         ],
     );
     add(
         &esp,
         "focal-point",
         &[
-            "--name", "Carmen Reservada", "--posting", "capital", "--designation", "alternate",
-            "--phone", "+34 600 000 000", "--visibility", "secretariat",
+            "--name",
+            "Carmen Reservada",
+            "--posting",
+            "capital",
+            "--designation",
+            "alternate",
+            "--phone",
+            "+34 600 000 000",
+            "--visibility",
+            "secretariat",
         ],
     );
     add(
         &nam,
         "focal-point",
         &[
-            "--name", "Ndapewa Example", "--posting", "capital", "--designation", "primary",
-            "--language", "en", "--language", "af",
+            "--name",
+            "Ndapewa Example",
+            "--posting",
+            "capital",
+            "--designation",
+            "primary",
+            "--language",
+            "en",
+            "--language",
+            "af",
         ],
     );
     add(
         &au,
         "focal-point",
-        &["--name", "Amina Example", "--posting", "regional-hq", "--designation", "primary"],
+        &[
+            "--name",
+            "Amina Example",
+            "--posting",
+            "regional-hq",
+            "--designation",
+            "primary",
+        ],
     );
 
     // Plans.
@@ -187,28 +242,67 @@ fn seed(net: &TestNetwork) -> Seeded {
         &esp,
         "nap",
         &[
-            "--kind", "nap", "--title", "Third NAP of ESP", "--status", "in-force",
-            "--generation", "3", "--start", "2023-01-01", "--end", "2027-12-31",
-            "--lead-agency", "Ministry of Foreign Affairs (invented)", "--theme",
-            "climate-change", "--theme", "participation-peace-processes", "--budget",
-            r#"{"status":"allocated","amount":1500000,"currency":"EUR"}"#, "--monitoring",
-            r#"{"described":true}"#, "--civil-society", r#"{"drafting":true}"#,
+            "--kind",
+            "nap",
+            "--title",
+            "Third NAP of ESP",
+            "--status",
+            "in-force",
+            "--generation",
+            "3",
+            "--start",
+            "2023-01-01",
+            "--end",
+            "2027-12-31",
+            "--lead-agency",
+            "Ministry of Foreign Affairs (invented)",
+            "--theme",
+            "climate-change",
+            "--theme",
+            "participation-peace-processes",
+            "--budget",
+            r#"{"status":"allocated","amount":1500000,"currency":"EUR"}"#,
+            "--monitoring",
+            r#"{"described":true}"#,
+            "--civil-society",
+            r#"{"drafting":true}"#,
         ],
     );
     add(
         &esp,
         "nap",
         &[
-            "--kind", "nap", "--title", "Second NAP of ESP", "--status", "expired",
-            "--generation", "2", "--start", "2017-01-01", "--end", "2022-12-31",
+            "--kind",
+            "nap",
+            "--title",
+            "Second NAP of ESP",
+            "--status",
+            "expired",
+            "--generation",
+            "2",
+            "--start",
+            "2017-01-01",
+            "--end",
+            "2022-12-31",
         ],
     );
     add(
         &nam,
         "nap",
         &[
-            "--kind", "nap", "--title", "First NAP of NAM", "--status", "in-force",
-            "--generation", "1", "--start", "2019-01-01", "--end", "2024-12-31", "--budget",
+            "--kind",
+            "nap",
+            "--title",
+            "First NAP of NAM",
+            "--status",
+            "in-force",
+            "--generation",
+            "1",
+            "--start",
+            "2019-01-01",
+            "--end",
+            "2024-12-31",
+            "--budget",
             "unspecified",
         ],
     );
@@ -216,8 +310,16 @@ fn seed(net: &TestNetwork) -> Seeded {
         &nam,
         "nap",
         &[
-            "--kind", "nap", "--title", "Second NAP of NAM", "--status", "draft",
-            "--generation", "2", "--lead-agency", "Ministry of Gender Equality (invented)",
+            "--kind",
+            "nap",
+            "--title",
+            "Second NAP of NAM",
+            "--status",
+            "draft",
+            "--generation",
+            "2",
+            "--lead-agency",
+            "Ministry of Gender Equality (invented)",
         ],
     );
 
@@ -226,15 +328,25 @@ fn seed(net: &TestNetwork) -> Seeded {
         &esp,
         "practice",
         &[
-            "--kind", "best-practice", "--title", "Women mediators roster", "--theme",
-            "participation-peace-processes", "--theme", "capacity-building",
+            "--kind",
+            "best-practice",
+            "--title",
+            "Women mediators roster",
+            "--theme",
+            "participation-peace-processes",
+            "--theme",
+            "capacity-building",
         ],
     );
     add(
         &esp,
         "practice",
         &[
-            "--kind", "lesson-learned", "--title", "Gender budgeting in the NAP", "--theme",
+            "--kind",
+            "lesson-learned",
+            "--title",
+            "Gender budgeting in the NAP",
+            "--theme",
             "nap-design-monitoring-financing",
         ],
     );
@@ -242,15 +354,25 @@ fn seed(net: &TestNetwork) -> Seeded {
         &nam,
         "practice",
         &[
-            "--kind", "best-practice", "--title", "Community early warning", "--theme",
-            "early-warning-preventive-diplomacy", "--theme", "participation-peace-processes",
+            "--kind",
+            "best-practice",
+            "--title",
+            "Community early warning",
+            "--theme",
+            "early-warning-preventive-diplomacy",
+            "--theme",
+            "participation-peace-processes",
         ],
     );
     add(
         &au,
         "practice",
         &[
-            "--kind", "best-practice", "--title", "Continental results framework", "--theme",
+            "--kind",
+            "best-practice",
+            "--title",
+            "Continental results framework",
+            "--theme",
             "nap-design-monitoring-financing",
         ],
     );
@@ -260,28 +382,67 @@ fn seed(net: &TestNetwork) -> Seeded {
         &esp,
         "funding",
         &[
-            "--donor", "ESP", "--recipient", "NAM", "--channel", "bilateral", "--kind",
-            "technical", "--amount", "250000", "--currency", "EUR", "--start", "2025-01-01",
-            "--end", "2026-12-31", "--theme", "nap-design-monitoring-financing",
+            "--donor",
+            "ESP",
+            "--recipient",
+            "NAM",
+            "--channel",
+            "bilateral",
+            "--kind",
+            "technical",
+            "--amount",
+            "250000",
+            "--currency",
+            "EUR",
+            "--start",
+            "2025-01-01",
+            "--end",
+            "2026-12-31",
+            "--theme",
+            "nap-design-monitoring-financing",
         ],
     );
     add(
         &esp,
         "funding",
         &[
-            "--donor", "ESP", "--recipient",
+            "--donor",
+            "ESP",
+            "--recipient",
             r#"{"kind":"civil-society","name":"Invented Women's Network","country":"NAM"}"#,
-            "--channel", "direct-to-civil-society", "--kind", "financial", "--amount",
-            "100000", "--currency", "EUR", "--theme", "civil-society-partnerships",
+            "--channel",
+            "direct-to-civil-society",
+            "--kind",
+            "financial",
+            "--amount",
+            "100000",
+            "--currency",
+            "EUR",
+            "--theme",
+            "civil-society-partnerships",
         ],
     );
     add(
         &nam,
         "funding",
         &[
-            "--donor", r#"{"kind":"pooled-fund","name":"Invented Peace Fund"}"#, "--recipient",
-            "NAM", "--channel", "pooled-fund", "--kind", "financial", "--amount", "50000",
-            "--currency", "USD", "--start", "2024-01-01", "--end", "2025-12-31", "--theme",
+            "--donor",
+            r#"{"kind":"pooled-fund","name":"Invented Peace Fund"}"#,
+            "--recipient",
+            "NAM",
+            "--channel",
+            "pooled-fund",
+            "--kind",
+            "financial",
+            "--amount",
+            "50000",
+            "--currency",
+            "USD",
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2025-12-31",
+            "--theme",
             "crsv-justice",
         ],
     );
@@ -291,7 +452,13 @@ fn seed(net: &TestNetwork) -> Seeded {
         &esp,
         "follow-up",
         &[
-            "--decision", &decisions[0], "--year", "2025", "--status", "limited", "--text",
+            "--decision",
+            &decisions[0],
+            "--year",
+            "2025",
+            "--status",
+            "limited",
+            "--text",
             "A first report is drafted.",
         ],
     );
@@ -299,7 +466,13 @@ fn seed(net: &TestNetwork) -> Seeded {
         &esp,
         "follow-up",
         &[
-            "--decision", &decisions[0], "--date", "2026-03-01", "--status", "met", "--text",
+            "--decision",
+            &decisions[0],
+            "--date",
+            "2026-03-01",
+            "--status",
+            "met",
+            "--text",
             "The report went to parliament.",
         ],
     );
@@ -307,15 +480,27 @@ fn seed(net: &TestNetwork) -> Seeded {
         &esp,
         "follow-up",
         &[
-            "--decision", &decisions[1], "--date", "2026-05-05", "--status", "limited",
-            "--text", "Venue booked.",
+            "--decision",
+            &decisions[1],
+            "--date",
+            "2026-05-05",
+            "--status",
+            "limited",
+            "--text",
+            "Venue booked.",
         ],
     );
     add(
         &nam,
         "follow-up",
         &[
-            "--decision", &decisions[0], "--year", "2026", "--status", "met", "--text",
+            "--decision",
+            &decisions[0],
+            "--year",
+            "2026",
+            "--status",
+            "met",
+            "--text",
             "Financing reported in the annual review.",
         ],
     );
@@ -325,8 +510,14 @@ fn seed(net: &TestNetwork) -> Seeded {
         &esp,
         "registration",
         &[
-            "--meeting", &meeting, "--delegate", "Lucía Ejemplo", "--delegate",
-            "Pedro Ejemplo", "--minister-speaking", "true",
+            "--meeting",
+            &meeting,
+            "--delegate",
+            "Lucía Ejemplo",
+            "--delegate",
+            "Pedro Ejemplo",
+            "--minister-speaking",
+            "true",
         ],
     );
     add(
@@ -338,7 +529,11 @@ fn seed(net: &TestNetwork) -> Seeded {
         &esp,
         "statement",
         &[
-            "--meeting", &meeting, "--speaker", "Minister Ejemplo", "--text",
+            "--meeting",
+            &meeting,
+            "--speaker",
+            "Minister Ejemplo",
+            "--text",
             "Spain renews its commitment, with a budget.",
         ],
     );
@@ -382,16 +577,28 @@ fn network_views_on_the_secretariat_and_a_member() {
     }
     let esp_logs = &directory["freshness"]["members"][1]["logs"];
     assert_eq!(strings(esp_logs, "audience"), ["network", "secretariat"]);
-    assert_eq!(esp_logs[1]["seq"], 1, "Carmen is ESP's only secretariat entry");
+    assert_eq!(
+        esp_logs[1]["seq"], 1,
+        "Carmen is ESP's only secretariat entry"
+    );
 
     // --- Directory: current on AS_OF, by member, primary first, then name.
     let entries = &directory["entries"];
     assert_eq!(directory["total"], 5);
     assert_eq!(
         strings(entries, "person_name"),
-        ["Amina Example", "Lucía Ejemplo", "Carmen Reservada", "Marta Prueba", "Ndapewa Example"]
+        [
+            "Amina Example",
+            "Lucía Ejemplo",
+            "Carmen Reservada",
+            "Marta Prueba",
+            "Ndapewa Example"
+        ]
     );
-    assert_eq!(strings(entries, "member"), ["AU", "ESP", "ESP", "ESP", "NAM"]);
+    assert_eq!(
+        strings(entries, "member"),
+        ["AU", "ESP", "ESP", "ESP", "NAM"]
+    );
     assert_eq!(
         strings(entries, "designation"),
         ["primary", "primary", "alternate", "alternate", "primary"]
@@ -406,7 +613,12 @@ fn network_views_on_the_secretariat_and_a_member() {
     let on_nam = view(&nam, &["directory"]);
     assert_eq!(
         strings(&on_nam["entries"], "person_name"),
-        ["Amina Example", "Lucía Ejemplo", "Marta Prueba", "Ndapewa Example"]
+        [
+            "Amina Example",
+            "Lucía Ejemplo",
+            "Marta Prueba",
+            "Ndapewa Example"
+        ]
     );
     assert!(!focal_ok(&nam, &["view", "directory", "--csv"]).contains("+34"));
     // Filters.
@@ -426,9 +638,26 @@ fn network_views_on_the_secretariat_and_a_member() {
     // Serving at any time in 2023: Old Person yes, Marta (from 2024) no.
     assert_eq!(
         by(&["directory", "--period", "2023"]),
-        ["Amina Example", "Lucía Ejemplo", "Old Person", "Carmen Reservada", "Ndapewa Example"]
+        [
+            "Amina Example",
+            "Lucía Ejemplo",
+            "Old Person",
+            "Carmen Reservada",
+            "Ndapewa Example"
+        ]
     );
-    let csv = focal_ok(&sec, &["view", "directory", "--member", "NAM", "--csv", "--as-of", AS_OF]);
+    let csv = focal_ok(
+        &sec,
+        &[
+            "view",
+            "directory",
+            "--member",
+            "NAM",
+            "--csv",
+            "--as-of",
+            AS_OF,
+        ],
+    );
     let lines: Vec<&str> = csv.split("\r\n").collect();
     assert_eq!(
         lines[0],
@@ -436,23 +665,39 @@ fn network_views_on_the_secretariat_and_a_member() {
          ended,email,phone,id"
     );
     assert!(
-        lines[1].starts_with("NAM,africa,primary,Ndapewa Example,capital,en; af,,,,,,,NAM:focal-point:"),
+        lines[1].starts_with(
+            "NAM,africa,primary,Ndapewa Example,capital,en; af,,,,,,,NAM:focal-point:"
+        ),
         "{csv}"
     );
-    assert_eq!(lines.len(), 3, "header, one row, and the final CRLF: {csv:?}");
+    assert_eq!(
+        lines.len(),
+        3,
+        "header, one row, and the final CRLF: {csv:?}"
+    );
 
     // --- NAP tracker.
     let naps = view(&sec, &["naps"]);
     let rows = &naps["members"];
-    assert_eq!(strings(rows, "member"), ["AU", "ESP", "NAM"], "the secretariat has no plan");
+    assert_eq!(
+        strings(rows, "member"),
+        ["AU", "ESP", "NAM"],
+        "the secretariat has no plan"
+    );
     assert_eq!(strings(rows, "state"), ["none", "in-force", "drafting"]);
-    assert_eq!(strings(rows, "kind"), ["regional-organization", "state", "state"]);
+    assert_eq!(
+        strings(rows, "kind"),
+        ["regional-organization", "state", "state"]
+    );
     let esp_row = &rows[1];
     assert_eq!(esp_row["title"], "Third NAP of ESP");
     assert_eq!(esp_row["generation"], 3);
     assert_eq!(esp_row["period_start"], "2023-01-01");
     assert_eq!(esp_row["period_end"], "2027-12-31");
-    assert_eq!(esp_row["lead_agency"], "Ministry of Foreign Affairs (invented)");
+    assert_eq!(
+        esp_row["lead_agency"],
+        "Ministry of Foreign Affairs (invented)"
+    );
     assert_eq!(esp_row["budget"], "allocated");
     assert_eq!(esp_row["budget_amount"], 1_500_000.0);
     assert_eq!(esp_row["budget_currency"], "EUR");
@@ -479,12 +724,18 @@ fn network_views_on_the_secretariat_and_a_member() {
     // Two years earlier NAM's first plan was still in force; it lapsed at
     // the end of 2024 although it is still declared in force.
     let earlier = view(&sec, &["naps", "--as-of", "2024-06-30"]);
-    assert_eq!(strings(&earlier["members"], "state"), ["none", "in-force", "in-force"]);
+    assert_eq!(
+        strings(&earlier["members"], "state"),
+        ["none", "in-force", "in-force"]
+    );
     assert_eq!(earlier["members"][2]["budget"], "unspecified");
     assert_eq!(earlier["summary"]["in_force"], 2);
     assert_eq!(earlier["summary"]["in_force_with_allocated_budget"], 1);
     let theme = view(&sec, &["naps", "--theme", "climate-change"]);
-    assert_eq!(strings(&theme["members"], "state"), ["none", "in-force", "none"]);
+    assert_eq!(
+        strings(&theme["members"], "state"),
+        ["none", "in-force", "none"]
+    );
     assert_eq!(theme["members"][1]["plans"], 1);
     let africa = view(&sec, &["naps", "--region", "africa"]);
     assert_eq!(strings(&africa["members"], "member"), ["AU", "NAM"]);
@@ -509,7 +760,12 @@ fn network_views_on_the_secretariat_and_a_member() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["key"].as_str().unwrap().to_owned(), c["count"].as_u64().unwrap()))
+        .map(|c| {
+            (
+                c["key"].as_str().unwrap().to_owned(),
+                c["count"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(by_theme.len(), 14, "every theme, counted or not");
     let nonzero: Vec<_> = by_theme.iter().filter(|(_, n)| *n > 0).cloned().collect();
@@ -526,24 +782,39 @@ fn network_views_on_the_secretariat_and_a_member() {
         practices["by_region"],
         json!([{"key": "africa", "count": 2}, {"key": "western-europe-others", "count": 2}])
     );
-    let filtered = view(&sec, &["practices", "--theme", "nap-design-monitoring-financing"]);
+    let filtered = view(
+        &sec,
+        &["practices", "--theme", "nap-design-monitoring-financing"],
+    );
     assert_eq!(strings(&filtered["practices"], "member"), ["AU", "ESP"]);
     let filtered = view(&sec, &["practices", "--region", "africa"]);
     assert_eq!(strings(&filtered["practices"], "member"), ["AU", "NAM"]);
-    assert_eq!(filtered["by_region"], json!([{"key": "africa", "count": 2}]));
-    assert_eq!(view(&sec, &["practices", "--period", "1990/2000"])["total"], 0);
+    assert_eq!(
+        filtered["by_region"],
+        json!([{"key": "africa", "count": 2}])
+    );
+    assert_eq!(
+        view(&sec, &["practices", "--period", "1990/2000"])["total"],
+        0
+    );
 
     // --- Funding.
     let funding = view(&sec, &["funding"]);
     let rows = &funding["commitments"];
     assert_eq!(funding["total"], 3);
-    assert_eq!(strings(rows, "donor"), ["ESP", "ESP", "Invented Peace Fund"]);
+    assert_eq!(
+        strings(rows, "donor"),
+        ["ESP", "ESP", "Invented Peace Fund"]
+    );
     assert_eq!(
         strings(rows, "recipient"),
         ["Invented Women's Network", "NAM", "NAM"]
     );
     assert_eq!(rows[1]["amount"], 250_000.0);
-    assert_eq!(rows[1]["themes"], json!(["nap-design-monitoring-financing"]));
+    assert_eq!(
+        rows[1]["themes"],
+        json!(["nap-design-monitoring-financing"])
+    );
     assert_eq!(
         funding["totals"],
         json!([{"currency": "EUR", "amount": 350000.0, "commitments": 2},
@@ -565,13 +836,20 @@ fn network_views_on_the_secretariat_and_a_member() {
     assert_eq!(funding["by_recipient"][1]["commitments"], 2);
     assert_eq!(
         strings(&funding["by_theme"], "party"),
-        ["crsv-justice", "nap-design-monitoring-financing", "civil-society-partnerships"]
+        [
+            "crsv-justice",
+            "nap-design-monitoring-financing",
+            "civil-society-partnerships"
+        ]
     );
     assert_eq!(funding["unfunded_themes"].as_array().unwrap().len(), 11);
     assert_eq!(funding["unfunded_themes"][0], "gender-analysis");
     assert_eq!(funding["unfunded_members"], json!(["AU"]));
     let to_nam = view(&sec, &["funding", "--member", "NAM"]);
-    assert_eq!(strings(&to_nam["commitments"], "donor"), ["ESP", "Invented Peace Fund"]);
+    assert_eq!(
+        strings(&to_nam["commitments"], "donor"),
+        ["ESP", "Invented Peace Fund"]
+    );
     let in_2026 = view(&sec, &["funding", "--period", "2026"]);
     assert_eq!(strings(&in_2026["commitments"], "recipient"), ["NAM"]);
     assert_eq!(in_2026["commitments"][0]["donor"], "ESP");
@@ -593,20 +871,38 @@ fn network_views_on_the_secretariat_and_a_member() {
             .collect::<Vec<_>>(),
         [true, true, false, false]
     );
-    assert_eq!(strings(decisions, "responsible"), ["NAM", "all-members", "secretariat", "ESP"]);
-    assert_eq!(strings(decisions, "due"), ["2025-12-31", "2026-04-01", "2026-01-15", "2026-12-31"]);
+    assert_eq!(
+        strings(decisions, "responsible"),
+        ["NAM", "all-members", "secretariat", "ESP"]
+    );
+    assert_eq!(
+        strings(decisions, "due"),
+        ["2025-12-31", "2026-04-01", "2026-01-15", "2026-12-31"]
+    );
     assert_eq!(
         follow["summary"],
         json!({"decisions": 4, "overdue": 2, "open": 3})
     );
     let on_d1 = &decisions[1];
-    assert_eq!(on_d1["text"], "Members report on the financing of their NAPs.");
+    assert_eq!(
+        on_d1["text"],
+        "Members report on the financing of their NAPs."
+    );
     assert_eq!(on_d1["meeting_id"], seeded.meeting.as_str());
-    assert_eq!(on_d1["meeting_title"], "Annual meeting 2026 (Windhoek, 2026-04-20)");
+    assert_eq!(
+        on_d1["meeting_title"],
+        "Annual meeting 2026 (Windhoek, 2026-04-20)"
+    );
     assert_eq!(strings(&on_d1["updates"], "member"), ["ESP", "NAM"]);
-    assert_eq!(on_d1["updates"][0]["status"], "met", "the dated report is ESP's latest");
+    assert_eq!(
+        on_d1["updates"][0]["status"], "met",
+        "the dated report is ESP's latest"
+    );
     assert_eq!(on_d1["updates"][0]["when"], "2026-03-01");
-    assert_eq!(on_d1["updates"][0]["text"], "The report went to parliament.");
+    assert_eq!(
+        on_d1["updates"][0]["text"],
+        "The report went to parliament."
+    );
     assert_eq!(on_d1["updates"][1]["when"], "2026");
     assert_eq!(on_d1["not_reported"], json!(["AU"]));
     assert_eq!(decisions[0]["not_reported"], json!(["NAM"]));
@@ -614,8 +910,14 @@ fn network_views_on_the_secretariat_and_a_member() {
     // ESP's view: what ESP is responsible for, all-members decisions, and
     // what ESP reported on; only ESP's updates.
     let esp_only = view(&sec, &["follow-up", "--member", "ESP"]);
-    assert_eq!(strings(&esp_only["decisions"], "id"), [d1.as_str(), d2.as_str()]);
-    assert_eq!(strings(&esp_only["decisions"][0]["updates"], "member"), ["ESP"]);
+    assert_eq!(
+        strings(&esp_only["decisions"], "id"),
+        [d1.as_str(), d2.as_str()]
+    );
+    assert_eq!(
+        strings(&esp_only["decisions"][0]["updates"], "member"),
+        ["ESP"]
+    );
     assert_eq!(esp_only["decisions"][0]["not_reported"], json!([]));
     let due_2025 = view(&sec, &["follow-up", "--period", "2025"]);
     assert_eq!(strings(&due_2025["decisions"], "id"), [d4.as_str()]);
@@ -627,7 +929,10 @@ fn network_views_on_the_secretariat_and_a_member() {
 
     // --- A meeting.
     let meeting = view(&sec, &["meeting", &seeded.meeting]);
-    assert_eq!(meeting["title"], "Annual meeting 2026 (Windhoek, 2026-04-20)");
+    assert_eq!(
+        meeting["title"],
+        "Annual meeting 2026 (Windhoek, 2026-04-20)"
+    );
     assert_eq!(meeting["start"], "2026-04-20");
     assert_eq!(meeting["end"], "2026-04-21");
     assert_eq!(strings(&meeting["registrations"], "member"), ["ESP", "NAM"]);
@@ -636,8 +941,14 @@ fn network_views_on_the_secretariat_and_a_member() {
         json!(["Lucía Ejemplo", "Pedro Ejemplo"])
     );
     assert_eq!(meeting["registrations"][0]["minister_speaking"], true);
-    assert_eq!(meeting["registrations"][1]["minister_speaking"], Value::Null);
-    assert_eq!(strings(&meeting["statements"], "speaker"), ["Minister Ejemplo"]);
+    assert_eq!(
+        meeting["registrations"][1]["minister_speaking"],
+        Value::Null
+    );
+    assert_eq!(
+        strings(&meeting["statements"], "speaker"),
+        ["Minister Ejemplo"]
+    );
     assert_eq!(meeting["statements"][0]["language"], "en");
     assert_eq!(
         meeting["summary"],
@@ -685,13 +996,22 @@ fn network_views_on_the_secretariat_and_a_member() {
     focal_ok(
         &nam,
         &[
-            "edit", &seeded.nam_draft, "--status", "in-force", "--start", "2025-01-01", "--end",
-            "2029-12-31", "--budget", r#"{"status":"allocated","amount":2000000,"currency":"NAD"}"#,
+            "edit",
+            &seeded.nam_draft,
+            "--status",
+            "in-force",
+            "--start",
+            "2025-01-01",
+            "--end",
+            "2029-12-31",
+            "--budget",
+            r#"{"status":"allocated","amount":2000000,"currency":"NAD"}"#,
         ],
     );
-    wait_until("NAM's plan in force in the secretariat's NAP tracker", || {
-        view(&sec, &["naps"])["members"][2]["state"] == "in-force"
-    });
+    wait_until(
+        "NAM's plan in force in the secretariat's NAP tracker",
+        || view(&sec, &["naps"])["members"][2]["state"] == "in-force",
+    );
     let naps = view(&sec, &["naps"]);
     assert_eq!(naps["members"][2]["budget_currency"], "NAD");
     assert_eq!(
@@ -715,20 +1035,38 @@ fn bad_view_input_is_refused_with_what_was_wrong() {
         "member XYZ is not in the network as this node knows it (members: ESP)",
     );
     fails(&["directory", "--member", "Spain"], "member `Spain`:");
-    fails(&["practices", "--region", "mars"], "region `mars` is not a region; use one of: africa");
-    fails(&["funding", "--kind", "country"], "kind `country` is not a kind of member");
-    fails(&["naps", "--theme", "peace"], "theme `peace` is not a theme; use one of:");
+    fails(
+        &["practices", "--region", "mars"],
+        "region `mars` is not a region; use one of: africa",
+    );
+    fails(
+        &["funding", "--kind", "country"],
+        "kind `country` is not a kind of member",
+    );
+    fails(
+        &["naps", "--theme", "peace"],
+        "theme `peace` is not a theme; use one of:",
+    );
     fails(
         &["follow-up", "--period", "2024-13-01/"],
         "period `2024-13-01/`: \"2024-13-01\" is not a date: there is no month 13",
     );
-    fails(&["naps", "--period", "2025/2024"], "it ends (2024-12-31) before it starts (2025-01-01)");
-    fails(&["directory", "--as-of", "tomorrow"], "as-of: \"tomorrow\" is not a date");
+    fails(
+        &["naps", "--period", "2025/2024"],
+        "it ends (2024-12-31) before it starts (2025-01-01)",
+    );
+    fails(
+        &["directory", "--as-of", "tomorrow"],
+        "as-of: \"tomorrow\" is not a date",
+    );
     fails(
         &["meeting", "SEC:meeting:aaaaaaaaaaaa"],
         "no meeting SEC:meeting:aaaaaaaaaaaa on this node",
     );
-    fails(&["meeting", "ESP:practice:aaaaaaaaaaaa"], "is the id of a practice; a meeting id is needed");
+    fails(
+        &["meeting", "ESP:practice:aaaaaaaaaaaa"],
+        "is the id of a practice; a meeting id is needed",
+    );
     assert_fails_with(
         &focal_at(conn, &["--json", "view", "naps", "--csv"]),
         "--json and --csv cannot be used together",
@@ -753,7 +1091,11 @@ fn bad_view_input_is_refused_with_what_was_wrong() {
             .await
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::InvalidArgument);
-        assert!(err.message().starts_with("the directory has no themes"), "{}", err.message());
+        assert!(
+            err.message().starts_with("the directory has no themes"),
+            "{}",
+            err.message()
+        );
         let err = api
             .nap_tracker(focal_proto::v1::ViewRequest {
                 member: "FRA".into(),
@@ -771,10 +1113,11 @@ fn bad_view_input_is_refused_with_what_was_wrong() {
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::NotFound);
         // Without a token, nothing.
-        let anonymous = focal_proto::v1::view_service_client::ViewServiceClient::new(client.channel())
-            .directory(focal_proto::v1::ViewRequest::default())
-            .await
-            .unwrap_err();
+        let anonymous =
+            focal_proto::v1::view_service_client::ViewServiceClient::new(client.channel())
+                .directory(focal_proto::v1::ViewRequest::default())
+                .await
+                .unwrap_err();
         assert_eq!(anonymous.code(), tonic::Code::Unauthenticated);
     });
 }

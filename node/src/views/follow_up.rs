@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 
 use super::{
-    Context, Freshness, ViewError, ViewInput, Where, freshness, original_text, readable, readable_as,
+    Context, Freshness, ViewError, ViewInput, Where, freshness, original_text, readable,
+    readable_as,
     select::{self, Accepts, Selection},
     text, truncate,
 };

@@ -213,9 +213,8 @@ pub(crate) fn query(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    commitments.sort_by(|a, b| {
-        (&a.donor, &a.recipient, &a.id).cmp(&(&b.donor, &b.recipient, &b.id))
-    });
+    commitments
+        .sort_by(|a, b| (&a.donor, &a.recipient, &a.id).cmp(&(&b.donor, &b.recipient, &b.id)));
     let mut all = Sums::default();
     let mut donors: BTreeMap<String, Sums> = BTreeMap::new();
     let mut recipients: BTreeMap<String, Sums> = BTreeMap::new();
@@ -224,7 +223,10 @@ pub(crate) fn query(
     for row in &commitments {
         all.add(row);
         donors.entry(row.donor.clone()).or_default().add(row);
-        recipients.entry(row.recipient.clone()).or_default().add(row);
+        recipients
+            .entry(row.recipient.clone())
+            .or_default()
+            .add(row);
         for theme in &row.themes {
             themes.entry(theme.clone()).or_default().add(row);
         }

@@ -106,7 +106,13 @@ pub(crate) fn query(
     w.push("id = ?", [text(meeting_id.clone())]);
     w.push("deleted = 0", []);
     readable(&mut w, ctx);
-    type MeetingHead = (String, Option<String>, Option<String>, Option<String>, Option<String>);
+    type MeetingHead = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let head: Option<MeetingHead> = conn
         .prepare_cached(&format!(
             "SELECT title, json_extract(json, '$.kind'), json_extract(json, '$.dates.start'),
@@ -128,7 +134,10 @@ pub(crate) fn query(
         let mut w = Where::default();
         w.push("type = ?", [text(kind)]);
         w.push("deleted = 0", []);
-        w.push("json_extract(json, '$.meeting') = ?", [text(meeting_id.clone())]);
+        w.push(
+            "json_extract(json, '$.meeting') = ?",
+            [text(meeting_id.clone())],
+        );
         readable(&mut w, ctx);
         select::owned_by_selected(&mut w, "owner", &selection, &selected);
         w

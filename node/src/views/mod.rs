@@ -23,8 +23,7 @@ use rusqlite::{Connection, types::Value as SqlValue};
 use serde_json::Value;
 
 use crate::{
-    identity::NodeId, member::MemberCode, query::Reader, roster::SharedRoster,
-    writer::WriteError,
+    identity::NodeId, member::MemberCode, query::Reader, roster::SharedRoster, writer::WriteError,
 };
 
 mod directory;
@@ -140,11 +139,7 @@ impl Views {
         &self,
         f: impl FnOnce(&Connection, &Context<'_>) -> Result<T, ViewError>,
     ) -> Result<T, ViewError> {
-        let roster = self
-            .roster
-            .read()
-            .map(|r| r.clone())
-            .unwrap_or_default();
+        let roster = self.roster.read().map(|r| r.clone()).unwrap_or_default();
         let ctx = Context {
             me: &self.me,
             key: self.key,
@@ -259,8 +254,7 @@ pub(crate) fn string_list(json: Option<String>) -> Vec<String> {
 
 /// The original-language text of multilingual text (as JSON text).
 pub(crate) fn original_text(json: Option<String>) -> String {
-    let Some(Value::Object(translations)) = json.and_then(|t| serde_json::from_str(&t).ok())
-    else {
+    let Some(Value::Object(translations)) = json.and_then(|t| serde_json::from_str(&t).ok()) else {
         return String::new();
     };
     translations

@@ -117,7 +117,12 @@ pub(crate) fn query(
     }
     let by_theme = Theme::ALL
         .iter()
-        .map(|t| (t.as_str().to_owned(), themes.get(t.as_str()).copied().unwrap_or(0)))
+        .map(|t| {
+            (
+                t.as_str().to_owned(),
+                themes.get(t.as_str()).copied().unwrap_or(0),
+            )
+        })
         .collect();
     let by_region = Region::ALL
         .iter()

@@ -149,16 +149,21 @@ const KINDS: &[&str] = &["state", "regional-organization", "secretariat"];
 
 impl Selection {
     /// Parses `input` for a view called `view` that accepts `accepts`.
-    pub(crate) fn parse(input: &ViewInput, view: &str, accepts: Accepts) -> Result<Self, ViewError> {
+    pub(crate) fn parse(
+        input: &ViewInput,
+        view: &str,
+        accepts: Accepts,
+    ) -> Result<Self, ViewError> {
         let bad = ViewError::BadFilter;
         let given = |s: &str| {
             let s = s.trim();
             (!s.is_empty()).then(|| s.to_owned())
         };
         let member = match given(&input.member) {
-            Some(code) => Some(code.parse::<MemberCode>().map_err(|e| {
-                bad(format!("member `{code}`: {e}"))
-            })?),
+            Some(code) => Some(
+                code.parse::<MemberCode>()
+                    .map_err(|e| bad(format!("member `{code}`: {e}")))?,
+            ),
             None => None,
         };
         let region = match given(&input.region) {
@@ -352,7 +357,12 @@ pub(crate) fn selected_members(
     }
     Ok(members
         .values()
-        .filter(|m| selection.member.as_ref().is_none_or(|c| c.as_str() == m.code))
+        .filter(|m| {
+            selection
+                .member
+                .as_ref()
+                .is_none_or(|c| c.as_str() == m.code)
+        })
         .filter(|m| {
             selection
                 .region
@@ -391,7 +401,10 @@ mod tests {
         let range = DateRange::parse("2024-03-08/").unwrap();
         assert_eq!(range.end, None);
         let err = DateRange::parse("2025/2024").unwrap_err();
-        assert!(err.contains("ends (2024-12-31) before it starts (2025-01-01)"), "{err}");
+        assert!(
+            err.contains("ends (2024-12-31) before it starts (2025-01-01)"),
+            "{err}"
+        );
         let err = DateRange::parse("2024-13-01/").unwrap_err();
         assert!(err.starts_with("period `2024-13-01/`:"), "{err}");
         assert!(err.contains("no month 13"), "{err}");
@@ -414,12 +427,18 @@ mod tests {
             region: "atlantis".into(),
             ..Default::default()
         });
-        assert!(err.starts_with("region `atlantis` is not a region; use one of: africa"), "{err}");
+        assert!(
+            err.starts_with("region `atlantis` is not a region; use one of: africa"),
+            "{err}"
+        );
         let err = parse(ViewInput {
             kind: "country".into(),
             ..Default::default()
         });
-        assert!(err.starts_with("kind `country` is not a kind of member"), "{err}");
+        assert!(
+            err.starts_with("kind `country` is not a kind of member"),
+            "{err}"
+        );
         let err = parse(ViewInput {
             theme: "climate-change".into(),
             ..Default::default()

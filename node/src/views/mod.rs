@@ -273,3 +273,119 @@ pub(crate) fn truncate<T>(rows: &mut Vec<T>, limit: usize) -> u64 {
     rows.truncate(limit);
     total
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, RwLock};
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::{
+        records::{RecordType, ValidationContext},
+        store::{Store, StoreOptions},
+    };
+
+    /// A database holding focal points of ESP and NAM with every
+    /// visibility, as no correct node would (a node never receives another
+    /// member's `local` records, nor a member node another's `secretariat`
+    /// ones): views must still show only what the viewer may read.
+    fn store_with_every_visibility() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("focal.db");
+        let store = Store::open(
+            &path,
+            &StoreOptions {
+                busy_timeout_ms: 1000,
+                create: true,
+            },
+        )
+        .unwrap();
+        let mut n = 0;
+        for owner in ["ESP", "NAM"] {
+            for visibility in ["network", "secretariat", "local"] {
+                n += 1;
+                let ctx = ValidationContext {
+                    owner: owner.parse().unwrap(),
+                    default_language: "en".into(),
+                };
+                let mut fields = crate::records::validate(
+                    RecordType::FocalPoint,
+                    json!({"person_name": format!("{owner} {visibility}"), "posting": "capital",
+                           "contact": {"email": "fp@example.org"}})
+                    .as_object()
+                    .unwrap(),
+                    &ctx,
+                )
+                .unwrap();
+                let id = format!("{owner}:focal-point:aaaaaaaaaaa{n}");
+                for (key, value) in [
+                    ("id", json!(id)),
+                    ("type", json!("focal-point")),
+                    ("owner", json!(owner)),
+                    ("visibility", json!(visibility)),
+                    ("created", json!("2026-01-01T00:00:00Z")),
+                    ("updated", json!("2026-01-01T00:00:00Z")),
+                    ("deleted", json!(false)),
+                ] {
+                    fields.insert(key.into(), value);
+                }
+                crate::writer::project(store.conn(), &id, &fields, &[]).unwrap();
+            }
+        }
+        store.close().unwrap();
+        (dir, path)
+    }
+
+    fn directory_of(path: &std::path::Path, me: &str) -> Vec<String> {
+        let views = Views::new(
+            Reader::new(path.to_owned(), 1000),
+            Arc::new(RwLock::new(crate::roster::Roster::default())),
+            me.parse().unwrap(),
+            NodeId([7; 32]),
+        );
+        let input = ViewInput {
+            as_of: "2026-06-30".into(),
+            ..Default::default()
+        };
+        views
+            .directory(&input)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| e.person_name)
+            .collect()
+    }
+
+    #[test]
+    fn views_show_only_what_the_viewer_may_read() {
+        let (_dir, path) = store_with_every_visibility();
+        assert_eq!(
+            directory_of(&path, "ESP"),
+            ["ESP local", "ESP network", "ESP secretariat", "NAM network"]
+        );
+        assert_eq!(
+            directory_of(&path, "SEC"),
+            [
+                "ESP network",
+                "ESP secretariat",
+                "NAM network",
+                "NAM secretariat"
+            ]
+        );
+    }
+
+    #[test]
+    fn where_numbers_parameters_in_order() {
+        let mut w = Where::default();
+        w.push("a = ?", [text("x")]);
+        w.push("b IS NULL", []);
+        w.push_in("c", &["1".into(), "2".into()]);
+        w.push_in("d", &[]);
+        assert_eq!(
+            w.sql(),
+            "WHERE a = ?1 AND b IS NULL AND c IN (?2, ?3) AND 0"
+        );
+        assert_eq!(w.args.len(), 3);
+    }
+}

@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
-use serde_json::Value;
 
 use super::{
     Context, Freshness, ViewError, ViewInput, Where, freshness, in_list, readable,
@@ -132,19 +131,6 @@ fn party_totals(sums: BTreeMap<String, Sums>) -> Vec<PartyTotal> {
         .collect()
 }
 
-/// A party as one label: a member's code, or an organization's name.
-fn party_label(json: Option<String>) -> String {
-    let Some(party) = json.and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
-        return String::new();
-    };
-    party
-        .get("code")
-        .or_else(|| party.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
 pub(crate) fn query(
     conn: &Connection,
     ctx: &Context<'_>,
@@ -187,7 +173,10 @@ pub(crate) fn query(
         );
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, owner, title, json_extract(json, '$.donor'), json_extract(json, '$.recipient'),
+        "SELECT id, owner, title,
+                coalesce(json_extract(json, '$.donor.code'), json_extract(json, '$.donor.name')),
+                coalesce(json_extract(json, '$.recipient.code'),
+                         json_extract(json, '$.recipient.name')),
                 json_extract(json, '$.channel'), json_extract(json, '$.kind'),
                 json_extract(json, '$.amount'), json_extract(json, '$.currency'),
                 json_extract(json, '$.period.start'), json_extract(json, '$.period.end'),
@@ -201,8 +190,8 @@ pub(crate) fn query(
                 id: r.get(0)?,
                 owner: r.get(1)?,
                 title: r.get(2)?,
-                donor: party_label(r.get(3)?),
-                recipient: party_label(r.get(4)?),
+                donor: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                recipient: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
                 channel: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
                 kind: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
                 amount: r.get(7)?,

@@ -12,6 +12,34 @@ const PROTOS: &[&str] = &[
     "focal/v1/records.proto",
     "focal/v1/peer.proto",
     "focal/v1/admin.proto",
+    "focal/v1/views.proto",
+];
+
+/// The messages of `views.proto` that answers are made of.
+const VIEW_MESSAGES: &[&str] = &[
+    "Freshness",
+    "MemberFreshness",
+    "LogPosition",
+    "Count",
+    "DirectoryView",
+    "DirectoryEntry",
+    "NapTrackerView",
+    "NapTrackerRow",
+    "NapSummary",
+    "PracticesView",
+    "PracticeRow",
+    "FundingView",
+    "FundingRow",
+    "CurrencyTotal",
+    "PartyTotal",
+    "FollowUpView",
+    "FollowUpSummary",
+    "DecisionFollowUp",
+    "MemberUpdate",
+    "MeetingView",
+    "MeetingSummary",
+    "RegistrationRow",
+    "StatementRow",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,9 +52,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("focal_descriptor.bin"),
         descriptors.encode_to_vec(),
     )?;
-    tonic_prost_build::configure()
+    let mut build = tonic_prost_build::configure()
         .build_client(true)
-        .build_server(true)
-        .compile_fds(descriptors)?;
+        .build_server(true);
+    // The views' answers serialize to JSON as they are (`focal view … --json`).
+    for message in VIEW_MESSAGES {
+        build = build.type_attribute(
+            format!(".focal.v1.{message}"),
+            "#[derive(serde::Serialize)]",
+        );
+    }
+    build.compile_fds(descriptors)?;
     Ok(())
 }

@@ -20,6 +20,8 @@ use focal_proto::v1 as pb;
 use serde_json::{Map, Value};
 use tokio_stream::StreamExt as _;
 
+mod views;
+
 // Connection and output options, valid for every command. (A doc comment
 // here would become `focal --help`'s description.)
 #[derive(Debug, Args)]
@@ -101,6 +103,12 @@ enum Fixed {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Network-wide views: `directory`, `naps`, `practices`, `funding`,
+    /// `follow-up`, `meeting ID`; tables, --json or --csv.
+    View {
+        #[command(subcommand)]
+        command: views::ViewCommand,
     },
     /// The network as this node sees it.
     Network {
@@ -652,6 +660,10 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
             command: NetworkCommand::Peers,
         } => network_peers(&client, global.json).await?,
         Fixed::Import { file } => import(&client, &file, global.json).await?,
+        Fixed::View { command } => {
+            views::check_formats(global.json, &command)?;
+            views::run(&client, command, global.json).await?
+        }
     }
     Ok(())
 }

@@ -89,7 +89,7 @@ impl RecordApi {
     }
 
     /// Checks the request's bearer token; returns the token's name.
-    async fn authenticate<T>(&self, request: &Request<T>) -> Result<String, Status> {
+    pub(crate) async fn authenticate<T>(&self, request: &Request<T>) -> Result<String, Status> {
         let header = request
             .metadata()
             .get("authorization")

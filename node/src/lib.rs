@@ -34,4 +34,6 @@ pub mod sync;
 pub mod tls;
 pub mod tokens;
 pub mod verify;
+pub mod view_api;
+pub mod views;
 pub mod writer;

@@ -257,6 +257,11 @@ pub async fn serve(
         },
     );
     let admin = record_api.clone().admin_service();
+    let views = crate::view_api::ViewApi::new(
+        record_api.clone(),
+        crate::views::Views::new(reader.clone(), roster.clone(), member.clone(), key.id()),
+    )
+    .service(max_message);
     let records = record_api.service(max_message);
     let peers = PeerApi::service(PeerApiConfig {
         reader: reader.clone(),
@@ -368,6 +373,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(records)
         .add_service(admin)
+        .add_service(views)
         .add_service(peers)
         .add_service(
             NodeServiceServer::new(api)

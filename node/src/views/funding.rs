@@ -1,0 +1,259 @@
+//! Funding coordination: who funds what, where, in which currency, and the
+//! gaps (themes no commitment names; members that neither receive nor give).
+//!
+//! Amounts in different currencies are never added together. The member
+//! filters keep a commitment if its donor or its recipient is a selected
+//! member; the period filter keeps commitments whose period meets it
+//! (commitments without a period are then left out).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::Connection;
+
+use super::{
+    Context, Freshness, ViewError, ViewInput, Where, freshness, in_list, readable,
+    select::{Accepts, Selection},
+    string_list, text, truncate,
+};
+use crate::records::Theme;
+
+/// The funding view.
+#[derive(Debug, Clone)]
+pub struct FundingView {
+    /// The commitments, by donor, recipient, then id.
+    pub commitments: Vec<FundingRow>,
+    /// Every match (commitments may be cut at the limit).
+    pub total: u64,
+    /// Sums per currency, in currency order.
+    pub totals: Vec<CurrencyTotal>,
+    /// Per donor, in donor order.
+    pub by_donor: Vec<PartyTotal>,
+    /// Per recipient.
+    pub by_recipient: Vec<PartyTotal>,
+    /// Per theme, in the vocabulary's order (themes with commitments).
+    pub by_theme: Vec<PartyTotal>,
+    /// Themes no commitment names, in the vocabulary's order.
+    pub unfunded_themes: Vec<String>,
+    /// Selected members (the secretariat aside) that neither receive nor
+    /// give.
+    pub unfunded_members: Vec<String>,
+    /// How current it is.
+    pub freshness: Freshness,
+}
+
+/// One commitment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FundingRow {
+    /// The record id.
+    pub id: String,
+    /// The member keeping the record.
+    pub owner: String,
+    /// Its title (or a label made of its parties).
+    pub title: String,
+    /// Donor: a member code or an organization's name.
+    pub donor: String,
+    /// Recipient: a member code or an organization's name.
+    pub recipient: String,
+    /// Channel.
+    pub channel: String,
+    /// `financial`, `technical`, `training`.
+    pub kind: String,
+    /// The amount.
+    pub amount: Option<f64>,
+    /// Its currency.
+    pub currency: Option<String>,
+    /// Period start.
+    pub period_start: Option<String>,
+    /// Period end.
+    pub period_end: Option<String>,
+    /// Themes.
+    pub themes: Vec<String>,
+}
+
+/// A sum in one currency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrencyTotal {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// The sum.
+    pub amount: f64,
+    /// Commitments with an amount in this currency.
+    pub commitments: u64,
+}
+
+/// What one party (or theme) gives or receives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartyTotal {
+    /// The party (or theme).
+    pub party: String,
+    /// Commitments, with or without an amount.
+    pub commitments: u64,
+    /// Sums per currency.
+    pub totals: Vec<CurrencyTotal>,
+}
+
+/// Sums per currency, kept sorted.
+#[derive(Default)]
+struct Sums {
+    commitments: u64,
+    by_currency: BTreeMap<String, (f64, u64)>,
+}
+
+impl Sums {
+    fn add(&mut self, row: &FundingRow) {
+        self.commitments += 1;
+        if let (Some(amount), Some(currency)) = (row.amount, &row.currency) {
+            let entry = self.by_currency.entry(currency.clone()).or_default();
+            entry.0 += amount;
+            entry.1 += 1;
+        }
+    }
+
+    fn totals(&self) -> Vec<CurrencyTotal> {
+        self.by_currency
+            .iter()
+            .map(|(currency, (amount, n))| CurrencyTotal {
+                currency: currency.clone(),
+                amount: *amount,
+                commitments: *n,
+            })
+            .collect()
+    }
+}
+
+fn party_totals(sums: BTreeMap<String, Sums>) -> Vec<PartyTotal> {
+    sums.into_iter()
+        .map(|(party, sums)| PartyTotal {
+            party,
+            commitments: sums.commitments,
+            totals: sums.totals(),
+        })
+        .collect()
+}
+
+pub(crate) fn query(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    input: &ViewInput,
+) -> Result<FundingView, ViewError> {
+    let selection = Selection::parse(
+        input,
+        "funding view",
+        Accepts {
+            theme: true,
+            period: true,
+        },
+    )?;
+    let members = super::select::member_table(conn, ctx)?;
+    let selected = super::select::selected_members(&members, &selection)?;
+    let mut w = Where::default();
+    w.push("type = 'funding'", []);
+    w.push("deleted = 0", []);
+    readable(&mut w, ctx);
+    if selection.filters_members() {
+        let codes: Vec<String> = selected.iter().map(|m| m.code.clone()).collect();
+        let donor = in_list("json_extract(json, '$.donor.code')", codes.len());
+        let recipient = in_list("json_extract(json, '$.recipient.code')", codes.len());
+        w.push(
+            &format!("({donor} OR {recipient})"),
+            codes.iter().chain(codes.iter()).map(text),
+        );
+    }
+    if let Some(theme) = selection.theme {
+        w.push(
+            "EXISTS (SELECT 1 FROM json_each(records.json, '$.themes') WHERE value = ?)",
+            [text(theme.as_str())],
+        );
+    }
+    if let Some(period) = selection.period {
+        period.overlaps(
+            &mut w,
+            "json_extract(json, '$.period.start')",
+            "json_extract(json, '$.period.end')",
+        );
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, owner, title,
+                coalesce(json_extract(json, '$.donor.code'), json_extract(json, '$.donor.name')),
+                coalesce(json_extract(json, '$.recipient.code'),
+                         json_extract(json, '$.recipient.name')),
+                json_extract(json, '$.channel'), json_extract(json, '$.kind'),
+                json_extract(json, '$.amount'), json_extract(json, '$.currency'),
+                json_extract(json, '$.period.start'), json_extract(json, '$.period.end'),
+                json_extract(json, '$.themes')
+         FROM records {}",
+        w.sql()
+    ))?;
+    let mut commitments = stmt
+        .query_map(w.args(), |r| {
+            Ok(FundingRow {
+                id: r.get(0)?,
+                owner: r.get(1)?,
+                title: r.get(2)?,
+                donor: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                recipient: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                channel: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                kind: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                amount: r.get(7)?,
+                currency: r.get(8)?,
+                period_start: r.get(9)?,
+                period_end: r.get(10)?,
+                themes: string_list(r.get(11)?),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    commitments
+        .sort_by(|a, b| (&a.donor, &a.recipient, &a.id).cmp(&(&b.donor, &b.recipient, &b.id)));
+    let mut all = Sums::default();
+    let mut donors: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut recipients: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut themes: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut parties: BTreeSet<&str> = BTreeSet::new();
+    for row in &commitments {
+        all.add(row);
+        donors.entry(row.donor.clone()).or_default().add(row);
+        recipients
+            .entry(row.recipient.clone())
+            .or_default()
+            .add(row);
+        for theme in &row.themes {
+            themes.entry(theme.clone()).or_default().add(row);
+        }
+        parties.insert(&row.donor);
+        parties.insert(&row.recipient);
+    }
+    let by_theme = Theme::ALL
+        .iter()
+        .filter_map(|t| {
+            themes.remove(t.as_str()).map(|sums| PartyTotal {
+                party: t.as_str().to_owned(),
+                commitments: sums.commitments,
+                totals: sums.totals(),
+            })
+        })
+        .collect::<Vec<_>>();
+    let unfunded_themes = Theme::ALL
+        .iter()
+        .filter(|t| selection.theme.is_none_or(|wanted| wanted == **t))
+        .filter(|t| !by_theme.iter().any(|b| b.party == t.as_str()))
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    let unfunded_members = selected
+        .iter()
+        .filter(|m| !m.is_secretariat() && !parties.contains(m.code.as_str()))
+        .map(|m| m.code.clone())
+        .collect();
+    let totals = all.totals();
+    let total = truncate(&mut commitments, selection.limit);
+    Ok(FundingView {
+        commitments,
+        total,
+        totals,
+        by_donor: party_totals(donors),
+        by_recipient: party_totals(recipients),
+        by_theme,
+        unfunded_themes,
+        unfunded_members,
+        freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
+    })
+}

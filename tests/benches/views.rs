@@ -371,6 +371,8 @@ fn main() {
                     key.to_string(),
                     RosterKey {
                         status: "active".into(),
+                        last: None,
+                        successor: None,
                     },
                 )]),
                 endpoints: vec![],

@@ -668,19 +668,29 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
 }
 
 /// Completes on the first SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Registers the SIGTERM and SIGINT handlers now (before the node announces
+/// its address, so a signal sent as soon as it listens is never the default
+/// kill) and resolves on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(err) => {
-            tracing::error!(%err, "cannot listen for SIGTERM; stop the node with SIGINT");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received"),
+                    _ = int.recv() => tracing::info!("SIGINT received"),
+                }
+            }
+            (term, int) => {
+                for err in [term.err(), int.err()].into_iter().flatten() {
+                    tracing::error!(%err, "cannot listen for a stop signal");
+                }
+                let _ = tokio::signal::ctrl_c().await;
+                tracing::info!("SIGINT received");
+            }
         }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
     }
 }
 

@@ -45,6 +45,8 @@ pub struct NetworkFacts {
     pub roster: crate::roster::SharedRoster,
     /// The status file the node keeps current.
     pub status_file: std::path::PathBuf,
+    /// This node's key (hex).
+    pub node_key: String,
 }
 
 impl RecordApi {
@@ -75,6 +77,19 @@ impl RecordApi {
     /// The admin service.
     pub fn admin_service(self) -> AdminServiceServer<Self> {
         AdminServiceServer::new(self)
+    }
+
+    /// Refuses roster changes on a node that does not hold the current
+    /// anchor key (before looking at what the change is).
+    fn check_anchor(&self) -> Result<(), Status> {
+        let anchor = self.network.roster.read().ok().and_then(|r| r.anchor());
+        if anchor.map(|a| a.to_string()) != Some(self.network.node_key.clone()) {
+            return Err(Status::failed_precondition(
+                "only the secretariat's node changes the roster (the node holding the current \
+                 anchor key)",
+            ));
+        }
+        Ok(())
     }
 
     /// Marks a record whose owner is suspended or removed.
@@ -154,6 +169,16 @@ impl AdminService for RecordApi {
                 "this node is not the secretariat of a network (run `focal-node init --secretariat`)",
             ));
         };
+        self.check_anchor()?;
+        {
+            let roster = self
+                .network
+                .roster
+                .read()
+                .map_err(|_| Status::internal("the roster lock is poisoned"))?;
+            crate::membership::check_new_key(&roster, member.as_str(), &key)
+                .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        }
         self.writer
             .change_roster(crate::roster::add_member_patch(&member, &key, endpoint))
             .await
@@ -217,6 +242,7 @@ impl AdminService for RecordApi {
                 "this node is not the secretariat of a network (run `focal-node init --secretariat`)",
             ));
         };
+        self.check_anchor()?;
         let change = match request.into_inner().change {
             None => return Err(Status::invalid_argument("no change given")),
             Some(Wire::Suspend(m)) => Change::Suspend(m),

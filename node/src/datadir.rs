@@ -347,6 +347,17 @@ impl DataDir {
             .join(format!("node.key.retired-{}", &key.to_string()[..16]))
     }
 
+    /// Makes the directory's entries (created, renamed files) durable.
+    pub fn sync_dir(&self) -> Result<(), DataDirError> {
+        File::open(&self.root)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| DataDirError::Io {
+                action: "sync",
+                path: self.root.clone(),
+                source,
+            })
+    }
+
     /// Completes or undoes a key rotation that a crash interrupted, so that
     /// `node.key` and the database agree again. The database's `node_key` is
     /// the point of no return: once it names the next key, the rotation is
@@ -390,12 +401,16 @@ impl DataDir {
         } else if recorded != next.id().to_string() {
             return Ok(key);
         }
+        // `node.key` exists at every instant: the old key is linked to its
+        // retired name, then the next key replaces `node.key` atomically.
         let retired = self.retired_key_path(&key.id());
-        fs::rename(self.key_path(), &retired).map_err(io("rename", self.key_path()))?;
+        match fs::hard_link(self.key_path(), &retired) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io("link", retired.clone())(e)),
+        }
         fs::rename(&next_path, self.key_path()).map_err(io("rename", next_path.clone()))?;
-        File::open(&self.root)
-            .and_then(|d| d.sync_all())
-            .map_err(io("sync", self.root.clone()))?;
+        self.sync_dir()?;
         tracing::info!(old = %key.id(), new = %next.id(), "finished the key rotation");
         Ok(next)
     }

@@ -295,6 +295,12 @@ impl WriteContext<'_> {
                     let _ = savepoint.rollback();
                     drop(savepoint);
                     self.cache.remove(&entry.body.doc_id);
+                    if let IngestError::BeyondCutoff { .. } = &err
+                        && let Err(e) =
+                            crate::revocation::record_refused(tx, &entry, &err.to_string())
+                    {
+                        tracing::error!(%e, "cannot record the changes of a refused entry");
+                    }
                     if let IngestError::Equivocation { .. } = &err {
                         // Evidence and quarantine outlive the refusal.
                         if let Err(e) = self.record_equivocation(tx, &entry) {
@@ -438,7 +444,14 @@ impl WriteContext<'_> {
             Some(cached) => (cached.doc, cached.pending),
             None => load_document(conn, &body.doc_id)?.unwrap_or_else(|| (Automerge::new(), 0)),
         };
-        ActorBindings::from_document(&document).check(entry, &changes)?;
+        // Where a cut-off dropped changes, the document no longer shows every
+        // actor its log started: bind actors from the log instead.
+        let mut bindings = if crate::revocation::has_drops(conn, &body.doc_id)? {
+            crate::revocation::bindings_from_log(conn, &body.doc_id)?
+        } else {
+            ActorBindings::from_document(&document)
+        };
+        bindings.check(entry, &changes)?;
         // Changes that build on changes dropped by a revocation stay in the
         // log (the entry is valid) but out of the document.
         let (changes, excluded) = crate::revocation::exclude_dependents(conn, entry, changes)?;
@@ -449,7 +462,8 @@ impl WriteContext<'_> {
                 reason: e.to_string(),
             })?;
         let json = doc::to_json(&document);
-        if body.doc_id != ROSTER_ID {
+        // A record whose every change was dropped has no envelope to check.
+        if body.doc_id != ROSTER_ID && !document.get_heads().is_empty() {
             check_envelope(&body.doc_id, &json)?;
             let visibility = json
                 .get("visibility")

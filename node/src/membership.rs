@@ -87,6 +87,32 @@ fn held(vv: &HashMap<LogKey, LogHead>, key: NodeId, audience: Audience) -> u64 {
     vv.get(&(key, audience)).map_or(0, |h| h.seq)
 }
 
+/// Checks that `key` may be added to `member` by `focal admin member add`:
+/// a key already in the roster (another member's, a former anchor's, or a
+/// rotated or revoked one, whose cut-off must never be lifted) is refused;
+/// re-adding a member's own active key is allowed (it changes nothing but
+/// the endpoint).
+pub fn check_new_key(roster: &Roster, member: &str, key: &NodeId) -> Result<(), RefusedChange> {
+    if roster.anchor_chain().contains(key) {
+        return Err(RefusedChange::Invalid(format!(
+            "key {key} is the secretariat's (current or former anchor)"
+        )));
+    }
+    match (roster.member_of(key), roster.key_status(key)) {
+        (None, _) => Ok(()),
+        (Some(owner), Some("active")) if owner.as_str() == member => Ok(()),
+        (Some(owner), Some(status)) if owner.as_str() == member => {
+            Err(RefusedChange::Invalid(format!(
+                "key {key} of {member} is {status}: a retired key never comes back; the member's \
+                 node gets a new key with `focal-node key rotate`"
+            )))
+        }
+        (Some(owner), _) => Err(RefusedChange::Invalid(format!(
+            "key {key} already belongs to {owner}"
+        ))),
+    }
+}
+
 /// Checks `change` against the roster and the logs this node holds, and
 /// plans it.
 pub fn plan(
@@ -211,6 +237,12 @@ pub fn plan(
                      key rotate` on the secretariat's node"
                         .into(),
                 ));
+            }
+            if roster.anchor_chain().contains(&key) {
+                return Err(RefusedChange::Invalid(format!(
+                    "key {key} is a former anchor key: its hand-over already ends it; revoking \
+                     it below its hand-over would undo the hand-over for every node"
+                )));
             }
             if roster.key_status(&key) == Some("revoked") {
                 return Err(RefusedChange::Invalid(format!(

@@ -82,6 +82,73 @@ fn dropped_of(conn: &Connection, doc_id: &str) -> Result<HashSet<ChangeHash>, Wr
     Ok(set)
 }
 
+/// Whether any change of `doc_id` was dropped.
+pub(crate) fn has_drops(conn: &Connection, doc_id: &str) -> Result<bool, WriteError> {
+    let any: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM dropped_changes WHERE doc_id = ?1 LIMIT 1")
+        .and_then(|mut s| s.query_row([doc_id], |r| r.get(0)).optional())
+        .map_err(storage)?;
+    Ok(any.is_some())
+}
+
+/// The actor bindings of a document built from every entry held for it
+/// (dropped changes included): an actor started by a change that was
+/// dropped stays bound to the key that started it, so its later changes
+/// are judged the same on every node.
+pub(crate) fn bindings_from_log(
+    conn: &Connection,
+    doc_id: &str,
+) -> Result<crate::log::ActorBindings, WriteError> {
+    let mut bindings = crate::log::ActorBindings::default();
+    let mut stmt = conn
+        .prepare_cached("SELECT entry FROM log_entries WHERE doc_id = ?1 ORDER BY id")
+        .map_err(storage)?;
+    let rows = stmt
+        .query_map([doc_id], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(storage)?;
+    for bytes in rows {
+        let Ok(entry) = LogEntry::decode(&bytes.map_err(storage)?) else {
+            continue;
+        };
+        let changes: Vec<Change> = entry
+            .body
+            .changes
+            .iter()
+            .filter_map(|raw| Change::from_bytes(raw.clone()).ok())
+            .collect();
+        // Stored entries were checked when they came; this only records.
+        let _ = bindings.check(&entry, &changes);
+    }
+    Ok(bindings)
+}
+
+/// Records the changes of an entry refused because it lies beyond its key's
+/// cut-off (its signature verified), so that changes building on them are
+/// kept out here exactly as on a node that held and then cut it.
+pub(crate) fn record_refused(
+    conn: &Connection,
+    entry: &LogEntry,
+    why: &str,
+) -> Result<(), WriteError> {
+    for raw in &entry.body.changes {
+        let Ok(change) = Change::from_bytes(raw.clone()) else {
+            continue;
+        };
+        record(
+            conn,
+            &Dropped {
+                doc_id: entry.body.doc_id.clone(),
+                origin: entry.body.origin,
+                audience: entry.body.audience,
+                seq: entry.body.seq,
+                hash: change.hash(),
+                reason: why.to_owned(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// Splits a received entry's changes into those to apply and those that
 /// build on a dropped change (recorded, and returned as the second value).
 pub(crate) fn exclude_dependents(
@@ -100,7 +167,10 @@ pub(crate) fn exclude_dependents(
     let mut keep = Vec::with_capacity(changes.len());
     let mut excluded = HashSet::new();
     for change in changes {
-        if change.deps().iter().any(|d| dropped.contains(d)) {
+        if dropped.contains(&change.hash()) {
+            // Dropped already (a stale relay offers it again).
+            excluded.insert(change.hash());
+        } else if change.deps().iter().any(|d| dropped.contains(d)) {
             let hash = change.hash();
             record(
                 conn,

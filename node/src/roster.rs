@@ -232,7 +232,8 @@ impl Roster {
     pub fn cutoff(&self, key: &NodeId, audience: Audience) -> Option<u64> {
         let from_roster = self
             .key_entry(key)
-            .and_then(|(_, _, k)| (k.status != "active").then_some(k.last).flatten())
+            // Whatever the status: a cut-off, once set, never goes away.
+            .and_then(|(_, _, k)| k.last)
             .map(|c| c.of(audience));
         let from_handover = self.handovers.get(key).map(|h| h.last(audience));
         match (from_roster, from_handover) {
@@ -246,7 +247,7 @@ impl Roster {
         let mut keys: Vec<NodeId> = self.handovers.keys().copied().collect();
         for member in self.members.values() {
             for (hex, k) in &member.keys {
-                if k.status != "active"
+                if (k.status != "active" || k.last.is_some())
                     && let Some(id) = NodeId::from_hex(hex)
                 {
                     keys.push(id);

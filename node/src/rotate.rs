@@ -102,6 +102,8 @@ pub async fn rotate(dir: &DataDir) -> Result<Rotated, RotateError> {
     let member = node.member.to_string();
     let next = NodeKey::generate()?;
     next.create_file(&dir.next_key_path())?;
+    // Durable before the old key signs anything that names it.
+    dir.sync_dir()?;
     let last = (
         last_seq(&node, old, Audience::Network)?,
         last_seq(&node, old, Audience::Secretariat)?,

@@ -254,6 +254,7 @@ pub async fn serve(
             endpoints: vec![advertise],
             roster: roster.clone(),
             status_file: dir.root().join("status.json"),
+            node_key: key.id().to_string(),
         },
     );
     let admin = record_api.clone().admin_service();

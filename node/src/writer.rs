@@ -159,7 +159,13 @@ pub enum WriteError {
     /// This node's key was rotated or revoked in the roster.
     #[error(
         "this node's key {key} is {status} in the roster: nothing it signs is accepted any \
-         more; give the node a new key with `focal-node key rotate`"
+         more; {}",
+        if status == "rotated" {
+            "this data directory holds an old key (restart the node on the rotated one)"
+        } else {
+            "give the node a new key with `focal-node key rotate`, send `focal-node join-request` \
+             to the secretariat, which adds it with `focal admin member add --request …`"
+        }
     )]
     KeyRetired {
         /// The key.
@@ -369,6 +375,8 @@ pub type SharedVersionVector = Arc<RwLock<HashMap<LogKey, LogHead>>>;
 /// What one write produced, before commit.
 pub(crate) struct Applied {
     row: Option<RecordRow>,
+    /// Whether the roster document changed.
+    roster: bool,
     action: &'static str,
     /// The log written to and its new head, if an entry was written.
     pub(crate) head: Option<(LogKey, LogHead)>,
@@ -662,13 +670,34 @@ impl WriterState {
             }
             return;
         }
-        let mut roster_changed = false;
-        let mut publish = |state: &mut Self, applied: &Applied| {
+        // A roster change takes effect before anything of the batch is
+        // announced: entries beyond a cut-off it sets were cut from the
+        // database just now, and are neither relayed nor announced.
+        let roster_changed = outcomes.iter().any(|o| match o {
+            Outcome::Write(_, Ok(a)) | Outcome::Roster(_, Ok(a)) => a.roster && a.head.is_some(),
+            Outcome::Ingest(_, _, applied) => applied.iter().any(|a| a.roster && a.head.is_some()),
+            _ => false,
+        });
+        if roster_changed && let Err(err) = self.reload_roster() {
+            tracing::error!(%err, "cannot reload the roster");
+        }
+        let roster = self
+            .net
+            .roster
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_default();
+        let publish = |state: &mut Self, applied: &Applied| {
             if let Some((key, head)) = applied.head {
+                if roster
+                    .cutoff(&key.0, key.1)
+                    .is_some_and(|last| head.seq > last)
+                {
+                    return;
+                }
                 state.vv.insert(key, head);
             }
             if let Some(stored) = &applied.stored {
-                roster_changed |= applied.row.is_none();
                 let _ = state.stored.send(stored.clone());
             }
             if let (Some(row), Some(_)) = (&applied.row, applied.head) {
@@ -705,9 +734,6 @@ impl WriterState {
             }
         }
         self.publish_vv();
-        if roster_changed && let Err(err) = self.reload_roster() {
-            tracing::error!(%err, "cannot reload the roster");
-        }
         self.evict();
     }
 
@@ -927,6 +953,7 @@ impl WriteContext<'_> {
                     let heads = cached.doc.get_heads();
                     return Ok(Applied {
                         row: Some(row_from_json(id, &current, &heads)?),
+                        roster: false,
                         action: "unchanged",
                         head: None,
                         stored: None,
@@ -1147,7 +1174,16 @@ impl WriteContext<'_> {
         };
 
         let json = json.unwrap_or_else(|| doc::to_json(&document));
-        let row = if id == ROSTER_ID {
+        let roster = id == ROSTER_ID;
+        let row = if roster {
+            None
+        } else if document.get_heads().is_empty() {
+            // Every change of the record was dropped by a key cut-off: the
+            // entry stays in the log, the record does not exist.
+            conn.execute("DELETE FROM documents WHERE doc_id = ?1", [&id])
+                .map_err(storage)?;
+            conn.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [&id])
+                .map_err(storage)?;
             None
         } else {
             Some(project(conn, &id, &json, &document.get_heads())?)
@@ -1165,6 +1201,7 @@ impl WriteContext<'_> {
         let key = (entry.body.origin, entry.body.audience);
         Ok(Applied {
             row,
+            roster,
             action,
             head: Some((
                 key,
@@ -1239,6 +1276,7 @@ impl WriteContext<'_> {
             );
             return Ok(Applied {
                 row: None,
+                roster: false,
                 action: "unchanged",
                 head: None,
                 stored: None,

@@ -460,7 +460,7 @@ pub fn status(err: WriteError) -> Status {
         WriteError::NotOwner { .. } | WriteError::SecretariatOnly(_) => {
             Status::permission_denied(message)
         }
-        WriteError::Deleted(_) => Status::failed_precondition(message),
+        WriteError::Deleted(_) | WriteError::Fenced(_) => Status::failed_precondition(message),
         WriteError::ShuttingDown => Status::unavailable(message),
         _ => Status::internal(message),
     }

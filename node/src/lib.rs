@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod backup;
 pub mod config;
 pub mod datadir;
 pub mod doc;
@@ -19,10 +20,12 @@ pub mod identity;
 pub mod ingest;
 pub mod log;
 pub mod member;
+pub mod metrics;
 pub mod network;
 pub mod peer;
 pub mod query;
 pub mod records;
+pub mod recovery;
 pub mod roster;
 pub mod server;
 pub mod store;

@@ -87,6 +87,11 @@ pub struct PeerStatus {
     pub we_lack: u64,
     /// Entries this node holds, that the peer may read, and lacks.
     pub they_lack: u64,
+    /// When the peer last confirmed that it had sent everything it holds
+    /// (the end of a catch-up, a live entry, an anti-entropy round): the
+    /// replication lag in seconds is measured from it (metrics).
+    #[serde(skip)]
+    pub last_caught_up: Option<std::time::Instant>,
 }
 
 /// Peer status by key, shared with the status writer.
@@ -221,8 +226,12 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                 Some(Ok(response)) => {
                     caught_up |= response.caught_up;
                     last_message = tokio::time::Instant::now();
+                    let complete = response.caught_up;
                     rate.admit(config, &status_key, response.entries.len())?;
                     receive(config, &status_key, response).await?;
+                    if complete && config.writer.fence().is_fenced() {
+                        lift_fence_if_recovered(config, &mut client, &status_key).await;
+                    }
                 }
             },
             _ = tick.tick() => {
@@ -324,6 +333,45 @@ async fn compare_heads(
     });
 }
 
+/// After a restore: once the peer has streamed everything it holds, lifts
+/// the write fence if the peer has no entry of this node's own logs that
+/// this node lacks (see `recovery`).
+async fn lift_fence_if_recovered(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+) {
+    let Ok(theirs) = client
+        .heads(pb::HeadsRequest {
+            network_id: config.network_id.clone(),
+        })
+        .await
+    else {
+        return;
+    };
+    let theirs = theirs
+        .into_inner()
+        .heads
+        .iter()
+        .filter_map(crate::peer::from_wire)
+        .collect::<Vec<_>>();
+    let ours = config.writer.version_vector();
+    match crate::recovery::recovered_from(config.key.id(), &ours, theirs) {
+        Ok(()) => {
+            if let Err(err) = config.writer.fence().lift(peer) {
+                tracing::error!(%err, "cannot lift the restore fence");
+            }
+        }
+        Err(((_, audience), have, theirs)) => tracing::warn!(
+            peer,
+            audience = audience.as_str(),
+            have,
+            theirs,
+            "restored node still lacks entries of its own log that this peer holds; writes stay refused"
+        ),
+    }
+}
+
 fn request(config: &SyncConfig, follow: bool) -> pb::PullRequest {
     let have = config
         .writer
@@ -360,6 +408,11 @@ async fn receive(
             s.catching_up = 0;
         }
     });
+    if response.caught_up {
+        update(&config.status, peer, |s| {
+            s.last_caught_up = Some(std::time::Instant::now());
+        });
+    }
     if response.caught_up && was_catching_up >= 1000 {
         tracing::info!(peer, "caught up");
     }

@@ -36,6 +36,7 @@ use crate::{
     log::{Audience, EntryBody, EntryHash, LogEntry},
     member::{MemberCode, MemberKind},
     records::{self, ENVELOPE_KEYS, FieldError, RecordType, ValidationContext, Visibility},
+    recovery::WriteFence,
     roster::{ROSTER_ID, Roster, SharedRoster},
     store::Store,
 };
@@ -156,6 +157,15 @@ pub enum WriteError {
     /// The node is shutting down.
     #[error("the node is shutting down; retry against the restarted node")]
     ShuttingDown,
+    /// The node was restored from a backup and has not yet recovered its
+    /// own later entries (see `recovery`).
+    #[error(
+        "this node was restored from a backup ({0}) and signs nothing until it has recovered \
+         its own entries signed after that backup from a peer; signing now could reuse a \
+         sequence number (equivocation). Let it reach a peer, or, if no peer can hold newer \
+         entries of this node, run `focal-node resume-writes`"
+    )]
+    Fenced(String),
 }
 
 fn join(errors: &[FieldError]) -> String {
@@ -192,6 +202,7 @@ pub struct Writer {
     events: broadcast::Sender<RecordEvent>,
     stored: broadcast::Sender<StoredEntry>,
     vv: SharedVersionVector,
+    fence: WriteFence,
 }
 
 impl Writer {
@@ -208,6 +219,7 @@ impl Writer {
         let (stored, _) = broadcast::channel(4096);
         let mut state = WriterState::new(store, key, member, events.clone(), stored.clone(), net)?;
         let vv = state.shared_vv.clone();
+        let fence = state.fence.clone();
         let handle = thread::Builder::new()
             .name("focal-writer".to_owned())
             .spawn(move || {
@@ -221,6 +233,7 @@ impl Writer {
                 events,
                 stored,
                 vv,
+                fence,
             },
             handle,
         ))
@@ -288,6 +301,11 @@ impl Writer {
         self.vv.read().map(|vv| vv.clone()).unwrap_or_default()
     }
 
+    /// The restore fence (see `recovery`).
+    pub fn fence(&self) -> &WriteFence {
+        &self.fence
+    }
+
     /// Subscribes to committed changes.
     pub fn subscribe(&self) -> broadcast::Receiver<RecordEvent> {
         self.events.subscribe()
@@ -350,6 +368,7 @@ struct WriterState {
     net: NetworkContext,
     quarantined: HashSet<NodeId>,
     shared_vv: SharedVersionVector,
+    fence: WriteFence,
 }
 
 /// The heads of every log this node holds, shared with the sync layer.
@@ -375,6 +394,7 @@ impl WriterState {
         net: NetworkContext,
     ) -> Result<Self, WriteError> {
         let origin = NodeId(key.verifying_key().to_bytes());
+        let fence = WriteFence::load(store.conn(), store.path())?;
         let mut state = Self {
             store,
             key,
@@ -388,6 +408,7 @@ impl WriterState {
             net,
             quarantined: HashSet::new(),
             shared_vv: Arc::new(RwLock::new(HashMap::new())),
+            fence,
         };
         state.reload_heads()?;
         state.reload_roster()?;
@@ -504,6 +525,7 @@ impl WriterState {
                 clock,
                 net,
                 quarantined,
+                fence,
                 ..
             } = self;
             let mut ctx = WriteContext {
@@ -522,11 +544,15 @@ impl WriterState {
                     for job in batch {
                         outcomes.push(match job {
                             Job::Write { request, reply } => {
-                                let result = ctx.apply_one(&mut tx, &request, &mut touched);
+                                let result = fence
+                                    .check(&tx)
+                                    .and_then(|()| ctx.apply_one(&mut tx, &request, &mut touched));
                                 Outcome::Write(reply, result)
                             }
                             Job::Roster { patch, reply } => {
-                                let result = ctx.roster_one(&mut tx, &patch, &mut touched);
+                                let result = fence
+                                    .check(&tx)
+                                    .and_then(|()| ctx.roster_one(&mut tx, &patch, &mut touched));
                                 Outcome::Roster(reply, result)
                             }
                             Job::Ingest {
@@ -580,6 +606,7 @@ impl WriterState {
                 state.vv.insert(key, head);
             }
             if let Some(stored) = &applied.stored {
+                crate::metrics::entry_stored(stored.origin == state.origin);
                 roster_changed |= applied.row.is_none();
                 let _ = state.stored.send(stored.clone());
             }

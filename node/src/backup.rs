@@ -140,7 +140,7 @@ pub enum BackupError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     /// SQLite failed.
-    #[error("{what}: {source}")]
+    #[error("cannot {what}: {source}; nothing was changed")]
     Sqlite {
         /// What was being done.
         what: String,
@@ -339,6 +339,10 @@ pub fn inspect(
         path: path.to_owned(),
         why,
     };
+    let corrupt = |e: rusqlite::Error| BackupError::Corrupt {
+        path: path.to_owned(),
+        why: e.to_string(),
+    };
     let meta = fs::metadata(path).map_err(io_err("read", path))?;
     if !meta.is_file() {
         return Err(not_backup("it is not a file".into()));
@@ -363,10 +367,7 @@ pub fn inspect(
             |r| r.get(0),
         )
         .optional()
-        .map_err(|e| BackupError::Corrupt {
-            path: path.to_owned(),
-            why: e.to_string(),
-        })?;
+        .map_err(corrupt)?;
     if has_table.is_none() {
         return Err(not_backup(format!(
             "it is a Focal database, but has no `{BACKUP_TABLE}` table (a live focal.db, not a \
@@ -377,12 +378,12 @@ pub fn inspect(
     {
         let mut stmt = conn
             .prepare(&format!("SELECT key, value FROM {BACKUP_TABLE}"))
-            .map_err(sqlite_err("read the backup's description"))?;
+            .map_err(corrupt)?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(sqlite_err("read the backup's description"))?;
+            .map_err(corrupt)?;
         for row in rows {
-            let (k, v) = row.map_err(sqlite_err("read the backup's description"))?;
+            let (k, v) = row.map_err(corrupt)?;
             info.insert(k, v);
         }
     }
@@ -398,7 +399,7 @@ pub fn inspect(
     }
     let found: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(sqlite_err("read the schema version"))?;
+        .map_err(corrupt)?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
             path: path.to_owned(),
@@ -455,8 +456,7 @@ pub fn inspect(
         });
     }
     Config::parse(&info.config, Path::new("focal.toml (in the backup)"))?;
-    conn.execute_batch("BEGIN")
-        .map_err(sqlite_err("read the backup"))?;
+    conn.execute_batch("BEGIN").map_err(corrupt)?;
     let verified = verify(&conn, |stage, done, total| progress(stage, done, total));
     let _ = conn.execute_batch("ROLLBACK");
     let verified = verified.map_err(|problem| BackupError::Verify {

@@ -23,6 +23,7 @@ pub mod member;
 pub mod metrics;
 pub mod network;
 pub mod peer;
+pub mod progress;
 pub mod query;
 pub mod records;
 pub mod recovery;

@@ -321,7 +321,7 @@ pub fn render(sources: &MetricsSources) -> String {
         &mut out,
         "focal_logs_held",
         "gauge",
-        "Logs held (origin key × audience).",
+        "Logs held (one per origin key and audience).",
     );
     let _ = writeln!(out, "focal_logs_held {}", heads.len());
     family(

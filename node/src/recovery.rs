@@ -9,13 +9,16 @@
 //! `restored` in the database's `meta` table, and while that row exists the
 //! writer refuses every local write and roster change ([`WriteFence`]).
 //!
-//! The sync layer lifts the fence once a peer has streamed everything it
-//! holds and its heads of this node's own logs are no further than ours:
+//! The sync layer lifts the fence once peers have streamed everything they
+//! hold and their heads of this node's own logs are no further than ours:
 //! the entries signed after the backup came back (peers send a node its
 //! own entries when its version vector shows it lacks them), so the next
-//! entry continues after the highest sequence number the network has. An
-//! operator who knows that no peer holds anything newer (or accepts the
-//! risk) lifts it with `focal-node resume-writes`.
+//! entry continues after the highest sequence number the network has.
+//! Which peers: the secretariat (the only other reader of a member's
+//! `secretariat` log, and the hub every entry passes) and every peer
+//! connected at that moment; a member whose secretariat is unreachable
+//! stays fenced. An operator who knows that no peer holds anything newer
+//! (or accepts the risk) lifts it with `focal-node resume-writes`.
 //!
 //! Invariant: while `meta.restored` exists, this node signs nothing.
 
@@ -48,6 +51,9 @@ struct Inner {
     fenced: AtomicBool,
     reason: Mutex<String>,
     database: PathBuf,
+    /// Peers (keys) that have streamed everything and hold nothing newer
+    /// of this node's logs.
+    recovered: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl WriteFence {
@@ -67,6 +73,7 @@ impl WriteFence {
                 fenced: AtomicBool::new(reason.is_some()),
                 reason: Mutex::new(reason.unwrap_or_default()),
                 database: database.to_owned(),
+                recovered: Mutex::default(),
             }),
         })
     }
@@ -92,7 +99,39 @@ impl WriteFence {
         }
     }
 
-    /// Lifts the fence: the node has recovered its own entries from `peer`.
+    /// Records that `peer` has streamed everything it holds and holds
+    /// nothing of this node's own logs that it lacks; lifts the fence once
+    /// every peer in `required` has. Returns whether writes may resume.
+    pub fn recovered_from_peer(&self, peer: &str, required: &[String]) -> Result<bool, WriteError> {
+        if !self.is_fenced() {
+            return Ok(true);
+        }
+        let waiting: Vec<String> = match self.inner.recovered.lock() {
+            Ok(mut recovered) => {
+                recovered.insert(peer.to_owned());
+                required
+                    .iter()
+                    .filter(|p| !recovered.contains(*p))
+                    .cloned()
+                    .collect()
+            }
+            Err(_) => required.to_vec(),
+        };
+        if waiting.is_empty() {
+            self.lift(peer)?;
+            Ok(true)
+        } else {
+            tracing::info!(
+                peer,
+                waiting = %waiting.join(", "),
+                "recovered this node's own entries from a peer; waiting for more peers before writing"
+            );
+            Ok(false)
+        }
+    }
+
+    /// Lifts the fence: the node has recovered its own entries (last from
+    /// `peer`).
     pub fn lift(&self, peer: &str) -> Result<(), WriteError> {
         if !self.is_fenced() {
             return Ok(());
@@ -207,7 +246,11 @@ mod tests {
         let fence = WriteFence::load(&conn, &path).unwrap();
         assert!(fence.is_fenced());
         assert!(matches!(fence.check(&conn), Err(WriteError::Fenced(_))));
-        fence.lift("SEC").unwrap();
+        // The secretariat is required; another peer alone does not do.
+        let required = ["sec".to_owned(), "nam".to_owned()];
+        assert!(!fence.recovered_from_peer("nam", &required).unwrap());
+        assert!(fence.is_fenced());
+        assert!(fence.recovered_from_peer("sec", &required).unwrap());
         assert!(!fence.is_fenced());
         assert_eq!(restored(&conn).unwrap(), None);
         // The operator's `resume-writes` on a running node: the row goes,

@@ -251,6 +251,11 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     rate.admit(config, &status_key, response.entries.len())?;
                     receive(config, &status_key, response).await?;
                 }
+                // Every round ends caught up: a restored node that could not
+                // lift its fence at the end of the catch-up tries again.
+                if config.writer.fence().is_fenced() {
+                    lift_fence_if_recovered(config, &mut client, &status_key).await;
+                }
             }
         }
     }
@@ -341,13 +346,17 @@ async fn lift_fence_if_recovered(
     client: &mut PeerServiceClient<tonic::transport::Channel>,
     peer: &str,
 ) {
-    let Ok(theirs) = client
+    let theirs = match client
         .heads(pb::HeadsRequest {
             network_id: config.network_id.clone(),
         })
         .await
-    else {
-        return;
+    {
+        Ok(theirs) => theirs,
+        Err(status) => {
+            tracing::info!(peer, error = %status.message(), "cannot compare heads after a restore; trying again later");
+            return;
+        }
     };
     let theirs = theirs
         .into_inner()
@@ -358,7 +367,24 @@ async fn lift_fence_if_recovered(
     let ours = config.writer.version_vector();
     match crate::recovery::recovered_from(config.key.id(), &ours, theirs) {
         Ok(()) => {
-            if let Err(err) = config.writer.fence().lift(peer) {
+            // The secretariat (it reads all of a member's logs) and every
+            // peer connected now must have given back what they hold.
+            let me = config.key.id();
+            let mut required: Vec<String> = config
+                .anchor
+                .filter(|anchor| *anchor != me)
+                .map(|anchor| anchor.to_string())
+                .into_iter()
+                .collect();
+            if let Ok(status) = config.status.lock() {
+                required.extend(
+                    status
+                        .values()
+                        .filter(|s| s.connected)
+                        .map(|s| s.key.clone()),
+                );
+            }
+            if let Err(err) = config.writer.fence().recovered_from_peer(peer, &required) {
                 tracing::error!(%err, "cannot lift the restore fence");
             }
         }

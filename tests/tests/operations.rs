@@ -219,11 +219,22 @@ fn a_backup_taken_during_writes_restores_and_the_node_never_equivocates() {
         "ESP to recover the entries it signed after the backup",
         || head_of(&net.member("ESP").dir, &esp_key) == head,
     );
-    wait_until("ESP to accept writes again", || {
-        practice(&esp_conn, "Written after recovery")
-            .status
-            .success()
-    });
+    let mut last = None;
+    let accepted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_until("ESP to accept writes again", || {
+            let out = practice(&esp_conn, "Written after recovery");
+            let ok = out.status.success();
+            last = Some(out);
+            ok
+        })
+    }));
+    if accepted.is_err() {
+        panic!(
+            "ESP still refuses writes: {}\n{}",
+            String::from_utf8_lossy(&last.unwrap().stderr),
+            net.member("ESP").running().log_text()
+        );
+    }
     assert_eq!(head_of(&net.member("ESP").dir, &esp_key), head + 1);
 
     // The network converges, and nobody ever saw two entries for one

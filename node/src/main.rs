@@ -310,11 +310,14 @@ fn run(
             dir
         }
     };
+    // Logging first, so that opening (which migrates the database) is logged.
+    let level = focal_node::config::Config::load(&dir.config_path())
+        .map_or_else(|_| "info".to_owned(), |config| config.log_level);
+    init_logging(&level);
     let mut node = dir.open()?;
     if let Some(listen) = listen {
         node.config.listen = listen;
     }
-    init_logging(&node.config.log_level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

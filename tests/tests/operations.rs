@@ -477,6 +477,11 @@ fn a_data_directory_of_every_older_schema_migrates_and_verifies() {
             "{}",
             node.log_text()
         );
+        assert!(
+            version == current || node.log_text().contains("database migrated"),
+            "{}",
+            node.log_text()
+        );
         assert!(node.terminate().success());
         let migrated: u32 = read_only(&data.join("focal.db"))
             .query_row("PRAGMA user_version", [], |r| r.get(0))

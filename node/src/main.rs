@@ -522,6 +522,12 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
     println!("key:     {}", s(&status["node_key"]));
     println!("network: {}", s(&status["network"]));
     println!("as of:   {}", s(&status["updated"]));
+    if status["writes_fenced"].as_bool() == Some(true) {
+        println!(
+            "WRITES REFUSED: restored from a backup; waiting to recover this node's own later \
+             entries from the secretariat and the connected peers (see `focal-node resume-writes`)"
+        );
+    }
     let logs = status["logs"].as_array().cloned().unwrap_or_default();
     println!("logs held: {}", logs.len());
     for log in &logs {

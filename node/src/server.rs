@@ -602,6 +602,7 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
                 .unwrap_or_default()
         };
         let status = serde_json::json!({
+            "writes_fenced": writer.fence().is_fenced(),
             "quarantined": quarantined,
             "rejections": rejections,
             "member": member.to_string(),

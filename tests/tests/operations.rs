@@ -209,6 +209,11 @@ fn a_backup_taken_during_writes_restores_and_the_node_never_equivocates() {
     net.member("ESP").start();
     let refused = practice(&esp_conn, "Signed twice?");
     assert_fails_with(&refused, "restored from a backup");
+    let esp_data_dir = net.member("ESP").dir.path.clone();
+    wait_until("the status to say that writes are refused", || {
+        let out = focal_node(&["status", "--data", esp_data_dir.to_str().unwrap()]);
+        String::from_utf8_lossy(&out.stdout).contains("WRITES REFUSED")
+    });
     assert_eq!(head_of(&net.member("ESP").dir, &esp_key), restored);
 
     // Peers back: it recovers its own later entries from them, then writes

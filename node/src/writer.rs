@@ -160,10 +160,10 @@ pub enum WriteError {
     /// The node was restored from a backup and has not yet recovered its
     /// own later entries (see `recovery`).
     #[error(
-        "this node was restored from a backup ({0}) and signs nothing until it has recovered \
-         its own entries signed after that backup from a peer; signing now could reuse a \
-         sequence number (equivocation). Let it reach a peer, or, if no peer can hold newer \
-         entries of this node, run `focal-node resume-writes`"
+        "this node was restored from a backup ({0}) and signs nothing until it has recovered, \
+         from the secretariat and its connected peers, the entries it signed after that backup; \
+         signing now could reuse a sequence number (equivocation). Let it reach its peers, or, \
+         if no peer can hold newer entries of this node, run `focal-node resume-writes`"
     )]
     Fenced(String),
 }
@@ -606,7 +606,8 @@ impl WriterState {
                 state.vv.insert(key, head);
             }
             if let Some(stored) = &applied.stored {
-                crate::metrics::entry_stored(stored.origin == state.origin);
+                // Received entries (a restored node's own included) are `received`.
+                crate::metrics::entry_stored(applied.action != "received");
                 roster_changed |= applied.row.is_none();
                 let _ = state.stored.send(stored.clone());
             }

@@ -7,10 +7,11 @@
 //! - `focal-node backup` while one client keeps writing, against a plain
 //!   file copy of the same database (what the disk alone costs), and the
 //!   write rate during the backup against the rate just before it;
-//! - `focal-node restore` into a new directory (check, migrate, verify,
-//!   swap), against `focal-node verify` of the same database (restore is
-//!   dominated by the verification it runs twice: the backup, then the staged
-//!   copy).
+//! - the same backup against SQLite's `VACUUM INTO` plus `focal-node verify`
+//!   of the same database (what it does: snapshot, then check the copy);
+//! - `focal-node restore` into a new directory (check, stage, migrate,
+//!   verify, swap), against `focal-node verify` of the same database (restore
+//!   is dominated by the verification of the staged copy).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -133,6 +134,13 @@ async fn main() {
         .unwrap();
     let copy_time = copy_start.elapsed();
     let verify_time = timed(&["verify", "--data", &data]);
+    // The snapshot alone: SQLite's VACUUM INTO of the same database.
+    let vacuum_start = Instant::now();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("VACUUM INTO ?1", [work.join("vacuum.db").to_str().unwrap()])
+        .unwrap();
+    let vacuum_time = vacuum_start.elapsed();
     let restored = work.join("restored");
     let restore_time = timed(&[
         "restore",
@@ -157,6 +165,14 @@ async fn main() {
         mb(backup_bytes),
         copy_time.as_secs_f64(),
         backup_time.as_secs_f64() / copy_time.as_secs_f64()
+    );
+    println!(
+        "| the same backup | {:.2} s | SQLite `VACUUM INTO` of the same database ({:.2} s) + `focal-node verify` of it ({:.2} s): {:.2} s | {:.2} |",
+        backup_time.as_secs_f64(),
+        vacuum_time.as_secs_f64(),
+        verify_time.as_secs_f64(),
+        (vacuum_time + verify_time).as_secs_f64(),
+        backup_time.as_secs_f64() / (vacuum_time + verify_time).as_secs_f64()
     );
     println!(
         "| writes/s of one client during that backup | {rate_during:.0} writes/s | the same client in the {}s before: {rate_before:.0} writes/s | {:.2} |",

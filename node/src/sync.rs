@@ -376,11 +376,26 @@ async fn lift_fence_if_recovered(
                 .map(|anchor| anchor.to_string())
                 .into_iter()
                 .collect();
+            // "Connected" only counts with recent contact: the status of a
+            // peer whose task ended (it left the roster) is never reset.
+            let recent = (config.anti_entropy * 3).max(Duration::from_secs(30));
+            let now = time::OffsetDateTime::now_utc();
+            let fresh = |at: &Option<String>| {
+                at.as_deref()
+                    .and_then(|at| {
+                        time::OffsetDateTime::parse(
+                            at,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .ok()
+                    })
+                    .is_some_and(|at| now - at < recent)
+            };
             if let Ok(status) = config.status.lock() {
                 required.extend(
                     status
                         .values()
-                        .filter(|s| s.connected)
+                        .filter(|s| s.connected && fresh(&s.last_contact))
                         .map(|s| s.key.clone()),
                 );
             }

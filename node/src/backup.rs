@@ -655,6 +655,8 @@ pub fn restore(
         None
     };
     fs::rename(&staged, &db).map_err(io_err("install", &db))?;
+    // Closing checkpointed the staged copy; no -wal or -shm of it may stay.
+    remove_with_sidecars(&staged);
     if wrote_config {
         let mut file = OpenOptions::new()
             .write(true)

@@ -756,3 +756,81 @@ fn metrics_are_served_and_count_accepted_and_refused_entries() {
                 .any(|(k, v)| k.starts_with("focal_peer_entries_rejected_total{") && *v >= 1.0)
     });
 }
+
+/// The secretariat restored from a backup: its own log carries the roster,
+/// which every member holds. It recovers its later entries from a member
+/// before it signs again (and does not touch its roster entry meanwhile).
+#[test]
+fn a_restored_secretariat_recovers_from_its_members_before_writing() {
+    let mut net = TestNetwork::start(&["NAM"], |_, _| {});
+    let sec_key = net.secretariat.dir.node_key;
+    let sec_conn = net.secretariat.conn();
+    let sec_data = net.secretariat.dir.path.to_str().unwrap().to_owned();
+    add_practice(
+        &sec_conn,
+        "best-practice",
+        "Network-wide WPS training",
+        "capacity-building",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let backup = tmp.path().join("sec.focal-backup");
+    let out = focal_node(&[
+        "backup",
+        "--data",
+        &sec_data,
+        "--to",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for i in 0..3 {
+        add_practice(
+            &sec_conn,
+            "best-practice",
+            &format!("Regional WPS exchange {i}"),
+            "capacity-building",
+        );
+    }
+    let head = head_of(&net.secretariat.dir, &sec_key);
+    wait_until("NAM to hold every secretariat entry", || {
+        head_of(&net.member("NAM").dir, &sec_key) == head
+    });
+
+    net.secretariat.stop();
+    let out = focal_node(&[
+        "restore",
+        "--from",
+        backup.to_str().unwrap(),
+        "--data",
+        &sec_data,
+        "--replace",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(head_of(&net.secretariat.dir, &sec_key) < head);
+    net.member("NAM").stop();
+    net.secretariat.start();
+    assert_fails_with(&practice(&sec_conn, "Too early"), "restored from a backup");
+    net.member("NAM").start();
+    wait_until(
+        "the secretariat to recover its own entries from NAM",
+        || head_of(&net.secretariat.dir, &sec_key) == head,
+    );
+    wait_until("the secretariat to accept writes again", || {
+        practice(&sec_conn, "After recovery").status.success()
+    });
+    assert_eq!(head_of(&net.secretariat.dir, &sec_key), head + 1);
+    wait_until("NAM to receive it", || {
+        head_of(&net.member("NAM").dir, &sec_key) == head + 1
+    });
+    for member in net.all() {
+        assert_eq!(misbehaviour_seen_by(&member.dir, &sec_key), (0, 0, 0));
+        assert_verifies(&member.dir);
+    }
+}

@@ -837,6 +837,33 @@ mod tests {
     }
 
     #[test]
+    fn a_backup_of_a_newer_schema_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let esp = node(tmp.path(), "esp");
+        let file = tmp.path().join("esp.backup");
+        backup(&esp, &file, &mut quiet()).unwrap();
+        Connection::open(&file)
+            .unwrap()
+            .execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 1))
+            .unwrap();
+        let err = restore(
+            &DataDir::new(tmp.path().join("new")),
+            &RestoreOptions {
+                from: file,
+                replace: false,
+                key: Some(esp.key_path()),
+            },
+            &mut quiet(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, BackupError::Store(StoreError::NewerSchema { .. })),
+            "{err}"
+        );
+        assert!(!tmp.path().join("new").exists());
+    }
+
+    #[test]
     fn a_running_node_is_not_restored_over() {
         let tmp = tempfile::tempdir().unwrap();
         let esp = node(tmp.path(), "esp");

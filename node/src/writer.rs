@@ -600,6 +600,9 @@ impl WriterState {
             }
             return;
         }
+        // The heads are shared before anyone hears back: a caller that has
+        // its acknowledgement sees its entries in `version_vector()`.
+        self.publish_vv();
         let mut roster_changed = false;
         let mut publish = |state: &mut Self, applied: &Applied| {
             if let Some((key, head)) = applied.head {

@@ -122,12 +122,15 @@ fn grpc_request(method: &str, code: &str, elapsed: Duration) {
             return;
         };
         let known = requests.keys().any(|(m, _)| m == method);
-        let distinct = requests
-            .keys()
-            .map(|(m, _)| m.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let method = if known || distinct < MAX_METHODS {
+        let room = || {
+            requests
+                .keys()
+                .map(|(m, _)| m.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                < MAX_METHODS
+        };
+        let method = if known || room() {
             method.to_owned()
         } else {
             "other".to_owned()

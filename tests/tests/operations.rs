@@ -1,7 +1,8 @@
 //! Operations, with real `focal-node` processes: an online backup taken
 //! during a stream of writes restores to a node that verifies, converges and
 //! never equivocates; restore refuses every bad input and changes nothing;
-//! a data directory of every older schema version migrates and verifies;
+//! a restored secretariat recovers from its members the same way; a data
+//! directory of every older schema version migrates and verifies;
 //! the Prometheus endpoint serves well-formed text whose counters move.
 
 use std::{

@@ -566,7 +566,7 @@ pub fn status(err: WriteError) -> Status {
         WriteError::NotOwner { .. } | WriteError::SecretariatOnly(_) => {
             Status::permission_denied(message)
         }
-        WriteError::Deleted(_) | WriteError::KeyRetired { .. } => {
+        WriteError::Deleted(_) | WriteError::KeyRetired { .. } | WriteError::Fenced(_) => {
             Status::failed_precondition(message)
         }
         WriteError::ShuttingDown => Status::unavailable(message),

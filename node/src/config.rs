@@ -39,6 +39,19 @@ pub struct Config {
     /// The network this node belongs to.
     #[serde(default)]
     pub network: NetworkConfig,
+    /// The Prometheus endpoint (off unless `listen` is set).
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: Prometheus metrics over plain HTTP on a port of their own.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where `GET /metrics` is served; absent means no metrics endpoint.
+    /// It is not authenticated: bind it to loopback or a monitoring network.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
 }
 
 /// `[network]`: which network, and how to reach it.
@@ -194,6 +207,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             server: ServerConfig::default(),
             network: NetworkConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -356,6 +370,11 @@ log_level = "info"
 # max_entries_per_second = 50000
 # Replication streams one peer may hold open at once.
 # max_streams_per_peer = 4
+
+[metrics]
+# Serve Prometheus metrics at http://ADDRESS/metrics (plain HTTP, no
+# authentication: use loopback or a monitoring network). Absent: no endpoint.
+# listen = "127.0.0.1:9464"
 "#,
             busy = default_busy_timeout_ms(),
             handshake = default_handshake_timeout_ms(),
@@ -464,6 +483,18 @@ mod tests {
             vec!["10.0.0.1:7400".to_owned()]
         );
         assert!(again.contains("# The secretariat node's address"));
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_is_given() {
+        assert_eq!(parse("").unwrap().metrics.listen, None);
+        let config = parse("[metrics]\nlisten = \"127.0.0.1:9464\"\n").unwrap();
+        assert_eq!(
+            config.metrics.listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let err = parse("[metrics]\nport = 9464\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `port`"), "{err}");
     }
 
     #[test]

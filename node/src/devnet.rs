@@ -273,6 +273,15 @@ pub fn devnet(dir: PathBuf, base_port: u16) -> anyhow::Result<()> {
     if fresh {
         runtime.block_on(seed(&nodes))?;
     }
+    // The handlers exist before convergence is announced: whoever waits for
+    // that line (a person, a test) may stop the devnet right after it.
+    let (mut term, mut interrupt) = runtime.block_on(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        anyhow::Ok((
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        ))
+    })?;
     runtime.block_on(show_convergence(&nodes))?;
     println!();
     println!(
@@ -289,14 +298,11 @@ pub fn devnet(dir: PathBuf, base_port: u16) -> anyhow::Result<()> {
         dir.display()
     );
     runtime.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
         tokio::select! {
             _ = term.recv() => {},
-            _ = tokio::signal::ctrl_c() => {},
+            _ = interrupt.recv() => {},
         }
-        anyhow::Ok(())
-    })?;
+    });
     println!("Stopping the devnet …");
     for node in nodes.iter_mut().rev() {
         stop(node);

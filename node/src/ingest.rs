@@ -329,6 +329,7 @@ impl WriteContext<'_> {
                     ) {
                         tracing::error!(%e, "cannot record a refusal");
                     }
+                    crate::metrics::entry_rejected(&err);
                     report.rejected.push((key.0, entry.body.seq, err));
                     broken.insert(key);
                 }

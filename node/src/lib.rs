@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod backup;
 pub mod config;
 pub mod datadir;
 pub mod doc;
@@ -21,10 +22,13 @@ pub mod ingest;
 pub mod log;
 pub mod member;
 pub mod membership;
+pub mod metrics;
 pub mod network;
 pub mod peer;
+pub mod progress;
 pub mod query;
 pub mod records;
+pub mod recovery;
 pub mod revocation;
 pub mod roster;
 pub mod rotate;

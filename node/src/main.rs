@@ -115,6 +115,48 @@ enum Command {
         #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
         data: PathBuf,
     },
+    /// Back up a node, also while it runs: a consistent copy of its
+    /// database and its focal.toml in one file, checked like `verify`.
+    /// The node key is not in it: keep DIR/node.key safe separately.
+    Backup {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// The backup file to create (never overwritten).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Restore a stopped node from a backup. The backup is checked
+    /// (integrity, schema, signatures, hash chains, records) before anything
+    /// changes. A node in a network then refuses to write until it has
+    /// recovered from a peer the entries it signed after the backup.
+    Restore {
+        /// The backup file (from `focal-node backup`).
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The data directory to restore into (created if missing).
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR")]
+        data: PathBuf,
+        /// Replace the database already in DIR (it is moved aside, not
+        /// deleted).
+        #[arg(long)]
+        replace: bool,
+        /// The node's key file, for a DIR without node.key (the backup does
+        /// not contain the key).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+    /// After a restore, let the node sign again without waiting to recover
+    /// its own later entries from a peer. Dangerous: read the warning.
+    ResumeWrites {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// Confirm that no peer can hold entries this node signed after the
+        /// backup was taken.
+        #[arg(long)]
+        confirm: bool,
+    },
     /// This node's key.
     Key {
         #[command(subcommand)]
@@ -212,6 +254,17 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         Command::Key {
             command: KeyCommand::Rotate { data },
         } => rotate_key(data),
+        Command::Backup { data, to } => backup(data, &to),
+        Command::Restore {
+            from,
+            data,
+            replace,
+            key,
+        } => restore(
+            data,
+            focal_node::backup::RestoreOptions { from, replace, key },
+        ),
+        Command::ResumeWrites { data, confirm } => resume_writes(data, confirm),
     }
 }
 
@@ -320,11 +373,14 @@ fn run(
             dir
         }
     };
+    // Logging first, so that opening (which migrates the database) is logged.
+    let level = focal_node::config::Config::load(&dir.config_path())
+        .map_or_else(|_| "info".to_owned(), |config| config.log_level);
+    init_logging(&level);
     let mut node = dir.open()?;
     if let Some(listen) = listen {
         node.config.listen = listen;
     }
-    init_logging(&node.config.log_level);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -529,6 +585,12 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
     println!("key:     {}", s(&status["node_key"]));
     println!("network: {}", s(&status["network"]));
     println!("as of:   {}", s(&status["updated"]));
+    if status["writes_fenced"].as_bool() == Some(true) {
+        println!(
+            "WRITES REFUSED: restored from a backup; waiting to recover this node's own later \
+             entries from the secretariat and the connected peers (see `focal-node resume-writes`)"
+        );
+    }
     let logs = status["logs"].as_array().cloned().unwrap_or_default();
     println!("logs held: {}", logs.len());
     for log in &logs {
@@ -643,16 +705,9 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
     let conn = db.conn();
     // One read transaction: a consistent snapshot even if the node runs.
     conn.execute_batch("BEGIN")?;
-    let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut progress = focal_node::progress::Progress::stderr();
     let result = focal_node::verify::verify(conn, |stage, done, total| {
-        if interactive {
-            eprint!("\rverifying {stage}: {done}/{total}   ");
-            if done == total {
-                eprintln!();
-            }
-        } else if done == total || done % 10_000 == 0 {
-            eprintln!("verifying {stage}: {done}/{total}");
-        }
+        progress.update(&format!("verifying {stage}"), done, total);
     });
     let _ = conn.execute_batch("ROLLBACK");
     match result {
@@ -665,6 +720,118 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
         }
         Err(problem) => anyhow::bail!("verification failed: {problem}"),
     }
+}
+
+fn backup(data: PathBuf, to: &std::path::Path) -> anyhow::Result<()> {
+    let dir = DataDir::new(data);
+    let mut progress = focal_node::progress::Progress::stderr();
+    let report = focal_node::backup::backup(&dir, to, &mut |stage, done, total| {
+        progress.update(stage, done, total)
+    })?;
+    println!(
+        "Backed up {}'s node (key {}) to {}: {} bytes, schema version {}.",
+        report.info.member,
+        report.info.node_key,
+        to.display(),
+        report.bytes,
+        report.info.schema_version
+    );
+    println!(
+        "  checked: {} entries in {} logs, {} records rebuilt from the log and matching",
+        report.verified.entries, report.verified.logs, report.verified.documents
+    );
+    println!(
+        "  it holds the database and focal.toml, not the node key: keep {} safe separately",
+        dir.key_path().display()
+    );
+    Ok(())
+}
+
+fn restore(data: PathBuf, options: focal_node::backup::RestoreOptions) -> anyhow::Result<()> {
+    let dir = DataDir::new(data);
+    let mut progress = focal_node::progress::Progress::stderr();
+    let report = focal_node::backup::restore(&dir, &options, &mut |stage, done, total| {
+        progress.update(stage, done, total)
+    })?;
+    let info = &report.backup.info;
+    println!(
+        "Restored {}'s node (key {}) into {} from {} (taken at {}).",
+        info.member,
+        info.node_key,
+        dir.root().display(),
+        options.from.display(),
+        info.taken_at
+    );
+    println!(
+        "  checked: {} entries in {} logs, {} records rebuilt from the log and matching",
+        report.backup.verified.entries,
+        report.backup.verified.logs,
+        report.backup.verified.documents
+    );
+    if let Some(aside) = &report.moved_aside {
+        println!(
+            "  the database that was there is kept at {}",
+            aside.display()
+        );
+    }
+    if report.wrote_config {
+        println!("  focal.toml: from the backup");
+    } else {
+        println!("  focal.toml: the directory's own, kept");
+    }
+    if report.wrote_key {
+        println!(
+            "  node.key: copied from {}",
+            options
+                .key
+                .as_deref()
+                .unwrap_or(std::path::Path::new("?"))
+                .display()
+        );
+    }
+    if report.fenced {
+        println!(
+            "  This node is in a network, and may have signed entries after the backup that \
+             its peers hold. Until it has recovered them from a peer it refuses local writes \
+             (signing again from the backup's heads would be equivocation)."
+        );
+    }
+    println!("Next: focal-node run --data {}", dir.root().display());
+    Ok(())
+}
+
+fn resume_writes(data: PathBuf, confirm: bool) -> anyhow::Result<()> {
+    const WARNING: &str = "\
+WARNING: a restored node may have signed entries after its backup was taken.
+Its peers hold them. If it signs again before it has them back, it signs a
+second, different entry with a sequence number it already used: that is
+equivocation, and every node that sees both quarantines this node's key for
+good (the secretariat must then give the member a new key). Resume writes
+only if no peer can hold a newer entry of this node: it never reached the
+network after the backup, or every peer has been checked (`focal-node
+status` on them: this node's log heads).";
+    let dir = DataDir::new(data);
+    let (_, db, node_id, member) = dir.open_database(false)?;
+    let Some(restored) = focal_node::recovery::restored(db.conn())? else {
+        println!("{member}'s node (key {node_id}) is not waiting after a restore; nothing to do.");
+        return Ok(());
+    };
+    eprintln!("{WARNING}");
+    if !confirm {
+        anyhow::bail!(
+            "{member}'s node was {restored}; it still refuses writes. Run again with --confirm \
+             to resume them anyway"
+        );
+    }
+    db.conn().execute(
+        "DELETE FROM meta WHERE key = ?1",
+        [focal_node::recovery::META_RESTORED],
+    )?;
+    println!(
+        "Writes resumed on {member}'s node (key {node_id}) by the operator, without recovering \
+         its own later entries from a peer (it was {restored})."
+    );
+    Ok(())
 }
 
 /// Completes on the first SIGINT or SIGTERM.

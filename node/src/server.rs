@@ -59,6 +59,16 @@ pub enum ServeError {
         /// The configuration file to edit.
         config: String,
     },
+    /// The metrics address could not be bound.
+    #[error("cannot serve metrics on {addr} (`[metrics] listen` in {config}): {source}")]
+    MetricsBind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The configuration file to edit.
+        config: String,
+        /// The underlying error.
+        source: io::Error,
+    },
     /// Binding failed for another reason.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -279,7 +289,12 @@ pub async fn serve(
     // The secretariat keeps its own roster entry current: an operator who
     // changes `listen` or `advertise` needs no other step.
     let is_anchor = roster.read().ok().and_then(|r| r.anchor()) == Some(key.id());
-    if is_anchor {
+    if is_anchor && writer.fence().is_fenced() {
+        tracing::warn!(
+            "restored from a backup: the secretariat's endpoint in the roster is not checked \
+             until this node has recovered its own entries (restart it after that)"
+        );
+    } else if is_anchor {
         let own = roster
             .read()
             .ok()
@@ -319,6 +334,40 @@ pub async fn serve(
             learned_anchor: Default::default(),
         })
     });
+    let metrics_file = dir.root().join(crate::metrics::ADDR_FILE);
+    let _ = std::fs::remove_file(&metrics_file);
+    let metrics = match config.metrics.listen {
+        None => None,
+        Some(addr) => {
+            let listener =
+                crate::metrics::bind(addr)
+                    .await
+                    .map_err(|source| ServeError::MetricsBind {
+                        addr,
+                        config: dir.config_path().display().to_string(),
+                        source,
+                    })?;
+            let bound = listener.local_addr().unwrap_or(addr);
+            let tmp = dir
+                .root()
+                .join(format!("{}.tmp", crate::metrics::ADDR_FILE));
+            if std::fs::write(&tmp, format!("{bound}\n")).is_ok() {
+                let _ = std::fs::rename(&tmp, &metrics_file);
+            }
+            tracing::info!(addr = %bound, "serving Prometheus metrics at /metrics");
+            Some(tokio::spawn(crate::metrics::serve(
+                listener,
+                crate::metrics::MetricsSources {
+                    member: member.to_string(),
+                    node_key: key.id().to_string(),
+                    database: dir.database_path(),
+                    writer: writer.clone(),
+                    peers: status.clone(),
+                },
+                stop_rx.clone(),
+            )))
+        }
+    };
     let status_file = tokio::spawn(write_status(
         StatusSources {
             reader: reader.clone(),
@@ -369,6 +418,7 @@ pub async fn serve(
     };
     let server = tonic::transport::Server::builder()
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .layer(crate::metrics::GrpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -409,6 +459,10 @@ pub async fn serve(
         let _ = sync.await;
     }
     let _ = status_file.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+        let _ = std::fs::remove_file(&metrics_file);
+    }
     // The writer finishes the writes already queued, then hands the store
     // back to be closed.
     writer.shutdown().await;
@@ -567,6 +621,7 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
         let status = serde_json::json!({
             "dropped_total": dropped_total,
             "dropped": dropped,
+            "writes_fenced": writer.fence().is_fenced(),
             "quarantined": quarantined,
             "rejections": rejections,
             "member": member.to_string(),

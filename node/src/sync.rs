@@ -89,6 +89,11 @@ pub struct PeerStatus {
     pub we_lack: u64,
     /// Entries this node holds, that the peer may read, and lacks.
     pub they_lack: u64,
+    /// When the peer last confirmed that it had sent everything it holds
+    /// (the end of a catch-up, a live entry, an anti-entropy round): the
+    /// replication lag in seconds is measured from it (metrics).
+    #[serde(skip)]
+    pub last_caught_up: Option<std::time::Instant>,
 }
 
 /// Peer status by key, shared with the status writer.
@@ -237,8 +242,12 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                 Some(Ok(response)) => {
                     caught_up |= response.caught_up;
                     last_message = tokio::time::Instant::now();
+                    let complete = response.caught_up;
                     rate.admit(config, &status_key, response.entries.len())?;
                     receive(config, &status_key, response).await?;
+                    if complete && config.writer.fence().is_fenced() {
+                        lift_fence_if_recovered(config, &mut client, &status_key).await;
+                    }
                 }
             },
             _ = tick.tick() => {
@@ -257,6 +266,11 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     let response = response.map_err(|s| s.message().to_owned())?;
                     rate.admit(config, &status_key, response.entries.len())?;
                     receive(config, &status_key, response).await?;
+                }
+                // Every round ends caught up: a restored node that could not
+                // lift its fence at the end of the catch-up tries again.
+                if config.writer.fence().is_fenced() {
+                    lift_fence_if_recovered(config, &mut client, &status_key).await;
                 }
             }
         }
@@ -405,6 +419,81 @@ async fn compare_heads(
     });
 }
 
+/// After a restore: once the peer has streamed everything it holds, lifts
+/// the write fence if the peer has no entry of this node's own logs that
+/// this node lacks (see `recovery`).
+async fn lift_fence_if_recovered(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+) {
+    let theirs = match client
+        .heads(pb::HeadsRequest {
+            network_id: config.network_id.clone(),
+        })
+        .await
+    {
+        Ok(theirs) => theirs,
+        Err(status) => {
+            tracing::info!(peer, error = %status.message(), "cannot compare heads after a restore; trying again later");
+            return;
+        }
+    };
+    let theirs = theirs
+        .into_inner()
+        .heads
+        .iter()
+        .filter_map(crate::peer::from_wire)
+        .collect::<Vec<_>>();
+    let ours = config.writer.version_vector();
+    match crate::recovery::recovered_from(config.key.id(), &ours, theirs) {
+        Ok(()) => {
+            // The secretariat (it reads all of a member's logs) and every
+            // peer connected now must have given back what they hold.
+            let me = config.key.id();
+            let anchor = config.roster.read().ok().and_then(|r| r.anchor());
+            let mut required: Vec<String> = anchor
+                .filter(|anchor| *anchor != me)
+                .map(|anchor| anchor.to_string())
+                .into_iter()
+                .collect();
+            // "Connected" only counts with recent contact: the status of a
+            // peer whose task ended (it left the roster) is never reset.
+            let recent = (config.anti_entropy * 3).max(Duration::from_secs(30));
+            let now = time::OffsetDateTime::now_utc();
+            let fresh = |at: &Option<String>| {
+                at.as_deref()
+                    .and_then(|at| {
+                        time::OffsetDateTime::parse(
+                            at,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .ok()
+                    })
+                    .is_some_and(|at| now - at < recent)
+            };
+            if let Ok(status) = config.status.lock() {
+                required.extend(
+                    status
+                        .values()
+                        .filter(|s| s.connected && fresh(&s.last_contact))
+                        .map(|s| s.key.clone()),
+                );
+            }
+            if let Err(err) = config.writer.fence().recovered_from_peer(peer, &required) {
+                tracing::error!(%err, "cannot lift the restore fence");
+            }
+        }
+        Err(((_, audience), have, theirs)) => tracing::warn!(
+            peer,
+            audience = audience.as_str(),
+            have,
+            theirs,
+            "restored node still lacks entries of its own log that this peer holds; writes stay refused"
+        ),
+    }
+}
+
 fn request(config: &SyncConfig, follow: bool) -> pb::PullRequest {
     let have = config
         .writer
@@ -441,6 +530,11 @@ async fn receive(
             s.catching_up = 0;
         }
     });
+    if response.caught_up {
+        update(&config.status, peer, |s| {
+            s.last_caught_up = Some(std::time::Instant::now());
+        });
+    }
     if response.caught_up && was_catching_up >= 1000 {
         tracing::info!(peer, "caught up");
     }

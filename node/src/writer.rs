@@ -36,6 +36,7 @@ use crate::{
     log::{Audience, EntryBody, EntryHash, LogEntry},
     member::{MemberCode, MemberKind},
     records::{self, ENVELOPE_KEYS, FieldError, RecordType, ValidationContext, Visibility},
+    recovery::WriteFence,
     roster::{ROSTER_ID, Roster, SharedRoster},
     store::Store,
 };
@@ -173,6 +174,15 @@ pub enum WriteError {
         /// `rotated` or `revoked`.
         status: String,
     },
+    /// The node was restored from a backup and has not yet recovered its
+    /// own later entries (see `recovery`).
+    #[error(
+        "this node was restored from a backup ({0}) and signs nothing until it has recovered, \
+         from the secretariat and its connected peers, the entries it signed after that backup; \
+         signing now could reuse a sequence number (equivocation). Let it reach its peers, or, \
+         if no peer can hold newer entries of this node, run `focal-node resume-writes`"
+    )]
+    Fenced(String),
 }
 
 fn join(errors: &[FieldError]) -> String {
@@ -209,6 +219,7 @@ pub struct Writer {
     events: broadcast::Sender<RecordEvent>,
     stored: broadcast::Sender<StoredEntry>,
     vv: SharedVersionVector,
+    fence: WriteFence,
 }
 
 impl Writer {
@@ -225,6 +236,7 @@ impl Writer {
         let (stored, _) = broadcast::channel(4096);
         let mut state = WriterState::new(store, key, member, events.clone(), stored.clone(), net)?;
         let vv = state.shared_vv.clone();
+        let fence = state.fence.clone();
         let handle = thread::Builder::new()
             .name("focal-writer".to_owned())
             .spawn(move || {
@@ -238,6 +250,7 @@ impl Writer {
                 events,
                 stored,
                 vv,
+                fence,
             },
             handle,
         ))
@@ -305,6 +318,11 @@ impl Writer {
         self.vv.read().map(|vv| vv.clone()).unwrap_or_default()
     }
 
+    /// The restore fence (see `recovery`).
+    pub fn fence(&self) -> &WriteFence {
+        &self.fence
+    }
+
     /// Subscribes to committed changes.
     pub fn subscribe(&self) -> broadcast::Receiver<RecordEvent> {
         self.events.subscribe()
@@ -367,6 +385,7 @@ struct WriterState {
     net: NetworkContext,
     quarantined: HashSet<NodeId>,
     shared_vv: SharedVersionVector,
+    fence: WriteFence,
 }
 
 /// The heads of every log this node holds, shared with the sync layer.
@@ -400,6 +419,7 @@ impl WriterState {
         {
             roster.genesis = net.secretariat;
         }
+        let fence = WriteFence::load(store.conn(), store.path())?;
         let mut state = Self {
             store,
             key,
@@ -413,6 +433,7 @@ impl WriterState {
             net,
             quarantined: HashSet::new(),
             shared_vv: Arc::new(RwLock::new(HashMap::new())),
+            fence,
         };
         state.reload_heads()?;
         state.reload_roster()?;
@@ -600,6 +621,7 @@ impl WriterState {
                 clock,
                 net,
                 quarantined,
+                fence,
                 ..
             } = self;
             let mut ctx = WriteContext {
@@ -618,11 +640,15 @@ impl WriterState {
                     for job in batch {
                         outcomes.push(match job {
                             Job::Write { request, reply } => {
-                                let result = ctx.apply_one(&mut tx, &request, &mut touched);
+                                let result = fence
+                                    .check(&tx)
+                                    .and_then(|()| ctx.apply_one(&mut tx, &request, &mut touched));
                                 Outcome::Write(reply, result)
                             }
                             Job::Roster { patch, reply } => {
-                                let result = ctx.roster_one(&mut tx, &patch, &mut touched);
+                                let result = fence
+                                    .check(&tx)
+                                    .and_then(|()| ctx.roster_one(&mut tx, &patch, &mut touched));
                                 Outcome::Roster(reply, result)
                             }
                             Job::Ingest {
@@ -681,6 +707,9 @@ impl WriterState {
         if roster_changed && let Err(err) = self.reload_roster() {
             tracing::error!(%err, "cannot reload the roster");
         }
+        // The heads are shared before anyone hears back: a caller that has
+        // its acknowledgement sees its entries in `version_vector()`.
+        self.publish_vv();
         let roster = self
             .net
             .roster
@@ -698,6 +727,8 @@ impl WriterState {
                 state.vv.insert(key, head);
             }
             if let Some(stored) = &applied.stored {
+                // Received entries (a restored node's own included) are `received`.
+                crate::metrics::entry_stored(applied.action != "received");
                 let _ = state.stored.send(stored.clone());
             }
             if let (Some(row), Some(_)) = (&applied.row, applied.head) {

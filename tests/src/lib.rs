@@ -158,6 +158,17 @@ impl NodeDir {
         dir
     }
 
+    /// A data directory made some other way (restored from a backup, copied
+    /// from a fixture); its owner removes it.
+    pub fn existing(path: PathBuf, member: &str, node_key: [u8; 32]) -> Self {
+        Self {
+            path,
+            member: member.to_owned(),
+            node_key,
+            _tmp: None,
+        }
+    }
+
     /// Replaces `from` by `to` in focal.toml (panics if `from` is absent).
     pub fn set_config(&self, from: &str, to: &str) {
         let path = self.path.join("focal.toml");

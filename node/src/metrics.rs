@@ -1,0 +1,629 @@
+//! Prometheus metrics: counters kept by the writer, ingest and the gRPC
+//! server, and a small plain-HTTP endpoint (`GET /metrics`, text format
+//! 0.0.4) on its own port, off unless `[metrics] listen` is set.
+//!
+//! The counters are process-wide (one node per process): the writer and
+//! ingest bump them with one call each, without a handle threaded through.
+//! Gauges (peers, lag, database size, heads) are read when scraped.
+//! The endpoint is not authenticated: bind it to loopback or a monitoring
+//! network.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    future::Future,
+    net::SocketAddr,
+    path::PathBuf,
+    pin::Pin,
+    sync::{
+        LazyLock, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+use tonic::codegen::http;
+
+use crate::{ingest::IngestError, sync::SharedStatus, writer::Writer};
+
+/// The file in the data directory where the running node writes the
+/// address its metrics endpoint got (useful with port 0).
+pub const ADDR_FILE: &str = "focal-node.metrics-addr";
+
+/// Upper bounds (seconds) of the gRPC latency histogram's buckets.
+const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0];
+
+/// Distinct gRPC methods tracked; more (only a client probing for methods
+/// that do not exist could make them) are counted as `other`.
+const MAX_METHODS: usize = 64;
+
+/// Every reason an entry can be refused for, so that each series exists
+/// (at 0) from the start.
+const REJECTION_REASONS: [&str; 12] = [
+    "invalid_entry",
+    "quarantined",
+    "equivocation",
+    "gap",
+    "broken_chain",
+    "unknown_key",
+    "not_authorized",
+    "audience_mismatch",
+    "bad_envelope",
+    "apply",
+    "storage",
+    "other",
+];
+
+#[derive(Default)]
+struct Latency {
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Counters {
+    stored_own: AtomicU64,
+    stored_received: AtomicU64,
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+    /// (method, gRPC code) → requests.
+    requests: Mutex<BTreeMap<(String, String), u64>>,
+    latency: Mutex<BTreeMap<String, Latency>>,
+}
+
+static COUNTERS: LazyLock<Counters> = LazyLock::new(Counters::default);
+
+/// Counts an entry stored: signed by this node (`own`) or received.
+pub fn entry_stored(own: bool) {
+    let counter = if own {
+        &COUNTERS.stored_own
+    } else {
+        &COUNTERS.stored_received
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts an entry refused by ingest, by reason.
+pub fn entry_rejected(err: &IngestError) {
+    let reason = rejection_reason(err);
+    if let Ok(mut map) = COUNTERS.rejected.lock() {
+        *map.entry(reason).or_default() += 1;
+    }
+}
+
+/// The `reason` label of a refusal.
+pub fn rejection_reason(err: &IngestError) -> &'static str {
+    match err {
+        IngestError::Entry(_) => "invalid_entry",
+        IngestError::Quarantined(_) => "quarantined",
+        IngestError::Equivocation { .. } => "equivocation",
+        IngestError::Gap { .. } => "gap",
+        IngestError::BrokenChain { .. } => "broken_chain",
+        IngestError::UnknownKey(_) => "unknown_key",
+        IngestError::NotAuthorized { .. } => "not_authorized",
+        IngestError::AudienceMismatch { .. } => "audience_mismatch",
+        IngestError::BadEnvelope { .. } => "bad_envelope",
+        IngestError::Apply { .. } => "apply",
+        IngestError::Storage(_) => "storage",
+        #[allow(unreachable_patterns)]
+        _ => "other",
+    }
+}
+
+fn grpc_request(method: &str, code: &str, elapsed: Duration) {
+    let method = {
+        let Ok(mut requests) = COUNTERS.requests.lock() else {
+            return;
+        };
+        let known = requests.keys().any(|(m, _)| m == method);
+        let room = || {
+            requests
+                .keys()
+                .map(|(m, _)| m.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                < MAX_METHODS
+        };
+        let method = if known || room() {
+            method.to_owned()
+        } else {
+            "other".to_owned()
+        };
+        *requests
+            .entry((method.clone(), code.to_owned()))
+            .or_default() += 1;
+        method
+    };
+    if let Ok(mut latency) = COUNTERS.latency.lock() {
+        let l = latency.entry(method).or_default();
+        let secs = elapsed.as_secs_f64();
+        for (bucket, bound) in l.buckets.iter_mut().zip(LATENCY_BUCKETS) {
+            if secs <= bound {
+                *bucket += 1;
+            }
+        }
+        l.count += 1;
+        l.sum += secs;
+    }
+}
+
+/// A tower layer on the tonic server that counts requests by method and
+/// status and records their latency (to the response headers: for a
+/// stream, the time to its start).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrpcMetricsLayer;
+
+impl<S> tower::Layer<S> for GrpcMetricsLayer {
+    type Service = GrpcMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcMetrics { inner }
+    }
+}
+
+/// The service [`GrpcMetricsLayer`] wraps around the gRPC routes.
+#[derive(Debug, Clone)]
+pub struct GrpcMetrics<S> {
+    inner: S,
+}
+
+impl<S, B, RB> tower::Service<http::Request<B>> for GrpcMetrics<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().to_owned();
+        let start = Instant::now();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let result = future.await;
+            // An error is a "trailers-only" response: its status is in the
+            // headers. A success's status comes in the trailers, later.
+            let code = match &result {
+                Ok(response) => response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .map_or("OK", |c| code_label(tonic::Code::from(c))),
+                Err(_) => "transport_error",
+            };
+            // Methods that do not exist are not worth a series each.
+            let method = if code == "UNIMPLEMENTED" {
+                "unimplemented"
+            } else {
+                method.as_str()
+            };
+            grpc_request(method, code, start.elapsed());
+            result
+        })
+    }
+}
+
+/// A short, stable label for a gRPC code.
+fn code_label(code: tonic::Code) -> &'static str {
+    use tonic::Code as C;
+    match code {
+        C::Ok => "OK",
+        C::Cancelled => "CANCELLED",
+        C::Unknown => "UNKNOWN",
+        C::InvalidArgument => "INVALID_ARGUMENT",
+        C::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        C::NotFound => "NOT_FOUND",
+        C::AlreadyExists => "ALREADY_EXISTS",
+        C::PermissionDenied => "PERMISSION_DENIED",
+        C::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        C::FailedPrecondition => "FAILED_PRECONDITION",
+        C::Aborted => "ABORTED",
+        C::OutOfRange => "OUT_OF_RANGE",
+        C::Unimplemented => "UNIMPLEMENTED",
+        C::Internal => "INTERNAL",
+        C::Unavailable => "UNAVAILABLE",
+        C::DataLoss => "DATA_LOSS",
+        C::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// What a scrape reads besides the counters.
+#[derive(Clone)]
+pub struct MetricsSources {
+    /// This node's member code.
+    pub member: String,
+    /// This node's key.
+    pub node_key: String,
+    /// The database file (its `-wal` beside it).
+    pub database: PathBuf,
+    /// The heads of every log held, and the restore fence.
+    pub writer: Writer,
+    /// Peer status from the sync layer.
+    pub peers: SharedStatus,
+}
+
+/// Renders the metrics in the Prometheus text format 0.0.4.
+pub fn render(sources: &MetricsSources) -> String {
+    let mut out = String::new();
+    let family = |out: &mut String, name: &str, kind: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    };
+    family(
+        &mut out,
+        "focal_node_info",
+        "gauge",
+        "The node: its member, key, version and schema version (always 1).",
+    );
+    let _ = writeln!(
+        out,
+        "focal_node_info{{member=\"{}\",node_key=\"{}\",version=\"{}\",schema_version=\"{}\"}} 1",
+        escape(&sources.member),
+        escape(&sources.node_key),
+        env!("CARGO_PKG_VERSION"),
+        crate::store::SCHEMA_VERSION
+    );
+    family(
+        &mut out,
+        "focal_entries_stored_total",
+        "counter",
+        "Log entries stored since start, signed here (own) or received from peers.",
+    );
+    let _ = writeln!(
+        out,
+        "focal_entries_stored_total{{source=\"own\"}} {}",
+        COUNTERS.stored_own.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "focal_entries_stored_total{{source=\"received\"}} {}",
+        COUNTERS.stored_received.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "focal_entries_rejected_total",
+        "counter",
+        "Entries received from peers and refused since start, by reason.",
+    );
+    let rejected = COUNTERS
+        .rejected
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    for reason in REJECTION_REASONS {
+        let _ = writeln!(
+            out,
+            "focal_entries_rejected_total{{reason=\"{reason}\"}} {}",
+            rejected.get(reason).copied().unwrap_or(0)
+        );
+    }
+    let heads = sources.writer.version_vector();
+    family(
+        &mut out,
+        "focal_entries_held",
+        "gauge",
+        "Log entries held, over every log (origin key and audience).",
+    );
+    let _ = writeln!(
+        out,
+        "focal_entries_held {}",
+        heads.values().map(|h| h.seq).sum::<u64>()
+    );
+    family(
+        &mut out,
+        "focal_logs_held",
+        "gauge",
+        "Logs held (one per origin key and audience).",
+    );
+    let _ = writeln!(out, "focal_logs_held {}", heads.len());
+    family(
+        &mut out,
+        "focal_write_fenced",
+        "gauge",
+        "1 while a restored node refuses to sign until it has recovered its own entries.",
+    );
+    let _ = writeln!(
+        out,
+        "focal_write_fenced {}",
+        u8::from(sources.writer.fence().is_fenced())
+    );
+
+    let peers: Vec<crate::sync::PeerStatus> = sources
+        .peers
+        .lock()
+        .map(|m| m.values().cloned().collect())
+        .unwrap_or_default();
+    family(
+        &mut out,
+        "focal_peers_connected",
+        "gauge",
+        "Peers this node is pulling from right now.",
+    );
+    let _ = writeln!(
+        out,
+        "focal_peers_connected {}",
+        peers.iter().filter(|p| p.connected).count()
+    );
+    let label = |p: &crate::sync::PeerStatus| {
+        format!(
+            "member=\"{}\",peer_key=\"{}\"",
+            escape(&p.member),
+            escape(&p.key)
+        )
+    };
+    family(
+        &mut out,
+        "focal_peer_up",
+        "gauge",
+        "1 if the peer is connected, else 0.",
+    );
+    for p in &peers {
+        let _ = writeln!(
+            out,
+            "focal_peer_up{{{}}} {}",
+            label(p),
+            u8::from(p.connected)
+        );
+    }
+    family(
+        &mut out,
+        "focal_peer_lag_entries",
+        "gauge",
+        "Entries the peer holds that this node lacks (at the last check or catch-up).",
+    );
+    for p in &peers {
+        let _ = writeln!(
+            out,
+            "focal_peer_lag_entries{{{}}} {}",
+            label(p),
+            p.we_lack.max(p.catching_up)
+        );
+    }
+    family(
+        &mut out,
+        "focal_peer_behind_entries",
+        "gauge",
+        "Entries this node holds, that the peer may read, and the peer lacks.",
+    );
+    for p in &peers {
+        let _ = writeln!(
+            out,
+            "focal_peer_behind_entries{{{}}} {}",
+            label(p),
+            p.they_lack
+        );
+    }
+    family(
+        &mut out,
+        "focal_peer_lag_seconds",
+        "gauge",
+        "Seconds since the peer last confirmed this node had everything it holds \
+         (end of a catch-up, a live entry or an anti-entropy round).",
+    );
+    for p in &peers {
+        if let Some(at) = p.last_caught_up {
+            let _ = writeln!(
+                out,
+                "focal_peer_lag_seconds{{{}}} {:.3}",
+                label(p),
+                at.elapsed().as_secs_f64()
+            );
+        }
+    }
+    family(
+        &mut out,
+        "focal_peer_entries_accepted_total",
+        "counter",
+        "Entries accepted from the peer since start.",
+    );
+    for p in &peers {
+        let _ = writeln!(
+            out,
+            "focal_peer_entries_accepted_total{{{}}} {}",
+            label(p),
+            p.accepted
+        );
+    }
+    family(
+        &mut out,
+        "focal_peer_entries_rejected_total",
+        "counter",
+        "Entries refused from the peer since start.",
+    );
+    for p in &peers {
+        let _ = writeln!(
+            out,
+            "focal_peer_entries_rejected_total{{{}}} {}",
+            label(p),
+            p.rejected
+        );
+    }
+
+    family(
+        &mut out,
+        "focal_grpc_requests_total",
+        "counter",
+        "gRPC requests served, by method and status code.",
+    );
+    let requests = COUNTERS
+        .requests
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    for ((method, code), n) in &requests {
+        let _ = writeln!(
+            out,
+            "focal_grpc_requests_total{{method=\"{}\",code=\"{code}\"}} {n}",
+            escape(method)
+        );
+    }
+    family(
+        &mut out,
+        "focal_grpc_request_duration_seconds",
+        "histogram",
+        "gRPC request latency to the response headers (for streams: to the stream's start).",
+    );
+    if let Ok(latency) = COUNTERS.latency.lock() {
+        for (method, l) in latency.iter() {
+            let method = escape(method);
+            for (count, bound) in l.buckets.iter().zip(LATENCY_BUCKETS) {
+                let _ = writeln!(
+                    out,
+                    "focal_grpc_request_duration_seconds_bucket{{method=\"{method}\",le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "focal_grpc_request_duration_seconds_bucket{{method=\"{method}\",le=\"+Inf\"}} {}",
+                l.count
+            );
+            let _ = writeln!(
+                out,
+                "focal_grpc_request_duration_seconds_sum{{method=\"{method}\"}} {}",
+                l.sum
+            );
+            let _ = writeln!(
+                out,
+                "focal_grpc_request_duration_seconds_count{{method=\"{method}\"}} {}",
+                l.count
+            );
+        }
+    }
+
+    family(
+        &mut out,
+        "focal_database_bytes",
+        "gauge",
+        "Size of the database files: the main file and its write-ahead log.",
+    );
+    let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    let wal = {
+        let mut name = sources.database.clone().into_os_string();
+        name.push("-wal");
+        PathBuf::from(name)
+    };
+    let _ = writeln!(
+        out,
+        "focal_database_bytes{{file=\"db\"}} {}",
+        size(&sources.database)
+    );
+    let _ = writeln!(out, "focal_database_bytes{{file=\"wal\"}} {}", size(&wal));
+    out
+}
+
+/// Escapes a label value (backslash, quote, newline).
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Binds the metrics address (so that a port in use is reported at start).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves `GET /metrics` until `stop`.
+pub async fn serve(listener: TcpListener, sources: MetricsSources, stop: watch::Receiver<bool>) {
+    let mut stop_accept = stop.clone();
+    loop {
+        let (stream, _) = tokio::select! {
+            () = crate::server::stopped(&mut stop_accept) => return,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    tracing::warn!(%err, "metrics: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let sources = sources.clone();
+        tokio::spawn(async move {
+            if let Err(err) =
+                tokio::time::timeout(Duration::from_secs(10), answer(stream, &sources)).await
+            {
+                tracing::debug!(%err, "metrics: a scrape timed out");
+            }
+        });
+    }
+}
+
+/// Answers one HTTP/1.x request, then closes the connection.
+async fn answer(mut stream: TcpStream, sources: &MetricsSources) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 8192 {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => request.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&request);
+    let mut words = text.lines().next().unwrap_or_default().split_whitespace();
+    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let path = path.split('?').next().unwrap_or("");
+    let (status, content_type, body) = match (method, path) {
+        ("GET" | "HEAD", "/metrics") => {
+            let sources = sources.clone();
+            let body = tokio::task::spawn_blocking(move || render(&sources))
+                .await
+                .unwrap_or_default();
+            ("200 OK", "text/plain; version=0.0.4; charset=utf-8", body)
+        }
+        ("GET" | "HEAD", _) => (
+            "404 Not Found",
+            "text/plain; charset=utf-8",
+            "focal-node serves metrics at /metrics\n".to_owned(),
+        ),
+        _ => (
+            "405 Method Not Allowed",
+            "text/plain; charset=utf-8",
+            "only GET /metrics\n".to_owned(),
+        ),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    if method != "HEAD" {
+        let _ = stream.write_all(body.as_bytes()).await;
+    }
+    let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape(r#"a"b\c"#), r#"a\"b\\c"#);
+        assert_eq!(escape("x\ny"), "x\\ny");
+    }
+
+    #[test]
+    fn latency_lands_in_cumulative_buckets() {
+        grpc_request("/test.Service/Method", "OK", Duration::from_millis(20));
+        let latency = COUNTERS.latency.lock().unwrap();
+        let l = &latency["/test.Service/Method"];
+        assert_eq!(l.count, 1);
+        // 20 ms is above 10 ms and within 25 ms and every bucket after it.
+        assert_eq!(l.buckets[2], 0);
+        assert!(l.buckets[3..].iter().all(|&b| b == 1));
+    }
+}

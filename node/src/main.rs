@@ -173,6 +173,13 @@ enum KeyCommand {
         #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
         data: PathBuf,
     },
+    /// Print the hand-over of this node's last rotation again (for the
+    /// secretariat's `focal admin key confirm`); works beside a running node.
+    Handover {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +261,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         Command::Key {
             command: KeyCommand::Rotate { data },
         } => rotate_key(data),
+        Command::Key {
+            command: KeyCommand::Handover { data },
+        } => print_handover(data),
         Command::Backup { data, to } => backup(data, &to),
         Command::Restore {
             from,
@@ -266,6 +276,29 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::ResumeWrites { data, confirm } => resume_writes(data, confirm),
     }
+}
+
+fn print_handover(data: PathBuf) -> anyhow::Result<()> {
+    let (_, db, node_key, _) = DataDir::new(&data).open_database(true)?;
+    let text: Option<String> = db
+        .conn()
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [focal_node::rotate::META_HANDOVER],
+            |r| r.get(0),
+        )
+        .ok();
+    let Some(text) = text else {
+        anyhow::bail!("this node's key ({node_key}) was never rotated: there is no hand-over");
+    };
+    let h = focal_node::handover::Handover::from_hex(&text)?;
+    println!(
+        "Hand-over of {} from key {} to key {} (last entries: network {}, secretariat {}).",
+        h.member, h.from, h.to, h.last_network, h.last_secretariat
+    );
+    println!("The secretariat's operator confirms it with:");
+    println!("  focal admin key confirm {text}");
+    Ok(())
 }
 
 fn rotate_key(data: PathBuf) -> anyhow::Result<()> {

@@ -286,34 +286,50 @@ pub fn rebuild(conn: &Connection, doc_id: &str) -> Result<Vec<Dropped>, WriteErr
         .collect::<Result<Vec<_>, _>>()
         .map_err(storage)?;
     drop(stmt);
-    let mut keep = Vec::new();
+    let mut all = Vec::new();
     for bytes in entries {
         let entry = LogEntry::decode(&bytes)
             .map_err(|e| WriteError::Storage(format!("a stored entry does not decode: {e}")))?;
-        for raw in entry.body.changes {
-            let change = Change::from_bytes(raw)
+        for raw in &entry.body.changes {
+            let change = Change::from_bytes(raw.clone())
                 .map_err(|e| WriteError::Storage(format!("a stored change does not load: {e}")))?;
+            all.push((
+                entry.body.origin,
+                entry.body.audience,
+                entry.body.seq,
+                change,
+            ));
+        }
+    }
+    // Dependents of dependents, whatever order they were stored in.
+    loop {
+        let mut grew = false;
+        for (origin, audience, seq, change) in &all {
             let hash = change.hash();
-            if dropped.contains(&hash) {
-                continue;
-            }
-            if change.deps().iter().any(|d| dropped.contains(d)) {
+            if !dropped.contains(&hash) && change.deps().iter().any(|d| dropped.contains(d)) {
                 let d = Dropped {
                     doc_id: doc_id.to_owned(),
-                    origin: entry.body.origin,
-                    audience: entry.body.audience,
-                    seq: entry.body.seq,
+                    origin: *origin,
+                    audience: *audience,
+                    seq: *seq,
                     hash,
                     reason: "depends on a change dropped by a revocation".into(),
                 };
                 record(conn, &d)?;
                 newly.push(d);
                 dropped.insert(hash);
-                continue;
+                grew = true;
             }
-            keep.push(change);
+        }
+        if !grew {
+            break;
         }
     }
+    let keep: Vec<Change> = all
+        .into_iter()
+        .map(|(_, _, _, change)| change)
+        .filter(|change| !dropped.contains(&change.hash()))
+        .collect();
     let mut document = Automerge::new();
     document
         .apply_changes(keep)

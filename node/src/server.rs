@@ -288,6 +288,29 @@ pub async fn serve(
     let key = Arc::new(key);
     // The secretariat keeps its own roster entry current: an operator who
     // changes `listen` or `advertise` needs no other step.
+    // A node whose key the roster does not know (yet), or knows as retired,
+    // says so: its peers refuse it until the roster says otherwise.
+    if network_id.is_some()
+        && let Ok(r) = roster.read()
+        && !r.members.is_empty()
+    {
+        match r.key_status(&key.id()) {
+            Some("active") => {}
+            Some(status) => tracing::error!(
+                node_key = %key.id(),
+                status,
+                "this node's key is {status} in the roster: peers refuse it and nothing it signs \
+                 counts"
+            ),
+            None if r.anchor() == Some(key.id()) => {}
+            None => tracing::warn!(
+                node_key = %key.id(),
+                "this node's key is not in the roster (yet): peers refuse it until the \
+                 secretariat adds it; after `focal-node key rotate`, `focal-node key handover` \
+                 prints the hand-over the secretariat confirms"
+            ),
+        }
+    }
     let is_anchor = roster.read().ok().and_then(|r| r.anchor()) == Some(key.id());
     if is_anchor && writer.fence().is_fenced() {
         tracing::warn!(

@@ -279,13 +279,15 @@ fn a_revoked_keys_later_entries_are_dropped_and_refused_even_through_relays() {
     }
     // JPN learned it through a relay: its link to the secretariat is cut.
     let jpn = net.member("JPN");
-    assert!(
-        !status(&jpn.dir)["peers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|p| p["member"] == "SEC" && p["connected"] == true)
-    );
+    wait_until("JPN's status to show the secretariat unreachable", || {
+        let s = status(&jpn.dir);
+        s != Value::Null
+            && !s["peers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["member"] == "SEC" && p["connected"] == true)
+    });
     // The stale relay keeps offering the revoked entries: JPN refuses them.
     let nam_key = key_of(&net.member("NAM").dir);
     let jpn = net.member("JPN");
@@ -322,7 +324,79 @@ fn a_revoked_keys_later_entries_are_dropped_and_refused_even_through_relays() {
             .starts_with("revoked"),
         "{roster}"
     );
-    for code in ["SEC", "AU", "JPN"] {
+    // A revoked key never comes back.
+    assert_fails_with(
+        &focal_at(
+            &sec,
+            &[
+                "admin",
+                "member",
+                "add",
+                "--member",
+                "ESP",
+                "--key",
+                &esp_key,
+                "--endpoint",
+                "127.0.0.1:9",
+            ],
+        ),
+        "a retired key never comes back",
+    );
+
+    // ESP gets a new key. Before the secretariat adds it, ESP is isolated
+    // (every node refuses the unknown key) and still holds the forged
+    // entries: what it writes there builds on them.
+    let esp_addr = net.member("ESP").dir.path.clone();
+    rotate(net.member("ESP"));
+    net.member("ESP").start();
+    let esp = net.member("ESP").conn();
+    focal_ok(
+        &esp,
+        &["edit", &id, "--title", "Edited on top of the forgery"],
+    );
+    let fresh = add_practice(&esp, "Written with the new key");
+    let out = focal_node(&["join-request", "--data", esp_addr.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let request = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    focal_ok(&sec, &["admin", "member", "add", "--request", &request]);
+    // Everyone, ESP included once it learns the revocation, keeps the new
+    // key's record and leaves out the edit that built on dropped changes.
+    let conns: Vec<(String, String)> = net
+        .all()
+        .filter(|m| m.dir.member != "NAM")
+        .map(|m| (m.dir.member.clone(), m.conn()))
+        .collect();
+    for (code, conn) in &conns {
+        wait_until(
+            &format!("{code} to converge after the re-admission"),
+            || {
+                record(conn, &fresh).is_some()
+                    && title_on(conn, &id).as_deref() == Some("Valid v2")
+                    && record(conn, &forged).is_none()
+            },
+        );
+    }
+    wait_until(
+        "the secretariat to list the dependent edit as dropped",
+        || {
+            status(&net.secretariat.dir)["dropped"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| {
+                    d["record"] == id.as_str()
+                        && d["origin"] != esp_key.as_str()
+                        && d["reason"]
+                            .as_str()
+                            .is_some_and(|r| r.contains("depends on a change dropped"))
+                })
+        },
+    );
+    for code in ["SEC", "AU", "JPN", "ESP"] {
         let m = net.all().find(|m| m.dir.member == code).unwrap();
         assert_verifies(&m.dir);
     }
@@ -493,6 +567,11 @@ fn the_secretariat_rotates_its_anchor_key_and_an_offline_member_follows() {
             .unwrap()
             .starts_with("rotated"),
         "{roster}"
+    );
+    // A former anchor key cannot be revoked (its hand-over already ends it).
+    assert_fails_with(
+        &focal_at(&sec, &["admin", "key", "revoke", &genesis]),
+        "is a former anchor key",
     );
     // The new anchor writes the roster and the secretariat's records.
     focal_ok(

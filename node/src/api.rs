@@ -211,7 +211,7 @@ impl AdminService for RecordApi {
                     serde_json::json!({
                         "status": m.status,
                         "keys": m.keys.iter().map(|(k, v)| {
-                            let text = match v.last {
+                            let text = match &v.last {
                                 Some(last) if v.status != "active" => format!(
                                     "{} (last valid: network {}, secretariat {})",
                                     v.status, last.network, last.secretariat
@@ -270,12 +270,36 @@ impl AdminService for RecordApi {
             .read()
             .map(|r| r.clone())
             .map_err(|_| Status::internal("the roster lock is poisoned"))?;
-        let planned =
-            crate::membership::plan(change, &roster, &self.writer.version_vector(), &network_id)
-                .map_err(|e| match e {
-                    RefusedChange::Invalid(m) => Status::invalid_argument(m),
-                    RefusedChange::NotFound(m) => Status::not_found(m),
-                })?;
+        let reader = self.reader.clone();
+        let hash_at = move |origin: crate::identity::NodeId,
+                            audience: crate::log::Audience,
+                            seq: u64|
+              -> Option<crate::log::EntryHash> {
+            reader
+                .with(|conn| {
+                    conn.query_row(
+                        "SELECT hash FROM log_entries WHERE origin = ?1 AND audience = ?2 \
+                         AND seq = ?3",
+                        rusqlite::params![&origin.0[..], audience.code(), seq as i64],
+                        |r| r.get::<_, Vec<u8>>(0),
+                    )
+                    .map_err(|e| WriteError::Storage(e.to_string()))
+                })
+                .ok()
+                .and_then(|h| <[u8; 32]>::try_from(h).ok())
+                .map(crate::log::EntryHash)
+        };
+        let planned = crate::membership::plan(
+            change,
+            &roster,
+            &self.writer.version_vector(),
+            &hash_at,
+            &network_id,
+        )
+        .map_err(|e| match e {
+            RefusedChange::Invalid(m) => Status::invalid_argument(m),
+            RefusedChange::NotFound(m) => Status::not_found(m),
+        })?;
         self.writer
             .change_roster(planned.patch)
             .await

@@ -13,7 +13,7 @@
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 
-use crate::identity::NodeId;
+use crate::{identity::NodeId, log::EntryHash};
 
 const DOMAIN: &[u8] = b"focal.handover.v1\0";
 
@@ -30,8 +30,13 @@ pub struct Handover {
     pub to: NodeId,
     /// The last valid sequence number of `from`'s network log (0: none).
     pub last_network: u64,
+    /// The hash of that entry (all zeros for none): the cut-off pins the
+    /// entry, not only its number.
+    pub last_network_hash: EntryHash,
     /// The last valid sequence number of `from`'s secretariat log (0: none).
     pub last_secretariat: u64,
+    /// The hash of that entry (all zeros for none).
+    pub last_secretariat_hash: EntryHash,
     /// `from`'s signature over the above.
     pub signature: [u8; 64],
 }
@@ -61,38 +66,48 @@ impl Handover {
         bytes.extend_from_slice(&self.from.0);
         bytes.extend_from_slice(&self.to.0);
         bytes.extend_from_slice(&self.last_network.to_be_bytes());
+        bytes.extend_from_slice(&self.last_network_hash.0);
         bytes.extend_from_slice(&self.last_secretariat.to_be_bytes());
+        bytes.extend_from_slice(&self.last_secretariat_hash.0);
         bytes
     }
 
-    /// Signs a hand-over from `key` to `to`.
+    /// Signs a hand-over from `key` to `to`, ending `key`'s logs at the
+    /// given last entries (sequence number and hash; 0 and zeros for none).
     pub fn sign(
         key: &SigningKey,
         network_id: &str,
         member: &str,
         to: NodeId,
-        (last_network, last_secretariat): (u64, u64),
+        network: (u64, EntryHash),
+        secretariat: (u64, EntryHash),
     ) -> Self {
         let mut handover = Self {
             network_id: network_id.to_owned(),
             member: member.to_owned(),
             from: NodeId(key.verifying_key().to_bytes()),
             to,
-            last_network,
-            last_secretariat,
+            last_network: network.0,
+            last_network_hash: network.1,
+            last_secretariat: secretariat.0,
+            last_secretariat_hash: secretariat.1,
             signature: [0; 64],
         };
         handover.signature = key.sign(&handover.signed_bytes()).to_bytes();
         handover
     }
 
-    /// The last valid sequence number of `from`'s log for `audience`.
-    pub fn last(&self, audience: crate::log::Audience) -> u64 {
-        match audience {
-            crate::log::Audience::Network => self.last_network,
-            crate::log::Audience::Secretariat => self.last_secretariat,
-            crate::log::Audience::Local => 0,
-        }
+    /// The last valid entry of `from`'s log for `audience`: its sequence
+    /// number and, unless there is none, its hash.
+    pub fn last(&self, audience: crate::log::Audience) -> (u64, Option<EntryHash>) {
+        let (seq, hash) = match audience {
+            crate::log::Audience::Network => (self.last_network, self.last_network_hash),
+            crate::log::Audience::Secretariat => {
+                (self.last_secretariat, self.last_secretariat_hash)
+            }
+            crate::log::Audience::Local => (0, EntryHash::default()),
+        };
+        (seq, (seq > 0).then_some(hash))
     }
 
     /// The canonical encoding, in hex (how operators pass it around).
@@ -116,7 +131,9 @@ impl Handover {
         let from = NodeId(r.array()?);
         let to = NodeId(r.array()?);
         let last_network = u64::from_be_bytes(r.array()?);
+        let last_network_hash = EntryHash(r.array()?);
         let last_secretariat = u64::from_be_bytes(r.array()?);
+        let last_secretariat_hash = EntryHash(r.array()?);
         let signature = r.array::<64>()?;
         if !r.0.is_empty() {
             return Err(HandoverError::Malformed(
@@ -132,7 +149,9 @@ impl Handover {
             from,
             to,
             last_network,
+            last_network_hash,
             last_secretariat,
+            last_secretariat_hash,
             signature,
         };
         let key =
@@ -183,7 +202,14 @@ mod tests {
     fn round_trip_and_tamper() {
         let old = NodeKey::generate().unwrap();
         let new = NodeKey::generate().unwrap();
-        let h = Handover::sign(old.signing_key(), "net", "ESP", new.id(), (12, 3));
+        let h = Handover::sign(
+            old.signing_key(),
+            "net",
+            "ESP",
+            new.id(),
+            (12, EntryHash([7; 32])),
+            (3, EntryHash([9; 32])),
+        );
         let text = h.to_hex();
         let back = Handover::from_hex(&text).unwrap();
         assert_eq!(back, h);

@@ -89,6 +89,20 @@ pub enum IngestError {
         /// `rotated` or `revoked`.
         status: String,
     },
+    /// The entry sits where a cut-off pins another entry: a fork of a
+    /// retired key's history.
+    #[error(
+        "entry {seq} of {origin} ({audience}) is not the entry the key's cut-off pins at that \
+         number: a fork of a rotated or revoked key's history"
+    )]
+    ForkedAtCutoff {
+        /// The origin.
+        origin: NodeId,
+        /// The log.
+        audience: &'static str,
+        /// The sequence number.
+        seq: u64,
+    },
     /// The origin may not write this record.
     #[error("{member} (key {origin}) may not write {doc}: {why}")]
     NotAuthorized {
@@ -398,23 +412,30 @@ impl WriteContext<'_> {
         // a forgery (and its sender cut off), wherever it claims to be.
         let changes = entry.verify()?;
         let cutoff = self.net.roster.read().ok().and_then(|roster| {
-            let last = roster.cutoff(&body.origin, body.audience)?;
+            let pin = roster.cutoff_pin(&body.origin, body.audience)?;
             let status = roster
                 .key_status(&body.origin)
                 .unwrap_or("rotated")
                 .to_owned();
-            Some((last, status))
+            Some((pin, status))
         });
-        if let Some((last, status)) = cutoff
-            && body.seq > last
-        {
-            return Err(IngestError::BeyondCutoff {
-                origin: body.origin,
-                audience: body.audience.as_str(),
-                seq: body.seq,
-                last,
-                status,
-            });
+        if let Some(((last, pinned), status)) = cutoff {
+            if body.seq > last {
+                return Err(IngestError::BeyondCutoff {
+                    origin: body.origin,
+                    audience: body.audience.as_str(),
+                    seq: body.seq,
+                    last,
+                    status,
+                });
+            }
+            if body.seq == last && pinned.is_some_and(|p| p != entry.hash()) {
+                return Err(IngestError::ForkedAtCutoff {
+                    origin: body.origin,
+                    audience: body.audience.as_str(),
+                    seq: body.seq,
+                });
+            }
         }
         if held.is_some() {
             return Err(IngestError::Equivocation {
@@ -439,7 +460,7 @@ impl WriteContext<'_> {
                 seq: body.seq,
             });
         }
-        self.authorize(entry)?;
+        let provisional = self.authorize(entry)?;
 
         let (mut document, pending) = match self.cache.remove(&body.doc_id) {
             Some(cached) => (cached.doc, cached.pending),
@@ -463,6 +484,20 @@ impl WriteContext<'_> {
                 reason: e.to_string(),
             })?;
         let json = doc::to_json(&document);
+        if provisional {
+            // A new anchor key's first roster change carries the hand-over
+            // that makes it the anchor.
+            let after = crate::roster::Roster::from_json(&json, self.net.secretariat);
+            if !after.anchor_chain().contains(&body.origin) {
+                return Err(IngestError::NotAuthorized {
+                    origin: body.origin,
+                    member: "?".into(),
+                    doc: ROSTER_ID.into(),
+                    why: "only the secretariat's anchor key (or a key it handed over to) writes \
+                          the roster",
+                });
+            }
+        }
         // A record whose every change was dropped has no envelope to check.
         if body.doc_id != ROSTER_ID && !document.get_heads().is_empty() {
             check_envelope(&body.doc_id, &json)?;
@@ -494,14 +529,40 @@ impl WriteContext<'_> {
         Ok(Outcome::Stored(Box::new(applied)))
     }
 
-    /// Whether the entry's origin may write its record.
-    fn authorize(&self, entry: &LogEntry) -> Result<(), IngestError> {
+    /// Whether the entry's origin may write its record. `Ok(true)`: a
+    /// roster change by a key not (yet) in the anchor chain, allowed only if
+    /// the change itself carries the anchor's hand-over to it (checked once
+    /// applied).
+    fn authorize(&self, entry: &LogEntry) -> Result<bool, IngestError> {
         let body = &entry.body;
         let roster = self
             .net
             .roster
             .read()
             .map_err(|_| IngestError::Storage("the roster lock is poisoned".into()))?;
+        if body.doc_id == ROSTER_ID {
+            let member = roster
+                .member_of(&body.origin)
+                .map_or_else(|| "?".to_owned(), |m| m.to_string());
+            let refuse = |why: &'static str| IngestError::NotAuthorized {
+                origin: body.origin,
+                member: member.clone(),
+                doc: body.doc_id.clone(),
+                why,
+            };
+            if body.audience != Audience::Network {
+                return Err(refuse("the roster is a network document"));
+            }
+            if roster.anchor_chain().contains(&body.origin) {
+                return Ok(false);
+            }
+            if roster.member_of(&body.origin).is_some() {
+                return Err(refuse(
+                    "only the secretariat's anchor key (or a key it handed over to) writes the roster",
+                ));
+            }
+            return Ok(true);
+        }
         let member: MemberCode = roster
             .member_of(&body.origin)
             .ok_or(IngestError::UnknownKey(body.origin))?;
@@ -514,17 +575,6 @@ impl WriteContext<'_> {
         if body.audience == Audience::Local {
             return Err(refuse("local entries never leave their node"));
         }
-        if body.doc_id == ROSTER_ID {
-            if !roster.anchor_chain().contains(&body.origin) {
-                return Err(refuse(
-                    "only the secretariat's anchor key (or a key it handed over to) writes the roster",
-                ));
-            }
-            if body.audience != Audience::Network {
-                return Err(refuse("the roster is a network document"));
-            }
-            return Ok(());
-        }
         let (owner, kind, _) =
             parse_record_id(&body.doc_id).ok_or_else(|| refuse("the record id is malformed"))?;
         if owner != member {
@@ -533,6 +583,6 @@ impl WriteContext<'_> {
         if kind.secretariat_only() && member.as_str() != SECRETARIAT_CODE {
             return Err(refuse("only the secretariat writes meetings and decisions"));
         }
-        Ok(())
+        Ok(false)
     }
 }

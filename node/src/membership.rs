@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::{
     handover::Handover,
     identity::NodeId,
-    log::Audience,
+    log::{Audience, EntryHash},
     member::{MemberCode, SECRETARIAT_CODE},
     roster::{self, Cutoff, Roster},
     writer::{LogHead, LogKey},
@@ -87,6 +87,19 @@ fn held(vv: &HashMap<LogKey, LogHead>, key: NodeId, audience: Audience) -> u64 {
     vv.get(&(key, audience)).map_or(0, |h| h.seq)
 }
 
+/// The last entry held of a log, pinned by its hash.
+fn held_pin(
+    vv: &HashMap<LogKey, LogHead>,
+    key: NodeId,
+    audience: Audience,
+) -> (u64, Option<EntryHash>) {
+    vv.get(&(key, audience))
+        .map_or((0, None), |h| (h.seq, Some(h.hash)))
+}
+
+/// Looks up the hash of entry `seq` of a log this node holds.
+pub type HashAt<'a> = &'a dyn Fn(NodeId, Audience, u64) -> Option<EntryHash>;
+
 /// Checks that `key` may be added to `member` by `focal admin member add`:
 /// a key already in the roster (another member's, a former anchor's, or a
 /// rotated or revoked one, whose cut-off must never be lifted) is refused;
@@ -119,6 +132,7 @@ pub fn plan(
     change: Change,
     roster: &Roster,
     vv: &HashMap<LogKey, LogHead>,
+    hash_at: HashAt<'_>,
     network_id: &str,
 ) -> Result<Planned, RefusedChange> {
     match change {
@@ -165,11 +179,11 @@ pub fn plan(
                 if k.status != "active" {
                     continue;
                 }
-                let last = Cutoff {
-                    network: held(vv, key, Audience::Network),
-                    secretariat: held(vv, key, Audience::Secretariat),
-                };
-                crate::writer::merge_patch(&mut patch, &roster::revoke_patch(&code, &key, last));
+                let last = Cutoff::at(
+                    held_pin(vv, key, Audience::Network),
+                    held_pin(vv, key, Audience::Secretariat),
+                );
+                crate::writer::merge_patch(&mut patch, &roster::revoke_patch(&code, &key, &last));
                 lines.push(format!(
                     "key {key} revoked after network entry {} and secretariat entry {}",
                     last.network, last.secretariat
@@ -253,26 +267,28 @@ pub fn plan(
                 held(vv, key, Audience::Network),
                 held(vv, key, Audience::Secretariat),
             );
-            let last = Cutoff {
-                network: last_network.unwrap_or(have.0),
-                secretariat: last_secretariat.unwrap_or(have.1),
+            // The cut-off pins the entry by its hash where this node holds
+            // it; a rotated key's cut-off can only come down.
+            let pin = |audience: Audience, asked: Option<u64>| {
+                let held = held_pin(vv, key, audience);
+                let wanted = match asked {
+                    None => held,
+                    Some(seq) if seq == held.0 => held,
+                    Some(seq) => (seq, hash_at(key, audience, seq)),
+                };
+                match roster.cutoff_pin(&key, audience) {
+                    Some(existing) if existing.0 < wanted.0 => existing,
+                    _ => wanted,
+                }
             };
-            // A rotated key's cut-off can only come down.
-            let last = match roster.cutoff(&key, Audience::Network) {
-                Some(n) => Cutoff {
-                    network: last.network.min(n),
-                    secretariat: last.secretariat.min(
-                        roster
-                            .cutoff(&key, Audience::Secretariat)
-                            .unwrap_or(u64::MAX),
-                    ),
-                },
-                None => last,
-            };
+            let last = Cutoff::at(
+                pin(Audience::Network, last_network),
+                pin(Audience::Secretariat, last_secretariat),
+            );
             let drops =
                 have.0.saturating_sub(last.network) + have.1.saturating_sub(last.secretariat);
             Ok(Planned {
-                patch: roster::revoke_patch(code.as_str(), &key, last),
+                patch: roster::revoke_patch(code.as_str(), &key, &last),
                 summary: format!(
                     "key {key} of {code} is revoked: its entries up to network {} and \
                      secretariat {} stay valid; every node refuses later ones, drops those it \
@@ -321,11 +337,22 @@ pub fn plan(
                     h.to
                 )));
             }
-            for (audience, last) in [
-                (Audience::Network, h.last_network),
-                (Audience::Secretariat, h.last_secretariat),
-            ] {
+            for audience in [Audience::Network, Audience::Secretariat] {
+                let (last, pinned) = h.last(audience);
                 let have = held(vv, h.from, audience);
+                if have >= last
+                    && last > 0
+                    && pinned.is_some_and(|p| hash_at(h.from, audience, last) != Some(p))
+                {
+                    return Err(RefusedChange::Invalid(format!(
+                        "the hand-over's last {} entry ({last}) of key {} is not the entry this \
+                         node holds at that number: the old key's history was forked; revoke it \
+                         instead (`focal admin key revoke {}`)",
+                        audience.as_str(),
+                        h.from,
+                        h.from
+                    )));
+                }
                 if have > last {
                     return Err(RefusedChange::Invalid(format!(
                         "this node holds {} entries of key {} up to {have}, beyond the \

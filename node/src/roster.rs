@@ -37,7 +37,7 @@ use serde_json::{Map, Value};
 use crate::{
     handover::Handover,
     identity::NodeId,
-    log::Audience,
+    log::{Audience, EntryHash},
     member::{MemberCode, SECRETARIAT_CODE},
 };
 
@@ -58,8 +58,9 @@ pub struct RosterMember {
     pub endpoints: Vec<String>,
 }
 
-/// The last valid sequence number of each log of a key.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+/// The last valid entry of each log of a key: its sequence number and,
+/// where known, its hash (which pins the whole history before it).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
 pub struct Cutoff {
     /// The network log.
     #[serde(default)]
@@ -67,15 +68,42 @@ pub struct Cutoff {
     /// The secretariat log.
     #[serde(default)]
     pub secretariat: u64,
+    /// The hash of the network log's last valid entry (hex).
+    #[serde(default)]
+    pub network_hash: Option<String>,
+    /// The hash of the secretariat log's last valid entry (hex).
+    #[serde(default)]
+    pub secretariat_hash: Option<String>,
 }
 
 impl Cutoff {
     /// The last valid sequence number for `audience`.
     pub fn of(&self, audience: Audience) -> u64 {
-        match audience {
-            Audience::Network => self.network,
-            Audience::Secretariat => self.secretariat,
-            Audience::Local => 0,
+        self.pin(audience).0
+    }
+
+    /// The last valid entry for `audience`: sequence number and hash.
+    pub fn pin(&self, audience: Audience) -> (u64, Option<EntryHash>) {
+        let (seq, hash) = match audience {
+            Audience::Network => (self.network, &self.network_hash),
+            Audience::Secretariat => (self.secretariat, &self.secretariat_hash),
+            Audience::Local => (0, &None),
+        };
+        let hash = hash
+            .as_deref()
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .map(EntryHash);
+        (seq, hash.filter(|_| seq > 0))
+    }
+
+    /// A cut-off at the given entries.
+    pub fn at(network: (u64, Option<EntryHash>), secretariat: (u64, Option<EntryHash>)) -> Self {
+        Self {
+            network: network.0,
+            secretariat: secretariat.0,
+            network_hash: network.1.map(|h| h.to_string()),
+            secretariat_hash: secretariat.1.map(|h| h.to_string()),
         }
     }
 }
@@ -230,14 +258,21 @@ impl Roster {
     /// The last valid sequence number of `key`'s `audience` log, if the key
     /// was rotated or revoked.
     pub fn cutoff(&self, key: &NodeId, audience: Audience) -> Option<u64> {
+        self.cutoff_pin(key, audience).map(|(seq, _)| seq)
+    }
+
+    /// The last valid entry of `key`'s `audience` log, with its hash where
+    /// the roster or the hand-over pins it: the lowest of the two.
+    pub fn cutoff_pin(&self, key: &NodeId, audience: Audience) -> Option<(u64, Option<EntryHash>)> {
         let from_roster = self
             .key_entry(key)
             // Whatever the status: a cut-off, once set, never goes away.
-            .and_then(|(_, _, k)| k.last)
-            .map(|c| c.of(audience));
+            .and_then(|(_, _, k)| k.last.as_ref())
+            .map(|c| c.pin(audience));
         let from_handover = self.handovers.get(key).map(|h| h.last(audience));
         match (from_roster, from_handover) {
-            (Some(a), Some(b)) => Some(a.min(b)),
+            (Some(a), Some(b)) if a.0 == b.0 => Some((a.0, b.1.or(a.1))),
+            (Some(a), Some(b)) => Some(if a.0 < b.0 { a } else { b }),
             (a, b) => a.or(b),
         }
     }
@@ -258,15 +293,9 @@ impl Roster {
         keys.dedup();
         keys.into_iter()
             .filter_map(|k| {
-                let network = self.cutoff(&k, Audience::Network)?;
-                let secretariat = self.cutoff(&k, Audience::Secretariat)?;
-                Some((
-                    k,
-                    Cutoff {
-                        network,
-                        secretariat,
-                    },
-                ))
+                let network = self.cutoff_pin(&k, Audience::Network)?;
+                let secretariat = self.cutoff_pin(&k, Audience::Secretariat)?;
+                Some((k, Cutoff::at(network, secretariat)))
             })
             .collect()
     }
@@ -347,12 +376,25 @@ pub fn endpoints_patch(member: &str, endpoints: &[String]) -> Map<String, Value>
     object(serde_json::json!({ "members": { member: { "endpoints": endpoints } } }))
 }
 
+fn cutoff_json(last: &Cutoff) -> Value {
+    let mut value = serde_json::json!({ "network": last.network, "secretariat": last.secretariat });
+    for (field, hash) in [
+        ("network_hash", &last.network_hash),
+        ("secretariat_hash", &last.secretariat_hash),
+    ] {
+        if let (Some(hash), Value::Object(map)) = (hash, &mut value) {
+            map.insert(field.into(), Value::String(hash.clone()));
+        }
+    }
+    value
+}
+
 /// The patch that revokes a key with its cut-off.
-pub fn revoke_patch(member: &str, key: &NodeId, last: Cutoff) -> Map<String, Value> {
+pub fn revoke_patch(member: &str, key: &NodeId, last: &Cutoff) -> Map<String, Value> {
     object(
         serde_json::json!({ "members": { member: { "keys": { key.to_string(): {
         "status": "revoked",
-        "last": { "network": last.network, "secretariat": last.secretariat },
+        "last": cutoff_json(last),
     } } } } }),
     )
 }
@@ -365,7 +407,10 @@ pub fn handover_patch(h: &Handover) -> Map<String, Value> {
             h.from.to_string(): {
                 "status": "rotated",
                 "successor": h.to.to_string(),
-                "last": { "network": h.last_network, "secretariat": h.last_secretariat },
+                "last": cutoff_json(&Cutoff::at(
+                    h.last(Audience::Network),
+                    h.last(Audience::Secretariat),
+                )),
             },
             h.to.to_string(): { "status": "active" },
         } } },
@@ -410,8 +455,16 @@ mod tests {
         assert_eq!(before.anchor(), Some(k1.id()));
         assert_eq!(before.cutoff(&esp1.id(), Audience::Network), None);
 
-        let anchor = Handover::sign(k1.signing_key(), "n", "SEC", k2.id(), (7, 0));
-        let member = Handover::sign(esp1.signing_key(), "n", "ESP", esp2.id(), (4, 2));
+        let h = |n: u8| EntryHash([n; 32]);
+        let anchor = Handover::sign(k1.signing_key(), "n", "SEC", k2.id(), (7, h(7)), (0, h(0)));
+        let member = Handover::sign(
+            esp1.signing_key(),
+            "n",
+            "ESP",
+            esp2.id(),
+            (4, h(4)),
+            (2, h(2)),
+        );
         crate::writer::merge_patch(&mut json, &handover_patch(&anchor));
         crate::writer::merge_patch(&mut json, &handover_patch(&member));
         let after = Roster::from_json(&json, Some(k1.id()));
@@ -427,18 +480,21 @@ mod tests {
         // A revocation can only lower a rotated key's cut-off.
         crate::writer::merge_patch(
             &mut json,
-            &revoke_patch(
-                "ESP",
-                &esp1.id(),
-                Cutoff {
-                    network: 3,
-                    secretariat: 9,
-                },
-            ),
+            &revoke_patch("ESP", &esp1.id(), &Cutoff::at((3, Some(h(3))), (9, None))),
         );
         let revoked = Roster::from_json(&json, Some(k1.id()));
-        assert_eq!(revoked.cutoff(&esp1.id(), Audience::Network), Some(3));
-        assert_eq!(revoked.cutoff(&esp1.id(), Audience::Secretariat), Some(2));
+        assert_eq!(
+            after.cutoff_pin(&esp1.id(), Audience::Network),
+            Some((4, Some(h(4))))
+        );
+        assert_eq!(
+            revoked.cutoff_pin(&esp1.id(), Audience::Network),
+            Some((3, Some(h(3))))
+        );
+        assert_eq!(
+            revoked.cutoff_pin(&esp1.id(), Audience::Secretariat),
+            Some((2, Some(h(2))))
+        );
         // A hand-over with a bad signature is ignored.
         let mut tampered = json.clone();
         let text = anchor

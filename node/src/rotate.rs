@@ -21,7 +21,7 @@ use crate::{
     datadir::{DataDir, DataDirError, META_NODE_KEY, OpenDataDir},
     handover::Handover,
     identity::{KeyError, NodeId, NodeKey},
-    log::Audience,
+    log::{Audience, EntryHash},
     member::SECRETARIAT_CODE,
     roster::{Roster, handover_patch},
     writer::{NetworkContext, WriteError, Writer},
@@ -70,17 +70,35 @@ pub struct Rotated {
     pub retired: std::path::PathBuf,
 }
 
-fn last_seq(node: &OpenDataDir, key: NodeId, audience: Audience) -> Result<u64, RotateError> {
-    let seq: Option<i64> = node
+/// The last entry of one of `key`'s logs: its number and hash (0 and zeros
+/// for an empty log).
+fn last_entry(
+    node: &OpenDataDir,
+    key: NodeId,
+    audience: Audience,
+) -> Result<(u64, EntryHash), RotateError> {
+    use rusqlite::OptionalExtension;
+    let last: Option<(i64, Vec<u8>)> = node
         .store
         .conn()
         .query_row(
-            "SELECT max(seq) FROM log_entries WHERE origin = ?1 AND audience = ?2",
+            "SELECT seq, hash FROM log_entries WHERE origin = ?1 AND audience = ?2
+             ORDER BY seq DESC LIMIT 1",
             rusqlite::params![&key.0[..], audience.code()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
+        .optional()
         .map_err(|e| WriteError::Storage(e.to_string()))?;
-    Ok(seq.unwrap_or(0) as u64)
+    Ok(match last {
+        Some((seq, hash)) => (
+            seq as u64,
+            EntryHash(
+                hash.try_into()
+                    .map_err(|_| WriteError::Storage("a stored entry hash is malformed".into()))?,
+            ),
+        ),
+        None => (0, EntryHash::default()),
+    })
 }
 
 /// Rotates the key of the node in `dir`.
@@ -104,9 +122,16 @@ pub async fn rotate(dir: &DataDir) -> Result<Rotated, RotateError> {
     next.create_file(&dir.next_key_path())?;
     // Durable before the old key signs anything that names it.
     dir.sync_dir()?;
-    let last = (
-        last_seq(&node, old, Audience::Network)?,
-        last_seq(&node, old, Audience::Secretariat)?,
+    let network = last_entry(&node, old, Audience::Network)?;
+    let secretariat = last_entry(&node, old, Audience::Secretariat)?;
+    // The old key's logs end where they are now, pinned by hash.
+    let handover = Handover::sign(
+        node.key.signing_key(),
+        &network_id,
+        &member,
+        next.id(),
+        network,
+        secretariat,
     );
     let OpenDataDir {
         key, store, lock, ..
@@ -118,9 +143,11 @@ pub async fn rotate(dir: &DataDir) -> Result<Rotated, RotateError> {
             secretariat: genesis,
             roster: roster.clone(),
         };
+        // The new key publishes the hand-over as its first roster change:
+        // the old key signs nothing more.
         let (writer, thread) = Writer::spawn(
             store,
-            key.signing_key().clone(),
+            next.signing_key().clone(),
             member.parse().map_err(|_| RotateError::NotAnchor(old))?,
             net,
         )?;
@@ -131,14 +158,6 @@ pub async fn rotate(dir: &DataDir) -> Result<Rotated, RotateError> {
             let _ = std::fs::remove_file(dir.next_key_path());
             return Err(RotateError::NotAnchor(old));
         }
-        // The roster change is the old key's last network entry.
-        let handover = Handover::sign(
-            key.signing_key(),
-            &network_id,
-            &member,
-            next.id(),
-            (last.0 + 1, last.1),
-        );
         let written = writer.change_roster(handover_patch(&handover)).await;
         writer.shutdown().await;
         let store = thread
@@ -150,7 +169,6 @@ pub async fn rotate(dir: &DataDir) -> Result<Rotated, RotateError> {
         }
         (store, handover)
     } else {
-        let handover = Handover::sign(key.signing_key(), &network_id, &member, next.id(), last);
         (store, handover)
     };
     {

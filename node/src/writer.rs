@@ -46,6 +46,8 @@ use crate::{
 static EMPTY_SNAPSHOT: std::sync::LazyLock<Vec<u8>> =
     std::sync::LazyLock::new(|| Automerge::new().save());
 
+const SECRETARIAT_CODE_STR: &str = crate::member::SECRETARIAT_CODE;
+
 /// Changes after which a document is compacted into a new snapshot.
 pub const SNAPSHOT_EVERY: u32 = 128;
 /// Documents kept in memory.
@@ -473,8 +475,27 @@ impl WriterState {
         let mut cuts = Vec::new();
         for (key, cutoff) in cutoffs {
             for audience in [Audience::Network, Audience::Secretariat] {
-                let last = cutoff.of(audience);
-                if self.vv.get(&(key, audience)).is_some_and(|h| h.seq > last) {
+                let (last, pinned) = cutoff.pin(audience);
+                let Some(head) = self.vv.get(&(key, audience)) else {
+                    continue;
+                };
+                // An entry held at the cut-off that is not the pinned one is
+                // a fork: it goes too.
+                let forked = head.seq >= last
+                    && pinned.is_some_and(|p| {
+                        self.store
+                            .conn()
+                            .query_row(
+                                "SELECT hash FROM log_entries
+                                 WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                                params![&key.0[..], audience.code(), last as i64],
+                                |r| r.get::<_, Vec<u8>>(0),
+                            )
+                            .is_ok_and(|held| held[..] != p.0[..])
+                    });
+                if forked {
+                    cuts.push((key, audience, last.saturating_sub(1)));
+                } else if head.seq > last {
                     cuts.push((key, audience, last));
                 }
             }
@@ -1258,7 +1279,17 @@ impl WriteContext<'_> {
         touched: &mut Vec<String>,
     ) -> Result<Applied, WriteError> {
         let anchor = self.net.roster.read().ok().and_then(|r| r.anchor());
-        if anchor != Some(self.origin) {
+        // The new anchor key's first roster change carries the old anchor's
+        // hand-over to it.
+        let handed_over = anchor.is_some_and(|anchor| {
+            patch
+                .get("handovers")
+                .and_then(|h| h.get(anchor.to_string()))
+                .and_then(Value::as_str)
+                .and_then(|text| crate::handover::Handover::from_hex(text).ok())
+                .is_some_and(|h| h.to == self.origin && h.member == SECRETARIAT_CODE_STR)
+        });
+        if anchor != Some(self.origin) && !handed_over {
             return Err(WriteError::BadRequest(
                 "only the secretariat's node changes the roster (the node holding the current anchor key)".into(),
             ));

@@ -662,28 +662,50 @@ fn forged_roster_changes_are_refused(nam: &NodeDir, sec: &NodeDir) {
             .map(|(seq, hash)| (seq, EntryHash(hash.try_into().unwrap())))
             .unwrap_or((0, EntryHash::default()))
     };
-    let mut forge = |key: &ed25519_dalek::SigningKey| {
+    let hash_at = |origin: &focal_node::identity::NodeId, seq: u64| -> EntryHash {
+        open.store
+            .conn()
+            .query_row(
+                "SELECT hash FROM log_entries WHERE origin = ?1 AND audience = 0 AND seq = ?2",
+                rusqlite::params![&origin.0[..], seq as i64],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .map(|hash| EntryHash(hash.try_into().unwrap()))
+            .unwrap_or_default()
+    };
+    // `at`: the sequence number to sign at (default: after the head).
+    let mut forgeries = 0;
+    let mut forge = |key: &ed25519_dalek::SigningKey, at: Option<u64>| {
         let origin = focal_node::identity::NodeId(key.verifying_key().to_bytes());
         let mut doc = document.fork();
         doc.set_author(Some(Author::from(origin.0.to_vec())));
         let mut tx = doc.transaction();
-        tx.put(ROOT, "forged_by", origin.to_string()).unwrap();
+        forgeries += 1;
+        tx.put(ROOT, "forged_by", format!("{origin} #{forgeries}"))
+            .unwrap();
         let hash = tx.commit().0.expect("the forged change");
         let change = doc.get_change_by_hash(&hash).unwrap().raw_bytes().to_vec();
         document = doc;
-        let (seq, prev) = head(&origin);
+        let (head_seq, head_hash) = head(&origin);
+        let (seq, prev) = match at {
+            Some(seq) => (seq, hash_at(&origin, seq - 1)),
+            None => (head_seq + 1, head_hash),
+        };
         EntryBody {
             origin,
             audience: Audience::Network,
-            seq: seq + 1,
+            seq,
             prev,
             doc_id: ROSTER_ID.to_owned(),
             changes: vec![change],
         }
         .sign(key)
     };
-    let by_old_anchor = forge(old_anchor.signing_key());
-    let by_member = forge(&nam_key);
+    let old_id = focal_node::identity::NodeId(old_anchor.signing_key().verifying_key().to_bytes());
+    let old_head = head(&old_id).0;
+    let by_old_anchor = forge(old_anchor.signing_key(), None);
+    let fork_at_cutoff = forge(old_anchor.signing_key(), Some(old_head));
+    let by_member = forge(&nam_key, None);
     let roster = std::sync::Arc::new(std::sync::RwLock::new(Roster::empty(genesis)));
     let (writer, thread) = Writer::spawn(
         open.store,
@@ -699,12 +721,20 @@ fn forged_roster_changes_are_refused(nam: &NodeDir, sec: &NodeDir) {
         .enable_all()
         .build()
         .unwrap();
-    let (first, second) = rt.block_on(async {
+    let (first, second, third) = rt.block_on(async {
         let first = writer.ingest(vec![by_old_anchor]).await.unwrap();
         let second = writer.ingest(vec![by_member]).await.unwrap();
+        let third = writer.ingest(vec![fork_at_cutoff]).await.unwrap();
         writer.shutdown().await;
-        (first, second)
+        (first, second, third)
     });
+    // A different entry where the hand-over pins the old anchor's last one.
+    assert_eq!(third.accepted, 0);
+    let why = third.rejected[0].2.to_string();
+    assert!(
+        why.contains("is not the entry the key's cut-off pins"),
+        "{why}"
+    );
     let _ = thread.join();
     assert_eq!(first.accepted, 0);
     let why = first.rejected[0].2.to_string();

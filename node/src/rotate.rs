@@ -2,8 +2,9 @@
 //!
 //! 1. The next key is written to `node.key.new` (0600, never overwritten).
 //! 2. The old key signs the hand-over: the new key and the last entry of each
-//!    of its logs. For the secretariat's anchor key, the old key also writes
-//!    the hand-over into the roster itself (its last entry), so every node
+//!    of its logs (number and hash). For the secretariat's anchor key, the
+//!    new key publishes the hand-over as its first roster change (the only
+//!    roster change a key outside the anchor chain may make), so every node
 //!    can follow the anchor from the genesis key; a member's hand-over is
 //!    confirmed by the secretariat (`focal admin key confirm`).
 //! 3. The database records the new key (the point of no return), then the

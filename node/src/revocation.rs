@@ -134,20 +134,26 @@ pub(crate) fn record_refused(
         let Ok(change) = Change::from_bytes(raw.clone()) else {
             continue;
         };
-        record(
-            conn,
-            &Dropped {
-                doc_id: entry.body.doc_id.clone(),
-                origin: entry.body.origin,
-                audience: entry.body.audience,
-                seq: entry.body.seq,
-                hash: change.hash(),
-                reason: why.to_owned(),
-            },
-        )?;
+        record(conn, &Dropped::of(entry, change.hash(), why))?;
     }
     Ok(())
 }
+
+impl Dropped {
+    /// A change of `entry`, dropped for `reason`.
+    fn of(entry: &LogEntry, hash: ChangeHash, reason: &str) -> Self {
+        Self {
+            doc_id: entry.body.doc_id.clone(),
+            origin: entry.body.origin,
+            audience: entry.body.audience,
+            seq: entry.body.seq,
+            hash,
+            reason: reason.to_owned(),
+        }
+    }
+}
+
+const DEPENDS: &str = "depends on a change dropped by a revocation";
 
 /// Splits a received entry's changes into those to apply and those that
 /// build on a dropped change (recorded, and returned as the second value).
@@ -156,11 +162,7 @@ pub(crate) fn exclude_dependents(
     entry: &LogEntry,
     changes: Vec<Change>,
 ) -> Result<(Vec<Change>, HashSet<ChangeHash>), IngestError> {
-    let any: Option<i64> = conn
-        .prepare_cached("SELECT 1 FROM dropped_changes WHERE doc_id = ?1 LIMIT 1")
-        .and_then(|mut s| s.query_row([&entry.body.doc_id], |r| r.get(0)).optional())
-        .map_err(|e| IngestError::Storage(e.to_string()))?;
-    if any.is_none() {
+    if !has_drops(conn, &entry.body.doc_id)? {
         return Ok((changes, HashSet::new()));
     }
     let mut dropped = dropped_of(conn, &entry.body.doc_id)?;
@@ -172,17 +174,7 @@ pub(crate) fn exclude_dependents(
             excluded.insert(change.hash());
         } else if change.deps().iter().any(|d| dropped.contains(d)) {
             let hash = change.hash();
-            record(
-                conn,
-                &Dropped {
-                    doc_id: entry.body.doc_id.clone(),
-                    origin: entry.body.origin,
-                    audience: entry.body.audience,
-                    seq: entry.body.seq,
-                    hash,
-                    reason: "depends on a change dropped by a revocation".into(),
-                },
-            )?;
+            record(conn, &Dropped::of(entry, hash, DEPENDS))?;
             dropped.insert(hash);
             excluded.insert(hash);
         } else {
@@ -313,7 +305,7 @@ pub fn rebuild(conn: &Connection, doc_id: &str) -> Result<Vec<Dropped>, WriteErr
                     audience: *audience,
                     seq: *seq,
                     hash,
-                    reason: "depends on a change dropped by a revocation".into(),
+                    reason: DEPENDS.into(),
                 };
                 record(conn, &d)?;
                 newly.push(d);

@@ -1,16 +1,23 @@
 //! The focal-point directory: who represents each member, primary first.
 //!
 //! A focal point is listed if it serves on `as_of` (appointed by then, not
-//! ended before), or with a period, at any time in it. Contact details come
-//! from the record, which this node holds only if its member may read it
-//! (see [`super::readable`]).
+//! ended before), or with a period, at any time in it. The record itself is
+//! listed if this node's member may read it (see [`super::readable`]).
+//!
+//! Contact details are narrower than the record (RECORDS.md allows it):
+//! e-mail and phone are shown only on the node of the member the focal
+//! point belongs to and on the secretariat's node. On another member's node
+//! the focal point is listed without them (`contact_withheld` says so).
+//!
+//! Focal points of suspended or removed members are listed, marked with
+//! the member's standing.
 
 use rusqlite::Connection;
 
 use super::{
     Context, Freshness, ViewError, ViewInput, Where, freshness, readable,
     select::{self, Accepts, Selection},
-    string_list, text, truncate,
+    string_list, text,
 };
 
 /// The directory.
@@ -55,6 +62,11 @@ pub struct DirectoryEntry {
     pub phone: Option<String>,
     /// The record's visibility.
     pub visibility: String,
+    /// Whether contact details were left out (another member's focal point
+    /// on a member's node).
+    pub contact_withheld: bool,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 pub(crate) fn query(
@@ -108,13 +120,21 @@ pub(crate) fn query(
          FROM records {}
          ORDER BY owner,
                   CASE designation WHEN 'primary' THEN 0 WHEN 'alternate' THEN 1 ELSE 2 END,
-                  name, id",
-        w.sql()
+                  name, id
+         LIMIT {}",
+        w.sql(),
+        selection.limit
     ))?;
-    let mut entries = stmt
+    let secretariat = ctx.me.as_str() == crate::member::SECRETARIAT_CODE;
+    let entries = stmt
         .query_map(w.args(), |r| {
             let owner: String = r.get(1)?;
+            let contact = secretariat || owner == ctx.me.as_str();
+            let email: Option<String> = r.get(11)?;
+            let phone: Option<String> = r.get(12)?;
+            let contact_withheld = !contact && (email.is_some() || phone.is_some());
             Ok(DirectoryEntry {
+                standing: select::standing_of(&members, &owner),
                 region: members.get(&owner).and_then(|m| m.region.clone()),
                 member: owner,
                 id: r.get(0)?,
@@ -127,12 +147,16 @@ pub(crate) fn query(
                 institution: r.get(8)?,
                 appointed: r.get(9)?,
                 ended: r.get(10)?,
-                email: r.get(11)?,
-                phone: r.get(12)?,
+                email: email.filter(|_| contact),
+                phone: phone.filter(|_| contact),
+                contact_withheld,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let total = truncate(&mut entries, selection.limit);
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM records {}", w.sql()))?
+        .query_row(w.args(), |r| r.get(0))?;
+    let total = total as u64;
     Ok(Directory {
         entries,
         total,

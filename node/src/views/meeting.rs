@@ -1,5 +1,11 @@
 //! One meeting: who registered (delegates, minister speaking), the
 //! statements made, and the selected members that have not registered.
+//!
+//! Registrations and statements are each cut at the selection's limit; the
+//! summary counts every match (SQL aggregates, apart from the rows).
+//! Suspended and removed members are not expected to register (they are
+//! left out of `not_registered`); their rows are marked with their
+//! standing.
 
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
@@ -49,6 +55,8 @@ pub struct MeetingSummary {
     pub ministers_speaking: u64,
     /// Statements.
     pub statements: u64,
+    /// Registrations (the rows may be cut at the limit).
+    pub registrations: u64,
 }
 
 /// One registration.
@@ -62,6 +70,8 @@ pub struct RegistrationRow {
     pub delegates: Vec<String>,
     /// Whether a minister speaks.
     pub minister_speaking: Option<bool>,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 /// One statement.
@@ -79,6 +89,8 @@ pub struct StatementRow {
     pub text: String,
     /// A link to it.
     pub link: Option<String>,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 pub(crate) fn query(
@@ -146,32 +158,55 @@ pub(crate) fn query(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, owner, json_extract(json, '$.delegates'),
                 json_extract(json, '$.minister_speaking')
-         FROM records {} ORDER BY owner, id",
-        w.sql()
+         FROM records {} ORDER BY owner, id LIMIT {}",
+        w.sql(),
+        selection.limit
     ))?;
     let registrations = stmt
         .query_map(w.args(), |r| {
             let delegates: Option<String> = r.get(2)?;
+            let member: String = r.get(1)?;
             Ok(RegistrationRow {
                 id: r.get(0)?,
-                member: r.get(1)?,
+                standing: select::standing_of(&members, &member),
+                member,
                 delegates: delegate_names(delegates),
                 minister_speaking: r.get(3)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    // Counts over every registration, and who registered.
+    let (count, delegates, ministers): (i64, i64, i64) = conn
+        .prepare_cached(&format!(
+            "SELECT count(*),
+                    coalesce(sum(coalesce(json_array_length(json, '$.delegates'), 0)), 0),
+                    coalesce(sum(json_extract(json, '$.minister_speaking') = 1), 0)
+             FROM records {}",
+            w.sql()
+        ))?
+        .query_row(w.args(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let registered: Vec<String> = conn
+        .prepare_cached(&format!(
+            "SELECT DISTINCT owner FROM records {} ORDER BY owner",
+            w.sql()
+        ))?
+        .query_map(w.args(), |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
     let w = of_meeting("statement");
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, owner, json_extract(json, '$.speaker'), json_extract(json, '$.language'),
                 json_extract(json, '$.text'), json_extract(json, '$.link')
-         FROM records {} ORDER BY owner, created, id",
-        w.sql()
+         FROM records {} ORDER BY owner, created, id LIMIT {}",
+        w.sql(),
+        selection.limit
     ))?;
     let statements = stmt
         .query_map(w.args(), |r| {
+            let member: String = r.get(1)?;
             Ok(StatementRow {
                 id: r.get(0)?,
-                member: r.get(1)?,
+                standing: select::standing_of(&members, &member),
+                member,
                 speaker: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 language: r.get(3)?,
                 text: original_text(r.get(4)?),
@@ -179,21 +214,20 @@ pub(crate) fn query(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let statement_count: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM records {}", w.sql()))?
+        .query_row(w.args(), |r| r.get(0))?;
 
-    let mut registered: Vec<&str> = registrations.iter().map(|r| r.member.as_str()).collect();
-    registered.dedup();
     let summary = MeetingSummary {
         registered_members: registered.len() as u64,
-        delegates: registrations.iter().map(|r| r.delegates.len() as u64).sum(),
-        ministers_speaking: registrations
-            .iter()
-            .filter(|r| r.minister_speaking == Some(true))
-            .count() as u64,
-        statements: statements.len() as u64,
+        delegates: delegates as u64,
+        ministers_speaking: ministers as u64,
+        statements: statement_count as u64,
+        registrations: count as u64,
     };
     let not_registered = selected
         .iter()
-        .filter(|m| !m.is_secretariat() && !registered.contains(&m.code.as_str()))
+        .filter(|m| m.is_expected() && !registered.contains(&m.code))
         .map(|m| m.code.clone())
         .collect();
     Ok(MeetingView {

@@ -170,6 +170,14 @@ impl Where {
     /// Adds a clause; `?` in it stands for the next parameter (`args` in
     /// order).
     pub fn push(&mut self, clause: &str, args: impl IntoIterator<Item = SqlValue>) {
+        let text = self.bind(clause, args);
+        self.clauses.push(text);
+    }
+
+    /// Numbers the parameters of `clause` after those already held and
+    /// returns its text without adding it to the `WHERE` clause (for an
+    /// `ON` clause of the same statement).
+    pub fn bind(&mut self, clause: &str, args: impl IntoIterator<Item = SqlValue>) -> String {
         let mut text = String::new();
         let mut args = args.into_iter();
         for piece in clause.split('?').enumerate() {
@@ -184,7 +192,7 @@ impl Where {
             }
             text.push_str(piece.1);
         }
-        self.clauses.push(text);
+        text
     }
 
     /// Adds `expr IN (…)` over `values` (false for none).
@@ -229,17 +237,23 @@ pub(crate) fn readable(w: &mut Where, ctx: &Context<'_>) {
 
 /// [`readable`] for the table aliased `alias` (`"d."`).
 pub(crate) fn readable_as(w: &mut Where, ctx: &Context<'_>, alias: &str) {
-    let me = ctx.me.as_str().to_owned();
+    let (clause, arg) = readable_clause(ctx, alias);
+    w.push(&clause, [arg]);
+}
+
+/// The clause of [`readable_as`] (one `?`) and its parameter.
+pub(crate) fn readable_clause(ctx: &Context<'_>, alias: &str) -> (String, SqlValue) {
+    let me = text(ctx.me.as_str().to_owned());
     if ctx.me.as_str() == crate::member::SECRETARIAT_CODE {
-        w.push(
-            &format!("({alias}visibility IN ('network', 'secretariat') OR {alias}owner = ?)"),
-            [text(me)],
-        );
+        (
+            format!("({alias}visibility IN ('network', 'secretariat') OR {alias}owner = ?)"),
+            me,
+        )
     } else {
-        w.push(
-            &format!("({alias}visibility = 'network' OR {alias}owner = ?)"),
-            [text(me)],
-        );
+        (
+            format!("({alias}visibility = 'network' OR {alias}owner = ?)"),
+            me,
+        )
     }
 }
 

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use super::{
     Context, Freshness, ViewError, ViewInput, Where, freshness, readable,
     select::{self, Accepts, Selection},
-    string_list, text, truncate,
+    string_list, text,
 };
 use crate::records::{Region, Theme};
 
@@ -45,6 +45,8 @@ pub struct PracticeRow {
     pub themes: Vec<String>,
     /// When it was recorded (RFC 3339).
     pub created: String,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 /// The region key of members without one.
@@ -83,14 +85,17 @@ pub(crate) fn query(
         "SELECT id, owner, json_extract(json, '$.kind'), title, json_extract(json, '$.themes'),
                 created
          FROM records {}
-         ORDER BY owner, title, id",
-        w.sql()
+         ORDER BY owner, title, id
+         LIMIT {}",
+        w.sql(),
+        selection.limit
     ))?;
-    let mut practices = stmt
+    let practices = stmt
         .query_map(w.args(), |r| {
             let owner: String = r.get(1)?;
             Ok(PracticeRow {
                 id: r.get(0)?,
+                standing: select::standing_of(&members, &owner),
                 region: members.get(&owner).and_then(|m| m.region.clone()),
                 member: owner,
                 kind: r.get(2)?,
@@ -100,20 +105,38 @@ pub(crate) fn query(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut themes: BTreeMap<&str, u64> = BTreeMap::new();
+    // Counts over every match, apart from the rows (which stop at the
+    // limit).
+    let mut total = 0;
     let mut regions: BTreeMap<String, u64> = BTreeMap::new();
-    for practice in &practices {
-        for theme in &practice.themes {
-            *themes.entry(theme.as_str()).or_default() += 1;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT owner, count(*) FROM records {} GROUP BY owner",
+        w.sql()
+    ))?;
+    let mut rows = stmt.query(w.args())?;
+    while let Some(r) = rows.next()? {
+        let owner: String = r.get(0)?;
+        let n = r.get::<_, i64>(1)? as u64;
+        total += n;
+        let region = members
+            .get(&owner)
+            .and_then(|m| m.region.clone())
+            .unwrap_or_else(|| UNKNOWN_REGION.to_owned());
+        *regions.entry(region).or_default() += n;
+    }
+    let mut themes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT t.value, count(*)
+         FROM (SELECT json FROM records {}) AS p, json_each(p.json, '$.themes') AS t
+         GROUP BY t.value",
+        w.sql()
+    ))?;
+    let mut rows = stmt.query(w.args())?;
+    while let Some(r) = rows.next()? {
+        let theme: Option<String> = r.get(0)?;
+        if let Some(theme) = theme {
+            *themes.entry(theme).or_default() += r.get::<_, i64>(1)? as u64;
         }
-        *regions
-            .entry(
-                practice
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| UNKNOWN_REGION.to_owned()),
-            )
-            .or_default() += 1;
     }
     let by_theme = Theme::ALL
         .iter()
@@ -130,7 +153,6 @@ pub(crate) fn query(
         .chain([UNKNOWN_REGION])
         .filter_map(|r| regions.get(r).map(|n| (r.to_owned(), *n)))
         .collect();
-    let total = truncate(&mut practices, selection.limit);
     Ok(PracticesView {
         practices,
         total,

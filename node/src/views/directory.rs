@@ -106,7 +106,7 @@ pub(crate) fn query(
         );
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, owner, visibility,
+        "SELECT id, owner, visibility, count(*) OVER () AS total,
                 json_extract(json, '$.person_name') AS name,
                 json_extract(json, '$.designation') AS designation,
                 json_extract(json, '$.posting'),
@@ -126,12 +126,15 @@ pub(crate) fn query(
         selection.limit
     ))?;
     let secretariat = ctx.me.as_str() == crate::member::SECRETARIAT_CODE;
+    // Every match is counted by the window before `LIMIT` cuts the rows.
+    let mut total = 0;
     let entries = stmt
         .query_map(w.args(), |r| {
             let owner: String = r.get(1)?;
+            total = r.get::<_, i64>(3)? as u64;
             let contact = secretariat || owner == ctx.me.as_str();
-            let email: Option<String> = r.get(11)?;
-            let phone: Option<String> = r.get(12)?;
+            let email: Option<String> = r.get(12)?;
+            let phone: Option<String> = r.get(13)?;
             let contact_withheld = !contact && (email.is_some() || phone.is_some());
             Ok(DirectoryEntry {
                 standing: select::standing_of(&members, &owner),
@@ -139,24 +142,20 @@ pub(crate) fn query(
                 member: owner,
                 id: r.get(0)?,
                 visibility: r.get(2)?,
-                person_name: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                designation: r.get(4)?,
-                posting: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                languages: string_list(r.get(6)?),
-                title: r.get(7)?,
-                institution: r.get(8)?,
-                appointed: r.get(9)?,
-                ended: r.get(10)?,
+                person_name: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                designation: r.get(5)?,
+                posting: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                languages: string_list(r.get(7)?),
+                title: r.get(8)?,
+                institution: r.get(9)?,
+                appointed: r.get(10)?,
+                ended: r.get(11)?,
                 email: email.filter(|_| contact),
                 phone: phone.filter(|_| contact),
                 contact_withheld,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM records {}", w.sql()))?
-        .query_row(w.args(), |r| r.get(0))?;
-    let total = total as u64;
     Ok(Directory {
         entries,
         total,

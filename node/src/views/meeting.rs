@@ -2,7 +2,10 @@
 //! statements made, and the selected members that have not registered.
 //!
 //! Registrations and statements are each cut at the selection's limit; the
-//! summary counts every match (SQL aggregates, apart from the rows).
+//! summary counts every match. A meeting has at most a few hundred of each
+//! (one registration per member), so they are read in one pass each and cut
+//! afterwards: separate SQL aggregates re-read the rows and were measured
+//! four times slower (BENCHMARKS.md).
 //! Suspended and removed members are not expected to register (they are
 //! left out of `not_registered`); their rows are marked with their
 //! standing.
@@ -13,7 +16,7 @@ use serde_json::Value;
 use super::{
     Context, Freshness, ViewError, ViewInput, Where, freshness, original_text, readable,
     select::{self, Accepts, Selection},
-    text,
+    text, truncate,
 };
 use crate::records::{Meeting, RecordRef};
 
@@ -158,11 +161,10 @@ pub(crate) fn query(
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, owner, json_extract(json, '$.delegates'),
                 json_extract(json, '$.minister_speaking')
-         FROM records {} ORDER BY owner, id LIMIT {}",
-        w.sql(),
-        selection.limit
+         FROM records {} ORDER BY owner, id",
+        w.sql()
     ))?;
-    let registrations = stmt
+    let mut registrations = stmt
         .query_map(w.args(), |r| {
             let delegates: Option<String> = r.get(2)?;
             let member: String = r.get(1)?;
@@ -175,32 +177,14 @@ pub(crate) fn query(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    // Counts over every registration, and who registered.
-    let (count, delegates, ministers): (i64, i64, i64) = conn
-        .prepare_cached(&format!(
-            "SELECT count(*),
-                    coalesce(sum(coalesce(json_array_length(json, '$.delegates'), 0)), 0),
-                    coalesce(sum(json_extract(json, '$.minister_speaking') = 1), 0)
-             FROM records {}",
-            w.sql()
-        ))?
-        .query_row(w.args(), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let registered: Vec<String> = conn
-        .prepare_cached(&format!(
-            "SELECT DISTINCT owner FROM records {} ORDER BY owner",
-            w.sql()
-        ))?
-        .query_map(w.args(), |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
     let w = of_meeting("statement");
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, owner, json_extract(json, '$.speaker'), json_extract(json, '$.language'),
                 json_extract(json, '$.text'), json_extract(json, '$.link')
-         FROM records {} ORDER BY owner, created, id LIMIT {}",
-        w.sql(),
-        selection.limit
+         FROM records {} ORDER BY owner, created, id",
+        w.sql()
     ))?;
-    let statements = stmt
+    let mut statements = stmt
         .query_map(w.args(), |r| {
             let member: String = r.get(1)?;
             Ok(StatementRow {
@@ -214,16 +198,18 @@ pub(crate) fn query(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let statement_count: i64 = conn
-        .prepare_cached(&format!("SELECT count(*) FROM records {}", w.sql()))?
-        .query_row(w.args(), |r| r.get(0))?;
 
+    let mut registered: Vec<String> = registrations.iter().map(|r| r.member.clone()).collect();
+    registered.dedup();
     let summary = MeetingSummary {
         registered_members: registered.len() as u64,
-        delegates: delegates as u64,
-        ministers_speaking: ministers as u64,
-        statements: statement_count as u64,
-        registrations: count as u64,
+        delegates: registrations.iter().map(|r| r.delegates.len() as u64).sum(),
+        ministers_speaking: registrations
+            .iter()
+            .filter(|r| r.minister_speaking == Some(true))
+            .count() as u64,
+        registrations: truncate(&mut registrations, selection.limit),
+        statements: truncate(&mut statements, selection.limit),
     };
     let not_registered = selected
         .iter()

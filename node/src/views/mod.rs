@@ -372,6 +372,48 @@ mod tests {
     }
 
     #[test]
+    fn contact_details_show_on_the_owners_node_and_the_secretariats() {
+        let (_dir, path) = store_with_every_visibility();
+        let input = ViewInput {
+            as_of: "2026-06-30".into(),
+            ..Default::default()
+        };
+        let contacts = |me: &str| -> Vec<(String, Option<String>, bool)> {
+            Views::new(
+                Reader::new(path.clone(), 1000),
+                Arc::new(RwLock::new(crate::roster::Roster::default())),
+                me.parse().unwrap(),
+                NodeId([7; 32]),
+            )
+            .directory(&input)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| (e.person_name, e.email, e.contact_withheld))
+            .collect()
+        };
+        let shown = |name: &str| (name.to_owned(), Some("fp@example.org".to_owned()), false);
+        assert_eq!(
+            contacts("ESP"),
+            [
+                shown("ESP local"),
+                shown("ESP network"),
+                shown("ESP secretariat"),
+                ("NAM network".to_owned(), None, true),
+            ]
+        );
+        assert_eq!(
+            contacts("SEC"),
+            [
+                shown("ESP network"),
+                shown("ESP secretariat"),
+                shown("NAM network"),
+                shown("NAM secretariat"),
+            ]
+        );
+    }
+
+    #[test]
     fn views_show_only_what_the_viewer_may_read() {
         let (_dir, path) = store_with_every_visibility();
         assert_eq!(

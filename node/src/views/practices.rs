@@ -1,6 +1,11 @@
 //! Practices (best practices and lessons learned) by theme and by region,
 //! with counts. A practice has no date of its own: the period filter applies
 //! to the day it was recorded (`created`).
+//!
+//! The counts cover every match, so every match is read and the rows are
+//! cut at the limit afterwards: counting apart in SQL (a count per owner,
+//! one per theme through `json_each`, then the rows with `LIMIT`) was
+//! measured slower (BENCHMARKS.md), each pass re-reading the JSON.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +14,7 @@ use rusqlite::Connection;
 use super::{
     Context, Freshness, ViewError, ViewInput, Where, freshness, readable,
     select::{self, Accepts, Selection},
-    string_list, text,
+    string_list, text, truncate,
 };
 use crate::records::{Region, Theme};
 
@@ -85,12 +90,10 @@ pub(crate) fn query(
         "SELECT id, owner, json_extract(json, '$.kind'), title, json_extract(json, '$.themes'),
                 created
          FROM records {}
-         ORDER BY owner, title, id
-         LIMIT {}",
-        w.sql(),
-        selection.limit
+         ORDER BY owner, title, id",
+        w.sql()
     ))?;
-    let practices = stmt
+    let mut practices = stmt
         .query_map(w.args(), |r| {
             let owner: String = r.get(1)?;
             Ok(PracticeRow {
@@ -105,38 +108,20 @@ pub(crate) fn query(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    // Counts over every match, apart from the rows (which stop at the
-    // limit).
-    let mut total = 0;
+    let mut themes: BTreeMap<&str, u64> = BTreeMap::new();
     let mut regions: BTreeMap<String, u64> = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT owner, count(*) FROM records {} GROUP BY owner",
-        w.sql()
-    ))?;
-    let mut rows = stmt.query(w.args())?;
-    while let Some(r) = rows.next()? {
-        let owner: String = r.get(0)?;
-        let n = r.get::<_, i64>(1)? as u64;
-        total += n;
-        let region = members
-            .get(&owner)
-            .and_then(|m| m.region.clone())
-            .unwrap_or_else(|| UNKNOWN_REGION.to_owned());
-        *regions.entry(region).or_default() += n;
-    }
-    let mut themes: BTreeMap<String, u64> = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT t.value, count(*)
-         FROM (SELECT json FROM records {}) AS p, json_each(p.json, '$.themes') AS t
-         GROUP BY t.value",
-        w.sql()
-    ))?;
-    let mut rows = stmt.query(w.args())?;
-    while let Some(r) = rows.next()? {
-        let theme: Option<String> = r.get(0)?;
-        if let Some(theme) = theme {
-            *themes.entry(theme).or_default() += r.get::<_, i64>(1)? as u64;
+    for practice in &practices {
+        for theme in &practice.themes {
+            *themes.entry(theme.as_str()).or_default() += 1;
         }
+        *regions
+            .entry(
+                practice
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| UNKNOWN_REGION.to_owned()),
+            )
+            .or_default() += 1;
     }
     let by_theme = Theme::ALL
         .iter()
@@ -153,6 +138,7 @@ pub(crate) fn query(
         .chain([UNKNOWN_REGION])
         .filter_map(|r| regions.get(r).map(|n| (r.to_owned(), *n)))
         .collect();
+    let total = truncate(&mut practices, selection.limit);
     Ok(PracticesView {
         practices,
         total,

@@ -186,7 +186,10 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 |_| {
                     let s = view.summary.unwrap_or_default();
                     let (plan, matching) = if s.plan_filters {
-                        ("a plan matching the filters", " (plans matching the filters)")
+                        (
+                            "a plan matching the filters",
+                            " (plans matching the filters)",
+                        )
                     } else {
                         ("a plan", "")
                     };
@@ -834,8 +837,8 @@ fn follow_up_table(view: &pb::FollowUpView) -> Table {
                                 u.status,
                                 u.when
                             )
-                                .trim()
-                                .to_owned()
+                            .trim()
+                            .to_owned()
                         })
                         .collect::<Vec<_>>()
                         .join("; "),
@@ -933,8 +936,18 @@ mod tests {
         let table = Table {
             headers: vec!["A", "B", "C", "D"],
             rows: vec![
-                vec!["=1+1".into(), "-250000".into(), "+34 600".into(), "@SUM(A1)".into()],
-                vec!["-x".into(), "-12.5".into(), "2026-01-01".into(), "=a,b".into()],
+                vec![
+                    "=1+1".into(),
+                    "-250000".into(),
+                    "+34 600".into(),
+                    "@SUM(A1)".into(),
+                ],
+                vec![
+                    "-x".into(),
+                    "-12.5".into(),
+                    "2026-01-01".into(),
+                    "=a,b".into(),
+                ],
             ],
         };
         assert_eq!(
@@ -949,6 +962,6 @@ mod tests {
         assert_eq!(amount(250_000.0), "250000");
         assert_eq!(amount(1234.5), "1234.50");
         assert_eq!(amount(99.999), "100");
-        assert_eq!(amount(-3.14159), "-3.14");
+        assert_eq!(amount(-1.234), "-1.23");
     }
 }

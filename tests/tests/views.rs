@@ -637,8 +637,9 @@ fn network_views_on_the_secretariat_and_a_member() {
     let lucia = &on_nam["entries"][1];
     let lucia_id = lucia["id"].as_str().unwrap();
     assert!(
-        records_on(&nam).iter().any(|r| r["id"] == lucia_id
-            && r["contact"]["email"] == "lucia@example.org"),
+        records_on(&nam)
+            .iter()
+            .any(|r| r["id"] == lucia_id && r["contact"]["email"] == "lucia@example.org"),
         "the record with its contact has replicated to NAM"
     );
     assert_eq!(lucia["email"], "");
@@ -782,7 +783,10 @@ fn network_views_on_the_secretariat_and_a_member() {
     assert_eq!(before["members"][0]["state"], "adopted");
     assert_eq!(before["summary"]["adopted"], 1);
     let later = view(&sec, &["naps", "--as-of", "2028-01-01"]);
-    assert_eq!(strings(&later["members"], "state"), ["none", "expired", "drafting"]);
+    assert_eq!(
+        strings(&later["members"], "state"),
+        ["none", "expired", "drafting"]
+    );
     assert_eq!(
         later["summary"],
         json!({"members": 3, "in_force": 0, "in_force_with_allocated_budget": 0, "adopted": 0,
@@ -797,7 +801,10 @@ fn network_views_on_the_secretariat_and_a_member() {
     );
     assert_eq!(in_2026["members"][2]["plans"], 1);
     assert_eq!(in_2026["summary"]["plan_filters"], true);
-    let table = focal_ok(&sec, &["view", "naps", "--period", "2026", "--as-of", AS_OF]);
+    let table = focal_ok(
+        &sec,
+        &["view", "naps", "--period", "2026", "--as-of", AS_OF],
+    );
     assert!(
         table.starts_with("NAP tracker: 3 members (plans matching the filters);")
             && table.contains("; 1 without a plan matching the filters\n"),
@@ -805,7 +812,10 @@ fn network_views_on_the_secretariat_and_a_member() {
     );
     // NAM's first plan (2019-2024) is the only one of NAM in 2020.
     let in_2020 = view(&sec, &["naps", "--period", "2020", "--member", "NAM"]);
-    assert_eq!(in_2020["members"][0]["plans"], 2, "the first plan and the draft");
+    assert_eq!(
+        in_2020["members"][0]["plans"], 2,
+        "the first plan and the draft"
+    );
     // Two years earlier NAM's first plan was still in force; it lapsed at
     // the end of 2024 although it is still declared in force.
     let earlier = view(&sec, &["naps", "--as-of", "2024-06-30"]);
@@ -1038,7 +1048,10 @@ fn network_views_on_the_secretariat_and_a_member() {
             .find(|d| d["id"] == d4.as_str())
             .cloned()
             .unwrap();
-        (d["overdue"].as_bool().unwrap(), view["summary"]["overdue"].clone())
+        (
+            d["overdue"].as_bool().unwrap(),
+            view["summary"]["overdue"].clone(),
+        )
     };
     assert_eq!(overdue_on("2025-12-31"), (false, json!(0)));
     assert_eq!(overdue_on("2026-01-01"), (true, json!(1)));

@@ -170,7 +170,11 @@ pub(crate) fn query(
         let country = in_list("json_extract(json, '$.recipient.country')", codes.len());
         w.push(
             &format!("({donor} OR {recipient} OR {country})"),
-            codes.iter().chain(codes.iter()).chain(codes.iter()).map(text),
+            codes
+                .iter()
+                .chain(codes.iter())
+                .chain(codes.iter())
+                .map(text),
         );
     }
     if let Some(theme) = selection.theme {

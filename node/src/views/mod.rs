@@ -447,21 +447,22 @@ mod tests {
             },
         )
         .unwrap();
-        let put = |id: &str, kind: &str, owner: &str, visibility: &str, deleted: bool, body: Value| {
-            let mut fields = body.as_object().unwrap().clone();
-            for (key, value) in [
-                ("id", json!(id)),
-                ("type", json!(kind)),
-                ("owner", json!(owner)),
-                ("visibility", json!(visibility)),
-                ("created", json!("2026-01-01T00:00:00Z")),
-                ("updated", json!("2026-01-01T00:00:00Z")),
-                ("deleted", json!(deleted)),
-            ] {
-                fields.insert(key.into(), value);
-            }
-            crate::writer::project(store.conn(), id, &fields, &[]).unwrap();
-        };
+        let put =
+            |id: &str, kind: &str, owner: &str, visibility: &str, deleted: bool, body: Value| {
+                let mut fields = body.as_object().unwrap().clone();
+                for (key, value) in [
+                    ("id", json!(id)),
+                    ("type", json!(kind)),
+                    ("owner", json!(owner)),
+                    ("visibility", json!(visibility)),
+                    ("created", json!("2026-01-01T00:00:00Z")),
+                    ("updated", json!("2026-01-01T00:00:00Z")),
+                    ("deleted", json!(deleted)),
+                ] {
+                    fields.insert(key.into(), value);
+                }
+                crate::writer::project(store.conn(), id, &fields, &[]).unwrap();
+            };
         let text = |t: &str| json!({"en": {"text": t, "original": true}});
         for (id, visibility, deleted) in [
             ("SEC:meeting:aaaaaaaaaaaa", "local", false),
@@ -516,26 +517,62 @@ mod tests {
                     format!("{owner} {visibility}")
                 };
                 let id = |kind: &str| format!("{owner}:{kind}:{}", name.replace(' ', "-"));
-                put(&id("practice"), "practice", owner, visibility, deleted,
+                put(
+                    &id("practice"),
+                    "practice",
+                    owner,
+                    visibility,
+                    deleted,
                     json!({"title": text(&name), "kind": "best-practice",
-                           "themes": ["climate-change"]}));
-                put(&id("nap"), "nap", owner, visibility, deleted,
+                           "themes": ["climate-change"]}),
+                );
+                put(
+                    &id("nap"),
+                    "nap",
+                    owner,
+                    visibility,
+                    deleted,
                     json!({"title": text(&name), "status": "in-force",
-                           "period": {"start": "2020-01-01", "end": "2030-12-31"}}));
-                put(&id("funding"), "funding", owner, visibility, deleted,
+                           "period": {"start": "2020-01-01", "end": "2030-12-31"}}),
+                );
+                put(
+                    &id("funding"),
+                    "funding",
+                    owner,
+                    visibility,
+                    deleted,
                     json!({"title": name, "donor": {"kind": "member", "code": owner},
                            "recipient": {"kind": "other", "name": name},
                            "channel": "bilateral", "kind": "technical",
-                           "amount": 1, "currency": "EUR"}));
-                put(&id("follow-up"), "follow-up", owner, visibility, deleted,
+                           "amount": 1, "currency": "EUR"}),
+                );
+                put(
+                    &id("follow-up"),
+                    "follow-up",
+                    owner,
+                    visibility,
+                    deleted,
                     json!({"decision": "SEC:decision:network", "status": "met",
-                           "date": "2026-02-01", "text": text(&name)}));
-                put(&id("registration"), "registration", owner, visibility, deleted,
+                           "date": "2026-02-01", "text": text(&name)}),
+                );
+                put(
+                    &id("registration"),
+                    "registration",
+                    owner,
+                    visibility,
+                    deleted,
                     json!({"meeting": "SEC:meeting:cccccccccccc",
-                           "delegates": [{"name": name}]}));
-                put(&id("statement"), "statement", owner, visibility, deleted,
+                           "delegates": [{"name": name}]}),
+                );
+                put(
+                    &id("statement"),
+                    "statement",
+                    owner,
+                    visibility,
+                    deleted,
                     json!({"meeting": "SEC:meeting:cccccccccccc", "speaker": name,
-                           "text": text(&name)}));
+                           "text": text(&name)}),
+                );
             }
         }
         store.close().unwrap();
@@ -617,7 +654,11 @@ mod tests {
             );
 
             let funding = views.funding(&input).unwrap();
-            let names: Vec<String> = funding.commitments.iter().map(|c| c.title.clone()).collect();
+            let names: Vec<String> = funding
+                .commitments
+                .iter()
+                .map(|c| c.title.clone())
+                .collect();
             assert_eq!(sorted(names), expected, "funding on {me}");
             assert_eq!(funding.totals[0].amount, 4.0, "funding totals on {me}");
 
@@ -635,7 +676,10 @@ mod tests {
                     decisions,
                     [
                         ("SEC:decision:local", None),
-                        ("SEC:decision:network", Some("SEC:meeting:aaaaaaaaaaaa (2026-04-20)")),
+                        (
+                            "SEC:decision:network",
+                            Some("SEC:meeting:aaaaaaaaaaaa (2026-04-20)")
+                        ),
                         ("SEC:decision:secretariat", None),
                     ]
                 );
@@ -675,7 +719,11 @@ mod tests {
                 .flat_map(|r| r.delegates.clone())
                 .collect();
             assert_eq!(sorted(names), expected, "registrations on {me}");
-            let names: Vec<String> = meeting.statements.iter().map(|s| s.speaker.clone()).collect();
+            let names: Vec<String> = meeting
+                .statements
+                .iter()
+                .map(|s| s.speaker.clone())
+                .collect();
             assert_eq!(sorted(names), expected, "statements on {me}");
             assert_eq!(meeting.summary.delegates, 4);
             assert_eq!(meeting.summary.statements, 4);

@@ -330,28 +330,63 @@ mod tests {
 
     #[test]
     fn plans_are_judged_by_their_period_on_as_of() {
-        let p = |declared, start, end, as_of| {
-            judge(declared, Some(start), Some(end), as_of).as_str()
-        };
+        let p =
+            |declared, start, end, as_of| judge(declared, Some(start), Some(end), as_of).as_str();
         // The last day of the period is still in force; the day after not.
-        assert_eq!(p("in-force", "2020-01-01", "2024-12-31", "2024-12-31"), "in-force");
-        assert_eq!(p("in-force", "2020-01-01", "2024-12-31", "2025-01-01"), "expired");
+        assert_eq!(
+            p("in-force", "2020-01-01", "2024-12-31", "2024-12-31"),
+            "in-force"
+        );
+        assert_eq!(
+            p("in-force", "2020-01-01", "2024-12-31", "2025-01-01"),
+            "expired"
+        );
         // The first day is in force; the day before, adopted.
-        assert_eq!(p("in-force", "2020-01-01", "2024-12-31", "2020-01-01"), "in-force");
-        assert_eq!(p("in-force", "2020-01-01", "2024-12-31", "2019-12-31"), "adopted");
+        assert_eq!(
+            p("in-force", "2020-01-01", "2024-12-31", "2020-01-01"),
+            "in-force"
+        );
+        assert_eq!(
+            p("in-force", "2020-01-01", "2024-12-31", "2019-12-31"),
+            "adopted"
+        );
         // A plan declared expired whose period covers as_of was in force
         // then (a view of the past).
-        assert_eq!(p("expired", "2020-01-01", "2024-12-31", "2022-06-30"), "in-force");
-        assert_eq!(p("expired", "2020-01-01", "2024-12-31", "2025-06-30"), "expired");
+        assert_eq!(
+            p("expired", "2020-01-01", "2024-12-31", "2022-06-30"),
+            "in-force"
+        );
+        assert_eq!(
+            p("expired", "2020-01-01", "2024-12-31", "2025-06-30"),
+            "expired"
+        );
         // Drafts stay drafts whatever their period.
-        assert_eq!(p("draft", "2020-01-01", "2024-12-31", "2022-06-30"), "drafting");
-        assert_eq!(p("under-review", "2020-01-01", "2024-12-31", "2026-01-01"), "drafting");
+        assert_eq!(
+            p("draft", "2020-01-01", "2024-12-31", "2022-06-30"),
+            "drafting"
+        );
+        assert_eq!(
+            p("under-review", "2020-01-01", "2024-12-31", "2026-01-01"),
+            "drafting"
+        );
         // Open ends.
-        assert_eq!(judge("in-force", Some("2020-01-01"), None, "2030-01-01"), NapState::InForce);
-        assert_eq!(judge("in-force", None, Some("2020-01-01"), "2030-01-01"), NapState::Expired);
+        assert_eq!(
+            judge("in-force", Some("2020-01-01"), None, "2030-01-01"),
+            NapState::InForce
+        );
+        assert_eq!(
+            judge("in-force", None, Some("2020-01-01"), "2030-01-01"),
+            NapState::Expired
+        );
         // Without a period, the declared status stands.
-        assert_eq!(judge("in-force", None, None, "2030-01-01"), NapState::InForce);
-        assert_eq!(judge("expired", None, None, "2000-01-01"), NapState::Expired);
+        assert_eq!(
+            judge("in-force", None, None, "2030-01-01"),
+            NapState::InForce
+        );
+        assert_eq!(
+            judge("expired", None, None, "2000-01-01"),
+            NapState::Expired
+        );
         assert_eq!(judge("draft", None, None, "2000-01-01"), NapState::Drafting);
     }
 

@@ -1,6 +1,13 @@
 //! `focal view …`: the network-wide views, as tables (default), JSON
 //! (`--json`, the whole answer) or CSV (`--csv`, the rows, RFC 4180 with a
-//! header line).
+//! header line, on standard output alone: headings and freshness go to
+//! standard error).
+//!
+//! CSV cells are meant for spreadsheets: a text cell starting with `=`, `+`,
+//! `-`, `@`, a tab or a carriage return is prefixed with `'` so that it is
+//! not run as a formula; cells that are numbers (`-12.5`) are left as they
+//! are. Currency amounts are shown rounded to two decimals (`--json` keeps
+//! the exact sums).
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
@@ -178,12 +185,22 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 &table,
                 |_| {
                     let s = view.summary.unwrap_or_default();
+                    let (plan, matching) = if s.plan_filters {
+                        (
+                            "a plan matching the filters",
+                            " (plans matching the filters)",
+                        )
+                    } else {
+                        ("a plan", "")
+                    };
                     println!(
-                        "NAP tracker: {} members; {} with a NAP in force, {} of them with an \
-                     allocated budget; {} expired; {} drafting; {} without a plan",
+                        "NAP tracker: {} members{matching}; {} with a NAP in force, {} of them \
+                         with an allocated budget; {} adopted, not yet in force; {} expired; {} \
+                         drafting; {} without {plan}",
                         s.members,
                         s.in_force,
                         s.in_force_with_allocated_budget,
+                        s.adopted,
                         s.expired,
                         s.drafting,
                         s.none
@@ -267,6 +284,10 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                     }
                     println!("  themes no one funds: {}", or_none(&view.unfunded_themes));
                     println!(
+                        "  members no one funds: {}",
+                        or_none(&view.unfunded_recipients)
+                    );
+                    println!(
                         "  members neither receiving nor giving: {}",
                         or_none(&view.unfunded_members)
                     );
@@ -305,7 +326,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                     for u in &d.updates {
                         println!(
                             "  {} {} ({}): {}",
-                            u.member,
+                            member_standing(&u.member, &u.standing),
                             or_dash(&u.when),
                             u.status,
                             u.text
@@ -324,7 +345,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 &view,
                 &follow_up_table(&view),
                 |_| {},
-                None,
+                view.freshness.as_ref(),
                 view.total,
             )
         }
@@ -338,7 +359,10 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 .map_err(crate::explain)?
                 .into_inner();
             let fmt = format(&common);
-            let rows = (view.registrations.len() + view.statements.len()) as u64;
+            let rows = {
+                let s = view.summary.unwrap_or_default();
+                s.registrations + s.statements
+            };
             if fmt == Format::Table {
                 let s = view.summary.unwrap_or_default();
                 println!("{} ({}, {})", view.title, view.kind, view.id);
@@ -355,7 +379,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                         .iter()
                         .map(|r| {
                             vec![
-                                r.member.clone(),
+                                member_standing(&r.member, &r.standing),
                                 r.delegates.join("; "),
                                 yes_no(r.minister_speaking),
                                 r.id.clone(),
@@ -364,6 +388,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                         .collect(),
                 };
                 registrations.print();
+                shown(view.registrations.len() as u64, s.registrations);
                 println!();
                 let statements = Table {
                     headers: vec!["MEMBER", "SPEAKER", "LANGUAGE", "TEXT", "ID"],
@@ -372,7 +397,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                         .iter()
                         .map(|s| {
                             vec![
-                                s.member.clone(),
+                                member_standing(&s.member, &s.standing),
                                 s.speaker.clone(),
                                 s.language.clone(),
                                 shorten(if s.text.is_empty() { &s.link } else { &s.text }, 60),
@@ -382,10 +407,18 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                         .collect(),
                 };
                 statements.print();
+                shown(view.statements.len() as u64, s.statements);
                 print_freshness(view.freshness.as_ref());
                 return Ok(());
             }
-            print_view(fmt, &view, &meeting_table(&view), |_| {}, None, rows)
+            print_view(
+                fmt,
+                &view,
+                &meeting_table(&view),
+                |_| {},
+                view.freshness.as_ref(),
+                rows,
+            )
         }
     }
 }
@@ -407,6 +440,9 @@ fn print_view<T: Serialize>(
             if total > table.rows.len() as u64 {
                 eprintln!("({} of {total} rows; use --limit)", table.rows.len());
             }
+            // Standard output stays pure CSV.
+            let mut err = std::io::stderr().lock();
+            write_freshness(&mut err, freshness)?;
         }
         Format::Table => {
             heading(view);
@@ -426,23 +462,45 @@ fn shown(rows: u64, total: u64) {
 }
 
 fn print_freshness(freshness: Option<&pb::Freshness>) {
+    // Writing to standard output fails only when it is closed.
+    let _ = write_freshness(&mut std::io::stdout().lock(), freshness);
+}
+
+/// The freshness lines: as of when, and the last entry seen from each
+/// member.
+fn write_freshness(
+    out: &mut impl std::io::Write,
+    freshness: Option<&pb::Freshness>,
+) -> std::io::Result<()> {
     let Some(freshness) = freshness else {
-        return;
+        return Ok(());
     };
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "As of {}. Last entry seen from each member:",
         freshness.as_of
-    );
+    )?;
     for m in &freshness.members {
         if m.entries == 0 {
-            println!("  {:<8} nothing seen", m.member);
+            writeln!(out, "  {:<8} nothing seen", m.member)?;
         } else {
-            println!(
+            writeln!(
+                out,
                 "  {:<8} {} entries, last received {}",
                 m.member, m.entries, m.last_received
-            );
+            )?;
         }
+    }
+    Ok(())
+}
+
+/// `ESP`, or `ESP (suspended)` for a member not in good standing.
+fn member_standing(member: &str, standing: &str) -> String {
+    if standing.is_empty() {
+        member.to_owned()
+    } else {
+        format!("{member} ({standing})")
     }
 }
 
@@ -507,10 +565,23 @@ impl Table {
 }
 
 fn csv_field(field: &str) -> String {
+    let field = neutralised(field);
     if field.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
-        field.to_owned()
+        field.into_owned()
+    }
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab or
+/// carriage return first), prefixed with `'`; numbers (`-12.5`, `+3`) are
+/// left as they are.
+fn neutralised(field: &str) -> std::borrow::Cow<'_, str> {
+    let risky = field.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && field.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{field}"))
+    } else {
+        std::borrow::Cow::Borrowed(field)
     }
 }
 
@@ -545,11 +616,14 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// An amount for display, rounded to two decimals (whole amounts without
+/// decimals): sums of binary fractions such as 0.1 + 0.2 show as `0.30`.
 fn amount(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{}", value as i64)
+    let rounded = (value * 100.0).round() / 100.0;
+    if rounded.fract() == 0.0 && rounded.abs() < 1e15 {
+        format!("{}", rounded as i64)
     } else {
-        format!("{value}")
+        format!("{rounded:.2}")
     }
 }
 
@@ -568,6 +642,7 @@ fn directory_table(view: &pb::DirectoryView) -> Table {
     Table {
         headers: vec![
             "MEMBER",
+            "STANDING",
             "REGION",
             "DESIGNATION",
             "PERSON_NAME",
@@ -585,8 +660,16 @@ fn directory_table(view: &pb::DirectoryView) -> Table {
             .entries
             .iter()
             .map(|e| {
+                let withheld = |value: &str| {
+                    if e.contact_withheld && value.is_empty() {
+                        "(withheld)".to_owned()
+                    } else {
+                        value.to_owned()
+                    }
+                };
                 vec![
                     e.member.clone(),
+                    e.standing.clone(),
                     e.region.clone(),
                     e.designation.clone(),
                     e.person_name.clone(),
@@ -596,8 +679,8 @@ fn directory_table(view: &pb::DirectoryView) -> Table {
                     e.institution.clone(),
                     e.appointed.clone(),
                     e.ended.clone(),
-                    e.email.clone(),
-                    e.phone.clone(),
+                    withheld(&e.email),
+                    withheld(&e.phone),
                     e.id.clone(),
                 ]
             })
@@ -609,6 +692,7 @@ fn nap_table(view: &pb::NapTrackerView) -> Table {
     Table {
         headers: vec![
             "MEMBER",
+            "STANDING",
             "REGION",
             "KIND",
             "STATE",
@@ -631,6 +715,7 @@ fn nap_table(view: &pb::NapTrackerView) -> Table {
             .map(|r| {
                 vec![
                     r.member.clone(),
+                    r.standing.clone(),
                     r.region.clone(),
                     r.kind.clone(),
                     r.state.clone(),
@@ -659,7 +744,7 @@ fn nap_table(view: &pb::NapTrackerView) -> Table {
 fn practice_table(view: &pb::PracticesView) -> Table {
     Table {
         headers: vec![
-            "MEMBER", "REGION", "KIND", "THEMES", "TITLE", "CREATED", "ID",
+            "MEMBER", "STANDING", "REGION", "KIND", "THEMES", "TITLE", "CREATED", "ID",
         ],
         rows: view
             .practices
@@ -667,6 +752,7 @@ fn practice_table(view: &pb::PracticesView) -> Table {
             .map(|p| {
                 vec![
                     p.member.clone(),
+                    p.standing.clone(),
                     p.region.clone(),
                     p.kind.clone(),
                     p.themes.join("; "),
@@ -745,9 +831,14 @@ fn follow_up_table(view: &pb::FollowUpView) -> Table {
                     d.updates
                         .iter()
                         .map(|u| {
-                            format!("{} {} {}", u.member, u.status, u.when)
-                                .trim()
-                                .to_owned()
+                            format!(
+                                "{} {} {}",
+                                member_standing(&u.member, &u.standing),
+                                u.status,
+                                u.when
+                            )
+                            .trim()
+                            .to_owned()
                         })
                         .collect::<Vec<_>>()
                         .join("; "),
@@ -764,6 +855,7 @@ fn meeting_table(view: &pb::MeetingView) -> Table {
         vec![
             "registration".to_owned(),
             r.member.clone(),
+            r.standing.clone(),
             r.delegates.join("; "),
             yes_no(r.minister_speaking),
             String::new(),
@@ -777,6 +869,7 @@ fn meeting_table(view: &pb::MeetingView) -> Table {
         vec![
             "statement".to_owned(),
             s.member.clone(),
+            s.standing.clone(),
             String::new(),
             String::new(),
             s.speaker.clone(),
@@ -790,6 +883,7 @@ fn meeting_table(view: &pb::MeetingView) -> Table {
         headers: vec![
             "RECORD",
             "MEMBER",
+            "STANDING",
             "DELEGATES",
             "MINISTER_SPEAKING",
             "SPEAKER",
@@ -835,5 +929,39 @@ mod tests {
             table.csv(),
             "a,b_c\r\nplain,\"with, comma\"\r\n\"say \"\"hi\"\"\",\"two\nlines\"\r\n"
         );
+    }
+
+    #[test]
+    fn csv_neutralises_formulas_but_not_numbers() {
+        let table = Table {
+            headers: vec!["A", "B", "C", "D"],
+            rows: vec![
+                vec![
+                    "=1+1".into(),
+                    "-250000".into(),
+                    "+34 600".into(),
+                    "@SUM(A1)".into(),
+                ],
+                vec![
+                    "-x".into(),
+                    "-12.5".into(),
+                    "2026-01-01".into(),
+                    "=a,b".into(),
+                ],
+            ],
+        };
+        assert_eq!(
+            table.csv(),
+            "a,b,c,d\r\n'=1+1,-250000,'+34 600,'@SUM(A1)\r\n'-x,-12.5,2026-01-01,\"'=a,b\"\r\n"
+        );
+    }
+
+    #[test]
+    fn amounts_are_rounded_to_two_decimals() {
+        assert_eq!(amount(0.1 + 0.2), "0.30");
+        assert_eq!(amount(250_000.0), "250000");
+        assert_eq!(amount(1234.5), "1234.50");
+        assert_eq!(amount(99.999), "100");
+        assert_eq!(amount(-1.234), "-1.23");
     }
 }

@@ -101,6 +101,8 @@ impl ViewService for ViewApi {
                         email: e.email.unwrap_or_default(),
                         phone: e.phone.unwrap_or_default(),
                         visibility: e.visibility,
+                        contact_withheld: e.contact_withheld,
+                        standing: e.standing,
                     })
                     .collect(),
                 total: d.total,
@@ -154,6 +156,7 @@ impl ViewService for ViewApi {
                             monitoring_described: plan.monitoring_described,
                             civil_society_involved: plan.civil_society_involved,
                             plans: row.plans,
+                            standing: row.standing,
                         }
                     })
                     .collect(),
@@ -164,6 +167,8 @@ impl ViewService for ViewApi {
                     expired: t.summary.expired,
                     drafting: t.summary.drafting,
                     none: t.summary.none,
+                    adopted: t.summary.adopted,
+                    plan_filters: t.summary.plan_filters,
                 }),
                 freshness: Some(freshness(t.freshness)),
             },
@@ -190,6 +195,7 @@ impl ViewService for ViewApi {
                         title: r.title,
                         themes: r.themes,
                         created: r.created,
+                        standing: r.standing,
                     })
                     .collect(),
                 total: p.total,
@@ -225,6 +231,7 @@ impl ViewService for ViewApi {
                         period_start: c.period_start.unwrap_or_default(),
                         period_end: c.period_end.unwrap_or_default(),
                         themes: c.themes,
+                        recipient_country: c.recipient_country.unwrap_or_default(),
                     })
                     .collect(),
                 total: f.total,
@@ -234,6 +241,7 @@ impl ViewService for ViewApi {
                 by_theme: party_totals(f.by_theme),
                 unfunded_themes: f.unfunded_themes,
                 unfunded_members: f.unfunded_members,
+                unfunded_recipients: f.unfunded_recipients,
                 freshness: Some(freshness(f.freshness)),
             },
         )
@@ -270,6 +278,7 @@ impl ViewService for ViewApi {
                                 status: u.status,
                                 when: u.when.unwrap_or_default(),
                                 text: u.text,
+                                standing: u.standing,
                             })
                             .collect(),
                         not_reported: d.not_reported,
@@ -312,6 +321,7 @@ impl ViewService for ViewApi {
                         member: r.member,
                         delegates: r.delegates,
                         minister_speaking: r.minister_speaking,
+                        standing: r.standing,
                     })
                     .collect(),
                 statements: m
@@ -324,6 +334,7 @@ impl ViewService for ViewApi {
                         language: s.language.unwrap_or_default(),
                         text: s.text,
                         link: s.link.unwrap_or_default(),
+                        standing: s.standing,
                     })
                     .collect(),
                 summary: Some(pb::MeetingSummary {
@@ -331,6 +342,7 @@ impl ViewService for ViewApi {
                     delegates: m.summary.delegates,
                     ministers_speaking: m.summary.ministers_speaking,
                     statements: m.summary.statements,
+                    registrations: m.summary.registrations,
                 }),
                 not_registered: m.not_registered,
                 freshness: Some(freshness(m.freshness)),

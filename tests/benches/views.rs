@@ -504,8 +504,7 @@ fn main() {
         d,
         format!(
             "{} registrations, {} statements",
-            v.registrations.len(),
-            v.statements.len()
+            v.summary.registrations, v.summary.statements
         ),
     );
 }

@@ -38,8 +38,17 @@ fn csv_header(conn: &str, args: &[&str]) -> String {
     let mut all = vec!["view"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--csv", "--as-of", AS_OF]);
-    let out = focal_ok(conn, &all);
+    let output = focal_at(conn, &all);
+    assert!(output.status.success(), "{output:?}");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = String::from_utf8_lossy(&output.stderr);
     assert!(out.contains("\r\n"), "CSV lines end with CRLF: {out:?}");
+    // Standard output is the CSV alone; the freshness goes to stderr.
+    assert!(!out.contains("As of"), "{out:?}");
+    assert!(
+        err.contains(&format!("As of {AS_OF}. Last entry seen from each member:")),
+        "{err:?}"
+    );
     out.split("\r\n").next().unwrap().to_owned()
 }
 
@@ -609,6 +618,7 @@ fn network_views_on_the_secretariat_and_a_member() {
     assert_eq!(entries[2]["phone"], "+34 600 000 000");
     assert_eq!(entries[2]["visibility"], "secretariat");
     assert_eq!(entries[3]["posting"], "new-york-mission");
+    assert_eq!(entries[1]["contact_withheld"], false);
     // A member's node shows only what it may read: no Carmen, no phone.
     let on_nam = view(&nam, &["directory"]);
     assert_eq!(
@@ -621,6 +631,30 @@ fn network_views_on_the_secretariat_and_a_member() {
         ]
     );
     assert!(!focal_ok(&nam, &["view", "directory", "--csv"]).contains("+34"));
+    // Contact details are narrower than the record: Lucía's record is on
+    // NAM's node (it is a network record), her e-mail is not shown there,
+    // but it is on ESP's own node and on the secretariat's.
+    let lucia = &on_nam["entries"][1];
+    let lucia_id = lucia["id"].as_str().unwrap();
+    assert!(
+        records_on(&nam)
+            .iter()
+            .any(|r| r["id"] == lucia_id && r["contact"]["email"] == "lucia@example.org"),
+        "the record with its contact has replicated to NAM"
+    );
+    assert_eq!(lucia["email"], "");
+    assert_eq!(lucia["phone"], "");
+    assert_eq!(lucia["contact_withheld"], true);
+    assert_eq!(lucia["title"], "");
+    assert_eq!(lucia["languages"], json!(["es", "en"]), "the rest is shown");
+    let csv = focal_ok(&nam, &["view", "directory", "--csv", "--member", "ESP"]);
+    assert!(!csv.contains("lucia@example.org"), "{csv}");
+    let table = focal_ok(&nam, &["view", "directory", "--member", "ESP"]);
+    assert!(table.contains("(withheld)"), "{table}");
+    assert!(!table.contains("lucia@example.org"), "{table}");
+    let on_esp = view(&net.members[0].conn(), &["directory", "--member", "ESP"]);
+    assert_eq!(on_esp["entries"][0]["email"], "lucia@example.org");
+    assert_eq!(on_esp["entries"][0]["contact_withheld"], false);
     // Filters.
     let by = |args: &[&str]| strings(&view(&sec, args)["entries"], "person_name");
     assert_eq!(
@@ -661,12 +695,12 @@ fn network_views_on_the_secretariat_and_a_member() {
     let lines: Vec<&str> = csv.split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "member,region,designation,person_name,posting,languages,title,institution,appointed,\
-         ended,email,phone,id"
+        "member,standing,region,designation,person_name,posting,languages,title,institution,\
+         appointed,ended,email,phone,id"
     );
     assert!(
         lines[1].starts_with(
-            "NAM,africa,primary,Ndapewa Example,capital,en; af,,,,,,,NAM:focal-point:"
+            "NAM,,africa,primary,Ndapewa Example,capital,en; af,,,,,,,NAM:focal-point:"
         ),
         "{csv}"
     );
@@ -710,16 +744,77 @@ fn network_views_on_the_secretariat_and_a_member() {
     assert_eq!(rows[0]["plan_id"], "");
     assert_eq!(
         naps["summary"],
-        json!({"members": 3, "in_force": 1, "in_force_with_allocated_budget": 1,
-               "expired": 0, "drafting": 1, "none": 1})
+        json!({"members": 3, "in_force": 1, "in_force_with_allocated_budget": 1, "adopted": 0,
+               "expired": 0, "drafting": 1, "none": 1, "plan_filters": false})
     );
     let table = focal_ok(&sec, &["view", "naps", "--as-of", AS_OF]);
     assert!(
         table.starts_with(
             "NAP tracker: 3 members; 1 with a NAP in force, 1 of them with an allocated budget; \
-             0 expired; 1 drafting; 1 without a plan"
+             0 adopted, not yet in force; 0 expired; 1 drafting; 1 without a plan\n"
         ),
         "{table}"
+    );
+    // Judged by the period on as_of: ESP's third plan runs 2023-01-01 to
+    // 2027-12-31. Its last day is in force, the next day it has expired
+    // (and so has every plan of ESP).
+    let state_of_esp = |as_of: &str| {
+        let naps = view(&sec, &["naps", "--member", "ESP", "--as-of", as_of]);
+        (
+            naps["members"][0]["state"].as_str().unwrap().to_owned(),
+            naps["members"][0]["title"].as_str().unwrap().to_owned(),
+        )
+    };
+    assert_eq!(
+        state_of_esp("2027-12-31"),
+        ("in-force".to_owned(), "Third NAP of ESP".to_owned())
+    );
+    assert_eq!(
+        state_of_esp("2028-01-01"),
+        ("expired".to_owned(), "Third NAP of ESP".to_owned())
+    );
+    // The day before the third plan starts, the second (declared expired,
+    // 2017-2022) was in force and the third adopted, not yet in force.
+    assert_eq!(
+        state_of_esp("2022-12-31"),
+        ("in-force".to_owned(), "Second NAP of ESP".to_owned())
+    );
+    let before = view(&sec, &["naps", "--member", "ESP", "--as-of", "2016-12-31"]);
+    assert_eq!(before["members"][0]["state"], "adopted");
+    assert_eq!(before["summary"]["adopted"], 1);
+    let later = view(&sec, &["naps", "--as-of", "2028-01-01"]);
+    assert_eq!(
+        strings(&later["members"], "state"),
+        ["none", "expired", "drafting"]
+    );
+    assert_eq!(
+        later["summary"],
+        json!({"members": 3, "in_force": 0, "in_force_with_allocated_budget": 0, "adopted": 0,
+               "expired": 1, "drafting": 1, "none": 1, "plan_filters": false})
+    );
+    // A period filter keeps NAM's draft, which has no period yet; the
+    // counts are of plans matching the filters.
+    let in_2026 = view(&sec, &["naps", "--period", "2026"]);
+    assert_eq!(
+        strings(&in_2026["members"], "state"),
+        ["none", "in-force", "drafting"]
+    );
+    assert_eq!(in_2026["members"][2]["plans"], 1);
+    assert_eq!(in_2026["summary"]["plan_filters"], true);
+    let table = focal_ok(
+        &sec,
+        &["view", "naps", "--period", "2026", "--as-of", AS_OF],
+    );
+    assert!(
+        table.starts_with("NAP tracker: 3 members (plans matching the filters);")
+            && table.contains("; 1 without a plan matching the filters\n"),
+        "{table}"
+    );
+    // NAM's first plan (2019-2024) is the only one of NAM in 2020.
+    let in_2020 = view(&sec, &["naps", "--period", "2020", "--member", "NAM"]);
+    assert_eq!(
+        in_2020["members"][0]["plans"], 2,
+        "the first plan and the draft"
     );
     // Two years earlier NAM's first plan was still in force; it lapsed at
     // the end of 2024 although it is still declared in force.
@@ -845,11 +940,33 @@ fn network_views_on_the_secretariat_and_a_member() {
     assert_eq!(funding["unfunded_themes"].as_array().unwrap().len(), 11);
     assert_eq!(funding["unfunded_themes"][0], "gender-analysis");
     assert_eq!(funding["unfunded_members"], json!(["AU"]));
+    assert_eq!(funding["unfunded_recipients"], json!(["AU", "ESP"]));
+    assert_eq!(funding["commitments"][0]["recipient_country"], "NAM");
+    // The civil-society organization works in NAM: it counts as NAM's.
     let to_nam = view(&sec, &["funding", "--member", "NAM"]);
     assert_eq!(
         strings(&to_nam["commitments"], "donor"),
-        ["ESP", "Invented Peace Fund"]
+        ["ESP", "ESP", "Invented Peace Fund"]
     );
+    assert_eq!(to_nam["unfunded_recipients"], json!([]));
+    let africa = view(&sec, &["funding", "--region", "africa"]);
+    assert_eq!(africa["total"], 3);
+    assert_eq!(africa["unfunded_recipients"], json!(["AU"]));
+    assert_eq!(africa["unfunded_members"], json!(["AU"]));
+    let weo = view(&sec, &["funding", "--region", "western-europe-others"]);
+    assert_eq!(
+        strings(&weo["commitments"], "recipient"),
+        ["Invented Women's Network", "NAM"]
+    );
+    assert_eq!(weo["unfunded_recipients"], json!(["ESP"]));
+    assert_eq!(weo["unfunded_members"], json!([]));
+    let organizations = view(&sec, &["funding", "--kind", "regional-organization"]);
+    assert_eq!(organizations["total"], 0);
+    assert_eq!(organizations["totals"], json!([]));
+    assert_eq!(organizations["unfunded_recipients"], json!(["AU"]));
+    let states = view(&sec, &["funding", "--kind", "state"]);
+    assert_eq!(states["total"], 3);
+    assert_eq!(states["unfunded_recipients"], json!(["ESP"]));
     let in_2026 = view(&sec, &["funding", "--period", "2026"]);
     assert_eq!(strings(&in_2026["commitments"], "recipient"), ["NAM"]);
     assert_eq!(in_2026["commitments"][0]["donor"], "ESP");
@@ -921,6 +1038,23 @@ fn network_views_on_the_secretariat_and_a_member() {
     assert_eq!(esp_only["decisions"][0]["not_reported"], json!([]));
     let due_2025 = view(&sec, &["follow-up", "--period", "2025"]);
     assert_eq!(strings(&due_2025["decisions"], "id"), [d4.as_str()]);
+    // Overdue only after the due day: D4 is due 2025-12-31.
+    let overdue_on = |as_of: &str| {
+        let view = view(&sec, &["follow-up", "--member", "NAM", "--as-of", as_of]);
+        let d = view["decisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == d4.as_str())
+            .cloned()
+            .unwrap();
+        (
+            d["overdue"].as_bool().unwrap(),
+            view["summary"]["overdue"].clone(),
+        )
+    };
+    assert_eq!(overdue_on("2025-12-31"), (false, json!(0)));
+    assert_eq!(overdue_on("2026-01-01"), (true, json!(1)));
     let table = focal_ok(&sec, &["view", "follow-up", "--as-of", AS_OF]);
     assert!(
         table.starts_with("Follow-up: 4 decisions, 3 open, 2 overdue\n\nOVERDUE  "),
@@ -952,23 +1086,30 @@ fn network_views_on_the_secretariat_and_a_member() {
     assert_eq!(meeting["statements"][0]["language"], "en");
     assert_eq!(
         meeting["summary"],
-        json!({"registered_members": 2, "delegates": 3, "ministers_speaking": 1, "statements": 1})
+        json!({"registered_members": 2, "delegates": 3, "ministers_speaking": 1, "statements": 1,
+               "registrations": 2})
     );
     assert_eq!(meeting["not_registered"], json!(["AU"]));
     let africa = view(&sec, &["meeting", &seeded.meeting, "--region", "africa"]);
     assert_eq!(strings(&africa["registrations"], "member"), ["NAM"]);
     assert_eq!(africa["statements"], json!([]));
+    // The rows stop at the limit; the counts do not.
+    let one = view(&sec, &["meeting", &seeded.meeting, "--limit", "1"]);
+    assert_eq!(strings(&one["registrations"], "member"), ["ESP"]);
+    assert_eq!(one["summary"]["registrations"], 2);
+    assert_eq!(one["summary"]["delegates"], 3);
+    assert_eq!(one["not_registered"], json!(["AU"]));
 
     // --- CSV headers of every view.
     assert_eq!(
         csv_header(&sec, &["naps"]),
-        "member,region,kind,state,generation,period_start,period_end,lead_agency,budget,\
-         budget_amount,budget_currency,monitoring_described,civil_society_involved,plans,plan_id,\
-         title"
+        "member,standing,region,kind,state,generation,period_start,period_end,lead_agency,\
+         budget,budget_amount,budget_currency,monitoring_described,civil_society_involved,plans,\
+         plan_id,title"
     );
     assert_eq!(
         csv_header(&sec, &["practices"]),
-        "member,region,kind,themes,title,created,id"
+        "member,standing,region,kind,themes,title,created,id"
     );
     assert_eq!(
         csv_header(&sec, &["funding"]),
@@ -980,7 +1121,7 @@ fn network_views_on_the_secretariat_and_a_member() {
     );
     assert_eq!(
         csv_header(&sec, &["meeting", &seeded.meeting]),
-        "record,member,delegates,minister_speaking,speaker,language,text,link,id"
+        "record,member,standing,delegates,minister_speaking,speaker,language,text,link,id"
     );
     // RFC 4180 quoting: the civil-society organization's name has no comma,
     // the statement's text has one.
@@ -990,7 +1131,7 @@ fn network_views_on_the_secretariat_and_a_member() {
         "{csv}"
     );
     let csv = focal_ok(&sec, &["view", "naps", "--csv", "--as-of", AS_OF]);
-    assert!(csv.contains("\r\nESP,western-europe-others,state,in-force,3,2023-01-01,2027-12-31,Ministry of Foreign Affairs (invented),allocated,1500000,EUR,yes,yes,2,ESP:nap:"), "{csv}");
+    assert!(csv.contains("\r\nESP,,western-europe-others,state,in-force,3,2023-01-01,2027-12-31,Ministry of Foreign Affairs (invented),allocated,1500000,EUR,yes,yes,2,ESP:nap:"), "{csv}");
 
     // --- A member's update reaches the secretariat's views after sync.
     focal_ok(
@@ -1016,9 +1157,93 @@ fn network_views_on_the_secretariat_and_a_member() {
     assert_eq!(naps["members"][2]["budget_currency"], "NAD");
     assert_eq!(
         naps["summary"],
-        json!({"members": 3, "in_force": 2, "in_force_with_allocated_budget": 2,
-               "expired": 0, "drafting": 0, "none": 1})
+        json!({"members": 3, "in_force": 2, "in_force_with_allocated_budget": 2, "adopted": 0,
+               "expired": 0, "drafting": 0, "none": 1, "plan_filters": false})
     );
+
+    // --- A deleted record is not counted.
+    let gone = add(
+        &nam,
+        "practice",
+        &[
+            "--kind",
+            "best-practice",
+            "--title",
+            "Withdrawn practice",
+            "--theme",
+            "crsv-justice",
+        ],
+    );
+    wait_until("the secretariat to count NAM's new practice", || {
+        view(&sec, &["practices"])["total"] == 5
+    });
+    focal_ok(&nam, &["delete", &gone]);
+    wait_until("the deletion to reach the secretariat", || {
+        records_on(&sec)
+            .iter()
+            .any(|r| r["id"] == gone.as_str() && r["deleted"] == true)
+    });
+    let practices = view(&sec, &["practices"]);
+    assert_eq!(practices["total"], 4);
+    assert!(!strings(&practices["practices"], "id").contains(&gone));
+    let crsv = view(&sec, &["practices", "--theme", "crsv-justice"]);
+    assert_eq!(crsv["total"], 0);
+
+    // --- Members not in good standing: AU suspended, ESP removed. They
+    // drop out of the counts and gap lists, and their rows are marked.
+    focal_ok(&sec, &["admin", "member", "suspend", "AU"]);
+    focal_ok(&sec, &["admin", "member", "remove", "ESP"]);
+    wait_until("the secretariat's views to see the new standings", || {
+        let naps = view(&sec, &["naps"]);
+        strings(&naps["members"], "standing") == ["suspended", "removed", ""]
+    });
+    let naps = view(&sec, &["naps"]);
+    assert_eq!(strings(&naps["members"], "member"), ["AU", "ESP", "NAM"]);
+    assert_eq!(
+        naps["summary"],
+        json!({"members": 1, "in_force": 1, "in_force_with_allocated_budget": 1, "adopted": 0,
+               "expired": 0, "drafting": 0, "none": 0, "plan_filters": false})
+    );
+    let csv = focal_ok(&sec, &["view", "naps", "--csv", "--as-of", AS_OF]);
+    assert!(csv.contains("\r\nAU,suspended,africa,"), "{csv}");
+    let directory = view(&sec, &["directory"]);
+    assert_eq!(
+        strings(&directory["entries"], "standing"),
+        ["suspended", "removed", "removed", "removed", ""]
+    );
+    let funding = view(&sec, &["funding"]);
+    assert_eq!(funding["total"], 3, "their commitments still count");
+    assert_eq!(funding["unfunded_recipients"], json!([]));
+    assert_eq!(funding["unfunded_members"], json!([]));
+    let follow = view(&sec, &["follow-up"]);
+    let on_d1 = follow["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == d1.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(on_d1["not_reported"], json!([]), "AU is suspended");
+    assert_eq!(strings(&on_d1["updates"], "standing"), ["removed", ""]);
+    let on_d2 = follow["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == d2.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(on_d2["not_reported"], json!([]));
+    let meeting = view(&sec, &["meeting", &seeded.meeting]);
+    assert_eq!(meeting["not_registered"], json!([]));
+    assert_eq!(
+        strings(&meeting["registrations"], "standing"),
+        ["removed", ""]
+    );
+    assert_eq!(meeting["statements"][0]["standing"], "removed");
+    let table = focal_ok(&sec, &["view", "meeting", &seeded.meeting]);
+    assert!(table.contains("ESP (removed)"), "{table}");
+    let practices = view(&sec, &["practices", "--member", "AU"]);
+    assert_eq!(practices["practices"][0]["standing"], "suspended");
 }
 
 #[test]

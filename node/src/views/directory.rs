@@ -1,16 +1,23 @@
 //! The focal-point directory: who represents each member, primary first.
 //!
 //! A focal point is listed if it serves on `as_of` (appointed by then, not
-//! ended before), or with a period, at any time in it. Contact details come
-//! from the record, which this node holds only if its member may read it
-//! (see [`super::readable`]).
+//! ended before), or with a period, at any time in it. The record itself is
+//! listed if this node's member may read it (see [`super::readable`]).
+//!
+//! Contact details are narrower than the record (RECORDS.md allows it):
+//! e-mail and phone are shown only on the node of the member the focal
+//! point belongs to and on the secretariat's node. On another member's node
+//! the focal point is listed without them (`contact_withheld` says so).
+//!
+//! Focal points of suspended or removed members are listed, marked with
+//! the member's standing.
 
 use rusqlite::Connection;
 
 use super::{
     Context, Freshness, ViewError, ViewInput, Where, freshness, readable,
     select::{self, Accepts, Selection},
-    string_list, text, truncate,
+    string_list, text,
 };
 
 /// The directory.
@@ -55,6 +62,11 @@ pub struct DirectoryEntry {
     pub phone: Option<String>,
     /// The record's visibility.
     pub visibility: String,
+    /// Whether contact details were left out (another member's focal point
+    /// on a member's node).
+    pub contact_withheld: bool,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 pub(crate) fn query(
@@ -94,7 +106,7 @@ pub(crate) fn query(
         );
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, owner, visibility,
+        "SELECT id, owner, visibility, count(*) OVER () AS total,
                 json_extract(json, '$.person_name') AS name,
                 json_extract(json, '$.designation') AS designation,
                 json_extract(json, '$.posting'),
@@ -108,31 +120,42 @@ pub(crate) fn query(
          FROM records {}
          ORDER BY owner,
                   CASE designation WHEN 'primary' THEN 0 WHEN 'alternate' THEN 1 ELSE 2 END,
-                  name, id",
-        w.sql()
+                  name, id
+         LIMIT {}",
+        w.sql(),
+        selection.limit
     ))?;
-    let mut entries = stmt
+    let secretariat = ctx.me.as_str() == crate::member::SECRETARIAT_CODE;
+    // Every match is counted by the window before `LIMIT` cuts the rows.
+    let mut total = 0;
+    let entries = stmt
         .query_map(w.args(), |r| {
             let owner: String = r.get(1)?;
+            total = r.get::<_, i64>(3)? as u64;
+            let contact = secretariat || owner == ctx.me.as_str();
+            let email: Option<String> = r.get(12)?;
+            let phone: Option<String> = r.get(13)?;
+            let contact_withheld = !contact && (email.is_some() || phone.is_some());
             Ok(DirectoryEntry {
+                standing: select::standing_of(&members, &owner),
                 region: members.get(&owner).and_then(|m| m.region.clone()),
                 member: owner,
                 id: r.get(0)?,
                 visibility: r.get(2)?,
-                person_name: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                designation: r.get(4)?,
-                posting: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                languages: string_list(r.get(6)?),
-                title: r.get(7)?,
-                institution: r.get(8)?,
-                appointed: r.get(9)?,
-                ended: r.get(10)?,
-                email: r.get(11)?,
-                phone: r.get(12)?,
+                person_name: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                designation: r.get(5)?,
+                posting: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                languages: string_list(r.get(7)?),
+                title: r.get(8)?,
+                institution: r.get(9)?,
+                appointed: r.get(10)?,
+                ended: r.get(11)?,
+                email: email.filter(|_| contact),
+                phone: phone.filter(|_| contact),
+                contact_withheld,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let total = truncate(&mut entries, selection.limit);
     Ok(Directory {
         entries,
         total,

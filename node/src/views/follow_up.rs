@@ -8,7 +8,14 @@
 //! The member filters keep decisions a selected member is responsible for,
 //! decisions for all members, and decisions a selected member reported on;
 //! only selected members' updates are shown. The period filter applies to
-//! the due date.
+//! the due date. Suspended and removed members are never expected to report
+//! (they are left out of `not_reported`); their updates are shown, marked
+//! with their standing.
+//!
+//! The meeting is joined only if it is a meeting this node's member may
+//! read and is not deleted. Decisions of a deleted (or unreadable) meeting
+//! are still listed — a decision is a record of its own, deleted on its
+//! own — with its meeting's id and no meeting title.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +23,7 @@ use rusqlite::Connection;
 
 use super::{
     Context, Freshness, ViewError, ViewInput, Where, freshness, original_text, readable,
-    readable_as,
+    readable_as, readable_clause,
     select::{self, Accepts, Selection},
     text, truncate,
 };
@@ -86,6 +93,8 @@ pub struct MemberUpdate {
     pub when: Option<String>,
     /// The update (original language).
     pub text: String,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 pub(crate) fn query(
@@ -145,10 +154,19 @@ pub(crate) fn query(
                 status: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
                 when: date.or_else(|| year.map(|y| y.to_string())),
                 text: original_text(r.get(6)?),
+                standing: String::new(),
             });
     }
 
     let mut w = Where::default();
+    let (readable_meeting, me) = readable_clause(ctx, "m.");
+    let on_meeting = w.bind(
+        &format!(
+            "m.id = json_extract(d.json, '$.meeting') AND m.type = 'meeting' AND m.deleted = 0 \
+             AND {readable_meeting}"
+        ),
+        [me],
+    );
     w.push("d.type = 'decision'", []);
     w.push("d.deleted = 0", []);
     readable_as(&mut w, ctx, "d.");
@@ -163,7 +181,7 @@ pub(crate) fn query(
                 (json_extract(d.json, '$.due') < ?{n}
                  AND json_extract(d.json, '$.status') NOT IN ('done', 'dropped')) AS overdue
          FROM records d
-         LEFT JOIN records m ON m.id = json_extract(d.json, '$.meeting') AND m.deleted = 0
+         LEFT JOIN records m ON {on_meeting}
          {}
          ORDER BY overdue DESC, due IS NULL, due, d.id",
         w.sql(),
@@ -173,7 +191,7 @@ pub(crate) fn query(
     let selected_codes: Vec<&str> = selected.iter().map(|m| m.code.as_str()).collect();
     let expected_all: Vec<&str> = selected
         .iter()
-        .filter(|m| !m.is_secretariat())
+        .filter(|m| m.is_expected())
         .map(|m| m.code.as_str())
         .collect();
     let mut summary = FollowUpSummary::default();
@@ -187,7 +205,10 @@ pub(crate) fn query(
             (Some("member"), Some(code)) => code,
             (kind, _) => kind.unwrap_or_default().to_owned(),
         };
-        let reports = updates.remove(&id).unwrap_or_default();
+        let mut reports = updates.remove(&id).unwrap_or_default();
+        for update in &mut reports {
+            update.standing = select::standing_of(&members, &update.member);
+        }
         if selection.filters_members()
             && !selected_codes.contains(&responsible.as_str())
             && responsible != "all-members"
@@ -198,7 +219,7 @@ pub(crate) fn query(
         let expected: Vec<&str> = match responsible.as_str() {
             "all-members" => expected_all.clone(),
             "secretariat" | "troika" => Vec::new(),
-            code if selected_codes.contains(&code) => vec![code],
+            code if expected_all.contains(&code) => vec![code],
             _ => Vec::new(),
         };
         let not_reported = expected

@@ -1,10 +1,17 @@
 //! Funding coordination: who funds what, where, in which currency, and the
-//! gaps (themes no commitment names; members that neither receive nor give).
+//! gaps (themes no commitment names; members no commitment funds; members
+//! that neither receive nor give).
 //!
 //! Amounts in different currencies are never added together. The member
 //! filters keep a commitment if its donor or its recipient is a selected
-//! member; the period filter keeps commitments whose period meets it
-//! (commitments without a period are then left out).
+//! member, a civil-society recipient counting as its `country`; the period
+//! filter keeps commitments whose period meets it (commitments without a
+//! period are then left out). Suspended and removed members are left out
+//! of the gap lists.
+//!
+//! A commitment is one record: if the donor and the recipient each record
+//! the same commitment, it is counted twice (the views cannot tell two
+//! records of one commitment from two commitments).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,6 +44,10 @@ pub struct FundingView {
     /// Selected members (the secretariat aside) that neither receive nor
     /// give.
     pub unfunded_members: Vec<String>,
+    /// Selected members (the secretariat aside) that no commitment names
+    /// as its recipient (directly, or as the country of a civil-society
+    /// recipient).
+    pub unfunded_recipients: Vec<String>,
     /// How current it is.
     pub freshness: Freshness,
 }
@@ -54,6 +65,8 @@ pub struct FundingRow {
     pub donor: String,
     /// Recipient: a member code or an organization's name.
     pub recipient: String,
+    /// The member a civil-society recipient works in, if recorded.
+    pub recipient_country: Option<String>,
     /// Channel.
     pub channel: String,
     /// `financial`, `technical`, `training`.
@@ -154,9 +167,14 @@ pub(crate) fn query(
         let codes: Vec<String> = selected.iter().map(|m| m.code.clone()).collect();
         let donor = in_list("json_extract(json, '$.donor.code')", codes.len());
         let recipient = in_list("json_extract(json, '$.recipient.code')", codes.len());
+        let country = in_list("json_extract(json, '$.recipient.country')", codes.len());
         w.push(
-            &format!("({donor} OR {recipient})"),
-            codes.iter().chain(codes.iter()).map(text),
+            &format!("({donor} OR {recipient} OR {country})"),
+            codes
+                .iter()
+                .chain(codes.iter())
+                .chain(codes.iter())
+                .map(text),
         );
     }
     if let Some(theme) = selection.theme {
@@ -180,7 +198,7 @@ pub(crate) fn query(
                 json_extract(json, '$.channel'), json_extract(json, '$.kind'),
                 json_extract(json, '$.amount'), json_extract(json, '$.currency'),
                 json_extract(json, '$.period.start'), json_extract(json, '$.period.end'),
-                json_extract(json, '$.themes')
+                json_extract(json, '$.themes'), json_extract(json, '$.recipient.country')
          FROM records {}",
         w.sql()
     ))?;
@@ -199,6 +217,7 @@ pub(crate) fn query(
                 period_start: r.get(9)?,
                 period_end: r.get(10)?,
                 themes: string_list(r.get(11)?),
+                recipient_country: r.get(12)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -209,6 +228,7 @@ pub(crate) fn query(
     let mut recipients: BTreeMap<String, Sums> = BTreeMap::new();
     let mut themes: BTreeMap<String, Sums> = BTreeMap::new();
     let mut parties: BTreeSet<&str> = BTreeSet::new();
+    let mut funded: BTreeSet<&str> = BTreeSet::new();
     for row in &commitments {
         all.add(row);
         donors.entry(row.donor.clone()).or_default().add(row);
@@ -221,6 +241,11 @@ pub(crate) fn query(
         }
         parties.insert(&row.donor);
         parties.insert(&row.recipient);
+        funded.insert(&row.recipient);
+        if let Some(country) = &row.recipient_country {
+            parties.insert(country);
+            funded.insert(country);
+        }
     }
     let by_theme = Theme::ALL
         .iter()
@@ -240,7 +265,12 @@ pub(crate) fn query(
         .collect();
     let unfunded_members = selected
         .iter()
-        .filter(|m| !m.is_secretariat() && !parties.contains(m.code.as_str()))
+        .filter(|m| m.is_expected() && !parties.contains(m.code.as_str()))
+        .map(|m| m.code.clone())
+        .collect();
+    let unfunded_recipients = selected
+        .iter()
+        .filter(|m| m.is_expected() && !funded.contains(m.code.as_str()))
         .map(|m| m.code.clone())
         .collect();
     let totals = all.totals();
@@ -254,6 +284,7 @@ pub(crate) fn query(
         by_theme,
         unfunded_themes,
         unfunded_members,
+        unfunded_recipients,
         freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
     })
 }

@@ -1,5 +1,14 @@
 //! One meeting: who registered (delegates, minister speaking), the
 //! statements made, and the selected members that have not registered.
+//!
+//! Registrations and statements are each cut at the selection's limit; the
+//! summary counts every match. A meeting has at most a few hundred of each
+//! (one registration per member), so they are read in one pass each and cut
+//! afterwards: separate SQL aggregates re-read the rows and were measured
+//! four times slower (BENCHMARKS.md).
+//! Suspended and removed members are not expected to register (they are
+//! left out of `not_registered`); their rows are marked with their
+//! standing.
 
 use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
@@ -7,7 +16,7 @@ use serde_json::Value;
 use super::{
     Context, Freshness, ViewError, ViewInput, Where, freshness, original_text, readable,
     select::{self, Accepts, Selection},
-    text,
+    text, truncate,
 };
 use crate::records::{Meeting, RecordRef};
 
@@ -49,6 +58,8 @@ pub struct MeetingSummary {
     pub ministers_speaking: u64,
     /// Statements.
     pub statements: u64,
+    /// Registrations (the rows may be cut at the limit).
+    pub registrations: u64,
 }
 
 /// One registration.
@@ -62,6 +73,8 @@ pub struct RegistrationRow {
     pub delegates: Vec<String>,
     /// Whether a minister speaks.
     pub minister_speaking: Option<bool>,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 /// One statement.
@@ -79,6 +92,8 @@ pub struct StatementRow {
     pub text: String,
     /// A link to it.
     pub link: Option<String>,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 pub(crate) fn query(
@@ -149,12 +164,14 @@ pub(crate) fn query(
          FROM records {} ORDER BY owner, id",
         w.sql()
     ))?;
-    let registrations = stmt
+    let mut registrations = stmt
         .query_map(w.args(), |r| {
             let delegates: Option<String> = r.get(2)?;
+            let member: String = r.get(1)?;
             Ok(RegistrationRow {
                 id: r.get(0)?,
-                member: r.get(1)?,
+                standing: select::standing_of(&members, &member),
+                member,
                 delegates: delegate_names(delegates),
                 minister_speaking: r.get(3)?,
             })
@@ -167,11 +184,13 @@ pub(crate) fn query(
          FROM records {} ORDER BY owner, created, id",
         w.sql()
     ))?;
-    let statements = stmt
+    let mut statements = stmt
         .query_map(w.args(), |r| {
+            let member: String = r.get(1)?;
             Ok(StatementRow {
                 id: r.get(0)?,
-                member: r.get(1)?,
+                standing: select::standing_of(&members, &member),
+                member,
                 speaker: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 language: r.get(3)?,
                 text: original_text(r.get(4)?),
@@ -180,7 +199,7 @@ pub(crate) fn query(
         })?
         .collect::<Result<Vec<_>, _>>()?;
 
-    let mut registered: Vec<&str> = registrations.iter().map(|r| r.member.as_str()).collect();
+    let mut registered: Vec<String> = registrations.iter().map(|r| r.member.clone()).collect();
     registered.dedup();
     let summary = MeetingSummary {
         registered_members: registered.len() as u64,
@@ -189,11 +208,12 @@ pub(crate) fn query(
             .iter()
             .filter(|r| r.minister_speaking == Some(true))
             .count() as u64,
-        statements: statements.len() as u64,
+        registrations: truncate(&mut registrations, selection.limit),
+        statements: truncate(&mut statements, selection.limit),
     };
     let not_registered = selected
         .iter()
-        .filter(|m| !m.is_secretariat() && !registered.contains(&m.code.as_str()))
+        .filter(|m| m.is_expected() && !registered.contains(&m.code))
         .map(|m| m.code.clone())
         .collect();
     Ok(MeetingView {

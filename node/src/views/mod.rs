@@ -170,6 +170,14 @@ impl Where {
     /// Adds a clause; `?` in it stands for the next parameter (`args` in
     /// order).
     pub fn push(&mut self, clause: &str, args: impl IntoIterator<Item = SqlValue>) {
+        let text = self.bind(clause, args);
+        self.clauses.push(text);
+    }
+
+    /// Numbers the parameters of `clause` after those already held and
+    /// returns its text without adding it to the `WHERE` clause (for an
+    /// `ON` clause of the same statement).
+    pub fn bind(&mut self, clause: &str, args: impl IntoIterator<Item = SqlValue>) -> String {
         let mut text = String::new();
         let mut args = args.into_iter();
         for piece in clause.split('?').enumerate() {
@@ -184,7 +192,7 @@ impl Where {
             }
             text.push_str(piece.1);
         }
-        self.clauses.push(text);
+        text
     }
 
     /// Adds `expr IN (…)` over `values` (false for none).
@@ -229,17 +237,23 @@ pub(crate) fn readable(w: &mut Where, ctx: &Context<'_>) {
 
 /// [`readable`] for the table aliased `alias` (`"d."`).
 pub(crate) fn readable_as(w: &mut Where, ctx: &Context<'_>, alias: &str) {
-    let me = ctx.me.as_str().to_owned();
+    let (clause, arg) = readable_clause(ctx, alias);
+    w.push(&clause, [arg]);
+}
+
+/// The clause of [`readable_as`] (one `?`) and its parameter.
+pub(crate) fn readable_clause(ctx: &Context<'_>, alias: &str) -> (String, SqlValue) {
+    let me = text(ctx.me.as_str().to_owned());
     if ctx.me.as_str() == crate::member::SECRETARIAT_CODE {
-        w.push(
-            &format!("({alias}visibility IN ('network', 'secretariat') OR {alias}owner = ?)"),
-            [text(me)],
-        );
+        (
+            format!("({alias}visibility IN ('network', 'secretariat') OR {alias}owner = ?)"),
+            me,
+        )
     } else {
-        w.push(
-            &format!("({alias}visibility = 'network' OR {alias}owner = ?)"),
-            [text(me)],
-        );
+        (
+            format!("({alias}visibility = 'network' OR {alias}owner = ?)"),
+            me,
+        )
     }
 }
 
@@ -358,6 +372,48 @@ mod tests {
     }
 
     #[test]
+    fn contact_details_show_on_the_owners_node_and_the_secretariats() {
+        let (_dir, path) = store_with_every_visibility();
+        let input = ViewInput {
+            as_of: "2026-06-30".into(),
+            ..Default::default()
+        };
+        let contacts = |me: &str| -> Vec<(String, Option<String>, bool)> {
+            Views::new(
+                Reader::new(path.clone(), 1000),
+                Arc::new(RwLock::new(crate::roster::Roster::default())),
+                me.parse().unwrap(),
+                NodeId([7; 32]),
+            )
+            .directory(&input)
+            .unwrap()
+            .entries
+            .into_iter()
+            .map(|e| (e.person_name, e.email, e.contact_withheld))
+            .collect()
+        };
+        let shown = |name: &str| (name.to_owned(), Some("fp@example.org".to_owned()), false);
+        assert_eq!(
+            contacts("ESP"),
+            [
+                shown("ESP local"),
+                shown("ESP network"),
+                shown("ESP secretariat"),
+                ("NAM network".to_owned(), None, true),
+            ]
+        );
+        assert_eq!(
+            contacts("SEC"),
+            [
+                shown("ESP network"),
+                shown("ESP secretariat"),
+                shown("NAM network"),
+                shown("NAM secretariat"),
+            ]
+        );
+    }
+
+    #[test]
     fn views_show_only_what_the_viewer_may_read() {
         let (_dir, path) = store_with_every_visibility();
         assert_eq!(
@@ -373,6 +429,328 @@ mod tests {
                 "NAM secretariat"
             ]
         );
+    }
+
+    /// A database holding, for each view, records of ESP and NAM with
+    /// every visibility and one deleted network record each, all named
+    /// `OWNER VISIBILITY` (or `… deleted`), and the meetings the
+    /// secretariat keeps: `SEC:meeting:aaaaaaaaaaaa` (local to it),
+    /// `…bbbbbbbbbbbb` (deleted), `…cccccccccccc` (network).
+    fn store_of_every_view() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("focal.db");
+        let store = Store::open(
+            &path,
+            &StoreOptions {
+                busy_timeout_ms: 1000,
+                create: true,
+            },
+        )
+        .unwrap();
+        let put =
+            |id: &str, kind: &str, owner: &str, visibility: &str, deleted: bool, body: Value| {
+                let mut fields = body.as_object().unwrap().clone();
+                for (key, value) in [
+                    ("id", json!(id)),
+                    ("type", json!(kind)),
+                    ("owner", json!(owner)),
+                    ("visibility", json!(visibility)),
+                    ("created", json!("2026-01-01T00:00:00Z")),
+                    ("updated", json!("2026-01-01T00:00:00Z")),
+                    ("deleted", json!(deleted)),
+                ] {
+                    fields.insert(key.into(), value);
+                }
+                crate::writer::project(store.conn(), id, &fields, &[]).unwrap();
+            };
+        let text = |t: &str| json!({"en": {"text": t, "original": true}});
+        for (id, visibility, deleted) in [
+            ("SEC:meeting:aaaaaaaaaaaa", "local", false),
+            ("SEC:meeting:bbbbbbbbbbbb", "network", true),
+            ("SEC:meeting:cccccccccccc", "network", false),
+        ] {
+            put(
+                id,
+                "meeting",
+                "SEC",
+                visibility,
+                deleted,
+                json!({"title": text(id), "kind": "capital-annual",
+                       "dates": {"start": "2026-04-20"}}),
+            );
+        }
+        // A record that is not a meeting, under an id decisions point to.
+        put(
+            "SEC:meeting:dddddddddddd",
+            "practice",
+            "SEC",
+            "network",
+            false,
+            json!({"title": text("not a meeting")}),
+        );
+        for (meeting, visibility) in [
+            ("SEC:meeting:aaaaaaaaaaaa", "network"),
+            ("SEC:meeting:bbbbbbbbbbbb", "secretariat"),
+            ("SEC:meeting:dddddddddddd", "local"),
+        ] {
+            put(
+                &format!("SEC:decision:{visibility}"),
+                "decision",
+                "SEC",
+                visibility,
+                false,
+                json!({"meeting": meeting, "text": text(&format!("SEC {visibility}")),
+                       "kind": "commitment", "responsible": {"kind": "all-members"},
+                       "due": "2026-01-01", "status": "open"}),
+            );
+        }
+        for owner in ["ESP", "NAM"] {
+            for (visibility, deleted) in [
+                ("network", false),
+                ("secretariat", false),
+                ("local", false),
+                ("network", true),
+            ] {
+                let name = if deleted {
+                    format!("{owner} deleted")
+                } else {
+                    format!("{owner} {visibility}")
+                };
+                let id = |kind: &str| format!("{owner}:{kind}:{}", name.replace(' ', "-"));
+                put(
+                    &id("practice"),
+                    "practice",
+                    owner,
+                    visibility,
+                    deleted,
+                    json!({"title": text(&name), "kind": "best-practice",
+                           "themes": ["climate-change"]}),
+                );
+                put(
+                    &id("nap"),
+                    "nap",
+                    owner,
+                    visibility,
+                    deleted,
+                    json!({"title": text(&name), "status": "in-force",
+                           "period": {"start": "2020-01-01", "end": "2030-12-31"}}),
+                );
+                put(
+                    &id("funding"),
+                    "funding",
+                    owner,
+                    visibility,
+                    deleted,
+                    json!({"title": name, "donor": {"kind": "member", "code": owner},
+                           "recipient": {"kind": "other", "name": name},
+                           "channel": "bilateral", "kind": "technical",
+                           "amount": 1, "currency": "EUR"}),
+                );
+                put(
+                    &id("follow-up"),
+                    "follow-up",
+                    owner,
+                    visibility,
+                    deleted,
+                    json!({"decision": "SEC:decision:network", "status": "met",
+                           "date": "2026-02-01", "text": text(&name)}),
+                );
+                put(
+                    &id("registration"),
+                    "registration",
+                    owner,
+                    visibility,
+                    deleted,
+                    json!({"meeting": "SEC:meeting:cccccccccccc",
+                           "delegates": [{"name": name}]}),
+                );
+                put(
+                    &id("statement"),
+                    "statement",
+                    owner,
+                    visibility,
+                    deleted,
+                    json!({"meeting": "SEC:meeting:cccccccccccc", "speaker": name,
+                           "text": text(&name)}),
+                );
+            }
+        }
+        store.close().unwrap();
+        (dir, path)
+    }
+
+    /// The views of `me` over `path`, with ESP and NAM in the roster.
+    fn views_of(path: &std::path::Path, me: &str) -> Views {
+        let mut roster = crate::roster::Roster::default();
+        for code in ["ESP", "NAM", "SEC"] {
+            roster.members.insert(
+                code.to_owned(),
+                crate::roster::RosterMember {
+                    status: "active".into(),
+                    keys: Default::default(),
+                    endpoints: Vec::new(),
+                },
+            );
+        }
+        Views::new(
+            Reader::new(path.to_owned(), 1000),
+            Arc::new(RwLock::new(roster)),
+            me.parse().unwrap(),
+            NodeId([7; 32]),
+        )
+    }
+
+    #[test]
+    fn every_view_shows_only_what_the_viewer_may_read_and_nothing_deleted() {
+        let (_dir, path) = store_of_every_view();
+        let input = ViewInput {
+            as_of: "2026-06-30".into(),
+            ..Default::default()
+        };
+        // What each viewer may read of ESP's and NAM's records.
+        let on_esp = ["ESP local", "ESP network", "ESP secretariat", "NAM network"];
+        let on_sec = [
+            "ESP network",
+            "ESP secretariat",
+            "NAM network",
+            "NAM secretariat",
+        ];
+        for (me, expected) in [("ESP", &on_esp), ("SEC", &on_sec)] {
+            let views = views_of(&path, me);
+            let sorted = |mut names: Vec<String>| {
+                names.sort();
+                names
+            };
+
+            let practices = views.practices(&input).unwrap();
+            let names: Vec<String> = practices
+                .practices
+                .iter()
+                .map(|p| p.title.clone())
+                .filter(|t| t != "not a meeting")
+                .collect();
+            assert_eq!(sorted(names), expected, "practices on {me}");
+            let climate = practices
+                .by_theme
+                .iter()
+                .find(|(t, _)| t == "climate-change")
+                .unwrap();
+            assert_eq!(climate.1, 4, "practices by theme on {me}");
+
+            let naps = views.nap_tracker(&input).unwrap();
+            let plans: Vec<(String, u32)> = naps
+                .members
+                .iter()
+                .map(|r| (r.member.clone(), r.plans))
+                .collect();
+            let counted = |owner: &str| expected.iter().filter(|n| n.starts_with(owner)).count();
+            assert_eq!(
+                plans,
+                [
+                    ("ESP".to_owned(), counted("ESP") as u32),
+                    ("NAM".to_owned(), counted("NAM") as u32)
+                ],
+                "plans on {me}"
+            );
+
+            let funding = views.funding(&input).unwrap();
+            let names: Vec<String> = funding
+                .commitments
+                .iter()
+                .map(|c| c.title.clone())
+                .collect();
+            assert_eq!(sorted(names), expected, "funding on {me}");
+            assert_eq!(funding.totals[0].amount, 4.0, "funding totals on {me}");
+
+            let follow = views.follow_up(&input).unwrap();
+            let decisions: Vec<(&str, Option<&str>)> = follow
+                .decisions
+                .iter()
+                .map(|d| (d.id.as_str(), d.meeting_title.as_deref()))
+                .collect();
+            if me == "SEC" {
+                // The local meeting is the secretariat's own; the deleted
+                // meeting and the practice under a meeting's id give no
+                // title, but their decisions are listed.
+                assert_eq!(
+                    decisions,
+                    [
+                        ("SEC:decision:local", None),
+                        (
+                            "SEC:decision:network",
+                            Some("SEC:meeting:aaaaaaaaaaaa (2026-04-20)")
+                        ),
+                        ("SEC:decision:secretariat", None),
+                    ]
+                );
+            } else {
+                // ESP may not read the secretariat's local meeting.
+                assert_eq!(decisions, [("SEC:decision:network", None)]);
+            }
+            let on_network = follow
+                .decisions
+                .iter()
+                .find(|d| d.id == "SEC:decision:network")
+                .unwrap();
+            let updates: Vec<String> = on_network.updates.iter().map(|u| u.id.clone()).collect();
+            let wanted: Vec<String> = expected
+                .iter()
+                .map(|n| {
+                    let (owner, vis) = n.split_once(' ').unwrap();
+                    format!("{owner}:follow-up:{owner}-{vis}")
+                })
+                .collect();
+            // One update per member: the latest readable one (all have the
+            // same date; the greatest id wins).
+            let latest = |owner: &str| {
+                wanted
+                    .iter()
+                    .filter(|w| w.starts_with(owner))
+                    .max()
+                    .unwrap()
+                    .clone()
+            };
+            assert_eq!(updates, [latest("ESP"), latest("NAM")], "updates on {me}");
+
+            let meeting = views.meeting("SEC:meeting:cccccccccccc", &input).unwrap();
+            let names: Vec<String> = meeting
+                .registrations
+                .iter()
+                .flat_map(|r| r.delegates.clone())
+                .collect();
+            assert_eq!(sorted(names), expected, "registrations on {me}");
+            let names: Vec<String> = meeting
+                .statements
+                .iter()
+                .map(|s| s.speaker.clone())
+                .collect();
+            assert_eq!(sorted(names), expected, "statements on {me}");
+            assert_eq!(meeting.summary.delegates, 4);
+            assert_eq!(meeting.summary.statements, 4);
+            assert_eq!(meeting.summary.registered_members, 2);
+            // Cut at the limit, counted in full.
+            let one = ViewInput {
+                limit: 1,
+                ..input.clone()
+            };
+            let meeting = views.meeting("SEC:meeting:cccccccccccc", &one).unwrap();
+            assert_eq!(meeting.registrations.len(), 1);
+            assert_eq!(meeting.statements.len(), 1);
+            assert_eq!(meeting.summary.registrations, 4);
+            assert_eq!(meeting.summary.statements, 4);
+            let practices = views.practices(&one).unwrap();
+            assert_eq!(practices.practices.len(), 1);
+            assert_eq!(practices.total, 5, "four readable and the stray one");
+            assert_eq!(
+                views
+                    .meeting("SEC:meeting:bbbbbbbbbbbb", &input)
+                    .unwrap_err()
+                    .to_string(),
+                "no meeting SEC:meeting:bbbbbbbbbbbb on this node (`focal meeting list` shows \
+                 the meetings)",
+                "a deleted meeting is not found"
+            );
+        }
     }
 
     #[test]

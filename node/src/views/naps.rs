@@ -1,11 +1,24 @@
 //! The NAP tracker: for every member (the secretariat aside), where its
 //! action plan stands on `as_of`, and summary counts.
 //!
-//! A plan's state is judged, not copied: a plan declared `in-force` whose
-//! period ended before `as_of` counts as expired; `draft` and `under-review`
-//! count as drafting. A member's row shows its principal plan: in force
-//! first, then drafting, then expired; within a state the highest
-//! generation, then the latest start.
+//! A plan's state is judged, not copied. `draft` and `under-review` count as
+//! drafting whatever their period. A plan declared `in-force` or `expired`
+//! is judged by its period when it has one: in force if it started on or
+//! before `as_of` and ends on or after it (the last day counts), `adopted`
+//! (adopted but not yet in force) if it starts after `as_of`, expired if it
+//! ended before; without a period, its declared status stands. A member's
+//! row shows its principal plan: in force first, then adopted, then
+//! drafting, then expired; within a state the highest generation, then the
+//! latest start.
+//!
+//! Members that are suspended or removed in the roster keep their row
+//! (marked with their standing) but are left out of the summary counts.
+//!
+//! The theme and period filters narrow the plans: a member whose plans all
+//! miss them counts as `none` ("no plan matching the filters", which
+//! [`NapSummary::plan_filters`] tells). Under a period filter a plan without
+//! a period is kept if it is a draft or under review (a plan being drafted
+//! has no period yet).
 
 use std::collections::BTreeMap;
 
@@ -23,6 +36,8 @@ use super::{
 pub enum NapState {
     /// A plan is in force.
     InForce,
+    /// A plan is adopted (declared in force) but its period has not begun.
+    Adopted,
     /// A plan is being drafted or reviewed (and none is in force).
     Drafting,
     /// Only expired plans.
@@ -32,10 +47,11 @@ pub enum NapState {
 }
 
 impl NapState {
-    /// `in-force`, `drafting`, `expired`, `none`.
+    /// `in-force`, `adopted`, `drafting`, `expired`, `none`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InForce => "in-force",
+            Self::Adopted => "adopted",
             Self::Drafting => "drafting",
             Self::Expired => "expired",
             Self::None => "none",
@@ -57,18 +73,23 @@ pub struct NapTracker {
 /// Counts over the tracker's rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NapSummary {
-    /// Members in the tracker.
+    /// Members in the tracker in good standing (suspended and removed
+    /// members are not counted anywhere in the summary).
     pub members: u64,
     /// With a plan in force.
     pub in_force: u64,
     /// … of which with an allocated budget.
     pub in_force_with_allocated_budget: u64,
+    /// With a plan adopted but not yet in force (and none in force).
+    pub adopted: u64,
     /// With only expired plans.
     pub expired: u64,
     /// Drafting (none in force).
     pub drafting: u64,
-    /// With no plan.
+    /// With no plan (matching the filters, when `plan_filters`).
     pub none: u64,
+    /// Whether a theme or period filter narrowed the plans counted.
+    pub plan_filters: bool,
 }
 
 /// One member's row.
@@ -86,6 +107,8 @@ pub struct NapTrackerRow {
     pub plan: Option<PlanFacts>,
     /// Plans of the member matching the filters.
     pub plans: u32,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 /// What the tracker shows of a plan.
@@ -150,10 +173,17 @@ pub(crate) fn query(
         );
     }
     if let Some(period) = selection.period {
-        period.overlaps(
-            &mut w,
+        let (overlap, args) = period.overlap_clause(
             "json_extract(json, '$.period.start')",
             "json_extract(json, '$.period.end')",
+        );
+        w.push(
+            &format!(
+                "({overlap} OR (json_extract(json, '$.period.start') IS NULL \
+                 AND json_extract(json, '$.period.end') IS NULL \
+                 AND json_extract(json, '$.status') IN ('draft', 'under-review')))"
+            ),
+            args,
         );
     }
     let mut stmt = conn.prepare_cached(&format!(
@@ -177,21 +207,20 @@ pub(crate) fn query(
     while let Some(r) = rows.next()? {
         let owner: String = r.get(0)?;
         let declared: String = r.get::<_, Option<String>>(3)?.unwrap_or_default();
+        let period_start: Option<String> = r.get(5)?;
         let period_end: Option<String> = r.get(6)?;
-        let state = match declared.as_str() {
-            "in-force" if period_end.as_deref().is_some_and(|end| *end < *as_of) => {
-                NapState::Expired
-            }
-            "in-force" => NapState::InForce,
-            "expired" => NapState::Expired,
-            _ => NapState::Drafting,
-        };
+        let state = judge(
+            &declared,
+            period_start.as_deref(),
+            period_end.as_deref(),
+            &as_of,
+        );
         let facts = PlanFacts {
             id: r.get(1)?,
             title: r.get(2)?,
             declared_status: declared,
             generation: r.get::<_, Option<i64>>(4)?.map(|g| g as u32),
-            period_start: r.get(5)?,
+            period_start,
             period_end,
             lead_agency: r.get(7)?,
             budget: r.get(8)?,
@@ -217,6 +246,18 @@ pub(crate) fn query(
             Some((state, plan)) => (state, Some(plan)),
             None => (NapState::None, None),
         };
+        out.push(NapTrackerRow {
+            member: member.code.clone(),
+            region: member.region.clone(),
+            kind: member.kind.clone(),
+            state,
+            plan: plan.clone(),
+            plans: count,
+            standing: member.standing.clone(),
+        });
+        if !member.is_active() {
+            continue;
+        }
         summary.members += 1;
         match state {
             NapState::InForce => {
@@ -225,24 +266,32 @@ pub(crate) fn query(
                     summary.in_force_with_allocated_budget += 1;
                 }
             }
+            NapState::Adopted => summary.adopted += 1,
             NapState::Drafting => summary.drafting += 1,
             NapState::Expired => summary.expired += 1,
             NapState::None => summary.none += 1,
         }
-        out.push(NapTrackerRow {
-            member: member.code.clone(),
-            region: member.region.clone(),
-            kind: member.kind.clone(),
-            state,
-            plan,
-            plans: count,
-        });
     }
+    summary.plan_filters = selection.theme.is_some() || selection.period.is_some();
     Ok(NapTracker {
         members: out,
         summary,
         freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
     })
+}
+
+/// Where a plan declared `declared` with this period stands on `as_of`
+/// (all `YYYY-MM-DD`, compared as text).
+fn judge(declared: &str, start: Option<&str>, end: Option<&str>, as_of: &str) -> NapState {
+    match declared {
+        "draft" | "under-review" => NapState::Drafting,
+        _ if start.is_some_and(|s| s > as_of) => NapState::Adopted,
+        _ if end.is_some_and(|e| e < as_of) => NapState::Expired,
+        _ if start.is_some() || end.is_some() => NapState::InForce,
+        "in-force" => NapState::InForce,
+        "expired" => NapState::Expired,
+        _ => NapState::Drafting,
+    }
 }
 
 /// `described` if given; otherwise described if a framework or indicators
@@ -278,6 +327,68 @@ fn civil_society_involved(json: Option<String>) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plans_are_judged_by_their_period_on_as_of() {
+        let p =
+            |declared, start, end, as_of| judge(declared, Some(start), Some(end), as_of).as_str();
+        // The last day of the period is still in force; the day after not.
+        assert_eq!(
+            p("in-force", "2020-01-01", "2024-12-31", "2024-12-31"),
+            "in-force"
+        );
+        assert_eq!(
+            p("in-force", "2020-01-01", "2024-12-31", "2025-01-01"),
+            "expired"
+        );
+        // The first day is in force; the day before, adopted.
+        assert_eq!(
+            p("in-force", "2020-01-01", "2024-12-31", "2020-01-01"),
+            "in-force"
+        );
+        assert_eq!(
+            p("in-force", "2020-01-01", "2024-12-31", "2019-12-31"),
+            "adopted"
+        );
+        // A plan declared expired whose period covers as_of was in force
+        // then (a view of the past).
+        assert_eq!(
+            p("expired", "2020-01-01", "2024-12-31", "2022-06-30"),
+            "in-force"
+        );
+        assert_eq!(
+            p("expired", "2020-01-01", "2024-12-31", "2025-06-30"),
+            "expired"
+        );
+        // Drafts stay drafts whatever their period.
+        assert_eq!(
+            p("draft", "2020-01-01", "2024-12-31", "2022-06-30"),
+            "drafting"
+        );
+        assert_eq!(
+            p("under-review", "2020-01-01", "2024-12-31", "2026-01-01"),
+            "drafting"
+        );
+        // Open ends.
+        assert_eq!(
+            judge("in-force", Some("2020-01-01"), None, "2030-01-01"),
+            NapState::InForce
+        );
+        assert_eq!(
+            judge("in-force", None, Some("2020-01-01"), "2030-01-01"),
+            NapState::Expired
+        );
+        // Without a period, the declared status stands.
+        assert_eq!(
+            judge("in-force", None, None, "2030-01-01"),
+            NapState::InForce
+        );
+        assert_eq!(
+            judge("expired", None, None, "2000-01-01"),
+            NapState::Expired
+        );
+        assert_eq!(judge("draft", None, None, "2000-01-01"), NapState::Drafting);
+    }
 
     #[test]
     fn monitoring_and_civil_society_are_read_from_the_projection() {

@@ -1,6 +1,11 @@
 //! Practices (best practices and lessons learned) by theme and by region,
 //! with counts. A practice has no date of its own: the period filter applies
 //! to the day it was recorded (`created`).
+//!
+//! The counts cover every match, so every match is read and the rows are
+//! cut at the limit afterwards: counting apart in SQL (a count per owner,
+//! one per theme through `json_each`, then the rows with `LIMIT`) was
+//! measured slower (BENCHMARKS.md), each pass re-reading the JSON.
 
 use std::collections::BTreeMap;
 
@@ -45,6 +50,8 @@ pub struct PracticeRow {
     pub themes: Vec<String>,
     /// When it was recorded (RFC 3339).
     pub created: String,
+    /// The member's standing: empty when active, `suspended`, `removed`.
+    pub standing: String,
 }
 
 /// The region key of members without one.
@@ -91,6 +98,7 @@ pub(crate) fn query(
             let owner: String = r.get(1)?;
             Ok(PracticeRow {
                 id: r.get(0)?,
+                standing: select::standing_of(&members, &owner),
                 region: members.get(&owner).and_then(|m| m.region.clone()),
                 member: owner,
                 kind: r.get(2)?,

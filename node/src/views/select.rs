@@ -91,16 +91,28 @@ impl DateRange {
     /// Adds "the interval [start_expr, end_expr] (end open if NULL) meets
     /// this range"; rows without a start are left out.
     pub(crate) fn overlaps(&self, w: &mut Where, start_expr: &str, end_expr: &str) {
-        w.push(&format!("{start_expr} IS NOT NULL"), []);
+        let (clause, args) = self.overlap_clause(start_expr, end_expr);
+        w.push(&clause, args);
+    }
+
+    /// The clause of [`Self::overlaps`] (`?` for each parameter) and its
+    /// parameters, to combine with others.
+    pub(crate) fn overlap_clause(
+        &self,
+        start_expr: &str,
+        end_expr: &str,
+    ) -> (String, Vec<rusqlite::types::Value>) {
+        let mut clauses = vec![format!("{start_expr} IS NOT NULL")];
+        let mut args = Vec::new();
         if let Some(end) = self.end {
-            w.push(&format!("{start_expr} <= ?"), [text(end.to_string())]);
+            clauses.push(format!("{start_expr} <= ?"));
+            args.push(text(end.to_string()));
         }
         if let Some(start) = self.start {
-            w.push(
-                &format!("({end_expr} IS NULL OR {end_expr} >= ?)"),
-                [text(start.to_string())],
-            );
+            clauses.push(format!("({end_expr} IS NULL OR {end_expr} >= ?)"));
+            args.push(text(start.to_string()));
         }
+        (format!("({})", clauses.join(" AND ")), args)
     }
 
     /// Adds "the day `expr` lies in this range"; rows without one are left
@@ -262,6 +274,9 @@ pub struct MemberInfo {
     pub region: Option<String>,
     /// Its node keys (from the roster; this node's own key for itself).
     pub keys: Vec<NodeId>,
+    /// Its standing in the roster: empty when active (or not in the
+    /// roster), otherwise `suspended` or `removed`.
+    pub standing: String,
 }
 
 impl MemberInfo {
@@ -269,6 +284,27 @@ impl MemberInfo {
     pub fn is_secretariat(&self) -> bool {
         self.kind == "secretariat"
     }
+
+    /// Whether the member is in good standing (active, or not in the
+    /// roster at all): only such members are expected to report, register
+    /// or have a plan, and only they count in gap lists and summaries.
+    pub fn is_active(&self) -> bool {
+        self.standing.is_empty()
+    }
+
+    /// Whether the member is expected to take part: active and not the
+    /// secretariat.
+    pub fn is_expected(&self) -> bool {
+        self.is_active() && !self.is_secretariat()
+    }
+}
+
+/// The standing of `code` in `members` (empty when active or unknown).
+pub(crate) fn standing_of(members: &BTreeMap<String, MemberInfo>, code: &str) -> String {
+    members
+        .get(code)
+        .map(|m| m.standing.clone())
+        .unwrap_or_default()
 }
 
 /// Every member this node knows, by code.
@@ -293,6 +329,7 @@ pub(crate) fn member_table(
                 kind: implied(code),
                 region: None,
                 keys: Vec::new(),
+                standing: String::new(),
             });
     };
     add(ctx.me.as_str());
@@ -301,6 +338,10 @@ pub(crate) fn member_table(
     }
     for (code, member) in &ctx.roster.members {
         if let Some(info) = members.get_mut(code) {
+            info.standing = match member.status.as_str() {
+                "" | "active" => String::new(),
+                other => other.to_owned(),
+            };
             info.keys = member
                 .keys
                 .keys()
@@ -332,6 +373,7 @@ pub(crate) fn member_table(
             kind: implied(&code),
             region: None,
             keys: Vec::new(),
+            standing: String::new(),
         });
         if let Some(kind) = kind {
             info.kind = kind;

@@ -602,11 +602,22 @@ pub fn restore(
         let conn = store.conn();
         conn.execute_batch(&format!("DROP TABLE {BACKUP_TABLE}"))
             .map_err(sqlite_err("prepare the restored database"))?;
+        // Fenced whenever the node may have given entries away: it is in a
+        // network, or the backup holds entries of its own logs that travel
+        // (it may have joined one since the backup was taken).
+        let own_key = crate::identity::NodeId::from_hex(&info.node_key)
+            .map(|k| k.0.to_vec())
+            .unwrap_or_default();
         let in_network: bool = config.network.id.is_some()
             || conn
                 .query_row(
-                    "SELECT count(*) > 0 FROM log_entries WHERE doc_id = ?1",
-                    [crate::roster::ROSTER_ID],
+                    "SELECT count(*) > 0 FROM log_entries WHERE doc_id = ?1
+                        OR (origin = ?2 AND audience != ?3)",
+                    rusqlite::params![
+                        crate::roster::ROSTER_ID,
+                        own_key,
+                        crate::log::Audience::Local.code()
+                    ],
                     |r| r.get(0),
                 )
                 .map_err(sqlite_err("read the restored database"))?;
@@ -640,23 +651,11 @@ pub fn restore(
         }
     };
 
-    // Swap: the old database (and its WAL, which belongs to it) aside, the
-    // staged one in.
-    let moved_aside = if existing {
-        for suffix in ["", "-wal", "-shm"] {
-            let file = sibling(&db, suffix);
-            if file.exists() {
-                let target = sibling(&aside, suffix);
-                fs::rename(&file, &target).map_err(io_err("move aside", &file))?;
-            }
-        }
-        Some(aside)
-    } else {
-        None
-    };
-    fs::rename(&staged, &db).map_err(io_err("install", &db))?;
-    // Closing checkpointed the staged copy; no -wal or -shm of it may stay.
-    remove_with_sidecars(&staged);
+    // The key and the configuration first: a directory with a database
+    // must never lack them (a crash here must not invite `init`).
+    if let Some(key) = &new_key {
+        key.create_file(&key_path)?;
+    }
     if wrote_config {
         let mut file = OpenOptions::new()
             .write(true)
@@ -668,8 +667,46 @@ pub fn restore(
             .and_then(|()| file.sync_all())
             .map_err(io_err("write", &config_path))?;
     }
-    if let Some(key) = &new_key {
-        key.create_file(&key_path)?;
+    File::open(root)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("sync", root))?;
+    // Swap: the old database's WAL, shared memory and journal aside first
+    // (whether or not the database itself is there: SQLite would replay a
+    // stray WAL into the restored file, silently, fence and all), then the
+    // old database, then the staged one in.
+    let mut moved = false;
+    for suffix in ["-wal", "-shm", "-journal", ""] {
+        let file = sibling(&db, suffix);
+        if file.exists() {
+            let target = sibling(&aside, suffix);
+            fs::rename(&file, &target).map_err(io_err("move aside", &file))?;
+            moved = true;
+        }
+    }
+    let moved_aside = moved.then_some(aside);
+    File::open(root)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err("sync", root))?;
+    fs::rename(&staged, &db).map_err(io_err("install", &db))?;
+    // Closing checkpointed the staged copy; no -wal or -shm of it may stay.
+    remove_with_sidecars(&staged);
+    // The fence must be in the installed file.
+    if fenced {
+        let installed = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM meta WHERE key = ?1",
+                    [META_RESTORED],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .map_err(sqlite_err("check the restored database"))?;
+        if installed != 1 {
+            return Err(BackupError::Verify {
+                path: db.clone(),
+                problem: "the installed database lost its restore fence".into(),
+            });
+        }
     }
     // The previous node's status is not this one's.
     let _ = fs::remove_file(root.join("status.json"));

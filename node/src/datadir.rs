@@ -233,6 +233,28 @@ impl DataDir {
         if self.key_path().exists() {
             return Err(KeyError::AlreadyExists(self.key_path()).into());
         }
+        // A database that holds signed entries is a node's data without its
+        // key (an interrupted restore, a lost key file): never overwrite its
+        // identity.
+        let held: i64 = rusqlite::Connection::open_with_flags(
+            self.database_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .and_then(|c| c.query_row("SELECT count(*) FROM log_entries", [], |r| r.get(0)))
+        .unwrap_or(0);
+        if held > 0 {
+            return Err(DataDirError::Io {
+                action: "initialise over the data of another node in",
+                path: self.database_path(),
+                source: io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "it holds {held} signed entries but there is no node.key; put the node's \
+                         key back (or `focal-node restore --key FILE`), or move the database away"
+                    ),
+                ),
+            });
+        }
         let key = NodeKey::generate()?;
         let wrote_config = !self.config_path().exists();
         if wrote_config {

@@ -45,12 +45,14 @@ const MAX_METHODS: usize = 64;
 
 /// Every reason an entry can be refused for, so that each series exists
 /// (at 0) from the start.
-const REJECTION_REASONS: [&str; 12] = [
+const REJECTION_REASONS: [&str; 14] = [
     "invalid_entry",
     "quarantined",
     "equivocation",
     "gap",
     "broken_chain",
+    "beyond_cutoff",
+    "forked_at_cutoff",
     "unknown_key",
     "not_authorized",
     "audience_mismatch",
@@ -105,6 +107,8 @@ pub fn rejection_reason(err: &IngestError) -> &'static str {
         IngestError::Equivocation { .. } => "equivocation",
         IngestError::Gap { .. } => "gap",
         IngestError::BrokenChain { .. } => "broken_chain",
+        IngestError::BeyondCutoff { .. } => "beyond_cutoff",
+        IngestError::ForkedAtCutoff { .. } => "forked_at_cutoff",
         IngestError::UnknownKey(_) => "unknown_key",
         IngestError::NotAuthorized { .. } => "not_authorized",
         IngestError::AudienceMismatch { .. } => "audience_mismatch",
@@ -538,6 +542,9 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// Serves `GET /metrics` until `stop`.
 pub async fn serve(listener: TcpListener, sources: MetricsSources, stop: watch::Receiver<bool>) {
     let mut stop_accept = stop.clone();
+    // A few scrapes at a time; more are closed at once (no slow client can
+    // hold the node's file descriptors).
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(8));
     loop {
         let (stream, _) = tokio::select! {
             () = crate::server::stopped(&mut stop_accept) => return,
@@ -550,10 +557,15 @@ pub async fn serve(listener: TcpListener, sources: MetricsSources, stop: watch::
                 }
             },
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
         let sources = sources.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             if let Err(err) =
-                tokio::time::timeout(Duration::from_secs(10), answer(stream, &sources)).await
+                tokio::time::timeout(Duration::from_secs(5), answer(stream, &sources)).await
             {
                 tracing::debug!(%err, "metrics: a scrape timed out");
             }

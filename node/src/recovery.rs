@@ -14,11 +14,13 @@
 //! the entries signed after the backup came back (peers send a node its
 //! own entries when its version vector shows it lacks them), so the next
 //! entry continues after the highest sequence number the network has.
-//! Which peers: the secretariat (the only other reader of a member's
-//! `secretariat` log, and the hub every entry passes) and every peer
-//! connected at that moment; a member whose secretariat is unreachable
-//! stays fenced. An operator who knows that no peer holds anything newer
-//! (or accepts the risk) lifts it with `focal-node resume-writes`.
+//! Which peers: every active key in the roster (members pull each other's
+//! logs directly, so any of them may hold entries signed after the backup;
+//! the secretariat is the only other reader of a member's `secretariat`
+//! log). A node stays fenced while any of them has not answered (offline,
+//! unreachable, or never dialed because `mesh = false`). An operator who
+//! knows that no peer holds anything newer (or accepts the risk) lifts it
+//! with `focal-node resume-writes`.
 //!
 //! Invariant: while `meta.restored` exists, this node signs nothing.
 

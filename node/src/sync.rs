@@ -145,6 +145,8 @@ async fn supervise(config: Arc<SyncConfig>) {
             let keep = wanted.iter().any(|(k, e, _)| k == key && e == endpoint);
             if !keep {
                 task.abort();
+                // An aborted task never reports its end itself.
+                update(&config.status, &key.to_string(), |s| s.connected = false);
             }
             keep && !task.is_finished()
         });
@@ -448,38 +450,27 @@ async fn lift_fence_if_recovered(
     let ours = config.writer.version_vector();
     match crate::recovery::recovered_from(config.key.id(), &ours, theirs) {
         Ok(()) => {
-            // The secretariat (it reads all of a member's logs) and every
-            // peer connected now must have given back what they hold.
+            // Every active key of the roster may hold entries this node
+            // signed after the backup (members pull each other's logs
+            // directly): each must have given back what it holds. A peer
+            // that cannot be reached keeps the node fenced; the operator
+            // decides (`focal-node resume-writes`).
             let me = config.key.id();
-            let anchor = config.roster.read().ok().and_then(|r| r.anchor());
-            let mut required: Vec<String> = anchor
-                .filter(|anchor| *anchor != me)
-                .map(|anchor| anchor.to_string())
-                .into_iter()
-                .collect();
-            // "Connected" only counts with recent contact: the status of a
-            // peer whose task ended (it left the roster) is never reset.
-            let recent = (config.anti_entropy * 3).max(Duration::from_secs(30));
-            let now = time::OffsetDateTime::now_utc();
-            let fresh = |at: &Option<String>| {
-                at.as_deref()
-                    .and_then(|at| {
-                        time::OffsetDateTime::parse(
-                            at,
-                            &time::format_description::well_known::Rfc3339,
-                        )
-                        .ok()
-                    })
-                    .is_some_and(|at| now - at < recent)
-            };
-            if let Ok(status) = config.status.lock() {
-                required.extend(
-                    status
-                        .values()
-                        .filter(|s| s.connected && fresh(&s.last_contact))
-                        .map(|s| s.key.clone()),
-                );
-            }
+            let required: Vec<String> = config
+                .roster
+                .read()
+                .map(|roster| {
+                    let mut keys: Vec<String> = roster
+                        .peers(&me)
+                        .into_iter()
+                        .map(|p| p.key.to_string())
+                        .chain(roster.anchor().filter(|a| *a != me).map(|a| a.to_string()))
+                        .collect();
+                    keys.sort();
+                    keys.dedup();
+                    keys
+                })
+                .unwrap_or_default();
             if let Err(err) = config.writer.fence().recovered_from_peer(peer, &required) {
                 tracing::error!(%err, "cannot lift the restore fence");
             }

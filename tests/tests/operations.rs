@@ -340,6 +340,28 @@ fn restore_refuses_bad_input_and_changes_nothing() {
     }
     fs::write(&damaged, &bytes).unwrap();
     refuse(&damaged, "nothing was changed");
+    // A well-formed SQLite file whose content was changed: only the check of
+    // the signed logs and the records catches it.
+    for (name, sql) in [
+        (
+            "forged-entry",
+            "UPDATE log_entries SET entry = CAST(substr(entry, 1, length(entry) - 1) || x'00' AS BLOB)
+             WHERE id = (SELECT min(id) FROM log_entries)",
+        ),
+        (
+            "forged-record",
+            "UPDATE records SET json = json_set(json, '$.title', 'Forged')
+             WHERE id = (SELECT min(id) FROM records)",
+        ),
+    ] {
+        let forged = tmp.path().join(format!("{name}.focal-backup"));
+        fs::copy(&backup, &forged).unwrap();
+        Connection::open(&forged)
+            .unwrap()
+            .execute_batch(sql)
+            .unwrap();
+        refuse(&forged, "does not verify");
+    }
     let other = NodeDir::init("ESP");
     let other_backup = tmp.path().join("esp.focal-backup");
     let out = focal_node(&[
@@ -393,12 +415,27 @@ fn restore_refuses_bad_input_and_changes_nothing() {
     );
     let moved = NodeDir::existing(fresh.clone(), "NAM", node.dir.node_key);
     assert_verifies(&moved);
-    // A node that was never in a network has nobody to equivocate to: it
-    // writes at once.
+    // The backup holds entries of the node's own logs that travel: it may
+    // have given later ones away (joined a network since), so it is fenced
+    // even without a network in its configuration, until the operator
+    // confirms.
     let token = moved.token("after-move");
     let running = RunningNode::start(fresh.clone(), node.dir.node_key, &[]);
     let conn = connection_for(&running, &token);
     assert_eq!(records_on(&conn).len(), 3);
+    let refused = practice(&conn, "Written before confirming");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("restored from a backup"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let out = focal_node(&["resume-writes", "--data", fresh_arg, "--confirm"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(practice(&conn, "Written in the new home").status.success());
 }
 

@@ -46,8 +46,6 @@ use crate::{
 static EMPTY_SNAPSHOT: std::sync::LazyLock<Vec<u8>> =
     std::sync::LazyLock::new(|| Automerge::new().save());
 
-const SECRETARIAT_CODE_STR: &str = crate::member::SECRETARIAT_CODE;
-
 /// Changes after which a document is compacted into a new snapshot.
 pub const SNAPSHOT_EVERY: u32 = 128;
 /// Documents kept in memory.
@@ -1287,7 +1285,7 @@ impl WriteContext<'_> {
                 .and_then(|h| h.get(anchor.to_string()))
                 .and_then(Value::as_str)
                 .and_then(|text| crate::handover::Handover::from_hex(text).ok())
-                .is_some_and(|h| h.to == self.origin && h.member == SECRETARIAT_CODE_STR)
+                .is_some_and(|h| h.to == self.origin && h.member == crate::member::SECRETARIAT_CODE)
         });
         if anchor != Some(self.origin) && !handed_over {
             return Err(WriteError::BadRequest(

@@ -13,7 +13,11 @@
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 
-use crate::{identity::NodeId, log::EntryHash};
+use crate::{
+    codec::{Malformed, Reader, put_bytes},
+    identity::NodeId,
+    log::EntryHash,
+};
 
 const DOMAIN: &[u8] = b"focal.handover.v1\0";
 
@@ -53,16 +57,17 @@ pub enum HandoverError {
     BadSignature(NodeId),
 }
 
-fn put(bytes: &mut Vec<u8>, field: &[u8]) {
-    bytes.extend_from_slice(&(field.len() as u32).to_be_bytes());
-    bytes.extend_from_slice(field);
+impl From<Malformed> for HandoverError {
+    fn from(m: Malformed) -> Self {
+        Self::Malformed(m.0)
+    }
 }
 
 impl Handover {
     fn signed_bytes(&self) -> Vec<u8> {
         let mut bytes = DOMAIN.to_vec();
-        put(&mut bytes, self.network_id.as_bytes());
-        put(&mut bytes, self.member.as_bytes());
+        put_bytes(&mut bytes, self.network_id.as_bytes());
+        put_bytes(&mut bytes, self.member.as_bytes());
         bytes.extend_from_slice(&self.from.0);
         bytes.extend_from_slice(&self.to.0);
         bytes.extend_from_slice(&self.last_network.to_be_bytes());
@@ -121,25 +126,21 @@ impl Handover {
     pub fn from_hex(text: &str) -> Result<Self, HandoverError> {
         let bytes =
             hex::decode(text.trim()).map_err(|_| HandoverError::Malformed("not hex digits"))?;
-        let mut r = Cursor(
+        let mut r = Reader(
             bytes
                 .strip_prefix(DOMAIN)
                 .ok_or(HandoverError::Malformed("not a focal.handover.v1"))?,
         );
-        let network_id = r.text()?;
-        let member = r.text()?;
+        let network_id = r.text(256)?;
+        let member = r.text(256)?;
         let from = NodeId(r.array()?);
         let to = NodeId(r.array()?);
-        let last_network = u64::from_be_bytes(r.array()?);
+        let last_network = r.u64()?;
         let last_network_hash = EntryHash(r.array()?);
-        let last_secretariat = u64::from_be_bytes(r.array()?);
+        let last_secretariat = r.u64()?;
         let last_secretariat_hash = EntryHash(r.array()?);
         let signature = r.array::<64>()?;
-        if !r.0.is_empty() {
-            return Err(HandoverError::Malformed(
-                "trailing bytes after the signature",
-            ));
-        }
+        r.finish()?;
         if from == to {
             return Err(HandoverError::Malformed("a key cannot hand over to itself"));
         }
@@ -162,34 +163,6 @@ impl Handover {
         )
         .map_err(|_| HandoverError::BadSignature(from))?;
         Ok(handover)
-    }
-}
-
-struct Cursor<'a>(&'a [u8]);
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], HandoverError> {
-        if self.0.len() < n {
-            return Err(HandoverError::Malformed("truncated"));
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], HandoverError> {
-        self.take(N)?
-            .try_into()
-            .map_err(|_| HandoverError::Malformed("truncated"))
-    }
-
-    fn text(&mut self) -> Result<String, HandoverError> {
-        let len = u32::from_be_bytes(self.array()?) as usize;
-        if len > 256 {
-            return Err(HandoverError::Malformed("field longer than allowed"));
-        }
-        String::from_utf8(self.take(len)?.to_vec())
-            .map_err(|_| HandoverError::Malformed("not UTF-8"))
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod backup;
+mod codec;
 pub mod config;
 pub mod datadir;
 pub mod doc;

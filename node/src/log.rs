@@ -16,7 +16,10 @@ use std::{collections::HashMap, fmt};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::identity::NodeId;
+use crate::{
+    codec::{Malformed, Reader, put_bytes},
+    identity::NodeId,
+};
 
 /// Domain separator at the start of every signed entry.
 const DOMAIN: &[u8] = b"focal.log-entry.v1\0";
@@ -247,40 +250,9 @@ impl ActorBindings {
     }
 }
 
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn bytes(&mut self, b: &[u8]) {
-        self.0.extend_from_slice(&(b.len() as u32).to_be_bytes());
-        self.0.extend_from_slice(b);
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], EntryError> {
-        if self.0.len() < n {
-            return Err(EntryError::Malformed("truncated"));
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], EntryError> {
-        self.take(N)?
-            .try_into()
-            .map_err(|_| EntryError::Malformed("truncated"))
-    }
-    fn u32(&mut self) -> Result<u32, EntryError> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-    fn bytes(&mut self, max: usize) -> Result<&'a [u8], EntryError> {
-        let len = self.u32()? as usize;
-        if len > max {
-            return Err(EntryError::Malformed("field longer than allowed"));
-        }
-        self.take(len)
+impl From<Malformed> for EntryError {
+    fn from(m: Malformed) -> Self {
+        Self::Malformed(m.0)
     }
 }
 
@@ -296,18 +268,18 @@ impl EntryBody {
             + self.doc_id.len()
             + 4
             + self.changes.iter().map(|c| 4 + c.len()).sum::<usize>();
-        let mut w = Writer(Vec::with_capacity(size));
-        w.0.extend_from_slice(DOMAIN);
-        w.0.extend_from_slice(&self.origin.0);
-        w.0.push(self.audience.code());
-        w.0.extend_from_slice(&self.seq.to_be_bytes());
-        w.0.extend_from_slice(&self.prev.0);
-        w.bytes(self.doc_id.as_bytes());
-        w.0.extend_from_slice(&(self.changes.len() as u32).to_be_bytes());
+        let mut w = Vec::with_capacity(size);
+        w.extend_from_slice(DOMAIN);
+        w.extend_from_slice(&self.origin.0);
+        w.push(self.audience.code());
+        w.extend_from_slice(&self.seq.to_be_bytes());
+        w.extend_from_slice(&self.prev.0);
+        put_bytes(&mut w, self.doc_id.as_bytes());
+        w.extend_from_slice(&(self.changes.len() as u32).to_be_bytes());
         for change in &self.changes {
-            w.bytes(change);
+            put_bytes(&mut w, change);
         }
-        w.0
+        w
     }
 
     /// Signs the body.
@@ -347,7 +319,7 @@ impl LogEntry {
         let [audience] = r.array::<1>()?;
         let audience =
             Audience::from_code(audience).ok_or(EntryError::Malformed("unknown audience"))?;
-        let seq = u64::from_be_bytes(r.array()?);
+        let seq = r.u64()?;
         if seq == 0 {
             return Err(EntryError::Malformed("sequence numbers start at 1"));
         }
@@ -364,9 +336,7 @@ impl LogEntry {
             changes.push(r.bytes(MAX_ENTRY_BYTES)?.to_vec());
         }
         let signature = r.array::<64>()?;
-        if !r.0.is_empty() {
-            return Err(EntryError::Malformed("trailing bytes after the signature"));
-        }
+        r.finish()?;
         Ok(Self {
             body: EntryBody {
                 origin,

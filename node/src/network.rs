@@ -9,7 +9,16 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::identity::NodeId;
+use crate::{
+    codec::{Malformed, Reader, put_bytes},
+    identity::NodeId,
+};
+
+impl From<Malformed> for GenesisError {
+    fn from(m: Malformed) -> Self {
+        Self::Malformed(m.0)
+    }
+}
 
 const DOMAIN: &[u8] = b"focal.genesis.v1\0";
 
@@ -41,8 +50,7 @@ pub enum GenesisError {
 impl Genesis {
     fn signed_bytes(name: &str, secretariat: &NodeId, founded: i64) -> Vec<u8> {
         let mut bytes = DOMAIN.to_vec();
-        bytes.extend_from_slice(&(name.len() as u32).to_be_bytes());
-        bytes.extend_from_slice(name.as_bytes());
+        put_bytes(&mut bytes, name.as_bytes());
         bytes.extend_from_slice(&secretariat.0);
         bytes.extend_from_slice(&founded.to_be_bytes());
         bytes
@@ -71,30 +79,20 @@ impl Genesis {
 
     /// Parses and verifies an encoded genesis.
     pub fn decode(bytes: &[u8]) -> Result<Self, GenesisError> {
-        let rest = bytes
-            .strip_prefix(DOMAIN)
-            .ok_or(GenesisError::Malformed("not a focal.genesis.v1"))?;
-        let (len, rest) = rest
-            .split_first_chunk::<4>()
-            .ok_or(GenesisError::Malformed("truncated"))?;
-        let len = u32::from_be_bytes(*len) as usize;
-        if len > 256 || rest.len() != len + 32 + 8 + 64 {
-            return Err(GenesisError::Malformed("wrong length"));
-        }
-        let name = std::str::from_utf8(&rest[..len])
-            .map_err(|_| GenesisError::Malformed("name is not UTF-8"))?
-            .to_owned();
-        let rest = &rest[len..];
-        let mut secretariat = [0u8; 32];
-        secretariat.copy_from_slice(&rest[..32]);
-        let mut founded = [0u8; 8];
-        founded.copy_from_slice(&rest[32..40]);
-        let mut signature = [0u8; 64];
-        signature.copy_from_slice(&rest[40..]);
+        let mut r = Reader(
+            bytes
+                .strip_prefix(DOMAIN)
+                .ok_or(GenesisError::Malformed("not a focal.genesis.v1"))?,
+        );
+        let name = r.text(256)?;
+        let secretariat = r.array::<32>()?;
+        let founded = r.u64()? as i64;
+        let signature = r.array::<64>()?;
+        r.finish()?;
         let genesis = Self {
             name,
             secretariat: NodeId(secretariat),
-            founded: i64::from_be_bytes(founded),
+            founded,
             signature,
         };
         let key = VerifyingKey::from_bytes(&secretariat)

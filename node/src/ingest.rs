@@ -468,7 +468,8 @@ impl WriteContext<'_> {
         };
         // Where a cut-off dropped changes, the document no longer shows every
         // actor its log started: bind actors from the log instead.
-        let mut bindings = if crate::revocation::has_drops(conn, &body.doc_id)? {
+        let has_drops = crate::revocation::has_drops(conn, &body.doc_id)?;
+        let mut bindings = if has_drops {
             crate::revocation::bindings_from_log(conn, &body.doc_id)?
         } else {
             ActorBindings::from_document(&document)
@@ -476,7 +477,8 @@ impl WriteContext<'_> {
         bindings.check(entry, &changes)?;
         // Changes that build on changes dropped by a revocation stay in the
         // log (the entry is valid) but out of the document.
-        let (changes, excluded) = crate::revocation::exclude_dependents(conn, entry, changes)?;
+        let (changes, excluded) =
+            crate::revocation::exclude_dependents(conn, entry, changes, has_drops)?;
         document
             .apply_changes(changes)
             .map_err(|e| IngestError::Apply {

@@ -302,7 +302,13 @@ impl LogEntry {
 
     /// The entry's hash (over its canonical encoding).
     pub fn hash(&self) -> EntryHash {
-        EntryHash(Sha256::digest(self.encode()).into())
+        Self::hash_of(&self.encode())
+    }
+
+    /// The hash of an entry's canonical encoding (for a caller that has
+    /// encoded it already).
+    pub fn hash_of(encoded: &[u8]) -> EntryHash {
+        EntryHash(Sha256::digest(encoded).into())
     }
 
     /// Parses a canonical encoding. Checks the structure only; call

@@ -161,8 +161,9 @@ pub(crate) fn exclude_dependents(
     conn: &Connection,
     entry: &LogEntry,
     changes: Vec<Change>,
+    has_drops: bool,
 ) -> Result<(Vec<Change>, HashSet<ChangeHash>), IngestError> {
-    if !has_drops(conn, &entry.body.doc_id)? {
+    if !has_drops {
         return Ok((changes, HashSet::new()));
     }
     let mut dropped = dropped_of(conn, &entry.body.doc_id)?;
@@ -185,8 +186,8 @@ pub(crate) fn exclude_dependents(
 }
 
 /// Takes the entries of `origin`'s `audience` log beyond `last` out of the
-/// log and the documents. Returns every change dropped (directly or as a
-/// dependent) and the documents rebuilt.
+/// log. Returns the changes they carried and the documents they touched,
+/// which the caller rebuilds (once, after all its cuts).
 pub fn cut(
     conn: &Connection,
     origin: NodeId,
@@ -257,9 +258,6 @@ pub fn cut(
         params![&origin.0[..], audience.code(), last as i64],
     )
     .map_err(storage)?;
-    for doc_id in &docs {
-        dropped.extend(rebuild(conn, doc_id)?);
-    }
     Ok((dropped, docs))
 }
 

@@ -448,8 +448,15 @@ impl WriterState {
         // A cut that rebuilds the roster itself (a revoked anchor key) can
         // change the cut-offs once more.
         for _ in 0..3 {
-            if let Some((document, _)) = load_document(self.store.conn(), ROSTER_ID)? {
-                let roster = Roster::from_json(&doc::to_json(&document), self.net.secretariat);
+            // The writer has just cached the roster it stored (a cut evicts
+            // what it rebuilds): no need to load it again.
+            let json = match self.cache.get(ROSTER_ID) {
+                Some(cached) => Some(cached.json.clone()),
+                None => load_document(self.store.conn(), ROSTER_ID)?
+                    .map(|(document, _)| doc::to_json(&document)),
+            };
+            if let Some(json) = json {
+                let roster = Roster::from_json(&json, self.net.secretariat);
                 if let Ok(mut shared) = self.net.roster.write() {
                     *shared = roster;
                 }
@@ -518,6 +525,11 @@ impl WriterState {
                 crate::revocation::cut(&tx, *key, *audience, *last, &format!("key {why}"))?;
             dropped.extend(d);
             docs.extend(touched);
+        }
+        docs.sort();
+        docs.dedup();
+        for id in &docs {
+            dropped.extend(crate::revocation::rebuild(&tx, id)?);
         }
         tx.commit().map_err(storage)?;
         for d in &dropped {
@@ -729,21 +741,14 @@ impl WriterState {
         // The heads are shared before anyone hears back: a caller that has
         // its acknowledgement sees its entries in `version_vector()`.
         self.publish_vv();
-        let roster = self
-            .net
-            .roster
-            .read()
-            .map(|r| r.clone())
-            .unwrap_or_default();
+        // The heads already include every entry of the batch; an entry a
+        // cut-off just removed is above its log's head again, and is neither
+        // relayed nor announced.
         let publish = |state: &mut Self, applied: &Applied| {
-            if let Some((key, head)) = applied.head {
-                if roster
-                    .cutoff(&key.0, key.1)
-                    .is_some_and(|last| head.seq > last)
-                {
-                    return;
-                }
-                state.vv.insert(key, head);
+            if let Some((key, head)) = applied.head
+                && state.vv.get(&key).is_none_or(|h| h.seq < head.seq)
+            {
+                return;
             }
             if let Some(stored) = &applied.stored {
                 // Received entries (a restored node's own included) are `received`.
@@ -783,7 +788,6 @@ impl WriterState {
                 }
             }
         }
-        self.publish_vv();
         self.evict();
     }
 
@@ -1167,8 +1171,8 @@ impl WriteContext<'_> {
             excluded,
         } = how;
         let id = entry.body.doc_id.clone();
-        let hash = entry.hash();
         let bytes = entry.encode();
+        let hash = LogEntry::hash_of(&bytes);
         conn.execute(
             "INSERT INTO log_entries (origin, audience, seq, hash, doc_id, entry, stored_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -49,10 +49,7 @@ impl ConnectionString {
             .ok_or_else(|| bad("it does not start with focal://"))?;
         let (address, query) = rest.split_once('?').ok_or_else(|| bad("no ?key=…"))?;
         let address = address.trim_end_matches('/');
-        if address
-            .rsplit_once(':')
-            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
-        {
+        if crate::transport::check_address(address).is_err() {
             return Err(bad("the address is not HOST:PORT"));
         }
         let mut node_key = None;

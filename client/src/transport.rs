@@ -283,7 +283,23 @@ fn pinning_failure(err: &(dyn std::error::Error + 'static)) -> Option<TransportE
     None
 }
 
+/// Whether `address` is a `host:port` this transport can dial (the one rule
+/// for addresses in connection strings, join requests and the roster).
+pub fn check_address(address: &str) -> Result<(), TransportError> {
+    let bad = || TransportError::BadAddress(address.to_owned());
+    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(bad());
+    }
+    let uri: Uri = format!("http://{address}").parse().map_err(|_| bad())?;
+    if uri.port_u16().is_none() || uri.path() != "/" {
+        return Err(bad());
+    }
+    Ok(())
+}
+
 fn endpoint(target: &NodeTarget) -> Result<Endpoint, TransportError> {
+    check_address(&target.address)?;
     // The scheme is `http` because TLS is done by our connector, not tonic.
     let uri: Uri = format!("http://{}", target.address)
         .parse()
@@ -321,4 +337,26 @@ fn connector(
             Ok(TokioIo::new(stream))
         }) as ConnectFuture
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_checked_by_the_rule_dialing_uses() {
+        for good in ["madrid.example:7400", "127.0.0.1:1", "[::1]:7400"] {
+            assert!(check_address(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "nowhere",
+            ":7400",
+            "host:99999",
+            "host:port",
+            "a b:7400",
+            "host:7400/path",
+        ] {
+            assert!(check_address(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -154,10 +154,7 @@ impl AdminService for RecordApi {
             ))
         })?;
         let endpoint = req.endpoint.trim();
-        if endpoint
-            .rsplit_once(':')
-            .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
-        {
+        if focal_client::transport::check_address(endpoint).is_err() {
             return Err(Status::invalid_argument(format!(
                 "endpoint `{endpoint}` is not host:port"
             )));

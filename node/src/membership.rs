@@ -215,10 +215,7 @@ pub fn plan(
                 ));
             }
             for endpoint in &endpoints {
-                if endpoint
-                    .rsplit_once(':')
-                    .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
-                {
+                if focal_client::transport::check_address(endpoint).is_err() {
                     return Err(RefusedChange::Invalid(format!(
                         "endpoint `{endpoint}` is not host:port"
                     )));

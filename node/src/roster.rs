@@ -77,11 +77,6 @@ pub struct Cutoff {
 }
 
 impl Cutoff {
-    /// The last valid sequence number for `audience`.
-    pub fn of(&self, audience: Audience) -> u64 {
-        self.pin(audience).0
-    }
-
     /// The last valid entry for `audience`: sequence number and hash.
     pub fn pin(&self, audience: Audience) -> (u64, Option<EntryHash>) {
         let (seq, hash) = match audience {
@@ -246,19 +241,6 @@ impl Roster {
         }
         self.key_entry(key)
             .and_then(|(code, _, _)| code.parse().ok())
-    }
-
-    /// Whether `key` signs for the secretariat (the roster, meetings,
-    /// decisions).
-    pub fn is_secretariat_key(&self, key: &NodeId) -> bool {
-        self.member_of(key)
-            .is_some_and(|m| m.as_str() == SECRETARIAT_CODE)
-    }
-
-    /// The last valid sequence number of `key`'s `audience` log, if the key
-    /// was rotated or revoked.
-    pub fn cutoff(&self, key: &NodeId, audience: Audience) -> Option<u64> {
-        self.cutoff_pin(key, audience).map(|(seq, _)| seq)
     }
 
     /// The last valid entry of `key`'s `audience` log, with its hash where
@@ -453,7 +435,7 @@ mod tests {
         );
         let before = Roster::from_json(&json, Some(k1.id()));
         assert_eq!(before.anchor(), Some(k1.id()));
-        assert_eq!(before.cutoff(&esp1.id(), Audience::Network), None);
+        assert_eq!(before.cutoff_pin(&esp1.id(), Audience::Network), None);
 
         let h = |n: u8| EntryHash([n; 32]);
         let anchor = Handover::sign(k1.signing_key(), "n", "SEC", k2.id(), (7, h(7)), (0, h(0)));
@@ -470,13 +452,20 @@ mod tests {
         let after = Roster::from_json(&json, Some(k1.id()));
         assert_eq!(after.anchor(), Some(k2.id()));
         assert_eq!(after.anchor_chain(), vec![k1.id(), k2.id()]);
-        assert!(after.is_secretariat_key(&k1.id()) && after.is_secretariat_key(&k2.id()));
+        assert_eq!(after.member_of(&k1.id()), Some(sec.clone()));
+        assert_eq!(after.member_of(&k2.id()), Some(sec.clone()));
         assert_eq!(after.active_member_of(&k1.id()), None);
         assert_eq!(after.active_member_of(&k2.id()), Some(sec));
         assert_eq!(after.active_member_of(&esp2.id()), Some(esp.clone()));
         assert_eq!(after.member_of(&esp1.id()), Some(esp));
-        assert_eq!(after.cutoff(&k1.id(), Audience::Network), Some(7));
-        assert_eq!(after.cutoff(&esp1.id(), Audience::Secretariat), Some(2));
+        assert_eq!(
+            after.cutoff_pin(&k1.id(), Audience::Network),
+            Some((7, Some(h(7))))
+        );
+        assert_eq!(
+            after.cutoff_pin(&esp1.id(), Audience::Secretariat),
+            Some((2, Some(h(2))))
+        );
         // A revocation can only lower a rotated key's cut-off.
         crate::writer::merge_patch(
             &mut json,

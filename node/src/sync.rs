@@ -321,19 +321,19 @@ async fn follow_anchor(
         .await
         .map_err(|s| s.message().to_owned())?
         .into_inner();
-    let mut at = known;
-    for text in &answer.handovers {
-        let Ok(h) = crate::handover::Handover::from_hex(text) else {
-            continue;
-        };
-        if h.from == at
-            && h.member == crate::member::SECRETARIAT_CODE
-            && h.network_id == config.network_id
-        {
-            at = h.to;
-        }
-    }
-    if at != presented {
+    // The roster's own walk, over the verified hand-overs of this network.
+    let chain = crate::roster::Roster {
+        genesis: Some(known),
+        handovers: answer
+            .handovers
+            .iter()
+            .filter_map(|text| crate::handover::Handover::from_hex(text).ok())
+            .filter(|h| h.network_id == config.network_id)
+            .map(|h| (h.from, h))
+            .collect(),
+        ..Default::default()
+    };
+    if chain.anchor() != Some(presented) {
         tracing::warn!(%endpoint, presented = %presented, anchor = %known, "refused a secretariat key that no hand-over leads to");
         return Err(refused());
     }

@@ -93,14 +93,8 @@ impl RecordApi {
     }
 
     /// Marks a record whose owner is suspended or removed.
-    fn marked(&self, mut record: pb::Record) -> pb::Record {
-        if let Ok(roster) = self.network.roster.read()
-            && let Some(status) = roster.member_status(&record.owner)
-            && status != "active"
-        {
-            record.owner_standing = status.to_owned();
-        }
-        record
+    fn marked(&self, record: pb::Record) -> pb::Record {
+        marked(record, &self.network.roster, &self.member)
     }
 
     /// Checks the request's bearer token; returns the token's name.
@@ -480,6 +474,7 @@ impl RecordService for RecordApi {
         };
         let mut events = self.writer.subscribe();
         let mut stop = self.stop.clone();
+        let (roster, member) = (self.network.roster.clone(), self.member.clone());
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
             loop {
@@ -494,7 +489,7 @@ impl RecordService for RecordApi {
                         }
                         Ok(pb::RecordEvent {
                             action: event.action.to_owned(),
-                            record: Some(to_proto(event.record)),
+                            record: Some(marked(to_proto(event.record), &roster, &member)),
                         })
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => Err(Status::data_loss(format!(
@@ -593,6 +588,30 @@ pub fn status(err: WriteError) -> Status {
         WriteError::ShuttingDown => Status::unavailable(message),
         _ => Status::internal(message),
     }
+}
+
+/// What a client of `member`'s node is shown of a record: its owner's
+/// standing if it is not active, and a focal point's contact details only
+/// where `focal_point::contact_shown` allows.
+fn marked(
+    mut record: pb::Record,
+    roster: &crate::roster::SharedRoster,
+    member: &MemberCode,
+) -> pb::Record {
+    if let Ok(roster) = roster.read()
+        && let Some(status) = roster.member_status(&record.owner)
+        && status != "active"
+    {
+        record.owner_standing = status.to_owned();
+    }
+    if record.r#type == RecordType::FocalPoint.as_str()
+        && !crate::records::focal_point::contact_shown(member.as_str(), &record.owner)
+        && let Ok(Value::Object(mut json)) = serde_json::from_str::<Value>(&record.json)
+        && json.remove("contact").is_some()
+    {
+        record.json = Value::Object(json).to_string();
+    }
+    record
 }
 
 /// Converts a projection row to its wire form.

@@ -632,16 +632,28 @@ fn network_views_on_the_secretariat_and_a_member() {
     );
     assert!(!focal_ok(&nam, &["view", "directory", "--csv"]).contains("+34"));
     // Contact details are narrower than the record: Lucía's record is on
-    // NAM's node (it is a network record), her e-mail is not shown there,
-    // but it is on ESP's own node and on the secretariat's.
+    // NAM's node (it is a network record) with her contact, but NAM's
+    // clients see it without, in the views and in record reads alike; ESP's
+    // own node and the secretariat's show it.
     let lucia = &on_nam["entries"][1];
     let lucia_id = lucia["id"].as_str().unwrap();
+    let stored: String = rusqlite::Connection::open(net.members[1].dir.path.join("focal.db"))
+        .unwrap()
+        .query_row("SELECT json FROM records WHERE id = ?1", [lucia_id], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert!(
-        records_on(&nam)
-            .iter()
-            .any(|r| r["id"] == lucia_id && r["contact"]["email"] == "lucia@example.org"),
+        stored.contains("lucia@example.org"),
         "the record with its contact has replicated to NAM"
     );
+    let read_on_nam = records_on(&nam);
+    let read = read_on_nam.iter().find(|r| r["id"] == lucia_id).unwrap();
+    assert!(read.get("contact").is_none(), "{read}");
+    assert!(!focal_ok(&nam, &["show", lucia_id]).contains("lucia@example.org"));
+    let read_on_sec = records_on(&sec);
+    let read = read_on_sec.iter().find(|r| r["id"] == lucia_id).unwrap();
+    assert_eq!(read["contact"]["email"], "lucia@example.org");
     assert_eq!(lucia["email"], "");
     assert_eq!(lucia["phone"], "");
     assert_eq!(lucia["contact_withheld"], true);

@@ -135,6 +135,14 @@ impl Record for FocalPoint {
     }
 }
 
+/// Whether a focal point's contact details are shown to the clients of the
+/// node of `node_member`: on the owner's own node and on the secretariat's.
+/// (Elsewhere the replicated document still holds them, as its export does;
+/// views and record reads leave them out.)
+pub fn contact_shown(node_member: &str, owner: &str) -> bool {
+    node_member == owner || node_member == crate::member::SECRETARIAT_CODE
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -125,14 +125,13 @@ pub(crate) fn query(
         w.sql(),
         selection.limit
     ))?;
-    let secretariat = ctx.me.as_str() == crate::member::SECRETARIAT_CODE;
     // Every match is counted by the window before `LIMIT` cuts the rows.
     let mut total = 0;
     let entries = stmt
         .query_map(w.args(), |r| {
             let owner: String = r.get(1)?;
             total = r.get::<_, i64>(3)? as u64;
-            let contact = secretariat || owner == ctx.me.as_str();
+            let contact = crate::records::focal_point::contact_shown(ctx.me.as_str(), &owner);
             let email: Option<String> = r.get(12)?;
             let phone: Option<String> = r.get(13)?;
             let contact_withheld = !contact && (email.is_some() || phone.is_some());

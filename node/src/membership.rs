@@ -376,3 +376,185 @@ pub fn plan(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        identity::NodeKey,
+        log::EntryHash,
+        roster::{Roster, add_member_patch},
+        writer::merge_patch,
+    };
+
+    struct Net {
+        roster: Roster,
+        esp: NodeKey,
+        vv: HashMap<LogKey, LogHead>,
+        held: HashMap<(NodeId, u64), EntryHash>,
+    }
+
+    /// A roster with SEC (genesis `sec`) and ESP; this node holds ESP's
+    /// network log up to 3.
+    fn net() -> (Net, NodeKey) {
+        let sec = NodeKey::generate().unwrap();
+        let esp = NodeKey::generate().unwrap();
+        let mut json = add_member_patch(&"SEC".parse().unwrap(), &sec.id(), "127.0.0.1:1");
+        merge_patch(
+            &mut json,
+            &add_member_patch(&"ESP".parse().unwrap(), &esp.id(), "127.0.0.1:2"),
+        );
+        let roster = Roster::from_json(&json, Some(sec.id()));
+        let mut vv = HashMap::new();
+        vv.insert(
+            (esp.id(), Audience::Network),
+            LogHead {
+                seq: 3,
+                hash: EntryHash([3; 32]),
+            },
+        );
+        let held = (1..=3)
+            .map(|n| ((esp.id(), n), EntryHash([n as u8; 32])))
+            .collect();
+        (
+            Net {
+                roster,
+                esp,
+                vv,
+                held,
+            },
+            sec,
+        )
+    }
+
+    fn plan_on(net: &Net, change: Change) -> Result<Planned, RefusedChange> {
+        let hash_at = |key: NodeId, _: Audience, seq: u64| net.held.get(&(key, seq)).copied();
+        plan(change, &net.roster, &net.vv, &hash_at, "net")
+    }
+
+    fn refused(result: Result<Planned, RefusedChange>) -> String {
+        match result {
+            Ok(p) => panic!("accepted: {}", p.summary),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_hand_over_is_confirmed_only_when_it_is_sound() {
+        let (net, _) = net();
+        let next = NodeKey::generate().unwrap();
+        let sign = |network: &str, member: &str, to: NodeId, last: (u64, EntryHash)| {
+            Handover::sign(
+                net.esp.signing_key(),
+                network,
+                member,
+                to,
+                last,
+                (0, EntryHash::default()),
+            )
+            .to_hex()
+        };
+        let good = sign("net", "ESP", next.id(), (3, EntryHash([3; 32])));
+        let planned = plan_on(&net, Change::ConfirmHandover(good)).unwrap();
+        assert!(
+            planned.summary.contains("handed over"),
+            "{}",
+            planned.summary
+        );
+        for (text, why) in [
+            (
+                sign("other", "ESP", next.id(), (3, EntryHash([3; 32]))),
+                "is for network other",
+            ),
+            (
+                sign("net", "NAM", next.id(), (3, EntryHash([3; 32]))),
+                "NAM is not a member in the roster",
+            ),
+            (
+                sign("net", "ESP", net.esp.id(), (3, EntryHash([3; 32]))),
+                "a key cannot hand over to itself",
+            ),
+            (
+                sign("net", "ESP", next.id(), (2, EntryHash([2; 32]))),
+                "beyond the hand-over's last (2)",
+            ),
+            (
+                sign("net", "ESP", next.id(), (3, EntryHash([9; 32]))),
+                "the old key's history was forked",
+            ),
+        ] {
+            let why_got = refused(plan_on(&net, Change::ConfirmHandover(text)));
+            assert!(why_got.contains(why), "{why_got}");
+        }
+        // A hand-over to a key already in the roster.
+        let sec_key = net.roster.anchor().unwrap();
+        let to_anchor = sign("net", "ESP", sec_key, (3, EntryHash([3; 32])));
+        assert!(
+            refused(plan_on(&net, Change::ConfirmHandover(to_anchor)))
+                .contains("already in the roster")
+        );
+        // A hand-over signed by a key the roster does not list for ESP.
+        let stranger = NodeKey::generate().unwrap();
+        let text = Handover::sign(
+            stranger.signing_key(),
+            "net",
+            "ESP",
+            next.id(),
+            (0, EntryHash::default()),
+            (0, EntryHash::default()),
+        )
+        .to_hex();
+        assert!(
+            refused(plan_on(&net, Change::ConfirmHandover(text))).contains("is not a key of ESP")
+        );
+    }
+
+    #[test]
+    fn revocations_pin_the_entry_and_refuse_anchor_keys() {
+        let (net, _) = net();
+        let planned = plan_on(
+            &net,
+            Change::Revoke {
+                key: net.esp.id(),
+                last_network: Some(2),
+                last_secretariat: None,
+            },
+        )
+        .unwrap();
+        assert!(
+            planned.summary.contains("this node drops 1 entry"),
+            "{}",
+            planned.summary
+        );
+        let last = &planned.patch["members"]["ESP"]["keys"][&net.esp.id().to_string()]["last"];
+        assert_eq!(last["network"], 2);
+        assert_eq!(last["network_hash"], EntryHash([2; 32]).to_string());
+        let anchor = net.roster.anchor().unwrap();
+        let why = refused(plan_on(
+            &net,
+            Change::Revoke {
+                key: anchor,
+                last_network: None,
+                last_secretariat: None,
+            },
+        ));
+        assert!(why.contains("current anchor key"), "{why}");
+        let why = refused(plan_on(
+            &net,
+            Change::Revoke {
+                key: NodeKey::generate().unwrap().id(),
+                last_network: None,
+                last_secretariat: None,
+            },
+        ));
+        assert!(why.contains("is not in the roster"), "{why}");
+        for change in [
+            Change::Suspend("SEC".into()),
+            Change::Readmit("FRA".into()),
+            Change::SetEndpoints("ESP".into(), vec![]),
+            Change::SetEndpoints("ESP".into(), vec!["no port".into()]),
+        ] {
+            assert!(plan_on(&net, change).is_err());
+        }
+    }
+}

@@ -125,6 +125,18 @@ fn a_rotated_member_key_takes_over_and_a_node_offline_meanwhile_accepts_it() {
         .nth(1)
         .expect("rotate prints the confirm command")
         .to_owned();
+    // The hand-over can be printed again, identical.
+    let again = focal_node(&[
+        "key",
+        "handover",
+        "--data",
+        net.member("ESP").dir.path.to_str().unwrap(),
+    ]);
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .contains(&format!("focal admin key confirm {handover}"))
+    );
     // The old key file is retired, not destroyed; the new one is in place.
     let retired = net
         .member("ESP")
@@ -191,6 +203,34 @@ fn a_rotated_member_key_takes_over_and_a_node_offline_meanwhile_accepts_it() {
     for m in net.all() {
         assert_verifies(&m.dir);
     }
+}
+
+#[test]
+fn key_commands_refuse_what_they_cannot_do_and_change_nothing() {
+    let single = focal_tests::single_node("ESP");
+    let data = single.dir.path.to_str().unwrap().to_owned();
+    let key_before = std::fs::read(single.dir.path.join("node.key")).unwrap();
+    // While the node runs, its directory is locked.
+    assert_fails_with(
+        &focal_node(&["key", "rotate", "--data", &data]),
+        "in use by another focal-node",
+    );
+    let mut node = single.node;
+    assert!(node.terminate().success());
+    // Outside a network there is no one to hand over to.
+    assert_fails_with(
+        &focal_node(&["key", "rotate", "--data", &data]),
+        "not in a network yet",
+    );
+    assert_fails_with(
+        &focal_node(&["key", "handover", "--data", &data]),
+        "was never rotated",
+    );
+    assert_eq!(
+        std::fs::read(single.dir.path.join("node.key")).unwrap(),
+        key_before
+    );
+    assert!(!single.dir.path.join("node.key.new").exists());
 }
 
 #[test]

@@ -230,17 +230,25 @@ fn peers_the_roster_does_not_know_are_refused() {
     };
     // A node that was never added to the roster, configured for this
     // network: it cannot get in.
+    // The network holds a record the stranger could otherwise receive.
+    let held = add_practice(&net.members[0].conn(), "Not for strangers");
+    wait_until("the secretariat to hold ESP's record", || {
+        heads_on(&sec.conn()).contains_key(&held)
+    });
     let stranger = NodeDir::init("FRA");
     stranger.tune_for_tests();
     join(&stranger, &network_id, sec);
     let stranger_node = stranger.start();
     let key = hex::encode(stranger.node_key);
     let sec_node = sec.running();
-    wait_until("the secretariat to log the refusal", || {
+    // Refused at least twice: it has retried after a back-off.
+    wait_until("the secretariat to refuse the stranger twice", || {
         sec_node
             .log_text()
             .lines()
-            .any(|line| line.contains("refused a peer") && line.contains(&key))
+            .filter(|line| line.contains("refused a peer") && line.contains(&key))
+            .count()
+            >= 2
     });
     // And the stranger received nothing.
     let token = stranger.token("t");

@@ -22,10 +22,24 @@ fn create_practice(conn: &str, title: &str) -> String {
 fn requests_without_a_valid_token_are_refused() {
     let f = fixture("ESP");
     let (base, _) = f.conn.split_once("&token=").unwrap();
+    // One write with the valid token: what refused requests must not add to.
+    focal_tests::add_practice(&f.conn, "best-practice", "Accepted", "peacekeeping");
+    let stored = entry_count(&f.dir);
+    assert_eq!(stored, 1);
+    let write = [
+        "practice",
+        "add",
+        "--kind",
+        "best-practice",
+        "--title",
+        "Refused",
+    ];
     let out = focal_at(base, &["list"]);
     assert_fails_with(&out, "no token");
+    assert_fails_with(&focal_at(base, &write), "no token");
     let forged = format!("{base}&token=focal_{}", "0".repeat(64));
     assert_fails_with(&focal_at(&forged, &["list"]), "the token is not valid");
+    assert_fails_with(&focal_at(&forged, &write), "the token is not valid");
 
     // Revocation takes effect on the next request, while the node runs.
     focal_ok(&f.conn, &["list"]);
@@ -39,8 +53,9 @@ fn requests_without_a_valid_token_are_refused() {
     ]);
     assert!(out.status.success());
     assert_fails_with(&focal_at(&f.conn, &["list"]), "the token is not valid");
+    assert_fails_with(&focal_at(&f.conn, &write), "the token is not valid");
     // A refused request stored nothing.
-    assert_eq!(entry_count(&f.dir), 0);
+    assert_eq!(entry_count(&f.dir), stored);
 }
 
 #[test]

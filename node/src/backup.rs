@@ -40,7 +40,7 @@ use crate::{
     identity::{KeyError, NodeKey},
     recovery::META_RESTORED,
     store::{APPLICATION_ID, SCHEMA_VERSION, Store, StoreError, StoreOptions},
-    verify::{VerifyReport, verify},
+    verify::{VerifyReport, verify_snapshot},
 };
 
 /// The table a backup describes itself in.
@@ -471,13 +471,11 @@ pub fn inspect(
     if depth == Depth::Structure {
         return Ok((info, None));
     }
-    conn.execute_batch("BEGIN").map_err(corrupt)?;
-    let verified = verify(&conn, |stage, done, total| progress(stage, done, total));
-    let _ = conn.execute_batch("ROLLBACK");
-    let verified = verified.map_err(|problem| BackupError::Verify {
-        path: path.to_owned(),
-        problem: problem.to_string(),
-    })?;
+    let verified = verify_snapshot(&conn, |stage, done, total| progress(stage, done, total))
+        .map_err(|problem| BackupError::Verify {
+            path: path.to_owned(),
+            problem: problem.to_string(),
+        })?;
     Ok((info, Some(verified)))
 }
 
@@ -632,14 +630,11 @@ pub fn restore(
                 ),
             )?;
         }
-        conn.execute_batch("BEGIN")
-            .map_err(sqlite_err("read the restored database"))?;
-        let verified = verify(conn, |stage, done, total| progress(stage, done, total));
-        let _ = conn.execute_batch("ROLLBACK");
-        let verified = verified.map_err(|problem| BackupError::Verify {
-            path: from.clone(),
-            problem: problem.to_string(),
-        })?;
+        let verified = verify_snapshot(conn, |stage, done, total| progress(stage, done, total))
+            .map_err(|problem| BackupError::Verify {
+                path: from.clone(),
+                problem: problem.to_string(),
+            })?;
         store.close()?;
         Ok::<_, BackupError>((verified, in_network))
     })();
@@ -667,9 +662,7 @@ pub fn restore(
             .and_then(|()| file.sync_all())
             .map_err(io_err("write", &config_path))?;
     }
-    File::open(root)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync", root))?;
+    dir.sync_dir()?;
     // Swap: the old database's WAL, shared memory and journal aside first
     // (whether or not the database itself is there: SQLite would replay a
     // stray WAL into the restored file, silently, fence and all), then the
@@ -684,35 +677,13 @@ pub fn restore(
         }
     }
     let moved_aside = moved.then_some(aside);
-    File::open(root)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync", root))?;
+    dir.sync_dir()?;
     fs::rename(&staged, &db).map_err(io_err("install", &db))?;
     // Closing checkpointed the staged copy; no -wal or -shm of it may stay.
     remove_with_sidecars(&staged);
-    // The fence must be in the installed file.
-    if fenced {
-        let installed = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .and_then(|c| {
-                c.query_row(
-                    "SELECT count(*) FROM meta WHERE key = ?1",
-                    [META_RESTORED],
-                    |r| r.get::<_, i64>(0),
-                )
-            })
-            .map_err(sqlite_err("check the restored database"))?;
-        if installed != 1 {
-            return Err(BackupError::Verify {
-                path: db.clone(),
-                problem: "the installed database lost its restore fence".into(),
-            });
-        }
-    }
     // The previous node's status is not this one's.
     let _ = fs::remove_file(root.join("status.json"));
-    File::open(root)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync", root))?;
+    dir.sync_dir()?;
     let bytes = fs::metadata(from).map_or(0, |m| m.len());
     Ok(RestoreReport {
         backup: BackupReport {

@@ -277,7 +277,7 @@ impl DataDir {
         store.set_meta(META_NODE_KEY, &key.id().to_string())?;
         store.close()?;
         key.create_file(&self.key_path())?;
-        sync_dir(&self.root)?;
+        self.sync_dir()?;
         Ok(InitReport {
             node_id: key.id(),
             wrote_config,
@@ -545,16 +545,6 @@ fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DataDirErr
         .map_err(io_err)?;
     file.write_all(bytes).map_err(io_err)?;
     file.sync_all().map_err(io_err)
-}
-
-fn sync_dir(path: &Path) -> Result<(), DataDirError> {
-    File::open(path)
-        .and_then(|dir| dir.sync_all())
-        .map_err(|source| DataDirError::Io {
-            action: "sync",
-            path: path.to_owned(),
-            source,
-        })
 }
 
 #[cfg(test)]

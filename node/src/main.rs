@@ -621,7 +621,7 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
     if status["writes_fenced"].as_bool() == Some(true) {
         println!(
             "WRITES REFUSED: restored from a backup; waiting to recover this node's own later \
-             entries from the secretariat and the connected peers (see `focal-node resume-writes`)"
+             entries from every active node in the roster (see `focal-node resume-writes`)"
         );
     }
     let logs = status["logs"].as_array().cloned().unwrap_or_default();
@@ -736,19 +736,13 @@ fn verify(data: PathBuf) -> anyhow::Result<()> {
     let dir = DataDir::new(data);
     let (_, db, node_id, member) = dir.open_database(true)?;
     let conn = db.conn();
-    // One read transaction: a consistent snapshot even if the node runs.
-    conn.execute_batch("BEGIN")?;
     let mut progress = focal_node::progress::Progress::stderr();
-    let result = focal_node::verify::verify(conn, |stage, done, total| {
+    let result = focal_node::verify::verify_snapshot(conn, |stage, done, total| {
         progress.update(&format!("verifying {stage}"), done, total);
     });
-    let _ = conn.execute_batch("ROLLBACK");
     match result {
         Ok(report) => {
-            println!(
-                "OK: {} entries in {} logs verified, {} records rebuilt from the log and matching (node {member}, key {node_id})",
-                report.entries, report.logs, report.documents
-            );
+            println!("OK: {report} (node {member}, key {node_id})");
             Ok(())
         }
         Err(problem) => anyhow::bail!("verification failed: {problem}"),
@@ -769,10 +763,7 @@ fn backup(data: PathBuf, to: &std::path::Path) -> anyhow::Result<()> {
         report.bytes,
         report.info.schema_version
     );
-    println!(
-        "  checked: {} entries in {} logs, {} records rebuilt from the log and matching",
-        report.verified.entries, report.verified.logs, report.verified.documents
-    );
+    println!("  checked: {}", report.verified);
     println!(
         "  it holds the database and focal.toml, not the node key: keep {} safe separately",
         dir.key_path().display()
@@ -795,12 +786,7 @@ fn restore(data: PathBuf, options: focal_node::backup::RestoreOptions) -> anyhow
         options.from.display(),
         info.taken_at
     );
-    println!(
-        "  checked: {} entries in {} logs, {} records rebuilt from the log and matching",
-        report.backup.verified.entries,
-        report.backup.verified.logs,
-        report.backup.verified.documents
-    );
+    println!("  checked: {}", report.backup.verified);
     if let Some(aside) = &report.moved_aside {
         println!(
             "  the database that was there is kept at {}",

@@ -49,6 +49,28 @@ fn sql(e: rusqlite::Error) -> VerifyError {
     VerifyError(format!("cannot read the database: {e}"))
 }
 
+/// [`verify`] inside one read transaction: a consistent snapshot even while
+/// a node writes to the database.
+pub fn verify_snapshot(
+    conn: &Connection,
+    progress: impl FnMut(&str, u64, u64),
+) -> Result<VerifyReport, VerifyError> {
+    conn.execute_batch("BEGIN").map_err(sql)?;
+    let result = verify(conn, progress);
+    let _ = conn.execute_batch("ROLLBACK");
+    result
+}
+
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} entries in {} logs verified, {} records rebuilt from the log and matching",
+            self.entries, self.logs, self.documents
+        )
+    }
+}
+
 /// Verifies everything; `progress` is called with (stage, done, total).
 pub fn verify(
     conn: &Connection,

@@ -101,6 +101,7 @@ pub fn verify(
             Err(e) => return fail(format!("{label}: {e}")),
         };
         let body = &entry.body;
+        let entry_hash = LogEntry::hash_of(&bytes);
         if let Err(e) = entry.verify() {
             return fail(format!("{label} ({}): {e}", body.audience.as_str()));
         }
@@ -108,7 +109,7 @@ pub fn verify(
             || body.audience.code() != audience
             || body.seq as i64 != seq
             || body.doc_id != doc_id
-            || entry.hash().0[..] != hash[..]
+            || entry_hash.0[..] != hash[..]
         {
             return fail(format!(
                 "{label}: the stored columns (origin, audience, seq, record, hash) do not match \
@@ -144,7 +145,7 @@ pub fn verify(
                 want_prev
             ));
         }
-        current = Some((body.origin, body.audience, body.seq, entry.hash()));
+        current = Some((body.origin, body.audience, body.seq, entry_hash));
         report.entries += 1;
         if report.entries % 1000 == 0 {
             progress("logs", report.entries, total as u64);
@@ -187,11 +188,18 @@ fn verify_document(conn: &Connection, id: &str) -> Result<(), VerifyError> {
     {
         let entry = LogEntry::decode(&bytes.map_err(sql)?)
             .map_err(|e| VerifyError(format!("record {id}: {e}")))?;
-        let verified = entry
-            .verify()
-            .and_then(|verified| bindings.check(&entry, &verified).map(|()| verified))
+        // Pass 1 checked every signature and change; only decode here.
+        let decoded = entry
+            .body
+            .changes
+            .iter()
+            .map(|raw| automerge::Change::from_bytes(raw.clone()))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| VerifyError(format!("record {id}: {e}")))?;
-        changes.extend(verified);
+        bindings
+            .check(&entry, &decoded)
+            .map_err(|e| VerifyError(format!("record {id}: {e}")))?;
+        changes.extend(decoded);
     }
     // Changes a key cut-off dropped (and their dependents) are not part of
     // the document: the replay leaves them out too.

@@ -156,7 +156,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 format(&common),
                 &view,
                 &directory_table(&view),
-                |_| {
+                || {
                     println!("Focal-point directory: {} focal points", view.total);
                 },
                 view.freshness.as_ref(),
@@ -183,7 +183,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 format(&common),
                 &view,
                 &table,
-                |_| {
+                || {
                     let s = view.summary.unwrap_or_default();
                     let (plan, matching) = if s.plan_filters {
                         (
@@ -228,7 +228,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 format(&common),
                 &view,
                 &practice_table(&view),
-                |_| {
+                || {
                     println!("Practices: {}", view.total);
                     let counts = |counts: &[pb::Count]| {
                         counts
@@ -263,7 +263,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 format(&common),
                 &view,
                 &funding_table(&view),
-                |_| {
+                || {
                     println!(
                         "Funding: {} commitments; total {}",
                         view.total,
@@ -344,7 +344,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 fmt,
                 &view,
                 &follow_up_table(&view),
-                |_| {},
+                || {},
                 view.freshness.as_ref(),
                 view.total,
             )
@@ -415,7 +415,7 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 fmt,
                 &view,
                 &meeting_table(&view),
-                |_| {},
+                || {},
                 view.freshness.as_ref(),
                 rows,
             )
@@ -429,7 +429,7 @@ fn print_view<T: Serialize>(
     format: Format,
     view: &T,
     table: &Table,
-    heading: impl FnOnce(&T),
+    heading: impl FnOnce(),
     freshness: Option<&pb::Freshness>,
     total: u64,
 ) -> anyhow::Result<()> {
@@ -445,7 +445,7 @@ fn print_view<T: Serialize>(
             write_freshness(&mut err, freshness)?;
         }
         Format::Table => {
-            heading(view);
+            heading();
             println!();
             table.print();
             shown(table.rows.len() as u64, total);

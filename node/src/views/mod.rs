@@ -268,17 +268,9 @@ pub(crate) fn string_list(json: Option<String>) -> Vec<String> {
 
 /// The original-language text of multilingual text (as JSON text).
 pub(crate) fn original_text(json: Option<String>) -> String {
-    let Some(Value::Object(translations)) = json.and_then(|t| serde_json::from_str(&t).ok()) else {
-        return String::new();
-    };
-    translations
-        .values()
-        .find(|t| t.get("original").and_then(Value::as_bool) == Some(true))
-        .or_else(|| translations.values().next())
-        .and_then(|t| t.get("text"))
-        .and_then(Value::as_str)
+    json.and_then(|text| serde_json::from_str::<crate::records::LText>(&text).ok())
+        .map(|text| text.original_text().to_owned())
         .unwrap_or_default()
-        .to_owned()
 }
 
 /// Limits `rows` to the selection's limit; returns how many there were.

@@ -612,6 +612,29 @@ pub fn records_on(conn: &str) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
+/// The status file a running node rewrites every second (`Null` until the
+/// first one, or while it cannot be read).
+pub fn status_of(data: &Path) -> serde_json::Value {
+    fs::read_to_string(data.join("status.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The entry for peer `key` (hex) in a node's status file.
+pub fn peer_status_of(data: &Path, key: &str) -> Option<serde_json::Value> {
+    status_of(data)["peers"]
+        .as_array()?
+        .iter()
+        .find(|p| p["key"] == key)
+        .cloned()
+}
+
+/// The record `id` as a node lists it, if it holds it.
+pub fn record_on(conn: &str, id: &str) -> Option<serde_json::Value> {
+    records_on(conn).into_iter().find(|r| r["id"] == id)
+}
+
 /// Polls until `check` holds, or panics after `DEADLINE` with `what`.
 #[track_caller]
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {

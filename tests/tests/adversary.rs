@@ -696,13 +696,7 @@ fn assert_not_listed(node: &TestMember, id: &str) {
 
 /// The node's `status.json` entry for peer `key`.
 fn peer_status(node: &TestMember, key: &NodeId) -> Option<Value> {
-    let text = std::fs::read_to_string(node.dir.path.join("status.json")).ok()?;
-    let status: Value = serde_json::from_str(&text).ok()?;
-    status["peers"]
-        .as_array()?
-        .iter()
-        .find(|p| p["key"] == key.to_string().as_str())
-        .cloned()
+    focal_tests::peer_status_of(&node.dir.path, &key.to_string())
 }
 
 /// The node's status for peer `key`, from a status file written after this

@@ -385,12 +385,7 @@ fn the_container_entrypoint_founds_and_joins_a_network() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let status = |data: &Path| -> Value {
-        fs::read_to_string(data.join("status.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null)
-    };
+    let status = |data: &Path| -> Value { focal_tests::status_of(data) };
     let connected = |data: &Path| {
         status(data)["peers"]
             .as_array()

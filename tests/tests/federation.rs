@@ -125,10 +125,9 @@ fn a_member_connected_only_to_the_secretariat_gets_everything_relayed() {
     // The status file is rewritten every second: wait for one that lists
     // the peers NAM dials.
     let peers_in_status = || -> Vec<String> {
-        std::fs::read_to_string(nam.dir.path.join("status.json"))
-            .ok()
-            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-            .and_then(|status| status["peers"].as_array().cloned())
+        focal_tests::status_of(&nam.dir.path)["peers"]
+            .as_array()
+            .cloned()
             .unwrap_or_default()
             .iter()
             .filter_map(|p| p["member"].as_str().map(str::to_owned))

@@ -8,7 +8,7 @@ use std::{net::SocketAddr, path::Path};
 
 use focal_tests::{
     NodeDir, Proxy, TestMember, TestNetwork, assert_fails_with, focal_at, focal_node, focal_ok,
-    json, records_on, wait_until,
+    json, wait_until,
 };
 use serde_json::Value;
 
@@ -17,20 +17,14 @@ fn add_practice(conn: &str, title: &str) -> String {
 }
 
 fn status(dir: &NodeDir) -> Value {
-    std::fs::read_to_string(dir.path.join("status.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or(Value::Null)
+    focal_tests::status_of(&dir.path)
 }
 
 fn key_of(dir: &NodeDir) -> String {
     hex::encode(dir.node_key)
 }
 
-/// The record `id` on a node, if it holds it.
-fn record(conn: &str, id: &str) -> Option<Value> {
-    records_on(conn).into_iter().find(|r| r["id"] == id)
-}
+use focal_tests::record_on as record;
 
 fn title_on(conn: &str, id: &str) -> Option<String> {
     record(conn, id).and_then(|r| r["title"]["en"]["text"].as_str().map(str::to_owned))

@@ -411,22 +411,23 @@ impl WriteContext<'_> {
         // entry's place in its log, so that a forgery is always reported as
         // a forgery (and its sender cut off), wherever it claims to be.
         let changes = entry.verify()?;
-        let cutoff = self.net.roster.read().ok().and_then(|roster| {
-            let pin = roster.cutoff_pin(&body.origin, body.audience)?;
-            let status = roster
-                .key_status(&body.origin)
-                .unwrap_or("rotated")
-                .to_owned();
-            Some((pin, status))
-        });
-        if let Some(((last, pinned), status)) = cutoff {
+        // One look at the roster for the cut-off and the authorization.
+        let net = self.net;
+        let roster = net
+            .roster
+            .read()
+            .map_err(|_| IngestError::Storage("the roster lock is poisoned".into()))?;
+        if let Some((last, pinned)) = roster.cutoff_pin(&body.origin, body.audience) {
             if body.seq > last {
                 return Err(IngestError::BeyondCutoff {
                     origin: body.origin,
                     audience: body.audience.as_str(),
                     seq: body.seq,
                     last,
-                    status,
+                    status: roster
+                        .key_status(&body.origin)
+                        .unwrap_or("rotated")
+                        .to_owned(),
                 });
             }
             if body.seq == last && pinned.is_some_and(|p| p != entry.hash()) {
@@ -460,7 +461,8 @@ impl WriteContext<'_> {
                 seq: body.seq,
             });
         }
-        let provisional = self.authorize(entry)?;
+        let provisional = authorize(&roster, entry)?;
+        drop(roster);
 
         let (mut document, pending) = match self.cache.remove(&body.doc_id) {
             Some(cached) => (cached.doc, cached.pending),
@@ -530,61 +532,56 @@ impl WriteContext<'_> {
         )?;
         Ok(Outcome::Stored(Box::new(applied)))
     }
+}
 
-    /// Whether the entry's origin may write its record. `Ok(true)`: a
-    /// roster change by a key not (yet) in the anchor chain, allowed only if
-    /// the change itself carries the anchor's hand-over to it (checked once
-    /// applied).
-    fn authorize(&self, entry: &LogEntry) -> Result<bool, IngestError> {
-        let body = &entry.body;
-        let roster = self
-            .net
-            .roster
-            .read()
-            .map_err(|_| IngestError::Storage("the roster lock is poisoned".into()))?;
-        if body.doc_id == ROSTER_ID {
-            let member = roster
-                .member_of(&body.origin)
-                .map_or_else(|| "?".to_owned(), |m| m.to_string());
-            let refuse = |why: &'static str| IngestError::NotAuthorized {
-                origin: body.origin,
-                member: member.clone(),
-                doc: body.doc_id.clone(),
-                why,
-            };
-            if body.audience != Audience::Network {
-                return Err(refuse("the roster is a network document"));
-            }
-            if roster.anchor_chain().contains(&body.origin) {
-                return Ok(false);
-            }
-            if roster.member_of(&body.origin).is_some() {
-                return Err(refuse(
-                    "only the secretariat's anchor key (or a key it handed over to) writes the roster",
-                ));
-            }
-            return Ok(true);
-        }
-        let member: MemberCode = roster
+/// Whether the entry's origin may write its record (see
+/// [`WriteContext::ingest_one`]). `Ok(true)`: a roster change by a key not
+/// (yet) in the anchor chain, allowed only if the change itself carries the
+/// anchor's hand-over to it (checked once applied).
+fn authorize(roster: &crate::roster::Roster, entry: &LogEntry) -> Result<bool, IngestError> {
+    let body = &entry.body;
+    if body.doc_id == ROSTER_ID {
+        let member = roster
             .member_of(&body.origin)
-            .ok_or(IngestError::UnknownKey(body.origin))?;
+            .map_or_else(|| "?".to_owned(), |m| m.to_string());
         let refuse = |why: &'static str| IngestError::NotAuthorized {
             origin: body.origin,
-            member: member.to_string(),
+            member: member.clone(),
             doc: body.doc_id.clone(),
             why,
         };
-        if body.audience == Audience::Local {
-            return Err(refuse("local entries never leave their node"));
+        if body.audience != Audience::Network {
+            return Err(refuse("the roster is a network document"));
         }
-        let (owner, kind, _) =
-            parse_record_id(&body.doc_id).ok_or_else(|| refuse("the record id is malformed"))?;
-        if owner != member {
-            return Err(refuse("only the owner member's keys write its records"));
+        if roster.anchor_chain().contains(&body.origin) {
+            return Ok(false);
         }
-        if kind.secretariat_only() && member.as_str() != SECRETARIAT_CODE {
-            return Err(refuse("only the secretariat writes meetings and decisions"));
+        if roster.member_of(&body.origin).is_some() {
+            return Err(refuse(
+                "only the secretariat's anchor key (or a key it handed over to) writes the roster",
+            ));
         }
-        Ok(false)
+        return Ok(true);
     }
+    let member: MemberCode = roster
+        .member_of(&body.origin)
+        .ok_or(IngestError::UnknownKey(body.origin))?;
+    let refuse = |why: &'static str| IngestError::NotAuthorized {
+        origin: body.origin,
+        member: member.to_string(),
+        doc: body.doc_id.clone(),
+        why,
+    };
+    if body.audience == Audience::Local {
+        return Err(refuse("local entries never leave their node"));
+    }
+    let (owner, kind, _) =
+        parse_record_id(&body.doc_id).ok_or_else(|| refuse("the record id is malformed"))?;
+    if owner != member {
+        return Err(refuse("only the owner member's keys write its records"));
+    }
+    if kind.secretariat_only() && member.as_str() != SECRETARIAT_CODE {
+        return Err(refuse("only the secretariat writes meetings and decisions"));
+    }
+    Ok(false)
 }

@@ -952,7 +952,12 @@ async fn import(client: &Client, file: &Path, json: bool) -> anyhow::Result<()> 
             Ok(record) => created.push((old_id, record.into_inner().id)),
             Err(status) => {
                 failed += 1;
-                eprintln!("item {index} ({old_id}) not imported: {}", status.message());
+                let label = if old_id.is_empty() {
+                    format!("item {index}")
+                } else {
+                    format!("item {index} ({old_id})")
+                };
+                eprintln!("{label} not imported: {}", status.message());
             }
         }
     }

@@ -406,6 +406,36 @@ fn export_writes_json_and_standard_automerge_and_import_reads_it_back() {
         "imported records are new records"
     );
     assert_eq!(listed[0]["summary"]["en"]["text"], "With a summary");
+
+    // Bad files and bad items: each named, the good items imported, nothing
+    // else stored.
+    let bad = out_dir.path().join("bad.json");
+    let import = |content: &str| {
+        std::fs::write(&bad, content).unwrap();
+        focal_at(&g.conn, &["import", bad.to_str().unwrap()])
+    };
+    let before = entry_count(&g.dir);
+    assert_fails_with(&import("not json"), "records.json is not valid JSON");
+    assert_fails_with(&import(r#"{"type": "practice"}"#), "JSON array of records");
+    assert_fails_with(&import("[1]"), "item 0 is not a record object");
+    assert_eq!(entry_count(&g.dir), before);
+    let mixed = serde_json::json!([
+        {"type": "practice", "kind": "best-practice", "title": "Imported among bad ones", "themes": ["peacekeeping"]},
+        {"type": "nonsense", "title": "x"},
+        {"type": "practice", "visibility": "public", "kind": "best-practice", "title": "y"},
+    ]);
+    let out = import(&mixed.to_string());
+    assert_fails_with(&out, "2 records were not imported");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("item 1") && stderr.contains("is not a record type"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("item 2") && stderr.contains("is not one of network"),
+        "{stderr}"
+    );
+    assert_eq!(entry_count(&g.dir), before + 1);
 }
 
 #[test]

@@ -72,6 +72,22 @@ fn port_already_in_use() {
 }
 
 #[test]
+fn metrics_port_already_in_use() {
+    let dir = NodeDir::init("ESP");
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    dir.set_config(
+        "# listen = \"127.0.0.1:9464\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    let out = run(&dir);
+    assert_fails_with(&out, &format!("cannot serve metrics on 127.0.0.1:{port}"));
+    // Nothing announces a node that is not running.
+    assert!(!dir.path.join("focal-node.addr").exists());
+    assert!(!dir.path.join("focal-node.metrics-addr").exists());
+}
+
+#[test]
 fn key_file_readable_by_others() {
     let dir = NodeDir::init("ESP");
     let key = dir.path.join("node.key");

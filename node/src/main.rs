@@ -481,7 +481,7 @@ fn found_network(dir: &DataDir, name: &str) -> anyhow::Result<String> {
         config::set_network_keys,
         identity::NodeKey,
         network::Genesis,
-        roster::{SharedRoster, add_member_patch},
+        roster::add_member_patch,
         store::{Store, StoreOptions},
         writer::{NetworkContext, Writer},
     };
@@ -512,15 +512,11 @@ fn found_network(dir: &DataDir, name: &str) -> anyhow::Result<String> {
     )?;
     store.set_meta("genesis", &hex::encode(genesis.encode()))?;
     store.set_meta("network_id", &network_id)?;
-    let roster: SharedRoster = Default::default();
     let (writer, thread) = Writer::spawn(
         store,
         key.signing_key().clone(),
         focal_node::member::SECRETARIAT_CODE.parse()?,
-        NetworkContext {
-            secretariat: Some(key.id()),
-            roster,
-        },
+        NetworkContext::new(Some(key.id())),
     )?;
     let endpoint = config
         .network

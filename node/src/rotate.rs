@@ -16,15 +16,13 @@
 //! key's changes stay, bound to the old key, and the new key's changes
 //! continue them.
 
-use std::sync::{Arc, RwLock};
-
 use crate::{
     datadir::{DataDir, DataDirError, META_NODE_KEY, OpenDataDir},
     handover::Handover,
     identity::{KeyError, NodeId, NodeKey},
     log::{Audience, EntryHash},
     member::SECRETARIAT_CODE,
-    roster::{Roster, handover_patch},
+    roster::handover_patch,
     writer::{NetworkContext, WriteError, Writer},
 };
 
@@ -139,11 +137,8 @@ pub async fn rotate(dir: &DataDir) -> Result<Rotated, RotateError> {
     } = node;
     let anchor = member == SECRETARIAT_CODE;
     let (store, handover) = if anchor {
-        let roster = Arc::new(RwLock::new(Roster::empty(genesis)));
-        let net = NetworkContext {
-            secretariat: genesis,
-            roster: roster.clone(),
-        };
+        let net = NetworkContext::new(genesis);
+        let roster = net.roster.clone();
         // The new key publishes the hand-over as its first roster change:
         // the old key signs nothing more.
         let (writer, thread) = Writer::spawn(

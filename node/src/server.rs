@@ -242,7 +242,6 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let reader = Reader::new(dir.database_path(), config.storage.busy_timeout_ms);
     let net = NetworkContext {
-        secretariat: anchor,
         roster: roster.clone(),
     };
     let (writer, writer_thread) =

@@ -365,11 +365,25 @@ pub struct StoredEntry {
 /// What the writer knows about the network it is in.
 #[derive(Debug, Clone)]
 pub struct NetworkContext {
-    /// The genesis key of the network (the first trust anchor; the current
-    /// one follows its hand-overs in the roster), once the node is in one.
-    pub secretariat: Option<NodeId>,
-    /// The roster, kept current by the writer.
+    /// The roster, kept current by the writer. It also holds the network's
+    /// genesis key (the first trust anchor; the current one follows its
+    /// hand-overs), once the node is in a network.
     pub roster: SharedRoster,
+}
+
+impl NetworkContext {
+    /// The context of a node in the network founded by `genesis` (or in no
+    /// network), with an empty roster until the writer reads it.
+    pub fn new(genesis: Option<NodeId>) -> Self {
+        Self {
+            roster: Arc::new(RwLock::new(Roster::empty(genesis))),
+        }
+    }
+
+    /// The network's genesis key.
+    pub fn genesis(&self) -> Option<NodeId> {
+        self.roster.read().ok().and_then(|r| r.genesis)
+    }
 }
 
 struct WriterState {
@@ -413,12 +427,6 @@ impl WriterState {
         net: NetworkContext,
     ) -> Result<Self, WriteError> {
         let origin = NodeId(key.verifying_key().to_bytes());
-        // Before the roster document exists, the genesis key is the anchor.
-        if let Ok(mut roster) = net.roster.write()
-            && roster.genesis.is_none()
-        {
-            roster.genesis = net.secretariat;
-        }
         let fence = WriteFence::load(store.conn(), store.path())?;
         let mut state = Self {
             store,
@@ -456,7 +464,7 @@ impl WriterState {
                     .map(|(document, _)| doc::to_json(&document)),
             };
             if let Some(json) = json {
-                let roster = Roster::from_json(&json, self.net.secretariat);
+                let roster = Roster::from_json(&json, self.net.genesis());
                 if let Ok(mut shared) = self.net.roster.write() {
                     *shared = roster;
                 }

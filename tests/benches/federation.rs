@@ -445,10 +445,7 @@ async fn build(
         store,
         key.signing_key().clone(),
         "SEC".parse().unwrap(),
-        NetworkContext {
-            secretariat: Some(sec_id),
-            roster: Default::default(),
-        },
+        NetworkContext::new(Some(sec_id)),
     )
     .unwrap();
     for member in &invented {

@@ -660,7 +660,7 @@ fn forged_roster_changes_are_refused(nam: &NodeDir, sec: &NodeDir) {
         datadir::DataDir,
         identity::NodeKey,
         log::{Audience, EntryBody, EntryHash},
-        roster::{ROSTER_ID, Roster},
+        roster::ROSTER_ID,
         writer::{NetworkContext, Writer, load_document},
     };
     let retired = std::fs::read_dir(&sec.path)
@@ -740,15 +740,11 @@ fn forged_roster_changes_are_refused(nam: &NodeDir, sec: &NodeDir) {
     let by_old_anchor = forge(old_anchor.signing_key(), None);
     let fork_at_cutoff = forge(old_anchor.signing_key(), Some(old_head));
     let by_member = forge(&nam_key, None);
-    let roster = std::sync::Arc::new(std::sync::RwLock::new(Roster::empty(genesis)));
     let (writer, thread) = Writer::spawn(
         open.store,
         nam_key,
         open.member,
-        NetworkContext {
-            secretariat: genesis,
-            roster,
-        },
+        NetworkContext::new(genesis),
     )
     .unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()

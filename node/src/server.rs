@@ -208,13 +208,14 @@ pub async fn serve(
         source,
     })?;
     // The genesis key; the current anchor follows its hand-overs (roster).
-    let anchor = config
-        .network
-        .secretariat_key
-        .as_deref()
-        .and_then(NodeId::from_hex);
-    let roster: SharedRoster =
-        Arc::new(std::sync::RwLock::new(crate::roster::Roster::empty(anchor)));
+    let net = NetworkContext::new(
+        config
+            .network
+            .secretariat_key
+            .as_deref()
+            .and_then(NodeId::from_hex),
+    );
+    let roster: SharedRoster = net.roster.clone();
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key, roster.clone())?));
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -241,9 +242,6 @@ pub async fn serve(
     // the grace timer.
     let (stop_tx, stop_rx) = watch::channel(false);
     let reader = Reader::new(dir.database_path(), config.storage.busy_timeout_ms);
-    let net = NetworkContext {
-        roster: roster.clone(),
-    };
     let (writer, writer_thread) =
         Writer::spawn(store, key.signing_key().clone(), member.clone(), net)?;
     let network_id = config.network.id.clone();

@@ -21,6 +21,7 @@ pub mod handover;
 pub mod identity;
 pub mod ingest;
 pub mod log;
+pub mod lograte;
 pub mod member;
 pub mod membership;
 pub mod metrics;

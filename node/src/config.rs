@@ -93,6 +93,16 @@ pub struct NetworkConfig {
     /// Replication streams one peer may hold open at once.
     #[serde(default = "default_max_streams_per_peer")]
     pub max_streams_per_peer: usize,
+    /// Refusals a peer may cause in one session, of the kinds an honest
+    /// relay can cause (entries of keys this node does not know yet, gaps,
+    /// entries beyond a cut-off it has not learned of), before it is cut
+    /// off. Forged, corrupt or over-limit entries cut it off at once.
+    #[serde(default = "default_max_refusals_per_session")]
+    pub max_refusals_per_session: u64,
+}
+
+fn default_max_refusals_per_session() -> u64 {
+    512
 }
 
 fn default_max_entries_per_second() -> u64 {
@@ -129,6 +139,7 @@ impl Default for NetworkConfig {
             mesh: default_mesh(),
             max_entries_per_second: default_max_entries_per_second(),
             max_streams_per_peer: default_max_streams_per_peer(),
+            max_refusals_per_session: default_max_refusals_per_session(),
         }
     }
 }
@@ -370,6 +381,10 @@ log_level = "info"
 # max_entries_per_second = 50000
 # Replication streams one peer may hold open at once.
 # max_streams_per_peer = 4
+# Refusals a peer may cause in one session (unknown keys, gaps, entries
+# beyond a cut-off it has not learned of) before it is cut off and backed
+# off; forged, corrupt or over-limit entries cut it off at once.
+# max_refusals_per_session = 512
 
 [metrics]
 # Serve Prometheus metrics at http://ADDRESS/metrics (plain HTTP, no

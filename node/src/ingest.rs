@@ -11,7 +11,11 @@
 //! the origin. Only then are the changes applied, and the document's
 //! visibility must match the log the entry came in.
 
-use std::{collections::HashSet, fmt};
+use std::{
+    collections::HashSet,
+    fmt,
+    panic::{AssertUnwindSafe, catch_unwind},
+};
 
 use automerge::Automerge;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -19,7 +23,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::{
     doc,
     identity::NodeId,
+    intake::{Checked, Verdict},
     log::{ActorBindings, Audience, EntryError, EntryHash, LogEntry},
+    lograte::LogBudget,
     member::{MemberCode, SECRETARIAT_CODE},
     records::{Visibility, parse_record_id},
     roster::ROSTER_ID,
@@ -141,9 +147,41 @@ pub enum IngestError {
         /// Why.
         reason: String,
     },
+    /// Checking or applying the entry panicked: a bug the entry triggered.
+    /// The entry is refused and the node goes on.
+    #[error(
+        "entry {seq} of {origin}: checking it failed unexpectedly ({what}); the entry is refused"
+    )]
+    Panicked {
+        /// The origin.
+        origin: NodeId,
+        /// The sequence number.
+        seq: u64,
+        /// The panic's message.
+        what: String,
+    },
     /// Storing failed.
     #[error("storage failed: {0}")]
     Storage(String),
+}
+
+impl IngestError {
+    /// Whether no honest node would have relayed the entry: it is forged,
+    /// corrupt, over a limit, or its origin may not write what it wrote
+    /// (every node checks the same before relaying). Such a refusal cuts
+    /// the relaying peer off at once. Other refusals (unknown keys, gaps,
+    /// cut-offs a relay may not know yet) are counted per session instead.
+    pub fn is_misbehaviour(&self) -> bool {
+        matches!(
+            self,
+            Self::Entry(_)
+                | Self::NotAuthorized { .. }
+                | Self::AudienceMismatch { .. }
+                | Self::BadEnvelope { .. }
+                | Self::Apply { .. }
+                | Self::Panicked { .. }
+        )
+    }
 }
 
 impl From<WriteError> for IngestError {
@@ -230,6 +268,68 @@ fn check_envelope(
     Ok(())
 }
 
+/// How many recent refusals are kept, with their evidence (`rejections`).
+pub const RECENT_REFUSALS: i64 = 256;
+/// How much of a refused entry is kept as evidence.
+const EVIDENCE_BYTES: usize = 64 * 1024;
+/// How much of a refusal's text is kept.
+const REASON_BYTES: usize = 2048;
+
+/// Counts a refusal by peer and reason (`refusal_counts`, one row per
+/// pair, however many) and keeps it among the recent ones with its evidence
+/// (`rejections`, a ring of [`RECENT_REFUSALS`] rows): what a flood leaves
+/// on disk is bounded.
+fn record_refusal(
+    conn: &Connection,
+    peer: &str,
+    entry: &LogEntry,
+    err: &IngestError,
+) -> rusqlite::Result<()> {
+    let now = now_rfc3339();
+    let kind = crate::metrics::rejection_reason(err);
+    conn.prepare_cached(
+        "INSERT INTO refusal_counts (peer, reason, count, first_at, last_at)
+         VALUES (?1, ?2, 1, ?3, ?3)
+         ON CONFLICT (peer, reason) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+    )?
+    .execute(params![peer, kind, now])?;
+    let mut reason = err.to_string();
+    if reason.len() > REASON_BYTES {
+        let mut cut = REASON_BYTES;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+        reason.push('…');
+    }
+    let mut evidence = entry.encode();
+    evidence.truncate(EVIDENCE_BYTES);
+    conn.prepare_cached(
+        "INSERT INTO rejections (peer, origin, seq, reason, at, kind, doc, evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        peer,
+        entry.body.origin.to_string(),
+        entry.body.seq as i64,
+        reason,
+        now,
+        kind,
+        entry.body.doc_id,
+        evidence
+    ])?;
+    Ok(())
+}
+
+/// Keeps the [`RECENT_REFUSALS`] newest refusals.
+fn prune_refusals(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?1",
+    )?
+    .execute([RECENT_REFUSALS])?;
+    Ok(())
+}
+
 /// The keys quarantined for equivocation.
 pub fn load_quarantine(conn: &Connection) -> Result<HashSet<NodeId>, WriteError> {
     let mut stmt = conn
@@ -254,22 +354,31 @@ enum Outcome {
 
 impl WriteContext<'_> {
     /// Ingests entries in order; an entry refused stops the rest of its log
-    /// in this batch (they could only be gaps), other logs go on.
+    /// in this batch (they could only be gaps), other logs go on. Entries
+    /// arrive checked by `intake` (off this thread); a panic while storing
+    /// one refuses that entry and leaves the rest of the batch alone.
     pub(crate) fn ingest_batch(
         &mut self,
         tx: &mut Transaction<'_>,
         peer: &str,
-        entries: Vec<LogEntry>,
+        entries: Vec<Checked>,
         touched: &mut Vec<String>,
     ) -> (IngestReport, Vec<Applied>) {
         let mut report = IngestReport::default();
         let mut applied = Vec::new();
         let mut broken: HashSet<(NodeId, Audience)> = HashSet::new();
-        for entry in entries {
+        for Checked { entry, verdict } in entries {
             let key = (entry.body.origin, entry.body.audience);
             if broken.contains(&key) {
                 continue;
             }
+            let verdict = match verdict {
+                Verdict::Verified(changes) => Ok(changes),
+                Verdict::Refused(err) => Err(err),
+                // After a refusal of the same log that turned out to be a
+                // duplicate here: the next pull brings it again.
+                Verdict::Skipped => continue,
+            };
             let mut savepoint = match tx.savepoint() {
                 Ok(sp) => sp,
                 Err(e) => {
@@ -282,7 +391,20 @@ impl WriteContext<'_> {
                 }
             };
             touched.push(entry.body.doc_id.clone());
-            match self.ingest_one(&savepoint, &entry) {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                self.ingest_one(&savepoint, &entry, verdict)
+            }))
+            .unwrap_or_else(|panic| {
+                // Whatever the panic left half-done in memory goes; the
+                // savepoint takes the rows back.
+                self.cache.clear();
+                Err(IngestError::Panicked {
+                    origin: entry.body.origin,
+                    seq: entry.body.seq,
+                    what: crate::intake::panic_message(panic.as_ref()),
+                })
+            });
+            match result {
                 Ok(outcome) => {
                     if let Err(e) = savepoint.commit() {
                         self.cache.remove(&entry.body.doc_id);
@@ -321,26 +443,21 @@ impl WriteContext<'_> {
                             tracing::error!(%e, "cannot record equivocation evidence");
                         }
                     }
-                    tracing::warn!(
-                        peer,
-                        origin = %entry.body.origin,
-                        seq = entry.body.seq,
-                        doc = %entry.body.doc_id,
-                        %err,
-                        "entry refused"
-                    );
-                    // The refusal is kept (without the entry) for the status.
-                    if let Err(e) = tx.execute(
-                        "INSERT INTO rejections (peer, origin, seq, reason, at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![
+                    // A peer decides how often this happens: the log gets
+                    // a sample, the counters and the ring get every one.
+                    static REFUSED: LogBudget = LogBudget::per_minute(30);
+                    if let Some(suppressed) = REFUSED.admit() {
+                        tracing::warn!(
                             peer,
-                            entry.body.origin.to_string(),
-                            entry.body.seq as i64,
-                            err.to_string(),
-                            now_rfc3339()
-                        ],
-                    ) {
+                            origin = %entry.body.origin,
+                            seq = entry.body.seq,
+                            doc = %entry.body.doc_id,
+                            %err,
+                            suppressed,
+                            "entry refused"
+                        );
+                    }
+                    if let Err(e) = record_refusal(tx, peer, &entry, &err) {
                         tracing::error!(%e, "cannot record a refusal");
                     }
                     crate::metrics::entry_rejected(&err);
@@ -348,6 +465,11 @@ impl WriteContext<'_> {
                     broken.insert(key);
                 }
             }
+        }
+        if !report.rejected.is_empty()
+            && let Err(e) = prune_refusals(tx)
+        {
+            tracing::error!(%e, "cannot prune the recent refusals");
         }
         (report, applied)
     }
@@ -388,7 +510,12 @@ impl WriteContext<'_> {
         Ok(())
     }
 
-    fn ingest_one(&mut self, conn: &Connection, entry: &LogEntry) -> Result<Outcome, IngestError> {
+    fn ingest_one(
+        &mut self,
+        conn: &Connection,
+        entry: &LogEntry,
+        verdict: Result<Vec<automerge::Change>, IngestError>,
+    ) -> Result<Outcome, IngestError> {
         let body = &entry.body;
         if self.quarantined.contains(&body.origin) {
             return Err(IngestError::Quarantined(body.origin));
@@ -407,10 +534,11 @@ impl WriteContext<'_> {
             // Byte for byte an entry already held (and verified): a replay.
             return Ok(Outcome::Duplicate);
         }
-        // The signature and changes are checked before anything about the
-        // entry's place in its log, so that a forgery is always reported as
-        // a forgery (and its sender cut off), wherever it claims to be.
-        let changes = entry.verify()?;
+        // The signature and changes were checked (by `intake`) before
+        // anything about the entry's place in its log, so that a forgery is
+        // always reported as a forgery (and its sender cut off), wherever it
+        // claims to be.
+        let changes = verdict?;
         // One look at the roster for the cut-off and the authorization.
         let net = self.net;
         let roster = net
@@ -537,8 +665,12 @@ impl WriteContext<'_> {
 /// Whether the entry's origin may write its record (see
 /// [`WriteContext::ingest_one`]). `Ok(true)`: a roster change by a key not
 /// (yet) in the anchor chain, allowed only if the change itself carries the
-/// anchor's hand-over to it (checked once applied).
-fn authorize(roster: &crate::roster::Roster, entry: &LogEntry) -> Result<bool, IngestError> {
+/// anchor's hand-over to it (checked once applied). Needs nothing but the
+/// roster, so `intake` asks it before checking a signature.
+pub(crate) fn authorize(
+    roster: &crate::roster::Roster,
+    entry: &LogEntry,
+) -> Result<bool, IngestError> {
     let body = &entry.body;
     if body.doc_id == ROSTER_ID {
         let member = roster

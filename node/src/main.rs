@@ -689,6 +689,23 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
             );
         }
     }
+    let counts = status["refusal_counts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !counts.is_empty() {
+        println!("refused entries, by peer and reason:");
+        for c in counts {
+            println!(
+                "  {:>9}  {} from {}  ({} … {})",
+                c["count"],
+                s(&c["reason"]),
+                s(&c["peer"]),
+                s(&c["first_at"]),
+                s(&c["last_at"])
+            );
+        }
+    }
     let rejections = status["rejections"].as_array().cloned().unwrap_or_default();
     if !rejections.is_empty() {
         println!("recent refusals (newest first):");

@@ -45,7 +45,7 @@ const MAX_METHODS: usize = 64;
 
 /// Every reason an entry can be refused for, so that each series exists
 /// (at 0) from the start.
-const REJECTION_REASONS: [&str; 14] = [
+const REJECTION_REASONS: [&str; 15] = [
     "invalid_entry",
     "quarantined",
     "equivocation",
@@ -58,9 +58,13 @@ const REJECTION_REASONS: [&str; 14] = [
     "audience_mismatch",
     "bad_envelope",
     "apply",
+    "panicked",
     "storage",
     "other",
 ];
+
+/// The `reason` labels of `focal_peer_cutoffs_total`.
+const CUTOFF_REASONS: [&str; 4] = ["garbage", "invalid_entry", "too_many_refusals", "rate"];
 
 #[derive(Default)]
 struct Latency {
@@ -74,6 +78,7 @@ struct Counters {
     stored_own: AtomicU64,
     stored_received: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
+    cutoffs: Mutex<BTreeMap<&'static str, u64>>,
     /// (method, gRPC code) → requests.
     requests: Mutex<BTreeMap<(String, String), u64>>,
     latency: Mutex<BTreeMap<String, Latency>>,
@@ -99,6 +104,14 @@ pub fn entry_rejected(err: &IngestError) {
     }
 }
 
+/// Counts a peer session the sync layer ended because of what the peer
+/// sent (`reason`: one of `CUTOFF_REASONS`).
+pub fn peer_cut_off(reason: &'static str) {
+    if let Ok(mut map) = COUNTERS.cutoffs.lock() {
+        *map.entry(reason).or_default() += 1;
+    }
+}
+
 /// The `reason` label of a refusal.
 pub fn rejection_reason(err: &IngestError) -> &'static str {
     match err {
@@ -114,6 +127,7 @@ pub fn rejection_reason(err: &IngestError) -> &'static str {
         IngestError::AudienceMismatch { .. } => "audience_mismatch",
         IngestError::BadEnvelope { .. } => "bad_envelope",
         IngestError::Apply { .. } => "apply",
+        IngestError::Panicked { .. } => "panicked",
         IngestError::Storage(_) => "storage",
         #[allow(unreachable_patterns)]
         _ => "other",
@@ -310,6 +324,24 @@ pub fn render(sources: &MetricsSources) -> String {
             out,
             "focal_entries_rejected_total{{reason=\"{reason}\"}} {}",
             rejected.get(reason).copied().unwrap_or(0)
+        );
+    }
+    family(
+        &mut out,
+        "focal_peer_cutoffs_total",
+        "counter",
+        "Peer sessions ended since start because of what the peer sent, by reason.",
+    );
+    let cutoffs = COUNTERS
+        .cutoffs
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    for reason in CUTOFF_REASONS {
+        let _ = writeln!(
+            out,
+            "focal_peer_cutoffs_total{{reason=\"{reason}\"}} {}",
+            cutoffs.get(reason).copied().unwrap_or(0)
         );
     }
     let heads = sources.writer.version_vector();

@@ -72,6 +72,21 @@ pub struct Rejection {
     pub at: String,
 }
 
+/// How many entries from one peer were refused for one reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefusalCount {
+    /// The peer (its key, or `(direct)`).
+    pub peer: String,
+    /// The reason (the metrics label: `unknown_key`, `gap`, …).
+    pub reason: String,
+    /// How many.
+    pub count: u64,
+    /// The first and the last (RFC 3339).
+    pub first_at: String,
+    /// The last.
+    pub last_at: String,
+}
+
 /// One change of a record, as the log tells it.
 #[derive(Debug, Clone)]
 pub struct HistoryItem {
@@ -353,6 +368,30 @@ impl Reader {
                     seq: r.get::<_, i64>(2)? as u64,
                     reason: r.get(3)?,
                     at: r.get(4)?,
+                })
+            })
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
+        })
+    }
+
+    /// Refusals counted by peer and reason, most first.
+    pub fn refusal_counts(&self) -> Result<Vec<RefusalCount>, WriteError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT peer, reason, count, first_at, last_at FROM refusal_counts
+                     ORDER BY count DESC, peer, reason",
+                )
+                .map_err(storage)?;
+            stmt.query_map([], |r| {
+                Ok(RefusalCount {
+                    peer: r.get(0)?,
+                    reason: r.get(1)?,
+                    count: r.get::<_, i64>(2)? as u64,
+                    first_at: r.get(3)?,
+                    last_at: r.get(4)?,
                 })
             })
             .map_err(storage)?

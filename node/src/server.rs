@@ -242,6 +242,7 @@ pub async fn serve(
     // the grace timer.
     let (stop_tx, stop_rx) = watch::channel(false);
     let reader = Reader::new(dir.database_path(), config.storage.busy_timeout_ms);
+    crate::fault::load(dir.root());
     let (writer, writer_thread) =
         Writer::spawn(store, key.signing_key().clone(), member.clone(), net)?;
     let network_id = config.network.id.clone();
@@ -349,6 +350,7 @@ pub async fn serve(
             max_message_bytes: max_message,
             max_batch: 1024,
             max_entries_per_second: config.network.max_entries_per_second,
+            max_refusals_per_session: config.network.max_refusals_per_session,
             stop: stop_rx.clone(),
             status: status.clone(),
             learned_anchor: Default::default(),
@@ -622,6 +624,14 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
                 })
                 .collect()
         };
+        let refusal_counts = {
+            let reader = reader.clone();
+            tokio::task::spawn_blocking(move || reader.refusal_counts())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
         let quarantined: Vec<String> = {
             let reader = reader.clone();
             tokio::task::spawn_blocking(move || reader.quarantined())
@@ -644,6 +654,7 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
             "writes_fenced": writer.fence().is_fenced(),
             "quarantined": quarantined,
             "rejections": rejections,
+            "refusal_counts": refusal_counts,
             "member": member.to_string(),
             "node_key": node_key.to_string(),
             "network": network_id,

@@ -128,6 +128,23 @@ const MIGRATIONS: &[&str] = &[
          dropped_at TEXT NOT NULL,
          PRIMARY KEY (doc_id, hash)
      ) STRICT;",
+    // 6: refusals bounded on disk: a count per peer and reason, and the
+    // recent ones (a ring, pruned by the writer) with their kind, record and
+    // evidence. Older rows are counted as `legacy` and cut to the ring.
+    "ALTER TABLE rejections ADD COLUMN kind TEXT NOT NULL DEFAULT 'legacy';
+     ALTER TABLE rejections ADD COLUMN doc TEXT NOT NULL DEFAULT '';
+     ALTER TABLE rejections ADD COLUMN evidence BLOB;
+     CREATE TABLE refusal_counts (
+         peer     TEXT NOT NULL,
+         reason   TEXT NOT NULL,
+         count    INTEGER NOT NULL,
+         first_at TEXT NOT NULL,
+         last_at  TEXT NOT NULL,
+         PRIMARY KEY (peer, reason)
+     ) STRICT, WITHOUT ROWID;
+     INSERT INTO refusal_counts (peer, reason, count, first_at, last_at)
+         SELECT peer, 'legacy', count(*), min(at), max(at) FROM rejections GROUP BY peer;
+     DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - 256;",
 ];
 
 /// The schema version this binary writes.

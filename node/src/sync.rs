@@ -24,6 +24,7 @@ use crate::{
     identity::{NodeId, NodeKey},
     ingest::IngestError,
     log::{Audience, LogEntry},
+    lograte::LogBudget,
     peer::to_wire,
     roster::SharedRoster,
     tls,
@@ -54,6 +55,10 @@ pub struct SyncConfig {
     pub max_batch: usize,
     /// Most entries per second from one peer.
     pub max_entries_per_second: u64,
+    /// Most refusals of the kind an honest relay may cause (unknown keys,
+    /// gaps, cut-offs it does not know yet) in one session before the peer
+    /// is cut off.
+    pub max_refusals_per_session: u64,
     /// Ends everything.
     pub stop: watch::Receiver<bool>,
     /// Where peer status is kept.
@@ -227,6 +232,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
     tick.tick().await;
     let mut stop = config.stop.clone();
     let mut rate = RateWindow::default();
+    let mut refusals = 0u64;
     // Anti-entropy waits until the live stream's catch-up is done (or the
     // stream has gone quiet): a round during a catch-up would download again
     // what is already on its way.
@@ -246,7 +252,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     last_message = tokio::time::Instant::now();
                     let complete = response.caught_up;
                     rate.admit(config, &status_key, response.entries.len())?;
-                    receive(config, &status_key, response).await?;
+                    receive(config, &status_key, response, &mut refusals).await?;
                     if complete && config.writer.fence().is_fenced() {
                         lift_fence_if_recovered(config, &mut client, &status_key).await;
                     }
@@ -267,7 +273,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                 while let Some(response) = round.next().await {
                     let response = response.map_err(|s| s.message().to_owned())?;
                     rate.admit(config, &status_key, response.entries.len())?;
-                    receive(config, &status_key, response).await?;
+                    receive(config, &status_key, response, &mut refusals).await?;
                 }
                 // Every round ends caught up: a restored node that could not
                 // lift its fence at the end of the catch-up tries again.
@@ -356,9 +362,9 @@ impl RateWindow {
     /// off (too many in one message, or too many per second).
     fn admit(&mut self, config: &SyncConfig, peer: &str, entries: usize) -> Result<(), String> {
         let refuse = |why: String| {
-            tracing::warn!(peer, %why, "peer exceeded a limit; disconnecting");
+            crate::metrics::peer_cut_off("rate");
             update(&config.status, peer, |s| s.last_error = Some(why.clone()));
-            Err(why)
+            Err(cut_off(peer, why))
         };
         if entries > config.max_batch {
             return refuse(format!(
@@ -501,11 +507,13 @@ fn request(config: &SyncConfig, follow: bool) -> pb::PullRequest {
 }
 
 /// Verifies and stores one message's entries. A peer that sent something
-/// no honest node would send is cut off.
+/// no honest node would send is cut off at once; one that causes more than
+/// `max_refusals_per_session` other refusals in a session (`refusals`) too.
 async fn receive(
     config: &SyncConfig,
     peer: &str,
     response: pb::PullResponse,
+    refusals: &mut u64,
 ) -> Result<(), String> {
     if response.total >= 1000 {
         tracing::info!(peer, entries = response.total, "catching up");
@@ -537,12 +545,12 @@ async fn receive(
         match LogEntry::decode(bytes) {
             Ok(entry) => entries.push(entry),
             Err(e) => {
-                tracing::warn!(peer, %e, "peer sent bytes that are not a log entry; disconnecting");
+                crate::metrics::peer_cut_off("garbage");
                 update(&config.status, peer, |s| {
                     s.rejected += 1;
                     s.last_error = Some(e.to_string());
                 });
-                return Err(format!("garbage from peer: {e}"));
+                return Err(cut_off(peer, format!("garbage from peer: {e}")));
             }
         }
     }
@@ -552,16 +560,12 @@ async fn receive(
         .ingest_from(peer, entries)
         .await
         .map_err(|e| e.to_string())?;
-    let misbehaved = report.rejected.iter().find(|(_, _, e)| {
-        matches!(
-            e,
-            IngestError::Entry(_)
-                | IngestError::NotAuthorized { .. }
-                | IngestError::AudienceMismatch { .. }
-                | IngestError::BadEnvelope { .. }
-                | IngestError::Apply { .. }
-        )
-    });
+    let misbehaved = report.rejected.iter().find(|(_, _, e)| e.is_misbehaviour());
+    *refusals += report
+        .rejected
+        .iter()
+        .filter(|(_, _, e)| !e.is_misbehaviour() && !matches!(e, IngestError::Storage(_)))
+        .count() as u64;
     update(&config.status, peer, |s| {
         s.accepted += report.accepted as u64;
         s.rejected += report.rejected.len() as u64;
@@ -576,10 +580,33 @@ async fn receive(
         }
     });
     if let Some((origin, seq, err)) = misbehaved {
-        tracing::warn!(peer, %origin, seq, %err, "peer relayed an invalid entry; disconnecting");
-        return Err(format!("peer relayed an invalid entry: {err}"));
+        crate::metrics::peer_cut_off("invalid_entry");
+        return Err(cut_off(
+            peer,
+            format!("peer relayed an invalid entry ({origin} seq {seq}): {err}"),
+        ));
+    }
+    if *refusals > config.max_refusals_per_session {
+        crate::metrics::peer_cut_off("too_many_refusals");
+        let why = format!(
+            "peer sent {refusals} entries this session that were refused (unknown keys, gaps, \
+             cut-offs; the limit is {}, `network.max_refusals_per_session`)",
+            config.max_refusals_per_session
+        );
+        update(&config.status, peer, |s| s.last_error = Some(why.clone()));
+        return Err(cut_off(peer, why));
     }
     Ok(())
+}
+
+/// Logs (within a budget: the peer decides how often) that a peer is cut
+/// off, and returns why.
+fn cut_off(peer: &str, why: String) -> String {
+    static CUT_OFF: LogBudget = LogBudget::per_minute(20);
+    if let Some(suppressed) = CUT_OFF.admit() {
+        tracing::warn!(peer, %why, suppressed, "disconnecting the peer");
+    }
+    why
 }
 
 fn update(status: &SharedStatus, key: &str, f: impl FnOnce(&mut PeerStatus)) {

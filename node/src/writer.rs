@@ -204,7 +204,7 @@ enum Job {
     },
     Ingest {
         peer: String,
-        entries: Vec<LogEntry>,
+        entries: Vec<crate::intake::Checked>,
         reply: oneshot::Sender<IngestReport>,
     },
     /// Finish what was queued before, then stop.
@@ -220,6 +220,7 @@ pub struct Writer {
     stored: broadcast::Sender<StoredEntry>,
     vv: SharedVersionVector,
     fence: WriteFence,
+    roster: SharedRoster,
 }
 
 impl Writer {
@@ -237,6 +238,7 @@ impl Writer {
         let mut state = WriterState::new(store, key, member, events.clone(), stored.clone(), net)?;
         let vv = state.shared_vv.clone();
         let fence = state.fence.clone();
+        let roster = state.net.roster.clone();
         let handle = thread::Builder::new()
             .name("focal-writer".to_owned())
             .spawn(move || {
@@ -251,6 +253,7 @@ impl Writer {
                 stored,
                 vv,
                 fence,
+                roster,
             },
             handle,
         ))
@@ -290,6 +293,16 @@ impl Writer {
         peer: &str,
         entries: Vec<LogEntry>,
     ) -> Result<IngestReport, WriteError> {
+        // Everything that needs no database (the roster, then signatures,
+        // checksums, limits, authors) is checked here, on the blocking pool,
+        // so that no peer can hold the writer thread.
+        let roster = self.roster.clone();
+        let entries = tokio::task::spawn_blocking(move || match roster.read() {
+            Ok(roster) => Ok(crate::intake::check(&roster, entries)),
+            Err(_) => Err(WriteError::Storage("the roster lock is poisoned".into())),
+        })
+        .await
+        .map_err(|e| WriteError::Storage(format!("checking received entries failed: {e}")))??;
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Ingest {
@@ -868,7 +881,20 @@ impl WriteContext<'_> {
         write: impl FnOnce(&mut Self, &Connection) -> Result<Applied, WriteError>,
     ) -> Result<Applied, WriteError> {
         let mut savepoint = tx.savepoint().map_err(storage)?;
-        match write(self, &savepoint) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write(self, &savepoint)
+        }))
+        .unwrap_or_else(|panic| {
+            // A bug the request triggered: that write fails, the node goes
+            // on; whatever it left half-done in memory goes with it.
+            self.cache.clear();
+            let what = crate::intake::panic_message(panic.as_ref());
+            tracing::error!(%what, "a write panicked; it is refused and nothing of it is stored");
+            Err(WriteError::Storage(format!(
+                "the write failed unexpectedly ({what}); nothing of it was stored"
+            )))
+        });
+        match result {
             Ok(applied) => {
                 savepoint.commit().map_err(storage)?;
                 if let Some((key, head)) = applied.head {
@@ -1195,6 +1221,7 @@ impl WriteContext<'_> {
             ],
         )
         .map_err(storage)?;
+        crate::fault::before_commit(entry);
 
         let added = entry.body.changes.len() as u32;
         let pending = if snapshot_now || pending + added >= SNAPSHOT_EVERY {

@@ -39,6 +39,8 @@ struct Inner {
     roster: SharedRoster,
     network_id: Option<String>,
     batch: usize,
+    /// Bytes of entries per response: the message cap less its framing.
+    batch_bytes: usize,
     stop: watch::Receiver<bool>,
     max_streams: usize,
     streams: std::sync::Mutex<HashMap<NodeId, usize>>,
@@ -59,6 +61,14 @@ impl Drop for StreamSlot {
         }
     }
 }
+
+/// What a `PullResponse` costs beyond its entries' bytes: its other fields
+/// (`caught_up`, `total`) and the gRPC frame header. Each entry costs
+/// [`ENTRY_FRAMING_BYTES`] more.
+pub const PULL_FRAMING_BYTES: usize = 32;
+/// What one entry costs in a `PullResponse` beyond its bytes: the field tag
+/// and the length (a varint of at most 5 bytes).
+pub const ENTRY_FRAMING_BYTES: usize = 6;
 
 /// What the server needs to serve peers.
 pub struct PeerApiConfig {
@@ -91,6 +101,7 @@ impl PeerApi {
                 roster: config.roster,
                 network_id: config.network_id,
                 batch: config.batch.clamp(1, 1024),
+                batch_bytes: max.saturating_sub(PULL_FRAMING_BYTES),
                 stop: config.stop,
                 max_streams: config.max_streams_per_peer.max(1),
                 streams: Default::default(),
@@ -392,9 +403,12 @@ async fn catch_up(
     for (key, mut have, head) in work {
         while have < head {
             let reader = inner.reader.clone();
-            let limit = inner.batch;
+            let (limit, bytes) = (inner.batch, inner.batch_bytes);
+            // Cut by count and by bytes: a few large records must never
+            // make a message the peer cannot take (it would never get past
+            // them). A batch always holds at least one entry.
             let batch = tokio::task::spawn_blocking(move || {
-                reader.entries_after(&key.0, key.1, have, limit)
+                reader.entries_after(&key.0, key.1, have, limit, bytes, ENTRY_FRAMING_BYTES)
             })
             .await
             .map_err(|e| Status::internal(e.to_string()))?

@@ -400,25 +400,57 @@ impl Reader {
         })
     }
 
-    /// Up to `limit` encoded entries of one log after sequence `after`, in
-    /// order.
+    /// Encoded entries of one log after sequence `after`, in order: at most
+    /// `limit` of them, and no more than `max_bytes` counting `overhead`
+    /// bytes per entry, but always the first one (it is up to the caller to
+    /// never store an entry that cannot travel alone).
     pub fn entries_after(
         &self,
         origin: &NodeId,
         audience: crate::log::Audience,
         after: u64,
         limit: usize,
+        max_bytes: usize,
+        overhead: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, WriteError> {
         self.with(|conn| {
+            // The sizes first, so that no entry beyond the budget is read.
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT seq, entry FROM log_entries
+                    "SELECT seq, length(entry) FROM log_entries
                      WHERE origin = ?1 AND audience = ?2 AND seq > ?3
                      ORDER BY seq LIMIT ?4",
                 )
                 .map_err(storage)?;
+            let sizes = stmt
+                .query_map(
+                    rusqlite::params![&origin.0[..], audience.code(), after as i64, limit as i64],
+                    |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as usize)),
+                )
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            let mut used = 0usize;
+            let mut count = 0usize;
+            for (_, size) in &sizes {
+                used += size + overhead;
+                if count > 0 && used > max_bytes {
+                    break;
+                }
+                count += 1;
+            }
+            let Some(&(last, _)) = sizes.get(count.saturating_sub(1)) else {
+                return Ok(Vec::new());
+            };
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, entry FROM log_entries
+                     WHERE origin = ?1 AND audience = ?2 AND seq > ?3 AND seq <= ?4
+                     ORDER BY seq",
+                )
+                .map_err(storage)?;
             stmt.query_map(
-                rusqlite::params![&origin.0[..], audience.code(), after as i64, limit as i64],
+                rusqlite::params![&origin.0[..], audience.code(), after as i64, last as i64],
                 |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?)),
             )
             .map_err(storage)?

@@ -227,6 +227,14 @@ pub fn peer_client_config(
     Ok(config)
 }
 
+/// Between HTTP/2 pings on a connection.
+pub const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a ping may go unanswered before the connection is closed.
+pub const KEEPALIVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The longest a dial (TCP connect and TLS handshake) may take.
+pub const DIAL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens a gRPC channel to `target` over pinned TLS.
 pub async fn connect(target: &NodeTarget) -> Result<Channel, TransportError> {
     connect_with(target, client_config(target.node_key)?).await
@@ -307,8 +315,14 @@ fn endpoint(target: &NodeTarget) -> Result<Endpoint, TransportError> {
     if uri.port_u16().is_none() {
         return Err(TransportError::BadAddress(target.address.clone()));
     }
+    // HTTP/2 pings on every connection, idle or not: a link that went
+    // silent (a partition, a dead router, a peer that froze) is noticed
+    // within seconds instead of after TCP's retransmissions give up.
     Ok(Endpoint::from(uri)
-        .connect_timeout(std::time::Duration::from_secs(10))
+        .connect_timeout(DIAL_DEADLINE + std::time::Duration::from_secs(1))
+        .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
+        .keep_alive_timeout(KEEPALIVE_TIMEOUT)
+        .keep_alive_while_idle(true)
         .tcp_nodelay(true))
 }
 
@@ -328,13 +342,26 @@ fn connector(
         let tls = tls.clone();
         let address = address.clone();
         Box::pin(async move {
-            let tcp = TcpStream::connect(&address).await?;
-            tcp.set_nodelay(true)?;
-            // The name is not checked (the key is); any valid name will do.
-            let name = ServerName::try_from("focal-node")
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-            let stream = tls.connect(name, tcp).await?;
-            Ok(TokioIo::new(stream))
+            // One deadline for TCP and TLS together: a dial into a silent
+            // link fails in seconds, so that the next one, once the link
+            // heals, is not kept waiting.
+            let dial = async {
+                let tcp = TcpStream::connect(&address).await?;
+                tcp.set_nodelay(true)?;
+                // The name is not checked (the key is); any valid name will do.
+                let name = ServerName::try_from("focal-node")
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+                let stream = tls.connect(name, tcp).await?;
+                Ok(TokioIo::new(stream))
+            };
+            tokio::time::timeout(DIAL_DEADLINE, dial)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("{address}: no TLS connection within {DIAL_DEADLINE:?}"),
+                    ))
+                })
         }) as ConnectFuture
     })
 }

@@ -643,6 +643,13 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
         "THEY LACK"
     );
     for peer in status["peers"].as_array().cloned().unwrap_or_default() {
+        let error = match peer["unreachable_since"].as_str() {
+            Some(since) => format!(
+                "unreachable since {since}: {}",
+                peer["last_error"].as_str().unwrap_or("")
+            ),
+            None => peer["last_error"].as_str().unwrap_or("").to_owned(),
+        };
         println!(
             "  {:<8} {:<22} {:<9} {:<26} {:>8} {:>8} {:>8} {:>9}  {}",
             s(&peer["member"]),
@@ -660,7 +667,7 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
                 .unwrap_or(0)
                 .max(peer["catching_up"].as_u64().unwrap_or(0)),
             peer["they_lack"].as_u64().unwrap_or(0),
-            peer["last_error"].as_str().unwrap_or("")
+            error
         );
     }
     for q in status["quarantined"]

@@ -80,6 +80,9 @@ pub struct PeerStatus {
     pub endpoint: String,
     /// Connected now?
     pub connected: bool,
+    /// Since when the peer cannot be reached (RFC 3339): set when a
+    /// session fails for the link's sake, cleared on the next connection.
+    pub unreachable_since: Option<String>,
     /// Last message received (RFC 3339).
     pub last_contact: Option<String>,
     /// Entries accepted from it.
@@ -180,31 +183,54 @@ async fn peer_task(config: Arc<SyncConfig>, key: NodeId, endpoint: String, membe
         s.endpoint = endpoint.clone();
     });
     loop {
+        let began = tokio::time::Instant::now();
         let result = session(&config, key, &endpoint).await;
         update(&config.status, &status_key, |s| {
             s.connected = false;
             if let Err(e) = &result {
-                s.last_error = Some(e.clone());
+                s.last_error = Some(e.to_string());
+            }
+            if matches!(result, Err(Ended::Failed(_))) && s.unreachable_since.is_none() {
+                s.unreachable_since = Some(now_rfc3339());
             }
         });
-        match result {
-            Ok(()) => backoff = config.backoff,
-            Err(err) => {
-                tracing::debug!(peer = %member, %endpoint, %err, "peer session ended");
-            }
+        // A session that lasted a while earns a quick retry, whatever
+        // ended it.
+        if began.elapsed() >= Duration::from_secs(60) {
+            backoff = config.backoff;
         }
+        let cap = match &result {
+            Ok(()) => {
+                backoff = config.backoff;
+                LINK_RETRY_CAP
+            }
+            Err(Ended::Failed(err)) => {
+                tracing::debug!(peer = %member, %endpoint, %err, "peer session ended");
+                LINK_RETRY_CAP
+            }
+            Err(Ended::Misbehaved(err)) => {
+                tracing::debug!(peer = %member, %endpoint, %err, "peer session ended");
+                Duration::from_secs(60)
+            }
+        };
+        let wait = backoff.min(cap);
         tokio::select! {
             () = crate::server::stopped(&mut stop) => return,
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
-        backoff = (backoff * 2).min(Duration::from_secs(60));
+        backoff = (backoff * 2).min(cap);
     }
 }
+
+/// The longest wait before dialling again a peer whose link failed: a
+/// healed link must replicate within seconds, not after a minute of
+/// back-off. (A peer that misbehaved waits up to a minute.)
+const LINK_RETRY_CAP: Duration = Duration::from_secs(5);
 
 /// One connection: follow the peer's stream, with an anti-entropy round on
 /// every tick. Returns when the stream ends, the peer misbehaves, or the
 /// node stops.
-async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(), String> {
+async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(), Ended> {
     let tls = tls::peer_client_config(&config.key, key).map_err(|e| e.to_string())?;
     let target = NodeTarget {
         address: endpoint.to_owned(),
@@ -213,21 +239,25 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
     let channel = match focal_client::transport::connect_with(&target, tls).await {
         Ok(channel) => channel,
         Err(focal_client::TransportError::WrongKey { found, .. }) if is_anchor(config, key) => {
-            return follow_anchor(config, key, endpoint, &found).await;
+            return Ok(follow_anchor(config, key, endpoint, &found).await?);
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.to_string().into()),
     };
     let mut client = PeerServiceClient::new(channel)
         .max_decoding_message_size(config.max_message_bytes)
         .max_encoding_message_size(config.max_message_bytes);
     let status_key = key.to_string();
     // The last error stays visible after a reconnect, until a newer one.
-    update(&config.status, &status_key, |s| s.connected = true);
-    let mut live = client
-        .pull(request(config, true))
-        .await
-        .map_err(|s| s.message().to_owned())?
-        .into_inner();
+    update(&config.status, &status_key, |s| {
+        s.connected = true;
+        s.unreachable_since = None;
+    });
+    let mut live = within(
+        "starting the live stream",
+        client.pull(request(config, true)),
+    )
+    .await?
+    .into_inner();
     let mut tick = tokio::time::interval(config.anti_entropy);
     tick.tick().await;
     let mut stop = config.stop.clone();
@@ -244,8 +274,11 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
             message = live.next() => match message {
                 None => return Ok(()),
                 Some(Err(status)) => {
-                    tracing::warn!(peer = %status_key, error = %status.message(), "replication stream from peer failed");
-                    return Err(status.message().to_owned());
+                    static FAILED: LogBudget = LogBudget::per_minute(20);
+                    if let Some(suppressed) = FAILED.admit() {
+                        tracing::warn!(peer = %status_key, error = %status.message(), suppressed, "replication stream from peer failed");
+                    }
+                    return Err(status.message().to_owned().into());
                 }
                 Some(Ok(response)) => {
                     caught_up |= response.caught_up;
@@ -265,12 +298,17 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                 compare_heads(config, &mut client, &status_key).await;
                 // Anti-entropy: one round trip when in sync, whatever the
                 // number of documents.
-                let mut round = client
-                    .pull(request(config, false))
-                    .await
-                    .map_err(|s| s.message().to_owned())?
+                let mut round = within("starting an anti-entropy round", client.pull(request(config, false)))
+                    .await?
                     .into_inner();
-                while let Some(response) = round.next().await {
+                loop {
+                    let Ok(next) = tokio::time::timeout(ROUND_SILENCE, round.next()).await else {
+                        return Err(format!(
+                            "an anti-entropy round went {ROUND_SILENCE:?} without a message"
+                        )
+                        .into());
+                    };
+                    let Some(response) = next else { break };
                     let response = response.map_err(|s| s.message().to_owned())?;
                     rate.admit(config, &status_key, response.entries.len())?;
                     receive(config, &status_key, response, &mut refusals).await?;
@@ -320,13 +358,15 @@ async fn follow_anchor(
     let channel = focal_client::transport::connect_with(&target, tls)
         .await
         .map_err(|e| e.to_string())?;
-    let answer = PeerServiceClient::new(channel)
-        .handovers(pb::HandoversRequest {
+    let mut client = PeerServiceClient::new(channel);
+    let answer = within(
+        "asking for the hand-overs",
+        client.handovers(pb::HandoversRequest {
             network_id: config.network_id.clone(),
-        })
-        .await
-        .map_err(|s| s.message().to_owned())?
-        .into_inner();
+        }),
+    )
+    .await?
+    .into_inner();
     // The roster's own walk, over the verified hand-overs of this network.
     let chain = crate::roster::Roster {
         genesis: Some(known),
@@ -350,6 +390,47 @@ async fn follow_anchor(
     Ok(())
 }
 
+/// Why a session with a peer ended.
+#[derive(Debug)]
+enum Ended {
+    /// The peer sent what no honest node sends, or too much of what an
+    /// honest one rarely does: backed off, doubling up to a minute.
+    Misbehaved(String),
+    /// The link failed (refused, reset, timed out, silent): dialled again
+    /// soon, so that a healed link replicates within seconds.
+    Failed(String),
+}
+
+impl From<String> for Ended {
+    fn from(why: String) -> Self {
+        Self::Failed(why)
+    }
+}
+
+impl std::fmt::Display for Ended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Misbehaved(why) | Self::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+/// The longest a unary call or the start of a stream may take.
+const CALL_DEADLINE: Duration = Duration::from_secs(10);
+/// The longest an anti-entropy round may go without a message.
+const ROUND_SILENCE: Duration = Duration::from_secs(30);
+
+/// Runs `call` with [`CALL_DEADLINE`].
+async fn within<T>(
+    what: &str,
+    call: impl std::future::Future<Output = Result<T, tonic::Status>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(CALL_DEADLINE, call).await {
+        Ok(result) => result.map_err(|s| s.message().to_owned()),
+        Err(_) => Err(format!("{what}: no answer within {CALL_DEADLINE:?}")),
+    }
+}
+
 /// Counts entries per second from one peer.
 #[derive(Default)]
 struct RateWindow {
@@ -360,7 +441,7 @@ struct RateWindow {
 impl RateWindow {
     /// Admits a message of `entries` entries, or says why the peer is cut
     /// off (too many in one message, or too many per second).
-    fn admit(&mut self, config: &SyncConfig, peer: &str, entries: usize) -> Result<(), String> {
+    fn admit(&mut self, config: &SyncConfig, peer: &str, entries: usize) -> Result<(), Ended> {
         let refuse = |why: String| {
             crate::metrics::peer_cut_off("rate");
             update(&config.status, peer, |s| s.last_error = Some(why.clone()));
@@ -398,11 +479,13 @@ async fn compare_heads(
     client: &mut PeerServiceClient<tonic::transport::Channel>,
     peer: &str,
 ) {
-    let Ok(theirs) = client
-        .heads(pb::HeadsRequest {
+    let Ok(theirs) = within(
+        "comparing heads",
+        client.heads(pb::HeadsRequest {
             network_id: config.network_id.clone(),
-        })
-        .await
+        }),
+    )
+    .await
     else {
         return;
     };
@@ -435,15 +518,17 @@ async fn lift_fence_if_recovered(
     client: &mut PeerServiceClient<tonic::transport::Channel>,
     peer: &str,
 ) {
-    let theirs = match client
-        .heads(pb::HeadsRequest {
+    let theirs = match within(
+        "comparing heads",
+        client.heads(pb::HeadsRequest {
             network_id: config.network_id.clone(),
-        })
-        .await
+        }),
+    )
+    .await
     {
         Ok(theirs) => theirs,
-        Err(status) => {
-            tracing::info!(peer, error = %status.message(), "cannot compare heads after a restore; trying again later");
+        Err(error) => {
+            tracing::info!(peer, %error, "cannot compare heads after a restore; trying again later");
             return;
         }
     };
@@ -514,7 +599,7 @@ async fn receive(
     peer: &str,
     response: pb::PullResponse,
     refusals: &mut u64,
-) -> Result<(), String> {
+) -> Result<(), Ended> {
     if response.total >= 1000 {
         tracing::info!(peer, entries = response.total, "catching up");
     }
@@ -601,12 +686,12 @@ async fn receive(
 
 /// Logs (within a budget: the peer decides how often) that a peer is cut
 /// off, and returns why.
-fn cut_off(peer: &str, why: String) -> String {
+fn cut_off(peer: &str, why: String) -> Ended {
     static CUT_OFF: LogBudget = LogBudget::per_minute(20);
     if let Some(suppressed) = CUT_OFF.admit() {
         tracing::warn!(peer, %why, suppressed, "disconnecting the peer");
     }
-    why
+    Ended::Misbehaved(why)
 }
 
 fn update(status: &SharedStatus, key: &str, f: impl FnOnce(&mut PeerStatus)) {

@@ -691,11 +691,15 @@ pub fn entry_count(dir: &NodeDir) -> i64 {
         .unwrap()
 }
 
-/// A TCP proxy the test can cut and restore.
+/// A TCP proxy the test can cut, stall and restore.
 pub struct Proxy {
     /// Where it listens.
     pub addr: SocketAddr,
     open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// While set, bytes are read and dropped in both directions and
+    /// connections stay open: a partition that sends no reset, as a dead
+    /// router or a firewall dropping packets does.
+    stalled: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Proxy {
@@ -704,7 +708,9 @@ impl Proxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let stalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = open.clone();
+        let stall = stalled.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
@@ -721,12 +727,14 @@ impl Proxy {
                     (server, client),
                 ] {
                     let flag = flag.clone();
+                    let stall = stall.clone();
                     std::thread::spawn(move || {
                         use std::io::{Read, Write};
                         let mut buf = [0u8; 16 * 1024];
                         loop {
                             match from.read(&mut buf) {
                                 Ok(0) | Err(_) => break,
+                                Ok(_) if stall.load(std::sync::atomic::Ordering::SeqCst) => {}
                                 Ok(n) => {
                                     if !flag.load(std::sync::atomic::Ordering::SeqCst)
                                         || to.write_all(&buf[..n]).is_err()
@@ -742,7 +750,18 @@ impl Proxy {
                 }
             }
         });
-        Self { addr, open }
+        Self {
+            addr,
+            open,
+            stalled,
+        }
+    }
+
+    /// Drops every byte from now on, keeping connections open (see
+    /// `stalled`); `restore` ends it.
+    pub fn stall(&self) {
+        self.stalled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Refuses new connections and breaks open ones.
@@ -750,8 +769,10 @@ impl Proxy {
         self.open.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// Lets connections through again.
+    /// Lets connections and bytes through again.
     pub fn restore(&self) {
+        self.stalled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         self.open.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

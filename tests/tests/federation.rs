@@ -215,6 +215,78 @@ fn a_cut_link_heals_and_the_node_converges() {
     });
 }
 
+/// A link that goes silent (no reset: bytes dropped, as behind a dead
+/// router) is noticed by HTTP/2 pings within seconds: the status says the
+/// peer is unreachable rather than connected, and once the link heals the
+/// node converges within seconds, without new writes. (Before, the dead
+/// stream showed "connected" and waited for TCP's retransmissions.)
+#[test]
+fn a_silent_link_is_noticed_and_replication_resumes_when_it_heals() {
+    let mut net = TestNetwork::start(&["ESP"], |_, _| {});
+    let proxy = Proxy::start(net.secretariat.running().addr);
+    let sec_key = focal_node::identity::NodeId(net.secretariat.dir.node_key).to_string();
+    {
+        let esp = net.member("ESP");
+        esp.stop();
+        let text = std::fs::read_to_string(esp.dir.path.join("focal.toml")).unwrap();
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("peers = ") {
+                    format!("peers = [\"{}\"]", proxy.addr)
+                } else if l == "# mesh = true" {
+                    "mesh = false".to_owned()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        std::fs::write(esp.dir.path.join("focal.toml"), text.join("\n") + "\n").unwrap();
+        esp.start();
+    }
+    let sec = net.secretariat.conn();
+    let esp = net.member("ESP");
+    let esp_conn = esp.conn();
+    let before = add_virtual_meeting(&sec, "Before", "2026-01-10");
+    wait_until("ESP to receive the first meeting", || {
+        heads_on(&esp_conn).contains_key(&before)
+    });
+    proxy.stall();
+    let during = add_virtual_meeting(&sec, "During", "2026-02-10");
+    // Pings every 5 s, 5 s to answer: the dead stream is noticed, and the
+    // status says so, within seconds.
+    let stalled = std::time::Instant::now();
+    wait_until("ESP's status to show the secretariat unreachable", || {
+        focal_tests::peer_status_of(&esp.dir.path, &sec_key)
+            .is_some_and(|p| p["connected"] == false && p["unreachable_since"].is_string())
+    });
+    let noticed = stalled.elapsed();
+    assert!(
+        noticed < std::time::Duration::from_secs(25),
+        "noticed after {noticed:?}"
+    );
+    assert!(
+        !heads_on(&esp_conn).contains_key(&during),
+        "the link is silent"
+    );
+    let out = focal_node(&["status", "--data", esp.dir.path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unreachable since"), "{text}");
+    proxy.restore();
+    let healed = std::time::Instant::now();
+    wait_until("ESP to converge after the link heals", || {
+        heads_on(&esp_conn).contains_key(&during)
+    });
+    let converged = healed.elapsed();
+    // A dial under way when the link healed may need its 5 s to fail, then
+    // at most 5 s of back-off; generous for a loaded machine.
+    assert!(
+        converged < std::time::Duration::from_secs(20),
+        "converged {converged:?} after the link healed"
+    );
+    eprintln!("silent link noticed after {noticed:?}; converged {converged:?} after healing");
+}
+
 #[test]
 fn peers_the_roster_does_not_know_are_refused() {
     let net = TestNetwork::start(&["ESP"], |_, _| {});

@@ -64,7 +64,13 @@ const REJECTION_REASONS: [&str; 15] = [
 ];
 
 /// The `reason` labels of `focal_peer_cutoffs_total`.
-const CUTOFF_REASONS: [&str; 4] = ["garbage", "invalid_entry", "too_many_refusals", "rate"];
+const CUTOFF_REASONS: [&str; 5] = [
+    "garbage",
+    "invalid_entry",
+    "too_many_refusals",
+    "rate",
+    "oversized",
+];
 
 #[derive(Default)]
 struct Latency {

@@ -199,14 +199,18 @@ async fn peer_task(config: Arc<SyncConfig>, key: NodeId, endpoint: String, membe
         if began.elapsed() >= Duration::from_secs(60) {
             backoff = config.backoff;
         }
+        // A failed link is tried again at least every anti-entropy
+        // interval (and at most every 5 s), so that a healed link
+        // replicates within about two intervals.
+        let link_cap = LINK_RETRY_CAP.min(config.anti_entropy.max(config.backoff));
         let cap = match &result {
             Ok(()) => {
                 backoff = config.backoff;
-                LINK_RETRY_CAP
+                link_cap
             }
             Err(Ended::Failed(err)) => {
                 tracing::debug!(peer = %member, %endpoint, %err, "peer session ended");
-                LINK_RETRY_CAP
+                link_cap
             }
             Err(Ended::Misbehaved(err)) => {
                 tracing::debug!(peer = %member, %endpoint, %err, "peer session ended");
@@ -277,6 +281,11 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     static FAILED: LogBudget = LogBudget::per_minute(20);
                     if let Some(suppressed) = FAILED.admit() {
                         tracing::warn!(peer = %status_key, error = %status.message(), suppressed, "replication stream from peer failed");
+                    }
+                    // A message over our cap is the peer's doing, not the link's.
+                    if status.code() == tonic::Code::OutOfRange {
+                        crate::metrics::peer_cut_off("oversized");
+                        return Err(cut_off(&status_key, status.message().to_owned()));
                     }
                     return Err(status.message().to_owned().into());
                 }

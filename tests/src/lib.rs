@@ -195,10 +195,24 @@ pub struct RunningNode {
 impl RunningNode {
     /// Spawns `focal-node run --data DATA ARGS…` and waits for its address.
     pub fn start(data: PathBuf, node_key: [u8; 32], extra: &[&str]) -> Self {
+        Self::start_via(&[], data, node_key, extra)
+    }
+
+    /// [`RunningNode::start`], the command run through `launcher` (e.g.
+    /// `ip netns exec NS`, which execs the node in the same process).
+    pub fn start_via(launcher: &[&str], data: PathBuf, node_key: [u8; 32], extra: &[&str]) -> Self {
         let addr_file = data.join("focal-node.addr");
         let _ = fs::remove_file(&addr_file);
         let log = data.with_extension("log");
-        let child = Command::new(bin("focal-node"))
+        let mut command = match launcher.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(bin("focal-node"));
+                c
+            }
+            None => Command::new(bin("focal-node")),
+        };
+        let child = command
             .args(["run", "--data", data.to_str().unwrap()])
             .args(extra)
             .env("RUST_LOG", "info,focal_node=debug")
@@ -475,7 +489,7 @@ impl NodeDir {
 pub struct TestMember {
     pub dir: NodeDir,
     pub node: Option<RunningNode>,
-    token: String,
+    pub token: String,
 }
 
 impl TestMember {

@@ -1,0 +1,387 @@
+//! Partitions between real nodes, each in its own network namespace.
+//!
+//! Four `focal-node`s (the secretariat, ESP, NAM, JPN) run in namespaces of
+//! their own, wired to a bridge in the test's namespace by veth pairs. A
+//! partition takes a node's link down: its packets are dropped silently,
+//! no reset, as behind a dead router. Writes go on on both sides; when the
+//! link comes back, every node must hold every acknowledged write within
+//! two anti-entropy intervals plus two seconds, without any new write.
+//!
+//! Needs root and iproute2 (`ip netns`, veth, bridge): `.ci/run` installs
+//! iproute2 if missing. Without them the test fails, saying why; it never
+//! passes by skipping.
+
+use std::{
+    collections::BTreeSet,
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use focal_tests::{DEADLINE, RunningNode, TestMember, TestNetwork, bin, focal_ok, records_on};
+
+/// Anti-entropy interval of every node in these tests.
+const ANTI_ENTROPY: Duration = Duration::from_millis(2000);
+/// What the issue allows after a link heals.
+const CONVERGE_WITHIN: Duration = Duration::from_millis(2 * 2000 + 2000);
+
+/// Runs `ip ARGS…`, failing the test with its output if it fails.
+#[track_caller]
+fn ip(args: &[&str]) {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("`ip` (iproute2) is needed for the partition tests: {e}"));
+    assert!(
+        out.status.success(),
+        "ip {}: {}\n(the partition tests need root and network namespaces)",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Network namespaces on a bridge, removed on drop.
+struct Lab {
+    /// Unique per test process: names and the subnet.
+    tag: u32,
+    namespaces: Vec<String>,
+    bridge: String,
+}
+
+impl Lab {
+    /// `n` namespaces with addresses 10.X.Y.1 … n on one bridge; the test's
+    /// own namespace has .254.
+    fn new(n: usize) -> Self {
+        let tag = std::process::id() % 10_000;
+        let bridge = format!("fbr{tag}");
+        let mut lab = Self {
+            tag,
+            namespaces: Vec::new(),
+            bridge: bridge.clone(),
+        };
+        ip(&["link", "add", "name", &bridge, "type", "bridge"]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("{}.254/24", lab.subnet()),
+            "dev",
+            &bridge,
+        ]);
+        ip(&["link", "set", &bridge, "up"]);
+        for i in 0..n {
+            let ns = format!("focal{tag}n{i}");
+            ip(&["netns", "add", &ns]);
+            lab.namespaces.push(ns.clone());
+            let outside = lab.link(i);
+            let inside = format!("fi{tag}n{i}");
+            ip(&[
+                "link", "add", &outside, "type", "veth", "peer", "name", &inside,
+            ]);
+            ip(&["link", "set", &inside, "netns", &ns]);
+            ip(&["link", "set", &outside, "master", &bridge]);
+            ip(&["link", "set", &outside, "up"]);
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/24", lab.address(i)),
+                "dev",
+                &inside,
+            ]);
+            ip(&["-n", &ns, "link", "set", &inside, "up"]);
+            ip(&["-n", &ns, "link", "set", "lo", "up"]);
+        }
+        lab
+    }
+
+    fn subnet(&self) -> String {
+        format!("10.{}.{}", 100 + self.tag / 256 % 100, self.tag % 256)
+    }
+
+    /// Node `i`'s address.
+    fn address(&self, i: usize) -> String {
+        format!("{}.{}", self.subnet(), i + 1)
+    }
+
+    /// The bridge side of node `i`'s link.
+    fn link(&self, i: usize) -> String {
+        format!("fo{}n{i}", self.tag)
+    }
+
+    /// Cuts node `i` off from everyone, silently.
+    fn cut(&self, i: usize) {
+        ip(&["link", "set", &self.link(i), "down"]);
+    }
+
+    /// Heals node `i`'s link.
+    fn heal(&self, i: usize) {
+        ip(&["link", "set", &self.link(i), "up"]);
+    }
+
+    /// Starts `member`'s node in namespace `i`.
+    fn start(&self, i: usize, member: &mut TestMember) {
+        assert!(member.node.is_none());
+        member.node = Some(RunningNode::start_via(
+            &["ip", "netns", "exec", &self.namespaces[i]],
+            member.dir.path.clone(),
+            member.dir.node_key,
+            &[],
+        ));
+    }
+
+    /// `focal ARGS…` from inside namespace `i` (the node's own side of a
+    /// partition).
+    fn focal_in(&self, i: usize, connection: &str, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.namespaces[i]])
+            .arg(bin("focal"))
+            .args(args)
+            .env("FOCAL_NODE", connection)
+            .env("FOCAL_CONFIG", "/nonexistent/focal-config.toml")
+            .output()
+            .expect("run focal in a namespace");
+        assert!(
+            out.status.success(),
+            "focal {args:?} in {}: {}",
+            self.namespaces[i],
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for ns in &self.namespaces {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.bridge])
+            .status();
+    }
+}
+
+/// Replaces the line of `focal.toml` starting with `key` (commented out or
+/// not) by `line`.
+fn set_line(dir: &Path, key: &str, line: &str) {
+    let path = dir.join("focal.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut found = false;
+    let text: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let bare = l.trim_start_matches("# ");
+            if !found && bare.starts_with(&format!("{key} =")) {
+                found = true;
+                line.to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    assert!(found, "no {key} in {}", path.display());
+    std::fs::write(&path, text.join("\n") + "\n").unwrap();
+}
+
+fn add_practice_in(lab: &Lab, i: usize, conn: &str, title: &str) -> String {
+    let out = lab.focal_in(
+        i,
+        conn,
+        &[
+            "--json",
+            "practice",
+            "add",
+            "--kind",
+            "lesson-learned",
+            "--title",
+            title,
+            "--theme",
+            "peacekeeping",
+        ],
+    );
+    let record: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    record["id"].as_str().unwrap().to_owned()
+}
+
+fn ids_on(conn: &str) -> BTreeSet<String> {
+    records_on(conn)
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The network in namespaces: founded and joined on loopback by the
+/// harness, then moved, each node to its namespace, endpoints changed in the
+/// roster the way an operator changes them.
+fn network_in(lab: &Lab) -> TestNetwork {
+    let mut net = TestNetwork::start(&["ESP", "NAM", "JPN"], |_, _| {});
+    let admin = net.secretariat.conn();
+    for (i, member) in net.members.iter().enumerate() {
+        focal_ok(
+            &admin,
+            &[
+                "admin",
+                "member",
+                "endpoints",
+                &member.dir.member,
+                &format!("{}:7400", lab.address(i + 1)),
+            ],
+        );
+    }
+    // Every member dials the others at their new endpoints (so its roster
+    // has them) before it moves.
+    for (i, member) in net.members.iter().enumerate() {
+        let others: Vec<String> = (1..=3)
+            .filter(|j| *j != i + 1)
+            .map(|j| format!("{}:7400", lab.address(j)))
+            .collect();
+        focal_tests::wait_until("the new endpoints in every member's roster", || {
+            let status = focal_tests::status_of(&member.dir.path);
+            let endpoints: Vec<&str> = status["peers"]
+                .as_array()
+                .map(|peers| {
+                    peers
+                        .iter()
+                        .filter_map(|p| p["endpoint"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            others.iter().all(|o| endpoints.contains(&o.as_str()))
+        });
+    }
+    let sec_address = format!("{}:7400", lab.address(0));
+    let anti_entropy = format!("anti_entropy_ms = {}", ANTI_ENTROPY.as_millis());
+    for (i, member) in std::iter::once(&mut net.secretariat)
+        .chain(net.members.iter_mut())
+        .enumerate()
+    {
+        member.stop();
+        let dir = &member.dir.path;
+        set_line(
+            dir,
+            "listen",
+            &format!("listen = \"{}:7400\"", lab.address(i)),
+        );
+        set_line(dir, "anti_entropy_ms", &anti_entropy);
+        set_line(dir, "backoff_ms", "backoff_ms = 100");
+        if i > 0 {
+            set_line(dir, "peers", &format!("peers = [\"{sec_address}\"]"));
+        }
+    }
+    for (i, member) in std::iter::once(&mut net.secretariat)
+        .chain(net.members.iter_mut())
+        .enumerate()
+    {
+        lab.start(i, member);
+    }
+    net
+}
+
+/// Waits until every node holds `ids`; returns how long it took.
+fn converge(net: &TestNetwork, ids: &BTreeSet<String>) -> Duration {
+    let started = Instant::now();
+    loop {
+        let missing: Vec<(String, usize)> = net
+            .all()
+            .map(|m| {
+                (
+                    m.dir.member.clone(),
+                    ids.difference(&ids_on(&m.conn())).count(),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        if missing.is_empty() {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < DEADLINE,
+            "no convergence within {DEADLINE:?}; missing: {missing:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// One partition of ESP for `length`, writes on both sides (and, if
+/// `kill_nam`, NAM killed during it and restarted), then the heal.
+fn partition_round(lab: &Lab, net: &mut TestNetwork, length: Duration, kill_nam: bool) {
+    let round = format!(
+        "{}s{}",
+        length.as_secs(),
+        if kill_nam { " with NAM killed" } else { "" }
+    );
+    const ESP: usize = 1;
+    const NAM: usize = 2;
+    let mut ids: BTreeSet<String> = ids_on(&net.secretariat.conn());
+    let esp_conn = net.members[0].conn();
+    lab.cut(ESP);
+    let cut_at = Instant::now();
+    let mut n = 0;
+    if kill_nam {
+        net.members[1]
+            .node
+            .take()
+            .unwrap()
+            .signal(nix::sys::signal::Signal::SIGKILL);
+    }
+    while cut_at.elapsed() < length {
+        n += 1;
+        // Both sides write; ESP through its own namespace.
+        ids.insert(add_practice_in(
+            lab,
+            ESP,
+            &esp_conn,
+            &format!("ESP cut off ({round}) {n}"),
+        ));
+        ids.insert(focal_tests::add_practice(
+            &net.secretariat.conn(),
+            "lesson-learned",
+            &format!("Secretariat during the cut ({round}) {n}"),
+            "peacekeeping",
+        ));
+        if !kill_nam {
+            ids.insert(focal_tests::add_practice(
+                &net.members[1].conn(),
+                "lesson-learned",
+                &format!("NAM during the cut ({round}) {n}"),
+                "peacekeeping",
+            ));
+        }
+        if kill_nam && net.members[1].node.is_none() && cut_at.elapsed() > length / 2 {
+            lab.start(NAM, &mut net.members[1]);
+        }
+        std::thread::sleep(Duration::from_secs(3).min(length / 4));
+    }
+    if net.members[1].node.is_none() {
+        lab.start(NAM, &mut net.members[1]);
+    }
+    // Nothing crossed the cut: ESP lacks what the secretariat wrote.
+    let on_esp = lab.focal_in(ESP, &esp_conn, &["--json", "list", "--limit", "1000"]);
+    let last = format!("Secretariat during the cut ({round}) {n}");
+    assert!(
+        !on_esp.contains(&last),
+        "the partition let {last:?} through"
+    );
+    lab.heal(ESP);
+    let took = converge(net, &ids);
+    eprintln!(
+        "partition of {length:?} (NAM killed: {kill_nam}): {} records; converged {took:?} after healing",
+        ids.len()
+    );
+    assert!(
+        took <= CONVERGE_WITHIN,
+        "converged {took:?} after the link healed; allowed {CONVERGE_WITHIN:?}"
+    );
+}
+
+#[test]
+fn a_member_cut_off_converges_within_two_anti_entropy_rounds_after_the_link_heals() {
+    let lab = Lab::new(4);
+    let mut net = network_in(&lab);
+    let all: BTreeSet<String> = net.all().flat_map(|m| ids_on(&m.conn())).collect();
+    converge(&net, &all);
+    partition_round(&lab, &mut net, Duration::from_secs(30), false);
+    partition_round(&lab, &mut net, Duration::from_secs(120), false);
+    partition_round(&lab, &mut net, Duration::from_secs(30), true);
+}

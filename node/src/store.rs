@@ -128,6 +128,11 @@ const MIGRATIONS: &[&str] = &[
          dropped_at TEXT NOT NULL,
          PRIMARY KEY (doc_id, hash)
      ) STRICT;",
+    // 5: token roles. Every token could do everything before; existing
+    // tokens become editors (records, not the network's administration),
+    // so an operator creates an admin token for `focal admin`.
+    "ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'editor'
+         CHECK (role IN ('reader', 'editor', 'admin'));",
 ];
 
 /// The schema version this binary writes.

@@ -197,7 +197,7 @@ enum TokenCommand {
         /// records), `admin` (also `focal admin`: membership, keys, roster,
         /// replication status; on the secretariat's node it changes the
         /// network). Default: editor.
-        #[arg(long, value_enum, default_value_t = tokens::Role::Editor, hide_default_value = true, hide_possible_values = true)]
+        #[arg(long, value_enum, default_value_t = tokens::Role::Editor, hide_default_value = true)]
         role: tokens::Role,
         /// The address clients reach the node at (default: where it listens).
         #[arg(long, value_name = "HOST:PORT")]

@@ -562,19 +562,34 @@ mod tests {
             (1, h(1)),
             (0, h(0)),
         );
-        crate::writer::merge_patch(&mut json, &handover_patch(&anchor));
-        crate::writer::merge_patch(&mut json, &handover_patch(&member));
+        // Only the hand-overs (a whole `handover_patch` would also list the
+        // keys as rotated, which is the roster's word, not the hand-over's).
+        let patch = serde_json::json!({"handovers": {
+            k1.id().to_string(): anchor.to_hex(),
+            esp1.id().to_string(): member.to_hex(),
+        }});
+        crate::writer::merge_patch(&mut json, patch.as_object().unwrap());
         let roster = Roster::from_json(&json, Some(k1.id()), Some("this"));
         assert!(roster.handovers.is_empty());
         assert_eq!(roster.anchor(), Some(k1.id()));
         assert_eq!(roster.anchor_chain(), vec![k1.id()]);
         assert_eq!(roster.member_of(&attacker.id()), None);
         assert_eq!(roster.active_member_of(&attacker.id()), None);
+        assert_eq!(
+            roster.active_member_of(&k1.id()).map(|m| m.to_string()),
+            Some("SEC".into())
+        );
         // No cut-off comes from a foreign hand-over either.
         assert_eq!(roster.cutoff_pin(&k1.id(), Audience::Network), None);
+        assert_eq!(roster.cutoff_pin(&esp1.id(), Audience::Network), None);
+        assert!(roster.cutoffs().is_empty());
         // The same hand-overs count in the network they were signed for.
         let other = Roster::from_json(&json, Some(k1.id()), Some("other"));
         assert_eq!(other.anchor(), Some(attacker.id()));
+        assert_eq!(
+            other.cutoff_pin(&esp1.id(), Audience::Network),
+            Some((1, Some(h(1))))
+        );
         // A node in no network follows no hand-over.
         assert_eq!(
             Roster::from_json(&json, Some(k1.id()), None).anchor(),

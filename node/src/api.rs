@@ -177,16 +177,14 @@ impl Rpc {
     /// needs, which the token has, and how to get the right one.
     pub fn permit(self, bearer: &Bearer) -> Result<(), Status> {
         match self.needs() {
-            Some(needed) if !bearer.role.allows(needed) => {
-                Err(Status::permission_denied(format!(
-                    "this token ({}) is {}; {} needs {}: the node's operator creates one with \
+            Some(needed) if !bearer.role.allows(needed) => Err(Status::permission_denied(format!(
+                "this token ({}) is {}; {} needs {}: the node's operator creates one with \
                      `focal-node token create --name NAME --role {needed}`",
-                    bearer.name,
-                    bearer.role.with_article(),
-                    self.action(),
-                    needed.at_least(),
-                )))
-            }
+                bearer.name,
+                bearer.role.with_article(),
+                self.action(),
+                needed.at_least(),
+            ))),
             _ => Ok(()),
         }
     }

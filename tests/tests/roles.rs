@@ -53,7 +53,10 @@ fn only_an_admin_token_administers_the_network() {
     let net = TestNetwork::start(&["ESP"], |_, _| {});
     let sec = &net.secretariat;
     let running = sec.running();
-    let reader = connection_for(running, &sec.dir.token_with_role("dashboard", Some("reader")));
+    let reader = connection_for(
+        running,
+        &sec.dir.token_with_role("dashboard", Some("reader")),
+    );
     // No --role: the default, an editor.
     let editor = connection_for(running, &sec.dir.token_with_role("editor-laptop", None));
     let esp_key = hex::encode(net.members[0].dir.node_key);
@@ -150,14 +153,21 @@ fn readers_read_editors_write_and_token_list_shows_roles() {
          or admin token: the node's operator creates one with `focal-node token create --name \
          NAME --role editor`",
     );
-    assert_eq!(entry_count(&f.dir), stored, "a refused create stored nothing");
+    assert_eq!(
+        entry_count(&f.dir),
+        stored,
+        "a refused create stored nothing"
+    );
 
     // An editor writes …
     let id = json(&focal_ok(&editor, &add))["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    focal_ok(&editor, &["edit", &id, "--title", "Budget tagging, national"]);
+    focal_ok(
+        &editor,
+        &["edit", &id, "--title", "Budget tagging, national"],
+    );
     let written = entry_count(&f.dir);
     // … a reader reads, and may not edit or delete.
     assert_eq!(
@@ -192,7 +202,11 @@ fn readers_read_editors_write_and_token_list_shows_roles() {
     let out = focal_node(&["token", "list", "--data", f.dir.path.to_str().unwrap()]);
     assert!(out.status.success());
     let listed = String::from_utf8_lossy(&out.stdout);
-    for (name, role) in [("tests", "admin"), ("dashboard", "reader"), ("desk", "editor")] {
+    for (name, role) in [
+        ("tests", "admin"),
+        ("dashboard", "reader"),
+        ("desk", "editor"),
+    ] {
         let line = listed
             .lines()
             .find(|l| l.split_whitespace().next() == Some(name))
@@ -434,12 +448,7 @@ fn a_hand_over_signed_for_another_network_is_not_followed() {
         conn.execute(
             "INSERT INTO log_entries (origin, audience, seq, hash, doc_id, entry, stored_at)
              VALUES (?1, 0, 1, ?2, ?3, ?4, 0)",
-            rusqlite::params![
-                &usurper.id().0[..],
-                &entry.hash().0[..],
-                ROSTER_ID,
-                &bytes
-            ],
+            rusqlite::params![&usurper.id().0[..], &entry.hash().0[..], ROSTER_ID, &bytes],
         )
         .unwrap();
     }

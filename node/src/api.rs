@@ -273,9 +273,15 @@ impl RecordApi {
         rpc: Rpc,
     ) -> Result<Bearer, Status> {
         let bearer = self.authenticate(request).await?;
+        // A token that tries what its role does not allow is worth a line
+        // (a dashboard's token used to administer, say), but its holder
+        // decides how often: a few lines a minute.
+        static REFUSED: crate::lograte::LogBudget = crate::lograte::LogBudget::per_minute(10);
         rpc.permit(&bearer).inspect_err(|_| {
-            let (service, method) = rpc.path();
-            tracing::info!(token = %bearer.name, role = %bearer.role, service, method, "refused a request the token's role does not allow");
+            if let Some(suppressed) = REFUSED.admit() {
+                let (service, method) = rpc.path();
+                tracing::warn!(token = %bearer.name, role = %bearer.role, service, method, suppressed, "refused a request the token's role does not allow");
+            }
         })?;
         Ok(bearer)
     }

@@ -39,7 +39,8 @@ fi
 if [ -n "${FOCAL_DEMO_JOIN_FILE:-}" ]; then
   if [ -n "${FOCAL_NETWORK_NAME:-}" ]; then
     if [ ! -s "$FOCAL_DEMO_JOIN_FILE" ]; then
-      focal-node token create --data "$data" --name demo-join \
+      # An admin token: the members' entry points add themselves with it.
+      focal-node token create --data "$data" --name demo-join --role admin \
           --address "${FOCAL_ADVERTISE:?set FOCAL_ADVERTISE}" |
         grep -o 'focal://[^ ]*' >"$FOCAL_DEMO_JOIN_FILE.tmp"
       mv "$FOCAL_DEMO_JOIN_FILE.tmp" "$FOCAL_DEMO_JOIN_FILE"

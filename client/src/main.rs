@@ -1192,7 +1192,9 @@ async fn network_peers(client: &Client, json: bool) -> anyhow::Result<()> {
 /// The node's answer, without the transport noise.
 fn explain(status: tonic::Status) -> anyhow::Error {
     match status.code() {
-        tonic::Code::Unauthenticated => anyhow::anyhow!("not allowed: {}", status.message()),
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
+            anyhow::anyhow!("not allowed: {}", status.message())
+        }
         tonic::Code::Unavailable => {
             anyhow::anyhow!("the node is unreachable: {}", status.message())
         }

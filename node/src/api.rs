@@ -1,6 +1,8 @@
 //! `focal.v1.RecordService`: the client API, and the only place that knows
-//! its wire types. Requests are authenticated with a bearer token, converted
-//! to domain requests, and handed to the writer or the reader.
+//! its wire types. Requests are authenticated with a bearer token,
+//! authorized by the token's role ([`Rpc`]: the role every client-facing RPC
+//! needs), converted to domain requests, and handed to the writer or the
+//! reader.
 
 use std::pin::Pin;
 
@@ -18,9 +20,175 @@ use crate::{
     member::MemberCode,
     query::{ListFilter, Reader},
     records::{RecordType, Visibility},
-    tokens,
+    tokens::{self, Bearer, Role},
     writer::{RecordRow, WriteError, WriteRequest, Writer},
 };
+
+/// Every RPC of the client-facing services (`NodeService`, `RecordService`,
+/// `ViewService`, `AdminService`), so that each has a decided role: the
+/// matches below are exhaustive, and a unit test checks this list against
+/// the `.proto` files, so a new RPC cannot go without one. (`PeerService`
+/// is for nodes, authenticated by their certificate against the roster.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rpc {
+    /// `NodeService.GetInfo`.
+    GetInfo,
+    /// `RecordService.Create` (also what `focal import` calls).
+    Create,
+    /// `RecordService.Update`.
+    Update,
+    /// `RecordService.Get`.
+    Get,
+    /// `RecordService.List`.
+    List,
+    /// `RecordService.Delete`.
+    Delete,
+    /// `RecordService.History`.
+    History,
+    /// `RecordService.Watch`.
+    Watch,
+    /// `RecordService.Export`.
+    Export,
+    /// `ViewService.Directory`.
+    Directory,
+    /// `ViewService.NapTracker`.
+    NapTracker,
+    /// `ViewService.Practices`.
+    Practices,
+    /// `ViewService.Funding`.
+    Funding,
+    /// `ViewService.FollowUp`.
+    FollowUp,
+    /// `ViewService.Meeting`.
+    Meeting,
+    /// `AdminService.AddMember`.
+    AddMember,
+    /// `AdminService.GetRoster`.
+    GetRoster,
+    /// `AdminService.GetStatus`.
+    GetStatus,
+    /// `AdminService.ChangeMembership`.
+    ChangeMembership,
+}
+
+impl Rpc {
+    /// Every client-facing RPC.
+    pub const ALL: [Rpc; 19] = [
+        Rpc::GetInfo,
+        Rpc::Create,
+        Rpc::Update,
+        Rpc::Get,
+        Rpc::List,
+        Rpc::Delete,
+        Rpc::History,
+        Rpc::Watch,
+        Rpc::Export,
+        Rpc::Directory,
+        Rpc::NapTracker,
+        Rpc::Practices,
+        Rpc::Funding,
+        Rpc::FollowUp,
+        Rpc::Meeting,
+        Rpc::AddMember,
+        Rpc::GetRoster,
+        Rpc::GetStatus,
+        Rpc::ChangeMembership,
+    ];
+
+    /// The role a token needs for this RPC; `None`: no token at all.
+    pub fn needs(self) -> Option<Role> {
+        match self {
+            // The node's member, key and versions: what a client checks
+            // before it has a token (`focal info`, health checks).
+            Rpc::GetInfo => None,
+            Rpc::Get
+            | Rpc::List
+            | Rpc::History
+            | Rpc::Watch
+            | Rpc::Export
+            | Rpc::Directory
+            | Rpc::NapTracker
+            | Rpc::Practices
+            | Rpc::Funding
+            | Rpc::FollowUp
+            | Rpc::Meeting => Some(Role::Reader),
+            Rpc::Create | Rpc::Update | Rpc::Delete => Some(Role::Editor),
+            // The whole admin service: the roster's changes, and what an
+            // administrator reads to run the network (who is in it, with
+            // which keys; every peer's state and last error).
+            Rpc::AddMember | Rpc::ChangeMembership | Rpc::GetRoster | Rpc::GetStatus => {
+                Some(Role::Admin)
+            }
+        }
+    }
+
+    /// The gRPC service and method.
+    pub fn path(self) -> (&'static str, &'static str) {
+        let (service, method) = match self {
+            Rpc::GetInfo => ("NodeService", "GetInfo"),
+            Rpc::Create => ("RecordService", "Create"),
+            Rpc::Update => ("RecordService", "Update"),
+            Rpc::Get => ("RecordService", "Get"),
+            Rpc::List => ("RecordService", "List"),
+            Rpc::Delete => ("RecordService", "Delete"),
+            Rpc::History => ("RecordService", "History"),
+            Rpc::Watch => ("RecordService", "Watch"),
+            Rpc::Export => ("RecordService", "Export"),
+            Rpc::Directory => ("ViewService", "Directory"),
+            Rpc::NapTracker => ("ViewService", "NapTracker"),
+            Rpc::Practices => ("ViewService", "Practices"),
+            Rpc::Funding => ("ViewService", "Funding"),
+            Rpc::FollowUp => ("ViewService", "FollowUp"),
+            Rpc::Meeting => ("ViewService", "Meeting"),
+            Rpc::AddMember => ("AdminService", "AddMember"),
+            Rpc::GetRoster => ("AdminService", "GetRoster"),
+            Rpc::GetStatus => ("AdminService", "GetStatus"),
+            Rpc::ChangeMembership => ("AdminService", "ChangeMembership"),
+        };
+        (service, method)
+    }
+
+    /// What the RPC does, for a refusal: "creating records needs …".
+    fn action(self) -> &'static str {
+        match self {
+            Rpc::GetInfo => "describing the node",
+            Rpc::Create => "creating (or importing) records",
+            Rpc::Update => "editing records",
+            Rpc::Delete => "deleting records",
+            Rpc::Get | Rpc::List | Rpc::History => "reading records",
+            Rpc::Watch => "watching records",
+            Rpc::Export => "exporting records",
+            Rpc::Directory
+            | Rpc::NapTracker
+            | Rpc::Practices
+            | Rpc::Funding
+            | Rpc::FollowUp
+            | Rpc::Meeting => "reading views",
+            Rpc::AddMember => "adding a member to the network (`focal admin member add`)",
+            Rpc::ChangeMembership => {
+                "changing the network's membership or keys (`focal admin member|key`)"
+            }
+            Rpc::GetRoster => "reading the roster (`focal admin roster`)",
+            Rpc::GetStatus => "reading the replication status (`focal network peers`)",
+        }
+    }
+
+    /// Whether `bearer` may call this RPC; the refusal says which role it
+    /// needs, which the token has, and how to get the right one.
+    pub fn permit(self, bearer: &Bearer) -> Result<(), Status> {
+        match self.needs() {
+            Some(needed) if !bearer.role.allows(needed) => Err(Status::permission_denied(format!(
+                "this token ({}) is {}; {} needs {}: the node's operator creates one with \
+                     `focal-node token create --name NAME --role {needed}`",
+                bearer.name,
+                bearer.role.with_article(),
+                self.action(),
+                needed.at_least(),
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
 
 /// The client API of one node.
 #[derive(Clone)]
@@ -97,8 +265,29 @@ impl RecordApi {
         marked(record, &self.network.roster, &self.member)
     }
 
-    /// Checks the request's bearer token; returns the token's name.
-    pub(crate) async fn authenticate<T>(&self, request: &Request<T>) -> Result<String, Status> {
+    /// Checks the request's bearer token and that its role allows `rpc`;
+    /// returns the token.
+    pub(crate) async fn authorize<T>(
+        &self,
+        request: &Request<T>,
+        rpc: Rpc,
+    ) -> Result<Bearer, Status> {
+        let bearer = self.authenticate(request).await?;
+        // A token that tries what its role does not allow is worth a line
+        // (a dashboard's token used to administer, say), but its holder
+        // decides how often: a few lines a minute.
+        static REFUSED: crate::lograte::LogBudget = crate::lograte::LogBudget::per_minute(10);
+        rpc.permit(&bearer).inspect_err(|_| {
+            if let Some(suppressed) = REFUSED.admit() {
+                let (service, method) = rpc.path();
+                tracing::warn!(token = %bearer.name, role = %bearer.role, service, method, suppressed, "refused a request the token's role does not allow");
+            }
+        })?;
+        Ok(bearer)
+    }
+
+    /// Checks the request's bearer token; returns the token's name and role.
+    async fn authenticate<T>(&self, request: &Request<T>) -> Result<Bearer, Status> {
         let header = request
             .metadata()
             .get("authorization")
@@ -117,13 +306,13 @@ impl RecordApi {
             })?
             .to_owned();
         let reader = self.reader.clone();
-        let name = blocking(move || {
+        let bearer = blocking(move || {
             reader.with(|conn| {
                 tokens::check(conn, &token).map_err(|e| WriteError::Storage(e.to_string()))
             })
         })
         .await?;
-        name.ok_or_else(|| Status::unauthenticated("the token is not valid (unknown or revoked)"))
+        bearer.ok_or_else(|| Status::unauthenticated("the token is not valid (unknown or revoked)"))
     }
 }
 
@@ -133,7 +322,7 @@ impl AdminService for RecordApi {
         &self,
         request: Request<pb::AddMemberRequest>,
     ) -> Result<Response<pb::AddMemberResponse>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::AddMember).await?;
         let req = request.into_inner();
         let member: MemberCode =
             req.member
@@ -186,7 +375,7 @@ impl AdminService for RecordApi {
         &self,
         request: Request<pb::GetRosterRequest>,
     ) -> Result<Response<pb::GetRosterResponse>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::GetRoster).await?;
         let roster = self
             .network
             .roster
@@ -227,7 +416,7 @@ impl AdminService for RecordApi {
     ) -> Result<Response<pb::ChangeMembershipResponse>, Status> {
         use crate::membership::{Change, RefusedChange};
         use pb::change_membership_request::Change as Wire;
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::ChangeMembership).await?;
         let Some(network_id) = self.network.network_id.clone() else {
             return Err(Status::failed_precondition(
                 "this node is not the secretariat of a network (run `focal-node init --secretariat`)",
@@ -306,7 +495,7 @@ impl AdminService for RecordApi {
         &self,
         request: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::GetStatus).await?;
         let json = tokio::fs::read_to_string(&self.network.status_file)
             .await
             .map_err(|e| Status::unavailable(format!("no status yet: {e}")))?;
@@ -322,7 +511,7 @@ impl RecordService for RecordApi {
         &self,
         request: Request<pb::CreateRequest>,
     ) -> Result<Response<pb::Record>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::Create).await?;
         let req = request.into_inner();
         let kind = parse_type(&req.r#type)?;
         let visibility = if req.visibility.is_empty() {
@@ -353,7 +542,7 @@ impl RecordService for RecordApi {
         &self,
         request: Request<pb::UpdateRequest>,
     ) -> Result<Response<pb::Record>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::Update).await?;
         let req = request.into_inner();
         let patch = parse_object(&req.patch_json, "patch_json")?;
         let row = self
@@ -369,7 +558,7 @@ impl RecordService for RecordApi {
     }
 
     async fn get(&self, request: Request<pb::GetRequest>) -> Result<Response<pb::Record>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::Get).await?;
         let id = request.into_inner().id;
         let reader = self.reader.clone();
         let lookup = id.clone();
@@ -382,7 +571,7 @@ impl RecordService for RecordApi {
         &self,
         request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ListResponse>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::List).await?;
         let req = request.into_inner();
         let nonempty = |s: String| (!s.trim().is_empty()).then(|| s.trim().to_owned());
         let filter = ListFilter {
@@ -418,7 +607,7 @@ impl RecordService for RecordApi {
         &self,
         request: Request<pb::DeleteRequest>,
     ) -> Result<Response<pb::Record>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::Delete).await?;
         let id = request.into_inner().id;
         let row = self
             .writer
@@ -432,7 +621,7 @@ impl RecordService for RecordApi {
         &self,
         request: Request<pb::HistoryRequest>,
     ) -> Result<Response<pb::HistoryResponse>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::History).await?;
         let id = request.into_inner().id;
         let reader = self.reader.clone();
         let lookup = id.clone();
@@ -467,7 +656,7 @@ impl RecordService for RecordApi {
         &self,
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::Watch).await?;
         let wanted = match request.into_inner().r#type.trim() {
             "" => None,
             t => Some(parse_type(t)?),
@@ -512,7 +701,7 @@ impl RecordService for RecordApi {
         &self,
         request: Request<pb::ExportRequest>,
     ) -> Result<Response<Self::ExportStream>, Status> {
-        self.authenticate(&request).await?;
+        self.authorize(&request, Rpc::Export).await?;
         let reader = self.reader.clone();
         let member = self.member.to_string();
         let (tx, rx) = mpsc::channel(16);
@@ -628,5 +817,102 @@ pub fn to_proto(row: RecordRow) -> pb::Record {
         json: row.json,
         heads: row.heads,
         owner_standing: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The services of the `.proto` files and their RPCs, read from the
+    /// files the node is built from.
+    fn proto_rpcs() -> Vec<(String, String)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/focal/v1");
+        let mut rpcs = Vec::new();
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+            let mut service = None;
+            for line in text.lines().map(str::trim) {
+                if let Some(rest) = line.strip_prefix("service ") {
+                    service = rest.split_whitespace().next().map(str::to_owned);
+                } else if let Some(rest) = line.strip_prefix("rpc ") {
+                    let method = rest.split('(').next().unwrap().trim().to_owned();
+                    rpcs.push((service.clone().expect("an rpc inside a service"), method));
+                }
+            }
+        }
+        rpcs.sort();
+        rpcs
+    }
+
+    #[test]
+    fn every_client_rpc_has_a_role() {
+        let mut table: Vec<(String, String)> = Rpc::ALL
+            .iter()
+            .map(|rpc| {
+                let (service, method) = rpc.path();
+                (service.to_owned(), method.to_owned())
+            })
+            .collect();
+        table.sort();
+        let client_facing: Vec<(String, String)> = proto_rpcs()
+            .into_iter()
+            // Nodes, authenticated by their certificate against the roster.
+            .filter(|(service, _)| service != "PeerService")
+            .collect();
+        assert_eq!(
+            table, client_facing,
+            "api::Rpc must list exactly the client-facing RPCs of the .proto files"
+        );
+    }
+
+    fn bearer(role: Role) -> Bearer {
+        Bearer {
+            name: "dashboard".into(),
+            role,
+        }
+    }
+
+    #[test]
+    fn roles_allow_reads_writes_and_administration() {
+        for rpc in Rpc::ALL {
+            let needed = rpc.needs();
+            for role in [Role::Reader, Role::Editor, Role::Admin] {
+                let allowed = needed.is_none_or(|n| role >= n);
+                assert_eq!(rpc.permit(&bearer(role)).is_ok(), allowed, "{rpc:?} {role}");
+            }
+        }
+        for rpc in [Rpc::Create, Rpc::Update, Rpc::Delete] {
+            assert_eq!(rpc.needs(), Some(Role::Editor), "{rpc:?}");
+        }
+        for rpc in Rpc::ALL.iter().filter(|r| r.path().0 == "AdminService") {
+            assert_eq!(rpc.needs(), Some(Role::Admin), "{rpc:?}");
+        }
+        for rpc in Rpc::ALL.iter().filter(|r| r.path().0 == "ViewService") {
+            assert_eq!(rpc.needs(), Some(Role::Reader), "{rpc:?}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_both_roles() {
+        let refused = Rpc::Create.permit(&bearer(Role::Reader)).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+        assert_eq!(
+            refused.message(),
+            "this token (dashboard) is a reader; creating (or importing) records needs an \
+             editor or admin token: the node's operator creates one with `focal-node token \
+             create --name NAME --role editor`"
+        );
+        let refused = Rpc::ChangeMembership
+            .permit(&bearer(Role::Editor))
+            .unwrap_err();
+        assert!(
+            refused
+                .message()
+                .starts_with("this token (dashboard) is an editor; changing the network's"),
+            "{}",
+            refused.message()
+        );
+        assert!(refused.message().ends_with("--role admin`"));
     }
 }

@@ -224,6 +224,8 @@ pub fn devnet(dir: PathBuf, base_port: u16) -> anyhow::Result<()> {
                 "devnet-{}",
                 time::OffsetDateTime::now_utc().unix_timestamp_nanos()
             ),
+            "--role",
+            devnet_role(&node.code),
         ])?)?;
     }
     start(&mut nodes[0])?;
@@ -285,12 +287,24 @@ pub fn devnet(dir: PathBuf, base_port: u16) -> anyhow::Result<()> {
     runtime.block_on(show_convergence(&nodes))?;
     println!();
     println!(
-        "{:<5} {:<16} CONNECTION (use with: focal --node '…' list)",
-        "NODE", "ADDRESS"
+        "{:<5} {:<16} {:<6} CONNECTION (use with: focal --node '…' list)",
+        "NODE", "ADDRESS", "ROLE"
     );
     for node in &nodes {
-        println!("{:<5} {:<16} {}", node.code, node.addr, node.connection);
+        println!(
+            "{:<5} {:<16} {:<6} {}",
+            node.code,
+            node.addr,
+            devnet_role(&node.code),
+            node.connection
+        );
     }
+    println!();
+    println!(
+        "SEC's token is an admin (`focal admin …`: membership, keys, roster); the members' \
+         are editors (records and views). More with `focal-node token create --data DIR \
+         --name NAME --role reader|editor|admin`."
+    );
     println!();
     println!(
         "The devnet runs until Ctrl-C. Logs: {}/*.log; status: focal-node status --data {}/ESP",
@@ -308,6 +322,13 @@ pub fn devnet(dir: PathBuf, base_port: u16) -> anyhow::Result<()> {
         stop(node);
     }
     Ok(())
+}
+
+/// The role of the devnet's token on a node: the secretariat's administers
+/// the network (the devnet adds the members with it), the members' write
+/// records.
+fn devnet_role(code: &str) -> &'static str {
+    if code == "SEC" { "admin" } else { "editor" }
 }
 
 /// A small, invented data set (no real people).

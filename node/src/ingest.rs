@@ -619,7 +619,7 @@ impl WriteContext<'_> {
         if provisional {
             // A new anchor key's first roster change carries the hand-over
             // that makes it the anchor.
-            let after = crate::roster::Roster::from_json(&json, self.net.genesis());
+            let after = self.net.read_roster(&json);
             if !after.anchor_chain().contains(&body.origin) {
                 return Err(IngestError::NotAuthorized {
                     origin: body.origin,

@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn a_throwaway_key_is_refused_before_its_signature_is_checked() {
-        let roster = Roster::empty(None);
+        let roster = Roster::empty(None, None);
         let stranger = NodeKey::generate().unwrap();
         let mut forged = entry_by(&stranger, 1, "ESP:practice:aaaaaaaaaaaa");
         // A broken signature would be `BadSignature` if it were checked.
@@ -144,7 +144,7 @@ mod tests {
     fn a_roster_change_by_an_unknown_key_is_verified() {
         // It may be a new anchor carrying its hand-over; the writer decides
         // once applied. Its signature is checked here.
-        let roster = Roster::empty(None);
+        let roster = Roster::empty(None, None);
         let key = NodeKey::generate().unwrap();
         let mut e = entry_by(&key, 1, crate::roster::ROSTER_ID);
         assert!(matches!(

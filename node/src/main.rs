@@ -192,11 +192,18 @@ enum TokenCommand {
         /// A name for the token (who or what uses it), e.g. `maria-laptop`.
         #[arg(long)]
         name: String,
+        /// What the token may do: `reader` (read records and views, e.g. a
+        /// dashboard), `editor` (also create, edit, delete and import
+        /// records), `admin` (also `focal admin`: membership, keys, roster,
+        /// replication status; on the secretariat's node it changes the
+        /// network). Default: editor.
+        #[arg(long, value_enum, default_value_t = tokens::Role::Editor, hide_default_value = true)]
+        role: tokens::Role,
         /// The address clients reach the node at (default: where it listens).
         #[arg(long, value_name = "HOST:PORT")]
         address: Option<String>,
     },
-    /// List tokens (names and dates, never the secrets).
+    /// List tokens (names, roles and dates, never the secrets).
     List {
         /// The node's data directory.
         #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
@@ -430,17 +437,19 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::Create {
             data,
             name,
+            role,
             address,
         } => {
             let dir = DataDir::new(data);
             let (config, db, node_id, member) = dir.open_database(false)?;
-            let token = tokens::create(db.conn(), &name)?;
+            let token = tokens::create(db.conn(), &name, role)?;
             let address = match address {
                 Some(address) => address,
                 None => client_address(&dir, config.listen),
             };
             println!(
-                "Created token `{name}` for {member}'s node. Give this to the client (it is shown once):"
+                "Created token `{name}` (role: {role}) for {member}'s node. Give this to the \
+                 client (it is shown once):"
             );
             println!();
             println!(
@@ -459,8 +468,14 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
             }
             for t in all {
                 match t.revoked {
-                    Some(when) => println!("{:<24} created {}  revoked {when}", t.name, t.created),
-                    None => println!("{:<24} created {}  active", t.name, t.created),
+                    Some(when) => println!(
+                        "{:<24} {:<6}  created {}  revoked {when}",
+                        t.name, t.role, t.created
+                    ),
+                    None => println!(
+                        "{:<24} {:<6}  created {}  active",
+                        t.name, t.role, t.created
+                    ),
                 }
             }
             Ok(())
@@ -516,7 +531,7 @@ fn found_network(dir: &DataDir, name: &str) -> anyhow::Result<String> {
         store,
         key.signing_key().clone(),
         focal_node::member::SECRETARIAT_CODE.parse()?,
-        NetworkContext::new(Some(key.id())),
+        NetworkContext::new(Some(key.id()), Some(network_id.clone())),
     )?;
     let endpoint = config
         .network

@@ -404,7 +404,7 @@ mod tests {
             &mut json,
             &add_member_patch(&"ESP".parse().unwrap(), &esp.id(), "127.0.0.1:2"),
         );
-        let roster = Roster::from_json(&json, Some(sec.id()));
+        let roster = Roster::from_json(&json, Some(sec.id()), Some("net"));
         let mut vv = HashMap::new();
         vv.insert(
             (esp.id(), Audience::Network),

@@ -24,7 +24,11 @@
 //! clock-free.
 //!
 //! The current trust anchor is the genesis key, followed through the
-//! secretariat's confirmed hand-overs.
+//! secretariat's confirmed hand-overs. Only hand-overs signed for this
+//! node's network count: a key may have signed hand-overs in another
+//! network (a test network under the same key, say), and such a hand-over
+//! carried in a roster change is ignored wherever the anchor chain or a
+//! cut-off is worked out.
 
 use std::{
     collections::BTreeMap,
@@ -126,10 +130,14 @@ fn active() -> String {
 pub struct Roster {
     /// Members by code.
     pub members: BTreeMap<String, RosterMember>,
-    /// Confirmed hand-overs by the key that handed over (verified on load).
+    /// Confirmed hand-overs by the key that handed over (verified on load,
+    /// and of this network only).
     pub handovers: BTreeMap<NodeId, Handover>,
     /// The genesis key (from the node's configuration): the first anchor.
     pub genesis: Option<NodeId>,
+    /// The network id (from the node's configuration): only hand-overs
+    /// signed for it count. None (no network): none counts.
+    pub network_id: Option<String>,
 }
 
 /// A peer the roster lets this node talk to.
@@ -144,18 +152,24 @@ pub struct Peer {
 }
 
 impl Roster {
-    /// An empty roster of the network founded by `genesis`.
-    pub fn empty(genesis: Option<NodeId>) -> Self {
+    /// An empty roster of the network `network_id` founded by `genesis`.
+    pub fn empty(genesis: Option<NodeId>, network_id: Option<String>) -> Self {
         Self {
             genesis,
+            network_id,
             ..Self::default()
         }
     }
 
-    /// Reads the roster document's JSON (unknown keys are ignored, so an
-    /// older node reads a newer roster; a hand-over whose signature does not
-    /// verify is ignored and logged).
-    pub fn from_json(json: &Map<String, Value>, genesis: Option<NodeId>) -> Self {
+    /// Reads the roster document's JSON of the network `network_id`
+    /// founded by `genesis` (unknown keys are ignored, so an older node
+    /// reads a newer roster; a hand-over whose signature does not verify,
+    /// or signed for another network, is ignored and logged).
+    pub fn from_json(
+        json: &Map<String, Value>,
+        genesis: Option<NodeId>,
+        network_id: Option<&str>,
+    ) -> Self {
         let members = json
             .get("members")
             .and_then(Value::as_object)
@@ -178,7 +192,13 @@ impl Roster {
             .flatten()
         {
             match text.as_str().map(Handover::from_hex) {
-                Some(Ok(h)) if h.from.to_string() == *from => {
+                Some(Ok(h)) if h.from.to_string() != *from => {
+                    tracing::warn!(key = %from, "ignored a hand-over filed under another key in the roster");
+                }
+                Some(Ok(h)) if Some(h.network_id.as_str()) != network_id => {
+                    tracing::warn!(key = %from, network = %h.network_id, "ignored a hand-over signed for another network in the roster");
+                }
+                Some(Ok(h)) => {
                     handovers.insert(h.from, h);
                 }
                 _ => tracing::warn!(key = %from, "ignored an invalid hand-over in the roster"),
@@ -188,7 +208,17 @@ impl Roster {
             members,
             handovers,
             genesis,
+            network_id: network_id.map(str::to_owned),
         }
+    }
+
+    /// The hand-over `key` signed in this network, if the roster holds one.
+    /// (Also for a roster built field by field: a hand-over of another
+    /// network never counts.)
+    fn handover_of(&self, key: &NodeId) -> Option<&Handover> {
+        self.handovers
+            .get(key)
+            .filter(|h| Some(h.network_id.as_str()) == self.network_id.as_deref())
     }
 
     /// The current trust anchor: the genesis key, followed through the
@@ -200,7 +230,7 @@ impl Roster {
     /// The genesis key and its successors, oldest first.
     pub fn anchor_chain(&self) -> Vec<NodeId> {
         let mut chain: Vec<NodeId> = self.genesis.into_iter().collect();
-        while let Some(h) = chain.last().and_then(|k| self.handovers.get(k))
+        while let Some(h) = chain.last().and_then(|k| self.handover_of(k))
             && h.member == SECRETARIAT_CODE
             && !chain.contains(&h.to)
         {
@@ -251,7 +281,7 @@ impl Roster {
             // Whatever the status: a cut-off, once set, never goes away.
             .and_then(|(_, _, k)| k.last.as_ref())
             .map(|c| c.pin(audience));
-        let from_handover = self.handovers.get(key).map(|h| h.last(audience));
+        let from_handover = self.handover_of(key).map(|h| h.last(audience));
         match (from_roster, from_handover) {
             (Some(a), Some(b)) if a.0 == b.0 => Some((a.0, b.1.or(a.1))),
             (Some(a), Some(b)) => Some(if a.0 < b.0 { a } else { b }),
@@ -411,7 +441,7 @@ mod tests {
         let mut json = add_member_patch(&"ESP".parse().unwrap(), &esp, "127.0.0.1:1");
         let nam_patch = add_member_patch(&"NAM".parse().unwrap(), &nam, "127.0.0.1:2");
         crate::writer::merge_patch(&mut json, &nam_patch);
-        let roster = Roster::from_json(&json, None);
+        let roster = Roster::from_json(&json, None, None);
         assert_eq!(roster.active_member_of(&esp).unwrap().as_str(), "ESP");
         assert!(roster.active_member_of(&NodeId([3; 32])).is_none());
         let peers = roster.peers(&esp);
@@ -433,7 +463,7 @@ mod tests {
             &mut json,
             &add_member_patch(&esp, &esp1.id(), "127.0.0.1:2"),
         );
-        let before = Roster::from_json(&json, Some(k1.id()));
+        let before = Roster::from_json(&json, Some(k1.id()), Some("n"));
         assert_eq!(before.anchor(), Some(k1.id()));
         assert_eq!(before.cutoff_pin(&esp1.id(), Audience::Network), None);
 
@@ -449,7 +479,7 @@ mod tests {
         );
         crate::writer::merge_patch(&mut json, &handover_patch(&anchor));
         crate::writer::merge_patch(&mut json, &handover_patch(&member));
-        let after = Roster::from_json(&json, Some(k1.id()));
+        let after = Roster::from_json(&json, Some(k1.id()), Some("n"));
         assert_eq!(after.anchor(), Some(k2.id()));
         assert_eq!(after.anchor_chain(), vec![k1.id(), k2.id()]);
         assert_eq!(after.member_of(&k1.id()), Some(sec.clone()));
@@ -471,7 +501,7 @@ mod tests {
             &mut json,
             &revoke_patch("ESP", &esp1.id(), &Cutoff::at((3, Some(h(3))), (9, None))),
         );
-        let revoked = Roster::from_json(&json, Some(k1.id()));
+        let revoked = Roster::from_json(&json, Some(k1.id()), Some("n"));
         assert_eq!(
             after.cutoff_pin(&esp1.id(), Audience::Network),
             Some((4, Some(h(4))))
@@ -497,8 +527,82 @@ mod tests {
                 .clone(),
         );
         assert_eq!(
-            Roster::from_json(&tampered, Some(k1.id())).anchor(),
+            Roster::from_json(&tampered, Some(k1.id()), Some("n")).anchor(),
             Some(k1.id())
         );
+    }
+
+    #[test]
+    fn hand_overs_signed_for_another_network_are_ignored() {
+        use crate::{handover::Handover, identity::NodeKey};
+        let k1 = NodeKey::generate().unwrap();
+        let attacker = NodeKey::generate().unwrap();
+        let esp1 = NodeKey::generate().unwrap();
+        let esp2 = NodeKey::generate().unwrap();
+        let mut json = add_member_patch(&"SEC".parse().unwrap(), &k1.id(), "127.0.0.1:1");
+        crate::writer::merge_patch(
+            &mut json,
+            &add_member_patch(&"ESP".parse().unwrap(), &esp1.id(), "127.0.0.1:2"),
+        );
+        let h = |n: u8| EntryHash([n; 32]);
+        // The real anchor key, and a member's, signed for another network.
+        let anchor = Handover::sign(
+            k1.signing_key(),
+            "other",
+            "SEC",
+            attacker.id(),
+            (7, h(7)),
+            (0, h(0)),
+        );
+        let member = Handover::sign(
+            esp1.signing_key(),
+            "other",
+            "ESP",
+            esp2.id(),
+            (1, h(1)),
+            (0, h(0)),
+        );
+        // Only the hand-overs (a whole `handover_patch` would also list the
+        // keys as rotated, which is the roster's word, not the hand-over's).
+        let patch = serde_json::json!({"handovers": {
+            k1.id().to_string(): anchor.to_hex(),
+            esp1.id().to_string(): member.to_hex(),
+        }});
+        crate::writer::merge_patch(&mut json, patch.as_object().unwrap());
+        let roster = Roster::from_json(&json, Some(k1.id()), Some("this"));
+        assert!(roster.handovers.is_empty());
+        assert_eq!(roster.anchor(), Some(k1.id()));
+        assert_eq!(roster.anchor_chain(), vec![k1.id()]);
+        assert_eq!(roster.member_of(&attacker.id()), None);
+        assert_eq!(roster.active_member_of(&attacker.id()), None);
+        assert_eq!(
+            roster.active_member_of(&k1.id()).map(|m| m.to_string()),
+            Some("SEC".into())
+        );
+        // No cut-off comes from a foreign hand-over either.
+        assert_eq!(roster.cutoff_pin(&k1.id(), Audience::Network), None);
+        assert_eq!(roster.cutoff_pin(&esp1.id(), Audience::Network), None);
+        assert!(roster.cutoffs().is_empty());
+        // The same hand-overs count in the network they were signed for.
+        let other = Roster::from_json(&json, Some(k1.id()), Some("other"));
+        assert_eq!(other.anchor(), Some(attacker.id()));
+        assert_eq!(
+            other.cutoff_pin(&esp1.id(), Audience::Network),
+            Some((1, Some(h(1))))
+        );
+        // A node in no network follows no hand-over.
+        assert_eq!(
+            Roster::from_json(&json, Some(k1.id()), None).anchor(),
+            Some(k1.id())
+        );
+        // A roster built field by field ignores them too.
+        let built = Roster {
+            genesis: Some(k1.id()),
+            network_id: Some("this".into()),
+            handovers: [(k1.id(), anchor)].into_iter().collect(),
+            ..Roster::default()
+        };
+        assert_eq!(built.anchor_chain(), vec![k1.id()]);
+        assert_eq!(built.cutoff_pin(&k1.id(), Audience::Network), None);
     }
 }

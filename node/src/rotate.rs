@@ -137,7 +137,7 @@ pub async fn rotate(dir: &DataDir) -> Result<Rotated, RotateError> {
     } = node;
     let anchor = member == SECRETARIAT_CODE;
     let (store, handover) = if anchor {
-        let net = NetworkContext::new(genesis);
+        let net = NetworkContext::new(genesis, Some(network_id.clone()));
         let roster = net.roster.clone();
         // The new key publishes the hand-over as its first roster change:
         // the old key signs nothing more.

@@ -214,6 +214,7 @@ pub async fn serve(
             .secretariat_key
             .as_deref()
             .and_then(NodeId::from_hex),
+        config.network.id.clone(),
     );
     let roster: SharedRoster = net.roster.clone();
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key, roster.clone())?));

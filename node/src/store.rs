@@ -128,6 +128,11 @@ const MIGRATIONS: &[&str] = &[
          dropped_at TEXT NOT NULL,
          PRIMARY KEY (doc_id, hash)
      ) STRICT;",
+    // 5: token roles. Every token could do everything before; existing
+    // tokens become editors (records, not the network's administration),
+    // so an operator creates an admin token for `focal admin`.
+    "ALTER TABLE tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'editor'
+         CHECK (role IN ('reader', 'editor', 'admin'));",
     // 6: refusals bounded on disk: a count per peer and reason, and the
     // recent ones (a ring, pruned by the writer) with their kind, record and
     // evidence. Older rows are counted as `legacy` and cut to the ring.

@@ -379,6 +379,7 @@ async fn follow_anchor(
     // The roster's own walk, over the verified hand-overs of this network.
     let chain = crate::roster::Roster {
         genesis: Some(known),
+        network_id: Some(config.network_id.clone()),
         handovers: answer
             .handovers
             .iter()

@@ -1,7 +1,8 @@
 //! `focal.v1.ViewService`: the network-wide views over the client API. The
-//! only place that knows the views' wire types: requests are authenticated
-//! like the record API's, converted to [`ViewInput`], answered by
-//! [`Views`] on a blocking thread, and converted back.
+//! only place that knows the views' wire types: requests are authorized like
+//! the record API's (each view's role is in `api::Rpc`), converted to
+//! [`ViewInput`], answered by [`Views`] on a blocking thread, and converted
+//! back.
 
 use focal_proto::v1::{
     self as pb,
@@ -10,7 +11,7 @@ use focal_proto::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::{
-    api::RecordApi,
+    api::{RecordApi, Rpc},
     views::{self, ViewError, ViewInput, Views},
 };
 
@@ -36,11 +37,12 @@ impl ViewApi {
 
     async fn answer<T: Send + 'static, W>(
         &self,
+        rpc: Rpc,
         request: Request<pb::ViewRequest>,
         view: impl FnOnce(&Views, &ViewInput) -> Result<T, ViewError> + Send + 'static,
         wire: impl FnOnce(T) -> W,
     ) -> Result<Response<W>, Status> {
-        self.auth.authenticate(&request).await?;
+        self.auth.authorize(&request, rpc).await?;
         let input = input(request.into_inner());
         let views = self.views.clone();
         let answer = tokio::task::spawn_blocking(move || view(&views, &input))
@@ -80,6 +82,7 @@ impl ViewService for ViewApi {
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::DirectoryView>, Status> {
         self.answer(
+            Rpc::Directory,
             request,
             |v, i| v.directory(i),
             |d| pb::DirectoryView {
@@ -117,6 +120,7 @@ impl ViewService for ViewApi {
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::NapTrackerView>, Status> {
         self.answer(
+            Rpc::NapTracker,
             request,
             |v, i| v.nap_tracker(i),
             |t| pb::NapTrackerView {
@@ -181,6 +185,7 @@ impl ViewService for ViewApi {
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::PracticesView>, Status> {
         self.answer(
+            Rpc::Practices,
             request,
             |v, i| v.practices(i),
             |p| pb::PracticesView {
@@ -212,6 +217,7 @@ impl ViewService for ViewApi {
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::FundingView>, Status> {
         self.answer(
+            Rpc::Funding,
             request,
             |v, i| v.funding(i),
             |f| pb::FundingView {
@@ -253,6 +259,7 @@ impl ViewService for ViewApi {
         request: Request<pb::ViewRequest>,
     ) -> Result<Response<pb::FollowUpView>, Status> {
         self.answer(
+            Rpc::FollowUp,
             request,
             |v, i| v.follow_up(i),
             |f| pb::FollowUpView {
@@ -304,6 +311,7 @@ impl ViewService for ViewApi {
         let meeting_id = req.meeting_id;
         let request = Request::from_parts(metadata, extensions, req.filter.unwrap_or_default());
         self.answer(
+            Rpc::Meeting,
             request,
             move |v, i| v.meeting(&meeting_id, i),
             |m| pb::MeetingView {

@@ -380,22 +380,34 @@ pub struct StoredEntry {
 pub struct NetworkContext {
     /// The roster, kept current by the writer. It also holds the network's
     /// genesis key (the first trust anchor; the current one follows its
-    /// hand-overs), once the node is in a network.
+    /// hand-overs) and id (only hand-overs signed for it count), once the
+    /// node is in a network.
     pub roster: SharedRoster,
 }
 
 impl NetworkContext {
-    /// The context of a node in the network founded by `genesis` (or in no
-    /// network), with an empty roster until the writer reads it.
-    pub fn new(genesis: Option<NodeId>) -> Self {
+    /// The context of a node in the network `network_id` founded by
+    /// `genesis` (or in no network), with an empty roster until the writer
+    /// reads it.
+    pub fn new(genesis: Option<NodeId>, network_id: Option<String>) -> Self {
         Self {
-            roster: Arc::new(RwLock::new(Roster::empty(genesis))),
+            roster: Arc::new(RwLock::new(Roster::empty(genesis, network_id))),
         }
     }
 
     /// The network's genesis key.
     pub fn genesis(&self) -> Option<NodeId> {
         self.roster.read().ok().and_then(|r| r.genesis)
+    }
+
+    /// The network's id.
+    pub fn network_id(&self) -> Option<String> {
+        self.roster.read().ok().and_then(|r| r.network_id.clone())
+    }
+
+    /// Reads a roster document of this network (its genesis, its id).
+    pub fn read_roster(&self, json: &serde_json::Map<String, serde_json::Value>) -> Roster {
+        Roster::from_json(json, self.genesis(), self.network_id().as_deref())
     }
 }
 
@@ -477,7 +489,7 @@ impl WriterState {
                     .map(|(document, _)| doc::to_json(&document)),
             };
             if let Some(json) = json {
-                let roster = Roster::from_json(&json, self.net.genesis());
+                let roster = self.net.read_roster(&json);
                 if let Ok(mut shared) = self.net.roster.write() {
                     *shared = roster;
                 }

@@ -445,7 +445,13 @@ async fn build(
         store,
         key.signing_key().clone(),
         "SEC".parse().unwrap(),
-        NetworkContext::new(Some(sec_id)),
+        NetworkContext::new(
+            Some(sec_id),
+            focal_node::config::Config::load(&sec.path.join("focal.toml"))
+                .unwrap()
+                .network
+                .id,
+        ),
     )
     .unwrap();
     for member in &invented {

@@ -336,16 +336,28 @@ pub fn init_crypto() {
 }
 
 impl NodeDir {
-    /// `focal-node token create --name NAME`; returns the connection string.
+    /// `focal-node token create --name NAME --role admin`; returns the
+    /// connection string. The harness's tokens may do everything (tests
+    /// administer their networks with them); `token_with_role` makes others.
     pub fn token(&self, name: &str) -> String {
-        let out = focal_node(&[
+        self.token_with_role(name, Some("admin"))
+    }
+
+    /// `focal-node token create --name NAME [--role ROLE]` (no role: the
+    /// command's default); returns the connection string.
+    pub fn token_with_role(&self, name: &str, role: Option<&str>) -> String {
+        let mut args = vec![
             "token",
             "create",
             "--data",
             self.path.to_str().unwrap(),
             "--name",
             name,
-        ]);
+        ];
+        if let Some(role) = role {
+            args.extend(["--role", role]);
+        }
+        let out = focal_node(&args);
         assert!(
             out.status.success(),
             "token create failed: {}",

@@ -301,7 +301,7 @@ impl FakePeer {
             focal_node::writer::merge_patch(&mut trusted, &patch);
         }
         let anchor = Some(NodeId(net.secretariat.dir.node_key));
-        let roster = Arc::new(RwLock::new(Roster::from_json(&trusted, anchor)));
+        let roster = Arc::new(RwLock::new(Roster::from_json(&trusted, anchor, None)));
         let config = Arc::new(focal_node::tls::server_config(&key, roster).unwrap());
         let calls: Calls = Default::default();
         let service = FakeService {

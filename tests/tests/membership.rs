@@ -744,7 +744,7 @@ fn forged_roster_changes_are_refused(nam: &NodeDir, sec: &NodeDir) {
         open.store,
         nam_key,
         open.member,
-        NetworkContext::new(genesis),
+        NetworkContext::new(genesis, open.config.network.id.clone()),
     )
     .unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -22,6 +22,7 @@ use focal_client::transport::Ed25519Handshake;
 
 use crate::{
     identity::{NodeId, NodeKey},
+    lograte::LogBudget,
     roster::SharedRoster,
 };
 
@@ -115,8 +116,19 @@ impl ClientCertVerifier for RosterClientVerifier {
         _intermediates: &[CertificateDer<'_>],
         _now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
+        // Anyone can present a certificate: these lines are rate-limited;
+        // `focal_connections_refused_total{reason="certificate_refused"}`
+        // counts every refusal.
+        static NOT_A_NODE: LogBudget = LogBudget::per_minute(5);
+        static NOT_ACTIVE: LogBudget = LogBudget::per_minute(10);
         let key = focal_client::transport::certificate_key(end_entity.as_ref()).map_err(|e| {
-            tracing::warn!(%e, "refused a peer certificate that is not an ed25519 node certificate");
+            if let Some(suppressed) = NOT_A_NODE.admit() {
+                tracing::warn!(
+                    %e,
+                    suppressed,
+                    "refused a peer certificate that is not an ed25519 node certificate"
+                );
+            }
             rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
         })?;
         let key = NodeId(key);
@@ -128,11 +140,14 @@ impl ClientCertVerifier for RosterClientVerifier {
         match member {
             Some(_) => Ok(ClientCertVerified::assertion()),
             None => {
-                tracing::warn!(
-                    peer_key = %key,
-                    "refused a peer at the TLS handshake: its key is not active in the roster \
-                     (unknown, suspended, revoked, or from another network)"
-                );
+                if let Some(suppressed) = NOT_ACTIVE.admit() {
+                    tracing::warn!(
+                        peer_key = %key,
+                        suppressed,
+                        "refused a peer at the TLS handshake: its key is not active in the roster \
+                         (unknown, suspended, revoked, or from another network)"
+                    );
+                }
                 Err(rustls::Error::InvalidCertificate(
                     rustls::CertificateError::ApplicationVerificationFailure,
                 ))

@@ -592,6 +592,16 @@ async fn a_quiet_live_stream_outlives_the_idle_timeout() {
     wait_until("the first record at ESP", || {
         record_on(&esp_conn, &first).is_some()
     });
+    // A client's watch, quiet through the same window.
+    let watcher = client_for(&sec_conn).await;
+    let mut watch = watcher
+        .records()
+        .watch(focal_proto::v1::WatchRequest {
+            r#type: "practice".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     let accepted =
         |node: &RunningNode| gauge(&metrics_of(node), "focal_connections_accepted_total");
     let before = (
@@ -626,6 +636,18 @@ async fn a_quiet_live_stream_outlives_the_idle_timeout() {
     wait_until("the second record at ESP", || {
         record_on(&esp_conn, &second).is_some()
     });
+    let event = timeout(
+        Duration::from_secs(30),
+        tokio_stream::StreamExt::next(&mut watch),
+    )
+    .await
+    .expect("the watch delivers")
+    .expect("the watch is still open")
+    .expect("the watch did not fail");
+    assert_eq!(
+        (event.action.as_str(), event.record.unwrap().id),
+        ("created", second)
+    );
 
     // Control: a client that sends the preface and then nothing (answers no
     // ping) is closed within about the idle timeout.

@@ -177,8 +177,9 @@ pub struct ConnectionLimits {
 #[derive(Debug, Default)]
 struct LimitState {
     next_id: u64,
-    /// Every connection holding a slot, with its address key.
-    open: HashMap<u64, IpAddr>,
+    /// Every connection holding a slot: its address key, and how to tell it
+    /// to go.
+    open: HashMap<u64, (IpAddr, Arc<Notify>)>,
     by_address: HashMap<IpAddr, usize>,
     /// Connections before their preface, oldest first (ids only grow).
     pending: BTreeMap<u64, Arc<Notify>>,
@@ -187,7 +188,7 @@ struct LimitState {
 impl LimitState {
     fn release(&mut self, id: u64) -> bool {
         self.pending.remove(&id);
-        let Some(key) = self.open.remove(&id) else {
+        let Some((key, _)) = self.open.remove(&id) else {
             return false;
         };
         if let Some(n) = self.by_address.get_mut(&key) {
@@ -197,6 +198,24 @@ impl LimitState {
             }
         }
         true
+    }
+
+    /// A served connection to close for a newcomer from `newcomer`: the
+    /// oldest of the address holding the most slots, if it holds at least
+    /// two more than the newcomer's (so two addresses never take turns
+    /// evicting each other). A crowd of connections from a few addresses
+    /// then cannot keep everyone else out.
+    fn hog(&self, newcomer: IpAddr) -> Option<u64> {
+        let (&heaviest, &held) = self.by_address.iter().max_by_key(|(_, n)| **n)?;
+        let own = self.by_address.get(&newcomer).copied().unwrap_or(0);
+        if held < own + 2 {
+            return None;
+        }
+        self.open
+            .iter()
+            .filter(|(_, (key, _))| *key == heaviest)
+            .map(|(id, _)| *id)
+            .min()
     }
 
     fn publish(&self) {
@@ -230,19 +249,23 @@ impl ConnectionLimits {
             return Err(Refusal::AddressCap);
         }
         if state.open.len() >= self.max_total {
-            let Some((&oldest, _)) = state.pending.first_key_value() else {
-                return Err(Refusal::GlobalCap);
-            };
-            if let Some(evict) = state.pending.get(&oldest).cloned() {
-                // Its task wakes, closes the socket and reports the eviction.
+            let victim = state
+                .pending
+                .first_key_value()
+                .map(|(&oldest, _)| oldest)
+                .or_else(|| state.hog(key))
+                .ok_or(Refusal::GlobalCap)?;
+            if let Some((_, evict)) = state.open.get(&victim) {
+                // Its task (or its reads, once served) wakes, closes the
+                // socket and reports the eviction.
                 evict.notify_one();
             }
-            state.release(oldest);
+            state.release(victim);
         }
         let id = state.next_id;
         state.next_id += 1;
         let evict = Arc::new(Notify::new());
-        state.open.insert(id, key);
+        state.open.insert(id, (key, evict.clone()));
         *state.by_address.entry(key).or_default() += 1;
         state.pending.insert(id, evict.clone());
         state.publish();
@@ -333,7 +356,11 @@ pub async fn establish(
                 idle_timeout: settings.idle_timeout,
                 last_read: Instant::now(),
                 idle: Box::pin(tokio::time::sleep(settings.idle_timeout)),
-                timed_out: false,
+                closed: None,
+                evicted: {
+                    let evict = slot.evict.clone();
+                    Box::pin(async move { evict.notified().await })
+                },
                 _slot: slot,
             })
         }
@@ -406,7 +433,10 @@ pub struct ServedConnection {
     last_read: Instant,
     /// Fires at or before `last_read + idle_timeout` (re-armed lazily).
     idle: Pin<Box<Sleep>>,
-    timed_out: bool,
+    /// Set once the node has decided to close it.
+    closed: Option<Refusal>,
+    /// Completes when the caps take this connection's slot back.
+    evicted: Pin<Box<dyn Future<Output = ()> + Send>>,
     _slot: Slot,
 }
 
@@ -423,18 +453,29 @@ impl ServedConnection {
                 self.idle.as_mut().reset(deadline);
                 continue;
             }
-            if !self.timed_out {
-                self.timed_out = true;
-                if let Some(remote) = self.info.remote {
-                    Refusal::IdleTimeout.report(remote, None);
-                } else {
-                    metrics::connection_refused(Refusal::IdleTimeout.as_str());
-                }
+            return Poll::Ready(Err(self.close(Refusal::IdleTimeout)));
+        }
+    }
+
+    /// Closes the connection for `refusal` (reported once): the error
+    /// every read returns from now on, which makes hyper drop it.
+    fn close(&mut self, refusal: Refusal) -> io::Error {
+        let refusal = *self.closed.get_or_insert_with(|| {
+            match self.info.remote {
+                Some(remote) => refusal.report(remote, None),
+                None => metrics::connection_refused(refusal.as_str()),
             }
-            return Poll::Ready(Err(io::Error::new(
+            refusal
+        });
+        match refusal {
+            Refusal::IdleTimeout => io::Error::new(
                 io::ErrorKind::TimedOut,
                 "no traffic within the idle timeout",
-            )));
+            ),
+            other => io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                format!("closed by the node ({})", other.as_str()),
+            ),
         }
     }
 }
@@ -461,11 +502,11 @@ impl AsyncRead for ServedConnection {
             this.replayed += n;
             return Poll::Ready(Ok(()));
         }
-        if this.timed_out {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "no traffic within the idle timeout",
-            )));
+        if let Some(refusal) = this.closed {
+            return Poll::Ready(Err(this.close(refusal)));
+        }
+        if this.evicted.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Err(this.close(Refusal::Evicted)));
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
@@ -572,6 +613,30 @@ mod tests {
         assert!(limits.admit(ip("10.0.0.2")).is_ok());
         drop(a);
         assert!(limits.admit(ip("10.0.0.1")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn over_the_global_cap_the_address_holding_most_gives_way() {
+        let limits = ConnectionLimits::new(4, 4);
+        let crowd: Vec<Slot> = (0..3)
+            .map(|_| limits.admit(ip("10.0.0.1")).unwrap())
+            .collect();
+        let peer = limits.admit(ip("10.0.0.2")).unwrap();
+        assert!(crowd.iter().all(Slot::established) && peer.established());
+        // Full, nothing pending: a newcomer takes the crowd's oldest slot.
+        let newcomer = limits.admit(ip("10.0.0.3")).unwrap();
+        tokio::time::timeout(Duration::from_secs(1), crowd[0].evicted())
+            .await
+            .unwrap();
+        assert!(newcomer.established());
+        // The crowd now holds 2, the peer and the newcomer 1 each: the
+        // peer's second connection (1 + 2 > 2) does not evict anyone.
+        assert_eq!(limits.admit(ip("10.0.0.2")).err(), Some(Refusal::GlobalCap));
+        // A fresh address (0 + 2 <= 2) still gets in, at the crowd's cost.
+        assert!(limits.admit(ip("10.0.0.4")).is_ok());
+        tokio::time::timeout(Duration::from_secs(1), crowd[1].evicted())
+            .await
+            .unwrap();
     }
 
     #[tokio::test]

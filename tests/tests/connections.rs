@@ -665,3 +665,62 @@ async fn a_quiet_live_stream_outlives_the_idle_timeout() {
         "closed after {closed:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_few_addresses_holding_served_connections_cannot_keep_others_out() {
+    init_crypto();
+    let node = node_with(
+        "ESP",
+        &[
+            ("max_connections", "32"),
+            ("max_connections_per_address", "16"),
+        ],
+    );
+    let addr = node.node.addr;
+    let tls = app_tls(&node.node);
+    // Two addresses fill the global cap with connections past the preface
+    // (served by HTTP/2, not evictable as "pending").
+    let mut crowd = Vec::new();
+    for source in [loopback(0, 0, 2), loopback(0, 0, 4)] {
+        for _ in 0..16 {
+            let mut stream = tls_from(source, addr, tls.clone()).await.unwrap();
+            stream.write_all(PREFACE).await.unwrap();
+            crowd.push(stream);
+        }
+    }
+    eventually("the cap to be full of served connections", || {
+        let m = metrics_of(&node.node);
+        let full = gauge(&m, "focal_connections_open") == 32
+            && gauge(&m, "focal_connections_pending") == 0;
+        async move { full.then_some(()) }
+    })
+    .await;
+
+    // Newcomers from other addresses still get in, at the crowd's cost.
+    honest_list(&node.conn).await.unwrap();
+    let mut other = tls_from(loopback(0, 0, 3), addr, tls.clone())
+        .await
+        .expect("another address gets in");
+    other.write_all(PREFACE).await.unwrap();
+    let metrics = metrics_of(&node.node);
+    assert_eq!(refused(&metrics, "global_cap"), 0, "{metrics:?}");
+    assert!(refused(&metrics, "evicted") >= 1, "{metrics:?}");
+    let mut closed = 0;
+    for stream in &mut crowd {
+        if closed_within(stream, Duration::from_millis(100))
+            .await
+            .is_some()
+        {
+            closed += 1;
+        }
+    }
+    eprintln!(
+        "{closed} of the crowd's 32 connections closed; evicted {}",
+        refused(&metrics, "evicted")
+    );
+    assert!(closed >= 1, "none of the crowd's connections was closed");
+    assert!(
+        gauge(&metrics_of(&node.node), "focal_connections_open") <= 32,
+        "the cap held"
+    );
+}

@@ -160,7 +160,9 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// Connections open at once (clients, peers, and strangers still in the
     /// handshake). Over it, the oldest connection that has not yet sent the
-    /// HTTP/2 preface makes room; if every connection is past it, the new
+    /// HTTP/2 preface makes room; if every connection is past it, the
+    /// address holding the most connections gives up its oldest one (if it
+    /// holds at least two more than the newcomer's address), else the new
     /// one is closed at once. Keep it well under the file-descriptor limit.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
@@ -458,7 +460,8 @@ log_level = "info"
 # max_message_bytes = {max}
 # Connections open at once, and from one address (an IPv6 /64 is one
 # address). Over the first, the oldest connection that has not yet sent the
-# HTTP/2 preface is closed to make room; over the second, the new one is.
+# HTTP/2 preface is closed to make room (or else one of the address holding
+# the most); over the second, the new one is.
 # Keep max_connections well under the process's file-descriptor limit.
 # max_connections = {max_connections}
 # max_connections_per_address = {max_per_address}

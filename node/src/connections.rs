@@ -17,7 +17,10 @@
 //! - When the global cap is reached, the oldest connection that has not yet
 //!   sent the HTTP/2 preface is closed to make room: a crowd of handshakes
 //!   that never finish cannot lock honest clients out, whose handshake and
-//!   preface take milliseconds. Connections already served are never evicted.
+//!   preface take milliseconds. If every connection is being served, the
+//!   address holding the most slots (at least two more than the newcomer's)
+//!   gives up its oldest one, so a few addresses cannot keep everyone else
+//!   out; otherwise the newcomer is closed.
 //! - Nothing is read from a served connection for `idle_timeout`: closed.
 //!   The node pings every `keepalive_interval` when it has nothing to read,
 //!   so a live connection (a quiet `Pull` or `watch` stream) always has the

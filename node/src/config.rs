@@ -169,6 +169,39 @@ pub struct ServerConfig {
     /// Largest gRPC message the node accepts, in bytes.
     #[serde(default = "default_max_message_bytes")]
     pub max_message_bytes: usize,
+    /// Connections open at once (clients, peers, and strangers still in the
+    /// handshake). Over it, the oldest connection that has not yet sent the
+    /// HTTP/2 preface makes room; if every connection is past it, the
+    /// address holding the most connections gives up its oldest one (if it
+    /// holds at least two more than the newcomer's address), else the new
+    /// one is closed at once. Keep it well under the file-descriptor limit.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Connections open at once from one remote address (an IPv6 /64 counts
+    /// as one address); more are closed at once, before the TLS handshake.
+    #[serde(default = "default_max_connections_per_address")]
+    pub max_connections_per_address: usize,
+    /// How long a client has, after the TLS handshake, to send the HTTP/2
+    /// preface, in milliseconds.
+    #[serde(default = "default_preface_timeout_ms")]
+    pub preface_timeout_ms: u64,
+    /// A connection from which nothing has been read for this long is
+    /// closed, in milliseconds. Live connections always carry traffic (the
+    /// keepalive pings below are answered), so this must be longer than
+    /// `keepalive_interval_ms + keepalive_timeout_ms`.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Milliseconds between the HTTP/2 pings the node sends on a connection
+    /// with nothing else to read.
+    #[serde(default = "default_keepalive_interval_ms")]
+    pub keepalive_interval_ms: u64,
+    /// A ping not answered within this many milliseconds closes the
+    /// connection.
+    #[serde(default = "default_keepalive_timeout_ms")]
+    pub keepalive_timeout_ms: u64,
+    /// Requests (streams) one connection may have open at once.
+    #[serde(default = "default_max_streams_per_connection")]
+    pub max_streams_per_connection: u32,
 }
 
 fn default_listen() -> SocketAddr {
@@ -191,6 +224,27 @@ fn default_shutdown_grace_ms() -> u64 {
 fn default_max_message_bytes() -> usize {
     4 * 1024 * 1024
 }
+fn default_max_connections() -> usize {
+    512
+}
+fn default_max_connections_per_address() -> usize {
+    64
+}
+fn default_preface_timeout_ms() -> u64 {
+    10_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    120_000
+}
+fn default_keepalive_interval_ms() -> u64 {
+    30_000
+}
+fn default_keepalive_timeout_ms() -> u64 {
+    20_000
+}
+fn default_max_streams_per_connection() -> u32 {
+    128
+}
 
 impl Default for StorageConfig {
     fn default() -> Self {
@@ -206,6 +260,13 @@ impl Default for ServerConfig {
             handshake_timeout_ms: default_handshake_timeout_ms(),
             shutdown_grace_ms: default_shutdown_grace_ms(),
             max_message_bytes: default_max_message_bytes(),
+            max_connections: default_max_connections(),
+            max_connections_per_address: default_max_connections_per_address(),
+            preface_timeout_ms: default_preface_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            keepalive_interval_ms: default_keepalive_interval_ms(),
+            keepalive_timeout_ms: default_keepalive_timeout_ms(),
+            max_streams_per_connection: default_max_streams_per_connection(),
         }
     }
 }
@@ -327,6 +388,56 @@ impl Config {
                 self.server.max_message_bytes
             )));
         }
+        self.check_connections().map_err(semantic)?;
+        Ok(())
+    }
+
+    /// The connection limits of `[server]`: each one set, and the idle
+    /// timeout longer than a keepalive round, or quiet live streams would be
+    /// cut.
+    fn check_connections(&self) -> Result<(), String> {
+        let s = &self.server;
+        if s.max_connections == 0 || s.max_connections_per_address == 0 {
+            return Err(format!(
+                "server.max_connections = {} and server.max_connections_per_address = {} must \
+                 both be at least 1",
+                s.max_connections, s.max_connections_per_address
+            ));
+        }
+        if s.max_connections_per_address > s.max_connections {
+            return Err(format!(
+                "server.max_connections_per_address = {} is more than server.max_connections = \
+                 {}; lower it or raise the other",
+                s.max_connections_per_address, s.max_connections
+            ));
+        }
+        if s.max_streams_per_connection == 0 {
+            return Err("server.max_streams_per_connection must be at least 1".to_owned());
+        }
+        for (name, ms) in [
+            ("handshake_timeout_ms", s.handshake_timeout_ms),
+            ("preface_timeout_ms", s.preface_timeout_ms),
+            ("idle_timeout_ms", s.idle_timeout_ms),
+            ("keepalive_interval_ms", s.keepalive_interval_ms),
+            ("keepalive_timeout_ms", s.keepalive_timeout_ms),
+        ] {
+            if ms < 100 {
+                return Err(format!(
+                    "server.{name} = {ms} is too short to be met; use at least 100"
+                ));
+            }
+        }
+        if s.idle_timeout_ms
+            <= s.keepalive_interval_ms
+                .saturating_add(s.keepalive_timeout_ms)
+        {
+            return Err(format!(
+                "server.idle_timeout_ms = {} must be longer than keepalive_interval_ms + \
+                 keepalive_timeout_ms ({} + {}): a quiet live stream is kept open only by the \
+                 answers to keepalive pings",
+                s.idle_timeout_ms, s.keepalive_interval_ms, s.keepalive_timeout_ms
+            ));
+        }
         Ok(())
     }
 
@@ -358,6 +469,26 @@ log_level = "info"
 # shutdown_grace_ms = {grace}
 # Largest gRPC message accepted, in bytes.
 # max_message_bytes = {max}
+# Connections open at once, and from one address (an IPv6 /64 is one
+# address). Over the first, the oldest connection that has not yet sent the
+# HTTP/2 preface is closed to make room (or else one of the address holding
+# the most); over the second, the new one is.
+# Keep max_connections well under the process's file-descriptor limit.
+# max_connections = {max_connections}
+# max_connections_per_address = {max_per_address}
+# Milliseconds a client has after the TLS handshake to send the HTTP/2
+# preface.
+# preface_timeout_ms = {preface}
+# Milliseconds without anything read before a connection is closed; longer
+# than keepalive_interval_ms + keepalive_timeout_ms (answered pings keep quiet
+# live streams open).
+# idle_timeout_ms = {idle}
+# HTTP/2 pings: every keepalive_interval_ms on a connection with nothing else
+# to read; one unanswered for keepalive_timeout_ms closes the connection.
+# keepalive_interval_ms = {keepalive_interval}
+# keepalive_timeout_ms = {keepalive_timeout}
+# Requests (HTTP/2 streams) one connection may have open at once.
+# max_streams_per_connection = {max_streams}
 
 [network]
 # The network this node belongs to: its id and the secretariat's node key,
@@ -395,6 +526,13 @@ log_level = "info"
             handshake = default_handshake_timeout_ms(),
             grace = default_shutdown_grace_ms(),
             max = default_max_message_bytes(),
+            max_connections = default_max_connections(),
+            max_per_address = default_max_connections_per_address(),
+            preface = default_preface_timeout_ms(),
+            idle = default_idle_timeout_ms(),
+            keepalive_interval = default_keepalive_interval_ms(),
+            keepalive_timeout = default_keepalive_timeout_ms(),
+            max_streams = default_max_streams_per_connection(),
             anti_entropy = default_anti_entropy_ms(),
             batch = default_batch_entries(),
             backoff = default_backoff_ms(),
@@ -510,6 +648,24 @@ mod tests {
         );
         let err = parse("[metrics]\nport = 9464\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `port`"), "{err}");
+    }
+
+    #[test]
+    fn connection_limits_are_checked() {
+        let config =
+            parse("[server]\nmax_connections = 10\nmax_connections_per_address = 2\n").unwrap();
+        assert_eq!(config.server.max_connections, 10);
+        let err = parse("[server]\nmax_connections = 10\nmax_connections_per_address = 20\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("is more than"), "{err}");
+        let err = parse("[server]\nmax_connections = 0\n").unwrap_err();
+        assert!(err.to_string().contains("at least 1"), "{err}");
+        let err = parse("[server]\npreface_timeout_ms = 0\n").unwrap_err();
+        assert!(err.to_string().contains("too short"), "{err}");
+        let err = parse("[server]\nidle_timeout_ms = 40000\n").unwrap_err();
+        assert!(err.to_string().contains("must be longer than"), "{err}");
+        let err = parse("[server]\nmax_connection = 10\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
     }
 
     #[test]

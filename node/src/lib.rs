@@ -15,6 +15,7 @@ pub mod api;
 pub mod backup;
 mod codec;
 pub mod config;
+pub mod connections;
 pub mod datadir;
 pub mod doc;
 pub mod fault;

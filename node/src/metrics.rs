@@ -72,6 +72,20 @@ const CUTOFF_REASONS: [&str; 5] = [
     "oversized",
 ];
 
+/// Every reason the node refuses or closes a connection on its own (see
+/// `server.rs`), so that each series exists (at 0) from the start.
+pub const CONNECTION_REFUSALS: [&str; 9] = [
+    "address_cap",
+    "global_cap",
+    "evicted",
+    "handshake_timeout",
+    "handshake_failed",
+    "certificate_refused",
+    "preface_timeout",
+    "bad_preface",
+    "idle_timeout",
+];
+
 #[derive(Default)]
 struct Latency {
     buckets: [u64; LATENCY_BUCKETS.len()],
@@ -88,6 +102,10 @@ struct Counters {
     /// (method, gRPC code) → requests.
     requests: Mutex<BTreeMap<(String, String), u64>>,
     latency: Mutex<BTreeMap<String, Latency>>,
+    connections_accepted: AtomicU64,
+    connections_open: AtomicU64,
+    connections_pending: AtomicU64,
+    connections_refused: [AtomicU64; CONNECTION_REFUSALS.len()],
 }
 
 static COUNTERS: LazyLock<Counters> = LazyLock::new(Counters::default);
@@ -138,6 +156,32 @@ pub fn rejection_reason(err: &IngestError) -> &'static str {
         #[allow(unreachable_patterns)]
         _ => "other",
     }
+}
+
+/// Counts a connection admitted at accept (under the caps).
+pub fn connection_accepted() {
+    COUNTERS
+        .connections_accepted
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts a connection refused or closed by the node, by reason (one of
+/// [`CONNECTION_REFUSALS`]; anything else is a bug, counted nowhere).
+pub fn connection_refused(reason: &'static str) {
+    if let Some(at) = CONNECTION_REFUSALS.iter().position(|r| *r == reason) {
+        COUNTERS.connections_refused[at].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The connections open now, and how many of them have not yet sent the
+/// HTTP/2 preface.
+pub fn connections_now(open: usize, pending: usize) {
+    COUNTERS
+        .connections_open
+        .store(open as u64, Ordering::Relaxed);
+    COUNTERS
+        .connections_pending
+        .store(pending as u64, Ordering::Relaxed);
 }
 
 fn grpc_request(method: &str, code: &str, elapsed: Duration) {
@@ -489,6 +533,56 @@ pub fn render(sources: &MetricsSources) -> String {
             "focal_peer_entries_rejected_total{{{}}} {}",
             label(p),
             p.rejected
+        );
+    }
+
+    family(
+        &mut out,
+        "focal_connections_open",
+        "gauge",
+        "Connections open on the gRPC port, handshaking or serving.",
+    );
+    let _ = writeln!(
+        out,
+        "focal_connections_open {}",
+        COUNTERS.connections_open.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "focal_connections_pending",
+        "gauge",
+        "Open connections that have not yet sent the HTTP/2 preface (TLS or preface pending).",
+    );
+    let _ = writeln!(
+        out,
+        "focal_connections_pending {}",
+        COUNTERS.connections_pending.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "focal_connections_accepted_total",
+        "counter",
+        "Connections admitted under the connection caps since start.",
+    );
+    let _ = writeln!(
+        out,
+        "focal_connections_accepted_total {}",
+        COUNTERS.connections_accepted.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "focal_connections_refused_total",
+        "counter",
+        "Connections the node refused or closed on its own since start, by reason.",
+    );
+    for (reason, n) in CONNECTION_REFUSALS
+        .iter()
+        .zip(&COUNTERS.connections_refused)
+    {
+        let _ = writeln!(
+            out,
+            "focal_connections_refused_total{{reason=\"{reason}\"}} {}",
+            n.load(Ordering::Relaxed)
         );
     }
 

@@ -1,40 +1,35 @@
 //! The running node: the TLS listener, the gRPC services, and clean shutdown.
 //!
 //! Connections are accepted here rather than by tonic so that the TLS layer is
-//! ours: the certificate is the node key's, the handshake has a deadline, and a
-//! peer that speaks garbage costs one task, not the accept loop.
+//! ours: the certificate is the node key's, the caps are checked before the
+//! handshake, the handshake and the HTTP/2 preface have deadlines
+//! (`connections.rs`), and a peer that speaks garbage costs one task, not the
+//! accept loop.
 //!
 //! Shutdown order: stop accepting, report NOT_SERVING, let in-flight requests
 //! finish (up to `server.shutdown_grace_ms`), then checkpoint and close the
 //! database, remove the address file and release the directory lock.
 
-use std::{
-    future::Future,
-    io,
-    net::SocketAddr,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-    time::Duration,
-};
+use std::{future::Future, io, net::SocketAddr, sync::Arc, time::Duration};
 
 use focal_proto::v1::{
     GetInfoRequest, NodeInfo,
     node_service_server::{NodeService, NodeServiceServer},
 };
 use tokio::{
-    io::{AsyncRead, AsyncWrite, ReadBuf},
-    net::{TcpListener, TcpStream},
+    net::TcpListener,
     sync::{mpsc, watch},
 };
-use tokio_rustls::{TlsAcceptor, server::TlsStream};
+use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status, transport::server::Connected};
+use tonic::{Request, Response, Status};
 
 use crate::{
     api::{NetworkFacts, RecordApi},
+    connections::{self, ConnectionLimits, ConnectionSettings, ServedConnection},
     datadir::{DataDirError, OpenDataDir},
     identity::NodeId,
+    lograte::LogBudget,
     peer::{PeerApi, PeerApiConfig},
     query::Reader,
     roster::SharedRoster,
@@ -105,60 +100,6 @@ pub struct PeerInfo {
     pub remote: Option<SocketAddr>,
     /// The ed25519 key of the client certificate, if one was presented.
     pub peer_key: Option<NodeId>,
-}
-
-/// An accepted, handshaken TLS connection.
-struct TlsConnection {
-    inner: TlsStream<TcpStream>,
-    info: PeerInfo,
-}
-
-impl Connected for TlsConnection {
-    type ConnectInfo = PeerInfo;
-
-    fn connect_info(&self) -> PeerInfo {
-        self.info.clone()
-    }
-}
-
-impl AsyncRead for TlsConnection {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for TlsConnection {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
 }
 
 /// `focal.v1.NodeService`: public facts about this node.
@@ -408,12 +349,12 @@ pub async fn serve(
         let _ = stop_tx.send(true);
     });
 
-    let (conn_tx, conn_rx) = mpsc::channel::<Result<TlsConnection, io::Error>>(64);
-    let handshake_timeout = Duration::from_millis(config.server.handshake_timeout_ms);
+    let (conn_tx, conn_rx) = mpsc::channel::<Result<ServedConnection, io::Error>>(64);
+    connections::check_fd_limit(config.server.max_connections);
     let accept_loop = tokio::spawn(accept_loop(
         listener,
         acceptor,
-        handshake_timeout,
+        ConnectionSettings::from(&config.server),
         conn_tx,
         stop_rx.clone(),
     ));
@@ -439,8 +380,21 @@ pub async fn serve(
                 .await;
         }
     };
+    // `tcp_keepalive` is left unset: tonic ignores it for connections it
+    // did not accept, and every stage here has its own deadline (handshake,
+    // preface, keepalive pings, idle timeout). The concurrency limit bounds
+    // handlers in progress on one connection, the stream limit (HTTP/2
+    // SETTINGS, enforced by h2 with REFUSED_STREAM) open streams.
+    let max_streams = config.server.max_streams_per_connection;
     let server = tonic::transport::Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_interval(Some(Duration::from_millis(
+            config.server.keepalive_interval_ms,
+        )))
+        .http2_keepalive_timeout(Some(Duration::from_millis(
+            config.server.keepalive_timeout_ms,
+        )))
+        .max_concurrent_streams(Some(max_streams))
+        .concurrency_limit_per_connection(max_streams as usize)
         .layer(crate::metrics::GrpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -510,58 +464,56 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
+/// Accepts TCP connections and hands each, once past the caps, the TLS
+/// handshake and the HTTP/2 preface (`connections.rs`), to tonic.
 async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
-    handshake_timeout: Duration,
-    connections: mpsc::Sender<Result<TlsConnection, io::Error>>,
+    settings: ConnectionSettings,
+    connections: mpsc::Sender<Result<ServedConnection, io::Error>>,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Out of file descriptors and the like: a stranger can cause it.
+    static ACCEPT_FAILED: LogBudget = LogBudget::per_minute(6);
+    let limits = ConnectionLimits::new(settings.max_connections, settings.max_per_address);
+    let settings = Arc::new(settings);
     loop {
         let (tcp, remote) = tokio::select! {
             () = stopped(&mut stop) => return,
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(err) => {
-                    // Out of file descriptors and the like: back off instead
-                    // of spinning.
-                    tracing::warn!(%err, "accept failed");
+                    if let Some(suppressed) = ACCEPT_FAILED.admit() {
+                        tracing::warn!(%err, suppressed, "accept failed");
+                    }
+                    // Back off instead of spinning.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             },
         };
+        // Checked before any work for the connection: over a cap, the
+        // socket is closed here.
+        let slot = match limits.admit(remote.ip()) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                drop(tcp);
+                refusal.report(remote, None);
+                continue;
+            }
+        };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let connections = connections.clone();
+        let settings = settings.clone();
         tokio::spawn(async move {
-            match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => {
-                    let info = PeerInfo {
-                        remote: Some(remote),
-                        peer_key: peer_key(&stream),
-                    };
-                    let _ = connections
-                        .send(Ok(TlsConnection {
-                            inner: stream,
-                            info,
-                        }))
-                        .await;
-                }
-                Ok(Err(err)) => tracing::debug!(%remote, %err, "TLS handshake failed"),
-                Err(_) => tracing::debug!(%remote, "TLS handshake timed out"),
+            if let Some(served) =
+                connections::establish(tcp, remote, slot, acceptor, &settings).await
+            {
+                let _ = connections.send(Ok(served)).await;
             }
         });
     }
-}
-
-/// The key of the client certificate, if the peer presented one.
-fn peer_key(stream: &TlsStream<TcpStream>) -> Option<NodeId> {
-    let (_, conn) = stream.get_ref();
-    let cert = conn.peer_certificates()?.first()?;
-    focal_client::transport::certificate_key(cert.as_ref())
-        .ok()
-        .map(NodeId)
 }
 
 /// What the status file is made of.

@@ -7,7 +7,10 @@
 //! meaning, so the certificate is valid from 1975 to 4096: no clock can make
 //! it expire.
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
 
 use rcgen::{CertificateParams, DnType, KeyPair, PKCS_ED25519};
 use rustls::{
@@ -22,6 +25,7 @@ use focal_client::transport::Ed25519Handshake;
 
 use crate::{
     identity::{NodeId, NodeKey},
+    lograte::LogBudget,
     roster::SharedRoster,
 };
 
@@ -88,6 +92,71 @@ pub fn peer_client_config(key: &NodeKey, peer: NodeId) -> Result<ClientConfig, T
     })
 }
 
+/// A log budget per minute that also shares out its lines by key: the line an
+/// operator looks for ("why is this member refused?") still appears while
+/// strangers with a thousand throwaway keys spend the rest.
+#[derive(Debug)]
+struct KeyedLogBudget {
+    per_key: u32,
+    total: u32,
+    state: Mutex<KeyedLogState>,
+}
+
+#[derive(Debug)]
+struct KeyedLogState {
+    started: Option<Instant>,
+    written: u32,
+    /// Lines written per key in this window; at most `total` keys.
+    by_key: Vec<([u8; 32], u32)>,
+    suppressed: u64,
+}
+
+impl KeyedLogBudget {
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    const fn new(per_key: u32, total: u32) -> Self {
+        Self {
+            per_key,
+            total,
+            state: Mutex::new(KeyedLogState {
+                started: None,
+                written: 0,
+                by_key: Vec::new(),
+                suppressed: 0,
+            }),
+        }
+    }
+
+    /// `Some(lines suppressed since the last one written)` if a line about
+    /// `key` may be written now.
+    fn admit(&self, key: [u8; 32]) -> Option<u64> {
+        self.admit_at(key, Instant::now())
+    }
+
+    fn admit_at(&self, key: [u8; 32], now: Instant) -> Option<u64> {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if s.started
+            .is_none_or(|start| now.duration_since(start) >= Self::WINDOW)
+        {
+            s.started = Some(now);
+            s.written = 0;
+            s.by_key.clear();
+        }
+        let at = s.by_key.iter().position(|(k, _)| *k == key);
+        let lines = at.map_or(0, |at| s.by_key[at].1);
+        if s.written >= self.total || lines >= self.per_key {
+            s.suppressed += 1;
+            return None;
+        }
+        match at {
+            Some(at) => s.by_key[at].1 += 1,
+            None => s.by_key.push((key, 1)),
+        }
+        s.written += 1;
+        Some(std::mem::take(&mut s.suppressed))
+    }
+}
+
 /// Accepts a client certificate only if its key is active in the roster, for
 /// an active member (or is the current anchor).
 #[derive(Debug)]
@@ -115,8 +184,19 @@ impl ClientCertVerifier for RosterClientVerifier {
         _intermediates: &[CertificateDer<'_>],
         _now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
+        // Anyone can present a certificate: these lines are rate-limited;
+        // `focal_connections_refused_total{reason="certificate_refused"}`
+        // counts every refusal.
+        static NOT_A_NODE: LogBudget = LogBudget::per_minute(5);
+        static NOT_ACTIVE: KeyedLogBudget = KeyedLogBudget::new(3, 20);
         let key = focal_client::transport::certificate_key(end_entity.as_ref()).map_err(|e| {
-            tracing::warn!(%e, "refused a peer certificate that is not an ed25519 node certificate");
+            if let Some(suppressed) = NOT_A_NODE.admit() {
+                tracing::warn!(
+                    %e,
+                    suppressed,
+                    "refused a peer certificate that is not an ed25519 node certificate"
+                );
+            }
             rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding)
         })?;
         let key = NodeId(key);
@@ -128,11 +208,14 @@ impl ClientCertVerifier for RosterClientVerifier {
         match member {
             Some(_) => Ok(ClientCertVerified::assertion()),
             None => {
-                tracing::warn!(
-                    peer_key = %key,
-                    "refused a peer at the TLS handshake: its key is not active in the roster \
-                     (unknown, suspended, revoked, or from another network)"
-                );
+                if let Some(suppressed) = NOT_ACTIVE.admit(key.0) {
+                    tracing::warn!(
+                        peer_key = %key,
+                        suppressed,
+                        "refused a peer at the TLS handshake: its key is not active in the roster \
+                         (unknown, suspended, revoked, or from another network)"
+                    );
+                }
                 Err(rustls::Error::InvalidCertificate(
                     rustls::CertificateError::ApplicationVerificationFailure,
                 ))
@@ -166,6 +249,28 @@ impl ClientCertVerifier for RosterClientVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusal_lines_are_shared_out_by_key() {
+        let budget = KeyedLogBudget::new(2, 5);
+        let t0 = Instant::now();
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        assert_eq!(budget.admit_at(a, t0), Some(0));
+        assert_eq!(budget.admit_at(a, t0), Some(0));
+        // The same key again: suppressed, but another key still gets in.
+        assert_eq!(budget.admit_at(a, t0), None);
+        assert_eq!(budget.admit_at(b, t0), Some(1));
+        // Throwaway keys spend the rest of the window's lines.
+        assert_eq!(budget.admit_at([3; 32], t0), Some(0));
+        assert_eq!(budget.admit_at([4; 32], t0), Some(0));
+        for k in 5..100 {
+            assert_eq!(budget.admit_at([k; 32], t0), None);
+        }
+        assert_eq!(budget.admit_at(b, t0), None);
+        // The next window starts afresh and says what was left out.
+        let later = t0 + KeyedLogBudget::WINDOW;
+        assert_eq!(budget.admit_at(b, later), Some(96));
+    }
 
     #[test]
     fn server_config_accepts_the_node_key() {

@@ -267,6 +267,16 @@ fn record_command(spec: &RecordSpec) -> Command {
                 .long("lang")
                 .default_value("en")
                 .help("Language of the multilingual text given in flags"),
+        )
+        .arg(
+            Arg::new("request-id")
+                .long("request-id")
+                .value_name("ID")
+                .help(
+                    "Your id for this create (a UUID, say): run the same command again with \
+                     the same id and the node answers the record the first run made instead \
+                     of creating a second one (safe retries)",
+                ),
         );
     let list =
         Filter::augment_args(Command::new("list").about(format!("List {} records", spec.name)));
@@ -693,6 +703,10 @@ async fn record_command_run(
                         .cloned()
                         .unwrap_or_default(),
                     language: sub.get_one::<String>("lang").cloned().unwrap_or_default(),
+                    request_id: sub
+                        .get_one::<String>("request-id")
+                        .cloned()
+                        .unwrap_or_default(),
                 })
                 .await
                 .map_err(explain)?
@@ -946,6 +960,7 @@ async fn import(client: &Client, file: &Path, json: bool) -> anyhow::Result<()> 
                 fields_json: Value::Object(map).to_string(),
                 visibility,
                 language: String::new(),
+                request_id: String::new(),
             })
             .await
         {

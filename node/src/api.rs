@@ -532,6 +532,7 @@ impl RecordService for RecordApi {
                 fields,
                 visibility,
                 language: req.language,
+                request_id: (!req.request_id.is_empty()).then_some(req.request_id),
             })
             .await
             .map_err(status)?;
@@ -775,6 +776,7 @@ pub fn status(err: WriteError) -> Status {
             Status::failed_precondition(message)
         }
         WriteError::ShuttingDown => Status::unavailable(message),
+        WriteError::RequestIdReused(_) => Status::already_exists(message),
         _ => Status::internal(message),
     }
 }

@@ -154,6 +154,7 @@ async fn create(client: &Client, kind: &str, fields: Value) -> anyhow::Result<St
             fields_json: fields.to_string(),
             visibility: String::new(),
             language: String::new(),
+            request_id: String::new(),
         })
         .await
         .map_err(|s| anyhow::anyhow!("seeding a {kind}: {}", s.message()))?;

@@ -20,6 +20,7 @@ pub mod datadir;
 pub mod doc;
 pub mod fault;
 pub mod handover;
+pub mod idempotency;
 pub mod identity;
 pub mod ingest;
 pub mod intake;

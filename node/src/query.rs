@@ -463,6 +463,14 @@ impl Reader {
 const ROW_COLUMNS: &str =
     "id, type, owner, visibility, created, updated, deleted, title, json, heads";
 
+/// The projection row of record `id` (on any connection, the writer's
+/// included).
+pub(crate) fn row_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<RecordRow>> {
+    conn.prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM records WHERE id = ?1"))?
+        .query_row([id], read_row)
+        .optional()
+}
+
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
     let kind: String = r.get(1)?;
     let visibility: String = r.get(3)?;

@@ -150,6 +150,15 @@ const MIGRATIONS: &[&str] = &[
      INSERT INTO refusal_counts (peer, reason, count, first_at, last_at)
          SELECT peer, 'legacy', count(*), min(at), max(at) FROM rejections GROUP BY peer;
      DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - 256;",
+    // 7: idempotent creates: the request ids clients sent with creates, a
+    // fingerprint of each request and the record it made (kept 7 days).
+    "CREATE TABLE create_requests (
+         request_id  TEXT PRIMARY KEY NOT NULL,
+         fingerprint BLOB NOT NULL,
+         record_id   TEXT NOT NULL,
+         at          INTEGER NOT NULL
+     ) STRICT;
+     CREATE INDEX create_requests_at ON create_requests (at);",
 ];
 
 /// The schema version this binary writes.

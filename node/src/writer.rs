@@ -100,6 +100,9 @@ pub enum WriteRequest {
         visibility: Visibility,
         /// Language of plain-string multilingual text.
         language: String,
+        /// The client's id for this request, making retries safe (see
+        /// `idempotency`).
+        request_id: Option<String>,
     },
     /// A partial update: JSON merge patch (RFC 7396) of the fields.
     Update {
@@ -174,6 +177,12 @@ pub enum WriteError {
         /// `rotated` or `revoked`.
         status: String,
     },
+    /// A create reused a request id of a different create.
+    #[error(
+        "request id {0} was already used for a different create; a retry must send the same \
+         request, and a new create a new id"
+    )]
+    RequestIdReused(String),
     /// The node was restored from a backup and has not yet recovered its
     /// own later entries (see `recovery`).
     #[error(
@@ -953,7 +962,29 @@ impl WriteContext<'_> {
                 fields,
                 visibility,
                 language,
+                request_id,
             } => {
+                let request = match request_id {
+                    Some(request_id) => {
+                        crate::idempotency::check_request_id(request_id)?;
+                        let fingerprint =
+                            crate::idempotency::fingerprint(*kind, fields, *visibility, language);
+                        if let Some(row) =
+                            crate::idempotency::lookup(conn, request_id, &fingerprint)?
+                        {
+                            // A retry: the record the first create made.
+                            return Ok(Applied {
+                                row: Some(row),
+                                roster: false,
+                                action: "created",
+                                head: None,
+                                stored: None,
+                            });
+                        }
+                        Some((request_id, fingerprint))
+                    }
+                    None => None,
+                };
                 if kind.secretariat_only() && self.member.kind() != MemberKind::Secretariat {
                     return Err(WriteError::SecretariatOnly(*kind));
                 }
@@ -1000,6 +1031,9 @@ impl WriteContext<'_> {
                         .with_time(now_secs),
                 );
                 touched.push(id.clone());
+                if let Some((request_id, fingerprint)) = request {
+                    crate::idempotency::remember(conn, request_id, &fingerprint, &id, now_secs)?;
+                }
                 self.store_change(conn, id, (document, 0), true, "created", *visibility)
             }
             WriteRequest::Update {

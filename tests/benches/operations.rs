@@ -41,6 +41,7 @@ fn practice(title: &str) -> pb::CreateRequest {
         .to_string(),
         visibility: String::new(),
         language: String::new(),
+        request_id: String::new(),
     }
 }
 

@@ -35,6 +35,7 @@ fn practice(title: &str) -> pb::CreateRequest {
         .to_string(),
         visibility: String::new(),
         language: String::new(),
+        request_id: String::new(),
     }
 }
 

@@ -47,6 +47,7 @@ async fn sigkill_never_loses_an_acknowledged_write() {
                             fields_json: fields.to_string(),
                             visibility: String::new(),
                             language: String::new(),
+                            request_id: String::new(),
                         })
                         .await;
                     let id = match created {

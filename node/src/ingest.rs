@@ -141,6 +141,20 @@ pub enum IngestError {
         /// Why.
         reason: String,
     },
+    /// The entry, or the document it makes, is over one of the node's
+    /// limits (`[limits]` in focal.toml): refused before the costly step,
+    /// and the relaying peer is cut off.
+    #[error("entry {seq} of {origin} for {doc} is over a limit: {over}")]
+    OverLimit {
+        /// The origin.
+        origin: NodeId,
+        /// The sequence number.
+        seq: u64,
+        /// The record.
+        doc: String,
+        /// Which limit, the value found and the limit.
+        over: crate::limits::OverLimit,
+    },
     /// Storing failed.
     #[error("storage failed: {0}")]
     Storage(String),
@@ -410,7 +424,19 @@ impl WriteContext<'_> {
         // The signature and changes are checked before anything about the
         // entry's place in its log, so that a forgery is always reported as
         // a forgery (and its sender cut off), wherever it claims to be.
-        let changes = entry.verify()?;
+        let over = |over: crate::limits::OverLimit| IngestError::OverLimit {
+            origin: body.origin,
+            seq: body.seq,
+            doc: body.doc_id.clone(),
+            over,
+        };
+        let limits = &self.net.limits;
+        // The record id is bounded by `decode`; the changes' sizes, chunk
+        // types and operation counts are checked from their bytes first.
+        let changes = entry.verify(limits).map_err(|e| match e {
+            EntryError::OverLimit { over: o, .. } => over(o),
+            other => IngestError::Entry(other),
+        })?;
         // One look at the roster for the cut-off and the authorization.
         let net = self.net;
         let roster = net
@@ -487,7 +513,9 @@ impl WriteContext<'_> {
                 doc: body.doc_id.clone(),
                 reason: e.to_string(),
             })?;
-        let json = doc::to_json(&document);
+        // Read with an explicit stack, stopping at the depth and size
+        // limits; the savepoint drops the applied changes on refusal.
+        let json = doc::to_json_within(&document, limits).map_err(over)?;
         if provisional {
             // A new anchor key's first roster change carries the hand-over
             // that makes it the anchor.

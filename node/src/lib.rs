@@ -20,6 +20,7 @@ pub mod doc;
 pub mod handover;
 pub mod identity;
 pub mod ingest;
+pub mod limits;
 pub mod log;
 pub mod lograte;
 pub mod member;

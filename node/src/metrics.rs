@@ -114,6 +114,7 @@ pub fn rejection_reason(err: &IngestError) -> &'static str {
         IngestError::AudienceMismatch { .. } => "audience_mismatch",
         IngestError::BadEnvelope { .. } => "bad_envelope",
         IngestError::Apply { .. } => "apply",
+        IngestError::OverLimit { .. } => "over_limit",
         IngestError::Storage(_) => "storage",
         #[allow(unreachable_patterns)]
         _ => "other",

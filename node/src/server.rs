@@ -214,7 +214,8 @@ pub async fn serve(
             .secretariat_key
             .as_deref()
             .and_then(NodeId::from_hex),
-    );
+    )
+    .with_limits(config.limits.clone());
     let roster: SharedRoster = net.roster.clone();
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key, roster.clone())?));
 

@@ -560,6 +560,7 @@ async fn receive(
                 | IngestError::AudienceMismatch { .. }
                 | IngestError::BadEnvelope { .. }
                 | IngestError::Apply { .. }
+                | IngestError::OverLimit { .. }
         )
     });
     update(&config.status, peer, |s| {

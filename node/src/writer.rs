@@ -369,6 +369,8 @@ pub struct NetworkContext {
     /// genesis key (the first trust anchor; the current one follows its
     /// hand-overs), once the node is in a network.
     pub roster: SharedRoster,
+    /// What a record may hold, for received entries and local writes alike.
+    pub limits: crate::limits::Limits,
 }
 
 impl NetworkContext {
@@ -377,7 +379,14 @@ impl NetworkContext {
     pub fn new(genesis: Option<NodeId>) -> Self {
         Self {
             roster: Arc::new(RwLock::new(Roster::empty(genesis))),
+            limits: crate::limits::Limits::default(),
         }
+    }
+
+    /// The same context with the node's configured limits.
+    pub fn with_limits(mut self, limits: crate::limits::Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The network's genesis key.

@@ -404,4 +404,72 @@ mod tests {
             object(json!({"title": "B", "status": "in-force", "nested": {"x": 10, "y": 20}}))
         );
     }
+
+    /// A document nesting maps `depth` deep under `nested`.
+    fn nested(depth: usize) -> Automerge {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        let mut obj = automerge::ROOT;
+        for _ in 0..depth {
+            obj = tx.put_object(&obj, "nested", ObjType::Map).unwrap();
+        }
+        tx.commit();
+        doc
+    }
+
+    #[test]
+    fn a_deep_document_is_refused_without_recursion() {
+        let limits = Limits::default();
+        for depth in [400, 10_000] {
+            let doc = nested(depth);
+            let err = to_json_within(&doc, &limits).unwrap_err();
+            assert_eq!(err.limit, Limit::Depth, "{depth}");
+            assert_eq!(err.value, limits.max_depth as u64 + 1);
+            assert!(err.to_string().contains("max_depth"), "{err}");
+            // Stored documents are read with a depth cap too, never by
+            // recursion.
+            assert!(to_json(&doc).is_empty());
+        }
+        // At the limit, it reads.
+        let doc = nested(limits.max_depth - 1);
+        assert!(to_json_within(&doc, &limits).is_ok());
+    }
+
+    #[test]
+    fn a_large_document_stops_at_the_size_and_list_limits() {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        let list = tx.put_object(automerge::ROOT, "items", ObjType::List).unwrap();
+        for i in 0..3_000 {
+            tx.insert(&list, i, "xxxxxxxxxx").unwrap();
+        }
+        tx.commit();
+        let err = to_json_within(&doc, &Limits::default()).unwrap_err();
+        assert_eq!(err.limit, Limit::ListItems);
+        assert_eq!(err.at.as_deref(), Some("items"));
+        let small = Limits {
+            max_record_json_bytes: 10_000,
+            max_list_items: 10_000,
+            ..Limits::default()
+        };
+        let err = to_json_within(&doc, &small).unwrap_err();
+        assert_eq!(err.limit, Limit::RecordJsonBytes);
+        // Counted as it is read: stopped just past the limit.
+        assert!(err.value <= 10_000 + 20, "{}", err.value);
+
+        // The size counted is the size of the compact JSON.
+        let json = to_json(&doc);
+        let exact = serde_json::to_vec(&json).unwrap().len();
+        let fits = Limits {
+            max_record_json_bytes: exact,
+            max_list_items: 10_000,
+            ..Limits::default()
+        };
+        assert_eq!(to_json_within(&doc, &fits).unwrap(), json);
+        let short = Limits {
+            max_record_json_bytes: exact - 1,
+            ..fits
+        };
+        assert!(to_json_within(&doc, &short).is_err());
+    }
 }

@@ -17,7 +17,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The limits, as read from `[limits]` in `focal.toml`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -271,29 +271,63 @@ impl Limits {
         None
     }
 
-    /// Measures a client's JSON before anything else looks at it: nesting,
-    /// list lengths and string lengths (against the long-text limit; the
-    /// schema applies the field's own), walking with an explicit stack and
-    /// stopping at the first value over a limit. `depth` is the depth of
-    /// `value` itself (1 for a record's field map).
+    /// Measures a client's JSON before anything else looks at it: its
+    /// nesting only, walking with an explicit stack and stopping at the
+    /// first map or list too deep (validation and the document writer
+    /// recurse; list and text lengths are the schema's to report, by field).
+    /// `depth` is the depth of `value` itself (1 for a record's field map).
     pub fn check_json(&self, value: &Value, depth: usize) -> Result<(), OverLimit> {
-        let mut stack: Vec<(&Value, usize)> = vec![(value, depth)];
-        while let Some((value, depth)) = stack.pop() {
-            match value {
-                Value::Object(map) => {
-                    self.check(Limit::Depth, depth as u64)?;
-                    stack.extend(map.values().map(|v| (v, depth + 1)));
-                }
-                Value::Array(items) => {
-                    self.check(Limit::Depth, depth as u64)?;
-                    self.check(Limit::ListItems, items.len() as u64)?;
-                    stack.extend(items.iter().map(|v| (v, depth + 1)));
-                }
-                Value::String(text) => self.check(Limit::TextBytes, text.len() as u64)?,
-                _ => {}
+        let mut stack: Vec<(&Value, usize, Option<&str>)> = vec![(value, depth, None)];
+        while let Some((value, depth, field)) = stack.pop() {
+            let children: Box<dyn Iterator<Item = &Value>> = match value {
+                Value::Object(map) => Box::new(map.values()),
+                Value::Array(items) => Box::new(items.iter()),
+                _ => continue,
+            };
+            self.check(Limit::Depth, depth as u64).map_err(|mut e| {
+                e.at = field.map(str::to_owned);
+                e
+            })?;
+            if depth == 1
+                && let Value::Object(map) = value
+            {
+                stack.extend(map.iter().map(|(k, v)| (v, 2, Some(k.as_str()))));
+            } else {
+                stack.extend(children.map(|v| (v, depth + 1, field)));
             }
         }
         Ok(())
+    }
+
+    /// [`Limits::check_json`] on a record's field map (or patch).
+    pub fn check_fields(&self, fields: &Map<String, Value>) -> Result<(), OverLimit> {
+        for (key, value) in fields {
+            self.check_json(value, 2).map_err(|mut e| {
+                e.at.get_or_insert_with(|| key.clone());
+                e
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A whole record (envelope and fields), as it will be stored: what a
+    /// peer's [`crate::doc::to_json_within`] will measure.
+    pub fn check_record(&self, record: &Map<String, Value>) -> Result<(), OverLimit> {
+        self.check_fields(record)?;
+        let mut size: usize = 2;
+        for (key, value) in record {
+            // `,"key":value`
+            size = size
+                .saturating_add(1 + json_len(&Value::String(key.clone())) + 1)
+                .saturating_add(json_len(value));
+        }
+        self.check(Limit::RecordJsonBytes, size.saturating_sub(1) as u64)
+    }
+
+    /// The operations of one local change.
+    pub fn check_ops(&self, ops: usize) -> Result<(), OverLimit> {
+        self.check(Limit::OpsPerChange, ops as u64)?;
+        self.check(Limit::OpsPerEntry, ops as u64)
     }
 }
 
@@ -332,20 +366,40 @@ mod tests {
         // Dropping the value recursively would overflow the test's stack.
         std::mem::forget(deep);
 
-        let long = json!({"links": vec!["x"; 2_001]});
-        assert_eq!(
-            limits.check_json(&long, 1).unwrap_err().limit,
-            Limit::ListItems
-        );
-        let big = json!({"notes": "x".repeat(20_001)});
-        assert_eq!(
-            limits.check_json(&big, 1).unwrap_err().limit,
-            Limit::TextBytes
-        );
+        let mut fields = Map::new();
+        fields.insert("title".into(), json!("t"));
+        let mut nested = json!({"x": 1});
+        for _ in 0..40 {
+            nested = json!({ "x": nested });
+        }
+        fields.insert("notes".into(), nested);
+        let err = limits.check_fields(&fields).unwrap_err();
+        assert_eq!(err.at.as_deref(), Some("notes"), "{err}");
         assert!(
             limits
                 .check_json(&json!({"a": [{"b": "c"}]}), 1)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_record_is_measured_as_the_json_a_peer_will_read() {
+        let limits = Limits::default();
+        let record: Map<String, Value> =
+            serde_json::from_value(json!({"id": "x", "links": ["a", "b"], "n": 1.5})).unwrap();
+        let exact = json_len(&Value::Object(record.clone()));
+        let tight = Limits {
+            max_record_json_bytes: exact,
+            ..Limits::default()
+        };
+        assert!(tight.check_record(&record).is_ok());
+        let tighter = Limits {
+            max_record_json_bytes: exact - 1,
+            ..Limits::default()
+        };
+        let err = tighter.check_record(&record).unwrap_err();
+        assert_eq!(err.limit, Limit::RecordJsonBytes);
+        assert_eq!(err.value, exact as u64);
+        assert!(limits.check_record(&record).is_ok());
     }
 }

@@ -933,4 +933,24 @@ mod tests {
         lying[at] = 0x7f;
         assert!(scan_change(&lying).is_err());
     }
+
+    #[test]
+    fn a_deep_nesting_bomb_is_refused_by_its_operation_count() {
+        // 200,000 nested maps: a document no stack could read recursively.
+        let key = NodeKey::generate().unwrap();
+        let mut doc = automerge::Automerge::new();
+        doc.set_author(Some(Author::from(key.id().0.to_vec())));
+        let mut tx = doc.transaction();
+        let mut obj = automerge::ROOT;
+        for _ in 0..200_000 {
+            obj = tx.put_object(&obj, "n", automerge::ObjType::Map).unwrap();
+        }
+        tx.commit();
+        let raw = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+        let err = entry(&key, vec![raw]).verify(&Limits::default()).unwrap_err();
+        assert!(
+            matches!(&err, EntryError::OverLimit { over, .. } if over.limit == Limit::OpsPerChange && over.value == 200_000),
+            "{err:?}"
+        );
+    }
 }

@@ -151,6 +151,10 @@ pub enum WriteError {
     /// The request itself is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// The record would be over one of the node's limits (which every
+    /// peer applies to what it receives).
+    #[error("the record would be over a limit: {0}")]
+    OverLimit(#[from] crate::limits::OverLimit),
     /// The database could not store the write; nothing was acknowledged.
     #[error("the write was not stored: {0}")]
     Storage(String),
@@ -946,7 +950,9 @@ impl WriteContext<'_> {
                         )));
                     }
                 }
-                let fields = validate(*kind, fields, self.member, language)?;
+                // Measured before anything walks it (validation recurses).
+                self.net.limits.check_fields(fields)?;
+                let fields = validate(*kind, fields, self.member, language, &self.net.limits)?;
                 let id = format!("{}:{}:{}", self.member, kind.as_str(), random_suffix()?);
                 let mut record = Map::new();
                 record.insert("id".into(), Value::String(id.clone()));
@@ -958,12 +964,17 @@ impl WriteContext<'_> {
                 record.insert("deleted".into(), Value::Bool(false));
                 let field_names: Vec<String> = fields.keys().cloned().collect();
                 record.extend(fields);
+                self.net.limits.check_record(&record)?;
 
                 let mut document = Automerge::new();
                 document.set_author(Some(Author::from(self.origin.0.to_vec())));
                 let mut t = document.transaction();
                 for (k, v) in &record {
                     doc::put(&mut t, &automerge::ROOT, k, v).map_err(automerge_err)?;
+                }
+                if let Err(e) = self.net.limits.check_ops(automerge::transaction::Transactable::pending_ops(&t)) {
+                    t.rollback();
+                    return Err(e.into());
                 }
                 t.commit_with(
                     CommitOptions::default()
@@ -983,6 +994,7 @@ impl WriteContext<'_> {
                     .cache
                     .get(id)
                     .ok_or_else(|| WriteError::NotFound(id.clone()))?;
+                self.net.limits.check_fields(patch)?;
                 for key in patch.keys() {
                     if ENVELOPE_KEYS.contains(&key.as_str()) {
                         return Err(WriteError::BadRequest(format!(
@@ -997,10 +1009,11 @@ impl WriteContext<'_> {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 merge_patch(&mut fields, patch);
-                let fields = validate(kind, &fields, self.member, language)?;
+                let fields = validate(kind, &fields, self.member, language, &self.net.limits)?;
                 let mut target = cached.json.clone();
                 target.retain(|k, _| ENVELOPE_KEYS.contains(&k.as_str()));
                 target.extend(fields);
+                self.net.limits.check_record(&target)?;
                 let current = cached.json.clone();
                 let mut changed = Vec::new();
                 let cached = self
@@ -1032,6 +1045,10 @@ impl WriteContext<'_> {
                 }
                 doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
                     .map_err(automerge_err)?;
+                if let Err(e) = self.net.limits.check_ops(automerge::transaction::Transactable::pending_ops(&t)) {
+                    t.rollback();
+                    return Err(e.into());
+                }
                 t.commit_with(
                     CommitOptions::default()
                         .with_message(format!("update: {}", changed.join(", ")))
@@ -1331,7 +1348,10 @@ impl WriteContext<'_> {
         document.set_author(Some(Author::from(self.origin.0.to_vec())));
         let current = doc::to_json(&document);
         let mut target = current.clone();
+        self.net.limits.check_fields(patch)?;
         merge_patch(&mut target, patch);
+        // Every member's node must accept the roster under its limits.
+        self.net.limits.check_record(&target)?;
         let mut changed = Vec::new();
         let mut t = document.transaction();
         doc::reconcile(
@@ -1362,6 +1382,10 @@ impl WriteContext<'_> {
                 head: None,
                 stored: None,
             });
+        }
+        if let Err(e) = self.net.limits.check_ops(automerge::transaction::Transactable::pending_ops(&t)) {
+            t.rollback();
+            return Err(e.into());
         }
         t.commit_with(
             CommitOptions::default()
@@ -1500,6 +1524,7 @@ fn validate(
     fields: &Map<String, Value>,
     member: &MemberCode,
     language: &str,
+    limits: &crate::limits::Limits,
 ) -> Result<Map<String, Value>, WriteError> {
     let ctx = ValidationContext {
         owner: member.clone(),
@@ -1508,6 +1533,7 @@ fn validate(
         } else {
             language.to_owned()
         },
+        limits: limits.clone(),
     };
     records::validate(kind, fields, &ctx).map_err(|errors| WriteError::Invalid { kind, errors })
 }

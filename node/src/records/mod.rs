@@ -194,6 +194,8 @@ pub struct ValidationContext {
     pub owner: crate::member::MemberCode,
     /// Language tag assumed for multilingual text given as a plain string.
     pub default_language: String,
+    /// List lengths and text sizes every schema caps.
+    pub limits: crate::limits::Limits,
 }
 
 /// A record type's typed fields: the struct a record's field map is read

@@ -515,6 +515,58 @@ mod tests {
     }
 
     #[test]
+    fn lists_texts_and_languages_are_capped_with_the_field_and_the_limit() {
+        let started = std::time::Instant::now();
+        let links: Vec<String> = (0..150_000)
+            .map(|i| format!("https://example.org/{i}"))
+            .collect();
+        let errors = invalid(
+            RecordType::Practice,
+            json!({"title": "x", "themes": ["peacekeeping"], "evidence_links": links}),
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            errors,
+            vec![
+                "evidence_links: has 150000 items; at most 2000 are allowed (`max_list_items` \
+                 in the [limits] section of the node's focal.toml)"
+                    .to_owned()
+            ]
+        );
+        let long = "x".repeat(20_001);
+        let errors = invalid(
+            RecordType::Practice,
+            json!({"title": "x", "themes": ["peacekeeping"], "summary": {"en": long}}),
+        );
+        assert!(
+            errors[0].starts_with("summary.en: has 20001 bytes") && errors[0].contains("max_text_bytes"),
+            "{errors:?}"
+        );
+        let errors = invalid(
+            RecordType::FocalPoint,
+            json!({"person_name": "y".repeat(1_001), "posting": "capital"}),
+        );
+        assert!(errors[0].starts_with("person_name: has 1001 bytes"), "{errors:?}");
+        let many: Map<String, Value> = (0..40)
+            .map(|i| (format!("x-l{i:03}"), json!("t")))
+            .collect();
+        let errors = invalid(
+            RecordType::Practice,
+            json!({"title": many, "themes": ["peacekeeping"]}),
+        );
+        assert!(errors[0].starts_with("title: has 40 languages"), "{errors:?}");
+        // At the limits, a record is valid.
+        let links: Vec<String> = (0..2_000)
+            .map(|i| format!("https://example.org/{i}"))
+            .collect();
+        valid_for(
+            "ESP",
+            RecordType::Practice,
+            json!({"title": "x".repeat(20_000), "themes": ["peacekeeping"], "evidence_links": links}),
+        );
+    }
+
+    #[test]
     fn validate_is_idempotent_on_shorthand_input() {
         // Every `valid…` helper call checks this too; here with every
         // shorthand at once.

@@ -95,7 +95,7 @@ impl<'a> Reader<'a> {
                 self.error(
                     at,
                     format!(
-                        "has {} {len}; at most {} are allowed (`{}` in the [limits] section of \
+                        "has {len} {}; at most {} are allowed (`{}` in the [limits] section of \
                          the node's focal.toml)",
                         noun(limit),
                         over.max,
@@ -489,10 +489,10 @@ pub(crate) const MAX_ERRORS: usize = 100;
 /// What a limit counts, for messages.
 fn noun(limit: Limit) -> &'static str {
     match limit {
-        Limit::ListItems => "items:",
-        Limit::TextBytes | Limit::NameBytes => "bytes:",
-        Limit::Languages => "languages:",
-        _ => "a size of",
+        Limit::ListItems => "items",
+        Limit::TextBytes | Limit::NameBytes => "bytes",
+        Limit::Languages => "languages",
+        _ => "units",
     }
 }
 

@@ -361,11 +361,16 @@ pub fn search_text(kind: RecordType, fields: &Map<String, Value>) -> String {
 }
 
 fn all_strings(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(text) => out.push(text.clone()),
-        Value::Array(items) => items.iter().for_each(|item| all_strings(item, out)),
-        Value::Object(map) => map.values().for_each(|item| all_strings(item, out)),
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    // An explicit stack: the record may be a peer's, nested as deep as the
+    // depth limit allowed.
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::String(text) => out.push(text.clone()),
+            Value::Array(items) => stack.extend(items.iter().rev()),
+            Value::Object(map) => stack.extend(map.values().rev()),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
     }
 }
 

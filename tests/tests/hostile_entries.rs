@@ -596,21 +596,6 @@ fn rejections(node: &TestMember, origin: &NodeId) -> Vec<(String, i64, String)> 
     .collect()
 }
 
-/// Waits until the node has recorded, in `rejections`, that the fake peer
-/// relayed entry `seq` of its own log and why (`reason` contains `needle`).
-#[track_caller]
-fn wait_rejection(node: &TestMember, fake: &NodeId, seq: i64, needle: &str) {
-    wait_for(
-        &format!("a refusal of entry {seq} ({needle:?}) in `rejections`"),
-        node,
-        || {
-            rejections(node, fake).iter().any(|(peer, s, reason)| {
-                *peer == fake.to_string() && *s == seq && reason.contains(needle)
-            })
-        },
-    );
-}
-
 /// The fake peer's record is stored and listed by `focal list`.
 #[track_caller]
 fn wait_listed(node: &TestMember, entry: &LogEntry, title: &str) {
@@ -718,21 +703,28 @@ fn assert_serving(fx: &Fixture, round: &str) {
     }
 }
 
-/// The whole check of one attack: each victim refuses the entry `seq` (its
-/// reason contains every needle of one of `reasons`), cuts the peer off,
+/// The whole check of one attack: each victim refuses the entry `seq` of
+/// `origin`, relayed by the fake peer, for each of `reasons` (a needle of
+/// the recorded reason; one refusal each), cuts the peer off,
 /// stores only `kept` of the fake peer's entries and nothing of `not_listed`
 /// records, and stays within the bounds; honest traffic goes on; after a
 /// restart, each victim refuses the entry again and still serves.
 fn check_attack(
     fx: &mut Fixture,
+    origin: &NodeId,
     seq: i64,
     reasons: &[&str],
     kept: &[&LogEntry],
     not_listed: &str,
 ) {
+    let fake = fx.fake.id.to_string();
     for victim in fx.victims() {
         for reason in reasons {
-            wait_rejection(victim, &fx.fake.id, seq, reason);
+            wait_for(&format!("a refusal for {reason:?}"), victim, || {
+                rejections(victim, origin)
+                    .iter()
+                    .any(|(peer, s, why)| *peer == fake && *s == seq && why.contains(reason))
+            });
         }
         wait_logged(victim, &["peer relayed an invalid entry; disconnecting"]);
         fx.assert_cut_off_with_backoff(victim);
@@ -750,12 +742,12 @@ fn check_attack(
         } else {
             &mut fx.net.members[0]
         };
-        let before = rejections(victim, &fx.fake.id).len();
+        let before = rejections(victim, origin).len();
         victim.stop();
         victim.start();
         let victim = &*victim;
         wait_for("a refusal after the restart", victim, || {
-            rejections(victim, &fx.fake.id).len() > before
+            rejections(victim, origin).len() > before
         });
         wait_logged(victim, &["peer relayed an invalid entry; disconnecting"]);
         assert_bounded(victim);
@@ -1041,8 +1033,10 @@ fn a_record_nested_thousands_deep_is_refused_and_the_peer_cut_off() {
     for victim in fx.victims() {
         wait_listed(victim, &h1, title);
     }
+    let fake = fx.fake.id;
     check_attack(
         &mut fx,
+        &fake,
         2,
         &["max_depth", "nesting depth is 33", "max_ops_per_change"],
         &[&h1],
@@ -1078,8 +1072,10 @@ fn operation_bombs_are_refused_before_they_are_decoded() {
     for victim in fx.victims() {
         wait_listed(victim, &h1, title);
     }
+    let fake = fx.fake.id;
     check_attack(
         &mut fx,
+        &fake,
         2,
         &[
             "operations in one change is 1000000",
@@ -1116,14 +1112,7 @@ fn a_compressed_chunk_bomb_is_refused_without_being_inflated() {
         "entry 1 of {}: change 0 is not a valid Automerge change: a compressed change chunk",
         throwaway.id()
     );
-    for victim in fx.victims() {
-        wait_for("the refusal", victim, || {
-            rejections(victim, &throwaway.id())
-                .iter()
-                .any(|(peer, _, reason)| *peer == fx.fake.id.to_string() && reason.contains(&refusal))
-        });
-    }
-    check_attack(&mut fx, 1, &[], &[&h1], &id);
+    check_attack(&mut fx, &throwaway.id(), 1, &[&refusal], &[&h1], &id);
     for victim in fx.victims() {
         assert!(entries_of(victim, &throwaway.id()).is_empty());
     }

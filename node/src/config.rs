@@ -544,7 +544,10 @@ mod tests {
             crate::limits::Limits::default().max_ops_per_change
         );
         let err = parse("[limits]\nmax_dept = 16\n").unwrap_err();
-        assert!(err.to_string().contains("unknown field `max_dept`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown field `max_dept`"),
+            "{err}"
+        );
         let err = parse("[limits]\nmax_depth = 100000\n").unwrap_err();
         assert!(err.to_string().contains("limits.max_depth"), "{err}");
     }

@@ -240,6 +240,9 @@ fn scalar(value: &Value) -> ScalarValue {
 }
 
 /// Writes `value` at `key` of map `obj`, replacing what was there.
+///
+/// Recursive: callers bound the depth of `value` first
+/// ([`Limits::check_fields`]).
 pub fn put<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
@@ -290,7 +293,8 @@ fn insert<T: Transactable>(
 
 /// Turns map `obj` (currently `current`) into `target` with the fewest
 /// operations, skipping keys in `keep` at this level. Returns the paths of
-/// the fields that changed.
+/// the fields that changed. Recursive, like [`put`]: both trees are bounded
+/// in depth by their callers.
 pub fn reconcile<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
@@ -439,7 +443,9 @@ mod tests {
     fn a_large_document_stops_at_the_size_and_list_limits() {
         let mut doc = Automerge::new();
         let mut tx = doc.transaction();
-        let list = tx.put_object(automerge::ROOT, "items", ObjType::List).unwrap();
+        let list = tx
+            .put_object(automerge::ROOT, "items", ObjType::List)
+            .unwrap();
         for i in 0..3_000 {
             tx.insert(&list, i, "xxxxxxxxxx").unwrap();
         }

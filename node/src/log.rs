@@ -506,8 +506,10 @@ pub fn scan_change(raw: &[u8]) -> Result<ChangeShape, &'static str> {
     match r.take(1)?[0] {
         CHUNK_CHANGE => {}
         2 => {
-            return Err("a compressed change chunk; only uncompressed changes are accepted \
-                        (they are never inflated)");
+            return Err(
+                "a compressed change chunk; only uncompressed changes are accepted \
+                        (they are never inflated)",
+            );
         }
         _ => return Err("not a change chunk"),
     }
@@ -735,7 +737,10 @@ mod tests {
         let key = NodeKey::generate().unwrap();
         let other = NodeKey::generate().unwrap();
         let e = entry(&key, vec![change_by(&other)]);
-        assert!(matches!(e.verify(&Limits::default()), Err(EntryError::WrongAuthor { .. })));
+        assert!(matches!(
+            e.verify(&Limits::default()),
+            Err(EntryError::WrongAuthor { .. })
+        ));
     }
 
     #[test]
@@ -754,8 +759,12 @@ mod tests {
         let first = entry(&key, vec![raw[0].clone()]);
         let second = entry(&key, vec![raw[1].clone()]);
         let mut bindings = ActorBindings::default();
-        bindings.check(&first, &first.verify(&Limits::default()).unwrap()).unwrap();
-        bindings.check(&second, &second.verify(&Limits::default()).unwrap()).unwrap();
+        bindings
+            .check(&first, &first.verify(&Limits::default()).unwrap())
+            .unwrap();
+        bindings
+            .check(&second, &second.verify(&Limits::default()).unwrap())
+            .unwrap();
         assert_eq!(ActorBindings::from_document(&doc).0.len(), 1);
 
         // The second change, re-signed by another key, is refused: its actor
@@ -789,7 +798,11 @@ mod tests {
             );
         }
         change.truncate(change.len() - 3);
-        assert!(entry(&key, vec![change]).verify(&Limits::default()).is_err());
+        assert!(
+            entry(&key, vec![change])
+                .verify(&Limits::default())
+                .is_err()
+        );
     }
 
     /// A change chunk written by hand: `columns` are (spec, data).
@@ -843,7 +856,9 @@ mod tests {
         assert!(bomb.len() < 148, "{}", bomb.len());
         assert_eq!(scan_change(&bomb).unwrap().ops, 100_000_001);
         let started = std::time::Instant::now();
-        let err = entry(&key, vec![bomb]).verify(&Limits::default()).unwrap_err();
+        let err = entry(&key, vec![bomb])
+            .verify(&Limits::default())
+            .unwrap_err();
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
         match &err {
             EntryError::OverLimit { over, index, .. } => {
@@ -859,7 +874,10 @@ mod tests {
         // too: one op with a billion predecessors.
         let preds = chunk(
             1,
-            &[((4 << 4) | 2, vec![1, 1]), ((7 << 4), vec![1, 0x80, 0x94, 0xeb, 0xdc, 0x03])],
+            &[
+                ((4 << 4) | 2, vec![1, 1]),
+                ((7 << 4), vec![1, 0x80, 0x94, 0xeb, 0xdc, 0x03]),
+            ],
         );
         assert_eq!(scan_change(&preds).unwrap().claimed, 1_000_000_000);
 
@@ -887,18 +905,28 @@ mod tests {
         let mut doc = automerge::Automerge::new();
         doc.set_author(Some(Author::from(key.id().0.to_vec())));
         let mut tx = doc.transaction();
-        tx.put(automerge::ROOT, "notes", "x".repeat(100_000)).unwrap();
+        tx.put(automerge::ROOT, "notes", "x".repeat(100_000))
+            .unwrap();
         tx.commit();
-        let compressed = doc.get_last_local_change().unwrap().clone().bytes().to_vec();
+        let compressed = doc
+            .get_last_local_change()
+            .unwrap()
+            .clone()
+            .bytes()
+            .to_vec();
         assert_eq!(compressed[8], 2, "automerge compressed it");
         assert!(automerge::Change::from_bytes(compressed.clone()).is_ok());
-        let err = entry(&key, vec![compressed]).verify(&Limits::default()).unwrap_err();
+        let err = entry(&key, vec![compressed])
+            .verify(&Limits::default())
+            .unwrap_err();
         assert!(err.to_string().contains("compressed change chunk"), "{err}");
 
         // A compressed chunk whose payload is not even deflate: refused for
         // being compressed, so it was never handed to an inflater.
         let garbage = chunk(2, &[]);
-        let err = entry(&key, vec![garbage]).verify(&Limits::default()).unwrap_err();
+        let err = entry(&key, vec![garbage])
+            .verify(&Limits::default())
+            .unwrap_err();
         assert!(err.to_string().contains("compressed change chunk"), "{err}");
     }
 
@@ -947,7 +975,9 @@ mod tests {
         }
         tx.commit();
         let raw = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
-        let err = entry(&key, vec![raw]).verify(&Limits::default()).unwrap_err();
+        let err = entry(&key, vec![raw])
+            .verify(&Limits::default())
+            .unwrap_err();
         assert!(
             matches!(&err, EntryError::OverLimit { over, .. } if over.limit == Limit::OpsPerChange && over.value == 200_000),
             "{err:?}"

@@ -516,7 +516,7 @@ fn found_network(dir: &DataDir, name: &str) -> anyhow::Result<String> {
         store,
         key.signing_key().clone(),
         focal_node::member::SECRETARIAT_CODE.parse()?,
-        NetworkContext::new(Some(key.id())),
+        NetworkContext::new(Some(key.id())).with_limits(config.limits.clone()),
     )?;
     let endpoint = config
         .network

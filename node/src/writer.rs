@@ -972,7 +972,11 @@ impl WriteContext<'_> {
                 for (k, v) in &record {
                     doc::put(&mut t, &automerge::ROOT, k, v).map_err(automerge_err)?;
                 }
-                if let Err(e) = self.net.limits.check_ops(automerge::transaction::Transactable::pending_ops(&t)) {
+                if let Err(e) = self
+                    .net
+                    .limits
+                    .check_ops(automerge::transaction::Transactable::pending_ops(&t))
+                {
                     t.rollback();
                     return Err(e.into());
                 }
@@ -1045,7 +1049,11 @@ impl WriteContext<'_> {
                 }
                 doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
                     .map_err(automerge_err)?;
-                if let Err(e) = self.net.limits.check_ops(automerge::transaction::Transactable::pending_ops(&t)) {
+                if let Err(e) = self
+                    .net
+                    .limits
+                    .check_ops(automerge::transaction::Transactable::pending_ops(&t))
+                {
                     t.rollback();
                     return Err(e.into());
                 }
@@ -1383,7 +1391,11 @@ impl WriteContext<'_> {
                 stored: None,
             });
         }
-        if let Err(e) = self.net.limits.check_ops(automerge::transaction::Transactable::pending_ops(&t)) {
+        if let Err(e) = self
+            .net
+            .limits
+            .check_ops(automerge::transaction::Transactable::pending_ops(&t))
+        {
             t.rollback();
             return Err(e.into());
         }

@@ -13,7 +13,6 @@
 //! Before the limits, these entries crashed the nodes (stack overflow,
 //! failed allocation) or held gigabytes.
 
-
 use std::{
     io::{self, Read as _, Write as _},
     net::SocketAddr,
@@ -342,7 +341,6 @@ impl FakePeer {
             .cloned()
             .collect()
     }
-
 }
 
 // ---------------------------------------------------------------------------
@@ -504,7 +502,6 @@ impl Fixture {
             );
         }
     }
-
 }
 
 /// Polls `check` until it holds; on timeout, fails with `node`'s log.
@@ -675,8 +672,8 @@ fn assert_bounded(node: &TestMember) {
     let member = &node.dir.member;
     assert!(alive(node), "{member} died:\n{}", node.running().log_text());
     let hwm = proc_status_bytes(node.running().pid(), "VmHWM:").expect("VmHWM");
-    let database = file_len(&node.dir.path.join("focal.db"))
-        + file_len(&node.dir.path.join("focal.db-wal"));
+    let database =
+        file_len(&node.dir.path.join("focal.db")) + file_len(&node.dir.path.join("focal.db-wal"));
     let log = file_len(&node.running().log);
     eprintln!("{member}: VmHWM {hwm} bytes, database {database} bytes, log {log} bytes");
     assert!(hwm < MAX_HWM_BYTES, "{member}: peak memory {hwm} bytes");
@@ -696,7 +693,9 @@ fn assert_serving(fx: &Fixture, round: &str) {
     let from_sec = add_practice(&sec.conn(), &format!("SEC practice, {round}"));
     for (node, id) in [(sec, &from_esp), (esp, &from_sec)] {
         wait_for(&format!("{id} to replicate"), node, || {
-            records_on(&node.conn()).iter().any(|r| r["id"] == id.as_str())
+            records_on(&node.conn())
+                .iter()
+                .any(|r| r["id"] == id.as_str())
         });
         let listed = focal_ok(&node.conn(), &["list"]);
         assert!(listed.contains("practice"), "{listed}");
@@ -781,7 +780,11 @@ fn nested_record(key: &NodeKey, id: &str, depth: usize) -> Vec<u8> {
         field = "nested";
     }
     tx.commit();
-    document.get_last_local_change().unwrap().raw_bytes().to_vec()
+    document
+        .get_last_local_change()
+        .unwrap()
+        .raw_bytes()
+        .to_vec()
 }
 
 fn uleb(out: &mut Vec<u8>, mut value: u64) {
@@ -957,13 +960,21 @@ fn list_bomb(key: &NodeKey, id: &str, items: u64) -> Vec<Vec<u8>> {
         .put_object(automerge::ROOT, "evidence_links", ObjType::List)
         .unwrap();
     tx.commit();
-    let first = document.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let first = document
+        .get_last_local_change()
+        .unwrap()
+        .raw_bytes()
+        .to_vec();
     let mut tx = document.transaction();
     for _ in 0..3 {
         tx.insert(&list, 0, automerge::ScalarValue::Null).unwrap();
     }
     tx.commit();
-    let three = document.get_last_local_change().unwrap().raw_bytes().to_vec();
+    let three = document
+        .get_last_local_change()
+        .unwrap()
+        .raw_bytes()
+        .to_vec();
     vec![first, stretch_runs(&three, 3, items)]
 }
 
@@ -997,8 +1008,7 @@ fn stretched_changes_are_what_automerge_would_decode() {
 /// A compressed change chunk that inflates to `inflated` zero bytes.
 fn compressed_bomb(inflated: usize) -> Vec<u8> {
     use std::io::Write as _;
-    let mut encoder =
-        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
     let zeros = vec![0u8; 1 << 20];
     for _ in 0..inflated / zeros.len() {
         encoder.write_all(&zeros).unwrap();
@@ -1023,7 +1033,15 @@ fn a_record_nested_thousands_deep_is_refused_and_the_peer_cut_off() {
     let id = record_id(FAKE, "practice", "deepaaaaaaaa");
     let deep: Vec<LogEntry> = [400, 10_000, 200_000]
         .into_iter()
-        .map(|depth| signed(&key, 2, h1.hash(), &id, vec![nested_record(&key, &id, depth)]))
+        .map(|depth| {
+            signed(
+                &key,
+                2,
+                h1.hash(),
+                &id,
+                vec![nested_record(&key, &id, depth)],
+            )
+        })
         .collect();
     let script: Script = {
         let (h1, deep) = (h1.clone(), deep.clone());
@@ -1157,8 +1175,8 @@ fn a_client_write_over_a_limit_is_refused_quickly_and_one_at_the_limits_replicat
     for _ in 0..100 {
         deep = json!({ "x": deep });
     }
-    let err = create(json!({"title": "x", "themes": ["peacekeeping"], "summary": deep}))
-        .unwrap_err();
+    let err =
+        create(json!({"title": "x", "themes": ["peacekeeping"], "summary": deep})).unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
     assert!(err.message().contains("max_depth"), "{}", err.message());
 

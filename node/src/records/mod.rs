@@ -544,14 +544,18 @@ mod tests {
             json!({"title": "x", "themes": ["peacekeeping"], "summary": {"en": long}}),
         );
         assert!(
-            errors[0].starts_with("summary.en: has 20001 bytes") && errors[0].contains("max_text_bytes"),
+            errors[0].starts_with("summary.en: has 20001 bytes")
+                && errors[0].contains("max_text_bytes"),
             "{errors:?}"
         );
         let errors = invalid(
             RecordType::FocalPoint,
             json!({"person_name": "y".repeat(1_001), "posting": "capital"}),
         );
-        assert!(errors[0].starts_with("person_name: has 1001 bytes"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("person_name: has 1001 bytes"),
+            "{errors:?}"
+        );
         let many: Map<String, Value> = (0..40)
             .map(|i| (format!("x-l{i:03}"), json!("t")))
             .collect();
@@ -559,7 +563,10 @@ mod tests {
             RecordType::Practice,
             json!({"title": many, "themes": ["peacekeeping"]}),
         );
-        assert!(errors[0].starts_with("title: has 40 languages"), "{errors:?}");
+        assert!(
+            errors[0].starts_with("title: has 40 languages"),
+            "{errors:?}"
+        );
         // At the limits, a record is valid.
         let links: Vec<String> = (0..2_000)
             .map(|i| format!("https://example.org/{i}"))

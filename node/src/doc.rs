@@ -33,7 +33,8 @@ pub fn to_json(doc: &Automerge) -> Map<String, Value> {
 enum Frame<'a> {
     Map {
         obj: ObjId,
-        keys: automerge::iter::Keys<'a>,
+        /// Boxed: an iterator of keys is some 2.6 kB.
+        keys: Box<automerge::iter::Keys<'a>>,
         out: Map<String, Value>,
         /// Where it goes in its parent.
         slot: Slot,
@@ -65,7 +66,7 @@ pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Va
     let mut size: u64 = 2;
     let mut stack = vec![Frame::Map {
         obj: automerge::ROOT,
-        keys: doc.keys(automerge::ROOT),
+        keys: Box::new(doc.keys(automerge::ROOT)),
         out: Map::new(),
         slot: Slot::Root,
     }];
@@ -157,7 +158,7 @@ pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Va
                 over(Limit::Depth, depth + 1)?;
                 grow(&mut size, 2)?;
                 stack.push(Frame::Map {
-                    keys: doc.keys(&id),
+                    keys: Box::new(doc.keys(&id)),
                     obj: id,
                     out: Map::new(),
                     slot,

@@ -403,10 +403,12 @@ impl LogEntry {
         let mut entry_ops: u64 = 0;
         for (index, raw) in body.changes.iter().enumerate() {
             let shape = scan_change(raw).map_err(|why| bad_change(index, why.to_owned()))?;
+            // `claimed` bounds what decoding would materialise: the
+            // operations, and the predecessors a group column promises.
             limits
-                .check(Limit::OpsPerChange, shape.ops)
+                .check(Limit::OpsPerChange, shape.claimed)
                 .map_err(|o| over(Some(index), o))?;
-            entry_ops = entry_ops.saturating_add(shape.ops);
+            entry_ops = entry_ops.saturating_add(shape.claimed);
             limits
                 .check(Limit::OpsPerEntry, entry_ops)
                 .map_err(|o| over(None, o))?;
@@ -880,6 +882,14 @@ mod tests {
             ],
         );
         assert_eq!(scan_change(&preds).unwrap().claimed, 1_000_000_000);
+        assert_eq!(scan_change(&preds).unwrap().ops, 1);
+        let err = entry(&key, vec![preds])
+            .verify(&Limits::default())
+            .unwrap_err();
+        assert!(
+            matches!(&err, EntryError::OverLimit { over, .. } if over.value == 1_000_000_000),
+            "{err:?}"
+        );
 
         // Changes under the per-change limit still add up per entry.
         let limits = Limits {

@@ -1167,6 +1167,7 @@ impl WriteContext<'_> {
         let change = document
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
+        check_own_change(&self.net.limits, change.raw_bytes())?;
         let entry = self.sign_next(Audience::from(visibility), &id, change.raw_bytes());
         self.persist(
             conn,
@@ -1407,6 +1408,7 @@ impl WriteContext<'_> {
         let change = document
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
+        check_own_change(&self.net.limits, change.raw_bytes())?;
         let entry = self.sign_next(Audience::Network, ROSTER_ID, change.raw_bytes());
         self.persist(
             conn,
@@ -1550,8 +1552,22 @@ fn validate(
     records::validate(kind, fields, &ctx).map_err(|errors| WriteError::Invalid { kind, errors })
 }
 
+/// Measures a change this node wrote the way every peer will
+/// (`LogEntry::verify`), before it is signed: one that peers would refuse is
+/// refused here instead (the caller drops the document it was applied to).
+fn check_own_change(limits: &crate::limits::Limits, raw: &[u8]) -> Result<(), WriteError> {
+    let shape = crate::log::scan_change(raw).map_err(|why| {
+        WriteError::Storage(format!(
+            "the change this node wrote does not read back: {why}"
+        ))
+    })?;
+    limits.check(crate::limits::Limit::OpsPerChange, shape.claimed)?;
+    limits.check(crate::limits::Limit::OpsPerEntry, shape.claimed)?;
+    Ok(())
+}
+
 /// RFC 7396: objects merge recursively, `null` removes, anything else
-/// replaces.
+/// replaces. Recursive: callers bound the depth of both maps first.
 pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
     for (key, value) in patch {
         match value {

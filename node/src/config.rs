@@ -42,6 +42,9 @@ pub struct Config {
     /// The Prometheus endpoint (off unless `listen` is set).
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// What a record may hold (see [`crate::limits`]).
+    #[serde(default)]
+    pub limits: crate::limits::Limits,
 }
 
 /// `[metrics]`: Prometheus metrics over plain HTTP on a port of their own.
@@ -280,6 +283,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             network: NetworkConfig::default(),
             metrics: MetricsConfig::default(),
+            limits: crate::limits::Limits::default(),
         }
     }
 }
@@ -388,6 +392,9 @@ impl Config {
                 self.server.max_message_bytes
             )));
         }
+        if let Some(problem) = self.limits.problem() {
+            return Err(semantic(problem));
+        }
         self.check_connections().map_err(semantic)?;
         Ok(())
     }
@@ -443,6 +450,7 @@ impl Config {
 
     /// The commented file `focal-node init` writes.
     pub fn template() -> String {
+        let limits = crate::limits::Limits::default();
         format!(
             r#"# Focal node configuration.
 #
@@ -521,6 +529,27 @@ log_level = "info"
 # Serve Prometheus metrics at http://ADDRESS/metrics (plain HTTP, no
 # authentication: use loopback or a monitoring network). Absent: no endpoint.
 # listen = "127.0.0.1:9464"
+
+[limits]
+# What one record may hold. Entries from peers over a limit are refused and
+# the peer sending them is cut off; client writes over a limit are refused
+# with the field and the limit. Raise a limit only together with every other
+# member: a record one node accepts must fit every other node's limits.
+# Deepest nesting of maps and lists (the record itself is depth 1; 8 to 100).
+# max_depth = {max_depth}
+# Most Automerge operations in one change, and in one log entry.
+# max_ops_per_change = {ops_change}
+# max_ops_per_entry = {ops_entry}
+# Largest record as JSON, in bytes.
+# max_record_json_bytes = {json_bytes}
+# Most items in one list (links, references, delegates, agenda items …).
+# max_list_items = {list_items}
+# Longest free text in one language, in bytes (also any received string).
+# max_text_bytes = {text_bytes}
+# Longest short text (names, titles, codes, links), in bytes.
+# max_name_bytes = {name_bytes}
+# Most languages of one multilingual text.
+# max_languages = {languages}
 "#,
             busy = default_busy_timeout_ms(),
             handshake = default_handshake_timeout_ms(),
@@ -536,6 +565,14 @@ log_level = "info"
             anti_entropy = default_anti_entropy_ms(),
             batch = default_batch_entries(),
             backoff = default_backoff_ms(),
+            max_depth = limits.max_depth,
+            ops_change = limits.max_ops_per_change,
+            ops_entry = limits.max_ops_per_entry,
+            json_bytes = limits.max_record_json_bytes,
+            list_items = limits.max_list_items,
+            text_bytes = limits.max_text_bytes,
+            name_bytes = limits.max_name_bytes,
+            languages = limits.max_languages,
         )
     }
 }
@@ -666,6 +703,24 @@ mod tests {
         assert!(err.to_string().contains("must be longer than"), "{err}");
         let err = parse("[server]\nmax_connection = 10\n").unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn limits_are_read_and_checked() {
+        let config = parse("[limits]\nmax_depth = 16\nmax_list_items = 50\n").unwrap();
+        assert_eq!(config.limits.max_depth, 16);
+        assert_eq!(config.limits.max_list_items, 50);
+        assert_eq!(
+            config.limits.max_ops_per_change,
+            crate::limits::Limits::default().max_ops_per_change
+        );
+        let err = parse("[limits]\nmax_dept = 16\n").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `max_dept`"),
+            "{err}"
+        );
+        let err = parse("[limits]\nmax_depth = 100000\n").unwrap_err();
+        assert!(err.to_string().contains("limits.max_depth"), "{err}");
     }
 
     #[test]

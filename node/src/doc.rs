@@ -9,16 +9,221 @@
 //! differ (they are short lists of values, not collaborative sequences).
 
 use automerge::{
-    AutoSerde, Automerge, AutomergeError, ObjId, ObjType, ScalarValue, transaction::Transactable,
+    Automerge, AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, transaction::Transactable,
 };
 use serde_json::{Map, Value};
 
-/// The document's root as a JSON object.
+use crate::limits::{Limit, Limits, OverLimit};
+
+/// The document's root as a JSON object, for documents this node already
+/// holds (accepted under its limits). Read like [`to_json_within`] with the
+/// deepest nesting any configuration allows and no size limit; a document
+/// deeper than that (none can be stored) reads as an empty map.
 pub fn to_json(doc: &Automerge) -> Map<String, Value> {
-    match serde_json::to_value(AutoSerde::from(doc)) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
+    match to_json_within(doc, &Limits::for_stored()) {
+        Ok(map) => map,
+        Err(e) => {
+            tracing::error!(%e, "a stored document is over the limits; read as empty");
+            Map::new()
+        }
     }
+}
+
+/// A map or list being read, with what has been read of it so far.
+enum Frame<'a> {
+    Map {
+        obj: ObjId,
+        /// Boxed: an iterator of keys is some 2.6 kB.
+        keys: Box<automerge::iter::Keys<'a>>,
+        out: Map<String, Value>,
+        /// Where it goes in its parent.
+        slot: Slot,
+    },
+    List {
+        obj: ObjId,
+        len: usize,
+        next: usize,
+        out: Vec<Value>,
+        slot: Slot,
+    },
+}
+
+/// Where a finished map or list goes in its parent.
+enum Slot {
+    Root,
+    Key(String),
+    Item,
+}
+
+/// The document's root as a JSON object, read with an explicit stack (no
+/// recursion, whatever a peer nested) and stopped at the first value over
+/// `limits`: nesting deeper than `max_depth`, a list longer than
+/// `max_list_items`, a string longer than `max_text_bytes`, or a record
+/// whose JSON would exceed `max_record_json_bytes` (counted as it is read,
+/// so a huge document is never materialised).
+pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Value>, OverLimit> {
+    let max_bytes = limits.max_record_json_bytes as u64;
+    let mut size: u64 = 2;
+    let mut stack = vec![Frame::Map {
+        obj: automerge::ROOT,
+        keys: Box::new(doc.keys(automerge::ROOT)),
+        out: Map::new(),
+        slot: Slot::Root,
+    }];
+    let grow = |size: &mut u64, by: usize| -> Result<(), OverLimit> {
+        *size = size.saturating_add(by as u64);
+        if *size > max_bytes {
+            return Err(OverLimit {
+                limit: Limit::RecordJsonBytes,
+                value: *size,
+                max: max_bytes,
+                at: None,
+            });
+        }
+        Ok(())
+    };
+    loop {
+        let depth = stack.len();
+        // The next child of the innermost open map or list: `None` once it
+        // is complete, `Some(None)` for a child that cannot be read (which a
+        // consistent document never has).
+        let next = match stack.last_mut() {
+            None => return Ok(Map::new()),
+            Some(Frame::Map { obj, keys, out, .. }) => match keys.next() {
+                Some(key) => {
+                    // `"key":` and, after the first, a comma.
+                    grow(
+                        &mut size,
+                        json_string_len(&key) + 1 + usize::from(!out.is_empty()),
+                    )?;
+                    Some(
+                        doc.get(&*obj, key.as_str())
+                            .ok()
+                            .flatten()
+                            .map(|(value, id)| (value, id, Slot::Key(key))),
+                    )
+                }
+                None => None,
+            },
+            Some(Frame::List {
+                obj,
+                len,
+                next,
+                out,
+                ..
+            }) => {
+                if *next < *len {
+                    let index = *next;
+                    *next += 1;
+                    grow(&mut size, usize::from(!out.is_empty()))?;
+                    Some(
+                        doc.get(&*obj, index)
+                            .ok()
+                            .flatten()
+                            .map(|(value, id)| (value, id, Slot::Item)),
+                    )
+                } else {
+                    None
+                }
+            }
+        };
+        let (value, id, slot) = match next {
+            Some(Some(child)) => child,
+            Some(None) => continue,
+            None => {
+                let (value, slot) = match stack.pop() {
+                    Some(Frame::Map { out, slot, .. }) => (Value::Object(out), slot),
+                    Some(Frame::List { out, slot, .. }) => (Value::Array(out), slot),
+                    None => return Ok(Map::new()),
+                };
+                match (stack.last_mut(), slot, value) {
+                    (_, Slot::Root, Value::Object(map)) => return Ok(map),
+                    (Some(parent), slot, value) => place(parent, slot, value),
+                    _ => return Ok(Map::new()),
+                }
+                continue;
+            }
+        };
+        let over = |limit: Limit, value: usize| {
+            limits.check(limit, value as u64).map_err(|mut e| {
+                e.at = Some(match &slot {
+                    Slot::Key(key) => key.clone(),
+                    _ => "a list item".to_owned(),
+                });
+                e
+            })
+        };
+        let child = match value {
+            automerge::Value::Object(ObjType::Map | ObjType::Table) => {
+                over(Limit::Depth, depth + 1)?;
+                grow(&mut size, 2)?;
+                stack.push(Frame::Map {
+                    keys: Box::new(doc.keys(&id)),
+                    obj: id,
+                    out: Map::new(),
+                    slot,
+                });
+                continue;
+            }
+            automerge::Value::Object(ObjType::List) => {
+                over(Limit::Depth, depth + 1)?;
+                let len = doc.length(&id);
+                over(Limit::ListItems, len)?;
+                grow(&mut size, 2)?;
+                stack.push(Frame::List {
+                    obj: id,
+                    len,
+                    next: 0,
+                    out: Vec::new(),
+                    slot,
+                });
+                continue;
+            }
+            automerge::Value::Object(ObjType::Text) => {
+                // Characters first: no text is read whole before its length
+                // is known to fit.
+                over(Limit::TextBytes, doc.length(&id))?;
+                let text = doc.text(&id).unwrap_or_default();
+                over(Limit::TextBytes, text.len())?;
+                Value::String(text)
+            }
+            automerge::Value::Scalar(scalar) => {
+                if let ScalarValue::Str(text) = scalar.as_ref() {
+                    over(Limit::TextBytes, text.len())?;
+                }
+                if let ScalarValue::Bytes(bytes) = scalar.as_ref() {
+                    over(Limit::TextBytes, bytes.len())?;
+                }
+                serde_json::to_value(scalar.as_ref()).unwrap_or(Value::Null)
+            }
+        };
+        grow(&mut size, crate::limits::json_len(&child))?;
+        if let Some(parent) = stack.last_mut() {
+            place(parent, slot, child);
+        }
+    }
+}
+
+fn place(parent: &mut Frame<'_>, slot: Slot, value: Value) {
+    match (parent, slot) {
+        (Frame::Map { out, .. }, Slot::Key(key)) => {
+            out.insert(key, value);
+        }
+        (Frame::List { out, .. }, _) => out.push(value),
+        _ => {}
+    }
+}
+
+/// The length of `text` as a JSON string, quotes and escapes included.
+fn json_string_len(text: &str) -> usize {
+    2 + text
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
 }
 
 fn scalar(value: &Value) -> ScalarValue {
@@ -36,6 +241,9 @@ fn scalar(value: &Value) -> ScalarValue {
 }
 
 /// Writes `value` at `key` of map `obj`, replacing what was there.
+///
+/// Recursive: callers bound the depth of `value` first
+/// ([`Limits::check_fields`]).
 pub fn put<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
@@ -86,7 +294,8 @@ fn insert<T: Transactable>(
 
 /// Turns map `obj` (currently `current`) into `target` with the fewest
 /// operations, skipping keys in `keep` at this level. Returns the paths of
-/// the fields that changed.
+/// the fields that changed. Recursive, like [`put`]: both trees are bounded
+/// in depth by their callers.
 pub fn reconcile<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
@@ -199,5 +408,75 @@ mod tests {
             to_json(&doc),
             object(json!({"title": "B", "status": "in-force", "nested": {"x": 10, "y": 20}}))
         );
+    }
+
+    /// A document nesting maps `depth` deep under `nested`.
+    fn nested(depth: usize) -> Automerge {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        let mut obj = automerge::ROOT;
+        for _ in 0..depth {
+            obj = tx.put_object(&obj, "nested", ObjType::Map).unwrap();
+        }
+        tx.commit();
+        doc
+    }
+
+    #[test]
+    fn a_deep_document_is_refused_without_recursion() {
+        let limits = Limits::default();
+        for depth in [400, 10_000] {
+            let doc = nested(depth);
+            let err = to_json_within(&doc, &limits).unwrap_err();
+            assert_eq!(err.limit, Limit::Depth, "{depth}");
+            assert_eq!(err.value, limits.max_depth as u64 + 1);
+            assert!(err.to_string().contains("max_depth"), "{err}");
+            // Stored documents are read with a depth cap too, never by
+            // recursion.
+            assert!(to_json(&doc).is_empty());
+        }
+        // At the limit, it reads.
+        let doc = nested(limits.max_depth - 1);
+        assert!(to_json_within(&doc, &limits).is_ok());
+    }
+
+    #[test]
+    fn a_large_document_stops_at_the_size_and_list_limits() {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        let list = tx
+            .put_object(automerge::ROOT, "items", ObjType::List)
+            .unwrap();
+        for i in 0..3_000 {
+            tx.insert(&list, i, "xxxxxxxxxx").unwrap();
+        }
+        tx.commit();
+        let err = to_json_within(&doc, &Limits::default()).unwrap_err();
+        assert_eq!(err.limit, Limit::ListItems);
+        assert_eq!(err.at.as_deref(), Some("items"));
+        let small = Limits {
+            max_record_json_bytes: 10_000,
+            max_list_items: 10_000,
+            ..Limits::default()
+        };
+        let err = to_json_within(&doc, &small).unwrap_err();
+        assert_eq!(err.limit, Limit::RecordJsonBytes);
+        // Counted as it is read: stopped just past the limit.
+        assert!(err.value <= 10_000 + 20, "{}", err.value);
+
+        // The size counted is the size of the compact JSON.
+        let json = to_json(&doc);
+        let exact = serde_json::to_vec(&json).unwrap().len();
+        let fits = Limits {
+            max_record_json_bytes: exact,
+            max_list_items: 10_000,
+            ..Limits::default()
+        };
+        assert_eq!(to_json_within(&doc, &fits).unwrap(), json);
+        let short = Limits {
+            max_record_json_bytes: exact - 1,
+            ..fits
+        };
+        assert!(to_json_within(&doc, &short).is_err());
     }
 }

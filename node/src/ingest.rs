@@ -160,6 +160,20 @@ pub enum IngestError {
         /// The panic's message.
         what: String,
     },
+    /// The entry, or the document it makes, is over one of the node's
+    /// limits (`[limits]` in focal.toml): refused before the costly step,
+    /// and the relaying peer is cut off.
+    #[error("entry {seq} of {origin} for {doc} is over a limit: {over}")]
+    OverLimit {
+        /// The origin.
+        origin: NodeId,
+        /// The sequence number.
+        seq: u64,
+        /// The record.
+        doc: String,
+        /// Which limit, the value found and the limit.
+        over: crate::limits::OverLimit,
+    },
     /// Storing failed.
     #[error("storage failed: {0}")]
     Storage(String),
@@ -539,6 +553,13 @@ impl WriteContext<'_> {
         // always reported as a forgery (and its sender cut off), wherever it
         // claims to be.
         let changes = verdict?;
+        let over = |over: crate::limits::OverLimit| IngestError::OverLimit {
+            origin: body.origin,
+            seq: body.seq,
+            doc: body.doc_id.clone(),
+            over,
+        };
+        let limits = &self.net.limits;
         // One look at the roster for the cut-off and the authorization.
         let net = self.net;
         let roster = net
@@ -615,7 +636,9 @@ impl WriteContext<'_> {
                 doc: body.doc_id.clone(),
                 reason: e.to_string(),
             })?;
-        let json = doc::to_json(&document);
+        // Read with an explicit stack, stopping at the depth and size
+        // limits; the savepoint drops the applied changes on refusal.
+        let json = doc::to_json_within(&document, limits).map_err(over)?;
         if provisional {
             // A new anchor key's first roster change carries the hand-over
             // that makes it the anchor.

@@ -23,7 +23,8 @@ use std::{
 use crate::{
     identity::NodeId,
     ingest::{IngestError, authorize},
-    log::{Audience, LogEntry},
+    limits::Limits,
+    log::{Audience, EntryError, LogEntry},
     roster::Roster,
 };
 
@@ -49,8 +50,9 @@ pub struct Checked {
     pub verdict: Verdict,
 }
 
-/// Checks one message's entries against the roster, in order.
-pub fn check(roster: &Roster, entries: Vec<LogEntry>) -> Vec<Checked> {
+/// Checks one message's entries against the roster and the limits, in
+/// order.
+pub fn check(roster: &Roster, limits: &Limits, entries: Vec<LogEntry>) -> Vec<Checked> {
     let mut broken: HashSet<(NodeId, Audience)> = HashSet::new();
     entries
         .into_iter()
@@ -59,7 +61,7 @@ pub fn check(roster: &Roster, entries: Vec<LogEntry>) -> Vec<Checked> {
             let verdict = if broken.contains(&log) {
                 Verdict::Skipped
             } else {
-                match check_one(roster, &entry) {
+                match check_one(roster, limits, &entry) {
                     Ok(changes) => Verdict::Verified(changes),
                     Err(err) => {
                         broken.insert(log);
@@ -72,10 +74,24 @@ pub fn check(roster: &Roster, entries: Vec<LogEntry>) -> Vec<Checked> {
         .collect()
 }
 
-fn check_one(roster: &Roster, entry: &LogEntry) -> Result<Vec<automerge::Change>, IngestError> {
+fn check_one(
+    roster: &Roster,
+    limits: &Limits,
+    entry: &LogEntry,
+) -> Result<Vec<automerge::Change>, IngestError> {
     catch_unwind(AssertUnwindSafe(|| {
         authorize(roster, entry)?;
-        Ok(entry.verify()?)
+        // Sizes, chunk types and operation counts from the bytes, then the
+        // signature, then decoding (`LogEntry::verify`).
+        entry.verify(limits).map_err(|e| match e {
+            EntryError::OverLimit { over, .. } => IngestError::OverLimit {
+                origin: entry.body.origin,
+                seq: entry.body.seq,
+                doc: entry.body.doc_id.clone(),
+                over,
+            },
+            other => IngestError::Entry(other),
+        })
     }))
     .unwrap_or_else(|panic| {
         Err(IngestError::Panicked {
@@ -131,7 +147,7 @@ mod tests {
         // A broken signature would be `BadSignature` if it were checked.
         forged.signature = [7; 64];
         let second = entry_by(&stranger, 2, "ESP:practice:aaaaaaaaaaaa");
-        let checked = check(&roster, vec![forged, second]);
+        let checked = check(&roster, &Limits::default(), vec![forged, second]);
         assert!(matches!(
             checked[0].verdict,
             Verdict::Refused(IngestError::UnknownKey(_))
@@ -148,12 +164,12 @@ mod tests {
         let key = NodeKey::generate().unwrap();
         let mut e = entry_by(&key, 1, crate::roster::ROSTER_ID);
         assert!(matches!(
-            check(&roster, vec![e.clone()])[0].verdict,
+            check(&roster, &Limits::default(), vec![e.clone()])[0].verdict,
             Verdict::Verified(_)
         ));
         e.signature = [7; 64];
         assert!(matches!(
-            check(&roster, vec![e])[0].verdict,
+            check(&roster, &Limits::default(), vec![e])[0].verdict,
             Verdict::Refused(IngestError::Entry(_))
         ));
     }

@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod ingest;
 pub mod intake;
+pub mod limits;
 pub mod log;
 pub mod lograte;
 pub mod member;

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     codec::{Malformed, Reader, put_bytes},
     identity::NodeId,
+    limits::{Limit, Limits, OverLimit},
 };
 
 /// Domain separator at the start of every signed entry.
@@ -171,6 +172,18 @@ pub enum EntryError {
         /// The author the change names (hex), or `none`.
         author: String,
     },
+    /// The entry, or one of its changes, is over one of the [`Limits`].
+    #[error("entry {seq} of {origin}{}: {over}", change_label(*.index))]
+    OverLimit {
+        /// The origin.
+        origin: NodeId,
+        /// The entry's sequence number.
+        seq: u64,
+        /// The change's position in the entry, if one change is over.
+        index: Option<usize>,
+        /// Which limit, the value and the limit.
+        over: OverLimit,
+    },
     /// A change continues an actor whose first change is unknown.
     #[error(
         "entry {seq} of {origin}: change {index} continues actor {actor}, which no change by this key started"
@@ -185,6 +198,10 @@ pub enum EntryError {
         /// The actor id (hex).
         actor: String,
     },
+}
+
+fn change_label(index: Option<usize>) -> String {
+    index.map_or_else(String::new, |i| format!(", change {i}"))
 }
 
 /// Which key started each actor of a document.
@@ -356,11 +373,46 @@ impl LogEntry {
         })
     }
 
-    /// Checks the signature, that every change decodes (which checks its
-    /// hash), and that every change is authored by the origin key. Returns the
-    /// decoded changes.
-    pub fn verify(&self) -> Result<Vec<automerge::Change>, EntryError> {
+    /// Checks the entry, cheapest checks first, so that nothing costly
+    /// happens to an entry before its cost is known to be bounded:
+    ///
+    /// 1. each change's chunk header (magic bytes, "uncompressed change"
+    ///    type, a length that matches the bytes: a compressed chunk is
+    ///    refused here, never inflated) and its operations, counted from
+    ///    the run lengths of its columns ([`scan_change`]) against the
+    ///    per-change and per-entry limits;
+    /// 2. the signature;
+    /// 3. each change's checksum, then its decoding by Automerge, then its
+    ///    author.
+    ///
+    /// Returns the decoded changes.
+    pub fn verify(&self, limits: &Limits) -> Result<Vec<automerge::Change>, EntryError> {
         let body = &self.body;
+        let bad_change = |index: usize, reason: String| EntryError::BadChange {
+            origin: body.origin,
+            seq: body.seq,
+            index,
+            reason,
+        };
+        let over = |index: Option<usize>, over: OverLimit| EntryError::OverLimit {
+            origin: body.origin,
+            seq: body.seq,
+            index,
+            over,
+        };
+        let mut entry_ops: u64 = 0;
+        for (index, raw) in body.changes.iter().enumerate() {
+            let shape = scan_change(raw).map_err(|why| bad_change(index, why.to_owned()))?;
+            // `claimed` bounds what decoding would materialise: the
+            // operations, and the predecessors a group column promises.
+            limits
+                .check(Limit::OpsPerChange, shape.claimed)
+                .map_err(|o| over(Some(index), o))?;
+            entry_ops = entry_ops.saturating_add(shape.claimed);
+            limits
+                .check(Limit::OpsPerEntry, entry_ops)
+                .map_err(|o| over(None, o))?;
+        }
         let key = VerifyingKey::from_bytes(&body.origin.0)
             .map_err(|_| EntryError::BadOrigin(body.origin))?;
         key.verify(
@@ -373,28 +425,23 @@ impl LogEntry {
         })?;
         let mut decoded = Vec::with_capacity(body.changes.len());
         for (index, raw) in body.changes.iter().enumerate() {
-            let change =
-                automerge::Change::from_bytes(raw.clone()).map_err(|e| EntryError::BadChange {
-                    origin: body.origin,
-                    seq: body.seq,
-                    index,
-                    reason: e.to_string(),
-                })?;
             // Automerge does not check a change's checksum on decode: the
-            // chunk's SHA-256 (over type, length and data) must match both the
-            // checksum the author wrote and the change hash, which also
-            // rules out trailing bytes and compressed chunks.
+            // chunk's SHA-256 (over type, length and data) must match the
+            // checksum the author wrote, and (below) the change hash.
             let digest: [u8; 32] = Sha256::digest(raw.get(8..).unwrap_or_default()).into();
-            if raw.get(4..8) != Some(&digest[..4])
-                || raw.get(8) != Some(&1)
-                || digest != change.hash().0
-            {
-                return Err(EntryError::BadChange {
-                    origin: body.origin,
-                    seq: body.seq,
+            if raw.get(4..8) != Some(&digest[..4]) {
+                return Err(bad_change(
                     index,
-                    reason: "its checksum does not match its content".to_owned(),
-                });
+                    "its checksum does not match its content".to_owned(),
+                ));
+            }
+            let change = automerge::Change::from_bytes(raw.clone())
+                .map_err(|e| bad_change(index, e.to_string()))?;
+            if digest != change.hash().0 {
+                return Err(bad_change(
+                    index,
+                    "its checksum does not match its content".to_owned(),
+                ));
             }
             // Automerge writes the author footer only on an actor's first
             // change (seq 1); later changes of the actor inherit it. A footer,
@@ -417,6 +464,213 @@ impl LogEntry {
             decoded.push(change);
         }
         Ok(decoded)
+    }
+}
+
+/// The magic bytes that open every Automerge chunk.
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+/// The chunk type of an uncompressed change (0 is a document, 2 a
+/// deflate-compressed change, 3 a bundle).
+const CHUNK_CHANGE: u8 = 1;
+/// The column-type bit that marks a deflated column.
+const COLUMN_DEFLATE: u32 = 0b1000;
+/// Automerge's change ops column of actions: one item per operation.
+const ACTION_COLUMN: u32 = 4;
+
+/// What [`scan_change`] learns from a change's bytes without decoding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChangeShape {
+    /// The operations the change holds (items of its action column).
+    pub ops: u64,
+    /// The most items any of its columns would make decoding produce
+    /// (operations, or predecessors summed over a group column), which
+    /// bounds what decoding and applying it allocate. At least `ops`.
+    pub claimed: u64,
+}
+
+/// Reads an Automerge change chunk's header and column layout and counts
+/// the items of each op column from its run lengths, without decoding or
+/// allocating anything per item. Automerge 0.12's `Change::from_bytes`
+/// decodes every operation to count them (and inflates compressed chunks
+/// first), so a 148-byte change claiming 100,000,001 operations, or a
+/// deflate bomb, costs nothing here and everything there.
+///
+/// Refuses (with the reason) anything but one uncompressed change chunk
+/// whose declared length is exactly its bytes and whose columns are neither
+/// deflated nor longer than the chunk. The `claimed` count is the limit
+/// that matters: it is checked against the operation limits.
+pub fn scan_change(raw: &[u8]) -> Result<ChangeShape, &'static str> {
+    let mut r = LebReader(raw);
+    if r.take(4)? != CHUNK_MAGIC {
+        return Err("not an Automerge chunk (wrong magic bytes)");
+    }
+    r.take(4)?; // checksum, checked once the signature holds
+    match r.take(1)?[0] {
+        CHUNK_CHANGE => {}
+        2 => {
+            return Err(
+                "a compressed change chunk; only uncompressed changes are accepted \
+                        (they are never inflated)",
+            );
+        }
+        _ => return Err("not a change chunk"),
+    }
+    let length = r.uleb()?;
+    if length != r.0.len() as u64 {
+        return Err("the chunk's length does not match its bytes");
+    }
+    let deps = r.uleb()?;
+    r.skip(deps.checked_mul(32).ok_or("too many dependencies")?)?;
+    let actor = r.uleb()?;
+    r.skip(actor)?;
+    r.uleb()?; // seq
+    r.uleb()?; // start op
+    r.sleb()?; // time
+    let message = r.uleb()?;
+    r.skip(message)?;
+    let others = r.uleb()?;
+    for _ in 0..others {
+        let len = r.uleb()?;
+        r.skip(len)?;
+    }
+    let columns = r.uleb()?;
+    // Each column takes at least two bytes to describe.
+    if columns > r.0.len() as u64 / 2 {
+        return Err("more columns than bytes");
+    }
+    let mut layout = Vec::with_capacity(columns as usize);
+    let mut total: u64 = 0;
+    for _ in 0..columns {
+        let spec = u32::try_from(r.uleb()?).map_err(|_| "a column spec over 32 bits")?;
+        let len = r.uleb()?;
+        if spec & COLUMN_DEFLATE != 0 {
+            return Err("a deflated column; changes carry uncompressed columns only");
+        }
+        total = total.checked_add(len).ok_or("column lengths overflow")?;
+        layout.push((spec, len));
+    }
+    if total > r.0.len() as u64 {
+        return Err("its columns are longer than the chunk");
+    }
+    let mut shape = ChangeShape { ops: 0, claimed: 0 };
+    for (spec, len) in layout {
+        let data = r.take(len)?;
+        let (items, sum) = count_column(spec & 0b111, data)?;
+        if spec >> 4 == ACTION_COLUMN {
+            shape.ops = items;
+        }
+        shape.claimed = shape.claimed.max(items).max(sum);
+    }
+    shape.claimed = shape.claimed.max(shape.ops);
+    Ok(shape)
+}
+
+/// Counts the items of one column (and, for a group column, the sum of its
+/// values: how many items of the grouped columns each op takes), run by run.
+fn count_column(kind: u32, data: &[u8]) -> Result<(u64, u64), &'static str> {
+    let mut r = LebReader(data);
+    let mut items: u64 = 0;
+    let mut sum: u64 = 0;
+    match kind {
+        // Boolean: alternating run lengths.
+        4 => {
+            while !r.0.is_empty() {
+                items = items.saturating_add(r.uleb()?);
+            }
+        }
+        // Raw values: their count is given by the metadata column.
+        7 => {}
+        // Run-length encoded: group (0), actor (1), integer (2), delta (3),
+        // string (5), value metadata (6).
+        _ => {
+            let value = |r: &mut LebReader<'_>| -> Result<u64, &'static str> {
+                match kind {
+                    3 => r.sleb().map(|_| 0),
+                    5 => {
+                        let len = r.uleb()?;
+                        r.skip(len).map(|()| 0)
+                    }
+                    _ => r.uleb(),
+                }
+            };
+            while !r.0.is_empty() {
+                let count = r.sleb()?;
+                if count > 0 {
+                    let v = value(&mut r)?;
+                    items = items.saturating_add(count as u64);
+                    sum = sum.saturating_add(v.saturating_mul(count as u64));
+                } else if count < 0 {
+                    let n = count.unsigned_abs();
+                    if n > r.0.len() as u64 {
+                        return Err("a literal run longer than its column");
+                    }
+                    for _ in 0..n {
+                        sum = sum.saturating_add(value(&mut r)?);
+                    }
+                    items = items.saturating_add(n);
+                } else {
+                    items = items.saturating_add(r.uleb()?);
+                }
+            }
+        }
+    }
+    if kind != 0 {
+        sum = 0;
+    }
+    Ok((items, sum))
+}
+
+/// A strict reader of LEB128 numbers and byte strings.
+struct LebReader<'a>(&'a [u8]);
+
+impl<'a> LebReader<'a> {
+    fn take(&mut self, n: u64) -> Result<&'a [u8], &'static str> {
+        let n = usize::try_from(n).map_err(|_| "a length beyond the chunk")?;
+        if n > self.0.len() {
+            return Err("a length beyond the chunk");
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    fn skip(&mut self, n: u64) -> Result<(), &'static str> {
+        self.take(n).map(|_| ())
+    }
+
+    fn uleb(&mut self) -> Result<u64, &'static str> {
+        let mut value: u64 = 0;
+        for shift in (0..70).step_by(7) {
+            let [byte] = self.take(1)?.try_into().map_err(|_| "truncated")?;
+            let part = u64::from(byte & 0x7f);
+            if shift == 63 && part > 1 {
+                return Err("a number over 64 bits");
+            }
+            value |= part << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("a number over 64 bits")
+    }
+
+    fn sleb(&mut self) -> Result<i64, &'static str> {
+        let mut value: i64 = 0;
+        let mut shift = 0;
+        loop {
+            let [byte] = self.take(1)?.try_into().map_err(|_| "truncated")?;
+            if shift >= 64 {
+                return Err("a number over 64 bits");
+            }
+            value |= i64::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                if shift < 64 && byte & 0x40 != 0 {
+                    value |= -1 << shift;
+                }
+                return Ok(value);
+            }
+        }
     }
 }
 
@@ -457,7 +711,7 @@ mod tests {
         let back = LogEntry::decode(&e.encode()).unwrap();
         assert_eq!(back, e);
         assert_eq!(back.hash(), e.hash());
-        assert_eq!(back.verify().unwrap().len(), 1);
+        assert_eq!(back.verify(&Limits::default()).unwrap().len(), 1);
     }
 
     #[test]
@@ -467,7 +721,7 @@ mod tests {
         let mut forged = e.clone();
         forged.body.seq = 2;
         assert!(matches!(
-            forged.verify(),
+            forged.verify(&Limits::default()),
             Err(EntryError::BadSignature { .. })
         ));
         let mut bytes = e.encode();
@@ -485,7 +739,10 @@ mod tests {
         let key = NodeKey::generate().unwrap();
         let other = NodeKey::generate().unwrap();
         let e = entry(&key, vec![change_by(&other)]);
-        assert!(matches!(e.verify(), Err(EntryError::WrongAuthor { .. })));
+        assert!(matches!(
+            e.verify(&Limits::default()),
+            Err(EntryError::WrongAuthor { .. })
+        ));
     }
 
     #[test]
@@ -504,14 +761,18 @@ mod tests {
         let first = entry(&key, vec![raw[0].clone()]);
         let second = entry(&key, vec![raw[1].clone()]);
         let mut bindings = ActorBindings::default();
-        bindings.check(&first, &first.verify().unwrap()).unwrap();
-        bindings.check(&second, &second.verify().unwrap()).unwrap();
+        bindings
+            .check(&first, &first.verify(&Limits::default()).unwrap())
+            .unwrap();
+        bindings
+            .check(&second, &second.verify(&Limits::default()).unwrap())
+            .unwrap();
         assert_eq!(ActorBindings::from_document(&doc).0.len(), 1);
 
         // The second change, re-signed by another key, is refused: its actor
         // belongs to `key`.
         let stolen = entry(&thief, vec![raw[1].clone()]);
-        let changes = stolen.verify().unwrap();
+        let changes = stolen.verify(&Limits::default()).unwrap();
         assert!(matches!(
             bindings.check(&stolen, &changes),
             Err(EntryError::WrongAuthor { .. })
@@ -532,13 +793,204 @@ mod tests {
             let mut corrupt = change.clone();
             corrupt[at] ^= 0x5a;
             let e = entry(&key, vec![corrupt]);
-            let err = e.verify().unwrap_err();
+            let err = e.verify(&Limits::default()).unwrap_err();
             assert!(
                 matches!(err, EntryError::BadChange { .. }),
                 "byte {at}: {err:?}"
             );
         }
         change.truncate(change.len() - 3);
-        assert!(entry(&key, vec![change]).verify().is_err());
+        assert!(
+            entry(&key, vec![change])
+                .verify(&Limits::default())
+                .is_err()
+        );
+    }
+
+    /// A change chunk written by hand: `columns` are (spec, data).
+    fn chunk(chunk_type: u8, columns: &[(u32, Vec<u8>)]) -> Vec<u8> {
+        fn uleb(out: &mut Vec<u8>, mut v: u64) {
+            loop {
+                let byte = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    out.push(byte);
+                    return;
+                }
+                out.push(byte | 0x80);
+            }
+        }
+        let mut data = vec![0]; // no dependencies
+        uleb(&mut data, 16);
+        data.extend_from_slice(&[7; 16]); // actor
+        data.extend_from_slice(&[1, 1, 0, 0, 0]); // seq, start op, time, message, others
+        uleb(&mut data, columns.len() as u64);
+        for (spec, bytes) in columns {
+            uleb(&mut data, u64::from(*spec));
+            uleb(&mut data, bytes.len() as u64);
+        }
+        for (_, bytes) in columns {
+            data.extend_from_slice(bytes);
+        }
+        let mut hashed = vec![chunk_type];
+        uleb(&mut hashed, data.len() as u64);
+        hashed.extend_from_slice(&data);
+        let digest = Sha256::digest(&hashed);
+        let mut out = CHUNK_MAGIC.to_vec();
+        out.extend_from_slice(&digest[..4]);
+        out.extend_from_slice(&hashed);
+        out
+    }
+
+    #[test]
+    fn operations_are_counted_from_the_run_lengths() {
+        let key = NodeKey::generate().unwrap();
+        // A real change: its count is its operations.
+        let real = change_by(&key);
+        let decoded = automerge::Change::from_bytes(real.clone()).unwrap();
+        assert_eq!(scan_change(&real).unwrap().ops, decoded.len() as u64);
+
+        // One run of the action column (id 4, type integer 2) claiming
+        // 100,000,001 operations: a few dozen bytes.
+        let mut run = vec![0x81, 0xc2, 0xd7, 0x2f]; // sLEB 100_000_001
+        run.push(1);
+        let bomb = chunk(1, &[((4 << 4) | 2, run)]);
+        assert!(bomb.len() < 148, "{}", bomb.len());
+        assert_eq!(scan_change(&bomb).unwrap().ops, 100_000_001);
+        let started = std::time::Instant::now();
+        let err = entry(&key, vec![bomb])
+            .verify(&Limits::default())
+            .unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        match &err {
+            EntryError::OverLimit { over, index, .. } => {
+                assert_eq!(over.limit, Limit::OpsPerChange);
+                assert_eq!(over.value, 100_000_001);
+                assert_eq!(*index, Some(0));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(err.to_string().contains("max_ops_per_change"), "{err}");
+
+        // Predecessors claimed through a group column (id 7, type 0) count
+        // too: one op with a billion predecessors.
+        let preds = chunk(
+            1,
+            &[
+                ((4 << 4) | 2, vec![1, 1]),
+                ((7 << 4), vec![1, 0x80, 0x94, 0xeb, 0xdc, 0x03]),
+            ],
+        );
+        assert_eq!(scan_change(&preds).unwrap().claimed, 1_000_000_000);
+        assert_eq!(scan_change(&preds).unwrap().ops, 1);
+        let err = entry(&key, vec![preds])
+            .verify(&Limits::default())
+            .unwrap_err();
+        assert!(
+            matches!(&err, EntryError::OverLimit { over, .. } if over.value == 1_000_000_000),
+            "{err:?}"
+        );
+
+        // Changes under the per-change limit still add up per entry.
+        let limits = Limits {
+            max_ops_per_change: 40_000,
+            max_ops_per_entry: 50_000,
+            ..Limits::default()
+        };
+        let thirty = chunk(1, &[((4 << 4) | 2, vec![0xb0, 0xea, 0x01, 1])]); // 30,000
+        assert_eq!(scan_change(&thirty).unwrap().ops, 30_000);
+        let err = entry(&key, vec![thirty.clone(), thirty])
+            .verify(&limits)
+            .unwrap_err();
+        assert!(
+            matches!(&err, EntryError::OverLimit { over, index: None, .. } if over.limit == Limit::OpsPerEntry),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_compressed_chunk_is_refused_without_being_inflated() {
+        let key = NodeKey::generate().unwrap();
+        // What Automerge itself sends for a large change: a deflated chunk.
+        let mut doc = automerge::Automerge::new();
+        doc.set_author(Some(Author::from(key.id().0.to_vec())));
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, "notes", "x".repeat(100_000))
+            .unwrap();
+        tx.commit();
+        let compressed = doc
+            .get_last_local_change()
+            .unwrap()
+            .clone()
+            .bytes()
+            .to_vec();
+        assert_eq!(compressed[8], 2, "automerge compressed it");
+        assert!(automerge::Change::from_bytes(compressed.clone()).is_ok());
+        let err = entry(&key, vec![compressed])
+            .verify(&Limits::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("compressed change chunk"), "{err}");
+
+        // A compressed chunk whose payload is not even deflate: refused for
+        // being compressed, so it was never handed to an inflater.
+        let garbage = chunk(2, &[]);
+        let err = entry(&key, vec![garbage])
+            .verify(&Limits::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("compressed change chunk"), "{err}");
+    }
+
+    #[test]
+    fn chunk_headers_are_checked_before_anything_else() {
+        let key = NodeKey::generate().unwrap();
+        let good = change_by(&key);
+        let mut wrong_magic = good.clone();
+        wrong_magic[0] ^= 1;
+        let mut document = good.clone();
+        document[8] = 0;
+        let mut long = good.clone();
+        long.push(0);
+        for (bad, why) in [
+            (wrong_magic, "magic"),
+            (document, "not a change chunk"),
+            (long, "length does not match"),
+        ] {
+            // Signed by another key: the chunk is refused before the
+            // signature is even looked at.
+            let mut e = entry(&key, vec![bad]);
+            e.signature = [0; 64];
+            let err = e.verify(&Limits::default()).unwrap_err();
+            assert!(err.to_string().contains(why), "{why}: {err}");
+        }
+        // A deflated column is refused as well.
+        let deflated = chunk(1, &[((4 << 4) | 0b1010, vec![1, 1])]);
+        assert!(scan_change(&deflated).unwrap_err().contains("deflated"));
+        // Column lengths beyond the chunk.
+        let mut lying = chunk(1, &[((4 << 4) | 2, vec![1, 1])]);
+        let at = lying.len() - 3;
+        lying[at] = 0x7f;
+        assert!(scan_change(&lying).is_err());
+    }
+
+    #[test]
+    fn a_deep_nesting_bomb_is_refused_by_its_operation_count() {
+        // 200,000 nested maps: a document no stack could read recursively.
+        let key = NodeKey::generate().unwrap();
+        let mut doc = automerge::Automerge::new();
+        doc.set_author(Some(Author::from(key.id().0.to_vec())));
+        let mut tx = doc.transaction();
+        let mut obj = automerge::ROOT;
+        for _ in 0..200_000 {
+            obj = tx.put_object(&obj, "n", automerge::ObjType::Map).unwrap();
+        }
+        tx.commit();
+        let raw = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+        let err = entry(&key, vec![raw])
+            .verify(&Limits::default())
+            .unwrap_err();
+        assert!(
+            matches!(&err, EntryError::OverLimit { over, .. } if over.limit == Limit::OpsPerChange && over.value == 200_000),
+            "{err:?}"
+        );
     }
 }

@@ -531,7 +531,8 @@ fn found_network(dir: &DataDir, name: &str) -> anyhow::Result<String> {
         store,
         key.signing_key().clone(),
         focal_node::member::SECRETARIAT_CODE.parse()?,
-        NetworkContext::new(Some(key.id()), Some(network_id.clone())),
+        NetworkContext::new(Some(key.id()), Some(network_id.clone()))
+            .with_limits(config.limits.clone()),
     )?;
     let endpoint = config
         .network

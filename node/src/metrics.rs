@@ -152,6 +152,7 @@ pub fn rejection_reason(err: &IngestError) -> &'static str {
         IngestError::BadEnvelope { .. } => "bad_envelope",
         IngestError::Apply { .. } => "apply",
         IngestError::Panicked { .. } => "panicked",
+        IngestError::OverLimit { .. } => "over_limit",
         IngestError::Storage(_) => "storage",
         #[allow(unreachable_patterns)]
         _ => "other",

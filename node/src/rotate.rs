@@ -133,11 +133,16 @@ pub async fn rotate(dir: &DataDir) -> Result<Rotated, RotateError> {
         secretariat,
     );
     let OpenDataDir {
-        key, store, lock, ..
+        key,
+        store,
+        lock,
+        config,
+        ..
     } = node;
     let anchor = member == SECRETARIAT_CODE;
     let (store, handover) = if anchor {
-        let net = NetworkContext::new(genesis, Some(network_id.clone()));
+        let net = NetworkContext::new(genesis, Some(network_id.clone()))
+            .with_limits(config.limits.clone());
         let roster = net.roster.clone();
         // The new key publishes the hand-over as its first roster change:
         // the old key signs nothing more.

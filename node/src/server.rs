@@ -156,7 +156,8 @@ pub async fn serve(
             .as_deref()
             .and_then(NodeId::from_hex),
         config.network.id.clone(),
-    );
+    )
+    .with_limits(config.limits.clone());
     let roster: SharedRoster = net.roster.clone();
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key, roster.clone())?));
 

@@ -102,7 +102,7 @@ pub fn verify(
         };
         let body = &entry.body;
         let entry_hash = LogEntry::hash_of(&bytes);
-        if let Err(e) = entry.verify() {
+        if let Err(e) = entry.verify(&crate::limits::Limits::for_stored()) {
             return fail(format!("{label} ({}): {e}", body.audience.as_str()));
         }
         if body.origin.0[..] != origin[..]

@@ -154,6 +154,10 @@ pub enum WriteError {
     /// The request itself is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// The record would be over one of the node's limits (which every
+    /// peer applies to what it receives).
+    #[error("the record would be over a limit: {0}")]
+    OverLimit(#[from] crate::limits::OverLimit),
     /// The database could not store the write; nothing was acknowledged.
     #[error("the write was not stored: {0}")]
     Storage(String),
@@ -230,6 +234,7 @@ pub struct Writer {
     vv: SharedVersionVector,
     fence: WriteFence,
     roster: SharedRoster,
+    limits: Arc<crate::limits::Limits>,
 }
 
 impl Writer {
@@ -248,6 +253,7 @@ impl Writer {
         let vv = state.shared_vv.clone();
         let fence = state.fence.clone();
         let roster = state.net.roster.clone();
+        let limits = Arc::new(state.net.limits.clone());
         let handle = thread::Builder::new()
             .name("focal-writer".to_owned())
             .spawn(move || {
@@ -263,6 +269,7 @@ impl Writer {
                 vv,
                 fence,
                 roster,
+                limits,
             },
             handle,
         ))
@@ -306,8 +313,9 @@ impl Writer {
         // checksums, limits, authors) is checked here, on the blocking pool,
         // so that no peer can hold the writer thread.
         let roster = self.roster.clone();
+        let limits = self.limits.clone();
         let entries = tokio::task::spawn_blocking(move || match roster.read() {
-            Ok(roster) => Ok(crate::intake::check(&roster, entries)),
+            Ok(roster) => Ok(crate::intake::check(&roster, &limits, entries)),
             Err(_) => Err(WriteError::Storage("the roster lock is poisoned".into())),
         })
         .await
@@ -392,6 +400,8 @@ pub struct NetworkContext {
     /// hand-overs) and id (only hand-overs signed for it count), once the
     /// node is in a network.
     pub roster: SharedRoster,
+    /// What a record may hold, for received entries and local writes alike.
+    pub limits: crate::limits::Limits,
 }
 
 impl NetworkContext {
@@ -401,7 +411,14 @@ impl NetworkContext {
     pub fn new(genesis: Option<NodeId>, network_id: Option<String>) -> Self {
         Self {
             roster: Arc::new(RwLock::new(Roster::empty(genesis, network_id))),
+            limits: crate::limits::Limits::default(),
         }
+    }
+
+    /// The same context with the node's configured limits.
+    pub fn with_limits(mut self, limits: crate::limits::Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The network's genesis key.
@@ -1006,7 +1023,9 @@ impl WriteContext<'_> {
                         )));
                     }
                 }
-                let fields = validate(*kind, fields, self.member, language)?;
+                // Measured before anything walks it (validation recurses).
+                self.net.limits.check_fields(fields)?;
+                let fields = validate(*kind, fields, self.member, language, &self.net.limits)?;
                 let id = format!("{}:{}:{}", self.member, kind.as_str(), random_suffix()?);
                 let mut record = Map::new();
                 record.insert("id".into(), Value::String(id.clone()));
@@ -1018,12 +1037,21 @@ impl WriteContext<'_> {
                 record.insert("deleted".into(), Value::Bool(false));
                 let field_names: Vec<String> = fields.keys().cloned().collect();
                 record.extend(fields);
+                self.net.limits.check_record(&record)?;
 
                 let mut document = Automerge::new();
                 document.set_author(Some(Author::from(self.origin.0.to_vec())));
                 let mut t = document.transaction();
                 for (k, v) in &record {
                     doc::put(&mut t, &automerge::ROOT, k, v).map_err(automerge_err)?;
+                }
+                if let Err(e) = self
+                    .net
+                    .limits
+                    .check_ops(automerge::transaction::Transactable::pending_ops(&t))
+                {
+                    t.rollback();
+                    return Err(e.into());
                 }
                 t.commit_with(
                     CommitOptions::default()
@@ -1046,6 +1074,7 @@ impl WriteContext<'_> {
                     .cache
                     .get(id)
                     .ok_or_else(|| WriteError::NotFound(id.clone()))?;
+                self.net.limits.check_fields(patch)?;
                 for key in patch.keys() {
                     if ENVELOPE_KEYS.contains(&key.as_str()) {
                         return Err(WriteError::BadRequest(format!(
@@ -1060,10 +1089,11 @@ impl WriteContext<'_> {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 merge_patch(&mut fields, patch);
-                let fields = validate(kind, &fields, self.member, language)?;
+                let fields = validate(kind, &fields, self.member, language, &self.net.limits)?;
                 let mut target = cached.json.clone();
                 target.retain(|k, _| ENVELOPE_KEYS.contains(&k.as_str()));
                 target.extend(fields);
+                self.net.limits.check_record(&target)?;
                 let current = cached.json.clone();
                 let mut changed = Vec::new();
                 let cached = self
@@ -1095,6 +1125,14 @@ impl WriteContext<'_> {
                 }
                 doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
                     .map_err(automerge_err)?;
+                if let Err(e) = self
+                    .net
+                    .limits
+                    .check_ops(automerge::transaction::Transactable::pending_ops(&t))
+                {
+                    t.rollback();
+                    return Err(e.into());
+                }
                 t.commit_with(
                     CommitOptions::default()
                         .with_message(format!("update: {}", changed.join(", ")))
@@ -1205,6 +1243,7 @@ impl WriteContext<'_> {
         let change = document
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
+        check_own_change(&self.net.limits, change.raw_bytes())?;
         let entry = self.sign_next(Audience::from(visibility), &id, change.raw_bytes());
         self.persist(
             conn,
@@ -1395,7 +1434,10 @@ impl WriteContext<'_> {
         document.set_author(Some(Author::from(self.origin.0.to_vec())));
         let current = doc::to_json(&document);
         let mut target = current.clone();
+        self.net.limits.check_fields(patch)?;
         merge_patch(&mut target, patch);
+        // Every member's node must accept the roster under its limits.
+        self.net.limits.check_record(&target)?;
         let mut changed = Vec::new();
         let mut t = document.transaction();
         doc::reconcile(
@@ -1427,6 +1469,14 @@ impl WriteContext<'_> {
                 stored: None,
             });
         }
+        if let Err(e) = self
+            .net
+            .limits
+            .check_ops(automerge::transaction::Transactable::pending_ops(&t))
+        {
+            t.rollback();
+            return Err(e.into());
+        }
         t.commit_with(
             CommitOptions::default()
                 .with_message(format!("roster: {}", changed.join(", ")))
@@ -1435,6 +1485,7 @@ impl WriteContext<'_> {
         let change = document
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
+        check_own_change(&self.net.limits, change.raw_bytes())?;
         let entry = self.sign_next(Audience::Network, ROSTER_ID, change.raw_bytes());
         self.persist(
             conn,
@@ -1564,6 +1615,7 @@ fn validate(
     fields: &Map<String, Value>,
     member: &MemberCode,
     language: &str,
+    limits: &crate::limits::Limits,
 ) -> Result<Map<String, Value>, WriteError> {
     let ctx = ValidationContext {
         owner: member.clone(),
@@ -1572,12 +1624,27 @@ fn validate(
         } else {
             language.to_owned()
         },
+        limits: limits.clone(),
     };
     records::validate(kind, fields, &ctx).map_err(|errors| WriteError::Invalid { kind, errors })
 }
 
+/// Measures a change this node wrote the way every peer will
+/// (`LogEntry::verify`), before it is signed: one that peers would refuse is
+/// refused here instead (the caller drops the document it was applied to).
+fn check_own_change(limits: &crate::limits::Limits, raw: &[u8]) -> Result<(), WriteError> {
+    let shape = crate::log::scan_change(raw).map_err(|why| {
+        WriteError::Storage(format!(
+            "the change this node wrote does not read back: {why}"
+        ))
+    })?;
+    limits.check(crate::limits::Limit::OpsPerChange, shape.claimed)?;
+    limits.check(crate::limits::Limit::OpsPerEntry, shape.claimed)?;
+    Ok(())
+}
+
 /// RFC 7396: objects merge recursively, `null` removes, anything else
-/// replaces.
+/// replaces. Recursive: callers bound the depth of both maps first.
 pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
     for (key, value) in patch {
         match value {

@@ -177,6 +177,7 @@ fn check_fields(code: &MemberCode) {
     let ctx = ValidationContext {
         owner: code.clone(),
         default_language: "en".into(),
+        limits: Default::default(),
     };
     let normal = records::validate(RecordType::Practice, &fields, &ctx).unwrap();
     assert_eq!(

@@ -110,6 +110,7 @@ impl Filler<'_> {
         let ctx = ValidationContext {
             owner: owner.parse().unwrap(),
             default_language: "en".into(),
+            limits: Default::default(),
         };
         let mut json: Map<String, Value> = records::validate(kind, &fields, &ctx)
             .unwrap_or_else(|e| panic!("{kind} {fields:?}: {e:?}"));

@@ -376,6 +376,7 @@ fn practice(owner: &str, id: &str, title: &str) -> Map<String, Value> {
     let ctx = ValidationContext {
         owner: owner.parse().unwrap(),
         default_language: "en".to_owned(),
+        limits: Default::default(),
     };
     let fields = json!({"kind": "best-practice", "title": title, "themes": ["peacekeeping"]});
     let fields = records::validate(RecordType::Practice, fields.as_object().unwrap(), &ctx)

@@ -230,6 +230,7 @@ mod tests {
         let ctx = ValidationContext {
             owner: "ESP".parse().unwrap(),
             default_language: "en".to_owned(),
+            limits: crate::limits::Limits::default(),
         };
         let mut r = Reader::new(&ctx);
         let read = T::from_json(value, &Path::root().key("period"), &mut r);

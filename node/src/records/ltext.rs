@@ -12,8 +12,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::limits::Limit;
+
 use super::{
-    schema::{FromJson, Path, Reader, describe},
+    schema::{FreeText, FromJson, Path, Reader, describe},
     vocab::LanguageTag,
 };
 
@@ -87,7 +89,7 @@ impl FromJson for LText {
                     );
                     return None;
                 };
-                let text = r.string(Value::String(text), at)?;
+                let text = r.text(Value::String(text), at, Limit::TextBytes)?;
                 return Some(Self::new(language, text));
             }
             Value::Object(entries) => entries,
@@ -107,6 +109,7 @@ impl FromJson for LText {
             r.error(at, "has no text; give the text in at least one language");
             return None;
         }
+        r.within(Limit::Languages, entries.len(), at)?;
         let mut translations = BTreeMap::new();
         let mut complete = true;
         for (tag, entry) in entries {
@@ -171,7 +174,7 @@ impl FromJson for LText {
 
 fn read_translation(entry: Value, at: &Path, r: &mut Reader<'_>) -> Option<Translation> {
     if let Value::String(text) = entry {
-        let text = r.string(Value::String(text), at)?;
+        let text = r.text(Value::String(text), at, Limit::TextBytes)?;
         return Some(Translation {
             text,
             original: false,
@@ -179,7 +182,7 @@ fn read_translation(entry: Value, at: &Path, r: &mut Reader<'_>) -> Option<Trans
     }
     let map = r.object(entry, at)?;
     let mut fields = r.fields(map, at, &["text", "original"]);
-    let text = fields.take::<String>("text", r);
+    let text = fields.take::<FreeText>("text", r).map(|t| t.0);
     let original = fields.take::<Option<bool>>("original", r);
     Some(Translation {
         text: text?,
@@ -198,6 +201,7 @@ mod tests {
         let ctx = ValidationContext {
             owner: "ESP".parse().unwrap(),
             default_language: "es".to_owned(),
+            limits: crate::limits::Limits::default(),
         };
         let mut r = Reader::new(&ctx);
         let text = LText::from_json(value, &Path::root().key("title"), &mut r);

@@ -211,6 +211,7 @@ impl FromJson for Links {
                 return None;
             }
         };
+        r.within(crate::limits::Limit::Languages, entries.len(), at)?;
         let mut links = BTreeMap::new();
         let mut complete = true;
         for (tag, url) in entries {

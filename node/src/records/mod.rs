@@ -194,6 +194,8 @@ pub struct ValidationContext {
     pub owner: crate::member::MemberCode,
     /// Language tag assumed for multilingual text given as a plain string.
     pub default_language: String,
+    /// List lengths and text sizes every schema caps.
+    pub limits: crate::limits::Limits,
 }
 
 /// A record type's typed fields: the struct a record's field map is read
@@ -359,11 +361,16 @@ pub fn search_text(kind: RecordType, fields: &Map<String, Value>) -> String {
 }
 
 fn all_strings(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(text) => out.push(text.clone()),
-        Value::Array(items) => items.iter().for_each(|item| all_strings(item, out)),
-        Value::Object(map) => map.values().for_each(|item| all_strings(item, out)),
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    // An explicit stack: the record may be a peer's, nested as deep as the
+    // depth limit allowed.
+    let mut stack = vec![value];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::String(text) => out.push(text.clone()),
+            Value::Array(items) => stack.extend(items.iter().rev()),
+            Value::Object(map) => stack.extend(map.values().rev()),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
     }
 }
 
@@ -509,6 +516,65 @@ mod tests {
         assert_eq!(
             summary_title(RecordType::Registration, &Map::new()),
             "(registration)"
+        );
+    }
+
+    #[test]
+    fn lists_texts_and_languages_are_capped_with_the_field_and_the_limit() {
+        let started = std::time::Instant::now();
+        let links: Vec<String> = (0..150_000)
+            .map(|i| format!("https://example.org/{i}"))
+            .collect();
+        let errors = invalid(
+            RecordType::Practice,
+            json!({"title": "x", "themes": ["peacekeeping"], "evidence_links": links}),
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(
+            errors,
+            vec![
+                "evidence_links: has 150000 items; at most 2000 are allowed (`max_list_items` \
+                 in the [limits] section of the node's focal.toml)"
+                    .to_owned()
+            ]
+        );
+        let long = "x".repeat(20_001);
+        let errors = invalid(
+            RecordType::Practice,
+            json!({"title": "x", "themes": ["peacekeeping"], "summary": {"en": long}}),
+        );
+        assert!(
+            errors[0].starts_with("summary.en: has 20001 bytes")
+                && errors[0].contains("max_text_bytes"),
+            "{errors:?}"
+        );
+        let errors = invalid(
+            RecordType::FocalPoint,
+            json!({"person_name": "y".repeat(1_001), "posting": "capital"}),
+        );
+        assert!(
+            errors[0].starts_with("person_name: has 1001 bytes"),
+            "{errors:?}"
+        );
+        let many: Map<String, Value> = (0..40)
+            .map(|i| (format!("x-l{i:03}"), json!("t")))
+            .collect();
+        let errors = invalid(
+            RecordType::Practice,
+            json!({"title": many, "themes": ["peacekeeping"]}),
+        );
+        assert!(
+            errors[0].starts_with("title: has 40 languages"),
+            "{errors:?}"
+        );
+        // At the limits, a record is valid.
+        let links: Vec<String> = (0..2_000)
+            .map(|i| format!("https://example.org/{i}"))
+            .collect();
+        valid_for(
+            "ESP",
+            RecordType::Practice,
+            json!({"title": "x".repeat(20_000), "themes": ["peacekeeping"], "evidence_links": links}),
         );
     }
 

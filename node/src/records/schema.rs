@@ -14,6 +14,7 @@ use std::{cmp::Ordering, fmt};
 use serde_json::{Map, Value};
 
 use super::{FieldError, ValidationContext};
+use crate::limits::Limit;
 
 /// Where a value sits in a record: `title`, `period.end`, `themes[1]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,12 +66,45 @@ impl<'a> Reader<'a> {
         self.ctx
     }
 
-    /// Records a problem with the value at `at`.
+    /// Records a problem with the value at `at`. After [`MAX_ERRORS`]
+    /// problems, one more says that the rest are not listed (a hostile
+    /// request could otherwise make the answer as large as itself).
     pub(crate) fn error(&mut self, at: &Path, message: impl Into<String>) {
+        if self.errors.len() > MAX_ERRORS {
+            return;
+        }
+        if self.errors.len() == MAX_ERRORS {
+            self.errors.push(FieldError {
+                field: "~".to_owned(),
+                message: format!("more problems; only the first {MAX_ERRORS} are listed"),
+            });
+            return;
+        }
         self.errors.push(FieldError {
             field: at.to_string(),
             message: message.into(),
         });
+    }
+
+    /// `Some(())` if `len` is within `limit` (of the context's limits);
+    /// otherwise records the problem at `at`, naming the limit.
+    pub(crate) fn within(&mut self, limit: Limit, len: usize, at: &Path) -> Option<()> {
+        match self.ctx.limits.check(limit, len as u64) {
+            Ok(()) => Some(()),
+            Err(over) => {
+                self.error(
+                    at,
+                    format!(
+                        "has {len} {}; at most {} are allowed (`{}` in the [limits] section of \
+                         the node's focal.toml)",
+                        noun(limit),
+                        over.max,
+                        limit.key()
+                    ),
+                );
+                None
+            }
+        }
     }
 
     /// Every problem, sorted by field path (`themes[2]` before `themes[10]`).
@@ -119,8 +153,18 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The value as non-empty text, trimmed.
+    /// The value as non-empty short text (a name, title, code, link),
+    /// trimmed, at most `max_name_bytes` long.
     pub(crate) fn string(&mut self, value: Value, at: &Path) -> Option<String> {
+        self.text(value, at, Limit::NameBytes)
+    }
+
+    /// The value as non-empty text, trimmed, within `limit` (a byte limit:
+    /// [`Limit::NameBytes`] or [`Limit::TextBytes`]).
+    pub(crate) fn text(&mut self, value: Value, at: &Path, limit: Limit) -> Option<String> {
+        if let Value::String(text) = &value {
+            self.within(limit, text.len(), at)?;
+        }
         match value {
             Value::String(text) => {
                 let trimmed = text.trim();
@@ -356,6 +400,8 @@ impl<T: FromJson> FromJson for Vec<T> {
             Value::Array(items) => items,
             single => vec![single],
         };
+        // Before any item is read: the duplicate check below is quadratic.
+        r.within(Limit::ListItems, items.len(), at)?;
         let mut list = Vec::with_capacity(items.len());
         let mut seen: Vec<(String, usize)> = Vec::new();
         let mut complete = true;
@@ -423,6 +469,30 @@ impl<T: FromJson> FromJson for NonEmpty<T> {
 impl FromJson for String {
     fn from_json(value: Value, at: &Path, r: &mut Reader<'_>) -> Option<Self> {
         r.string(value, at)
+    }
+}
+
+/// Free text (a summary, notes, one language of multilingual text): up to
+/// `max_text_bytes`, where a plain `String` field is short text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FreeText(pub(crate) String);
+
+impl FromJson for FreeText {
+    fn from_json(value: Value, at: &Path, r: &mut Reader<'_>) -> Option<Self> {
+        r.text(value, at, Limit::TextBytes).map(Self)
+    }
+}
+
+/// Most problems listed for one record.
+pub(crate) const MAX_ERRORS: usize = 100;
+
+/// What a limit counts, for messages.
+fn noun(limit: Limit) -> &'static str {
+    match limit {
+        Limit::ListItems => "items",
+        Limit::TextBytes | Limit::NameBytes => "bytes",
+        Limit::Languages => "languages",
+        _ => "units",
     }
 }
 

@@ -9,6 +9,7 @@ pub(crate) fn ctx(owner: &str) -> ValidationContext {
     ValidationContext {
         owner: owner.parse().unwrap(),
         default_language: "en".to_owned(),
+        limits: crate::limits::Limits::default(),
     }
 }
 

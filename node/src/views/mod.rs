@@ -314,6 +314,7 @@ mod tests {
                 let ctx = ValidationContext {
                     owner: owner.parse().unwrap(),
                     default_language: "en".into(),
+                    limits: crate::limits::Limits::default(),
                 };
                 let mut fields = crate::records::validate(
                     RecordType::FocalPoint,

@@ -1,0 +1,1201 @@
+//! Hostile entries from a member with a valid key (issue 11, items 1–3):
+//! a record nested thousands deep, operation bombs (a million list items in
+//! a few hundred bytes, run lengths claiming 100,000,001 operations) and a
+//! compressed-chunk bomb signed by a throwaway key.
+//!
+//! The fake member peer is the one of `adversary.rs` (copied: integration
+//! test files do not share modules): a real `PeerService` behind real TLS
+//! with a key in the roster as member `FRA`, dialled by the secretariat and
+//! by `ESP` (mesh). For each attack, every victim must refuse the entry as
+//! over a limit, cut the peer off, store nothing of it, keep serving honest
+//! peers and clients, come back after a restart (and refuse again), and
+//! stay within generous bounds of memory (`VmHWM`), database and log size.
+//! Before the limits, these entries crashed the nodes (stack overflow,
+//! failed allocation) or held gigabytes.
+
+use std::{
+    io::{self, Read as _, Write as _},
+    net::SocketAddr,
+    pin::Pin,
+    sync::{Arc, Mutex, RwLock},
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+
+use automerge::{Author, Automerge, ObjType, ReadDoc as _, transaction::Transactable as _};
+use focal_node::{
+    doc,
+    identity::{NodeId, NodeKey},
+    log::{Audience, EntryBody, EntryHash, LogEntry},
+    records::{self, RecordType, ValidationContext},
+    roster::{Roster, add_member_patch},
+};
+use focal_proto::v1::{
+    self as pb,
+    peer_service_server::{PeerService, PeerServiceServer},
+};
+use focal_tests::{DEADLINE, TestMember, TestNetwork, focal_ok, records_on};
+use rusqlite::{Connection, OpenFlags};
+use serde_json::{Map, Value, json};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, DuplexStream, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, transport::server::Connected};
+
+/// The member code the fake peer joins as.
+const FAKE: &str = "FRA";
+/// The victims' back-off (`tune_for_tests`): 100 ms, doubling.
+const BACKOFF: Duration = Duration::from_millis(100);
+/// Timestamps in the invented records.
+const WHEN: &str = "2026-03-08T09:00:00.000Z";
+
+// ---------------------------------------------------------------------------
+// The fake peer.
+
+/// What the fake peer answers to the `n`-th follow session of a victim (and
+/// to the anti-entropy pulls within it).
+type Script = Box<dyn Fn(usize) -> Vec<pb::PullResponse> + Send + Sync>;
+
+/// One `Pull` the fake peer served.
+#[derive(Debug, Clone)]
+struct Call {
+    /// The key of the client certificate.
+    victim: Option<NodeId>,
+    /// A session's live stream (true) or an anti-entropy round.
+    follow: bool,
+    started: Instant,
+    /// When the victim dropped a follow stream (the fake never ends one).
+    dropped: Option<Instant>,
+}
+
+type Calls = Arc<Mutex<Vec<Call>>>;
+
+#[derive(Clone)]
+struct FakeService {
+    script: Arc<Script>,
+    calls: Calls,
+}
+
+#[tonic::async_trait]
+impl PeerService for FakeService {
+    type PullStream = ReceiverStream<Result<pb::PullResponse, Status>>;
+
+    async fn handovers(
+        &self,
+        _request: Request<pb::HandoversRequest>,
+    ) -> Result<Response<pb::HandoversResponse>, Status> {
+        Ok(Response::new(pb::HandoversResponse::default()))
+    }
+
+    async fn pull(
+        &self,
+        request: Request<pb::PullRequest>,
+    ) -> Result<Response<Self::PullStream>, Status> {
+        let victim = request.extensions().get::<Victim>().and_then(|v| v.0);
+        let follow = request.get_ref().follow;
+        let (index, session) = {
+            let mut calls = self.calls.lock().unwrap();
+            let sessions = calls
+                .iter()
+                .filter(|c| c.victim == victim && c.follow)
+                .count();
+            calls.push(Call {
+                victim,
+                follow,
+                started: Instant::now(),
+                dropped: None,
+            });
+            let session = if follow {
+                sessions
+            } else {
+                sessions.saturating_sub(1)
+            };
+            (calls.len() - 1, session)
+        };
+        let responses = (self.script)(session);
+        let (tx, rx) = mpsc::channel(4);
+        let calls = self.calls.clone();
+        let dropped = move || calls.lock().unwrap()[index].dropped = Some(Instant::now());
+        tokio::spawn(async move {
+            for response in responses {
+                if tx.send(Ok(response)).await.is_err() {
+                    dropped();
+                    return;
+                }
+            }
+            // A follow stream stays open until the victim drops it; an
+            // anti-entropy round ends here.
+            if follow {
+                tx.closed().await;
+                dropped();
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn heads(
+        &self,
+        _request: Request<pb::HeadsRequest>,
+    ) -> Result<Response<pb::HeadsResponse>, Status> {
+        Ok(Response::new(pb::HeadsResponse { heads: Vec::new() }))
+    }
+}
+
+/// The connect info tonic puts in each request: the client's key.
+#[derive(Debug, Clone)]
+struct Victim(Option<NodeId>);
+
+/// The plaintext side of a TLS connection, handed to tonic.
+struct PlainConnection {
+    io: DuplexStream,
+    victim: Victim,
+}
+
+impl Connected for PlainConnection {
+    type ConnectInfo = Victim;
+
+    fn connect_info(&self) -> Victim {
+        self.victim.clone()
+    }
+}
+
+impl AsyncRead for PlainConnection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for PlainConnection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// Runs TLS (the node's own rustls server config) over one TCP connection
+/// and pipes the plaintext to tonic through an in-memory duplex stream, once
+/// the handshake is done (the tests crate has rustls but not tokio-rustls).
+async fn serve_tls(
+    mut tcp: TcpStream,
+    config: Arc<rustls::ServerConfig>,
+    connections: mpsc::Sender<Result<PlainConnection, io::Error>>,
+) -> io::Result<()> {
+    let mut tls = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
+    tls.set_buffer_limit(None);
+    let (mut ours, theirs) = tokio::io::duplex(1 << 20);
+    let mut theirs = Some(theirs);
+    let mut from_net = vec![0u8; 64 * 1024];
+    let mut plain = vec![0u8; 64 * 1024];
+    let mut from_app = vec![0u8; 64 * 1024];
+    loop {
+        while tls.wants_write() {
+            let mut out = Vec::new();
+            tls.write_tls(&mut out)?;
+            tcp.write_all(&out).await?;
+        }
+        if !tls.is_handshaking()
+            && let Some(io) = theirs.take()
+        {
+            let victim = tls
+                .peer_certificates()
+                .and_then(|certs| certs.first())
+                .and_then(|cert| focal_client::transport::certificate_key(cert.as_ref()).ok())
+                .map(NodeId);
+            let connection = PlainConnection {
+                io,
+                victim: Victim(victim),
+            };
+            if connections.send(Ok(connection)).await.is_err() {
+                return Ok(());
+            }
+        }
+        tokio::select! {
+            read = tcp.read(&mut from_net) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let mut input = &from_net[..n];
+                while !input.is_empty() {
+                    if tls.read_tls(&mut input)? == 0 {
+                        break;
+                    }
+                    if let Err(e) = tls.process_new_packets() {
+                        // Send the alert, then give up.
+                        let mut out = Vec::new();
+                        let _ = tls.write_tls(&mut out);
+                        let _ = tcp.write_all(&out).await;
+                        return Err(io::Error::other(e));
+                    }
+                    loop {
+                        match tls.reader().read(&mut plain) {
+                            Ok(0) => return Ok(()),
+                            Ok(n) => ours.write_all(&plain[..n]).await?,
+                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+            read = ours.read(&mut from_app), if theirs.is_none() => {
+                let n = read?;
+                if n == 0 {
+                    tls.send_close_notify();
+                    let mut out = Vec::new();
+                    tls.write_tls(&mut out)?;
+                    tcp.write_all(&out).await?;
+                    return Ok(());
+                }
+                tls.writer().write_all(&from_app[..n])?;
+            }
+        }
+    }
+}
+
+/// A member node that is not a real one: its key is in the roster, it
+/// speaks TLS and `PeerService`, and it answers `Pull` from a script.
+struct FakePeer {
+    id: NodeId,
+    addr: SocketAddr,
+    calls: Calls,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FakePeer {
+    /// Serves `script` with `key`, accepting the secretariat's and `ESP`'s
+    /// client certificates (through the node's own roster verifier).
+    fn start(key: NodeKey, net: &TestNetwork, script: Script) -> Self {
+        focal_tests::init_crypto();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut trusted = Map::new();
+        for member in &net.members {
+            let patch = add_member_patch(
+                &member.dir.member.parse().unwrap(),
+                &NodeId(member.dir.node_key),
+                "127.0.0.1:1",
+            );
+            focal_node::writer::merge_patch(&mut trusted, &patch);
+        }
+        let anchor = Some(NodeId(net.secretariat.dir.node_key));
+        let roster = Arc::new(RwLock::new(Roster::from_json(&trusted, anchor, None)));
+        let config = Arc::new(focal_node::tls::server_config(&key, roster).unwrap());
+        let calls: Calls = Default::default();
+        let service = FakeService {
+            script: Arc::new(script),
+            calls: calls.clone(),
+        };
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (conn_tx, conn_rx) = mpsc::channel(16);
+        runtime.spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(serve_tls(tcp, config.clone(), conn_tx.clone()));
+            }
+        });
+        runtime.spawn(
+            tonic::transport::Server::builder()
+                .add_service(PeerServiceServer::new(service))
+                .serve_with_incoming(ReceiverStream::new(conn_rx)),
+        );
+        Self {
+            id: key.id(),
+            addr,
+            calls,
+            _runtime: runtime,
+        }
+    }
+
+    /// The follow sessions `victim` opened, in order.
+    fn sessions(&self, victim: &TestMember) -> Vec<Call> {
+        let key = Some(NodeId(victim.dir.node_key));
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.victim == key && c.follow)
+            .cloned()
+            .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Crafting entries.
+
+/// A record id with a 12-character suffix of the id alphabet.
+fn record_id(member: &str, kind: &str, suffix: &str) -> String {
+    assert_eq!(suffix.len(), 12);
+    assert!(
+        suffix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    );
+    format!("{member}:{kind}:{suffix}")
+}
+
+/// A practice record as the node writes it: the envelope, and fields
+/// normalized by the node's own validation.
+fn practice(owner: &str, id: &str, title: &str) -> Map<String, Value> {
+    let ctx = ValidationContext {
+        owner: owner.parse().unwrap(),
+        default_language: "en".to_owned(),
+        limits: Default::default(),
+    };
+    let fields = json!({"kind": "best-practice", "title": title, "themes": ["peacekeeping"]});
+    let fields = records::validate(RecordType::Practice, fields.as_object().unwrap(), &ctx)
+        .expect("a valid practice");
+    let mut record = json!({
+        "id": id,
+        "type": "practice",
+        "owner": owner,
+        "visibility": "network",
+        "created": WHEN,
+        "updated": WHEN,
+        "deleted": false,
+    })
+    .as_object()
+    .unwrap()
+    .clone();
+    record.extend(fields);
+    record
+}
+
+/// A new document holding `json`, written by a change with `author` (or
+/// none); returns the change.
+fn creation(author: Option<NodeId>, json: &Map<String, Value>) -> Vec<u8> {
+    let mut document = Automerge::new();
+    if let Some(author) = author {
+        document.set_author(Some(Author::from(author.0.to_vec())));
+    }
+    let mut tx = document.transaction();
+    for (key, value) in json {
+        doc::put(&mut tx, &automerge::ROOT, key, value).unwrap();
+    }
+    tx.commit();
+    document
+        .get_last_local_change()
+        .unwrap()
+        .raw_bytes()
+        .to_vec()
+}
+
+/// An entry of `key`'s network log.
+fn signed(
+    key: &NodeKey,
+    seq: u64,
+    prev: EntryHash,
+    doc_id: &str,
+    changes: Vec<Vec<u8>>,
+) -> LogEntry {
+    EntryBody {
+        origin: key.id(),
+        audience: Audience::Network,
+        seq,
+        prev,
+        doc_id: doc_id.to_owned(),
+        changes,
+    }
+    .sign(key.signing_key())
+}
+
+/// The fake peer's own, correctly formed practice, as entry `seq`.
+fn honest(key: &NodeKey, seq: u64, prev: EntryHash, suffix: &str, title: &str) -> LogEntry {
+    let id = record_id(FAKE, "practice", suffix);
+    let change = creation(Some(key.id()), &practice(FAKE, &id, title));
+    signed(key, seq, prev, &id, vec![change])
+}
+
+fn message(entries: &[&LogEntry]) -> pb::PullResponse {
+    raw_message(entries.iter().map(|e| e.encode()).collect())
+}
+
+fn raw_message(entries: Vec<Vec<u8>>) -> pb::PullResponse {
+    pb::PullResponse {
+        entries,
+        caught_up: false,
+        total: 0,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Observing the victims.
+
+/// A network (secretariat + ESP) with the fake peer in its roster as FRA.
+struct Fixture {
+    net: TestNetwork,
+    fake: FakePeer,
+}
+
+impl Fixture {
+    /// Starts the network, lets `prepare` write the script (it may use the
+    /// network), starts the fake peer and adds it to the roster.
+    fn start(key: NodeKey, prepare: impl FnOnce(&TestNetwork, &NodeKey) -> Script) -> Self {
+        let net = TestNetwork::start(&["ESP"], |_, _| {});
+        let script = prepare(&net, &key);
+        let fake = FakePeer::start(key, &net, script);
+        focal_ok(
+            &net.secretariat.conn(),
+            &[
+                "admin",
+                "member",
+                "add",
+                "--member",
+                FAKE,
+                "--key",
+                &fake.id.to_string(),
+                "--endpoint",
+                &fake.addr.to_string(),
+            ],
+        );
+        Self { net, fake }
+    }
+
+    /// The secretariat and ESP: both dial every roster member.
+    fn victims(&self) -> [&TestMember; 2] {
+        [&self.net.secretariat, &self.net.members[0]]
+    }
+
+    /// Asserts that `victim` drops the fake peer's stream every time and
+    /// reconnects after a growing back-off.
+    #[track_caller]
+    fn assert_cut_off_with_backoff(&self, victim: &TestMember) {
+        wait_for(
+            &format!("{} to cut the fake peer off three times", victim.dir.member),
+            victim,
+            || {
+                let sessions = self.fake.sessions(victim);
+                sessions.len() >= 4 && sessions[..3].iter().all(|s| s.dropped.is_some())
+            },
+        );
+        let s = self.fake.sessions(victim);
+        for (n, backoff) in [(1, BACKOFF), (2, BACKOFF * 2), (3, BACKOFF * 4)] {
+            let waited = s[n].started - s[n - 1].started;
+            assert!(
+                waited >= backoff,
+                "{}: session {n} began {waited:?} after the one before; the back-off is \
+                 {backoff:?}",
+                victim.dir.member
+            );
+        }
+    }
+}
+
+/// Polls `check` until it holds; on timeout, fails with `node`'s log.
+#[track_caller]
+fn wait_for(what: &str, node: &TestMember, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        if start.elapsed() >= DEADLINE {
+            panic!(
+                "timed out waiting for {what}; log of {}:\n{}",
+                node.dir.member,
+                node.running().log_text()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether one line of the node's log contains every needle.
+fn logged(node: &TestMember, needles: &[&str]) -> bool {
+    node.running()
+        .log_text()
+        .lines()
+        .any(|line| needles.iter().all(|n| line.contains(n)))
+}
+
+#[track_caller]
+fn wait_logged(node: &TestMember, needles: &[&str]) {
+    wait_for(&format!("a log line with {needles:?}"), node, || {
+        logged(node, needles)
+    });
+}
+
+/// The node's database, read-only, while it runs.
+fn database(node: &TestMember) -> Connection {
+    Connection::open_with_flags(
+        node.dir.path.join("focal.db"),
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap()
+}
+
+/// (audience, seq, hash) of every log entry with `origin` the node holds.
+fn entries_of(node: &TestMember, origin: &NodeId) -> Vec<(u8, i64, Vec<u8>)> {
+    let db = database(node);
+    let mut stmt = db
+        .prepare(
+            "SELECT audience, seq, hash FROM log_entries WHERE origin = ?1 ORDER BY audience, seq",
+        )
+        .unwrap();
+    stmt.query_map([&origin.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// What the node holds from `origin` is exactly `expected`.
+#[track_caller]
+fn assert_holds_exactly(node: &TestMember, origin: &NodeId, expected: &[&LogEntry]) {
+    let expected: Vec<(u8, i64, Vec<u8>)> = expected
+        .iter()
+        .map(|e| {
+            (
+                e.body.audience.code(),
+                e.body.seq as i64,
+                e.hash().0.to_vec(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries_of(node, origin),
+        expected,
+        "{} stored something else from the fake peer",
+        node.dir.member
+    );
+}
+
+/// `(peer, seq, reason)` of the refusals the node recorded for `origin`.
+fn rejections(node: &TestMember, origin: &NodeId) -> Vec<(String, i64, String)> {
+    let db = database(node);
+    let mut stmt = db
+        .prepare("SELECT peer, seq, reason FROM rejections WHERE origin = ?1 ORDER BY id")
+        .unwrap();
+    stmt.query_map([origin.to_string()], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// The fake peer's record is stored and listed by `focal list`.
+#[track_caller]
+fn wait_listed(node: &TestMember, entry: &LogEntry, title: &str) {
+    let conn = node.conn();
+    let id = entry.body.doc_id.clone();
+    wait_for(&format!("{} to list {id}", node.dir.member), node, || {
+        records_on(&conn)
+            .iter()
+            .any(|r| r["id"] == id.as_str() && r["title"]["en"]["text"] == title)
+    });
+}
+
+/// The record `id` is not on the node.
+#[track_caller]
+fn assert_not_listed(node: &TestMember, id: &str) {
+    assert!(
+        !records_on(&node.conn()).iter().any(|r| r["id"] == id),
+        "{} lists {id}",
+        node.dir.member
+    );
+}
+
+/// `focal-node verify` accepts everything the node stored.
+#[track_caller]
+fn assert_verifies(node: &TestMember) {
+    let out = node.dir.verify();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        node.dir.member,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn add_practice(conn: &str, title: &str) -> String {
+    focal_tests::add_practice(conn, "lesson-learned", title, "peacekeeping")
+}
+
+// ---------------------------------------------------------------------------
+// Bounds.
+
+/// Generous bounds of what a victim may use after an attack (a node at
+/// rest uses some 30–60 MB; the attacks, unlimited, took 480 MB to 12 GB).
+const MAX_HWM_BYTES: u64 = 300 * 1024 * 1024;
+/// Database (with its WAL) of a victim after an attack.
+const MAX_DATABASE_BYTES: u64 = 64 * 1024 * 1024;
+/// Log of one run of a victim.
+const MAX_LOG_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A line of `/proc/PID/status` in bytes (`VmHWM`, `VmRSS`); `None` if the
+/// process is gone.
+fn proc_status_bytes(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Whether the victim's process still runs (a crashed child is a zombie
+/// until waited for).
+fn alive(node: &TestMember) -> bool {
+    let pid = node.running().pid();
+    std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+        !s.lines()
+            .any(|l| l.starts_with("State:") && (l.contains('Z') || l.contains('X')))
+    })
+}
+
+fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// The victim still runs, and its peak memory, database and log are within
+/// the bounds.
+#[track_caller]
+fn assert_bounded(node: &TestMember) {
+    let member = &node.dir.member;
+    assert!(alive(node), "{member} died:\n{}", node.running().log_text());
+    let hwm = proc_status_bytes(node.running().pid(), "VmHWM:").expect("VmHWM");
+    let database =
+        file_len(&node.dir.path.join("focal.db")) + file_len(&node.dir.path.join("focal.db-wal"));
+    let log = file_len(&node.running().log);
+    eprintln!("{member}: VmHWM {hwm} bytes, database {database} bytes, log {log} bytes");
+    assert!(hwm < MAX_HWM_BYTES, "{member}: peak memory {hwm} bytes");
+    assert!(
+        database < MAX_DATABASE_BYTES,
+        "{member}: database {database} bytes"
+    );
+    assert!(log < MAX_LOG_BYTES, "{member}: log {log} bytes");
+}
+
+/// Honest traffic still flows: a practice written on each victim reaches
+/// the other, and `focal list` answers on both.
+#[track_caller]
+fn assert_serving(fx: &Fixture, round: &str) {
+    let [sec, esp] = fx.victims();
+    let from_esp = add_practice(&esp.conn(), &format!("ESP practice, {round}"));
+    let from_sec = add_practice(&sec.conn(), &format!("SEC practice, {round}"));
+    for (node, id) in [(sec, &from_esp), (esp, &from_sec)] {
+        wait_for(&format!("{id} to replicate"), node, || {
+            records_on(&node.conn())
+                .iter()
+                .any(|r| r["id"] == id.as_str())
+        });
+        let listed = focal_ok(&node.conn(), &["list"]);
+        assert!(listed.contains("practice"), "{listed}");
+    }
+}
+
+/// The whole check of one attack: each victim refuses the entry `seq` of
+/// `origin`, relayed by the fake peer, for each of `reasons` (a needle of
+/// the recorded reason; one refusal each), cuts the peer off,
+/// stores only `kept` of the fake peer's entries and nothing of `not_listed`
+/// records, and stays within the bounds; honest traffic goes on; after a
+/// restart, each victim refuses the entry again and still serves.
+fn check_attack(
+    fx: &mut Fixture,
+    origin: &NodeId,
+    seq: i64,
+    reasons: &[&str],
+    kept: &[&LogEntry],
+    not_listed: &str,
+) {
+    let fake = fx.fake.id.to_string();
+    for victim in fx.victims() {
+        for reason in reasons {
+            wait_for(&format!("a refusal for {reason:?}"), victim, || {
+                rejections(victim, origin)
+                    .iter()
+                    .any(|(peer, s, why)| *peer == fake && *s == seq && why.contains(reason))
+            });
+        }
+        wait_logged(victim, &["peer relayed an invalid entry; disconnecting"]);
+        fx.assert_cut_off_with_backoff(victim);
+        assert_holds_exactly(victim, &fx.fake.id, kept);
+        assert_not_listed(victim, not_listed);
+        assert_bounded(victim);
+    }
+    assert_serving(fx, "under attack");
+
+    // A restart: the victims reconnect to the fake peer, are sent the same
+    // entries and refuse them again, instead of crashing in a loop.
+    for index in [0, 1] {
+        let victim = if index == 0 {
+            &mut fx.net.secretariat
+        } else {
+            &mut fx.net.members[0]
+        };
+        let before = rejections(victim, origin).len();
+        victim.stop();
+        victim.start();
+        let victim = &*victim;
+        wait_for("a refusal after the restart", victim, || {
+            rejections(victim, origin).len() > before
+        });
+        wait_logged(victim, &["peer relayed an invalid entry; disconnecting"]);
+        assert_bounded(victim);
+    }
+    assert_serving(fx, "after a restart");
+    for victim in fx.victims() {
+        assert_holds_exactly(victim, &fx.fake.id, kept);
+        assert_not_listed(victim, not_listed);
+        assert_bounded(victim);
+        assert_verifies(victim);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Crafting the attacks.
+
+/// A change creating the fake peer's practice `id`, with `notes` holding
+/// maps nested `depth` deep (written with a loop: the test must not recurse
+/// either).
+fn nested_record(key: &NodeKey, id: &str, depth: usize) -> Vec<u8> {
+    let mut document = Automerge::new();
+    document.set_author(Some(Author::from(key.id().0.to_vec())));
+    let mut tx = document.transaction();
+    for (field, value) in &practice(FAKE, id, "Nested") {
+        doc::put(&mut tx, &automerge::ROOT, field, value).unwrap();
+    }
+    let mut obj = automerge::ROOT;
+    let mut field = "notes";
+    for _ in 0..depth {
+        obj = tx.put_object(&obj, field, ObjType::Map).unwrap();
+        field = "nested";
+    }
+    tx.commit();
+    document
+        .get_last_local_change()
+        .unwrap()
+        .raw_bytes()
+        .to_vec()
+}
+
+fn uleb(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn sleb(out: &mut Vec<u8>, mut value: i64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        let done = (value == 0 && byte & 0x40 == 0) || (value == -1 && byte & 0x40 != 0);
+        if done {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn read_uleb(bytes: &mut &[u8]) -> u64 {
+    let mut value = 0;
+    let mut shift = 0;
+    loop {
+        let byte = bytes[0];
+        *bytes = &bytes[1..];
+        value |= u64::from(byte & 0x7f) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            return value;
+        }
+    }
+}
+
+fn read_sleb(bytes: &mut &[u8]) -> i64 {
+    let mut value: i64 = 0;
+    let mut shift = 0;
+    loop {
+        let byte = bytes[0];
+        *bytes = &bytes[1..];
+        value |= i64::from(byte & 0x7f) << shift;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            if shift < 64 && byte & 0x40 != 0 {
+                value |= -1 << shift;
+            }
+            return value;
+        }
+    }
+}
+
+/// An Automerge change chunk around `data`, with its checksum.
+fn change_chunk(chunk_type: u8, data: &[u8]) -> Vec<u8> {
+    let mut hashed = vec![chunk_type];
+    uleb(&mut hashed, data.len() as u64);
+    hashed.extend_from_slice(data);
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&hashed);
+    let mut out = vec![0x85, 0x6f, 0x4a, 0x83];
+    out.extend_from_slice(&digest[..4]);
+    out.extend_from_slice(&hashed);
+    out
+}
+
+/// Rewrites an uncompressed change so that every run of exactly `from`
+/// items in its op columns holds `to` items: run-length encoding makes a
+/// change of `from` identical operations into one of `to` at the same size.
+fn stretch_runs(change: &[u8], from: u64, to: u64) -> Vec<u8> {
+    assert_eq!(change[8], 1, "an uncompressed change");
+    let mut rest = &change[9..];
+    let len = read_uleb(&mut rest) as usize;
+    assert_eq!(len, rest.len());
+    let data = rest;
+    let mut r = data;
+    // Everything before the column layout is kept as it is.
+    let deps = read_uleb(&mut r) as usize;
+    r = &r[deps * 32..];
+    let actor = read_uleb(&mut r) as usize;
+    r = &r[actor..];
+    read_uleb(&mut r);
+    read_uleb(&mut r);
+    read_sleb(&mut r);
+    let message = read_uleb(&mut r) as usize;
+    r = &r[message..];
+    for _ in 0..read_uleb(&mut r) {
+        let len = read_uleb(&mut r) as usize;
+        r = &r[len..];
+    }
+    let mut out = data[..data.len() - r.len()].to_vec();
+    let count = read_uleb(&mut r);
+    let layout: Vec<(u64, usize)> = (0..count)
+        .map(|_| (read_uleb(&mut r), read_uleb(&mut r) as usize))
+        .collect();
+    let mut columns = Vec::new();
+    for (spec, len) in &layout {
+        let (mut column, rest) = r.split_at(*len);
+        r = rest;
+        let mut new = Vec::new();
+        let stretch = |n: u64| if n == from { to } else { n };
+        match spec & 0b111 {
+            // Boolean: run lengths.
+            4 => {
+                while !column.is_empty() {
+                    uleb(&mut new, stretch(read_uleb(&mut column)));
+                }
+            }
+            7 => new.extend_from_slice(column),
+            kind => {
+                let copy_value = |column: &mut &[u8], new: &mut Vec<u8>| {
+                    let start = *column;
+                    match kind {
+                        3 => {
+                            read_sleb(column);
+                        }
+                        5 => {
+                            let len = read_uleb(column) as usize;
+                            *column = &column[len..];
+                        }
+                        _ => {
+                            read_uleb(column);
+                        }
+                    }
+                    new.extend_from_slice(&start[..start.len() - column.len()]);
+                };
+                while !column.is_empty() {
+                    let n = read_sleb(&mut column);
+                    if n > 0 {
+                        sleb(&mut new, stretch(n as u64) as i64);
+                        copy_value(&mut column, &mut new);
+                    } else if n < 0 {
+                        sleb(&mut new, n);
+                        for _ in 0..-n {
+                            copy_value(&mut column, &mut new);
+                        }
+                    } else {
+                        sleb(&mut new, 0);
+                        uleb(&mut new, stretch(read_uleb(&mut column)));
+                    }
+                }
+            }
+        }
+        columns.push((*spec, new));
+    }
+    uleb(&mut out, count);
+    for (spec, bytes) in &columns {
+        uleb(&mut out, *spec);
+        uleb(&mut out, bytes.len() as u64);
+    }
+    for (_, bytes) in &columns {
+        out.extend_from_slice(bytes);
+    }
+    out.extend_from_slice(r); // the author footer
+    change_chunk(1, &out)
+}
+
+/// The fake peer's practice `id` with an empty list, and a second change
+/// inserting `items` nulls at its head: written by Automerge with 3
+/// inserts, then stretched to `items` by its run lengths alone.
+fn list_bomb(key: &NodeKey, id: &str, items: u64) -> Vec<Vec<u8>> {
+    let mut document = Automerge::new();
+    document.set_author(Some(Author::from(key.id().0.to_vec())));
+    let mut tx = document.transaction();
+    for (field, value) in &practice(FAKE, id, "List bomb") {
+        doc::put(&mut tx, &automerge::ROOT, field, value).unwrap();
+    }
+    let list = tx
+        .put_object(automerge::ROOT, "evidence_links", ObjType::List)
+        .unwrap();
+    tx.commit();
+    let first = document
+        .get_last_local_change()
+        .unwrap()
+        .raw_bytes()
+        .to_vec();
+    let mut tx = document.transaction();
+    for _ in 0..3 {
+        tx.insert(&list, 0, automerge::ScalarValue::Null).unwrap();
+    }
+    tx.commit();
+    let three = document
+        .get_last_local_change()
+        .unwrap()
+        .raw_bytes()
+        .to_vec();
+    vec![first, stretch_runs(&three, 3, items)]
+}
+
+#[test]
+fn stretched_changes_are_what_automerge_would_decode() {
+    // The crafting itself is checked: a stretched change decodes (and
+    // applies) as that many operations.
+    let key = NodeKey::generate().unwrap();
+    let id = record_id(FAKE, "practice", "bombaaaaaaaa");
+    let changes = list_bomb(&key, &id, 1_000);
+    let mut document = Automerge::new();
+    for raw in &changes {
+        let change = automerge::Change::from_bytes(raw.clone()).unwrap();
+        document.apply_changes([change]).unwrap();
+    }
+    let (_, list) = document
+        .get(automerge::ROOT, "evidence_links")
+        .unwrap()
+        .unwrap();
+    assert_eq!(document.length(&list), 1_000);
+    let million = list_bomb(&key, &id, 1_000_000);
+    let hundred_million = list_bomb(&key, &id, 100_000_001);
+    eprintln!(
+        "a million items: {} bytes; 100,000,001 operations: {} bytes",
+        million[1].len(),
+        hundred_million[1].len()
+    );
+    assert!(million[1].len() < 700 && hundred_million[1].len() < 700);
+}
+
+/// A compressed change chunk that inflates to `inflated` zero bytes.
+fn compressed_bomb(inflated: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..inflated / zeros.len() {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let deflated = encoder.finish().unwrap();
+    change_chunk(2, &deflated)
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios.
+
+/// Item 1: a change to the peer's own record nesting maps 400, then 10,000,
+/// then 200,000 deep (one per session). 400 and 10,000 are refused once
+/// applied, for their depth, before anything is stored (reading the
+/// document into JSON used to recurse until the writer's stack overflowed);
+/// 200,000 is refused from its operation count before it is decoded.
+#[test]
+fn a_record_nested_thousands_deep_is_refused_and_the_peer_cut_off() {
+    let key = NodeKey::generate().unwrap();
+    let title = "Women in ceasefire monitoring";
+    let h1 = honest(&key, 1, EntryHash::default(), "honestaaaaaa", title);
+    let id = record_id(FAKE, "practice", "deepaaaaaaaa");
+    let deep: Vec<LogEntry> = [400, 10_000, 200_000]
+        .into_iter()
+        .map(|depth| {
+            signed(
+                &key,
+                2,
+                h1.hash(),
+                &id,
+                vec![nested_record(&key, &id, depth)],
+            )
+        })
+        .collect();
+    let script: Script = {
+        let (h1, deep) = (h1.clone(), deep.clone());
+        Box::new(move |session| vec![message(&[&h1, &deep[session.min(2)]])])
+    };
+    let mut fx = Fixture::start(key, |_, _| script);
+    for victim in fx.victims() {
+        wait_listed(victim, &h1, title);
+    }
+    let fake = fx.fake.id;
+    check_attack(
+        &mut fx,
+        &fake,
+        2,
+        &["max_depth", "nesting depth is 33", "max_ops_per_change"],
+        &[&h1],
+        &id,
+    );
+}
+
+/// Item 2: a list of 1,000,000 items in a few hundred bytes (first
+/// session), and the same change rewritten to claim 100,000,001 operations
+/// (later sessions): refused from the run lengths, before Automerge decodes
+/// or applies them.
+#[test]
+fn operation_bombs_are_refused_before_they_are_decoded() {
+    let key = NodeKey::generate().unwrap();
+    let title = "Gender-responsive budgeting";
+    let h1 = honest(&key, 1, EntryHash::default(), "honestaaaaaa", title);
+    let id = record_id(FAKE, "practice", "bombaaaaaaaa");
+    let million = signed(&key, 2, h1.hash(), &id, list_bomb(&key, &id, 1_000_000));
+    let hundred_million = signed(&key, 2, h1.hash(), &id, list_bomb(&key, &id, 100_000_001));
+    eprintln!(
+        "entries: {} and {} bytes",
+        million.encode().len(),
+        hundred_million.encode().len()
+    );
+    let script: Script = {
+        let (h1, a, b) = (h1.clone(), million.clone(), hundred_million.clone());
+        Box::new(move |session| {
+            let bomb = if session == 0 { &a } else { &b };
+            vec![message(&[&h1, bomb])]
+        })
+    };
+    let mut fx = Fixture::start(key, |_, _| script);
+    for victim in fx.victims() {
+        wait_listed(victim, &h1, title);
+    }
+    let fake = fx.fake.id;
+    check_attack(
+        &mut fx,
+        &fake,
+        2,
+        &[
+            "operations in one change is 1000000",
+            "operations in one change is 100000001",
+            "max_ops_per_change",
+        ],
+        &[&h1],
+        &id,
+    );
+}
+
+/// Item 3: a compressed change chunk inflating to 512 MiB, signed by a
+/// throwaway key and relayed by the member: refused for being compressed,
+/// before it is inflated and before its signature or key are looked at.
+#[test]
+fn a_compressed_chunk_bomb_is_refused_without_being_inflated() {
+    let key = NodeKey::generate().unwrap();
+    let title = "Protection of women human rights defenders";
+    let h1 = honest(&key, 1, EntryHash::default(), "honestaaaaaa", title);
+    let throwaway = NodeKey::generate().unwrap();
+    let id = record_id(FAKE, "practice", "zipaaaaaaaaa");
+    let bomb = compressed_bomb(512 << 20);
+    eprintln!("compressed chunk: {} bytes", bomb.len());
+    let entry = signed(&throwaway, 1, EntryHash::default(), &id, vec![bomb]);
+    let script: Script = {
+        let (h1, entry) = (h1.clone(), entry.clone());
+        Box::new(move |_| vec![message(&[&h1]), message(&[&entry])])
+    };
+    let mut fx = Fixture::start(key, |_, _| script);
+    for victim in fx.victims() {
+        wait_listed(victim, &h1, title);
+    }
+    let refusal = format!(
+        "entry 1 of {}: change 0 is not a valid Automerge change: a compressed change chunk",
+        throwaway.id()
+    );
+    check_attack(&mut fx, &throwaway.id(), 1, &[&refusal], &[&h1], &id);
+    for victim in fx.victims() {
+        assert!(entries_of(victim, &throwaway.id()).is_empty());
+    }
+}
+
+/// A client's create over a schema limit is refused at once, naming the
+/// field and the limit; a record at the limits is accepted and replicates
+/// (every node's ingest limits admit what validation admits).
+#[test]
+fn a_client_write_over_a_limit_is_refused_quickly_and_one_at_the_limits_replicates() {
+    let net = TestNetwork::start(&["ESP"], |_, _| {});
+    let esp = &net.members[0];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(focal_tests::client_for(&esp.conn()));
+    let create = |fields: Value| {
+        let mut records = client.records();
+        runtime.block_on(records.create(pb::CreateRequest {
+            r#type: "practice".into(),
+            fields_json: fields.to_string(),
+            visibility: "network".into(),
+            language: "en".into(),
+            request_id: String::new(),
+        }))
+    };
+    let links: Vec<String> = (0..150_000).map(|i| format!("http://a/{i}")).collect();
+    let started = Instant::now();
+    let err = create(json!({"title": "x", "themes": ["peacekeeping"], "evidence_links": links}))
+        .unwrap_err();
+    let took = started.elapsed();
+    eprintln!("150,000 links refused in {took:?}");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    assert!(
+        err.message().contains("evidence_links")
+            && err.message().contains("150000 items")
+            && err.message().contains("max_list_items"),
+        "{}",
+        err.message()
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+
+    // Nested deeper than any schema: refused before validation walks it.
+    let mut deep = json!("x");
+    for _ in 0..100 {
+        deep = json!({ "x": deep });
+    }
+    let err =
+        create(json!({"title": "x", "themes": ["peacekeeping"], "summary": deep})).unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    assert!(err.message().contains("max_depth"), "{}", err.message());
+
+    // At the limits: 2,000 links, a summary of 20,000 bytes.
+    let links: Vec<String> = (0..2_000)
+        .map(|i| format!("https://example.org/evidence/{i}"))
+        .collect();
+    let created = create(json!({
+        "title": "At the limits",
+        "themes": ["peacekeeping"],
+        "summary": "s".repeat(20_000),
+        "evidence_links": links,
+    }))
+    .unwrap()
+    .into_inner();
+    let id = created.id;
+    wait_for(&format!("{id} to replicate"), &net.secretariat, || {
+        focal_tests::record_on(&net.secretariat.conn(), &id).is_some()
+    });
+    assert!(!logged(&net.secretariat, &["entry refused"]));
+}

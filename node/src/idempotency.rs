@@ -81,7 +81,7 @@ pub fn lookup(
     crate::query::row_by_id(conn, &record_id)
         .map_err(storage)?
         .map(Some)
-        .ok_or_else(|| WriteError::NotFound(record_id))
+        .ok_or(WriteError::NotFound(record_id))
 }
 
 /// Remembers that `request_id` created `record_id`, and forgets ids older

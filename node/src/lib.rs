@@ -15,6 +15,7 @@ pub mod api;
 pub mod backup;
 mod codec;
 pub mod config;
+pub mod contact;
 pub mod datadir;
 pub mod doc;
 pub mod handover;

@@ -235,6 +235,7 @@ impl Writer {
         let (events, _) = broadcast::channel(1024);
         let (stored, _) = broadcast::channel(4096);
         let mut state = WriterState::new(store, key, member, events.clone(), stored.clone(), net)?;
+        state.migrate_contacts();
         let vv = state.shared_vv.clone();
         let fence = state.fence.clone();
         let handle = thread::Builder::new()
@@ -407,14 +408,17 @@ pub type SharedVersionVector = Arc<RwLock<HashMap<LogKey, LogHead>>>;
 
 /// What one write produced, before commit.
 pub(crate) struct Applied {
-    row: Option<RecordRow>,
+    pub(crate) row: Option<RecordRow>,
     /// Whether the roster document changed.
     roster: bool,
-    action: &'static str,
+    pub(crate) action: &'static str,
     /// The log written to and its new head, if an entry was written.
     pub(crate) head: Option<(LogKey, LogHead)>,
     /// The entry, for relaying.
     stored: Option<StoredEntry>,
+    /// A second document written in the same savepoint: a focal point's
+    /// contact details (see `contact`).
+    pub(crate) companion: Option<Box<Applied>>,
 }
 
 impl WriterState {
@@ -775,6 +779,9 @@ impl WriterState {
                 Outcome::Write(reply, result) => {
                     if let Ok(applied) = &result {
                         publish(self, applied);
+                        if let Some(companion) = &applied.companion {
+                            publish(self, companion);
+                        }
                     }
                     let _ = reply.send(result.and_then(|applied| {
                         applied
@@ -797,6 +804,66 @@ impl WriterState {
             }
         }
         self.evict();
+    }
+
+    /// Moves contact details out of this node's own network focal-point
+    /// documents into their companions (see `contact::migrate`), at
+    /// start-up. A node that may not sign (restored and fenced, or its key
+    /// retired) leaves it for a later start.
+    fn migrate_contacts(&mut self) {
+        let Self {
+            store,
+            key,
+            origin,
+            member,
+            vv,
+            cache,
+            clock,
+            net,
+            quarantined,
+            fence,
+            ..
+        } = self;
+        let mut ctx = WriteContext {
+            key,
+            origin: *origin,
+            member,
+            vv,
+            cache,
+            clock,
+            net,
+            quarantined,
+        };
+        let result = store
+            .conn_mut()
+            .transaction()
+            .map_err(storage)
+            .and_then(|mut tx| {
+                fence.check(&tx)?;
+                let moved = crate::contact::migrate(&mut ctx, &mut tx)?;
+                tx.commit().map_err(storage)?;
+                Ok(moved)
+            });
+        match result {
+            Ok(0) => {}
+            Ok(moved) => tracing::info!(
+                documents = moved,
+                "focal points' contact details moved out of network documents into the \
+                 secretariat audience"
+            ),
+            Err(err) => {
+                tracing::warn!(
+                    %err,
+                    "focal points' contact details were not moved out of network documents; \
+                     retried at the next start"
+                );
+                self.cache.clear();
+                if let Err(reload) = self.reload_heads() {
+                    tracing::error!(%reload, "cannot reload the log heads");
+                }
+            }
+        }
+        self.publish_vv();
     }
 
     fn evict(&mut self) {
@@ -861,7 +928,7 @@ impl WriteContext<'_> {
     /// Runs one write in its own savepoint: if its rows cannot be stored,
     /// only it fails, and its document (`doc`) is evicted so that memory
     /// never runs ahead of the database.
-    fn in_savepoint(
+    pub(crate) fn in_savepoint(
         &mut self,
         tx: &mut Transaction<'_>,
         doc: Option<&str>,
@@ -871,7 +938,8 @@ impl WriteContext<'_> {
         match write(self, &savepoint) {
             Ok(applied) => {
                 savepoint.commit().map_err(storage)?;
-                if let Some((key, head)) = applied.head {
+                let companion = applied.companion.as_ref().and_then(|c| c.head);
+                for (key, head) in applied.head.into_iter().chain(companion) {
                     self.vv.insert(key, head);
                 }
                 Ok(applied)
@@ -907,6 +975,21 @@ impl WriteContext<'_> {
                 status,
             });
         }
+        // A focal point's contact details go to a companion document.
+        if crate::contact::concerns(request) {
+            return self.write_focal_point(conn, request, touched);
+        }
+        self.apply_record(conn, request, touched)
+    }
+
+    /// One write of one document (a focal point's contact details are
+    /// split off by `contact` before).
+    pub(crate) fn apply_record(
+        &mut self,
+        conn: &Connection,
+        request: &WriteRequest,
+        touched: &mut Vec<String>,
+    ) -> Result<Applied, WriteError> {
         let now = now_rfc3339();
         let now_secs = time::OffsetDateTime::now_utc().unix_timestamp();
         match request {
@@ -947,6 +1030,7 @@ impl WriteContext<'_> {
                 record.insert("created".into(), Value::String(now.clone()));
                 record.insert("updated".into(), Value::String(now));
                 record.insert("deleted".into(), Value::Bool(false));
+                crate::contact::mark(*kind, *visibility, &mut record);
                 let field_names: Vec<String> = fields.keys().cloned().collect();
                 record.extend(fields);
 
@@ -1019,6 +1103,7 @@ impl WriteContext<'_> {
                         action: "unchanged",
                         head: None,
                         stored: None,
+                        companion: None,
                     });
                 }
                 doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
@@ -1065,7 +1150,7 @@ impl WriteContext<'_> {
     }
 
     /// Loads the record into the cache and checks this node may change it.
-    fn writable(
+    pub(crate) fn writable(
         &mut self,
         conn: &Connection,
         id: &str,
@@ -1121,7 +1206,7 @@ impl WriteContext<'_> {
 
     /// Signs the document's newest change into the log and stores the entry,
     /// the document and its projection.
-    fn store_change(
+    pub(crate) fn store_change(
         &mut self,
         conn: &Connection,
         id: String,
@@ -1278,6 +1363,7 @@ impl WriteContext<'_> {
                 seq: entry.body.seq,
                 bytes: Arc::new(bytes),
             }),
+            companion: None,
         })
     }
 
@@ -1352,6 +1438,7 @@ impl WriteContext<'_> {
                 action: "unchanged",
                 head: None,
                 stored: None,
+                companion: None,
             });
         }
         t.commit_with(
@@ -1486,7 +1573,7 @@ pub fn row_from_json(
     })
 }
 
-fn validate(
+pub(crate) fn validate(
     kind: RecordType,
     fields: &Map<String, Value>,
     member: &MemberCode,

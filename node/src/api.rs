@@ -600,9 +600,7 @@ pub fn status(err: WriteError) -> Status {
 async fn as_read(reader: &Reader, row: RecordRow) -> Option<RecordRow> {
     let id = match row.kind {
         RecordType::FocalPoint => row.id.clone(),
-        RecordType::FocalPointContact => {
-            crate::records::focal_point::focal_point_of(&row.id)?
-        }
+        RecordType::FocalPointContact => crate::records::focal_point::focal_point_of(&row.id)?,
         _ => return Some(row),
     };
     let reader = reader.clone();

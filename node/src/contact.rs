@@ -23,14 +23,16 @@
 //! moves the contact details out of its own older documents
 //! ([`migrate`]).
 
-use automerge::{Author, Automerge, ReadDoc, transaction::CommitOptions, transaction::Transactable};
+use automerge::{
+    Author, Automerge, ReadDoc, transaction::CommitOptions, transaction::Transactable,
+};
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 
 use crate::{
     doc,
-    ingest::IngestError,
     identity::NodeId,
+    ingest::IngestError,
     log::Audience,
     records::{
         ENVELOPE_KEYS, RecordType, Visibility,
@@ -283,10 +285,7 @@ impl WriteContext<'_> {
             let visibility = companion_visibility(visibility);
             let mut record = Map::new();
             record.insert("id".into(), Value::String(id.to_owned()));
-            record.insert(
-                "type".into(),
-                RecordType::FocalPointContact.as_str().into(),
-            );
+            record.insert("type".into(), RecordType::FocalPointContact.as_str().into());
             record.insert("owner".into(), Value::String(self.member.to_string()));
             record.insert("visibility".into(), visibility.as_str().into());
             record.insert("created".into(), Value::String(now.clone()));
@@ -307,7 +306,14 @@ impl WriteContext<'_> {
             );
             touched.push(id.to_owned());
             return self
-                .store_change(conn, id.to_owned(), (document, 0), true, "created", visibility)
+                .store_change(
+                    conn,
+                    id.to_owned(),
+                    (document, 0),
+                    true,
+                    "created",
+                    visibility,
+                )
                 .map(Some);
         };
         document.set_author(Some(author));
@@ -398,7 +404,8 @@ impl WriteContext<'_> {
         let mut t = document.transaction();
         let mut fields = vec![CONTACT_AUDIENCE];
         if json.contains_key("contact") {
-            t.delete(&automerge::ROOT, "contact").map_err(automerge_err)?;
+            t.delete(&automerge::ROOT, "contact")
+                .map_err(automerge_err)?;
             fields.insert(0, "contact");
         }
         doc::put(
@@ -583,7 +590,10 @@ pub fn merge_contact(conn: &Connection, row: &mut RecordRow) -> Result<(), Write
 }
 
 /// Sets (or, with `None` or no details, removes) a row's `contact`.
-fn set_contact(row: &mut RecordRow, contact: Option<&Map<String, Value>>) -> Result<(), WriteError> {
+fn set_contact(
+    row: &mut RecordRow,
+    contact: Option<&Map<String, Value>>,
+) -> Result<(), WriteError> {
     let mut json: Map<String, Value> = serde_json::from_str(&row.json)
         .map_err(|e| WriteError::Storage(format!("record {} is not JSON: {e}", row.id)))?;
     match contact.filter(|c| !c.is_empty()) {
@@ -613,4 +623,136 @@ fn storage(e: rusqlite::Error) -> WriteError {
 
 fn automerge_err(e: automerge::AutomergeError) -> WriteError {
     WriteError::Storage(format!("document operation failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{Store, StoreOptions};
+
+    const FP: &str = "ESP:focal-point:abcdefghijk4";
+    const ORIGIN: NodeId = NodeId([7; 32]);
+
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap()
+    }
+
+    fn check(
+        doc_id: &str,
+        audience: Audience,
+        was_marked: bool,
+        json: Value,
+    ) -> Result<(), IngestError> {
+        check_received(ORIGIN, doc_id, audience, was_marked, &object(json))
+    }
+
+    #[test]
+    fn marked_network_documents_never_take_contact_details() {
+        let contact = json!({"contact": {"email": "a@example.org"}});
+        let marked = json!({"contact_audience": "secretariat", "person_name": "A"});
+        let marked_with_contact =
+            json!({"contact_audience": "secretariat", "contact": {"email": "a@example.org"}});
+        // A document written before the split (no marker): its owner's
+        // older node may still add them; accepted, as old history.
+        check(FP, Audience::Network, false, contact.clone()).unwrap();
+        check(FP, Audience::Network, false, marked.clone()).unwrap();
+        // A marked document with contact details, or one losing its marker.
+        let err = check(FP, Audience::Network, false, marked_with_contact.clone()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("contact details travel only in the secretariat audience"),
+            "{err}"
+        );
+        let err = check(FP, Audience::Network, true, contact.clone()).unwrap_err();
+        assert!(err.to_string().contains("never removed"), "{err}");
+        let err = check(FP, Audience::Network, true, json!({"person_name": "A"})).unwrap_err();
+        assert!(err.to_string().contains("never removed"), "{err}");
+        // Not the network log, or not a focal point: not this rule's.
+        check(FP, Audience::Secretariat, true, marked_with_contact.clone()).unwrap();
+        check(
+            "ESP:practice:abcdefghijk4",
+            Audience::Network,
+            true,
+            marked_with_contact,
+        )
+        .unwrap();
+        // A companion only ever in the secretariat log.
+        let companion = "ESP:focal-point-contact:abcdefghijk4";
+        check(companion, Audience::Secretariat, false, contact.clone()).unwrap();
+        let err = check(companion, Audience::Network, false, contact).unwrap_err();
+        assert!(
+            err.to_string().contains("never in the network log"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reads_merge_the_companion_over_older_contact_details() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("focal.db"),
+            &StoreOptions {
+                busy_timeout_ms: 1000,
+                create: true,
+            },
+        )
+        .unwrap();
+        let envelope = |id: &str, kind: &str, visibility: &str| {
+            object(json!({
+                "id": id, "type": kind, "owner": "ESP", "visibility": visibility,
+                "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z",
+                "deleted": false,
+            }))
+        };
+        let mut fp = envelope(FP, "focal-point", "network");
+        fp.insert("person_name".into(), "A".into());
+        fp.insert("posting".into(), "capital".into());
+        fp.insert("contact".into(), json!({"email": "old@example.org"}));
+        let mut row = crate::writer::project(store.conn(), FP, &fp, &[]).unwrap();
+        let read = |row: &RecordRow| -> Value { serde_json::from_str(&row.json).unwrap() };
+
+        // No companion: the row is left as it is.
+        merge_contact(store.conn(), &mut row).unwrap();
+        assert_eq!(read(&row)["contact"]["email"], "old@example.org");
+
+        let companion = companion_id(FP).unwrap();
+        let mut held = envelope(&companion, "focal-point-contact", "secretariat");
+        held.insert("phone".into(), "+34 600 000 000".into());
+        crate::writer::project(store.conn(), &companion, &held, &[]).unwrap();
+        merge_contact(store.conn(), &mut row).unwrap();
+        assert_eq!(read(&row)["contact"], json!({"phone": "+34 600 000 000"}));
+
+        // Other records are not touched.
+        let mut other = row.clone();
+        other.kind = RecordType::Practice;
+        other.json = "{}".into();
+        merge_contact(store.conn(), &mut other).unwrap();
+        assert_eq!(other.json, "{}");
+        store.close().unwrap();
+    }
+
+    #[test]
+    fn only_focal_point_writes_are_split() {
+        let create = |kind| WriteRequest::Create {
+            kind,
+            fields: Map::new(),
+            visibility: Visibility::Network,
+            language: String::new(),
+        };
+        assert!(concerns(&create(RecordType::FocalPoint)));
+        assert!(concerns(&create(RecordType::FocalPointContact)));
+        assert!(!concerns(&create(RecordType::Practice)));
+        assert!(concerns(&WriteRequest::Delete { id: FP.into() }));
+        assert!(!concerns(&WriteRequest::Delete {
+            id: "ESP:nap:abcdefghijk4".into()
+        }));
+        let mut record = Map::new();
+        mark(RecordType::FocalPoint, Visibility::Local, &mut record);
+        assert_eq!(record[CONTACT_AUDIENCE], "local");
+        let mut record = Map::new();
+        mark(RecordType::Practice, Visibility::Network, &mut record);
+        assert!(record.is_empty());
+    }
 }

@@ -266,7 +266,14 @@ fn contact_details_reach_only_the_owner_and_the_secretariat() {
     assert!(table.contains("(withheld)"), "{table}");
     // … because it holds them nowhere: no table, no entry's bytes.
     let nam_dir = &net.members[1].dir;
-    for needle in [EMAIL, NEW_EMAIL, PHONE, "+34 600 333 444", "lucia.", "600 111"] {
+    for needle in [
+        EMAIL,
+        NEW_EMAIL,
+        PHONE,
+        "+34 600 333 444",
+        "lucia.",
+        "600 111",
+    ] {
         assert_eq!(
             tables_holding(nam_dir, needle),
             Vec::<String>::new(),
@@ -287,9 +294,10 @@ fn contact_details_reach_only_the_owner_and_the_secretariat() {
 
     // Deleting the focal point tombstones its contact details too.
     focal_ok(&esp, &["delete", &id]);
-    wait_until("the companion's tombstone on the secretariat's node", || {
-        stored_json(&net.secretariat.dir, &companion).is_some_and(|j| j["deleted"] == true)
-    });
+    wait_until(
+        "the companion's tombstone on the secretariat's node",
+        || stored_json(&net.secretariat.dir, &companion).is_some_and(|j| j["deleted"] == true),
+    );
 
     // Stopped cleanly, NAM's database file (WAL checkpointed into it) has
     // them nowhere either, not even in free pages.
@@ -309,7 +317,14 @@ fn older_documents_are_migrated_and_contact_is_refused_in_the_network_log() {
     let esp = net.members[0].conn();
     focal_ok(
         &esp,
-        &["member", "add", "--name", "Spain", "--region", "western-europe-others"],
+        &[
+            "member",
+            "add",
+            "--name",
+            "Spain",
+            "--region",
+            "western-europe-others",
+        ],
     );
 
     // A focal point written the old way: its contact details inside the
@@ -357,9 +372,10 @@ fn older_documents_are_migrated_and_contact_is_refused_in_the_network_log() {
 
     // The secretariat reads them from the companion; NAM's current document
     // has none (it received the old entry, then the migration).
-    wait_until("the migrated contact details on the secretariat's node", || {
-        record_on(&sec, id).is_some_and(|r| r["contact"]["phone"] == PHONE)
-    });
+    wait_until(
+        "the migrated contact details on the secretariat's node",
+        || record_on(&sec, id).is_some_and(|r| r["contact"]["phone"] == PHONE),
+    );
     wait_until("the migration on NAM's node", || {
         stored_json(&net.members[1].dir, id).is_some_and(|j| j["contact_audience"] == "secretariat")
     });
@@ -409,7 +425,9 @@ fn older_documents_are_migrated_and_contact_is_refused_in_the_network_log() {
             .unwrap()
             > 0
     };
-    wait_until("the secretariat's refusal", || refused(&net.secretariat.dir));
+    wait_until("the secretariat's refusal", || {
+        refused(&net.secretariat.dir)
+    });
     wait_until("NAM's refusal", || refused(&net.members[1].dir));
     for dir in [&net.secretariat.dir, &net.members[1].dir] {
         assert_eq!(tables_holding(dir, LEAK), Vec::<String>::new());

@@ -144,7 +144,8 @@ pub(crate) fn query(
                 Some(companion) => {
                     let held: serde_json::Value =
                         serde_json::from_str(&companion).unwrap_or_default();
-                    let text = |key: &str| held.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+                    let text =
+                        |key: &str| held.get(key).and_then(|v| v.as_str()).map(str::to_owned);
                     (text("email"), text("phone"))
                 }
                 None => (r.get(12)?, r.get(13)?),

@@ -444,6 +444,21 @@ impl WriteContext<'_> {
     }
 }
 
+/// This member's own network focal points written before the split.
+const TO_MIGRATE: &str = "WHERE type = 'focal-point' AND owner = ?1 AND visibility = 'network'
+                            AND json_extract(json, '$.contact_audience') IS NULL";
+
+/// Whether [`migrate`] has anything to do (a failed look counts as yes:
+/// `migrate` reports the error).
+pub(crate) fn to_migrate(conn: &Connection, member: &crate::member::MemberCode) -> bool {
+    conn.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM records {TO_MIGRATE})"),
+        [member.as_str()],
+        |r| r.get::<_, bool>(0),
+    )
+    .unwrap_or(true)
+}
+
 /// Moves the contact details of this node's member's own network focal
 /// points, written before they were kept apart, into companions (see
 /// [`WriteContext::migrate_one`]), and marks every such document with
@@ -469,12 +484,7 @@ pub(crate) fn migrate(
     }
     let ids: Vec<String> = {
         let mut stmt = tx
-            .prepare(
-                "SELECT id FROM records
-                 WHERE type = 'focal-point' AND owner = ?1 AND visibility = 'network'
-                   AND json_extract(json, '$.contact_audience') IS NULL
-                 ORDER BY id",
-            )
+            .prepare(&format!("SELECT id FROM records {TO_MIGRATE} ORDER BY id"))
             .map_err(storage)?;
         stmt.query_map([ctx.member.as_str()], |r| r.get(0))
             .map_err(storage)?

@@ -811,6 +811,9 @@ impl WriterState {
     /// start-up. A node that may not sign (restored and fenced, or its key
     /// retired) leaves it for a later start.
     fn migrate_contacts(&mut self) {
+        if !crate::contact::to_migrate(self.store.conn(), &self.member) {
+            return;
+        }
         let Self {
             store,
             key,

@@ -434,3 +434,84 @@ fn older_documents_are_migrated_and_contact_is_refused_in_the_network_log() {
         assert!(stored_json(dir, id).unwrap().get("contact").is_none());
     }
 }
+
+/// On the owner's node, clients see no difference: a watch reports the
+/// focal point with its contact details (also when only they changed), and
+/// an export carries them in `records.json` (the focal point's Automerge
+/// file, its network document, does not) and imports back whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_export_and_import_carry_the_contact_details() {
+    use tokio_stream::StreamExt;
+    let f = focal_tests::single_node("ESP");
+    let client = focal_tests::client_for(&f.conn).await;
+    let mut stream = client
+        .records()
+        .watch(focal_proto::v1::WatchRequest {
+            r#type: "focal-point".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = json(&focal_ok(
+        &f.conn,
+        &[
+            "--json",
+            "focal-point",
+            "add",
+            "--name",
+            "Ana Vigilada",
+            "--posting",
+            "capital",
+            "--email",
+            EMAIL,
+        ],
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    focal_ok(&f.conn, &["edit", &id, "--phone", PHONE]);
+    let mut next = async || {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(30), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let record = event.record.unwrap();
+        assert_eq!(record.id, id);
+        (event.action, json(&record.json))
+    };
+    let (action, record) = next().await;
+    assert_eq!(action, "created");
+    assert_eq!(record["contact"], json!({"email": EMAIL}), "{record}");
+    let (action, record) = next().await;
+    assert_eq!(action, "updated");
+    assert_eq!(
+        record["contact"],
+        json!({"email": EMAIL, "phone": PHONE}),
+        "{record}"
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let said = focal_ok(&f.conn, &["export", "--out", out.path().to_str().unwrap()]);
+    assert!(said.contains("Exported 1 records"), "{said}");
+    let records = json(&std::fs::read_to_string(out.path().join("records.json")).unwrap());
+    assert_eq!(records[0]["contact"]["phone"], PHONE, "{records}");
+    let file = out
+        .path()
+        .join("automerge")
+        .join(format!("{}.automerge", id.replace(':', "_")));
+    let document = Automerge::load(&std::fs::read(file).unwrap()).unwrap();
+    assert!(!doc::to_json(&document).contains_key("contact"));
+
+    let g = focal_tests::single_node("ESP");
+    focal_ok(
+        &g.conn,
+        &["import", out.path().join("records.json").to_str().unwrap()],
+    );
+    let imported = focal_tests::records_on(&g.conn);
+    assert_eq!(imported.len(), 1, "{imported:?}");
+    assert_eq!(
+        imported[0]["contact"],
+        json!({"email": EMAIL, "phone": PHONE})
+    );
+}

@@ -225,14 +225,19 @@ impl Reader {
         })
     }
 
-    /// Every change of a record, oldest first.
+    /// Every change of a record, oldest first. A focal point's include the
+    /// changes of its contact details where this node holds them (fields
+    /// named `contact.email`, `contact.phone`).
     pub fn history(&self, id: &str) -> Result<Vec<HistoryItem>, WriteError> {
+        let companion = crate::records::focal_point::companion_id(id);
         self.with(|conn| {
             let mut stmt = conn
-                .prepare("SELECT entry FROM log_entries WHERE doc_id = ?1 ORDER BY id")
+                .prepare("SELECT entry FROM log_entries WHERE doc_id IN (?1, ?2) ORDER BY id")
                 .map_err(storage)?;
             let raw = stmt
-                .query_map([id], |r| r.get::<_, Vec<u8>>(0))
+                .query_map(rusqlite::params![id, companion.as_deref()], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })
                 .map_err(storage)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(storage)?;
@@ -244,13 +249,19 @@ impl Reader {
                     let change = automerge::Change::from_bytes(change.clone())
                         .map_err(|e| WriteError::Storage(format!("stored change of {id}: {e}")))?;
                     let message = change.message().unwrap_or_default();
-                    let (action, fields) = match message.split_once(": ") {
+                    let (action, mut fields) = match message.split_once(": ") {
                         Some((action, fields)) => (
                             action.to_owned(),
-                            fields.split(", ").map(str::to_owned).collect(),
+                            fields.split(", ").map(str::to_owned).collect::<Vec<_>>(),
                         ),
                         None => (message.to_owned(), Vec::new()),
                     };
+                    if entry.body.doc_id != id {
+                        // The companion's fields are the focal point's `contact`.
+                        for field in &mut fields {
+                            *field = format!("contact.{field}");
+                        }
+                    }
                     items.push(HistoryItem {
                         time: change.timestamp(),
                         signer: entry.body.origin,

@@ -237,6 +237,19 @@ fn contact_details_reach_only_the_owner_and_the_secretariat() {
         &["edit", &id, "--email", NEW_EMAIL, "--title", "Director"],
     );
     assert_eq!(show(&esp, &id)["contact"]["email"], NEW_EMAIL);
+    let history = json(&focal_ok(&esp, &["--json", "history", &id]));
+    let fields: Vec<String> = history
+        .as_array()
+        .or_else(|| history["entries"].as_array())
+        .unwrap_or_else(|| panic!("{history}"))
+        .iter()
+        .flat_map(|e| e["fields"].as_array().cloned().unwrap_or_default())
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        fields.contains(&"contact.email".to_owned()) && fields.contains(&"title".to_owned()),
+        "the owner's history shows the contact's changes too: {history}"
+    );
     assert_eq!(
         show(&esp, &id)["contact"]["phone"],
         PHONE,

@@ -743,6 +743,137 @@ mod tests {
         store.close().unwrap();
     }
 
+    /// The log entries a database holds, as (audience, seq, record).
+    fn entries(conn: &Connection) -> Vec<(u8, i64, String)> {
+        conn.prepare("SELECT audience, seq, doc_id FROM log_entries ORDER BY audience, seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_focal_point_and_its_contact_details_are_stored_together_or_not_at_all() {
+        use crate::writer::{NetworkContext, Writer};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("focal.db");
+        let options = StoreOptions {
+            busy_timeout_ms: 5000,
+            create: true,
+        };
+        let store = Store::open(&path, &options).unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+        let (writer, thread) = Writer::spawn(
+            store,
+            key,
+            "ESP".parse().unwrap(),
+            NetworkContext::new(None),
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let write = |request| runtime.block_on(writer.write(request));
+        let create = |visibility, fields: Value| WriteRequest::Create {
+            kind: RecordType::FocalPoint,
+            fields: object(fields),
+            visibility,
+            language: "en".into(),
+        };
+        let id = write(create(
+            Visibility::Network,
+            json!({"person_name": "A", "posting": "capital"}),
+        ))
+        .unwrap()
+        .id;
+        let companion = companion_id(&id).unwrap();
+        // A companion whose stored document does not load: its write fails
+        // after the focal point's own entry was signed.
+        let side = Connection::open(&path).unwrap();
+        side.busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        side.execute(
+            "INSERT INTO documents (doc_id, snapshot, pending) VALUES (?1, x'00', 0)",
+            [&companion],
+        )
+        .unwrap();
+        let update = WriteRequest::Update {
+            id: id.clone(),
+            patch: object(json!({"title": "Director", "contact": {"email": "a@example.org"}})),
+            language: "en".into(),
+        };
+        let err = write(update).unwrap_err();
+        assert!(matches!(err, WriteError::Storage(_)), "{err}");
+        // Neither was stored: no entry, the title unchanged.
+        assert_eq!(entries(&side), [(0, 1, id.clone())]);
+        let stored: String = side
+            .query_row("SELECT json FROM records WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(!stored.contains("Director"), "{stored}");
+
+        side.execute("DELETE FROM documents WHERE doc_id = ?1", [&companion])
+            .unwrap();
+        let update = WriteRequest::Update {
+            id: id.clone(),
+            patch: object(json!({"title": "Director", "contact": {"email": "a@example.org"}})),
+            language: "en".into(),
+        };
+        let row = write(update).unwrap();
+        let read: Value = serde_json::from_str(&row.json).unwrap();
+        assert_eq!(read["title"], "Director");
+        assert_eq!(read["contact"], json!({"email": "a@example.org"}));
+        // A secretariat focal point: both entries in one log, in order.
+        let hidden = write(create(
+            Visibility::Secretariat,
+            json!({"person_name": "B", "posting": "capital", "contact": {"phone": "+34 600 000 000"}}),
+        ))
+        .unwrap()
+        .id;
+        let stored: String = side
+            .query_row("SELECT json FROM records WHERE id = ?1", [&hidden], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(!stored.contains("+34"), "{stored}");
+        assert_eq!(
+            entries(&side),
+            [
+                (0, 1, id.clone()),
+                (0, 2, id.clone()),
+                (1, 1, companion.clone()),
+                (1, 2, hidden.clone()),
+                (1, 3, companion_id(&hidden).unwrap()),
+            ]
+        );
+        // Deleting the focal point tombstones its companion.
+        write(WriteRequest::Delete { id: id.clone() }).unwrap();
+        let deleted: bool = side
+            .query_row(
+                "SELECT deleted FROM records WHERE id = ?1",
+                [&companion],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(deleted);
+        runtime.block_on(writer.shutdown());
+        drop(writer);
+        let store = thread.join().unwrap();
+        let report = crate::verify::verify(store.conn(), |_, _, _| {}).unwrap();
+        // The five above, the focal point's tombstone and its companion's.
+        assert!(
+            report
+                .to_string()
+                .starts_with("7 entries in 2 logs verified, 4 records"),
+            "{report}"
+        );
+        drop(side);
+        store.close().unwrap();
+    }
+
     #[test]
     fn only_focal_point_writes_are_split() {
         let create = |kind| WriteRequest::Create {

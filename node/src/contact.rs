@@ -239,9 +239,9 @@ impl WriteContext<'_> {
                 return Err(err);
             }
         };
-        let contact = companion_fields(conn, focal_point)?;
+        let held = companion_json(conn, focal_point)?;
         if let Some(row) = &mut main.row {
-            set_contact(row, contact.as_ref())?;
+            set_contact(row, held.as_ref())?;
         }
         if let Some(mut written) = written {
             if main.head.is_some() {
@@ -560,9 +560,9 @@ pub(crate) fn check_received(
     }
 }
 
-/// The contact details held for the focal point `focal_point` in its
-/// companion, if this node holds one (fields only, envelope left out).
-pub(crate) fn companion_fields(
+/// The companion of the focal point `focal_point` (envelope and fields),
+/// if this node holds one.
+fn companion_json(
     conn: &Connection,
     focal_point: &str,
 ) -> Result<Option<Map<String, Value>>, WriteError> {
@@ -577,12 +577,19 @@ pub(crate) fn companion_fields(
         )
         .optional()
         .map_err(storage)?;
-    Ok(json
-        .and_then(|text| serde_json::from_str::<Map<String, Value>>(&text).ok())
-        .map(|mut fields| {
-            fields.retain(|k, _| !ENVELOPE_KEYS.contains(&k.as_str()));
-            fields
-        }))
+    Ok(json.and_then(|text| serde_json::from_str(&text).ok()))
+}
+
+/// The contact details held for the focal point `focal_point` in its
+/// companion, if this node holds one (fields only, envelope left out).
+pub(crate) fn companion_fields(
+    conn: &Connection,
+    focal_point: &str,
+) -> Result<Option<Map<String, Value>>, WriteError> {
+    Ok(companion_json(conn, focal_point)?.map(|mut fields| {
+        fields.retain(|k, _| !ENVELOPE_KEYS.contains(&k.as_str()));
+        fields
+    }))
 }
 
 /// A focal point's row as clients read it: with the contact details of its
@@ -593,23 +600,38 @@ pub fn merge_contact(conn: &Connection, row: &mut RecordRow) -> Result<(), Write
     if row.kind != RecordType::FocalPoint {
         return Ok(());
     }
-    match companion_fields(conn, &row.id)? {
-        Some(contact) => set_contact(row, Some(&contact)),
+    match companion_json(conn, &row.id)? {
+        Some(held) => set_contact(row, Some(&held)),
         None => Ok(()),
     }
 }
 
-/// Sets (or, with `None` or no details, removes) a row's `contact`.
-fn set_contact(
-    row: &mut RecordRow,
-    contact: Option<&Map<String, Value>>,
-) -> Result<(), WriteError> {
+/// Sets a row's `contact` to the fields of its companion `held` (removes it
+/// if there is none, or it holds no details), and its `updated` to the
+/// companion's if that is later: a change of the contact details is a
+/// change of the focal point as clients read it.
+fn set_contact(row: &mut RecordRow, held: Option<&Map<String, Value>>) -> Result<(), WriteError> {
     let mut json: Map<String, Value> = serde_json::from_str(&row.json)
         .map_err(|e| WriteError::Storage(format!("record {} is not JSON: {e}", row.id)))?;
-    match contact.filter(|c| !c.is_empty()) {
-        Some(contact) => json.insert("contact".into(), Value::Object(contact.clone())),
-        None => json.remove("contact"),
-    };
+    let contact: Map<String, Value> = held
+        .map(|held| {
+            held.iter()
+                .filter(|(k, _)| !ENVELOPE_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if contact.is_empty() {
+        json.remove("contact");
+    } else {
+        json.insert("contact".into(), Value::Object(contact));
+    }
+    if let Some(updated) = held.and_then(|h| h.get("updated")).and_then(Value::as_str)
+        && updated > row.updated.as_str()
+    {
+        row.updated = updated.to_owned();
+        json.insert("updated".into(), updated.into());
+    }
     row.json = serde_json::to_string(&json).map_err(|e| WriteError::Storage(e.to_string()))?;
     Ok(())
 }

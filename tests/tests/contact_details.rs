@@ -261,8 +261,11 @@ fn contact_details_reach_only_the_owner_and_the_secretariat() {
     wait_until("the new title on NAM's node", || {
         record_on(&nam, &id).is_some_and(|r| r["title"] == "Director")
     });
-    // A contact-only edit reaches the secretariat too.
+    // A contact-only edit reaches the secretariat too; clients see the
+    // focal point updated.
+    let before = show(&esp, &id)["updated"].clone();
     focal_ok(&esp, &["edit", &id, "--phone", "+34 600 333 444"]);
+    assert_ne!(show(&esp, &id)["updated"], before);
     wait_until("the new phone on the secretariat's node", || {
         record_on(&sec, &id).is_some_and(|r| r["contact"]["phone"] == "+34 600 333 444")
     });

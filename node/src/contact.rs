@@ -230,7 +230,14 @@ impl WriteContext<'_> {
                 None => self.vv.remove(&key),
             };
         }
-        let written = match written {
+        let shown = written.and_then(|written| {
+            let held = companion_json(conn, focal_point)?;
+            if let Some(row) = &mut main.row {
+                set_contact(row, held.as_ref())?;
+            }
+            Ok(written)
+        });
+        let written = match shown {
             Ok(written) => written,
             Err(err) => {
                 // The savepoint rolls both back; memory follows.
@@ -239,10 +246,6 @@ impl WriteContext<'_> {
                 return Err(err);
             }
         };
-        let held = companion_json(conn, focal_point)?;
-        if let Some(row) = &mut main.row {
-            set_contact(row, held.as_ref())?;
-        }
         if let Some(mut written) = written {
             if main.head.is_some() {
                 // One event per write: the focal point's.

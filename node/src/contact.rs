@@ -630,13 +630,27 @@ fn set_contact(row: &mut RecordRow, held: Option<&Map<String, Value>>) -> Result
         json.insert("contact".into(), Value::Object(contact));
     }
     if let Some(updated) = held.and_then(|h| h.get("updated")).and_then(Value::as_str)
-        && updated > row.updated.as_str()
+        && later(updated, &row.updated)
     {
         row.updated = updated.to_owned();
         json.insert("updated".into(), updated.into());
     }
     row.json = serde_json::to_string(&json).map_err(|e| WriteError::Storage(e.to_string()))?;
     Ok(())
+}
+
+/// Whether RFC 3339 time `a` is after `b`. (Not as text: the fraction of a
+/// second is written without trailing zeros, so `…04.03Z` sorts after
+/// `…04.039Z`.) A time that does not parse is never later.
+fn later(a: &str, b: &str) -> bool {
+    let parse = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    };
+    match (parse(a), parse(b)) {
+        (Some(a), Some(b)) => a > b,
+        (Some(_), None) => true,
+        _ => false,
+    }
 }
 
 /// Takes the validated `contact` out of a focal point's fields.
@@ -897,6 +911,19 @@ mod tests {
         );
         drop(side);
         store.close().unwrap();
+    }
+
+    #[test]
+    fn times_compare_as_times_not_text() {
+        assert!(later("2026-11-28T19:38:04.039Z", "2026-11-28T19:38:04.03Z"));
+        assert!(!later(
+            "2026-11-28T19:38:04.03Z",
+            "2026-11-28T19:38:04.039Z"
+        ));
+        assert!(later("2026-11-28T19:38:05Z", "2026-11-28T19:38:04.999Z"));
+        assert!(!later("2026-11-28T19:38:04Z", "2026-11-28T19:38:04.000Z"));
+        assert!(later("2026-11-28T19:38:04Z", "not a time"));
+        assert!(!later("not a time", "2026-11-28T19:38:04Z"));
     }
 
     #[test]

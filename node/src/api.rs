@@ -665,6 +665,7 @@ impl RecordService for RecordApi {
         let mut events = self.writer.subscribe();
         let mut stop = self.stop.clone();
         let (roster, member) = (self.network.roster.clone(), self.member.clone());
+        let reader = self.reader.clone();
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
             loop {
@@ -674,12 +675,15 @@ impl RecordService for RecordApi {
                 };
                 let item = match event {
                     Ok(event) => {
-                        if wanted.is_some_and(|w| w != event.record.kind) {
+                        let Some(record) = as_read(&reader, event.record).await else {
+                            continue;
+                        };
+                        if wanted.is_some_and(|w| w != record.kind) {
                             continue;
                         }
                         Ok(pb::RecordEvent {
                             action: event.action.to_owned(),
-                            record: Some(marked(to_proto(event.record), &roster, &member)),
+                            record: Some(marked(to_proto(record), &roster, &member)),
                         })
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => Err(Status::data_loss(format!(
@@ -781,6 +785,19 @@ pub fn status(err: WriteError) -> Status {
         WriteError::RequestIdReused(_) => Status::already_exists(message),
         _ => Status::internal(message),
     }
+}
+
+/// A changed record as clients read it: a focal point with its contact
+/// details (read again: they may have changed in their companion), the focal
+/// point for a change of its contact details, `None` if it cannot be read.
+async fn as_read(reader: &Reader, row: RecordRow) -> Option<RecordRow> {
+    let id = match row.kind {
+        RecordType::FocalPoint => row.id.clone(),
+        RecordType::FocalPointContact => crate::records::focal_point::focal_point_of(&row.id)?,
+        _ => return Some(row),
+    };
+    let reader = reader.clone();
+    blocking(move || reader.get(&id)).await.ok().flatten()
 }
 
 /// What a client of `member`'s node is shown of a record: its owner's

@@ -630,6 +630,7 @@ impl WriteContext<'_> {
         // log (the entry is valid) but out of the document.
         let (changes, excluded) =
             crate::revocation::exclude_dependents(conn, entry, changes, has_drops)?;
+        let was_marked = crate::contact::marked(&document);
         document
             .apply_changes(changes)
             .map_err(|e| IngestError::Apply {
@@ -669,6 +670,14 @@ impl WriteContext<'_> {
                     audience: body.audience.as_str(),
                 });
             }
+            // Contact details never in the network log (see `contact`).
+            crate::contact::check_received(
+                body.origin,
+                &body.doc_id,
+                body.audience,
+                was_marked,
+                &json,
+            )?;
         }
         let applied = self.persist(
             conn,

@@ -16,6 +16,7 @@ pub mod backup;
 mod codec;
 pub mod config;
 pub mod connections;
+pub mod contact;
 pub mod datadir;
 pub mod doc;
 pub mod fault;

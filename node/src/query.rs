@@ -136,22 +136,36 @@ impl Reader {
         result
     }
 
-    /// One record.
+    /// One record. A focal point comes with its contact details where this
+    /// node holds them; their companion record is not read on its own.
     pub fn get(&self, id: &str) -> Result<Option<RecordRow>, WriteError> {
+        if crate::contact::is_companion(id) {
+            return Ok(None);
+        }
         self.with(|conn| {
-            conn.query_row(
-                &format!("SELECT {ROW_COLUMNS} FROM records WHERE id = ?1"),
-                [id],
-                read_row,
-            )
-            .optional()
-            .map_err(storage)
+            let row = conn
+                .query_row(
+                    &format!("SELECT {ROW_COLUMNS} FROM records WHERE id = ?1"),
+                    [id],
+                    read_row,
+                )
+                .optional()
+                .map_err(storage)?;
+            row.map(|mut row| {
+                crate::contact::merge_contact(conn, &mut row)?;
+                Ok(row)
+            })
+            .transpose()
         })
     }
 
     /// Records matching `filter`, most recently updated first.
     pub fn list(&self, filter: &ListFilter) -> Result<ListPage, WriteError> {
-        let mut clauses = Vec::new();
+        // Contact details are listed with their focal points.
+        let mut clauses = vec![format!(
+            "type <> '{}'",
+            RecordType::FocalPointContact.as_str()
+        )];
         let mut args: Vec<SqlValue> = Vec::new();
         if let Some(kind) = filter.kind {
             args.push(SqlValue::Text(kind.as_str().to_owned()));
@@ -211,11 +225,14 @@ impl Reader {
                     filter.offset
                 ))
                 .map_err(storage)?;
-            let records = stmt
+            let mut records = stmt
                 .query_map(params_from_iter(args.iter()), read_row)
                 .map_err(storage)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(storage)?;
+            for row in &mut records {
+                crate::contact::merge_contact(conn, row)?;
+            }
             Ok(ListPage {
                 records,
                 total: total as u64,
@@ -223,14 +240,19 @@ impl Reader {
         })
     }
 
-    /// Every change of a record, oldest first.
+    /// Every change of a record, oldest first. A focal point's include the
+    /// changes of its contact details where this node holds them (fields
+    /// named `contact.email`, `contact.phone`).
     pub fn history(&self, id: &str) -> Result<Vec<HistoryItem>, WriteError> {
+        let companion = crate::records::focal_point::companion_id(id);
         self.with(|conn| {
             let mut stmt = conn
-                .prepare("SELECT entry FROM log_entries WHERE doc_id = ?1 ORDER BY id")
+                .prepare("SELECT entry FROM log_entries WHERE doc_id IN (?1, ?2) ORDER BY id")
                 .map_err(storage)?;
             let raw = stmt
-                .query_map([id], |r| r.get::<_, Vec<u8>>(0))
+                .query_map(rusqlite::params![id, companion.as_deref()], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })
                 .map_err(storage)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(storage)?;
@@ -242,13 +264,19 @@ impl Reader {
                     let change = automerge::Change::from_bytes(change.clone())
                         .map_err(|e| WriteError::Storage(format!("stored change of {id}: {e}")))?;
                     let message = change.message().unwrap_or_default();
-                    let (action, fields) = match message.split_once(": ") {
+                    let (action, mut fields) = match message.split_once(": ") {
                         Some((action, fields)) => (
                             action.to_owned(),
-                            fields.split(", ").map(str::to_owned).collect(),
+                            fields.split(", ").map(str::to_owned).collect::<Vec<_>>(),
                         ),
                         None => (message.to_owned(), Vec::new()),
                     };
+                    if entry.body.doc_id != id {
+                        // The companion's fields are the focal point's `contact`.
+                        for field in &mut fields {
+                            *field = format!("contact.{field}");
+                        }
+                    }
                     items.push(HistoryItem {
                         time: change.timestamp(),
                         signer: entry.body.origin,
@@ -264,11 +292,15 @@ impl Reader {
         })
     }
 
-    /// The ids of every record owned by `owner`, oldest first.
+    /// The ids of every record owned by `owner`, oldest first (contact
+    /// details go with their focal points).
     pub fn owned_ids(&self, owner: &str) -> Result<Vec<String>, WriteError> {
         self.with(|conn| {
             let mut stmt = conn
-                .prepare("SELECT id FROM records WHERE owner = ?1 ORDER BY created, id")
+                .prepare(
+                    "SELECT id FROM records WHERE owner = ?1 AND type <> 'focal-point-contact'
+                     ORDER BY created, id",
+                )
                 .map_err(storage)?;
             stmt.query_map([owner], |r| r.get(0))
                 .map_err(storage)?
@@ -277,10 +309,12 @@ impl Reader {
         })
     }
 
-    /// A record and its document in Automerge's `save()` format.
+    /// A record and its document in Automerge's `save()` format. A focal
+    /// point's record comes with its contact details (its document, as
+    /// stored, without them: they are in their companion's).
     pub fn export(&self, id: &str) -> Result<Option<(RecordRow, Vec<u8>)>, WriteError> {
         self.with(|conn| {
-            let Some(row) = conn
+            let Some(mut row) = conn
                 .query_row(
                     &format!("SELECT {ROW_COLUMNS} FROM records WHERE id = ?1"),
                     [id],
@@ -294,6 +328,7 @@ impl Reader {
             let Some((document, _)) = load_document(conn, id)? else {
                 return Ok(None);
             };
+            crate::contact::merge_contact(conn, &mut row)?;
             Ok(Some((row, document.save())))
         })
     }

@@ -250,6 +250,7 @@ impl Writer {
         let (events, _) = broadcast::channel(1024);
         let (stored, _) = broadcast::channel(4096);
         let mut state = WriterState::new(store, key, member, events.clone(), stored.clone(), net)?;
+        state.migrate_contacts();
         let vv = state.shared_vv.clone();
         let fence = state.fence.clone();
         let roster = state.net.roster.clone();
@@ -458,14 +459,17 @@ pub type SharedVersionVector = Arc<RwLock<HashMap<LogKey, LogHead>>>;
 
 /// What one write produced, before commit.
 pub(crate) struct Applied {
-    row: Option<RecordRow>,
+    pub(crate) row: Option<RecordRow>,
     /// Whether the roster document changed.
     roster: bool,
-    action: &'static str,
+    pub(crate) action: &'static str,
     /// The log written to and its new head, if an entry was written.
     pub(crate) head: Option<(LogKey, LogHead)>,
     /// The entry, for relaying.
     stored: Option<StoredEntry>,
+    /// A second document written in the same savepoint: a focal point's
+    /// contact details (see `contact`).
+    pub(crate) companion: Option<Box<Applied>>,
 }
 
 impl WriterState {
@@ -826,6 +830,9 @@ impl WriterState {
                 Outcome::Write(reply, result) => {
                     if let Ok(applied) = &result {
                         publish(self, applied);
+                        if let Some(companion) = &applied.companion {
+                            publish(self, companion);
+                        }
                     }
                     let _ = reply.send(result.and_then(|applied| {
                         applied
@@ -848,6 +855,69 @@ impl WriterState {
             }
         }
         self.evict();
+    }
+
+    /// Moves contact details out of this node's own network focal-point
+    /// documents into their companions (see `contact::migrate`), at
+    /// start-up. A node that may not sign (restored and fenced, or its key
+    /// retired) leaves it for a later start.
+    fn migrate_contacts(&mut self) {
+        if !crate::contact::to_migrate(self.store.conn(), &self.member) {
+            return;
+        }
+        let Self {
+            store,
+            key,
+            origin,
+            member,
+            vv,
+            cache,
+            clock,
+            net,
+            quarantined,
+            fence,
+            ..
+        } = self;
+        let mut ctx = WriteContext {
+            key,
+            origin: *origin,
+            member,
+            vv,
+            cache,
+            clock,
+            net,
+            quarantined,
+        };
+        let result = store
+            .conn_mut()
+            .transaction()
+            .map_err(storage)
+            .and_then(|mut tx| {
+                fence.check(&tx)?;
+                let moved = crate::contact::migrate(&mut ctx, &mut tx)?;
+                tx.commit().map_err(storage)?;
+                Ok(moved)
+            });
+        match result {
+            Ok(0) => {}
+            Ok(moved) => tracing::info!(
+                documents = moved,
+                "focal points' contact details moved out of network documents into the \
+                 secretariat audience"
+            ),
+            Err(err) => {
+                tracing::warn!(
+                    %err,
+                    "focal points' contact details were not moved out of network documents; \
+                     retried at the next start"
+                );
+                self.cache.clear();
+                if let Err(reload) = self.reload_heads() {
+                    tracing::error!(%reload, "cannot reload the log heads");
+                }
+            }
+        }
+        self.publish_vv();
     }
 
     fn evict(&mut self) {
@@ -912,7 +982,7 @@ impl WriteContext<'_> {
     /// Runs one write in its own savepoint: if its rows cannot be stored,
     /// only it fails, and its document (`doc`) is evicted so that memory
     /// never runs ahead of the database.
-    fn in_savepoint(
+    pub(crate) fn in_savepoint(
         &mut self,
         tx: &mut Transaction<'_>,
         doc: Option<&str>,
@@ -935,7 +1005,8 @@ impl WriteContext<'_> {
         match result {
             Ok(applied) => {
                 savepoint.commit().map_err(storage)?;
-                if let Some((key, head)) = applied.head {
+                let companion = applied.companion.as_ref().and_then(|c| c.head);
+                for (key, head) in applied.head.into_iter().chain(companion) {
                     self.vv.insert(key, head);
                 }
                 Ok(applied)
@@ -971,6 +1042,55 @@ impl WriteContext<'_> {
                 status,
             });
         }
+        // A create the node has seen (its request id) answers the record it
+        // made; a new one is remembered with the record (`idempotency`).
+        let remember = match request {
+            WriteRequest::Create {
+                kind,
+                fields,
+                visibility,
+                language,
+                request_id: Some(request_id),
+            } => {
+                crate::idempotency::check_request_id(request_id)?;
+                let fingerprint =
+                    crate::idempotency::fingerprint(*kind, fields, *visibility, language);
+                if let Some(mut row) = crate::idempotency::lookup(conn, request_id, &fingerprint)? {
+                    crate::contact::merge_contact(conn, &mut row)?;
+                    return Ok(Applied {
+                        row: Some(row),
+                        roster: false,
+                        action: "created",
+                        head: None,
+                        stored: None,
+                        companion: None,
+                    });
+                }
+                Some((request_id, fingerprint))
+            }
+            _ => None,
+        };
+        // A focal point's contact details go to a companion document.
+        let applied = if crate::contact::concerns(request) {
+            self.write_focal_point(conn, request, touched)?
+        } else {
+            self.apply_record(conn, request, touched)?
+        };
+        if let (Some((request_id, fingerprint)), Some(row)) = (remember, &applied.row) {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            crate::idempotency::remember(conn, request_id, &fingerprint, &row.id, now)?;
+        }
+        Ok(applied)
+    }
+
+    /// One write of one document (a focal point's contact details are
+    /// split off by `contact` before).
+    pub(crate) fn apply_record(
+        &mut self,
+        conn: &Connection,
+        request: &WriteRequest,
+        touched: &mut Vec<String>,
+    ) -> Result<Applied, WriteError> {
         let now = now_rfc3339();
         let now_secs = time::OffsetDateTime::now_utc().unix_timestamp();
         match request {
@@ -979,29 +1099,8 @@ impl WriteContext<'_> {
                 fields,
                 visibility,
                 language,
-                request_id,
+                ..
             } => {
-                let request = match request_id {
-                    Some(request_id) => {
-                        crate::idempotency::check_request_id(request_id)?;
-                        let fingerprint =
-                            crate::idempotency::fingerprint(*kind, fields, *visibility, language);
-                        if let Some(row) =
-                            crate::idempotency::lookup(conn, request_id, &fingerprint)?
-                        {
-                            // A retry: the record the first create made.
-                            return Ok(Applied {
-                                row: Some(row),
-                                roster: false,
-                                action: "created",
-                                head: None,
-                                stored: None,
-                            });
-                        }
-                        Some((request_id, fingerprint))
-                    }
-                    None => None,
-                };
                 if kind.secretariat_only() && self.member.kind() != MemberKind::Secretariat {
                     return Err(WriteError::SecretariatOnly(*kind));
                 }
@@ -1035,6 +1134,7 @@ impl WriteContext<'_> {
                 record.insert("created".into(), Value::String(now.clone()));
                 record.insert("updated".into(), Value::String(now));
                 record.insert("deleted".into(), Value::Bool(false));
+                crate::contact::mark(*kind, *visibility, &mut record);
                 let field_names: Vec<String> = fields.keys().cloned().collect();
                 record.extend(fields);
                 self.net.limits.check_record(&record)?;
@@ -1059,9 +1159,6 @@ impl WriteContext<'_> {
                         .with_time(now_secs),
                 );
                 touched.push(id.clone());
-                if let Some((request_id, fingerprint)) = request {
-                    crate::idempotency::remember(conn, request_id, &fingerprint, &id, now_secs)?;
-                }
                 self.store_change(conn, id, (document, 0), true, "created", *visibility)
             }
             WriteRequest::Update {
@@ -1121,6 +1218,7 @@ impl WriteContext<'_> {
                         action: "unchanged",
                         head: None,
                         stored: None,
+                        companion: None,
                     });
                 }
                 doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
@@ -1175,7 +1273,7 @@ impl WriteContext<'_> {
     }
 
     /// Loads the record into the cache and checks this node may change it.
-    fn writable(
+    pub(crate) fn writable(
         &mut self,
         conn: &Connection,
         id: &str,
@@ -1231,7 +1329,7 @@ impl WriteContext<'_> {
 
     /// Signs the document's newest change into the log and stores the entry,
     /// the document and its projection.
-    fn store_change(
+    pub(crate) fn store_change(
         &mut self,
         conn: &Connection,
         id: String,
@@ -1390,6 +1488,7 @@ impl WriteContext<'_> {
                 seq: entry.body.seq,
                 bytes: Arc::new(bytes),
             }),
+            companion: None,
         })
     }
 
@@ -1467,6 +1566,7 @@ impl WriteContext<'_> {
                 action: "unchanged",
                 head: None,
                 stored: None,
+                companion: None,
             });
         }
         if let Err(e) = self
@@ -1610,7 +1710,7 @@ pub fn row_from_json(
     })
 }
 
-fn validate(
+pub(crate) fn validate(
     kind: RecordType,
     fields: &Map<String, Value>,
     member: &MemberCode,

@@ -25,4 +25,7 @@ pub const ENVELOPE_KEYS: &[&str] = &[
     "created",
     "updated",
     "deleted",
+    // A focal point's: where its contact details are kept (the node keeps
+    // them in a companion record of narrower visibility).
+    "contact_audience",
 ];

@@ -1,8 +1,17 @@
 //! Focal points: the people who represent a member in the network.
 //!
 //! The role is not standardized across members, so it is described in free
-//! (multilingual) text. Contact details stay inside the record for now, as an
-//! optional object; they may later get a narrower visibility of their own.
+//! (multilingual) text.
+//!
+//! Contact details (e-mail, phone) are personal data that only the focal
+//! point's own member and the secretariat may read. Clients still write and
+//! read them as the record's `contact` object, but the node keeps them apart:
+//! in a companion record of type `focal-point-contact` ([`companion_id`]:
+//! the focal point's id with the type changed) whose visibility is
+//! `secretariat` (`local` for a local focal point), so they travel only to
+//! the owner's and the secretariat's nodes. The focal point's own document
+//! carries the marker [`CONTACT_AUDIENCE`] instead, and never `contact`
+//! (see `contact.rs` in the node for the writes, reads and ingest rule).
 
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +126,17 @@ impl Rules for Contact {
     }
 }
 
+impl Record for Contact {
+    const TYPE: RecordType = RecordType::FocalPointContact;
+
+    fn summary_title(&self) -> String {
+        "contact details".to_owned()
+    }
+
+    // Contact details are not searched: a search would tell who matched.
+    fn search_words<'a>(&'a self, _words: &mut Vec<&'a str>) {}
+}
+
 impl Record for FocalPoint {
     const TYPE: RecordType = RecordType::FocalPoint;
     const OWNER_FIELD: Option<&'static str> = Some("member");
@@ -136,11 +156,54 @@ impl Record for FocalPoint {
 }
 
 /// Whether a focal point's contact details are shown to the clients of the
-/// node of `node_member`: on the owner's own node and on the secretariat's.
-/// (Elsewhere the replicated document still holds them, as its export does;
-/// views and record reads leave them out.)
+/// node of `node_member`: on the owner's own node and on the secretariat's,
+/// the only nodes that receive them. (Elsewhere a document written before
+/// contact details were kept apart may still hold them: views and record
+/// reads leave them out.)
 pub fn contact_shown(node_member: &str, owner: &str) -> bool {
     node_member == owner || node_member == crate::member::SECRETARIAT_CODE
+}
+
+/// The envelope key of a focal point's document saying where its contact
+/// details are kept: the companion's visibility (`secretariat`, or `local`).
+/// A document that carries it never carries `contact` (ingest refuses a
+/// change that adds it); a document without it was written by an older node.
+pub const CONTACT_AUDIENCE: &str = "contact_audience";
+
+/// The id of the companion holding the contact details of the focal point
+/// `focal_point_id` (`ESP:focal-point:x` → `ESP:focal-point-contact:x`), or
+/// `None` if it is not a focal point's id.
+pub fn companion_id(focal_point_id: &str) -> Option<String> {
+    match super::parse_record_id(focal_point_id) {
+        Some((owner, RecordType::FocalPoint, suffix)) => Some(format!(
+            "{owner}:{}:{suffix}",
+            RecordType::FocalPointContact.as_str()
+        )),
+        _ => None,
+    }
+}
+
+/// The focal point a companion's id belongs to (the inverse of
+/// [`companion_id`]), or `None` if it is not a companion's id.
+pub fn focal_point_of(companion_id: &str) -> Option<String> {
+    match super::parse_record_id(companion_id) {
+        Some((owner, RecordType::FocalPointContact, suffix)) => Some(format!(
+            "{owner}:{}:{suffix}",
+            RecordType::FocalPoint.as_str()
+        )),
+        _ => None,
+    }
+}
+
+/// The visibility of the companion of a focal point of `visibility`: never
+/// wider than `secretariat`, and `local` stays `local`.
+pub fn companion_visibility(visibility: super::Visibility) -> super::Visibility {
+    match visibility {
+        super::Visibility::Local => super::Visibility::Local,
+        super::Visibility::Network | super::Visibility::Secretariat => {
+            super::Visibility::Secretariat
+        }
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +306,49 @@ mod tests {
                 "ended: ended 2023-12-31 is before appointed 2024-01-10",
                 "member: must be ESP, the member that owns this record (found FRA); leave it out to use the owner",
             ]
+        );
+    }
+
+    #[test]
+    fn companion_ids_follow_the_focal_point() {
+        let id = "ESP:focal-point:abcdefghijk4";
+        let companion = companion_id(id).unwrap();
+        assert_eq!(companion, "ESP:focal-point-contact:abcdefghijk4");
+        assert_eq!(focal_point_of(&companion).as_deref(), Some(id));
+        assert_eq!(companion_id(&companion), None);
+        assert_eq!(companion_id("ESP:nap:abcdefghijk4"), None);
+        assert_eq!(focal_point_of(id), None);
+        assert_eq!(companion_id("not an id"), None);
+    }
+
+    #[test]
+    fn contact_details_never_travel_wider_than_the_secretariat() {
+        use crate::records::Visibility::*;
+        assert_eq!(companion_visibility(Network), Secretariat);
+        assert_eq!(companion_visibility(Secretariat), Secretariat);
+        assert_eq!(companion_visibility(Local), Local);
+    }
+
+    #[test]
+    fn a_companion_holds_only_contact_details() {
+        let record = valid(
+            RecordType::FocalPointContact,
+            json!({"email": "a@example.org", "phone": "+34 600 000 000"}),
+        );
+        assert_eq!(record["email"], "a@example.org");
+        let errors = invalid(
+            RecordType::FocalPointContact,
+            json!({"email": "a@example.org", "person_name": "A"}),
+        );
+        assert_eq!(
+            errors,
+            ["person_name: unknown field; the fields here are: email, phone"]
+        );
+        let fields = object(record);
+        assert_eq!(
+            search_text(RecordType::FocalPointContact, &fields),
+            "",
+            "contact details are not searchable"
         );
     }
 

@@ -91,10 +91,14 @@ pub enum RecordType {
     Decision,
     /// A progress update on a decision, by the reporting member.
     FollowUp,
+    /// A focal point's contact details: a companion the node writes beside
+    /// each focal point, in the `secretariat` audience (see `contact.rs`);
+    /// clients read and write them as the focal point's `contact`.
+    FocalPointContact,
 }
 
 impl RecordType {
-    /// Every record type.
+    /// Every record type clients create (the API's and the CLI's types).
     pub const ALL: &'static [RecordType] = &[
         Self::Member,
         Self::FocalPoint,
@@ -108,6 +112,9 @@ impl RecordType {
         Self::Decision,
         Self::FollowUp,
     ];
+
+    /// Record types the node writes itself, beside another record.
+    pub const COMPANIONS: &'static [RecordType] = &[Self::FocalPointContact];
 
     /// The name used in ids, the API and the CLI.
     pub fn as_str(self) -> &'static str {
@@ -123,12 +130,17 @@ impl RecordType {
             Self::Statement => "statement",
             Self::Decision => "decision",
             Self::FollowUp => "follow-up",
+            Self::FocalPointContact => "focal-point-contact",
         }
     }
 
     /// Parses [`RecordType::as_str`].
     pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|t| t.as_str() == text)
+        Self::ALL
+            .iter()
+            .chain(Self::COMPANIONS)
+            .copied()
+            .find(|t| t.as_str() == text)
     }
 
     /// Whether only the secretariat may own records of this type.
@@ -263,6 +275,10 @@ macro_rules! with_record_type {
             }
             RecordType::FollowUp => {
                 type $T = FollowUp;
+                $body
+            }
+            RecordType::FocalPointContact => {
+                type $T = focal_point::Contact;
                 $body
             }
         }
@@ -455,7 +471,7 @@ mod tests {
 
     #[test]
     fn record_types_round_trip_their_names() {
-        for kind in RecordType::ALL {
+        for kind in RecordType::ALL.iter().chain(RecordType::COMPANIONS) {
             assert_eq!(RecordType::parse(kind.as_str()), Some(*kind));
         }
         assert_eq!(RecordType::parse("recipe"), None);

@@ -5,9 +5,14 @@
 //! listed if this node's member may read it (see [`super::readable`]).
 //!
 //! Contact details are narrower than the record (RECORDS.md allows it):
-//! e-mail and phone are shown only on the node of the member the focal
-//! point belongs to and on the secretariat's node. On another member's node
-//! the focal point is listed without them (`contact_withheld` says so).
+//! e-mail and phone travel, in the focal point's `focal-point-contact`
+//! companion, only to the node of the member the focal point belongs to and
+//! to the secretariat's node, and are shown only there. On another member's
+//! node the focal point is listed without them (`contact_withheld` says so:
+//! that node cannot know whether there are any). A focal point written
+//! before the companions existed may still hold them in its own document:
+//! they are read from there only where no companion is held, and shown by
+//! the same rule.
 //!
 //! Focal points of suspended or removed members are listed, marked with
 //! the member's standing.
@@ -62,8 +67,8 @@ pub struct DirectoryEntry {
     pub phone: Option<String>,
     /// The record's visibility.
     pub visibility: String,
-    /// Whether contact details were left out (another member's focal point
-    /// on a member's node).
+    /// Whether contact details are left out: another member's focal point
+    /// on a member's node, which does not receive them.
     pub contact_withheld: bool,
     /// The member's standing: empty when active, `suspended`, `removed`.
     pub standing: String,
@@ -116,7 +121,10 @@ pub(crate) fn query(
                 json_extract(json, '$.appointed'),
                 json_extract(json, '$.ended'),
                 json_extract(json, '$.contact.email'),
-                json_extract(json, '$.contact.phone')
+                json_extract(json, '$.contact.phone'),
+                (SELECT c.json FROM records AS c
+                 WHERE c.id = replace(records.id, ':focal-point:', ':focal-point-contact:')
+                   AND c.type = 'focal-point-contact') AS companion
          FROM records {}
          ORDER BY owner,
                   CASE designation WHEN 'primary' THEN 0 WHEN 'alternate' THEN 1 ELSE 2 END,
@@ -132,9 +140,17 @@ pub(crate) fn query(
             let owner: String = r.get(1)?;
             total = r.get::<_, i64>(3)? as u64;
             let contact = crate::records::focal_point::contact_shown(ctx.me.as_str(), &owner);
-            let email: Option<String> = r.get(12)?;
-            let phone: Option<String> = r.get(13)?;
-            let contact_withheld = !contact && (email.is_some() || phone.is_some());
+            let (email, phone) = match r.get::<_, Option<String>>(14)? {
+                Some(companion) => {
+                    let held: serde_json::Value =
+                        serde_json::from_str(&companion).unwrap_or_default();
+                    let text =
+                        |key: &str| held.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+                    (text("email"), text("phone"))
+                }
+                None => (r.get(12)?, r.get(13)?),
+            };
+            let contact_withheld = !contact;
             Ok(DirectoryEntry {
                 standing: select::standing_of(&members, &owner),
                 region: members.get(&owner).and_then(|m| m.region.clone()),

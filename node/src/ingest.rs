@@ -193,6 +193,7 @@ impl IngestError {
                 | Self::AudienceMismatch { .. }
                 | Self::BadEnvelope { .. }
                 | Self::Apply { .. }
+                | Self::OverLimit { .. }
                 | Self::Panicked { .. }
         )
     }
@@ -284,15 +285,13 @@ fn check_envelope(
 
 /// How many recent refusals are kept, with their evidence (`rejections`).
 pub const RECENT_REFUSALS: i64 = 256;
-/// How much of a refused entry is kept as evidence.
-const EVIDENCE_BYTES: usize = 64 * 1024;
 /// How much of a refusal's text is kept.
 const REASON_BYTES: usize = 2048;
 
 /// Counts a refusal by peer and reason (`refusal_counts`, one row per
 /// pair, however many) and keeps it among the recent ones with its evidence
-/// (`rejections`, a ring of [`RECENT_REFUSALS`] rows): what a flood leaves
-/// on disk is bounded.
+/// (`rejections`, a ring of [`RECENT_REFUSALS`] rows, with the entry's
+/// identity as evidence): what a flood leaves on disk is bounded.
 fn record_refusal(
     conn: &Connection,
     peer: &str,
@@ -316,8 +315,7 @@ fn record_refusal(
         reason.truncate(cut);
         reason.push('…');
     }
-    let mut evidence = entry.encode();
-    evidence.truncate(EVIDENCE_BYTES);
+    let evidence = evidence_of(entry);
     conn.prepare_cached(
         "INSERT INTO rejections (peer, origin, seq, reason, at, kind, doc, evidence)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -333,6 +331,31 @@ fn record_refusal(
         evidence
     ])?;
     Ok(())
+}
+
+/// What identifies a refused entry without keeping what it says: its hash,
+/// its signed header and signature, and each change's size and SHA-256. An
+/// operator can match it with the sender's copy; content that this node may
+/// not hold (a focal point's contact details pushed into the network log,
+/// say) is not kept.
+fn evidence_of(entry: &LogEntry) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let body = &entry.body;
+    serde_json::json!({
+        "hash": entry.hash().to_string(),
+        "origin": body.origin.to_string(),
+        "audience": body.audience.as_str(),
+        "seq": body.seq,
+        "prev": body.prev.to_string(),
+        "doc": body.doc_id,
+        "changes": body.changes.iter().map(|c| serde_json::json!({
+            "bytes": c.len(),
+            "sha256": hex::encode(Sha256::digest(c)),
+        })).collect::<Vec<_>>(),
+        "signature": hex::encode(entry.signature),
+    })
+    .to_string()
+    .into_bytes()
 }
 
 /// Keeps the [`RECENT_REFUSALS`] newest refusals.

@@ -443,6 +443,18 @@ impl LogEntry {
                     "its checksum does not match its content".to_owned(),
                 ));
             }
+            // Only Automerge's canonical encoding: a document saves its
+            // changes re-encoded, so a change whose bytes are not canonical
+            // (found by fuzzing: one run-length digit changed, checksum
+            // recomputed) applies, but the saved document then loads back
+            // with another hash for it and fails to load on every node that
+            // stored it.
+            if automerge::Change::from(change.decode()).raw_bytes() != &raw[..] {
+                return Err(bad_change(
+                    index,
+                    "it is not in Automerge's canonical encoding".to_owned(),
+                ));
+            }
             // Automerge writes the author footer only on an actor's first
             // change (seq 1); later changes of the actor inherit it. A footer,
             // where present, must name the origin; the actor of a footer-less
@@ -782,6 +794,30 @@ mod tests {
             ActorBindings::default().check(&stolen, &changes),
             Err(EntryError::UnboundActor { .. })
         ));
+    }
+
+    #[test]
+    fn a_change_not_in_canonical_encoding_is_refused() {
+        // Found by `fuzz/automerge_change`: valid bytes but for one column's
+        // encoding; applied, the document would not load back once saved.
+        let mut raw =
+            include_bytes!("../../fuzz/regressions/automerge_change/save-load-mismatched-heads")
+                .to_vec();
+        let digest = Sha256::digest(&raw[8..]);
+        raw[4..8].copy_from_slice(&digest[..4]);
+        // The fuzz target's key: the change's author footer names it.
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let signed = EntryBody {
+            origin: NodeId(key.verifying_key().to_bytes()),
+            audience: Audience::Network,
+            seq: 1,
+            prev: EntryHash::default(),
+            doc_id: "ESP:nap:aaaaaaaaaaaa".to_owned(),
+            changes: vec![raw],
+        }
+        .sign(&key);
+        let err = signed.verify(&Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("canonical encoding"), "{err}");
     }
 
     #[test]

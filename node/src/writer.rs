@@ -666,6 +666,36 @@ impl WriterState {
         }
     }
 
+    /// Field-by-field borrows: the store (for the transaction), the fence,
+    /// and the rest of the state as a [`WriteContext`], mutated while the
+    /// transaction borrows the store.
+    fn split(&mut self) -> (&mut Store, &WriteFence, WriteContext<'_>) {
+        let Self {
+            store,
+            key,
+            origin,
+            member,
+            vv,
+            cache,
+            clock,
+            net,
+            quarantined,
+            fence,
+            ..
+        } = self;
+        let ctx = WriteContext {
+            key,
+            origin: *origin,
+            member,
+            vv,
+            cache,
+            clock,
+            net,
+            quarantined,
+        };
+        (store, fence, ctx)
+    }
+
     fn run(&mut self, mut rx: mpsc::Receiver<Job>) {
         let mut stopping = false;
         while !stopping && let Some(first) = rx.blocking_recv() {
@@ -703,31 +733,7 @@ impl WriterState {
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut touched: Vec<String> = Vec::new();
         let commit = {
-            // Field-by-field borrows: the transaction borrows the store while
-            // the rest of the state is mutated.
-            let Self {
-                store,
-                key,
-                origin,
-                member,
-                vv,
-                cache,
-                clock,
-                net,
-                quarantined,
-                fence,
-                ..
-            } = self;
-            let mut ctx = WriteContext {
-                key,
-                origin: *origin,
-                member,
-                vv,
-                cache,
-                clock,
-                net,
-                quarantined,
-            };
+            let (store, fence, mut ctx) = self.split();
             match store.conn_mut().transaction() {
                 Err(e) => Err(storage(e)),
                 Ok(mut tx) => {
@@ -865,29 +871,7 @@ impl WriterState {
         if !crate::contact::to_migrate(self.store.conn(), &self.member) {
             return;
         }
-        let Self {
-            store,
-            key,
-            origin,
-            member,
-            vv,
-            cache,
-            clock,
-            net,
-            quarantined,
-            fence,
-            ..
-        } = self;
-        let mut ctx = WriteContext {
-            key,
-            origin: *origin,
-            member,
-            vv,
-            cache,
-            clock,
-            net,
-            quarantined,
-        };
+        let (store, fence, mut ctx) = self.split();
         let result = store
             .conn_mut()
             .transaction()

@@ -3,9 +3,9 @@
 //! a few hundred bytes, run lengths claiming 100,000,001 operations) and a
 //! compressed-chunk bomb signed by a throwaway key.
 //!
-//! The fake member peer is the one of `adversary.rs` (copied: integration
-//! test files do not share modules): a real `PeerService` behind real TLS
-//! with a key in the roster as member `FRA`, dialled by the secretariat and
+//! The fake member peer is `focal_tests::fake_peer`, shared with
+//! `adversary.rs`: a real `PeerService` behind real TLS with a key in the
+//! roster as member `FRA`, dialled by the secretariat and
 //! by `ESP` (mesh). For each attack, every victim must refuse the entry as
 //! over a limit, cut the peer off, store nothing of it, keep serving honest
 //! peers and clients, come back after a restart (and refuse again), and
@@ -13,623 +13,17 @@
 //! Before the limits, these entries crashed the nodes (stack overflow,
 //! failed allocation) or held gigabytes.
 
-use std::{
-    io::{self, Read as _, Write as _},
-    net::SocketAddr,
-    pin::Pin,
-    sync::{Arc, Mutex, RwLock},
-    task::{Context, Poll},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use automerge::{Author, Automerge, ObjType, ReadDoc as _, transaction::Transactable as _};
 use focal_node::{
     doc,
     identity::{NodeId, NodeKey},
-    log::{Audience, EntryBody, EntryHash, LogEntry},
-    records::{self, RecordType, ValidationContext},
-    roster::{Roster, add_member_patch},
+    log::{EntryHash, LogEntry},
 };
-use focal_proto::v1::{
-    self as pb,
-    peer_service_server::{PeerService, PeerServiceServer},
-};
-use focal_tests::{DEADLINE, TestMember, TestNetwork, focal_ok, records_on};
-use rusqlite::{Connection, OpenFlags};
-use serde_json::{Map, Value, json};
-use tokio::{
-    io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, DuplexStream, ReadBuf},
-    net::{TcpListener, TcpStream},
-    sync::mpsc,
-};
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status, transport::server::Connected};
-
-/// The member code the fake peer joins as.
-const FAKE: &str = "FRA";
-/// The victims' back-off (`tune_for_tests`): 100 ms, doubling.
-const BACKOFF: Duration = Duration::from_millis(100);
-/// Timestamps in the invented records.
-const WHEN: &str = "2026-03-08T09:00:00.000Z";
-
-// ---------------------------------------------------------------------------
-// The fake peer.
-
-/// What the fake peer answers to the `n`-th follow session of a victim (and
-/// to the anti-entropy pulls within it).
-type Script = Box<dyn Fn(usize) -> Vec<pb::PullResponse> + Send + Sync>;
-
-/// One `Pull` the fake peer served.
-#[derive(Debug, Clone)]
-struct Call {
-    /// The key of the client certificate.
-    victim: Option<NodeId>,
-    /// A session's live stream (true) or an anti-entropy round.
-    follow: bool,
-    started: Instant,
-    /// When the victim dropped a follow stream (the fake never ends one).
-    dropped: Option<Instant>,
-}
-
-type Calls = Arc<Mutex<Vec<Call>>>;
-
-#[derive(Clone)]
-struct FakeService {
-    script: Arc<Script>,
-    calls: Calls,
-}
-
-#[tonic::async_trait]
-impl PeerService for FakeService {
-    type PullStream = ReceiverStream<Result<pb::PullResponse, Status>>;
-
-    async fn handovers(
-        &self,
-        _request: Request<pb::HandoversRequest>,
-    ) -> Result<Response<pb::HandoversResponse>, Status> {
-        Ok(Response::new(pb::HandoversResponse::default()))
-    }
-
-    async fn pull(
-        &self,
-        request: Request<pb::PullRequest>,
-    ) -> Result<Response<Self::PullStream>, Status> {
-        let victim = request.extensions().get::<Victim>().and_then(|v| v.0);
-        let follow = request.get_ref().follow;
-        let (index, session) = {
-            let mut calls = self.calls.lock().unwrap();
-            let sessions = calls
-                .iter()
-                .filter(|c| c.victim == victim && c.follow)
-                .count();
-            calls.push(Call {
-                victim,
-                follow,
-                started: Instant::now(),
-                dropped: None,
-            });
-            let session = if follow {
-                sessions
-            } else {
-                sessions.saturating_sub(1)
-            };
-            (calls.len() - 1, session)
-        };
-        let responses = (self.script)(session);
-        let (tx, rx) = mpsc::channel(4);
-        let calls = self.calls.clone();
-        let dropped = move || calls.lock().unwrap()[index].dropped = Some(Instant::now());
-        tokio::spawn(async move {
-            for response in responses {
-                if tx.send(Ok(response)).await.is_err() {
-                    dropped();
-                    return;
-                }
-            }
-            // A follow stream stays open until the victim drops it; an
-            // anti-entropy round ends here.
-            if follow {
-                tx.closed().await;
-                dropped();
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
-    }
-
-    async fn heads(
-        &self,
-        _request: Request<pb::HeadsRequest>,
-    ) -> Result<Response<pb::HeadsResponse>, Status> {
-        Ok(Response::new(pb::HeadsResponse { heads: Vec::new() }))
-    }
-}
-
-/// The connect info tonic puts in each request: the client's key.
-#[derive(Debug, Clone)]
-struct Victim(Option<NodeId>);
-
-/// The plaintext side of a TLS connection, handed to tonic.
-struct PlainConnection {
-    io: DuplexStream,
-    victim: Victim,
-}
-
-impl Connected for PlainConnection {
-    type ConnectInfo = Victim;
-
-    fn connect_info(&self) -> Victim {
-        self.victim.clone()
-    }
-}
-
-impl AsyncRead for PlainConnection {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for PlainConnection {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-}
-
-/// Runs TLS (the node's own rustls server config) over one TCP connection
-/// and pipes the plaintext to tonic through an in-memory duplex stream, once
-/// the handshake is done (the tests crate has rustls but not tokio-rustls).
-async fn serve_tls(
-    mut tcp: TcpStream,
-    config: Arc<rustls::ServerConfig>,
-    connections: mpsc::Sender<Result<PlainConnection, io::Error>>,
-) -> io::Result<()> {
-    let mut tls = rustls::ServerConnection::new(config).map_err(io::Error::other)?;
-    tls.set_buffer_limit(None);
-    let (mut ours, theirs) = tokio::io::duplex(1 << 20);
-    let mut theirs = Some(theirs);
-    let mut from_net = vec![0u8; 64 * 1024];
-    let mut plain = vec![0u8; 64 * 1024];
-    let mut from_app = vec![0u8; 64 * 1024];
-    loop {
-        while tls.wants_write() {
-            let mut out = Vec::new();
-            tls.write_tls(&mut out)?;
-            tcp.write_all(&out).await?;
-        }
-        if !tls.is_handshaking()
-            && let Some(io) = theirs.take()
-        {
-            let victim = tls
-                .peer_certificates()
-                .and_then(|certs| certs.first())
-                .and_then(|cert| focal_client::transport::certificate_key(cert.as_ref()).ok())
-                .map(NodeId);
-            let connection = PlainConnection {
-                io,
-                victim: Victim(victim),
-            };
-            if connections.send(Ok(connection)).await.is_err() {
-                return Ok(());
-            }
-        }
-        tokio::select! {
-            read = tcp.read(&mut from_net) => {
-                let n = read?;
-                if n == 0 {
-                    return Ok(());
-                }
-                let mut input = &from_net[..n];
-                while !input.is_empty() {
-                    if tls.read_tls(&mut input)? == 0 {
-                        break;
-                    }
-                    if let Err(e) = tls.process_new_packets() {
-                        // Send the alert, then give up.
-                        let mut out = Vec::new();
-                        let _ = tls.write_tls(&mut out);
-                        let _ = tcp.write_all(&out).await;
-                        return Err(io::Error::other(e));
-                    }
-                    loop {
-                        match tls.reader().read(&mut plain) {
-                            Ok(0) => return Ok(()),
-                            Ok(n) => ours.write_all(&plain[..n]).await?,
-                            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-            }
-            read = ours.read(&mut from_app), if theirs.is_none() => {
-                let n = read?;
-                if n == 0 {
-                    tls.send_close_notify();
-                    let mut out = Vec::new();
-                    tls.write_tls(&mut out)?;
-                    tcp.write_all(&out).await?;
-                    return Ok(());
-                }
-                tls.writer().write_all(&from_app[..n])?;
-            }
-        }
-    }
-}
-
-/// A member node that is not a real one: its key is in the roster, it
-/// speaks TLS and `PeerService`, and it answers `Pull` from a script.
-struct FakePeer {
-    id: NodeId,
-    addr: SocketAddr,
-    calls: Calls,
-    _runtime: tokio::runtime::Runtime,
-}
-
-impl FakePeer {
-    /// Serves `script` with `key`, accepting the secretariat's and `ESP`'s
-    /// client certificates (through the node's own roster verifier).
-    fn start(key: NodeKey, net: &TestNetwork, script: Script) -> Self {
-        focal_tests::init_crypto();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut trusted = Map::new();
-        for member in &net.members {
-            let patch = add_member_patch(
-                &member.dir.member.parse().unwrap(),
-                &NodeId(member.dir.node_key),
-                "127.0.0.1:1",
-            );
-            focal_node::writer::merge_patch(&mut trusted, &patch);
-        }
-        let anchor = Some(NodeId(net.secretariat.dir.node_key));
-        let roster = Arc::new(RwLock::new(Roster::from_json(&trusted, anchor, None)));
-        let config = Arc::new(focal_node::tls::server_config(&key, roster).unwrap());
-        let calls: Calls = Default::default();
-        let service = FakeService {
-            script: Arc::new(script),
-            calls: calls.clone(),
-        };
-        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (conn_tx, conn_rx) = mpsc::channel(16);
-        runtime.spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(serve_tls(tcp, config.clone(), conn_tx.clone()));
-            }
-        });
-        runtime.spawn(
-            tonic::transport::Server::builder()
-                .add_service(PeerServiceServer::new(service))
-                .serve_with_incoming(ReceiverStream::new(conn_rx)),
-        );
-        Self {
-            id: key.id(),
-            addr,
-            calls,
-            _runtime: runtime,
-        }
-    }
-
-    /// The follow sessions `victim` opened, in order.
-    fn sessions(&self, victim: &TestMember) -> Vec<Call> {
-        let key = Some(NodeId(victim.dir.node_key));
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|c| c.victim == key && c.follow)
-            .cloned()
-            .collect()
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Crafting entries.
-
-/// A record id with a 12-character suffix of the id alphabet.
-fn record_id(member: &str, kind: &str, suffix: &str) -> String {
-    assert_eq!(suffix.len(), 12);
-    assert!(
-        suffix
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
-    );
-    format!("{member}:{kind}:{suffix}")
-}
-
-/// A practice record as the node writes it: the envelope, and fields
-/// normalized by the node's own validation.
-fn practice(owner: &str, id: &str, title: &str) -> Map<String, Value> {
-    let ctx = ValidationContext {
-        owner: owner.parse().unwrap(),
-        default_language: "en".to_owned(),
-        limits: Default::default(),
-    };
-    let fields = json!({"kind": "best-practice", "title": title, "themes": ["peacekeeping"]});
-    let fields = records::validate(RecordType::Practice, fields.as_object().unwrap(), &ctx)
-        .expect("a valid practice");
-    let mut record = json!({
-        "id": id,
-        "type": "practice",
-        "owner": owner,
-        "visibility": "network",
-        "created": WHEN,
-        "updated": WHEN,
-        "deleted": false,
-    })
-    .as_object()
-    .unwrap()
-    .clone();
-    record.extend(fields);
-    record
-}
-
-/// A new document holding `json`, written by a change with `author` (or
-/// none); returns the change.
-fn creation(author: Option<NodeId>, json: &Map<String, Value>) -> Vec<u8> {
-    let mut document = Automerge::new();
-    if let Some(author) = author {
-        document.set_author(Some(Author::from(author.0.to_vec())));
-    }
-    let mut tx = document.transaction();
-    for (key, value) in json {
-        doc::put(&mut tx, &automerge::ROOT, key, value).unwrap();
-    }
-    tx.commit();
-    document
-        .get_last_local_change()
-        .unwrap()
-        .raw_bytes()
-        .to_vec()
-}
-
-/// An entry of `key`'s network log.
-fn signed(
-    key: &NodeKey,
-    seq: u64,
-    prev: EntryHash,
-    doc_id: &str,
-    changes: Vec<Vec<u8>>,
-) -> LogEntry {
-    EntryBody {
-        origin: key.id(),
-        audience: Audience::Network,
-        seq,
-        prev,
-        doc_id: doc_id.to_owned(),
-        changes,
-    }
-    .sign(key.signing_key())
-}
-
-/// The fake peer's own, correctly formed practice, as entry `seq`.
-fn honest(key: &NodeKey, seq: u64, prev: EntryHash, suffix: &str, title: &str) -> LogEntry {
-    let id = record_id(FAKE, "practice", suffix);
-    let change = creation(Some(key.id()), &practice(FAKE, &id, title));
-    signed(key, seq, prev, &id, vec![change])
-}
-
-fn message(entries: &[&LogEntry]) -> pb::PullResponse {
-    raw_message(entries.iter().map(|e| e.encode()).collect())
-}
-
-fn raw_message(entries: Vec<Vec<u8>>) -> pb::PullResponse {
-    pb::PullResponse {
-        entries,
-        caught_up: false,
-        total: 0,
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Observing the victims.
-
-/// A network (secretariat + ESP) with the fake peer in its roster as FRA.
-struct Fixture {
-    net: TestNetwork,
-    fake: FakePeer,
-}
-
-impl Fixture {
-    /// Starts the network, lets `prepare` write the script (it may use the
-    /// network), starts the fake peer and adds it to the roster.
-    fn start(key: NodeKey, prepare: impl FnOnce(&TestNetwork, &NodeKey) -> Script) -> Self {
-        let net = TestNetwork::start(&["ESP"], |_, _| {});
-        let script = prepare(&net, &key);
-        let fake = FakePeer::start(key, &net, script);
-        focal_ok(
-            &net.secretariat.conn(),
-            &[
-                "admin",
-                "member",
-                "add",
-                "--member",
-                FAKE,
-                "--key",
-                &fake.id.to_string(),
-                "--endpoint",
-                &fake.addr.to_string(),
-            ],
-        );
-        Self { net, fake }
-    }
-
-    /// The secretariat and ESP: both dial every roster member.
-    fn victims(&self) -> [&TestMember; 2] {
-        [&self.net.secretariat, &self.net.members[0]]
-    }
-
-    /// Asserts that `victim` drops the fake peer's stream every time and
-    /// reconnects after a growing back-off.
-    #[track_caller]
-    fn assert_cut_off_with_backoff(&self, victim: &TestMember) {
-        wait_for(
-            &format!("{} to cut the fake peer off three times", victim.dir.member),
-            victim,
-            || {
-                let sessions = self.fake.sessions(victim);
-                sessions.len() >= 4 && sessions[..3].iter().all(|s| s.dropped.is_some())
-            },
-        );
-        let s = self.fake.sessions(victim);
-        for (n, backoff) in [(1, BACKOFF), (2, BACKOFF * 2), (3, BACKOFF * 4)] {
-            let waited = s[n].started - s[n - 1].started;
-            assert!(
-                waited >= backoff,
-                "{}: session {n} began {waited:?} after the one before; the back-off is \
-                 {backoff:?}",
-                victim.dir.member
-            );
-        }
-    }
-}
-
-/// Polls `check` until it holds; on timeout, fails with `node`'s log.
-#[track_caller]
-fn wait_for(what: &str, node: &TestMember, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        if start.elapsed() >= DEADLINE {
-            panic!(
-                "timed out waiting for {what}; log of {}:\n{}",
-                node.dir.member,
-                node.running().log_text()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Whether one line of the node's log contains every needle.
-fn logged(node: &TestMember, needles: &[&str]) -> bool {
-    node.running()
-        .log_text()
-        .lines()
-        .any(|line| needles.iter().all(|n| line.contains(n)))
-}
-
-#[track_caller]
-fn wait_logged(node: &TestMember, needles: &[&str]) {
-    wait_for(&format!("a log line with {needles:?}"), node, || {
-        logged(node, needles)
-    });
-}
-
-/// The node's database, read-only, while it runs.
-fn database(node: &TestMember) -> Connection {
-    Connection::open_with_flags(
-        node.dir.path.join("focal.db"),
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .unwrap()
-}
-
-/// (audience, seq, hash) of every log entry with `origin` the node holds.
-fn entries_of(node: &TestMember, origin: &NodeId) -> Vec<(u8, i64, Vec<u8>)> {
-    let db = database(node);
-    let mut stmt = db
-        .prepare(
-            "SELECT audience, seq, hash FROM log_entries WHERE origin = ?1 ORDER BY audience, seq",
-        )
-        .unwrap();
-    stmt.query_map([&origin.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
-/// What the node holds from `origin` is exactly `expected`.
-#[track_caller]
-fn assert_holds_exactly(node: &TestMember, origin: &NodeId, expected: &[&LogEntry]) {
-    let expected: Vec<(u8, i64, Vec<u8>)> = expected
-        .iter()
-        .map(|e| {
-            (
-                e.body.audience.code(),
-                e.body.seq as i64,
-                e.hash().0.to_vec(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        entries_of(node, origin),
-        expected,
-        "{} stored something else from the fake peer",
-        node.dir.member
-    );
-}
-
-/// `(peer, seq, reason)` of the refusals the node recorded for `origin`.
-fn rejections(node: &TestMember, origin: &NodeId) -> Vec<(String, i64, String)> {
-    let db = database(node);
-    let mut stmt = db
-        .prepare("SELECT peer, seq, reason FROM rejections WHERE origin = ?1 ORDER BY id")
-        .unwrap();
-    stmt.query_map([origin.to_string()], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
-}
-
-/// The fake peer's record is stored and listed by `focal list`.
-#[track_caller]
-fn wait_listed(node: &TestMember, entry: &LogEntry, title: &str) {
-    let conn = node.conn();
-    let id = entry.body.doc_id.clone();
-    wait_for(&format!("{} to list {id}", node.dir.member), node, || {
-        records_on(&conn)
-            .iter()
-            .any(|r| r["id"] == id.as_str() && r["title"]["en"]["text"] == title)
-    });
-}
-
-/// The record `id` is not on the node.
-#[track_caller]
-fn assert_not_listed(node: &TestMember, id: &str) {
-    assert!(
-        !records_on(&node.conn()).iter().any(|r| r["id"] == id),
-        "{} lists {id}",
-        node.dir.member
-    );
-}
-
-/// `focal-node verify` accepts everything the node stored.
-#[track_caller]
-fn assert_verifies(node: &TestMember) {
-    let out = node.dir.verify();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        node.dir.member,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn add_practice(conn: &str, title: &str) -> String {
-    focal_tests::add_practice(conn, "lesson-learned", title, "peacekeeping")
-}
+use focal_proto::v1 as pb;
+use focal_tests::{TestMember, TestNetwork, fake_peer::*, focal_ok, records_on};
+use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------
 // Bounds.
@@ -725,7 +119,10 @@ fn check_attack(
                     .any(|(peer, s, why)| *peer == fake && *s == seq && why.contains(reason))
             });
         }
-        wait_logged(victim, &["peer relayed an invalid entry; disconnecting"]);
+        wait_logged(
+            victim,
+            &["disconnecting the peer", "peer relayed an invalid entry"],
+        );
         fx.assert_cut_off_with_backoff(victim);
         assert_holds_exactly(victim, &fx.fake.id, kept);
         assert_not_listed(victim, not_listed);
@@ -748,7 +145,10 @@ fn check_attack(
         wait_for("a refusal after the restart", victim, || {
             rejections(victim, origin).len() > before
         });
-        wait_logged(victim, &["peer relayed an invalid entry; disconnecting"]);
+        wait_logged(
+            victim,
+            &["disconnecting the peer", "peer relayed an invalid entry"],
+        );
         assert_bounded(victim);
     }
     assert_serving(fx, "after a restart");
@@ -1117,21 +517,32 @@ fn a_compressed_chunk_bomb_is_refused_without_being_inflated() {
     let id = record_id(FAKE, "practice", "zipaaaaaaaaa");
     let bomb = compressed_bomb(512 << 20);
     eprintln!("compressed chunk: {} bytes", bomb.len());
-    let entry = signed(&throwaway, 1, EntryHash::default(), &id, vec![bomb]);
+    // Signed by a throwaway key, as in the attack: refused before its
+    // signature is even checked (the key is not in the roster).
+    let stranger = signed(&throwaway, 1, EntryHash::default(), &id, vec![bomb.clone()]);
+    // Signed by the member's own key: refused from its chunk header, never
+    // inflated, and the member cut off.
+    let entry = signed(&key, 2, h1.hash(), &id, vec![bomb]);
+    let fra = key.id();
     let script: Script = {
-        let (h1, entry) = (h1.clone(), entry.clone());
-        Box::new(move |_| vec![message(&[&h1]), message(&[&entry])])
+        let (h1, stranger, entry) = (h1.clone(), stranger.clone(), entry.clone());
+        Box::new(move |_| vec![message(&[&h1]), message(&[&stranger]), message(&[&entry])])
     };
     let mut fx = Fixture::start(key, |_, _| script);
     for victim in fx.victims() {
         wait_listed(victim, &h1, title);
     }
     let refusal = format!(
-        "entry 1 of {}: change 0 is not a valid Automerge change: a compressed change chunk",
-        throwaway.id()
+        "entry 2 of {fra}: change 0 is not a valid Automerge change: a compressed change chunk"
     );
-    check_attack(&mut fx, &throwaway.id(), 1, &[&refusal], &[&h1], &id);
+    check_attack(&mut fx, &fra, 2, &[&refusal], &[&h1], &id);
+    let unknown = format!("origin {} is not a key in the roster", throwaway.id());
     for victim in fx.victims() {
+        assert!(
+            logged(victim, &["entry refused", &unknown]),
+            "{}",
+            victim.running().log_text()
+        );
         assert!(entries_of(victim, &throwaway.id()).is_empty());
     }
 }

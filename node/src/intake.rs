@@ -18,6 +18,7 @@
 use std::{
     collections::HashSet,
     panic::{AssertUnwindSafe, catch_unwind},
+    sync::RwLock,
 };
 
 use crate::{
@@ -51,8 +52,9 @@ pub struct Checked {
 }
 
 /// Checks one message's entries against the roster and the limits, in
-/// order.
-pub fn check(roster: &Roster, limits: &Limits, entries: Vec<LogEntry>) -> Vec<Checked> {
+/// order. The roster is read per entry, for its authorization only: the
+/// writer, which updates the roster, never waits for a signature check.
+pub fn check(roster: &RwLock<Roster>, limits: &Limits, entries: Vec<LogEntry>) -> Vec<Checked> {
     let mut broken: HashSet<(NodeId, Audience)> = HashSet::new();
     entries
         .into_iter()
@@ -75,12 +77,17 @@ pub fn check(roster: &Roster, limits: &Limits, entries: Vec<LogEntry>) -> Vec<Ch
 }
 
 fn check_one(
-    roster: &Roster,
+    roster: &RwLock<Roster>,
     limits: &Limits,
     entry: &LogEntry,
 ) -> Result<Vec<automerge::Change>, IngestError> {
     catch_unwind(AssertUnwindSafe(|| {
-        authorize(roster, entry)?;
+        {
+            let roster = roster
+                .read()
+                .map_err(|_| IngestError::Storage("the roster lock is poisoned".into()))?;
+            authorize(&roster, entry)?;
+        }
         // Sizes, chunk types and operation counts from the bytes, then the
         // signature, then decoding (`LogEntry::verify`).
         entry.verify(limits).map_err(|e| match e {
@@ -141,7 +148,7 @@ mod tests {
 
     #[test]
     fn a_throwaway_key_is_refused_before_its_signature_is_checked() {
-        let roster = Roster::empty(None, None);
+        let roster = RwLock::new(Roster::empty(None, None));
         let stranger = NodeKey::generate().unwrap();
         let mut forged = entry_by(&stranger, 1, "ESP:practice:aaaaaaaaaaaa");
         // A broken signature would be `BadSignature` if it were checked.
@@ -160,7 +167,7 @@ mod tests {
     fn a_roster_change_by_an_unknown_key_is_verified() {
         // It may be a new anchor carrying its hand-over; the writer decides
         // once applied. Its signature is checked here.
-        let roster = Roster::empty(None, None);
+        let roster = RwLock::new(Roster::empty(None, None));
         let key = NodeKey::generate().unwrap();
         let mut e = entry_by(&key, 1, crate::roster::ROSTER_ID);
         assert!(matches!(

@@ -315,12 +315,12 @@ impl Writer {
         // so that no peer can hold the writer thread.
         let roster = self.roster.clone();
         let limits = self.limits.clone();
-        let entries = tokio::task::spawn_blocking(move || match roster.read() {
-            Ok(roster) => Ok(crate::intake::check(&roster, &limits, entries)),
-            Err(_) => Err(WriteError::Storage("the roster lock is poisoned".into())),
-        })
-        .await
-        .map_err(|e| WriteError::Storage(format!("checking received entries failed: {e}")))??;
+        let entries =
+            tokio::task::spawn_blocking(move || crate::intake::check(&roster, &limits, entries))
+                .await
+                .map_err(|e| {
+                    WriteError::Storage(format!("checking received entries failed: {e}"))
+                })?;
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Ingest {

@@ -8,7 +8,7 @@
 
 use std::{fs, path::Path};
 
-use automerge::{Author, Automerge, transaction::CommitOptions};
+use automerge::{ActorId, Author, Automerge, transaction::CommitOptions};
 use ed25519_dalek::SigningKey;
 use focal_node::{
     config::{Config, set_network_keys},
@@ -69,7 +69,8 @@ fn main() {
         record.insert("updated".into(), json!("2026-11-30T12:00:00Z"));
         record.insert("deleted".into(), json!(false));
         record.extend(fields.clone());
-        let mut document = Automerge::new();
+        // Fixed actors, so that the seeds are the same on every run.
+        let mut document = Automerge::new().with_actor(ActorId::from([i as u8 + 1; 16]));
         document.set_author(Some(Author::from(origin.0.to_vec())));
         let created = commit(&mut document, |tx| {
             for (k, v) in &record {
@@ -140,7 +141,7 @@ fn main() {
         },
         "handovers": {origin.to_string(): handover.to_hex()},
     });
-    let mut document = Automerge::new();
+    let mut document = Automerge::new().with_actor(ActorId::from([0xee; 16]));
     document.set_author(Some(Author::from(origin.0.to_vec())));
     let change = commit(&mut document, |tx| {
         for (k, v) in roster.as_object().expect("an object") {
@@ -169,8 +170,21 @@ fn main() {
     );
     Config::parse(&joined, Path::new("focal.toml")).expect("a joined focal.toml parses");
     write("config", "joined", joined.as_bytes());
-    let mut full = joined.replace("# ", "");
-    full.retain(|c| c != '…');
+    // Every setting uncommented (those whose example is `…` left out).
+    let full: String = joined
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(setting)
+                if setting.split_once(" = ").is_some_and(|(k, v)| {
+                    !k.contains(' ') && !v.contains('…')
+                }) =>
+            {
+                format!("{setting}\n")
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    Config::parse(&full, Path::new("focal.toml")).expect("every setting parses");
     write("config", "uncommented", full.as_bytes());
 
     // Connection strings as `focal-node token create` prints them.

@@ -70,8 +70,10 @@ fn main() {
         record.insert("deleted".into(), json!(false));
         record.extend(fields.clone());
         // Fixed actors, so that the seeds are the same on every run.
-        let mut document = Automerge::new().with_actor(ActorId::from([i as u8 + 1; 16]));
+        // (`set_author` picks a random actor, so the actor is set after it.)
+        let mut document = Automerge::new();
         document.set_author(Some(Author::from(origin.0.to_vec())));
+        document.set_actor(ActorId::from([i as u8 + 1; 16]));
         let created = commit(&mut document, |tx| {
             for (k, v) in &record {
                 doc::put(tx, &automerge::ROOT, k, v).expect("put a field");
@@ -141,8 +143,9 @@ fn main() {
         },
         "handovers": {origin.to_string(): handover.to_hex()},
     });
-    let mut document = Automerge::new().with_actor(ActorId::from([0xee; 16]));
+    let mut document = Automerge::new();
     document.set_author(Some(Author::from(origin.0.to_vec())));
+    document.set_actor(ActorId::from([0xee; 16]));
     let change = commit(&mut document, |tx| {
         for (k, v) in roster.as_object().expect("an object") {
             doc::put(tx, &automerge::ROOT, k, v).expect("put");

@@ -12,6 +12,9 @@
 #
 # A crash stops that target's run (its input is in fuzz/artifacts/<target>/)
 # and makes the script exit non-zero after the other targets have run.
+# Targets listed in KEEP_GOING (comma-separated) run in libFuzzer's fork mode
+# with crashes, timeouts and OOMs counted and saved but not stopping the run:
+# for a target with crashes already known and being fixed.
 set -uo pipefail
 
 runs=${1:-10000000}
@@ -37,28 +40,36 @@ for target in "${targets[@]}"; do
     mkdir -p "artifacts/$target" "corpus/$target"
     echo "== $target: $runs runs (at most ${max_seconds}s)"
     started=$(date +%s)
-    nice -n 19 "$binary" -runs="$runs" -max_total_time="$max_seconds" \
+    mode=()
+    if [[ ",${KEEP_GOING:-}," == *",$target,"* ]]; then
+        mode=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
+    fi
+    nice -n 19 "$binary" "${mode[@]}" -runs="$runs" -max_total_time="$max_seconds" \
         -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
         -artifact_prefix="artifacts/$target/" "$found" "corpus/$target" \
         >"logs/$target.log" 2>&1
     status=$?
     elapsed=$(( $(date +%s) - started ))
     [[ $status -eq 0 ]] || failed+=("$target")
-    # Keep the minimised union of the old corpus and the new finds.
-    merged=$(mktemp -d)
-    nice -n 19 "$binary" -merge=1 -rss_limit_mb=2048 -timeout=30 "$merged" \
-        "corpus/$target" "$found" >>"logs/$target.log" 2>&1 &&
-        rm -rf "corpus/$target" && mv "$merged" "corpus/$target" && chmod 755 "corpus/$target"
-    rm -rf "$found" "$merged"
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "logs/$target.log" | tail -1 | grep -o '[0-9]*$')
-    rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "logs/$target.log" | tail -1 | grep -o '[0-9]*$')
+    execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$target.log" | tail -1 | grep -o '[0-9]*$')
+    rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "logs/$target.log" | tail -1 | grep -o '[0-9]*$')
     last=$(grep -E '^#[0-9]+.*cov: ' "logs/$target.log" | grep -v MERGE | tail -1)
     cov=$(grep -o 'cov: [0-9]*' <<<"$last" | grep -o '[0-9]*')
     ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*')
+    # Fork mode prints no final stats: its status lines count the runs.
+    execs=${execs:-$(grep -o '^#[0-9]*' <<<"$last" | tr -d '#')}
+    rate=${rate:-$(grep -o 'exec/s: [0-9]*' <<<"$last" | grep -o '[0-9]*$')}
+    crashes=$(find "artifacts/$target" -type f | wc -l)
+    # Keep the minimised union of the old corpus and the new finds.
+    merged=$(mktemp -d)
+    nice -n 19 "$binary" -merge=1 -rss_limit_mb=2048 -timeout=30 "$merged" \
+        "corpus/$target" "$found" >"logs/$target.merge.log" 2>&1 &&
+        rm -rf "corpus/$target" && mv "$merged" "corpus/$target" && chmod 755 "corpus/$target"
+    rm -rf "$found" "$merged"
     files=$(find "corpus/$target" -type f | wc -l)
-    size=$(du -sk "corpus/$target" | cut -f1)
-    line=$(printf '%-18s exit %-3s %10s execs %7s exec/s %6ss cov %-6s ft %-6s corpus %s files %s kB' \
-        "$target" "$status" "${execs:-?}" "${rate:-?}" "$elapsed" "${cov:-?}" "${ft:-?}" "$files" "$size")
+    size=$(( $(cat "corpus/$target"/* | wc -c) / 1024 ))
+    line=$(printf '%-18s exit %-3s %10s execs %7s exec/s %6ss cov %-6s ft %-6s corpus %s files %s kB, %s crash inputs' \
+        "$target" "$status" "${execs:-?}" "${rate:-?}" "$elapsed" "${cov:-?}" "${ft:-?}" "$files" "$size" "$crashes")
     echo "$line"
     summary+=("$line")
 done

@@ -10,7 +10,9 @@
 #   fuzz/run-all.sh 600 automerge_change record_json   # some targets only
 #
 # Needs a nightly toolchain (`rustup toolchain install nightly`); installs
-# cargo-fuzz if it is missing. Set FUZZ_NICE=19 to run under nice.
+# cargo-fuzz if it is missing. Set FUZZ_NICE=19 to run under nice, and
+# FUZZ_SKIP_REGRESSIONS=1 to skip the replay of saved crashes (while their
+# fixes are still on their way).
 set -euo pipefail
 
 if [[ $# -lt 1 || ! $1 =~ ^[0-9]+$ ]]; then
@@ -41,7 +43,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 for target in "${targets[@]}"; do
     binary=target/x86_64-unknown-linux-gnu/release/$target
-    if compgen -G "regressions/$target/*" >/dev/null; then
+    if [[ -z ${FUZZ_SKIP_REGRESSIONS:-} ]] && compgen -G "regressions/$target/*" >/dev/null; then
         echo "== $target: replaying regressions/$target/"
         "${nice_cmd[@]}" "$binary" -rss_limit_mb=2048 -timeout=30 regressions/"$target"/*
     fi

@@ -38,7 +38,11 @@ fn main() {
     // Records of every type, as a client sends them and in normal form.
     let mut normal_forms = Vec::new();
     for (i, (kind, fields)) in samples().into_iter().enumerate() {
-        let owner = if kind.secretariat_only() { "SEC" } else { "ESP" };
+        let owner = if kind.secretariat_only() {
+            "SEC"
+        } else {
+            "ESP"
+        };
         let ctx = ValidationContext {
             owner: owner.parse().expect("a member code"),
             default_language: "en".to_owned(),
@@ -84,10 +88,22 @@ fn main() {
         edited.insert("deleted".into(), json!(i % 3 == 0));
         let edit = commit(&mut document, |tx| {
             let mut touched = Vec::new();
-            doc::reconcile(tx, &automerge::ROOT, &record, &edited, &[], "", &mut touched)
-                .expect("reconcile");
+            doc::reconcile(
+                tx,
+                &automerge::ROOT,
+                &record,
+                &edited,
+                &[],
+                "",
+                &mut touched,
+            )
+            .expect("reconcile");
         });
-        write("automerge_change", &format!("{i:02}-{kind}-created"), &created);
+        write(
+            "automerge_change",
+            &format!("{i:02}-{kind}-created"),
+            &created,
+        );
         write(
             "automerge_change",
             &format!("{i:02}-{kind}-created-edited"),
@@ -97,7 +113,11 @@ fn main() {
         let second = entry(&key, 2, first.hash(), &id, vec![edit]);
         write("log_entry", &format!("{i:02}-{kind}-1"), &first.encode());
         write("log_entry", &format!("{i:02}-{kind}-2"), &second.encode());
-        write("codec", &format!("{i:02}-{kind}"), &program(&first.encode()));
+        write(
+            "codec",
+            &format!("{i:02}-{kind}"),
+            &program(&first.encode()),
+        );
     }
 
     // The genesis, hand-overs, and a roster that carries one.
@@ -130,7 +150,11 @@ fn main() {
         let text = h.to_hex();
         let bytes = hex::decode(&text).expect("hex");
         write("handover_hex", name, text.as_bytes());
-        write("handover_hex", &format!("{name}-spaced"), format!("  {text}\n").as_bytes());
+        write(
+            "handover_hex",
+            &format!("{name}-spaced"),
+            format!("  {text}\n").as_bytes(),
+        );
         write("handover_bytes", name, &bytes);
         write("codec", &format!("handover-{name}"), &program(&bytes));
     }
@@ -159,7 +183,9 @@ fn main() {
     let template = Config::template();
     write("config", "template", template.as_bytes());
     for file in ["focal-member.toml", "focal-secretariat.toml"] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy").join(file);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../deploy")
+            .join(file);
         let text = fs::read_to_string(&path).expect("read a deploy example");
         write("config", file, text.as_bytes());
     }
@@ -178,9 +204,9 @@ fn main() {
         .lines()
         .map(|line| match line.strip_prefix("# ") {
             Some(setting)
-                if setting.split_once(" = ").is_some_and(|(k, v)| {
-                    !k.contains(' ') && !v.contains('…')
-                }) =>
+                if setting
+                    .split_once(" = ")
+                    .is_some_and(|(k, v)| !k.contains(' ') && !v.contains('…')) =>
             {
                 format!("{setting}\n")
             }
@@ -193,9 +219,18 @@ fn main() {
     // Connection strings as `focal-node token create` prints them.
     let node_key = hex::encode(origin.0);
     for (name, text) in [
-        ("loopback", format!("focal://127.0.0.1:7400?key={node_key}&token=focal_1a2b3c")),
-        ("dns", format!("focal://focal.ministry.example:7400/?key={node_key}")),
-        ("ipv6", format!("focal://[::1]:7400?token=focal_x&key={node_key}")),
+        (
+            "loopback",
+            format!("focal://127.0.0.1:7400?key={node_key}&token=focal_1a2b3c"),
+        ),
+        (
+            "dns",
+            format!("focal://focal.ministry.example:7400/?key={node_key}"),
+        ),
+        (
+            "ipv6",
+            format!("focal://[::1]:7400?token=focal_x&key={node_key}"),
+        ),
     ] {
         write("connection_string", name, text.as_bytes());
     }
@@ -209,7 +244,11 @@ fn commit(
 ) -> Vec<u8> {
     let mut tx = document.transaction();
     edit(&mut tx);
-    tx.commit_with(CommitOptions::default().with_message("seed".to_owned()).with_time(1_764_504_000));
+    tx.commit_with(
+        CommitOptions::default()
+            .with_message("seed".to_owned())
+            .with_time(1_764_504_000),
+    );
     document
         .get_last_local_change()
         .expect("a change")
@@ -217,7 +256,13 @@ fn commit(
         .to_vec()
 }
 
-fn entry(key: &SigningKey, seq: u64, prev: EntryHash, doc_id: &str, changes: Vec<Vec<u8>>) -> LogEntry {
+fn entry(
+    key: &SigningKey,
+    seq: u64,
+    prev: EntryHash,
+    doc_id: &str,
+    changes: Vec<Vec<u8>>,
+) -> LogEntry {
     let entry = EntryBody {
         origin: NodeId(key.verifying_key().to_bytes()),
         audience: Audience::Network,
@@ -234,7 +279,9 @@ fn entry(key: &SigningKey, seq: u64, prev: EntryHash, doc_id: &str, changes: Vec
 /// A `codec` target input: a program of reads (u32 length then the bytes,
 /// a 32-byte array, a u64 …) over `bytes`.
 fn program(bytes: &[u8]) -> Vec<u8> {
-    let ops = [0u8, 19, 6, 200, 2, 0, 1, 0, 5, 0, 2, 0, 7, 255, 4, 0, 3, 0, 8, 0];
+    let ops = [
+        0u8, 19, 6, 200, 2, 0, 1, 0, 5, 0, 2, 0, 7, 255, 4, 0, 3, 0, 8, 0,
+    ];
     let mut out = vec![ops.len() as u8];
     out.extend_from_slice(&ops);
     out.extend_from_slice(bytes);

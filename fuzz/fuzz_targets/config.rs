@@ -18,10 +18,7 @@ fuzz_target!(|data: &[u8]| {
         text,
         &[
             ("id", "\"0123456789abcdef0123456789abcdef\"".to_owned()),
-            (
-                "secretariat_key",
-                format!("\"{}\"", "ab".repeat(32)),
-            ),
+            ("secretariat_key", format!("\"{}\"", "ab".repeat(32))),
             ("peers", "[\"secretariat.example.org:7400\"]".to_owned()),
         ],
     );

@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     };
     // The encoding is canonical: an accepted input is the entry's only
     // encoding, so its hash is the hash of the input.
-    assert_eq!(entry.encode(), data, "decode accepted a non-canonical entry");
+    assert_eq!(
+        entry.encode(),
+        data,
+        "decode accepted a non-canonical entry"
+    );
     assert_eq!(entry.hash(), LogEntry::hash_of(data));
     if let Ok(changes) = entry.verify() {
         assert_eq!(changes.len(), entry.body.changes.len());

@@ -25,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = records::search_text(kind, &fields);
     let _ = records::summary_title(kind, &fields);
     // The secretariat owns meetings and decisions; members the rest.
-    let owner = if kind.secretariat_only() { "SEC" } else { "ESP" };
+    let owner = if kind.secretariat_only() {
+        "SEC"
+    } else {
+        "ESP"
+    };
     let ctx = ValidationContext {
         owner: owner.parse().expect("a member code"),
         default_language: "en".to_owned(),
@@ -33,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(normal) = records::validate(kind, &fields, &ctx) {
         let again = records::validate(kind, &normal, &ctx)
             .unwrap_or_else(|e| panic!("the normal form of a {kind} is refused: {e:?}"));
-        assert_eq!(again, normal, "validating the normal form of a {kind} changed it");
+        assert_eq!(
+            again, normal,
+            "validating the normal form of a {kind} changed it"
+        );
         let _ = records::search_text(kind, &normal);
         let _ = records::summary_title(kind, &normal);
     }

@@ -2,7 +2,7 @@
 # The long runs of FUZZING.md: each target in turn (one process, one job,
 # under nice) for RUNS executions (default 10 million) or at most
 # MAX_SECONDS (default 5400), from its corpus; then the corpus is replaced by
-# the minimised union of itself and what the run found (`-merge=1`, what
+# the minimised union of itself and what the run found (`-set_cover_merge=1`, like
 # `cargo fuzz cmin` does), so new coverage is kept and the repository stays
 # small. Each target's libFuzzer log is kept in fuzz/logs/<target>.log and a
 # summary line (execs, exec/s, cov, ft, corpus) is printed at the end.
@@ -62,7 +62,7 @@ for target in "${targets[@]}"; do
     crashes=$(find "artifacts/$target" -type f | wc -l)
     # Keep the minimised union of the old corpus and the new finds.
     merged=$(mktemp -d)
-    nice -n 19 "$binary" -merge=1 -rss_limit_mb=2048 -timeout=30 "$merged" \
+    nice -n 19 "$binary" -set_cover_merge=1 -rss_limit_mb=2048 -timeout=30 "$merged" \
         "corpus/$target" "$found" >"logs/$target.merge.log" 2>&1 &&
         rm -rf "corpus/$target" && mv "$merged" "corpus/$target" && chmod 755 "corpus/$target"
     rm -rf "$found" "$merged"

@@ -62,7 +62,20 @@ impl ConnectionString {
                         .map_err(|_| bad("key is not 64 hex digits"))?;
                     node_key = Some(key);
                 }
-                Some(("token", value)) if !value.is_empty() => token = Some(value.to_owned()),
+                Some(("token", value)) if !value.is_empty() => {
+                    // The token is sent in an HTTP header and printed back
+                    // into this string: visible ASCII only, so that it
+                    // survives both unchanged (a newline inside would be cut
+                    // off by the `trim` above once printed).
+                    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+                        return Err(bad(
+                            "the token has characters other than visible ASCII (spaces, \
+                             control characters or non-ASCII); copy it again from \
+                             `focal-node token create`",
+                        ));
+                    }
+                    token = Some(value.to_owned());
+                }
                 _ => return Err(bad(&format!("unknown part `{pair}`"))),
             }
         }
@@ -115,5 +128,26 @@ mod tests {
         ] {
             assert!(ConnectionString::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Found by `fuzz/` (connection_string): a token ending in newlines was
+    /// accepted, and the printed string parsed back to another token.
+    #[test]
+    fn refuses_tokens_that_would_not_print_back() {
+        let key = "ab".repeat(32);
+        for token in ["fo\n\n", "a b", "caf\u{e9}", "tab\t1", "nul\u{0}"] {
+            let text = format!("focal://[::1]:17?token={token}&key={key}");
+            let err = ConnectionString::parse(&text).unwrap_err();
+            assert!(
+                err.to_string().contains("visible ASCII"),
+                "{token:?}: {err}"
+            );
+        }
+        let ok = format!("focal://[::1]:17?token=focal_A-b.c~1&key={key}");
+        let parsed = ConnectionString::parse(&ok).unwrap();
+        assert_eq!(
+            ConnectionString::parse(&parsed.to_string()).unwrap(),
+            parsed
+        );
     }
 }

@@ -4,20 +4,20 @@
 
 /// Why bytes are not the expected encoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Malformed(pub &'static str);
+pub struct Malformed(pub &'static str);
 
 /// Appends a length-prefixed byte string.
-pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+pub fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
     out.extend_from_slice(bytes);
 }
 
 /// Reads an encoding from the front.
-pub(crate) struct Reader<'a>(pub &'a [u8]);
+pub struct Reader<'a>(pub &'a [u8]);
 
 impl<'a> Reader<'a> {
     /// The next `n` bytes.
-    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
         if self.0.len() < n {
             return Err(Malformed("truncated"));
         }
@@ -27,22 +27,22 @@ impl<'a> Reader<'a> {
     }
 
     /// The next `N` bytes as an array.
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
         self.take(N)?.try_into().map_err(|_| Malformed("truncated"))
     }
 
     /// A big-endian u32.
-    pub(crate) fn u32(&mut self) -> Result<u32, Malformed> {
+    pub fn u32(&mut self) -> Result<u32, Malformed> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
     /// A big-endian u64.
-    pub(crate) fn u64(&mut self) -> Result<u64, Malformed> {
+    pub fn u64(&mut self) -> Result<u64, Malformed> {
         Ok(u64::from_be_bytes(self.array()?))
     }
 
     /// A length-prefixed byte string of at most `max` bytes.
-    pub(crate) fn bytes(&mut self, max: usize) -> Result<&'a [u8], Malformed> {
+    pub fn bytes(&mut self, max: usize) -> Result<&'a [u8], Malformed> {
         let len = self.u32()? as usize;
         if len > max {
             return Err(Malformed("field longer than allowed"));
@@ -51,14 +51,14 @@ impl<'a> Reader<'a> {
     }
 
     /// A length-prefixed UTF-8 string of at most `max` bytes.
-    pub(crate) fn text(&mut self, max: usize) -> Result<String, Malformed> {
+    pub fn text(&mut self, max: usize) -> Result<String, Malformed> {
         std::str::from_utf8(self.bytes(max)?)
             .map(str::to_owned)
             .map_err(|_| Malformed("text is not UTF-8"))
     }
 
     /// Nothing may follow.
-    pub(crate) fn finish(&self) -> Result<(), Malformed> {
+    pub fn finish(&self) -> Result<(), Malformed> {
         if self.0.is_empty() {
             Ok(())
         } else {

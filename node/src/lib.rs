@@ -13,6 +13,11 @@
 
 pub mod api;
 pub mod backup;
+// Public only to the fuzz targets (`fuzz/`, built with `--cfg fuzzing`),
+// which drive the reader directly.
+#[cfg(fuzzing)]
+pub mod codec;
+#[cfg(not(fuzzing))]
 mod codec;
 pub mod config;
 pub mod connections;

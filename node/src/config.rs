@@ -212,6 +212,9 @@ fn default_listen() -> SocketAddr {
         .parse()
         .unwrap_or_else(|_| unreachable!("constant address parses"))
 }
+/// Longest `log_level`.
+const MAX_LOG_LEVEL_BYTES: usize = 256;
+
 fn default_log_level() -> String {
     "info".to_owned()
 }
@@ -360,6 +363,21 @@ impl Config {
             path: path.to_owned(),
             message,
         };
+        // Directives only (`info`, `focal_node=debug,tower=warn`): span and
+        // field filters compile patterns, and a pathological one (found by
+        // fuzzing) takes longer than any start-up may; `RUST_LOG` takes them.
+        if self.log_level.len() > MAX_LOG_LEVEL_BYTES
+            || !self
+                .log_level
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_:,=.- ".contains(&b))
+        {
+            return Err(semantic(format!(
+                "log_level is a list of directives such as `info` or \
+                 `focal_node=debug,tower=warn` (letters, digits, `_:,=.-`, at most \
+                 {MAX_LOG_LEVEL_BYTES} bytes); span and field filters go in RUST_LOG"
+            )));
+        }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return Err(semantic(format!(
                 "log_level = {:?} is not a log filter; use error, warn, info, debug or trace",
@@ -725,8 +743,16 @@ mod tests {
 
     #[test]
     fn bad_values_are_explained() {
-        let err = parse("log_level = \"loud[\"\n").unwrap_err();
+        let err = parse("log_level = \"focal_node=loudly\"\n").unwrap_err();
         assert!(err.to_string().contains("is not a log filter"), "{err}");
+        let err = parse("log_level = \"loud[\"\n").unwrap_err();
+        assert!(err.to_string().contains("list of directives"), "{err}");
+        // Found by fuzz/config: a span filter that took over 30 s to parse.
+        let slow = include_str!("../../fuzz/regressions/config/slow-parse-timeout");
+        let started = std::time::Instant::now();
+        assert!(parse(slow).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(parse("log_level = \"focal_node=debug,tower=warn\"\n").is_ok());
         let err = parse("listen = \"somewhere\"\n").unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
     }

@@ -475,18 +475,7 @@ pub(crate) fn migrate(
     ctx: &mut WriteContext<'_>,
     tx: &mut Transaction<'_>,
 ) -> Result<usize, WriteError> {
-    let standing = ctx
-        .net
-        .roster
-        .read()
-        .ok()
-        .and_then(|r| r.key_status(&ctx.origin).map(str::to_owned));
-    if let Some(status) = standing.filter(|s| s != "active") {
-        return Err(WriteError::KeyRetired {
-            key: ctx.origin,
-            status,
-        });
-    }
+    ctx.check_standing()?;
     let ids: Vec<String> = {
         let mut stmt = tx
             .prepare(&format!("SELECT id FROM records {TO_MIGRATE} ORDER BY id"))

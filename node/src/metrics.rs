@@ -185,6 +185,26 @@ pub fn connections_now(open: usize, pending: usize) {
         .store(pending as u64, Ordering::Relaxed);
 }
 
+/// A counter family with a `reason` label, every reason listed (at 0 until
+/// it happens).
+fn by_reason(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    reasons: &[&'static str],
+    counts: &Mutex<BTreeMap<&'static str, u64>>,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    let counts = counts.lock().map(|m| m.clone()).unwrap_or_default();
+    for reason in reasons {
+        let _ = writeln!(
+            out,
+            "{name}{{reason=\"{reason}\"}} {}",
+            counts.get(reason).copied().unwrap_or(0)
+        );
+    }
+}
+
 fn grpc_request(method: &str, code: &str, elapsed: Duration) {
     let method = {
         let Ok(mut requests) = COUNTERS.requests.lock() else {
@@ -359,42 +379,20 @@ pub fn render(sources: &MetricsSources) -> String {
         "focal_entries_stored_total{{source=\"received\"}} {}",
         COUNTERS.stored_received.load(Ordering::Relaxed)
     );
-    family(
+    by_reason(
         &mut out,
         "focal_entries_rejected_total",
-        "counter",
         "Entries received from peers and refused since start, by reason.",
+        &REJECTION_REASONS,
+        &COUNTERS.rejected,
     );
-    let rejected = COUNTERS
-        .rejected
-        .lock()
-        .map(|m| m.clone())
-        .unwrap_or_default();
-    for reason in REJECTION_REASONS {
-        let _ = writeln!(
-            out,
-            "focal_entries_rejected_total{{reason=\"{reason}\"}} {}",
-            rejected.get(reason).copied().unwrap_or(0)
-        );
-    }
-    family(
+    by_reason(
         &mut out,
         "focal_peer_cutoffs_total",
-        "counter",
         "Peer sessions ended since start because of what the peer sent, by reason.",
+        &CUTOFF_REASONS,
+        &COUNTERS.cutoffs,
     );
-    let cutoffs = COUNTERS
-        .cutoffs
-        .lock()
-        .map(|m| m.clone())
-        .unwrap_or_default();
-    for reason in CUTOFF_REASONS {
-        let _ = writeln!(
-            out,
-            "focal_peer_cutoffs_total{{reason=\"{reason}\"}} {}",
-            cutoffs.get(reason).copied().unwrap_or(0)
-        );
-    }
     let heads = sources.writer.version_vector();
     family(
         &mut out,

@@ -1006,26 +1006,32 @@ impl WriteContext<'_> {
         }
     }
 
-    fn apply(
-        &mut self,
-        conn: &Connection,
-        request: &WriteRequest,
-        touched: &mut Vec<String>,
-    ) -> Result<Applied, WriteError> {
-        // Entries signed by a key the roster rotated or revoked would be
-        // refused by every peer (and dropped here at the next roster load).
+    /// Entries signed by a key the roster rotated or revoked would be
+    /// refused by every peer (and dropped here at the next roster load):
+    /// such a node signs nothing.
+    pub(crate) fn check_standing(&self) -> Result<(), WriteError> {
         let standing = self
             .net
             .roster
             .read()
             .ok()
             .and_then(|r| r.key_status(&self.origin).map(str::to_owned));
-        if let Some(status) = standing.filter(|s| s != "active") {
-            return Err(WriteError::KeyRetired {
+        match standing.filter(|s| s != "active") {
+            Some(status) => Err(WriteError::KeyRetired {
                 key: self.origin,
                 status,
-            });
+            }),
+            None => Ok(()),
         }
+    }
+
+    fn apply(
+        &mut self,
+        conn: &Connection,
+        request: &WriteRequest,
+        touched: &mut Vec<String>,
+    ) -> Result<Applied, WriteError> {
+        self.check_standing()?;
         // A create the node has seen (its request id) answers the record it
         // made; a new one is remembered with the record (`idempotency`).
         let remember = match request {

@@ -663,6 +663,16 @@ impl WriteContext<'_> {
         // Read with an explicit stack, stopping at the depth and size
         // limits; the savepoint drops the applied changes on refusal.
         let json = doc::to_json_within(&document, limits).map_err(over)?;
+        // Automerge 0.12 applies some changes (found by fuzzing) whose
+        // document it then cannot load back from a save: the record would
+        // be broken on every node that stored the entry, at its next
+        // snapshot. So a document must survive the round trip first.
+        if let Err(e) = Automerge::load(&document.save_nocompress()) {
+            return Err(IngestError::Apply {
+                doc: body.doc_id.clone(),
+                reason: format!("the document would not load back once saved ({e})"),
+            });
+        }
         if provisional {
             // A new anchor key's first roster change carries the hand-over
             // that makes it the anchor.

@@ -749,9 +749,9 @@ mod tests {
         assert!(err.to_string().contains("list of directives"), "{err}");
         // Found by fuzz/config: a span filter that took over 30 s to parse.
         let slow = include_str!("../../fuzz/regressions/config/slow-parse-timeout");
-        let started = std::time::Instant::now();
-        assert!(parse(slow).is_err());
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Refused by the directive check, before the filter is built.
+        let err = parse(slow).unwrap_err();
+        assert!(err.to_string().contains("list of directives"), "{err}");
         assert!(parse("log_level = \"focal_node=debug,tower=warn\"\n").is_ok());
         let err = parse("listen = \"somewhere\"\n").unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");

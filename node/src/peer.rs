@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     identity::NodeId,
-    log::Audience,
+    log::{Audience, ENTRY_FRAMING_BYTES, PEER_MESSAGE_BYTES, PULL_FRAMING_BYTES},
     member::{MemberCode, SECRETARIAT_CODE},
     query::Reader,
     roster::SharedRoster,
@@ -62,14 +62,6 @@ impl Drop for StreamSlot {
     }
 }
 
-/// What a `PullResponse` costs beyond its entries' bytes: its other fields
-/// (`caught_up`, `total`) and the gRPC frame header. Each entry costs
-/// [`ENTRY_FRAMING_BYTES`] more.
-pub const PULL_FRAMING_BYTES: usize = 32;
-/// What one entry costs in a `PullResponse` beyond its bytes: the field tag
-/// and the length (a varint of at most 5 bytes).
-pub const ENTRY_FRAMING_BYTES: usize = 6;
-
 /// What the server needs to serve peers.
 pub struct PeerApiConfig {
     /// Reads entries.
@@ -84,8 +76,6 @@ pub struct PeerApiConfig {
     pub batch: usize,
     /// Ends live streams on shutdown.
     pub stop: watch::Receiver<bool>,
-    /// Largest message.
-    pub max_message_bytes: usize,
     /// Streams one peer may hold open at once.
     pub max_streams_per_peer: usize,
 }
@@ -93,7 +83,7 @@ pub struct PeerApiConfig {
 impl PeerApi {
     /// The service.
     pub fn service(config: PeerApiConfig) -> PeerServiceServer<Self> {
-        let max = config.max_message_bytes;
+        let max = PEER_MESSAGE_BYTES;
         PeerServiceServer::new(Self {
             inner: Arc::new(Inner {
                 reader: config.reader,

@@ -222,7 +222,6 @@ pub async fn serve(
         network_id: network_id.clone(),
         batch: config.network.batch_entries,
         stop: stop_rx.clone(),
-        max_message_bytes: max_message,
         max_streams_per_peer: config.network.max_streams_per_peer,
     });
     let status: SharedStatus = Default::default();
@@ -290,7 +289,6 @@ pub async fn serve(
             mesh: config.network.mesh,
             anti_entropy: Duration::from_millis(config.network.anti_entropy_ms),
             backoff: Duration::from_millis(config.network.backoff_ms),
-            max_message_bytes: max_message,
             max_batch: 1024,
             max_entries_per_second: config.network.max_entries_per_second,
             max_refusals_per_session: config.network.max_refusals_per_session,

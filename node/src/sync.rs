@@ -49,8 +49,6 @@ pub struct SyncConfig {
     pub anti_entropy: Duration,
     /// First reconnect delay.
     pub backoff: Duration,
-    /// Largest message.
-    pub max_message_bytes: usize,
     /// Most entries in one message.
     pub max_batch: usize,
     /// Most entries per second from one peer.
@@ -248,8 +246,8 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
         Err(e) => return Err(e.to_string().into()),
     };
     let mut client = PeerServiceClient::new(channel)
-        .max_decoding_message_size(config.max_message_bytes)
-        .max_encoding_message_size(config.max_message_bytes);
+        .max_decoding_message_size(crate::log::PEER_MESSAGE_BYTES)
+        .max_encoding_message_size(crate::log::PEER_MESSAGE_BYTES);
     let status_key = key.to_string();
     // The last error stays visible after a reconnect, until a newer one.
     update(&config.status, &status_key, |s| {

@@ -158,6 +158,19 @@ pub enum WriteError {
     /// peer applies to what it receives).
     #[error("the record would be over a limit: {0}")]
     OverLimit(#[from] crate::limits::OverLimit),
+    /// The change would make a log entry too large to travel to peers in
+    /// one message: refused before it is signed.
+    #[error(
+        "the change would make a log entry of {bytes} bytes, over the largest an entry may be \
+         ({max} bytes, what travels to peers in one message); nothing was signed or stored: \
+         make the record smaller, or change it in several writes"
+    )]
+    EntryTooLarge {
+        /// The entry's size, had it been signed.
+        bytes: usize,
+        /// [`crate::log::MAX_ENTRY_BYTES`].
+        max: usize,
+    },
     /// The database could not store the write; nothing was acknowledged.
     #[error("the write was not stored: {0}")]
     Storage(String),
@@ -1332,7 +1345,7 @@ impl WriteContext<'_> {
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
         check_own_change(&self.net.limits, change.raw_bytes())?;
-        let entry = self.sign_next(Audience::from(visibility), &id, change.raw_bytes());
+        let entry = self.sign_next(Audience::from(visibility), &id, change.raw_bytes())?;
         self.persist(
             conn,
             &entry,
@@ -1346,18 +1359,31 @@ impl WriteContext<'_> {
         )
     }
 
-    /// The next entry of this node's log for `audience`, signed.
-    fn sign_next(&self, audience: Audience, doc_id: &str, change: &[u8]) -> LogEntry {
+    /// The next entry of this node's log for `audience`, signed; refused,
+    /// unsigned, if it could not travel to peers in one message.
+    fn sign_next(
+        &self,
+        audience: Audience,
+        doc_id: &str,
+        change: &[u8],
+    ) -> Result<LogEntry, WriteError> {
         let previous = self.vv.get(&(self.origin, audience)).copied();
-        EntryBody {
+        let body = EntryBody {
             origin: self.origin,
             audience,
             seq: previous.map_or(1, |h| h.seq + 1),
             prev: previous.map_or_else(EntryHash::default, |h| h.hash),
             doc_id: doc_id.to_owned(),
             changes: vec![change.to_vec()],
+        };
+        let bytes = body.encoded_len();
+        if bytes > crate::log::MAX_ENTRY_BYTES {
+            return Err(WriteError::EntryTooLarge {
+                bytes,
+                max: crate::log::MAX_ENTRY_BYTES,
+            });
         }
-        .sign(self.key)
+        Ok(body.sign(self.key))
     }
 
     /// Stores an entry (own or received), its document and its projection,
@@ -1576,7 +1602,7 @@ impl WriteContext<'_> {
             .get_last_local_change()
             .ok_or_else(|| WriteError::Storage("the commit produced no change".into()))?;
         check_own_change(&self.net.limits, change.raw_bytes())?;
-        let entry = self.sign_next(Audience::Network, ROSTER_ID, change.raw_bytes());
+        let entry = self.sign_next(Audience::Network, ROSTER_ID, change.raw_bytes())?;
         self.persist(
             conn,
             &entry,
@@ -1761,11 +1787,19 @@ pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) 
 
 /// The current time, RFC 3339 UTC with milliseconds.
 pub fn now_rfc3339() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let now = now
-        .replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
-        .unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
+    rfc3339_millis(time::OffsetDateTime::now_utc())
+}
+
+/// `t` in UTC as RFC 3339 with exactly three digits of fraction
+/// (`2026-03-08T09:00:05.100Z`): one width for every time, so that times
+/// sort as text (the well-known format drops trailing zeros, and
+/// `…05Z` would sort after `…05.1Z`).
+pub fn rfc3339_millis(t: time::OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
         .unwrap_or_default()
 }
 
@@ -1794,6 +1828,25 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn times_have_one_width_and_sort_as_text() {
+        let at = |ms: i64| {
+            rfc3339_millis(
+                time::OffsetDateTime::from_unix_timestamp_nanos(
+                    1_772_960_405_000_000_000 + i128::from(ms) * 1_000_000,
+                )
+                .unwrap(),
+            )
+        };
+        assert_eq!(at(0), "2026-03-08T09:00:05.000Z");
+        assert_eq!(at(100), "2026-03-08T09:00:05.100Z");
+        let times: Vec<String> = [0, 1, 10, 100, 999, 1000].into_iter().map(at).collect();
+        let mut sorted = times.clone();
+        sorted.sort();
+        assert_eq!(sorted, times);
+        assert!(times.iter().all(|t| t.len() == 24));
+    }
 
     #[test]
     fn merge_patch_follows_rfc_7396() {

@@ -530,6 +530,28 @@ impl TestMember {
         assert!(self.node.is_none());
         self.node = Some(self.dir.start());
     }
+
+    /// Restarts the node so that it reaches the secretariat only through
+    /// `proxy`, and no other peer (`mesh = false`).
+    pub fn reach_the_secretariat_only_through(&mut self, proxy: &Proxy) {
+        self.stop();
+        let path = self.dir.path.join("focal.toml");
+        let text = fs::read_to_string(&path).unwrap();
+        let text: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("peers = ") {
+                    format!("peers = [\"{}\"]", proxy.addr)
+                } else if l == "# mesh = true" {
+                    "mesh = false".to_owned()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        fs::write(&path, text.join("\n") + "\n").unwrap();
+        self.start();
+    }
 }
 
 /// A secretariat and members on loopback, joined the way an operator joins
@@ -554,63 +576,71 @@ impl TestNetwork {
             node: Some(sec_node),
             token: sec_token,
         };
-        let admin = secretariat.conn();
-        let mut joined = Vec::new();
-        for code in members {
-            let dir = NodeDir::init(code);
-            dir.tune_for_tests();
-            let token = dir.token("tests");
-            let mut first = dir.start();
-            let addr = first.addr;
-            assert!(first.terminate().success());
-            dir.set_listen(addr);
-            let out = focal_node(&[
-                "join-request",
-                "--data",
-                dir.path.to_str().unwrap(),
-                "--endpoint",
-                &addr.to_string(),
-            ]);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let request = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            let answer = focal_ok(
-                &admin,
-                &["--json", "admin", "member", "add", "--request", &request],
-            );
-            let answer: serde_json::Value = serde_json::from_str(answer.trim()).unwrap();
-            let sec_addr = secretariat.running().addr.to_string();
-            let out = focal_node(&[
-                "join",
-                "--data",
-                dir.path.to_str().unwrap(),
-                "--network-id",
-                answer["network_id"].as_str().unwrap(),
-                "--secretariat-key",
-                answer["secretariat_key"].as_str().unwrap(),
-                "--peer",
-                &sec_addr,
-            ]);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            configure(code, &dir);
-            let node = dir.start();
-            joined.push(TestMember {
-                dir,
-                node: Some(node),
-                token,
-            });
-        }
-        Self {
+        let mut net = Self {
             secretariat,
-            members: joined,
+            members: Vec::new(),
+        };
+        for code in members {
+            net.join(code, |dir| configure(code, dir));
         }
+        net
+    }
+
+    /// Joins member `code` the way an operator does (join request,
+    /// `focal admin member add`, `focal-node join`) and starts its node;
+    /// `configure` may change its focal.toml first.
+    pub fn join(&mut self, code: &str, configure: impl FnOnce(&NodeDir)) -> &mut TestMember {
+        let admin = self.secretariat.conn();
+        let dir = NodeDir::init(code);
+        dir.tune_for_tests();
+        let token = dir.token("tests");
+        let mut first = dir.start();
+        let addr = first.addr;
+        assert!(first.terminate().success());
+        dir.set_listen(addr);
+        let out = focal_node(&[
+            "join-request",
+            "--data",
+            dir.path.to_str().unwrap(),
+            "--endpoint",
+            &addr.to_string(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let request = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let answer = focal_ok(
+            &admin,
+            &["--json", "admin", "member", "add", "--request", &request],
+        );
+        let answer: serde_json::Value = serde_json::from_str(answer.trim()).unwrap();
+        let sec_addr = self.secretariat.running().addr.to_string();
+        let out = focal_node(&[
+            "join",
+            "--data",
+            dir.path.to_str().unwrap(),
+            "--network-id",
+            answer["network_id"].as_str().unwrap(),
+            "--secretariat-key",
+            answer["secretariat_key"].as_str().unwrap(),
+            "--peer",
+            &sec_addr,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        configure(&dir);
+        let node = dir.start();
+        self.members.push(TestMember {
+            dir,
+            node: Some(node),
+            token,
+        });
+        self.members.last_mut().expect("just joined")
     }
 
     /// Every node, the secretariat first.

@@ -170,34 +170,12 @@ fn a_restarted_node_catches_up_without_new_writes() {
     });
 }
 
-/// Restarts `member` so that it reaches the secretariat only through
-/// `proxy`, and no other peer (`mesh = false`).
-fn reach_the_secretariat_through(member: &mut focal_tests::TestMember, proxy: &Proxy) {
-    member.stop();
-    let path = member.dir.path.join("focal.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let text: Vec<String> = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("peers = ") {
-                format!("peers = [\"{}\"]", proxy.addr)
-            } else if l == "# mesh = true" {
-                "mesh = false".to_owned()
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect();
-    std::fs::write(&path, text.join("\n") + "\n").unwrap();
-    member.start();
-}
-
 #[test]
 fn a_cut_link_heals_and_the_node_converges() {
     let mut net = TestNetwork::start(&["ESP"], |_, _| {});
     // ESP reaches the secretariat only through a proxy the test controls.
     let proxy = Proxy::start(net.secretariat.running().addr);
-    reach_the_secretariat_through(net.member("ESP"), &proxy);
+    net.member("ESP").reach_the_secretariat_only_through(&proxy);
     let sec = net.secretariat.conn();
     let esp_conn = net.member("ESP").conn();
     // Meetings are the secretariat's, so these records come from SEC.
@@ -229,7 +207,7 @@ fn a_silent_link_is_noticed_and_replication_resumes_when_it_heals() {
     let mut net = TestNetwork::start(&["ESP"], |_, _| {});
     let proxy = Proxy::start(net.secretariat.running().addr);
     let sec_key = focal_node::identity::NodeId(net.secretariat.dir.node_key).to_string();
-    reach_the_secretariat_through(net.member("ESP"), &proxy);
+    net.member("ESP").reach_the_secretariat_only_through(&proxy);
     let sec = net.secretariat.conn();
     let esp = net.member("ESP");
     let esp_conn = esp.conn();

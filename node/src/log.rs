@@ -474,7 +474,21 @@ impl LogEntry {
             // recomputed) applies, but the saved document then loads back
             // with another hash for it and fails to load on every node that
             // stored it.
-            if automerge::Change::from(change.decode()).raw_bytes() != &raw[..] {
+            let expanded = change.decode();
+            if let Some(op) = expanded
+                .operations
+                .iter()
+                .find_map(|op| foreign_op(&op.action))
+            {
+                return Err(bad_change(
+                    index,
+                    format!(
+                        "it holds {op}; Focal records hold only maps, lists and plain values \
+                         (strings, numbers, booleans, null)"
+                    ),
+                ));
+            }
+            if automerge::Change::from(expanded).raw_bytes() != &raw[..] {
                 return Err(bad_change(
                     index,
                     "it is not in Automerge's canonical encoding".to_owned(),
@@ -501,6 +515,36 @@ impl LogEntry {
             decoded.push(change);
         }
         Ok(decoded)
+    }
+}
+
+/// What an operation is, if no Focal node ever writes one like it: a
+/// record is maps, lists and plain values (`doc::reconcile`), and the
+/// node's JSON-only API cannot make anything else. Refusing the rest keeps
+/// the parts of Automerge Focal does not use (text, counters, marks) out of
+/// reach of a peer: fuzzing found a mark that makes Automerge 0.12 panic
+/// inside a destructor while it unwinds, which aborts the process, past any
+/// `catch_unwind`.
+fn foreign_op(action: &automerge::legacy::OpType) -> Option<&'static str> {
+    use automerge::{ObjType, ScalarValue, legacy::OpType};
+    match action {
+        OpType::Make(ObjType::Map | ObjType::List) | OpType::Delete => None,
+        OpType::Put(
+            ScalarValue::Null
+            | ScalarValue::Boolean(_)
+            | ScalarValue::Int(_)
+            | ScalarValue::F64(_)
+            | ScalarValue::Str(_),
+        ) => None,
+        OpType::Make(ObjType::Text) => Some("a text object"),
+        OpType::Make(ObjType::Table) => Some("a table"),
+        OpType::Increment(_) => Some("a counter increment"),
+        OpType::Put(ScalarValue::Counter(_)) => Some("a counter"),
+        OpType::Put(ScalarValue::Bytes(_)) => Some("a byte string"),
+        OpType::Put(ScalarValue::Uint(_)) => Some("an unsigned integer"),
+        OpType::Put(ScalarValue::Timestamp(_)) => Some("an Automerge timestamp"),
+        OpType::Put(_) => Some("a value of an unknown type"),
+        OpType::MarkBegin(_) | OpType::MarkEnd(_) => Some("a text mark"),
     }
 }
 
@@ -1052,6 +1096,104 @@ mod tests {
         let at = lying.len() - 3;
         lying[at] = 0x7f;
         assert!(scan_change(&lying).is_err());
+    }
+
+    /// A signed entry of one change by `key`, made by `write` on a new
+    /// document.
+    fn entry_writing(
+        key: &NodeKey,
+        write: impl FnOnce(&mut automerge::transaction::Transaction<'_>),
+    ) -> LogEntry {
+        let mut doc = automerge::Automerge::new();
+        doc.set_author(Some(Author::from(key.id().0.to_vec())));
+        let mut tx = doc.transaction();
+        write(&mut tx);
+        tx.commit();
+        let change = doc.get_last_local_change().unwrap().raw_bytes().to_vec();
+        entry(key, vec![change])
+    }
+
+    #[test]
+    fn operations_no_focal_node_writes_are_refused() {
+        use automerge::{
+            ObjType, ScalarValue,
+            marks::{ExpandMark, Mark},
+        };
+        let key = NodeKey::generate().unwrap();
+        let cases: Vec<(&str, LogEntry)> = vec![
+            (
+                "a text mark",
+                entry_writing(&key, |tx| {
+                    let text = tx
+                        .put_object(automerge::ROOT, "title", ObjType::Text)
+                        .unwrap();
+                    tx.splice_text(&text, 0, 0, "Women, peace and security")
+                        .unwrap();
+                    tx.mark(
+                        &text,
+                        Mark::new("bold".into(), true, 0, 5),
+                        ExpandMark::Both,
+                    )
+                    .unwrap();
+                }),
+            ),
+            (
+                "a text object",
+                entry_writing(&key, |tx| {
+                    tx.put_object(automerge::ROOT, "title", ObjType::Text)
+                        .unwrap();
+                }),
+            ),
+            (
+                "a counter",
+                entry_writing(&key, |tx| {
+                    tx.put(automerge::ROOT, "n", ScalarValue::counter(1))
+                        .unwrap();
+                }),
+            ),
+            (
+                "a byte string",
+                entry_writing(&key, |tx| {
+                    tx.put(automerge::ROOT, "b", ScalarValue::Bytes(vec![1, 2]))
+                        .unwrap();
+                }),
+            ),
+        ];
+        for (what, entry) in cases {
+            let err = entry.verify(&Limits::default()).unwrap_err().to_string();
+            // A mark needs a text object, which comes first in its change.
+            let first = if what == "a text mark" {
+                "a text object"
+            } else {
+                what
+            };
+            assert!(err.contains(&format!("it holds {first}")), "{what}: {err}");
+            let change = automerge::Change::from_bytes(entry.body.changes[0].clone()).unwrap();
+            let found: Vec<&str> = change
+                .decode()
+                .operations
+                .iter()
+                .filter_map(|op| foreign_op(&op.action))
+                .collect();
+            assert!(found.contains(&what), "{what}: {found:?}");
+        }
+        // What Focal writes passes.
+        let fine = entry_writing(&key, |tx| {
+            let list = tx
+                .put_object(automerge::ROOT, "themes", ObjType::List)
+                .unwrap();
+            tx.insert(&list, 0, "peacekeeping").unwrap();
+            let map = tx
+                .put_object(automerge::ROOT, "title", ObjType::Map)
+                .unwrap();
+            tx.put(&map, "en", "Third NAP").unwrap();
+            tx.put(automerge::ROOT, "year", 2026).unwrap();
+            tx.put(automerge::ROOT, "share", 0.5).unwrap();
+            tx.put(automerge::ROOT, "deleted", false).unwrap();
+            tx.put(automerge::ROOT, "note", ScalarValue::Null).unwrap();
+            tx.delete(automerge::ROOT, "note").unwrap();
+        });
+        fine.verify(&Limits::default()).unwrap();
     }
 
     #[test]

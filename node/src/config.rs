@@ -155,6 +155,10 @@ pub struct StorageConfig {
     /// milliseconds, before reporting the database busy.
     #[serde(default = "default_busy_timeout_ms")]
     pub busy_timeout_ms: u64,
+    /// Most memory the writer's cache of hot documents may hold, in bytes
+    /// (estimated; the `focal_document_cache_bytes` metric shows it).
+    #[serde(default = "default_cache_bytes")]
+    pub cache_bytes: usize,
 }
 
 /// `[server]`: limits of the gRPC server.
@@ -231,6 +235,10 @@ fn default_shutdown_grace_ms() -> u64 {
 /// id, type, owner, heads, times), with room to spare.
 pub const RECORD_FRAMING_BYTES: usize = 64 * 1024;
 
+fn default_cache_bytes() -> usize {
+    crate::writer::DEFAULT_CACHE_BYTES
+}
+
 fn default_max_message_bytes() -> usize {
     4 * 1024 * 1024
 }
@@ -260,6 +268,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             busy_timeout_ms: default_busy_timeout_ms(),
+            cache_bytes: default_cache_bytes(),
         }
     }
 }
@@ -414,6 +423,12 @@ impl Config {
                 self.server.max_message_bytes
             )));
         }
+        if self.storage.cache_bytes < 1024 * 1024 {
+            return Err(semantic(format!(
+                "storage.cache_bytes = {} is too small; use at least 1048576",
+                self.storage.cache_bytes
+            )));
+        }
         if let Some(problem) = self.limits.problem() {
             return Err(semantic(problem));
         }
@@ -503,6 +518,10 @@ log_level = "info"
 [storage]
 # Milliseconds a database connection waits for a lock before giving up.
 # busy_timeout_ms = {busy}
+# Memory the cache of recently used documents may hold, in bytes (an
+# estimate; see the focal_document_cache_bytes metric). More keeps more
+# records hot for writes; at least 1 MiB.
+# cache_bytes = {cache_bytes}
 
 [server]
 # Milliseconds a TLS handshake may take before the connection is dropped.
@@ -591,6 +610,7 @@ log_level = "info"
 # max_languages = {languages}
 "#,
             busy = default_busy_timeout_ms(),
+            cache_bytes = default_cache_bytes(),
             handshake = default_handshake_timeout_ms(),
             grace = default_shutdown_grace_ms(),
             max = default_max_message_bytes(),

@@ -358,6 +358,7 @@ impl WriteContext<'_> {
         if changed.is_empty() {
             t.rollback();
             *self.clock += 1;
+            let cost = crate::writer::DocCost::of(&document, &json);
             self.cache.insert(
                 id.to_owned(),
                 CachedDoc {
@@ -365,6 +366,7 @@ impl WriteContext<'_> {
                     pending,
                     json,
                     last_used: *self.clock,
+                    cost,
                 },
             );
             return Ok(None);

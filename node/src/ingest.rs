@@ -667,7 +667,8 @@ impl WriteContext<'_> {
         // document it then cannot load back from a save: the record would
         // be broken on every node that stored the entry, at its next
         // snapshot. So a document must survive the round trip first.
-        if let Err(e) = Automerge::load(&document.save_nocompress()) {
+        let saved = document.save_nocompress();
+        if let Err(e) = Automerge::load(&saved) {
             return Err(IngestError::Apply {
                 doc: body.doc_id.clone(),
                 reason: format!("the document would not load back once saved ({e})"),
@@ -721,6 +722,7 @@ impl WriteContext<'_> {
                 action: "received",
                 json: Some(json),
                 excluded,
+                saved_len: Some(saved.len()),
             },
         )?;
         Ok(Outcome::Stored(Box::new(applied)))

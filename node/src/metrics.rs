@@ -106,6 +106,10 @@ struct Counters {
     connections_open: AtomicU64,
     connections_pending: AtomicU64,
     connections_refused: [AtomicU64; CONNECTION_REFUSALS.len()],
+    cache_documents: AtomicU64,
+    cache_bytes: AtomicU64,
+    wal_bytes: AtomicU64,
+    checkpoints: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 static COUNTERS: LazyLock<Counters> = LazyLock::new(Counters::default);
@@ -183,6 +187,30 @@ pub fn connections_now(open: usize, pending: usize) {
     COUNTERS
         .connections_pending
         .store(pending as u64, Ordering::Relaxed);
+}
+
+/// The writer's document cache: documents held and their estimated
+/// memory.
+pub fn document_cache(documents: usize, bytes: usize) {
+    COUNTERS
+        .cache_documents
+        .store(documents as u64, Ordering::Relaxed);
+    COUNTERS.cache_bytes.store(bytes as u64, Ordering::Relaxed);
+}
+
+/// The size of the WAL file, when no checkpoint was needed.
+pub fn wal_checkpoint_none(wal_bytes: u64) {
+    COUNTERS.wal_bytes.store(wal_bytes, Ordering::Relaxed);
+}
+
+/// A WAL checkpoint the writer ran: `truncate` (the log started over) or
+/// `busy` (readers of older snapshots outlasted the wait), and the size of
+/// the WAL file after it.
+pub fn wal_checkpoint(mode: &'static str, wal_bytes: u64) {
+    if let Ok(mut counts) = COUNTERS.checkpoints.lock() {
+        *counts.entry(mode).or_default() += 1;
+    }
+    COUNTERS.wal_bytes.store(wal_bytes, Ordering::Relaxed);
 }
 
 /// A counter family with a `reason` label, every reason listed (at 0 until
@@ -535,6 +563,53 @@ pub fn render(sources: &MetricsSources) -> String {
         );
     }
 
+    family(
+        &mut out,
+        "focal_document_cache_documents",
+        "gauge",
+        "Documents the writer keeps in memory.",
+    );
+    let _ = writeln!(
+        out,
+        "focal_document_cache_documents {}",
+        COUNTERS.cache_documents.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "focal_document_cache_bytes",
+        "gauge",
+        "Estimated memory of the documents the writer keeps ([storage] cache_bytes bounds it).",
+    );
+    let _ = writeln!(
+        out,
+        "focal_document_cache_bytes {}",
+        COUNTERS.cache_bytes.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "focal_wal_bytes",
+        "gauge",
+        "Size of the database's write-ahead log after the last checkpoint.",
+    );
+    let _ = writeln!(
+        out,
+        "focal_wal_bytes {}",
+        COUNTERS.wal_bytes.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "focal_wal_checkpoints_total",
+        "counter",
+        "WAL checkpoints the writer ran beyond SQLite's own: `truncate` started the log over, `busy` waited for readers in vain.",
+    );
+    for mode in ["truncate", "busy"] {
+        let n = COUNTERS
+            .checkpoints
+            .lock()
+            .map(|c| c.get(mode).copied().unwrap_or(0))
+            .unwrap_or(0);
+        let _ = writeln!(out, "focal_wal_checkpoints_total{{mode=\"{mode}\"}} {n}");
+    }
     family(
         &mut out,
         "focal_connections_open",

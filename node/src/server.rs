@@ -157,7 +157,8 @@ pub async fn serve(
             .and_then(NodeId::from_hex),
         config.network.id.clone(),
     )
-    .with_limits(config.limits.clone());
+    .with_limits(config.limits.clone())
+    .with_cache_bytes(config.storage.cache_bytes);
     let roster: SharedRoster = net.roster.clone();
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key, roster.clone())?));
 

@@ -224,6 +224,7 @@ pub struct StoreOptions {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    busy_timeout_ms: u64,
 }
 
 impl Store {
@@ -260,12 +261,14 @@ impl Store {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;",
+             PRAGMA foreign_keys = ON;
+             PRAGMA journal_size_limit = 33554432;",
         )
         .map_err(sqlite)?;
         let mut store = Self {
             conn,
             path: path.to_owned(),
+            busy_timeout_ms: options.busy_timeout_ms,
         };
         store.migrate(found)?;
         Ok(store)
@@ -373,6 +376,11 @@ impl Store {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Milliseconds a statement waits for a lock held by another connection.
+    pub fn busy_timeout_ms(&self) -> u64 {
+        self.busy_timeout_ms
     }
 
     /// Checkpoints the write-ahead log into the main file and closes the

@@ -50,6 +50,23 @@ static EMPTY_SNAPSHOT: std::sync::LazyLock<Vec<u8>> =
 pub const SNAPSHOT_EVERY: u32 = 128;
 /// Documents kept in memory.
 pub const CACHE_CAPACITY: usize = 1024;
+/// How often the writer looks at the size of the write-ahead log.
+pub const WAL_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// A write-ahead log this large is checkpointed and truncated.
+pub const WAL_TRUNCATE_AT: u64 = 32 * 1024 * 1024;
+/// How long that checkpoint waits for readers of older snapshots.
+pub const WAL_TRUNCATE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The write-ahead log of the database at `db`.
+fn wal_path(db: &std::path::Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    std::path::PathBuf::from(name)
+}
+
+/// Default of `[storage] cache_bytes`: the estimated memory ([`DocCost`])
+/// the hot documents may hold.
+pub const DEFAULT_CACHE_BYTES: usize = 128 * 1024 * 1024;
 /// Writes committed together at most.
 pub const MAX_BATCH: usize = 256;
 
@@ -379,6 +396,69 @@ pub(crate) struct CachedDoc {
     pub(crate) pending: u32,
     pub(crate) json: Map<String, Value>,
     pub(crate) last_used: u64,
+    /// Estimated memory ([`DocCost`]).
+    pub(crate) cost: usize,
+}
+
+/// The memory a cached document is estimated to hold, which the cache is
+/// bounded by (`[storage] cache_bytes`). Calibrated with
+/// `cargo run --release -p focal-node --example doc_memory`, which measures
+/// documents of several shapes loaded as the writer loads them: a document
+/// costs about 28 kB however small, about 200 bytes per change of its
+/// history, and about its uncompressed saved size (`save_nocompress`, which
+/// holds every value ever written); its JSON about 4 × its compact length.
+/// The estimate is within 20 % of the measured memory on every shape.
+pub struct DocCost;
+
+impl DocCost {
+    /// What any document costs.
+    pub const BASE: usize = 28_000;
+    /// What each change of its history adds.
+    pub const PER_CHANGE: usize = 200;
+    /// The JSON's memory over its compact length.
+    pub const JSON_FACTOR: usize = 4;
+
+    /// The estimate for `doc` and its JSON of `json_len` bytes (compact).
+    /// Costs a `save_nocompress`: for documents loaded from the database
+    /// (the load costs several times more).
+    pub fn estimate(doc: &Automerge, json_len: usize) -> usize {
+        Self::from_parts(
+            doc.save_nocompress().len(),
+            automerge::ReadDoc::stats(doc).num_changes,
+            json_len,
+        )
+    }
+
+    /// The estimate from a document's uncompressed saved size, its number
+    /// of changes and its JSON's compact length.
+    pub fn from_parts(saved_len: usize, changes: u64, json_len: usize) -> usize {
+        Self::BASE
+            + (changes as usize).saturating_mul(Self::PER_CHANGE)
+            + saved_len
+            + json_len.saturating_mul(Self::JSON_FACTOR)
+    }
+
+    /// The estimate for `doc` and its JSON.
+    pub(crate) fn of(doc: &Automerge, json: &Map<String, Value>) -> usize {
+        Self::estimate(doc, json_len(json))
+    }
+}
+
+/// The compact length of `json`, counted without building the text.
+pub(crate) fn json_len(json: &Map<String, Value>) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, json);
+    count.0
 }
 
 /// The head of a log: its last sequence number and that entry's hash.
@@ -416,6 +496,9 @@ pub struct NetworkContext {
     pub roster: SharedRoster,
     /// What a record may hold, for received entries and local writes alike.
     pub limits: crate::limits::Limits,
+    /// Most memory the writer's document cache may hold, estimated
+    /// ([`DocCost`]); `[storage] cache_bytes`.
+    pub cache_bytes: usize,
 }
 
 impl NetworkContext {
@@ -426,12 +509,19 @@ impl NetworkContext {
         Self {
             roster: Arc::new(RwLock::new(Roster::empty(genesis, network_id))),
             limits: crate::limits::Limits::default(),
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 
     /// The same context with the node's configured limits.
     pub fn with_limits(mut self, limits: crate::limits::Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// The same context, its document cache bounded at `bytes`.
+    pub fn with_cache_bytes(mut self, bytes: usize) -> Self {
+        self.cache_bytes = bytes;
         self
     }
 
@@ -465,6 +555,8 @@ struct WriterState {
     quarantined: HashSet<NodeId>,
     shared_vv: SharedVersionVector,
     fence: WriteFence,
+    /// When the writer last looked at the WAL's size.
+    wal_checked: std::time::Instant,
 }
 
 /// The heads of every log this node holds, shared with the sync layer.
@@ -510,6 +602,7 @@ impl WriterState {
             quarantined: HashSet::new(),
             shared_vv: Arc::new(RwLock::new(HashMap::new())),
             fence,
+            wal_checked: std::time::Instant::now(),
         };
         state.reload_heads()?;
         state.reload_roster()?;
@@ -874,6 +967,49 @@ impl WriterState {
             }
         }
         self.evict();
+        self.checkpoint_if_due();
+    }
+
+    /// Keeps the write-ahead log bounded under readers that never pause.
+    /// SQLite's automatic checkpoint (passive, every 1,000 pages) copies
+    /// the log into the database but can only start the log over when no
+    /// reader still uses it, so that with reads always in flight the file
+    /// grows for as long as they go on. At most once per
+    /// [`WAL_CHECK_EVERY`], when the log is over [`WAL_TRUNCATE_AT`], the
+    /// writer runs a `TRUNCATE` checkpoint: it waits (at most
+    /// [`WAL_TRUNCATE_WAIT`]) for the readers of older snapshots to finish;
+    /// readers that start meanwhile read the database file, so the wait
+    /// ends as soon as the slowest of them does. Reads are short (pages,
+    /// batches), so it succeeds; if not, it is tried again later.
+    fn checkpoint_if_due(&mut self) {
+        if self.wal_checked.elapsed() < WAL_CHECK_EVERY {
+            return;
+        }
+        self.wal_checked = std::time::Instant::now();
+        let wal = wal_path(self.store.path());
+        let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |m| m.len());
+        if size(&wal) < WAL_TRUNCATE_AT {
+            crate::metrics::wal_checkpoint_none(size(&wal));
+            return;
+        }
+        let conn = self.store.conn();
+        let _ = conn.busy_timeout(WAL_TRUNCATE_WAIT);
+        let result = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        let _ = conn.busy_timeout(std::time::Duration::from_millis(self.busy_timeout_ms()));
+        match result {
+            Ok(0) => crate::metrics::wal_checkpoint("truncate", size(&wal)),
+            Ok(_) => {
+                tracing::debug!("WAL checkpoint waited for readers in vain; tried again later");
+                crate::metrics::wal_checkpoint("busy", size(&wal));
+            }
+            Err(err) => tracing::warn!(%err, "WAL checkpoint failed"),
+        }
+    }
+
+    fn busy_timeout_ms(&self) -> u64 {
+        self.store.busy_timeout_ms()
     }
 
     /// Moves contact details out of this node's own network focal-point
@@ -917,19 +1053,30 @@ impl WriterState {
         self.publish_vv();
     }
 
+    /// Drops the least recently used documents while the cache holds more
+    /// than [`CACHE_CAPACITY`] documents or more than `cache_bytes` of
+    /// estimated memory (the last document used always stays).
     fn evict(&mut self) {
-        if self.cache.len() <= CACHE_CAPACITY {
-            return;
+        let mut bytes: usize = self.cache.values().map(|c| c.cost).sum();
+        if self.cache.len() > CACHE_CAPACITY || bytes > self.net.cache_bytes {
+            let mut ages: Vec<(u64, String)> = self
+                .cache
+                .iter()
+                .map(|(id, c)| (c.last_used, id.clone()))
+                .collect();
+            ages.sort_unstable();
+            for (_, id) in ages {
+                if self.cache.len() <= 1
+                    || (self.cache.len() <= CACHE_CAPACITY && bytes <= self.net.cache_bytes)
+                {
+                    break;
+                }
+                if let Some(gone) = self.cache.remove(&id) {
+                    bytes -= gone.cost;
+                }
+            }
         }
-        let mut ages: Vec<(u64, String)> = self
-            .cache
-            .iter()
-            .map(|(id, c)| (c.last_used, id.clone()))
-            .collect();
-        ages.sort_unstable();
-        for (_, id) in ages.into_iter().take(self.cache.len() - CACHE_CAPACITY) {
-            self.cache.remove(&id);
-        }
+        crate::metrics::document_cache(self.cache.len(), bytes);
     }
 }
 
@@ -944,6 +1091,9 @@ pub(crate) struct Persist {
     /// Changes of the entry kept out of the document (they build on changes
     /// a revocation dropped): stored in the log, not in the document.
     pub(crate) excluded: HashSet<ChangeHash>,
+    /// The document's uncompressed saved size, if the caller measured it
+    /// (for [`DocCost`]).
+    pub(crate) saved_len: Option<usize>,
 }
 
 pub(crate) struct WriteContext<'a> {
@@ -1267,12 +1417,15 @@ impl WriteContext<'_> {
         }
     }
 
+    /// Takes the document out of the cache for [`Self::persist`], leaving
+    /// its entry (with an empty document) so that `persist` knows its cost;
+    /// a write that fails is evicted by `in_savepoint`.
     fn take_doc(&mut self, id: &str) -> Result<(Automerge, u32), WriteError> {
         let cached = self
             .cache
-            .remove(id)
+            .get_mut(id)
             .ok_or_else(|| WriteError::NotFound(id.to_owned()))?;
-        Ok((cached.doc, cached.pending))
+        Ok((std::mem::take(&mut cached.doc), cached.pending))
     }
 
     /// Loads the record into the cache and checks this node may change it.
@@ -1286,6 +1439,7 @@ impl WriteContext<'_> {
             let mut document = loaded.0;
             document.set_author(Some(Author::from(self.origin.0.to_vec())));
             let json = doc::to_json(&document);
+            let cost = DocCost::of(&document, &json);
             self.cache.insert(
                 id.to_owned(),
                 CachedDoc {
@@ -1293,6 +1447,7 @@ impl WriteContext<'_> {
                     pending: loaded.1,
                     json,
                     last_used: 0,
+                    cost,
                 },
             );
         }
@@ -1355,6 +1510,7 @@ impl WriteContext<'_> {
                 action,
                 json: None,
                 excluded: HashSet::new(),
+                saved_len: None,
             },
         )
     }
@@ -1402,6 +1558,7 @@ impl WriteContext<'_> {
             action,
             json,
             excluded,
+            saved_len,
         } = how;
         let id = entry.body.doc_id.clone();
         let bytes = entry.encode();
@@ -1476,6 +1633,20 @@ impl WriteContext<'_> {
         } else {
             Some(project(conn, &id, &json, &document.get_heads())?)
         };
+        // The cost: measured by the caller, or the cost before this entry
+        // (`take_doc` leaves it) plus the entry's changes, or measured here.
+        let json_len = row
+            .as_ref()
+            .map_or_else(|| json_len(&json), |r| r.json.len());
+        let changes = automerge::ReadDoc::stats(&document).num_changes;
+        let cost = match (saved_len, self.cache.get(&id)) {
+            (Some(saved), _) => DocCost::from_parts(saved, changes, json_len),
+            (None, Some(before)) => {
+                let added: usize = entry.body.changes.iter().map(Vec::len).sum();
+                before.cost + added + entry.body.changes.len() * DocCost::PER_CHANGE
+            }
+            (None, None) => DocCost::estimate(&document, json_len),
+        };
         *self.clock += 1;
         self.cache.insert(
             id,
@@ -1484,6 +1655,7 @@ impl WriteContext<'_> {
                 pending,
                 json,
                 last_used: *self.clock,
+                cost,
             },
         );
         let key = (entry.body.origin, entry.body.audience);
@@ -1567,6 +1739,7 @@ impl WriteContext<'_> {
         .map_err(automerge_err)?;
         if changed.is_empty() {
             t.rollback();
+            let cost = DocCost::of(&document, &current);
             self.cache.insert(
                 ROSTER_ID.to_owned(),
                 CachedDoc {
@@ -1574,6 +1747,7 @@ impl WriteContext<'_> {
                     doc: document,
                     pending,
                     last_used: *self.clock,
+                    cost,
                 },
             );
             return Ok(Applied {
@@ -1612,6 +1786,7 @@ impl WriteContext<'_> {
                 action: "roster",
                 json: None,
                 excluded: HashSet::new(),
+                saved_len: None,
             },
         )
     }

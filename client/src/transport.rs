@@ -550,6 +550,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_binding_oid_is_the_uuid_oid_it_names() {
+        let arc: u128 = KeyBinding::OID
+            .strip_prefix("2.25.")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut base128 = vec![(arc & 0x7f) as u8];
+        let mut rest = arc >> 7;
+        while rest > 0 {
+            base128.push((rest & 0x7f) as u8 | 0x80);
+            rest >>= 7;
+        }
+        base128.push(2 * 40 + 25);
+        base128.reverse();
+        assert_eq!(base128, BINDING_OID_DER);
+    }
+
+    #[test]
+    fn der_lengths_take_the_short_and_long_forms() {
+        assert_eq!(der(0x04, &[]), [0x04, 0]);
+        assert_eq!(der(0x04, &[7; 0x7f])[..2], [0x04, 0x7f]);
+        assert_eq!(der(0x04, &[7; 0x80])[..3], [0x04, 0x81, 0x80]);
+        assert_eq!(der(0x04, &[7; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
+    }
+
+    #[test]
+    fn a_binding_is_read_back_in_its_one_layout_only() {
+        let binding = KeyBinding {
+            node_key: [1; 32],
+            signature: [2; 64],
+        };
+        let names = binding.subject_alt_names();
+        // GeneralNames: the dNSName, then the otherName whose value ends it.
+        let value = &names[names.len() - 104..];
+        assert_eq!(KeyBinding::decode(value).unwrap(), binding);
+        assert!(KeyBinding::decode(&value[..103]).is_err());
+        let mut longer = value.to_vec();
+        longer.push(0);
+        assert!(KeyBinding::decode(&longer).is_err());
+        let mut other_tag = value.to_vec();
+        other_tag[4] = 0x03;
+        assert!(KeyBinding::decode(&other_tag).is_err());
+    }
+
+    #[test]
     fn addresses_are_checked_by_the_rule_dialing_uses() {
         for good in ["madrid.example:7400", "127.0.0.1:1", "[::1]:7400"] {
             assert!(check_address(good).is_ok(), "{good}");

@@ -151,7 +151,9 @@ impl ClientCertificate {
         let reason = match CertificateDer::from_pem_slice(&pem) {
             Err(e) => format!("{} is not a PEM certificate ({e})", cert_path.display()),
             Ok(cert) => match KeyBinding::verify(&cert) {
-                Ok(bound) if bound != node.id().0 => {
+                // A pair made for a node key that is gone (a rotation). A
+                // key made just now is not that pair's: it gets its own.
+                Ok(bound) if bound != node.id().0 && !created => {
                     return Self::replace(dir, node, NodeId(bound));
                 }
                 Ok(_) if spki_of(&cert).as_deref() != Some(&key.subject_public_key_info()[..]) => {
@@ -198,25 +200,7 @@ impl ClientCertificate {
                 .sign(&KeyBinding::message(&spki))
                 .to_bytes(),
         };
-        let mut params = CertificateParams::default();
-        let mut name = rcgen::DistinguishedName::new();
-        name.push(
-            DnType::CommonName,
-            format!("{NODE_CERT_NAME} {}", &node.id().to_string()[..16]),
-        );
-        params.distinguished_name = name;
-        params.custom_extensions = vec![CustomExtension::from_oid_content(
-            SUBJECT_ALT_NAME,
-            binding.subject_alt_names(),
-        )];
-        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyCertSign,
-        ];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.not_before = rcgen::date_time_ymd(1975, 1, 1);
-        params.not_after = rcgen::date_time_ymd(4096, 1, 1);
+        let params = certificate_params(node.id(), &binding);
         let cert = params.self_signed(&key)?.der().clone();
         Ok(Self { key, cert })
     }
@@ -242,6 +226,30 @@ impl ClientCertificate {
         replace_file(dir, &dir.join(CERT_FILE), pair.pem().as_bytes(), 0o644)?;
         Ok((pair, Provenance::Replaced { previous, retired }))
     }
+}
+
+/// What the P-256 certificate says: `binding`, the name, CA-usable.
+fn certificate_params(node: NodeId, binding: &KeyBinding) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    let mut name = rcgen::DistinguishedName::new();
+    name.push(
+        DnType::CommonName,
+        format!("{NODE_CERT_NAME} {}", &node.to_string()[..16]),
+    );
+    params.distinguished_name = name;
+    params.custom_extensions = vec![CustomExtension::from_oid_content(
+        SUBJECT_ALT_NAME,
+        binding.subject_alt_names(),
+    )];
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyCertSign,
+    ];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    params.not_before = rcgen::date_time_ymd(1975, 1, 1);
+    params.not_after = rcgen::date_time_ymd(4096, 1, 1);
+    params
 }
 
 /// The SubjectPublicKeyInfo of a certificate, DER.
@@ -422,6 +430,52 @@ mod tests {
     }
 
     #[test]
+    fn a_forged_or_misplaced_binding_does_not_verify() {
+        let node = node();
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let other = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let sign = |spki: &[u8]| {
+            node.signing_key()
+                .sign(&KeyBinding::message(spki))
+                .to_bytes()
+        };
+        let certificate = |binding: KeyBinding| {
+            certificate_params(node.id(), &binding)
+                .self_signed(&key)
+                .unwrap()
+                .der()
+                .clone()
+        };
+        let genuine = KeyBinding {
+            node_key: node.id().0,
+            signature: sign(&key.subject_public_key_info()),
+        };
+        assert_eq!(
+            KeyBinding::verify(&certificate(genuine)).unwrap(),
+            node.id().0
+        );
+        // Signed for another key: a binding cannot be moved to a new certificate.
+        let moved = KeyBinding {
+            signature: sign(&other.subject_public_key_info()),
+            ..genuine
+        };
+        // Claimed for a node key that did not sign it.
+        let claimed = KeyBinding {
+            node_key: NodeKey::generate().unwrap().id().0,
+            ..genuine
+        };
+        let mut flipped = genuine;
+        flipped.signature[0] ^= 1;
+        for forged in [moved, claimed, flipped] {
+            let err = KeyBinding::verify(&certificate(forged)).unwrap_err();
+            assert!(err.to_string().contains("does not verify"), "{err}");
+        }
+        // The node key's own certificate carries no binding.
+        let err = KeyBinding::verify(&super::super::node_certificate(&node).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("holds no binding"), "{err}");
+    }
+
+    #[test]
     fn a_missing_certificate_is_issued_again_for_the_same_key() {
         let dir = tempfile::tempdir().unwrap();
         let node = node();
@@ -433,6 +487,26 @@ mod tests {
             "{provenance:?}"
         );
         assert_eq!(spki_of(again.der()), spki_of(made.der()));
+    }
+
+    #[test]
+    fn a_lost_key_is_made_anew_and_said_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = node();
+        let (made, _) = ClientCertificate::load_or_issue(dir.path(), &node).unwrap();
+        fs::remove_file(dir.path().join(KEY_FILE)).unwrap();
+        let (again, provenance) = ClientCertificate::load_or_issue(dir.path(), &node).unwrap();
+        let Provenance::Reissued { reason } = &provenance else {
+            panic!("{provenance:?}");
+        };
+        assert!(reason.contains("was missing"), "{reason}");
+        assert!(
+            provenance
+                .notice()
+                .unwrap()
+                .contains("must be given the new one")
+        );
+        assert_ne!(spki_of(again.der()), spki_of(made.der()));
     }
 
     #[test]

@@ -128,6 +128,7 @@ fn export_roots(dir: &NodeDir, to: &Path) -> Vec<CertificateDer<'static>> {
 
 #[test]
 fn grpcio_reaches_the_node_pinned_and_writes_through_it() {
+    python();
     let dir = NodeDir::init("ESP");
     let mut node = dir.start();
     let files = tempfile::tempdir().unwrap();
@@ -187,6 +188,7 @@ fn grpcio_reaches_the_node_pinned_and_writes_through_it() {
 
 #[test]
 fn grpcio_refuses_a_node_whose_certificate_it_does_not_trust() {
+    python();
     let dir = NodeDir::init("NAM");
     let node = dir.start();
     let files = tempfile::tempdir().unwrap();

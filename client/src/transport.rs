@@ -5,6 +5,13 @@
 //! connection string, or the roster) and accepts a connection only when the
 //! certificate carries exactly that key and the handshake proves the node
 //! holds it. Names and dates in the certificate are ignored on purpose.
+//!
+//! Clients that cannot verify ed25519 (stock gRPC stacks on BoringSSL, such
+//! as Python's `grpcio`) are shown a second certificate instead: an ECDSA
+//! P-256 key of the node's own, in a certificate that carries a
+//! [`KeyBinding`], the node key's signature over that P-256 key. Whoever
+//! holds the node key's id can check that the P-256 certificate speaks for
+//! the node ([`KeyBinding::verify`]).
 
 use std::{fmt, io, sync::Arc};
 
@@ -55,6 +62,20 @@ pub enum TransportError {
         /// The presented key, hex.
         found: String,
     },
+    /// The certificate does not carry a valid binding to a node key.
+    #[error("the certificate is not bound to a node key: {0}")]
+    Unbound(&'static str),
+    /// The certificate is bound to another node key than the one pinned.
+    #[error(
+        "the node's certificate is bound to node key {found}, but key {expected} was expected; \
+         refusing to talk to it"
+    )]
+    WrongBinding {
+        /// The pinned key, hex.
+        expected: String,
+        /// The key the certificate is bound to, hex.
+        found: String,
+    },
     /// The address is not usable.
     #[error("`{0}` is not a node address; use host:port, e.g. 127.0.0.1:7400")]
     BadAddress(String),
@@ -86,6 +107,164 @@ pub fn certificate_key(der: &[u8]) -> Result<[u8; 32], TransportError> {
         .as_ref()
         .try_into()
         .map_err(|_| TransportError::BadCertificate("ed25519 key is not 32 bytes".to_owned()))
+}
+
+/// The SubjectPublicKeyInfo of a DER X.509 certificate, DER.
+pub fn certificate_spki(der: &[u8]) -> Result<Vec<u8>, TransportError> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| TransportError::BadCertificate(e.to_string()))?;
+    Ok(cert.public_key().raw.to_vec())
+}
+
+/// The DNS name (subjectAltName) in every certificate a node presents.
+/// Focal's own clients ignore names; stock gRPC stacks check one, and are
+/// told to expect this one (`grpc.ssl_target_name_override`).
+pub const NODE_CERT_NAME: &str = "focal-node";
+
+/// A node key's statement that another key, in a certificate, speaks for
+/// the node: the ed25519 signature by the node key over
+/// `BINDING_CONTEXT || 0x00 || SubjectPublicKeyInfo` (the certificate's
+/// own SPKI, DER). A certificate carries it in its subjectAltName as an
+/// `otherName` of type [`KeyBinding::OID`]:
+///
+/// ```text
+/// FocalKeyBinding ::= SEQUENCE {
+///     nodeKey    OCTET STRING (SIZE (32)),  -- the ed25519 node key
+///     signature  OCTET STRING (SIZE (64))   -- ed25519 by nodeKey, as above
+/// }
+/// ```
+///
+/// The encoding has one fixed layout and is read back byte for byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct KeyBinding {
+    /// The node key that signed.
+    pub node_key: [u8; 32],
+    /// Its signature.
+    pub signature: [u8; 64],
+}
+
+impl fmt::Debug for KeyBinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyBinding(node key {})", hex::encode(self.node_key))
+    }
+}
+
+/// The context a binding signature is made in, so that it can never be
+/// mistaken for another signature of the node key (log entries, hand-overs).
+pub const BINDING_CONTEXT: &[u8] = b"focal client-tls key binding v1";
+
+/// DER contents of [`KeyBinding::OID`].
+const BINDING_OID_DER: [u8; 19] = [
+    0x69, 0x98, 0xa8, 0x9b, 0xb7, 0xad, 0xba, 0xca, 0x99, 0xe3, 0xa2, 0x8b, 0xf3, 0x9c, 0xf6, 0xc4,
+    0xce, 0xc8, 0x26,
+];
+
+/// `[0] EXPLICIT` around the SEQUENCE of two OCTET STRINGs of 32 and 64
+/// bytes: the only encoding of a binding's value.
+const BINDING_VALUE_HEADER: [u8; 6] = [0xa0, 0x66, 0x30, 0x64, 0x04, 0x20];
+const BINDING_SIGNATURE_HEADER: [u8; 2] = [0x04, 0x40];
+
+impl KeyBinding {
+    /// The otherName type: a UUID OID (ITU-T X.667), UUID
+    /// 0c2836dd-6ba9-4671-a217-cce76893a426; no registration needed.
+    pub const OID: &str = "2.25.16159540616622433598823111242609304614";
+
+    /// What the node key signs for the certificate key `spki` (DER).
+    pub fn message(spki: &[u8]) -> Vec<u8> {
+        let mut message = Vec::with_capacity(BINDING_CONTEXT.len() + 1 + spki.len());
+        message.extend_from_slice(BINDING_CONTEXT);
+        message.push(0);
+        message.extend_from_slice(spki);
+        message
+    }
+
+    /// The value of the subjectAltName extension (GeneralNames, DER) of a
+    /// bound certificate: the dNSName [`NODE_CERT_NAME`], then this binding.
+    pub fn subject_alt_names(&self) -> Vec<u8> {
+        let mut value = BINDING_VALUE_HEADER.to_vec();
+        value.extend_from_slice(&self.node_key);
+        value.extend_from_slice(&BINDING_SIGNATURE_HEADER);
+        value.extend_from_slice(&self.signature);
+        let mut other_name = der(0x06, &BINDING_OID_DER);
+        other_name.extend_from_slice(&value);
+        let mut names = der(0x82, NODE_CERT_NAME.as_bytes());
+        names.extend_from_slice(&der(0xa0, &other_name));
+        der(0x30, &names)
+    }
+
+    /// Reads the binding a certificate carries (without checking it).
+    pub fn read(cert_der: &[u8]) -> Result<Self, TransportError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
+            .map_err(|e| TransportError::BadCertificate(e.to_string()))?;
+        let names = cert
+            .subject_alternative_name()
+            .map_err(|e| TransportError::BadCertificate(e.to_string()))?
+            .ok_or(TransportError::Unbound("it has no subjectAltName"))?;
+        let mut found = None;
+        for name in &names.value.general_names {
+            if let x509_parser::extensions::GeneralName::OtherName(oid, value) = name
+                && oid.as_bytes() == BINDING_OID_DER
+            {
+                if found.is_some() {
+                    return Err(TransportError::Unbound("it carries two bindings"));
+                }
+                found = Some(Self::decode(value)?);
+            }
+        }
+        found.ok_or(TransportError::Unbound(
+            "its subjectAltName holds no binding",
+        ))
+    }
+
+    fn decode(value: &[u8]) -> Result<Self, TransportError> {
+        let malformed = || TransportError::Unbound("the binding is not encoded as specified");
+        let rest = value
+            .strip_prefix(&BINDING_VALUE_HEADER[..])
+            .ok_or_else(malformed)?;
+        let (node_key, rest) = rest.split_first_chunk::<32>().ok_or_else(malformed)?;
+        let rest = rest
+            .strip_prefix(&BINDING_SIGNATURE_HEADER[..])
+            .ok_or_else(malformed)?;
+        let signature: [u8; 64] = rest.try_into().map_err(|_| malformed())?;
+        Ok(Self {
+            node_key: *node_key,
+            signature,
+        })
+    }
+
+    /// The node key a certificate is bound to, once the binding's signature
+    /// over the certificate's own key has been verified.
+    pub fn verify(cert_der: &[u8]) -> Result<[u8; 32], TransportError> {
+        let binding = Self::read(cert_der)?;
+        let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
+            .map_err(|e| TransportError::BadCertificate(e.to_string()))?;
+        let node_key = ed25519_dalek::VerifyingKey::from_bytes(&binding.node_key)
+            .map_err(|_| TransportError::Unbound("its node key is not an ed25519 key"))?;
+        let signature = ed25519_dalek::Signature::from_bytes(&binding.signature);
+        node_key
+            .verify_strict(&Self::message(cert.public_key().raw), &signature)
+            .map_err(|_| {
+                TransportError::Unbound("the node key's signature over its key does not verify")
+            })?;
+        Ok(binding.node_key)
+    }
+}
+
+/// One DER element: `tag`, definite length, `contents`.
+fn der(tag: u8, contents: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = contents.len().to_be_bytes();
+    let skip = len.iter().take_while(|b| **b == 0).count();
+    match &len[skip..] {
+        [short] if *short < 0x80 => out.push(*short),
+        [] => out.push(0),
+        long => {
+            out.push(0x80 | long.len() as u8);
+            out.extend_from_slice(long);
+        }
+    }
+    out.extend_from_slice(contents);
+    out
 }
 
 /// The handshake-signature policy shared by every Focal verifier (the
@@ -369,6 +548,51 @@ fn connector(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_binding_oid_is_the_uuid_oid_it_names() {
+        let arc: u128 = KeyBinding::OID
+            .strip_prefix("2.25.")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let mut base128 = vec![(arc & 0x7f) as u8];
+        let mut rest = arc >> 7;
+        while rest > 0 {
+            base128.push((rest & 0x7f) as u8 | 0x80);
+            rest >>= 7;
+        }
+        base128.push(2 * 40 + 25);
+        base128.reverse();
+        assert_eq!(base128, BINDING_OID_DER);
+    }
+
+    #[test]
+    fn der_lengths_take_the_short_and_long_forms() {
+        assert_eq!(der(0x04, &[]), [0x04, 0]);
+        assert_eq!(der(0x04, &[7; 0x7f])[..2], [0x04, 0x7f]);
+        assert_eq!(der(0x04, &[7; 0x80])[..3], [0x04, 0x81, 0x80]);
+        assert_eq!(der(0x04, &[7; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
+    }
+
+    #[test]
+    fn a_binding_is_read_back_in_its_one_layout_only() {
+        let binding = KeyBinding {
+            node_key: [1; 32],
+            signature: [2; 64],
+        };
+        let names = binding.subject_alt_names();
+        // GeneralNames: the dNSName, then the otherName whose value ends it.
+        let value = &names[names.len() - 104..];
+        assert_eq!(KeyBinding::decode(value).unwrap(), binding);
+        assert!(KeyBinding::decode(&value[..103]).is_err());
+        let mut longer = value.to_vec();
+        longer.push(0);
+        assert!(KeyBinding::decode(&longer).is_err());
+        let mut other_tag = value.to_vec();
+        other_tag[4] = 0x03;
+        assert!(KeyBinding::decode(&other_tag).is_err());
+    }
 
     #[test]
     fn addresses_are_checked_by_the_rule_dialing_uses() {

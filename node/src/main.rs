@@ -103,6 +103,15 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Print the certificates a client app on a stock gRPC stack (Python
+    /// grpcio, Node.js @grpc/grpc-js, Go …) trusts as its only roots: the
+    /// node key's, and the P-256 one bound to it for stacks without ed25519
+    /// (made on first use). The name to expect is `focal-node`.
+    ClientCert {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+    },
     /// Create, list and revoke the tokens clients authenticate with.
     Token {
         #[command(subcommand)]
@@ -264,6 +273,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             listen,
         } => run(data, member.as_deref(), listen),
         Command::Token { command } => token(command),
+        Command::ClientCert { data } => client_cert(data),
         Command::Verify { data } => verify(data),
         Command::Key {
             command: KeyCommand::Rotate { data },
@@ -458,6 +468,11 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
             );
             println!();
             println!("Use it with: focal --node '<the string above>' info");
+            println!(
+                "Apps on stock gRPC stacks (Python, Node.js) also need the node's certificates: \
+                 focal-node client-cert --data {}",
+                dir.root().display()
+            );
             Ok(())
         }
         TokenCommand::List { data } => {
@@ -487,6 +502,41 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Prints the PEM certificates stock clients pin (P-256 first, then the node
+/// key's) on standard output, and how to use them on standard error.
+fn client_cert(data: PathBuf) -> anyhow::Result<()> {
+    use focal_node::{identity::NodeKey, tls};
+    let dir = DataDir::new(data);
+    let (_, _, node_id, member) = dir.open_database(true)?;
+    let key = NodeKey::load_file(&dir.key_path())?;
+    if key.id() != node_id {
+        anyhow::bail!(
+            "{} holds key {}, but the database belongs to key {node_id} (a key rotation is \
+             unfinished): start the node once, then run this again",
+            dir.key_path().display(),
+            key.id()
+        );
+    }
+    let (p256, provenance) = tls::ClientCertificate::load_or_issue(dir.root(), &key)?;
+    if let Some(notice) = provenance.notice() {
+        eprintln!("{notice}");
+    }
+    print!(
+        "{}{}",
+        p256.pem(),
+        tls::pem_certificate(&tls::node_certificate(&key)?)
+    );
+    eprintln!(
+        "These are the certificates of {member}'s node (key {node_id}): the node key's own, and \
+         an ECDSA P-256 one bound to it for clients without ed25519. A client app trusts them as \
+         its only root certificates, expects the name `{}` (grpc.ssl_target_name_override), and \
+         sends `authorization: Bearer TOKEN` (a token from `focal-node token create`); see \
+         \"Connecting from Python and Node.js\" in deploy/OPERATIONS.md.",
+        focal_client::transport::NODE_CERT_NAME
+    );
+    Ok(())
 }
 
 /// Writes the genesis, configures the network and puts the secretariat

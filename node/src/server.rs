@@ -1,7 +1,8 @@
 //! The running node: the TLS listener, the gRPC services, and clean shutdown.
 //!
 //! Connections are accepted here rather than by tonic so that the TLS layer is
-//! ours: the certificate is the node key's, the caps are checked before the
+//! ours: the certificate is the node key's (or, for a client that cannot
+//! verify ed25519, the P-256 one bound to it: `tls.rs`), the caps are checked before the
 //! handshake, the handshake and the HTTP/2 preface have deadlines
 //! (`connections.rs`), and a peer that speaks garbage costs one task, not the
 //! accept loop.
@@ -160,7 +161,17 @@ pub async fn serve(
     .with_limits(config.limits.clone())
     .with_cache_bytes(config.storage.cache_bytes);
     let roster: SharedRoster = net.roster.clone();
-    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&key, roster.clone())?));
+    let (client_cert, provenance) = tls::ClientCertificate::load_or_issue(dir.root(), &key)?;
+    match (&provenance, provenance.notice()) {
+        (tls::Provenance::Created, Some(notice)) => tracing::info!("{notice}"),
+        (_, Some(notice)) => tracing::warn!("{notice}"),
+        (_, None) => {}
+    }
+    let acceptor = TlsAcceptor::from(Arc::new(tls::server_config_for(
+        &key,
+        &client_cert,
+        roster.clone(),
+    )?));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<NodeServiceServer<NodeApi>>().await;

@@ -148,7 +148,7 @@ async fn main() {
             let mut n = 0usize;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                if n % 4 == 0 && !mine.is_empty() {
+                if n.is_multiple_of(4) && !mine.is_empty() {
                     let id = &mine[(n * 7919) % mine.len()];
                     client.records().update(update(id, n)).await.unwrap();
                 } else {

@@ -262,7 +262,7 @@ impl Store {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
-             PRAGMA journal_size_limit = 33554432;",
+             PRAGMA journal_size_limit = 16777216;",
         )
         .map_err(sqlite)?;
         let mut store = Self {

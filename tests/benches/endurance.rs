@@ -8,8 +8,12 @@
 //!   creates for every update of a record it made before, so the database
 //!   grows by about 16 records per write round for the whole run;
 //! - 2 readers, one listing pages of 100 records, one asking for the
-//!   practices view, back to back (the reads that starved SQLite's
-//!   checkpoints and made the WAL grow).
+//!   practices view, each pausing 200 ms between reads (the reads that
+//!   starved SQLite's checkpoints and made the WAL grow; always one in
+//!   flight or about to be).
+//!
+//! The node runs with `MALLOC_ARENA_MAX=2`, as the systemd unit and the
+//! container run it.
 //!
 //! Every minute it prints the minute's writes/s, list and view p50, and at
 //! the minute's end the node's resident memory, WAL and database size, and
@@ -35,6 +39,9 @@ use focal_tests::{NodeDir, client_for, connection_for};
 const WRITERS: usize = 16;
 const MINUTE: Duration = Duration::from_secs(60);
 const WAL_BOUND: u64 = 64 * 1024 * 1024;
+/// Between two reads of one reader: staff reading while the writers write,
+/// not a second load test.
+const READER_PAUSE: Duration = Duration::from_millis(200);
 
 fn practice(title: &str, n: usize) -> pb::CreateRequest {
     pb::CreateRequest {
@@ -125,7 +132,13 @@ async fn main() {
         &format!("listen = \"{metrics_addr}\""),
     );
     let token = dir.token("bench");
-    let mut node = dir.start();
+    // As the systemd unit and the container run it (see focal-node.service).
+    let mut node = focal_tests::RunningNode::start_via(
+        &["env", "MALLOC_ARENA_MAX=2"],
+        dir.path.clone(),
+        dir.node_key,
+        &[],
+    );
     let pid = node.pid();
     let connection = connection_for(&node, &token);
     let db = dir.path.join("focal.db");
@@ -185,6 +198,7 @@ async fn main() {
                 if let Some(m) = slot_now() {
                     slots[m].list.lock().unwrap().push(t.elapsed());
                 }
+                tokio::time::sleep(READER_PAUSE).await;
             }
         }));
     }
@@ -206,6 +220,7 @@ async fn main() {
                 if let Some(m) = slot_now() {
                     slots[m].view.lock().unwrap().push(t.elapsed());
                 }
+                tokio::time::sleep(READER_PAUSE).await;
             }
         }));
     }
@@ -243,6 +258,14 @@ async fn main() {
         );
         rows.push(writes);
     }
+    let checkpoints = (
+        metric(
+            metrics_addr,
+            "focal_wal_checkpoints_total{mode=\"truncate\"}",
+        )
+        .unwrap_or(0.0),
+        metric(metrics_addr, "focal_wal_checkpoints_total{mode=\"busy\"}").unwrap_or(0.0),
+    );
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
         task.await.unwrap();
@@ -263,6 +286,10 @@ async fn main() {
     assert!(node.terminate().success());
 
     let ratio = rows.last().unwrap() / rows.first().unwrap();
+    println!(
+        "WAL checkpoints beyond SQLite's own: {} truncated, {} waited in vain",
+        checkpoints.0, checkpoints.1
+    );
     println!();
     println!(
         "records at the end: {records}; writes/s last minute / first minute: {ratio:.2} (goal ≥ 0.8); \

@@ -13,6 +13,15 @@
 //! on), parsed from text once, and each ends with its [`Freshness`]: the
 //! last entry this node has seen from each member of the selection.
 //!
+//! Rows come in pages ([`Paged`]): cut at the selection's limit and at its
+//! bytes, each page continuing after the sort key of the previous page's
+//! last row (a cursor made by [`Pager`]), found by a seek in the view's
+//! index (migration 8; each row query names its index with `INDEXED BY`,
+//! so that a query the index cannot serve fails in the tests instead of
+//! sorting every match). Counts, totals and summaries cover every match and
+//! are computed for the first page only (a request without a cursor); a
+//! later page reads its rows and the freshness.
+//!
 //! - `select.rs`: the selection, its parsing, and the member table (roster
 //!   and member profiles) it is resolved against;
 //! - `freshness.rs`: the head of each member's logs held here;
@@ -22,8 +31,13 @@
 use rusqlite::{Connection, types::Value as SqlValue};
 use serde_json::Value;
 
+pub use crate::query::Paged;
 use crate::{
-    identity::NodeId, member::MemberCode, query::Reader, roster::SharedRoster, writer::WriteError,
+    identity::NodeId,
+    member::MemberCode,
+    query::{KeyPart, Reader},
+    roster::SharedRoster,
+    writer::WriteError,
 };
 
 mod directory;
@@ -40,10 +54,10 @@ pub use self::{
     follow_up::{DecisionFollowUp, FollowUpSummary, FollowUpView, MemberUpdate},
     freshness::{Freshness, LogPosition, MemberFreshness},
     funding::{CurrencyTotal, FundingRow, FundingView, PartyTotal},
-    meeting::{MeetingSummary, MeetingView, RegistrationRow, StatementRow},
+    meeting::{MeetingPager, MeetingSummary, MeetingView, RegistrationRow, StatementRow},
     naps::{NapState, NapSummary, NapTracker, NapTrackerRow, PlanFacts},
     practices::{PracticeRow, PracticesView},
-    select::{DateRange, MemberInfo, Selection, ViewInput},
+    select::{DateRange, MemberInfo, Pager, Selection, ViewInput},
 };
 
 /// Why a view could not be answered.
@@ -273,11 +287,28 @@ pub(crate) fn original_text(json: Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// Limits `rows` to the selection's limit; returns how many there were.
-pub(crate) fn truncate<T>(rows: &mut Vec<T>, limit: usize) -> u64 {
-    let total = rows.len() as u64;
-    rows.truncate(limit);
-    total
+/// Adds "the sort key `order` (expressions, ascending) comes after `key`",
+/// a row-value comparison, and the same bound on its first part alone,
+/// which lets SQLite seek in an index over expressions (it seeks on a row
+/// value only as far as its leading plain columns).
+pub(crate) fn after_key(w: &mut Where, order: &[&str], key: &[KeyPart]) {
+    if let (Some(first), Some(value)) = (order.first(), key.first()) {
+        w.push(&format!("{first} >= ?"), [value.sql()]);
+    }
+    let places = vec!["?"; key.len()].join(", ");
+    w.push(
+        &format!("({}) > ({places})", order.join(", ")),
+        key.iter().map(KeyPart::sql),
+    );
+}
+
+/// Reads the sort key of a row: `n` columns from `first`.
+pub(crate) fn read_key(
+    r: &rusqlite::Row<'_>,
+    first: usize,
+    n: usize,
+) -> rusqlite::Result<Vec<KeyPart>> {
+    (first..first + n).map(|i| KeyPart::read(r, i)).collect()
 }
 
 #[cfg(test)]

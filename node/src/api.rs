@@ -1024,6 +1024,87 @@ pub fn to_proto(row: RecordRow) -> pb::Record {
 mod tests {
     use super::*;
 
+    fn record(id: &str, json_bytes: usize) -> pb::Record {
+        pb::Record {
+            id: id.to_owned(),
+            r#type: "practice".into(),
+            json: "x".repeat(json_bytes),
+            ..Default::default()
+        }
+    }
+
+    /// Every part `export_parts` sends for a record and a document.
+    fn parts(json_bytes: usize, doc: &[u8], max: usize) -> Vec<pb::ExportedRecord> {
+        use prost::Message as _;
+        let mut sent = Vec::new();
+        let done = export_parts(
+            record("ESP:practice:a", json_bytes),
+            doc.to_vec(),
+            max,
+            |p| {
+                assert!(p.encoded_len() <= max, "{} > {max}", p.encoded_len());
+                sent.push(p);
+                true
+            },
+        )
+        .unwrap();
+        assert!(done);
+        sent
+    }
+
+    #[test]
+    fn an_exported_record_near_the_cap_travels_in_parts_each_within_it() {
+        let max = 64 * 1024;
+        let doc: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+        // Small: one message.
+        let one = parts(100, &doc[..1000], max);
+        assert_eq!(one.len(), 1);
+        assert!(!one[0].more);
+        assert_eq!(one[0].automerge, &doc[..1000]);
+        // A record near the cap and a document of twice the cap: the
+        // record with the first bytes, then parts, `more` but the last.
+        for json in [10, max - 200, max - 60] {
+            let sent = parts(json, &doc, max);
+            assert!(sent.len() >= 3, "{}", sent.len());
+            assert!(sent[0].record.is_some());
+            assert!(sent[1..].iter().all(|p| p.record.is_none()));
+            assert!(sent[..sent.len() - 1].iter().all(|p| p.more));
+            assert!(!sent[sent.len() - 1].more);
+            let whole: Vec<u8> = sent.iter().flat_map(|p| p.automerge.clone()).collect();
+            assert_eq!(whole, doc, "the parts make the document");
+        }
+        // A record over the cap by itself: refused, named.
+        let err = export_parts(record("ESP:practice:big", max), doc, max, |_| true).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+        assert!(err.message().contains("record ESP:practice:big"), "{err}");
+        assert!(err.message().contains("server.max_message_bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_page_is_cut_to_the_message_cap_but_keeps_one_row() {
+        use prost::Message as _;
+        let rows: Vec<pb::Record> = (0..10).map(|i| record(&format!("r{i}"), 1000)).collect();
+        let sizes: Vec<usize> = rows.iter().map(framed_len).collect();
+        let build = |n: usize| pb::ListResponse {
+            records: rows[..n].to_vec(),
+            next: if n < rows.len() {
+                "c".repeat(100)
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        };
+        let whole = build(10).encoded_len();
+        let fitted = fit(whole, 10, build, |i| sizes[i], || "x".into()).unwrap();
+        assert_eq!(fitted.records.len(), 10, "it fits: nothing cut");
+        let fitted = fit(4_500, 10, build, |i| sizes[i], || "x".into()).unwrap();
+        assert!(fitted.encoded_len() <= 4_500);
+        assert_eq!(fitted.records.len(), 4, "as many as fit, with the cursor");
+        let err = fit(500, 10, build, |i| sizes[i], || "record r0".into()).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+        assert!(err.message().contains("record r0 takes"), "{err}");
+    }
+
     /// The services of the `.proto` files and their RPCs, read from the
     /// files the node is built from.
     fn proto_rpcs() -> Vec<(String, String)> {

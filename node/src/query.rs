@@ -666,3 +666,197 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
 fn storage(e: rusqlite::Error) -> WriteError {
     WriteError::Storage(e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::StoreOptions;
+
+    /// A database of `n` practices of ESP (some sharing a change time) and
+    /// one focal point with its contact companion.
+    fn store(n: usize) -> (tempfile::TempDir, Reader, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("focal.db");
+        let store = Store::open(
+            &path,
+            &StoreOptions {
+                busy_timeout_ms: 1000,
+                create: true,
+            },
+        )
+        .unwrap();
+        for i in 0..n {
+            put(&store, &format!("ESP:practice:{i:04}"), "practice", i / 3);
+        }
+        (dir, Reader::new(path, 1000), store)
+    }
+
+    fn put(store: &Store, id: &str, kind: &str, second: usize) {
+        let owner = id.split(':').next().unwrap();
+        let fields = json!({"id": id, "type": kind, "owner": owner, "visibility": "network",
+            "created": "2026-01-01T00:00:00Z",
+            "updated": format!("2026-01-01T00:{:02}:{:02}Z", second / 60, second % 60),
+            "deleted": false, "title": {"en": {"text": id, "original": true}}});
+        crate::writer::project(store.conn(), id, fields.as_object().unwrap(), &[]).unwrap();
+    }
+
+    /// Every page from the first, `limit` and `max_bytes` a page.
+    fn every_page(
+        reader: &Reader,
+        filter: &ListFilter,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Vec<Vec<String>> {
+        let mut page = PageRequest {
+            limit,
+            max_bytes,
+            ..Default::default()
+        };
+        let mut pages = Vec::new();
+        loop {
+            let listed = reader.list(filter, &page).unwrap();
+            assert_eq!(
+                listed.total.is_some(),
+                pages.is_empty(),
+                "counted on the first page"
+            );
+            pages.push(listed.records.iter().map(|r| r.id.clone()).collect());
+            match listed.next() {
+                Some(next) => page.after = next.encode(),
+                None => return pages,
+            }
+        }
+    }
+
+    #[test]
+    fn a_listing_pages_by_its_sort_key_and_writes_meanwhile_shift_nothing() {
+        let (_dir, reader, store) = store(50);
+        let all = every_page(&reader, &ListFilter::default(), 0, 0);
+        assert_eq!(all.len(), 1);
+        let all = all[0].clone();
+        assert_eq!(all.len(), 50);
+        // Newest change first, then by id descending.
+        let mut sorted = all.clone();
+        sorted.sort_by_key(|id| {
+            std::cmp::Reverse((id[13..].parse::<usize>().unwrap() / 3, id.clone()))
+        });
+        assert_eq!(all, sorted);
+        for (limit, bytes) in [(1, 0), (7, 0), (0, 1), (100, 2_000)] {
+            let pages = every_page(&reader, &ListFilter::default(), limit, bytes);
+            assert!(pages.iter().all(|p| !p.is_empty()), "{pages:?}");
+            assert_eq!(pages.concat(), all, "limit {limit}, bytes {bytes}");
+        }
+
+        // Records created and changed while a client pages: nothing twice,
+        // everything unchanged exactly once.
+        let filter = ListFilter::default();
+        let mut page = PageRequest {
+            limit: 10,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        for round in 0.. {
+            let listed = reader.list(&filter, &page).unwrap();
+            seen.extend(listed.records.iter().map(|r| r.id.clone()));
+            put(
+                &store,
+                &format!("ESP:practice:new{round}"),
+                "practice",
+                3_000 + round,
+            );
+            put(
+                &store,
+                &format!("ESP:practice:{:04}", 49 - round),
+                "practice",
+                4_000 + round,
+            );
+            match listed.next() {
+                Some(next) => page.after = next.encode(),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "listed twice: {seen:?}");
+        // The records changed meanwhile moved to the front (not listed
+        // again); every other one was listed.
+        let changed: Vec<String> = (0..=5)
+            .map(|r| format!("ESP:practice:{:04}", 49 - r))
+            .collect();
+        for id in all.iter().filter(|id| !changed.contains(id)) {
+            assert!(seen.contains(id), "{id} skipped");
+        }
+    }
+
+    #[test]
+    fn a_cursor_continues_only_its_listing() {
+        let (_dir, reader, _store) = store(5);
+        let first = reader
+            .list(
+                &ListFilter::default(),
+                &PageRequest {
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(first.total, Some(5));
+        let next = first.next().unwrap().encode();
+        let practices = ListFilter {
+            kind: Some(RecordType::Practice),
+            ..Default::default()
+        };
+        for (filter, after, offset, why) in [
+            (&practices, next.as_str(), 0, "other filters"),
+            (&ListFilter::default(), "%%%", 0, "not one this node gave"),
+            (&ListFilter::default(), next.as_str(), 2, "not both"),
+        ] {
+            let err = reader
+                .list(
+                    filter,
+                    &PageRequest {
+                        after: after.to_owned(),
+                        offset,
+                        ..Default::default()
+                    },
+                )
+                .unwrap_err();
+            assert!(matches!(err, WriteError::BadRequest(_)), "{err}");
+            assert!(err.to_string().contains(why), "{err}");
+        }
+        // Deprecated offsets still page (and say when more follow).
+        let by_offset = reader
+            .list(
+                &ListFilter::default(),
+                &PageRequest {
+                    offset: 4,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(by_offset.records.len(), 1);
+        assert!(by_offset.next().is_none());
+        assert_eq!(by_offset.total, None);
+    }
+
+    #[test]
+    fn an_export_reads_owned_records_in_batches_oldest_first() {
+        let (_dir, reader, store) = store(7);
+        put(&store, "NAM:practice:other", "practice", 1);
+        let mut after = None;
+        let mut ids = Vec::new();
+        loop {
+            let batch = reader.owned_after("ESP", after.as_ref(), 3).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            ids.extend(batch.iter().map(|(_, id)| id.clone()));
+            after = batch.last().cloned();
+        }
+        let expected: Vec<String> = (0..7).map(|i| format!("ESP:practice:{i:04}")).collect();
+        assert_eq!(ids, expected);
+    }
+}

@@ -3,6 +3,10 @@
 //!
 //! Reads see every write that has been acknowledged, because a write is
 //! acknowledged only after its transaction has committed.
+//!
+//! Listings come in pages (`page.rs`): the record list by keyset on
+//! `(updated, id)`, newest change first, on the indexes of migration 8;
+//! the export by `(created, id)` in batches of ids.
 
 use std::{
     path::PathBuf,

@@ -230,7 +230,7 @@ struct Filter {
     /// it, every record. When it stops a listing that has more, the cursor
     /// to continue with is printed (with --json, on standard error as
     /// {"next": CURSOR}).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     limit: Option<u32>,
     /// Continue a listing after this cursor (printed by a listing that
     /// --limit stopped), with the same filters.

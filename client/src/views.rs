@@ -108,7 +108,7 @@ pub struct Common {
     /// totals cover every match); without it, every row. When it stops a
     /// view that has more rows, the cursor to continue with is printed
     /// (`next` with --json).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     limit: Option<u32>,
     /// Continue a view after this cursor (printed by a view that --limit
     /// stopped), with the same filters.
@@ -247,9 +247,6 @@ where
             Some(wanted) => (wanted - shown).min(u64::from(PAGE)) as u32,
             None => PAGE,
         };
-        if request.limit == 0 && first.is_some() {
-            break None;
-        }
         let mut page = fetch(request.clone()).await.map_err(crate::explain)?;
         let rows = page.take_rows();
         let next = std::mem::take(page.next());

@@ -103,7 +103,7 @@ impl Page {
                 build(rows.to_vec(), next)
             },
             |i| sizes[i],
-            || format!("the first page of the {view}"),
+            || format!("a page of the {view} with one row"),
         )
     }
 }
@@ -454,7 +454,7 @@ impl ViewService for ViewApi {
                         }
                     },
                     |i| sizes[i],
-                    || "the first page of the meeting view".to_owned(),
+                    || "a page of the meeting view with one row".to_owned(),
                 )
             },
         )

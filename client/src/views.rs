@@ -265,9 +265,11 @@ where
                 Format::Table => {
                     if !continued {
                         (printer.heading)(&page);
-                        out.line("")?;
                     }
                     if printer.rows.is_none() {
+                        if !continued {
+                            out.line("")?;
+                        }
                         let table = (printer.table)(&rows);
                         widths = table.widths();
                         out.line(&table.header(&widths))?;

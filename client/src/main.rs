@@ -768,6 +768,7 @@ async fn list(
     let mut shown = 0u64;
     let mut total = None;
     let mut width = 0;
+    let mut first = true;
     let next = loop {
         if let Some(wanted) = wanted {
             request.limit = (wanted - shown).min(u64::from(LIST_PAGE)) as u32;
@@ -781,8 +782,7 @@ async fn list(
                 .map_err(explain)?
                 .into_inner()
         };
-        let first = shown == 0 && total.is_none();
-        if first {
+        if std::mem::take(&mut first) {
             total = (request.after.is_empty()).then_some(page.total);
             if global.json {
                 out.write("[")?;

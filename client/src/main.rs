@@ -226,9 +226,16 @@ struct Filter {
     /// Include deleted records.
     #[arg(long)]
     include_deleted: bool,
-    /// At most this many.
-    #[arg(long, default_value_t = 100)]
-    limit: u32,
+    /// At most this many records (pages are followed as needed); without
+    /// it, every record. When it stops a listing that has more, the cursor
+    /// to continue with is printed (with --json, on standard error as
+    /// {"next": CURSOR}).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    limit: Option<u32>,
+    /// Continue a listing after this cursor (printed by a listing that
+    /// --limit stopped), with the same filters.
+    #[arg(long, value_name = "CURSOR")]
+    after: Option<String>,
 }
 
 fn cli() -> Command {
@@ -726,67 +733,163 @@ async fn record_command_run(
     }
 }
 
+/// The most a client accepts in one message from its node: the node cuts
+/// pages and export parts to its `server.max_message_bytes` (4 MiB by
+/// default), which an operator may raise.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Records asked for per page (the node's most).
+const LIST_PAGE: u32 = 1000;
+
+/// `focal list`: follows the node's pages, printing each as it arrives,
+/// until the end or `--limit`.
 async fn list(
     client: &Client,
     global: &Global,
     kind: String,
     filter: Filter,
 ) -> anyhow::Result<()> {
-    let response = client
+    let mut api = client
         .records()
-        .list(pb::ListRequest {
-            r#type: kind,
-            theme: filter.theme.unwrap_or_default(),
-            status: filter.status.unwrap_or_default(),
-            search: filter.search.unwrap_or_default(),
-            owner: filter.owner.unwrap_or_default(),
-            include_deleted: filter.include_deleted,
-            limit: filter.limit,
-            offset: 0,
-        })
-        .await
-        .map_err(explain)?
-        .into_inner();
-    if global.json {
-        let items: Vec<Value> = response.records.iter().map(record_json).collect();
-        println!("{}", Value::Array(items));
-        return Ok(());
-    }
-    if response.records.is_empty() {
-        println!("No records.");
-        return Ok(());
-    }
-    let width = response
-        .records
-        .iter()
-        .map(|r| r.id.len())
-        .max()
-        .unwrap_or(2)
-        .max(2);
-    println!(
-        "{:<width$}  {:<12}  {:<12}  {:<24}  TITLE",
-        "ID", "TYPE", "STATUS", "UPDATED"
-    );
-    for r in &response.records {
-        let json: Value = serde_json::from_str(&r.json).unwrap_or_default();
-        let status = json.get("status").and_then(Value::as_str).unwrap_or("-");
-        let mut deleted = if r.deleted { " (deleted)" } else { "" }.to_owned();
-        if !r.owner_standing.is_empty() {
-            deleted.push_str(&format!(" ({} {})", r.owner, r.owner_standing));
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let mut request = pb::ListRequest {
+        r#type: kind,
+        theme: filter.theme.unwrap_or_default(),
+        status: filter.status.unwrap_or_default(),
+        search: filter.search.unwrap_or_default(),
+        owner: filter.owner.unwrap_or_default(),
+        include_deleted: filter.include_deleted,
+        limit: LIST_PAGE,
+        offset: 0,
+        after: filter.after.clone().unwrap_or_default(),
+    };
+    let wanted = filter.limit.map(u64::from);
+    let mut out = Output::stdout();
+    let mut shown = 0u64;
+    let mut total = None;
+    let mut width = 0;
+    let mut first = true;
+    let next = loop {
+        if let Some(wanted) = wanted {
+            request.limit = (wanted - shown).min(u64::from(LIST_PAGE)) as u32;
         }
-        println!(
-            "{:<width$}  {:<12}  {:<12}  {:<24}  {}{deleted}",
-            r.id, r.r#type, status, r.updated, r.title
-        );
+        let page = if request.limit == 0 {
+            // `--limit 0`: nothing asked for; say only whether any match.
+            pb::ListResponse::default()
+        } else {
+            api.list(request.clone())
+                .await
+                .map_err(explain)?
+                .into_inner()
+        };
+        if std::mem::take(&mut first) {
+            total = (request.after.is_empty()).then_some(page.total);
+            if global.json {
+                out.write("[")?;
+            } else if page.records.is_empty() {
+                out.line("No records.")?;
+            } else {
+                width = page
+                    .records
+                    .iter()
+                    .map(|r| r.id.len())
+                    .max()
+                    .unwrap_or(2)
+                    .max(2);
+                out.line(&format!(
+                    "{:<width$}  {:<12}  {:<12}  {:<24}  TITLE",
+                    "ID", "TYPE", "STATUS", "UPDATED"
+                ))?;
+            }
+        }
+        for (i, r) in page.records.iter().enumerate() {
+            if global.json {
+                let comma = if shown == 0 && i == 0 { "" } else { "," };
+                out.write(&format!("{comma}{}", record_json(r)))?;
+            } else {
+                let json: Value = serde_json::from_str(&r.json).unwrap_or_default();
+                let status = json.get("status").and_then(Value::as_str).unwrap_or("-");
+                let mut deleted = if r.deleted { " (deleted)" } else { "" }.to_owned();
+                if !r.owner_standing.is_empty() {
+                    deleted.push_str(&format!(" ({} {})", r.owner, r.owner_standing));
+                }
+                out.line(&format!(
+                    "{:<width$}  {:<12}  {:<12}  {:<24}  {}{deleted}",
+                    r.id, r.r#type, status, r.updated, r.title
+                ))?;
+            }
+        }
+        out.flush()?;
+        shown += page.records.len() as u64;
+        if page.next.is_empty() {
+            break None;
+        }
+        if wanted.is_some_and(|wanted| shown >= wanted) {
+            break Some(page.next);
+        }
+        request.after = page.next;
+    };
+    if global.json {
+        out.line("]")?;
+        if let Some(next) = next {
+            eprintln!("{}", serde_json::json!({ "next": next }));
+        }
+    } else if let Some(next) = next {
+        let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+        out.line(&format!(
+            "({shown}{of} shown; continue with --after {next})"
+        ))?;
     }
-    if response.total > response.records.len() as u64 {
-        println!(
-            "({} of {} shown; use --limit)",
-            response.records.len(),
-            response.total
-        );
+    out.flush()
+}
+
+/// Standard output for output that streams: written a page at a time, and a
+/// reader that went away (`focal list | head`) ends the command quietly.
+pub(crate) struct Output {
+    out: std::io::BufWriter<std::io::Stdout>,
+    closed: bool,
+}
+
+impl Output {
+    pub(crate) fn stdout() -> Self {
+        Self {
+            out: std::io::BufWriter::new(std::io::stdout()),
+            closed: false,
+        }
     }
-    Ok(())
+
+    pub(crate) fn write(&mut self, text: &str) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        if !self.closed {
+            let written = self.out.write_all(text.as_bytes());
+            self.check(written)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn line(&mut self, text: &str) -> anyhow::Result<()> {
+        self.write(text)?;
+        self.write("\n")
+    }
+
+    pub(crate) fn flush(&mut self) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        if !self.closed {
+            let flushed = self.out.flush();
+            self.check(flushed)?;
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, result: std::io::Result<()>) -> anyhow::Result<()> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other.context("cannot write to standard output"),
+        }
+    }
 }
 
 /// The record's JSON; a record whose owner is suspended or removed also
@@ -884,33 +987,78 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
+/// `focal export`: writes each record as it arrives: its document to
+/// DIR/automerge/ (in parts when the node sent it in parts), and its JSON
+/// to DIR/records.json.partial, renamed to records.json once the export is
+/// complete (an interrupted export leaves no records.json that looks
+/// whole).
 async fn export(client: &Client, out: &Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
     let docs = out.join("automerge");
     std::fs::create_dir_all(&docs).with_context(|| format!("cannot create {}", docs.display()))?;
     let mut stream = client
         .records()
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .export(pb::ExportRequest {})
         .await
         .map_err(explain)?
         .into_inner();
-    let mut records = Vec::new();
+    let json_path = out.join("records.json");
+    let partial = out.join("records.json.partial");
+    let cannot_write = |path: &Path| format!("cannot write {}", path.display());
+    let mut json = std::io::BufWriter::new(
+        std::fs::File::create(&partial).with_context(|| cannot_write(&partial))?,
+    );
+    // A document whose parts are still coming.
+    let mut open: Option<(PathBuf, std::fs::File)> = None;
+    let mut count = 0usize;
+    json.write_all(b"[")
+        .with_context(|| cannot_write(&partial))?;
     while let Some(item) = stream.next().await {
         let item = item.map_err(explain)?;
-        let record = item.record.unwrap_or_default();
-        let file = docs.join(format!("{}.automerge", record.id.replace(':', "_")));
-        std::fs::write(&file, &item.automerge)
-            .with_context(|| format!("cannot write {}", file.display()))?;
-        records.push(record_json(&record));
+        match (item.record, open.take()) {
+            (Some(record), None) => {
+                let file = docs.join(format!("{}.automerge", record.id.replace(':', "_")));
+                let mut doc = std::fs::File::create(&file).with_context(|| cannot_write(&file))?;
+                doc.write_all(&item.automerge)
+                    .with_context(|| cannot_write(&file))?;
+                if item.more {
+                    open = Some((file, doc));
+                }
+                // The layout of `serde_json::to_string_pretty` of the
+                // whole array, one element at a time (JSON strings hold no
+                // raw line breaks).
+                let pretty = serde_json::to_string_pretty(&record_json(&record))?;
+                let sep = if count == 0 { "\n  " } else { ",\n  " };
+                json.write_all(format!("{sep}{}", pretty.replace('\n', "\n  ")).as_bytes())
+                    .with_context(|| cannot_write(&partial))?;
+                count += 1;
+            }
+            (None, Some((file, mut doc))) => {
+                doc.write_all(&item.automerge)
+                    .with_context(|| cannot_write(&file))?;
+                if item.more {
+                    open = Some((file, doc));
+                }
+            }
+            (Some(record), Some((file, _))) => bail!(
+                "the node's export broke off in the middle of {} and went on with {}",
+                file.display(),
+                record.id
+            ),
+            (None, None) => bail!("the node sent part of a document without its record"),
+        }
     }
-    let json_path = out.join("records.json");
-    std::fs::write(
-        &json_path,
-        serde_json::to_string_pretty(&Value::Array(records.clone()))?,
-    )
-    .with_context(|| format!("cannot write {}", json_path.display()))?;
+    if let Some((file, _)) = open {
+        bail!("the export ended in the middle of {}", file.display());
+    }
+    json.write_all(if count == 0 { b"]" } else { b"\n]" })
+        .and_then(|()| json.flush())
+        .with_context(|| cannot_write(&partial))?;
+    drop(json);
+    std::fs::rename(&partial, &json_path).with_context(|| cannot_write(&json_path))?;
     println!(
-        "Exported {} records to {} and {}/ (Automerge save() format)",
-        records.len(),
+        "Exported {count} records to {} and {}/ (Automerge save() format)",
         json_path.display(),
         docs.display()
     );

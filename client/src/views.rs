@@ -8,12 +8,25 @@
 //! not run as a formula; cells that are numbers (`-12.5`) are left as they
 //! are. Currency amounts are shown rounded to two decimals (`--json` keeps
 //! the exact sums).
+//!
+//! A view comes in pages: the command follows them to the end (or to
+//! `--limit` rows), printing each page's rows as they arrive; the heading,
+//! counts and totals come from the first page. `--json` prints the first
+//! page's answer with the rows of every page in it and, in `next`, the
+//! cursor to continue with when `--limit` stopped it (`--after CURSOR`).
+//! A meeting's registrations and statements page side by side, and are
+//! printed once both have ended (a meeting has a few hundred of each at
+//! most); there `--limit` is one page of at most that many of each.
+
+use std::future::Future;
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use focal_client::Client;
 use focal_proto::v1::{self as pb, view_service_client::ViewServiceClient};
 use serde::Serialize;
+
+use crate::Output;
 
 /// The views.
 #[derive(Debug, Subcommand)]
@@ -91,9 +104,16 @@ pub struct Common {
     /// instead of today.
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
-    /// At most this many rows (counts and totals cover every match).
-    #[arg(long, default_value_t = 1000)]
-    limit: u32,
+    /// At most this many rows (pages are followed as needed; counts and
+    /// totals cover every match); without it, every row. When it stops a
+    /// view that has more rows, the cursor to continue with is printed
+    /// (`next` with --json).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    limit: Option<u32>,
+    /// Continue a view after this cursor (printed by a view that --limit
+    /// stopped), with the same filters.
+    #[arg(long, value_name = "CURSOR")]
+    after: Option<String>,
     /// Print the rows as CSV (RFC 4180, with a header line).
     #[arg(long)]
     csv: bool,
@@ -125,7 +145,211 @@ fn request(common: &Common, period: Option<&str>, theme: Option<&str>) -> pb::Vi
         theme: text(theme),
         period: text(period),
         as_of: text(common.as_of.as_deref()),
-        limit: common.limit,
+        limit: 0,
+        after: text(common.after.as_deref()),
+    }
+}
+
+/// Rows asked for per page.
+const PAGE: u32 = 1000;
+
+/// A view's answer, one page of it.
+trait ViewPage: Serialize + Sized {
+    /// Its rows.
+    type Row: Serialize;
+    /// The field holding them (the first of the message that holds a
+    /// list).
+    const ROWS: &'static str;
+    /// Takes the rows out.
+    fn take_rows(&mut self) -> Vec<Self::Row>;
+    /// The cursor of the next page (empty on the last).
+    fn next(&mut self) -> &mut String;
+    /// Every match, where the view counts them.
+    fn total(&self) -> Option<u64>;
+    /// The freshness.
+    fn freshness(&self) -> Option<&pb::Freshness>;
+}
+
+macro_rules! view_page {
+    ($view:ty, $row:ty, $rows:ident, $total:expr) => {
+        impl ViewPage for $view {
+            type Row = $row;
+            const ROWS: &'static str = stringify!($rows);
+            fn take_rows(&mut self) -> Vec<$row> {
+                std::mem::take(&mut self.$rows)
+            }
+            fn next(&mut self) -> &mut String {
+                &mut self.next
+            }
+            fn total(&self) -> Option<u64> {
+                let total: fn(&Self) -> Option<u64> = $total;
+                total(self)
+            }
+            fn freshness(&self) -> Option<&pb::Freshness> {
+                self.freshness.as_ref()
+            }
+        }
+    };
+}
+
+view_page!(pb::DirectoryView, pb::DirectoryEntry, entries, |v| Some(
+    v.total
+));
+view_page!(pb::NapTrackerView, pb::NapTrackerRow, members, |_| None);
+view_page!(pb::PracticesView, pb::PracticeRow, practices, |v| Some(
+    v.total
+));
+view_page!(pb::FundingView, pb::FundingRow, commitments, |v| Some(
+    v.total
+));
+view_page!(pb::FollowUpView, pb::DecisionFollowUp, decisions, |v| Some(
+    v.total
+));
+
+/// How one view is printed.
+struct Printer<'a, V: ViewPage> {
+    format: Format,
+    /// The table of some rows (table and CSV).
+    table: &'a dyn Fn(&[V::Row]) -> Table,
+    /// The heading of a table, from the first page.
+    heading: &'a dyn Fn(&V),
+    /// Prints rows as a table instead of [`Self::table`] (the follow-up's).
+    rows: Option<&'a RowPrinter<V::Row>>,
+}
+
+/// Prints rows as text of its own (the follow-up's paragraphs).
+type RowPrinter<R> = dyn Fn(&mut Output, &[R]) -> anyhow::Result<()>;
+
+/// Follows a view's pages from `request` (its `after` included) to the end,
+/// or to `limit` rows, printing each page as it arrives.
+async fn follow<V, F, Fut>(
+    mut fetch: F,
+    mut request: pb::ViewRequest,
+    limit: Option<u32>,
+    printer: Printer<'_, V>,
+) -> anyhow::Result<()>
+where
+    V: ViewPage,
+    F: FnMut(pb::ViewRequest) -> Fut,
+    Fut: Future<Output = Result<V, tonic::Status>>,
+{
+    let continued = !request.after.is_empty();
+    let wanted = limit.map(u64::from);
+    let mut out = Output::stdout();
+    let mut shown = 0u64;
+    // The first page, its rows taken out: heading, totals, freshness, and
+    // (JSON) the text after its rows.
+    let mut first: Option<V> = None;
+    let mut json_tail = String::new();
+    let mut widths = Vec::new();
+    let next = loop {
+        request.limit = match wanted {
+            Some(wanted) => (wanted - shown).min(u64::from(PAGE)) as u32,
+            None => PAGE,
+        };
+        let mut page = fetch(request.clone()).await.map_err(crate::explain)?;
+        let rows = page.take_rows();
+        let next = std::mem::take(page.next());
+        if first.is_none() {
+            match printer.format {
+                Format::Json => {
+                    let text = serde_json::to_string(&page)?;
+                    let marker = format!("\"{}\":[]", V::ROWS);
+                    let at = text
+                        .find(&marker)
+                        .ok_or_else(|| anyhow::anyhow!("no `{}` in the view", V::ROWS))?;
+                    out.write(&text[..at + marker.len() - 1])?;
+                    json_tail = text[at + marker.len() - 1..].to_owned();
+                }
+                Format::Csv => out.write(&(printer.table)(&[]).csv())?,
+                Format::Table => {
+                    if !continued {
+                        (printer.heading)(&page);
+                    }
+                    if printer.rows.is_none() {
+                        if !continued {
+                            out.line("")?;
+                        }
+                        let table = (printer.table)(&rows);
+                        widths = table.widths();
+                        out.line(&table.header(&widths))?;
+                    }
+                }
+            }
+            first = Some(page);
+        }
+        match printer.format {
+            Format::Json => {
+                for (i, row) in rows.iter().enumerate() {
+                    let comma = if shown == 0 && i == 0 { "" } else { "," };
+                    out.write(&format!("{comma}{}", serde_json::to_string(row)?))?;
+                }
+            }
+            Format::Csv => out.write(&(printer.table)(&rows).csv_rows())?,
+            Format::Table => match printer.rows {
+                Some(print) => print(&mut out, &rows)?,
+                None => {
+                    for line in (printer.table)(&rows).lines(&widths) {
+                        out.line(&line)?;
+                    }
+                }
+            },
+        }
+        out.flush()?;
+        shown += rows.len() as u64;
+        if next.is_empty() {
+            break None;
+        }
+        if wanted.is_some_and(|wanted| shown >= wanted) {
+            break Some(next);
+        }
+        request.after = next;
+    };
+    let Some(first) = first else {
+        return Ok(());
+    };
+    let total = first.total().filter(|_| !continued);
+    match printer.format {
+        Format::Json => {
+            // `next` is the message's last field: say where this stopped.
+            let empty = "\"next\":\"\"}";
+            let tail = json_tail.strip_suffix(empty).unwrap_or(&json_tail);
+            let next = serde_json::to_string(&next.clone().unwrap_or_default())?;
+            let end = if tail.len() < json_tail.len() {
+                format!("\"next\":{next}}}")
+            } else {
+                String::new()
+            };
+            out.line(&format!("{tail}{end}"))?;
+        }
+        Format::Csv => {
+            if let Some(next) = &next {
+                eprintln!("({}; continue with --after {next})", rows_of(shown, total));
+            }
+            // Standard output stays pure CSV.
+            let mut err = std::io::stderr().lock();
+            write_freshness(&mut err, first.freshness())?;
+        }
+        Format::Table => {
+            if let Some(next) = &next {
+                out.line(&format!(
+                    "({} shown; continue with --after {next})",
+                    rows_of(shown, total)
+                ))?;
+            }
+            let mut text = Vec::new();
+            write_freshness(&mut text, first.freshness())?;
+            out.write(&String::from_utf8_lossy(&text))?;
+        }
+    }
+    out.flush()
+}
+
+/// "12 of 40", or "12" when the total is not known.
+fn rows_of(shown: u64, total: Option<u64>) -> String {
+    match total {
+        Some(total) => format!("{shown} of {total}"),
+        None => shown.to_string(),
     }
 }
 
@@ -139,225 +363,181 @@ enum Format {
 
 /// Runs a view command.
 pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::Result<()> {
-    let mut api = ViewServiceClient::with_interceptor(client.channel(), client.token());
+    let api = ViewServiceClient::with_interceptor(client.channel(), client.token())
+        .max_decoding_message_size(crate::MAX_MESSAGE_BYTES);
     let format = |common: &Common| match (json, common.csv) {
         (true, _) => Format::Json,
         (_, true) => Format::Csv,
         _ => Format::Table,
     };
+    macro_rules! fetch {
+        ($method:ident) => {
+            |request| {
+                let mut api = api.clone();
+                async move { Ok(api.$method(request).await?.into_inner()) }
+            }
+        };
+    }
     match command {
         ViewCommand::Directory { common, period } => {
-            let view = api
-                .directory(request(&common, period.period.as_deref(), None))
-                .await
-                .map_err(crate::explain)?
-                .into_inner();
-            print_view(
-                format(&common),
-                &view,
-                &directory_table(&view),
-                || {
-                    println!("Focal-point directory: {} focal points", view.total);
+            follow(
+                fetch!(directory),
+                request(&common, period.period.as_deref(), None),
+                common.limit,
+                Printer {
+                    format: format(&common),
+                    table: &directory_table,
+                    heading: &|view: &pb::DirectoryView| {
+                        println!("Focal-point directory: {} focal points", view.total);
+                    },
+                    rows: None,
                 },
-                view.freshness.as_ref(),
-                view.total,
             )
+            .await
         }
         ViewCommand::Naps {
             common,
             period,
             theme,
         } => {
-            let view = api
-                .nap_tracker(request(
-                    &common,
-                    period.period.as_deref(),
-                    theme.theme.as_deref(),
-                ))
-                .await
-                .map_err(crate::explain)?
-                .into_inner();
-            let table = nap_table(&view);
-            let rows = view.members.len() as u64;
-            print_view(
-                format(&common),
-                &view,
-                &table,
-                || {
-                    let s = view.summary.unwrap_or_default();
-                    let (plan, matching) = if s.plan_filters {
-                        (
-                            "a plan matching the filters",
-                            " (plans matching the filters)",
-                        )
-                    } else {
-                        ("a plan", "")
-                    };
-                    println!(
-                        "NAP tracker: {} members{matching}; {} with a NAP in force, {} of them \
-                         with an allocated budget; {} adopted, not yet in force; {} expired; {} \
-                         drafting; {} without {plan}",
-                        s.members,
-                        s.in_force,
-                        s.in_force_with_allocated_budget,
-                        s.adopted,
-                        s.expired,
-                        s.drafting,
-                        s.none
-                    );
+            follow(
+                fetch!(nap_tracker),
+                request(&common, period.period.as_deref(), theme.theme.as_deref()),
+                common.limit,
+                Printer {
+                    format: format(&common),
+                    table: &nap_table,
+                    heading: &|view: &pb::NapTrackerView| {
+                        let s = view.summary.unwrap_or_default();
+                        let (plan, matching) = if s.plan_filters {
+                            (
+                                "a plan matching the filters",
+                                " (plans matching the filters)",
+                            )
+                        } else {
+                            ("a plan", "")
+                        };
+                        println!(
+                            "NAP tracker: {} members{matching}; {} with a NAP in force, {} of \
+                             them with an allocated budget; {} adopted, not yet in force; {} \
+                             expired; {} drafting; {} without {plan}",
+                            s.members,
+                            s.in_force,
+                            s.in_force_with_allocated_budget,
+                            s.adopted,
+                            s.expired,
+                            s.drafting,
+                            s.none
+                        );
+                    },
+                    rows: None,
                 },
-                view.freshness.as_ref(),
-                rows,
             )
+            .await
         }
         ViewCommand::Practices {
             common,
             period,
             theme,
         } => {
-            let view = api
-                .practices(request(
-                    &common,
-                    period.period.as_deref(),
-                    theme.theme.as_deref(),
-                ))
-                .await
-                .map_err(crate::explain)?
-                .into_inner();
-            print_view(
-                format(&common),
-                &view,
-                &practice_table(&view),
-                || {
-                    println!("Practices: {}", view.total);
-                    let counts = |counts: &[pb::Count]| {
-                        counts
-                            .iter()
-                            .filter(|c| c.count > 0)
-                            .map(|c| format!("{} {}", c.key, c.count))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
-                    println!("  by theme:  {}", counts(&view.by_theme));
-                    println!("  by region: {}", counts(&view.by_region));
+            follow(
+                fetch!(practices),
+                request(&common, period.period.as_deref(), theme.theme.as_deref()),
+                common.limit,
+                Printer {
+                    format: format(&common),
+                    table: &practice_table,
+                    heading: &|view: &pb::PracticesView| {
+                        println!("Practices: {}", view.total);
+                        let counts = |counts: &[pb::Count]| {
+                            counts
+                                .iter()
+                                .filter(|c| c.count > 0)
+                                .map(|c| format!("{} {}", c.key, c.count))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        println!("  by theme:  {}", counts(&view.by_theme));
+                        println!("  by region: {}", counts(&view.by_region));
+                    },
+                    rows: None,
                 },
-                view.freshness.as_ref(),
-                view.total,
             )
+            .await
         }
         ViewCommand::Funding {
             common,
             period,
             theme,
         } => {
-            let view = api
-                .funding(request(
-                    &common,
-                    period.period.as_deref(),
-                    theme.theme.as_deref(),
-                ))
-                .await
-                .map_err(crate::explain)?
-                .into_inner();
-            print_view(
-                format(&common),
-                &view,
-                &funding_table(&view),
-                || {
-                    println!(
-                        "Funding: {} commitments; total {}",
-                        view.total,
-                        totals(&view.totals)
-                    );
-                    for (what, list) in [
-                        ("by donor", &view.by_donor),
-                        ("by recipient", &view.by_recipient),
-                        ("by theme", &view.by_theme),
-                    ] {
-                        let parts: Vec<String> = list
-                            .iter()
-                            .map(|p| {
-                                format!("{} ({}: {})", p.party, p.commitments, totals(&p.totals))
-                            })
-                            .collect();
-                        println!("  {what}: {}", parts.join(", "));
-                    }
-                    println!("  themes no one funds: {}", or_none(&view.unfunded_themes));
-                    println!(
-                        "  members no one funds: {}",
-                        or_none(&view.unfunded_recipients)
-                    );
-                    println!(
-                        "  members neither receiving nor giving: {}",
-                        or_none(&view.unfunded_members)
-                    );
+            follow(
+                fetch!(funding),
+                request(&common, period.period.as_deref(), theme.theme.as_deref()),
+                common.limit,
+                Printer {
+                    format: format(&common),
+                    table: &funding_table,
+                    heading: &|view: &pb::FundingView| {
+                        println!(
+                            "Funding: {} commitments; total {}",
+                            view.total,
+                            totals(&view.totals)
+                        );
+                        for (what, list) in [
+                            ("by donor", &view.by_donor),
+                            ("by recipient", &view.by_recipient),
+                            ("by theme", &view.by_theme),
+                        ] {
+                            let parts: Vec<String> = list
+                                .iter()
+                                .map(|p| {
+                                    format!(
+                                        "{} ({}: {})",
+                                        p.party,
+                                        p.commitments,
+                                        totals(&p.totals)
+                                    )
+                                })
+                                .collect();
+                            println!("  {what}: {}", parts.join(", "));
+                        }
+                        println!("  themes no one funds: {}", or_none(&view.unfunded_themes));
+                        println!(
+                            "  members no one funds: {}",
+                            or_none(&view.unfunded_recipients)
+                        );
+                        println!(
+                            "  members neither receiving nor giving: {}",
+                            or_none(&view.unfunded_members)
+                        );
+                    },
+                    rows: None,
                 },
-                view.freshness.as_ref(),
-                view.total,
             )
+            .await
         }
         ViewCommand::FollowUp { common, period } => {
-            let view = api
-                .follow_up(request(&common, period.as_deref(), None))
-                .await
-                .map_err(crate::explain)?
-                .into_inner();
-            let fmt = format(&common);
-            if fmt == Format::Table {
-                let s = view.summary.unwrap_or_default();
-                println!(
-                    "Follow-up: {} decisions, {} open, {} overdue",
-                    s.decisions, s.open, s.overdue
-                );
-                for d in &view.decisions {
-                    println!();
-                    println!(
-                        "{}{}  due {}  {}  responsible: {}",
-                        if d.overdue { "OVERDUE  " } else { "" },
-                        d.id,
-                        or_dash(&d.due),
-                        d.status,
-                        d.responsible
-                    );
-                    println!("  {}", d.text);
-                    if !d.meeting_title.is_empty() {
-                        println!("  meeting: {}", d.meeting_title);
-                    }
-                    for u in &d.updates {
+            follow(
+                fetch!(follow_up),
+                request(&common, period.as_deref(), None),
+                common.limit,
+                Printer {
+                    format: format(&common),
+                    table: &follow_up_table,
+                    heading: &|view: &pb::FollowUpView| {
+                        let s = view.summary.unwrap_or_default();
                         println!(
-                            "  {} {} ({}): {}",
-                            member_standing(&u.member, &u.standing),
-                            or_dash(&u.when),
-                            u.status,
-                            u.text
+                            "Follow-up: {} decisions, {} open, {} overdue",
+                            s.decisions, s.open, s.overdue
                         );
-                    }
-                    if !d.not_reported.is_empty() {
-                        println!("  not reported: {}", d.not_reported.join(", "));
-                    }
-                }
-                shown(view.decisions.len() as u64, view.total);
-                print_freshness(view.freshness.as_ref());
-                return Ok(());
-            }
-            print_view(
-                fmt,
-                &view,
-                &follow_up_table(&view),
-                || {},
-                view.freshness.as_ref(),
-                view.total,
+                    },
+                    rows: Some(&print_decisions),
+                },
             )
+            .await
         }
         ViewCommand::Meeting { id, common } => {
-            let view = api
-                .meeting(pb::MeetingViewRequest {
-                    meeting_id: id,
-                    filter: Some(request(&common, None, None)),
-                })
-                .await
-                .map_err(crate::explain)?
-                .into_inner();
+            let view = meeting(api, id, &common).await?;
             let fmt = format(&common);
             let rows = {
                 let s = view.summary.unwrap_or_default();
@@ -408,6 +588,9 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
                 };
                 statements.print();
                 shown(view.statements.len() as u64, s.statements);
+                if !view.next.is_empty() {
+                    println!("(continue with --after {})", view.next);
+                }
                 print_freshness(view.freshness.as_ref());
                 return Ok(());
             }
@@ -421,6 +604,72 @@ pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::R
             )
         }
     }
+}
+
+/// A meeting's view: with `--limit`, one page (at most that many
+/// registrations and statements); without, every page, the lists put
+/// together.
+async fn meeting(
+    api: ViewServiceClient<
+        tonic::service::interceptor::InterceptedService<
+            tonic::transport::Channel,
+            focal_client::client::BearerToken,
+        >,
+    >,
+    id: String,
+    common: &Common,
+) -> anyhow::Result<pb::MeetingView> {
+    let mut filter = request(common, None, None);
+    filter.limit = common.limit.unwrap_or(PAGE);
+    let ask = |filter: pb::ViewRequest| {
+        let request = pb::MeetingViewRequest {
+            meeting_id: id.clone(),
+            filter: Some(filter),
+        };
+        let mut api = api.clone();
+        async move { api.meeting(request).await.map(|r| r.into_inner()) }
+    };
+    let mut view = ask(filter.clone()).await.map_err(crate::explain)?;
+    while common.limit.is_none() && !view.next.is_empty() {
+        filter.after = std::mem::take(&mut view.next);
+        let page = ask(filter.clone()).await.map_err(crate::explain)?;
+        view.registrations.extend(page.registrations);
+        view.statements.extend(page.statements);
+        view.next = page.next;
+    }
+    Ok(view)
+}
+
+/// The follow-up's rows as text: a paragraph per decision.
+fn print_decisions(out: &mut Output, decisions: &[pb::DecisionFollowUp]) -> anyhow::Result<()> {
+    for d in decisions {
+        out.line("")?;
+        out.line(&format!(
+            "{}{}  due {}  {}  responsible: {}",
+            if d.overdue { "OVERDUE  " } else { "" },
+            d.id,
+            or_dash(&d.due),
+            d.status,
+            d.responsible
+        ))?;
+        out.line(&format!("  {}", d.text))?;
+        if !d.meeting_title.is_empty() {
+            out.line(&format!("  meeting: {}", d.meeting_title))?;
+        }
+        for u in &d.updates {
+            out.line(&format!(
+                "  {} {} ({}): {}",
+                member_standing(&u.member, &u.standing),
+                or_dash(&u.when),
+                u.status,
+                u.text
+            ))?;
+        }
+        if !d.not_reported.is_empty() {
+            out.line(&format!("  not reported: {}", d.not_reported.join(", ")))?;
+        }
+    }
+    Ok(())
 }
 
 /// Prints a view: JSON (the whole answer), CSV (the rows), or a heading,
@@ -438,7 +687,7 @@ fn print_view<T: Serialize>(
         Format::Csv => {
             print!("{}", table.csv());
             if total > table.rows.len() as u64 {
-                eprintln!("({} of {total} rows; use --limit)", table.rows.len());
+                eprintln!("({} of {total} rows)", table.rows.len());
             }
             // Standard output stays pure CSV.
             let mut err = std::io::stderr().lock();
@@ -457,7 +706,7 @@ fn print_view<T: Serialize>(
 
 fn shown(rows: u64, total: u64) {
     if total > rows {
-        println!("({rows} of {total} shown; use --limit)");
+        println!("({rows} of {total} shown)");
     }
 }
 
@@ -512,56 +761,84 @@ struct Table {
 
 impl Table {
     fn print(&self) {
+        let widths = self.widths();
+        println!("{}", self.header(&widths));
+        for line in self.lines(&widths) {
+            println!("{line}");
+        }
+    }
+
+    /// The width of each column: its widest cell or heading. A view that
+    /// comes in pages is aligned on its first page; a wider cell later
+    /// pushes its line's next cells to the right.
+    fn widths(&self) -> Vec<usize> {
         let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
         for row in &self.rows {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let line = |cells: Vec<&str>| {
-            let last = cells.len().saturating_sub(1);
-            let parts: Vec<String> = cells
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i == last {
-                        (*c).to_owned()
-                    } else {
-                        format!("{c:<w$}", w = widths[i])
-                    }
-                })
-                .collect();
-            println!("{}", parts.join("  ").trim_end());
-        };
-        line(self.headers.clone());
-        for row in &self.rows {
-            line(row.iter().map(String::as_str).collect());
-        }
+        widths
+    }
+
+    /// One line of cells, aligned on `widths`.
+    fn line(cells: &[&str], widths: &[usize]) -> String {
+        let last = cells.len().saturating_sub(1);
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == last {
+                    (*c).to_owned()
+                } else {
+                    format!("{c:<w$}", w = widths.get(i).copied().unwrap_or(0))
+                }
+            })
+            .collect();
+        parts.join("  ").trim_end().to_owned()
+    }
+
+    /// The heading line.
+    fn header(&self, widths: &[usize]) -> String {
+        Self::line(&self.headers, widths)
+    }
+
+    /// The rows' lines.
+    fn lines(&self, widths: &[usize]) -> Vec<String> {
+        self.rows
+            .iter()
+            .map(|row| Self::line(&row.iter().map(String::as_str).collect::<Vec<_>>(), widths))
+            .collect()
     }
 
     /// RFC 4180: CRLF line ends; fields with a comma, quote or line break
-    /// quoted, quotes doubled.
+    /// quoted, quotes doubled. The header line, then the rows.
     fn csv(&self) -> String {
-        let mut out = String::new();
-        let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-            let fields: Vec<String> = cells.map(csv_field).collect();
-            out.push_str(&fields.join(","));
-            out.push_str("\r\n");
-        };
-        line(
-            &mut self
-                .headers
-                .iter()
-                .map(|h| h.to_ascii_lowercase())
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str),
-        );
-        for row in &self.rows {
-            line(&mut row.iter().map(String::as_str));
-        }
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        let mut out = csv_line(headers.iter().map(String::as_str));
+        out.push_str(&self.csv_rows());
         out
     }
+
+    /// The rows alone, as CSV.
+    fn csv_rows(&self) -> String {
+        self.rows
+            .iter()
+            .map(|row| csv_line(row.iter().map(String::as_str)))
+            .collect()
+    }
+}
+
+/// One CSV line (CRLF-ended).
+fn csv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
+    let fields: Vec<String> = cells.map(csv_field).collect();
+    let mut line = fields.join(",");
+    line.push_str("\r\n");
+    line
 }
 
 fn csv_field(field: &str) -> String {
@@ -638,7 +915,7 @@ fn totals(totals: &[pb::CurrencyTotal]) -> String {
         .join(" + ")
 }
 
-fn directory_table(view: &pb::DirectoryView) -> Table {
+fn directory_table(rows: &[pb::DirectoryEntry]) -> Table {
     Table {
         headers: vec![
             "MEMBER",
@@ -656,8 +933,7 @@ fn directory_table(view: &pb::DirectoryView) -> Table {
             "PHONE",
             "ID",
         ],
-        rows: view
-            .entries
+        rows: rows
             .iter()
             .map(|e| {
                 let withheld = |value: &str| {
@@ -688,7 +964,7 @@ fn directory_table(view: &pb::DirectoryView) -> Table {
     }
 }
 
-fn nap_table(view: &pb::NapTrackerView) -> Table {
+fn nap_table(rows: &[pb::NapTrackerRow]) -> Table {
     Table {
         headers: vec![
             "MEMBER",
@@ -709,8 +985,7 @@ fn nap_table(view: &pb::NapTrackerView) -> Table {
             "PLAN_ID",
             "TITLE",
         ],
-        rows: view
-            .members
+        rows: rows
             .iter()
             .map(|r| {
                 vec![
@@ -741,13 +1016,12 @@ fn nap_table(view: &pb::NapTrackerView) -> Table {
     }
 }
 
-fn practice_table(view: &pb::PracticesView) -> Table {
+fn practice_table(rows: &[pb::PracticeRow]) -> Table {
     Table {
         headers: vec![
             "MEMBER", "STANDING", "REGION", "KIND", "THEMES", "TITLE", "CREATED", "ID",
         ],
-        rows: view
-            .practices
+        rows: rows
             .iter()
             .map(|p| {
                 vec![
@@ -765,7 +1039,7 @@ fn practice_table(view: &pb::PracticesView) -> Table {
     }
 }
 
-fn funding_table(view: &pb::FundingView) -> Table {
+fn funding_table(rows: &[pb::FundingRow]) -> Table {
     Table {
         headers: vec![
             "DONOR",
@@ -781,8 +1055,7 @@ fn funding_table(view: &pb::FundingView) -> Table {
             "OWNER",
             "ID",
         ],
-        rows: view
-            .commitments
+        rows: rows
             .iter()
             .map(|c| {
                 vec![
@@ -804,7 +1077,7 @@ fn funding_table(view: &pb::FundingView) -> Table {
     }
 }
 
-fn follow_up_table(view: &pb::FollowUpView) -> Table {
+fn follow_up_table(rows: &[pb::DecisionFollowUp]) -> Table {
     Table {
         headers: vec![
             "OVERDUE",
@@ -817,8 +1090,7 @@ fn follow_up_table(view: &pb::FollowUpView) -> Table {
             "NOT_REPORTED",
             "ID",
         ],
-        rows: view
-            .decisions
+        rows: rows
             .iter()
             .map(|d| {
                 vec![

@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     member::MemberCode,
-    query::{ListFilter, Reader},
+    query::{ListFilter, PageRequest, Reader},
     records::{RecordType, Visibility},
     tokens::{self, Bearer, Role},
     writer::{RecordRow, WriteError, WriteRequest, Writer},
@@ -198,6 +198,9 @@ pub struct RecordApi {
     member: MemberCode,
     stop: watch::Receiver<bool>,
     network: NetworkFacts,
+    /// The largest message this API sends (`server.max_message_bytes`):
+    /// pages and export messages are cut to fit.
+    max_message_bytes: usize,
 }
 
 /// What the admin API tells a joining member.
@@ -232,11 +235,14 @@ impl RecordApi {
             member,
             stop,
             network,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 
-    /// The record service, ready to add to a tonic router.
-    pub fn service(self, max_message_bytes: usize) -> RecordServiceServer<Self> {
+    /// The record service, ready to add to a tonic router; it sends and
+    /// accepts messages of at most `max_message_bytes`.
+    pub fn service(mut self, max_message_bytes: usize) -> RecordServiceServer<Self> {
+        self.max_message_bytes = max_message_bytes;
         RecordServiceServer::new(self)
             .max_decoding_message_size(max_message_bytes)
             .max_encoding_message_size(max_message_bytes)
@@ -585,23 +591,49 @@ impl RecordService for RecordApi {
             search: nonempty(req.search),
             owner: nonempty(req.owner),
             include_deleted: req.include_deleted,
-            limit: req.limit,
-            offset: req.offset,
         };
+        let page = PageRequest {
+            after: req.after,
+            offset: req.offset,
+            limit: req.limit,
+            max_bytes: rows_budget(self.max_message_bytes),
+        };
+        let by_offset = page.after.trim().is_empty();
+        let offset = page.offset;
         let reader = self.reader.clone();
-        let query = filter.clone();
-        let page = blocking(move || reader.list(&query)).await?;
-        let shown = filter.offset as u64 + page.records.len() as u64;
-        let next_offset = if shown < page.total { shown as u32 } else { 0 };
-        Ok(Response::new(pb::ListResponse {
-            records: page
-                .records
-                .into_iter()
-                .map(|row| self.marked(to_proto(row)))
-                .collect(),
-            next_offset,
-            total: page.total,
-        }))
+        let mut listed = blocking(move || reader.list(&filter, &page)).await?;
+        let records: Vec<pb::Record> = listed
+            .records
+            .iter()
+            .map(|row| self.marked(to_proto(row.clone())))
+            .collect();
+        let sizes: Vec<usize> = records.iter().map(framed_len).collect();
+        let total = listed.total.unwrap_or(0);
+        let response = fit(
+            self.max_message_bytes,
+            records.len(),
+            |n| {
+                listed.records.truncate(n);
+                let next = listed.next();
+                pb::ListResponse {
+                    records: records[..n].to_vec(),
+                    next_offset: match &next {
+                        Some(_) if by_offset => offset.saturating_add(n as u32),
+                        _ => 0,
+                    },
+                    total,
+                    next: next.map(|c| c.encode()).unwrap_or_default(),
+                }
+            },
+            |i| sizes[i],
+            || {
+                format!(
+                    "record {}",
+                    records.first().map(|r| r.id.as_str()).unwrap_or_default()
+                )
+            },
+        )?;
+        Ok(Response::new(response))
     }
 
     async fn delete(
@@ -709,30 +741,177 @@ impl RecordService for RecordApi {
         self.authorize(&request, Rpc::Export).await?;
         let reader = self.reader.clone();
         let member = self.member.to_string();
-        let (tx, rx) = mpsc::channel(16);
+        let max = self.max_message_bytes;
+        // A few messages in flight: each may be as large as the cap.
+        let (tx, rx) = mpsc::channel(4);
         tokio::task::spawn_blocking(move || {
-            let ids = match reader.owned_ids(&member) {
-                Ok(ids) => ids,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(status(e)));
-                    return;
-                }
-            };
-            for id in ids {
-                let item = match reader.export(&id) {
-                    Ok(Some((row, automerge))) => Ok(pb::ExportedRecord {
-                        record: Some(to_proto(row)),
-                        automerge,
-                    }),
-                    Ok(None) => continue,
-                    Err(e) => Err(status(e)),
+            // Records in batches of ids, oldest first; one document in
+            // memory at a time.
+            let mut after = None;
+            loop {
+                let batch = match reader.owned_after(&member, after.as_ref(), EXPORT_BATCH) {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(status(e)));
+                        return;
+                    }
                 };
-                if tx.blocking_send(item).is_err() {
-                    return;
+                for (_, id) in &batch {
+                    let (row, automerge) = match reader.export(id) {
+                        Ok(Some(exported)) => exported,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            let _ = tx.blocking_send(Err(status(e)));
+                            return;
+                        }
+                    };
+                    let sent = export_parts(to_proto(row), automerge, max, |part| {
+                        tx.blocking_send(Ok(part)).is_ok()
+                    });
+                    match sent {
+                        Ok(true) => {}
+                        Ok(false) => return,
+                        Err(refused) => {
+                            let _ = tx.blocking_send(Err(refused));
+                            return;
+                        }
+                    }
+                }
+                match batch.last() {
+                    Some(last) if batch.len() == EXPORT_BATCH => after = Some(last.clone()),
+                    _ => return,
                 }
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// Records whose ids an export reads at once.
+const EXPORT_BATCH: usize = 256;
+
+/// The message cap when the server does not say (`server.max_message_bytes`'s
+/// default).
+const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Room kept in a page's message for what is not its rows (the cursor, the
+/// counts, a view's summaries); [`fit`] cuts the page if they take more.
+const PAGE_RESERVE: usize = 64 * 1024;
+
+/// The bytes of rows a page may hold in a message of at most `max`.
+pub(crate) fn rows_budget(max: usize) -> usize {
+    max.saturating_sub(PAGE_RESERVE).max(1)
+}
+
+/// The bytes a message takes as an item of a repeated field (tag, length,
+/// message).
+pub(crate) fn framed_len<M: prost::Message>(message: &M) -> usize {
+    let len = message.encoded_len();
+    1 + prost::encoding::encoded_len_varint(len as u64) + len
+}
+
+/// The message `build(n)` makes of a page's first `n` rows, with `n` as
+/// large as fits in `max` bytes (`row_len(i)`: the bytes of row `i` in it).
+/// The page's estimate is an upper bound of its rows, but what else the
+/// message holds (a view's summaries) is not: so the page is measured
+/// exactly here, at the boundary, and cut shorter if it must (`build` then
+/// points the cursor at the new last row). A message over `max` with one
+/// row (or none) is refused, naming what is too large (`what`): a record
+/// cannot be, since the writer bounds records well under the cap, unless
+/// the cap was lowered below the records already held.
+pub(crate) fn fit<M: prost::Message>(
+    max: usize,
+    rows: usize,
+    mut build: impl FnMut(usize) -> M,
+    row_len: impl Fn(usize) -> usize,
+    what: impl FnOnce() -> String,
+) -> Result<M, Status> {
+    let mut n = rows;
+    loop {
+        let message = build(n);
+        let len = message.encoded_len();
+        if len <= max {
+            return Ok(message);
+        }
+        if n <= 1 {
+            return Err(Status::failed_precondition(format!(
+                "{} takes {len} bytes in a message, more than this node sends at once \
+                 (server.max_message_bytes = {max}): raise server.max_message_bytes in the \
+                 node's focal.toml",
+                what()
+            )));
+        }
+        let mut cut = 0;
+        while n > 1 && cut < len - max {
+            n -= 1;
+            cut += row_len(n);
+        }
+    }
+}
+
+/// Sends one exported record through `send` in messages of at most `max`
+/// bytes: the record with its document if they fit together, else the
+/// record with the document's first bytes, then the rest in parts, each
+/// marked `more` but the last. Returns whether every part was sent (false:
+/// the client went away); a record too large to travel even alone is
+/// refused.
+fn export_parts(
+    record: pb::Record,
+    automerge: Vec<u8>,
+    max: usize,
+    mut send: impl FnMut(pb::ExportedRecord) -> bool,
+) -> Result<bool, Status> {
+    use prost::Message as _;
+    // A `bytes` field of n bytes takes at most n + 6 (tag, length), a set
+    // `more` 2.
+    const FRAMING: usize = 6 + 2;
+    let head = pb::ExportedRecord {
+        record: Some(record),
+        automerge: Vec::new(),
+        more: true,
+    };
+    let head_len = head.encoded_len();
+    if head_len + automerge.len() + FRAMING <= max {
+        return Ok(send(pb::ExportedRecord {
+            automerge,
+            more: false,
+            ..head
+        }));
+    }
+    if head_len + FRAMING > max {
+        return Err(Status::failed_precondition(format!(
+            "record {} takes {head_len} bytes in a message, more than this node sends at once \
+             (server.max_message_bytes = {max}): raise server.max_message_bytes in the node's \
+             focal.toml",
+            head.record
+                .as_ref()
+                .map(|r| r.id.as_str())
+                .unwrap_or_default()
+        )));
+    }
+    let mut rest = &automerge[..];
+    let first = rest.len().min(max - head_len - FRAMING);
+    let mut part = pb::ExportedRecord {
+        automerge: rest[..first].to_vec(),
+        ..head
+    };
+    rest = &rest[first..];
+    loop {
+        part.more = !rest.is_empty();
+        let last = !part.more;
+        if !send(part) {
+            return Ok(false);
+        }
+        if last {
+            return Ok(true);
+        }
+        let n = rest.len().min(max - FRAMING);
+        part = pb::ExportedRecord {
+            record: None,
+            automerge: rest[..n].to_vec(),
+            more: false,
+        };
+        rest = &rest[n..];
     }
 }
 
@@ -845,6 +1024,87 @@ pub fn to_proto(row: RecordRow) -> pb::Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(id: &str, json_bytes: usize) -> pb::Record {
+        pb::Record {
+            id: id.to_owned(),
+            r#type: "practice".into(),
+            json: "x".repeat(json_bytes),
+            ..Default::default()
+        }
+    }
+
+    /// Every part `export_parts` sends for a record and a document.
+    fn parts(json_bytes: usize, doc: &[u8], max: usize) -> Vec<pb::ExportedRecord> {
+        use prost::Message as _;
+        let mut sent = Vec::new();
+        let done = export_parts(
+            record("ESP:practice:a", json_bytes),
+            doc.to_vec(),
+            max,
+            |p| {
+                assert!(p.encoded_len() <= max, "{} > {max}", p.encoded_len());
+                sent.push(p);
+                true
+            },
+        )
+        .unwrap();
+        assert!(done);
+        sent
+    }
+
+    #[test]
+    fn an_exported_record_near_the_cap_travels_in_parts_each_within_it() {
+        let max = 64 * 1024;
+        let doc: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+        // Small: one message.
+        let one = parts(100, &doc[..1000], max);
+        assert_eq!(one.len(), 1);
+        assert!(!one[0].more);
+        assert_eq!(one[0].automerge, &doc[..1000]);
+        // A record near the cap and a document of twice the cap: the
+        // record with the first bytes, then parts, `more` but the last.
+        for json in [10, max - 200, max - 60] {
+            let sent = parts(json, &doc, max);
+            assert!(sent.len() >= 3, "{}", sent.len());
+            assert!(sent[0].record.is_some());
+            assert!(sent[1..].iter().all(|p| p.record.is_none()));
+            assert!(sent[..sent.len() - 1].iter().all(|p| p.more));
+            assert!(!sent[sent.len() - 1].more);
+            let whole: Vec<u8> = sent.iter().flat_map(|p| p.automerge.clone()).collect();
+            assert_eq!(whole, doc, "the parts make the document");
+        }
+        // A record over the cap by itself: refused, named.
+        let err = export_parts(record("ESP:practice:big", max), doc, max, |_| true).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+        assert!(err.message().contains("record ESP:practice:big"), "{err}");
+        assert!(err.message().contains("server.max_message_bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_page_is_cut_to_the_message_cap_but_keeps_one_row() {
+        use prost::Message as _;
+        let rows: Vec<pb::Record> = (0..10).map(|i| record(&format!("r{i}"), 1000)).collect();
+        let sizes: Vec<usize> = rows.iter().map(framed_len).collect();
+        let build = |n: usize| pb::ListResponse {
+            records: rows[..n].to_vec(),
+            next: if n < rows.len() {
+                "c".repeat(100)
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        };
+        let whole = build(10).encoded_len();
+        let fitted = fit(whole, 10, build, |i| sizes[i], || "x".into()).unwrap();
+        assert_eq!(fitted.records.len(), 10, "it fits: nothing cut");
+        let fitted = fit(4_500, 10, build, |i| sizes[i], || "x".into()).unwrap();
+        assert!(fitted.encoded_len() <= 4_500);
+        assert_eq!(fitted.records.len(), 4, "as many as fit, with the cursor");
+        let err = fit(500, 10, build, |i| sizes[i], || "record r0".into()).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+        assert!(err.message().contains("record r0 takes"), "{err}");
+    }
 
     /// The services of the `.proto` files and their RPCs, read from the
     /// files the node is built from.

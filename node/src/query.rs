@@ -3,6 +3,10 @@
 //!
 //! Reads see every write that has been acknowledged, because a write is
 //! acknowledged only after its transaction has committed.
+//!
+//! Listings come in pages (`page.rs`): the record list by keyset on
+//! `(updated, id)`, newest change first, on the indexes of migration 8;
+//! the export by `(created, id)` in batches of ids.
 
 use std::{
     path::PathBuf,
@@ -11,6 +15,12 @@ use std::{
 
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as SqlValue};
 
+mod page;
+
+pub use self::page::{
+    Cursor, CursorError, KeyPart, MAX_CURSOR_BYTES, Paged, ROW_FRAMING, SCALAR_SIZE, SortKey,
+    list_size, text_size,
+};
 use crate::{
     identity::NodeId,
     log::LogEntry,
@@ -42,20 +52,75 @@ pub struct ListFilter {
     pub owner: Option<String>,
     /// Include tombstones.
     pub include_deleted: bool,
-    /// Page size.
-    pub limit: u32,
-    /// Records to skip.
-    pub offset: u32,
 }
+
+impl ListFilter {
+    /// The digest of these filters a cursor carries.
+    fn digest(&self) -> String {
+        Cursor::digest(&[
+            self.kind.map_or("", RecordType::as_str),
+            self.theme.as_deref().unwrap_or_default(),
+            self.status.as_deref().unwrap_or_default(),
+            self.search.as_deref().unwrap_or_default(),
+            self.owner.as_deref().unwrap_or_default(),
+            if self.include_deleted { "deleted" } else { "" },
+        ])
+    }
+}
+
+/// Which page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// The cursor of the previous page (`next`), as the client sent it;
+    /// empty for the first page.
+    pub after: String,
+    /// Deprecated offset paging: records to skip (not with `after`).
+    pub offset: u32,
+    /// Rows (0: the listing's default; capped at its maximum).
+    pub limit: u32,
+    /// Bytes of rows (their estimated size on the wire) a page holds at
+    /// most, beyond its first row; 0: no bound.
+    pub max_bytes: usize,
+}
+
+impl PageRequest {
+    /// The bound on bytes (none: as many as a `usize` counts).
+    pub fn bytes(&self) -> usize {
+        if self.max_bytes == 0 {
+            usize::MAX
+        } else {
+            self.max_bytes
+        }
+    }
+}
+
+/// Records listed per page when the request does not say.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+/// The most records per page.
+pub const MAX_LIST_LIMIT: usize = 1_000;
 
 /// One page of a listing.
 #[derive(Debug, Clone)]
 pub struct ListPage {
-    /// The records.
-    pub records: Vec<RecordRow>,
-    /// All matches.
-    pub total: u64,
+    /// The records, newest change first, and whether more follow.
+    pub records: Paged<RecordRow>,
+    /// All matches, counted on the first page only.
+    pub total: Option<u64>,
+    /// The digest of the filters, for the cursor.
+    filters: String,
 }
+
+impl ListPage {
+    /// The cursor of the next page; `None` on the last.
+    pub fn next(&self) -> Option<Cursor> {
+        self.records
+            .next_key()
+            .map(|key| Cursor::new(LIST, &self.filters, key.clone()))
+    }
+}
+
+/// The listing name record-list cursors carry.
+const LIST: &str = "record list";
 
 /// A received entry that was refused (the entry itself is not kept).
 #[derive(Debug, Clone)]
@@ -159,8 +224,26 @@ impl Reader {
         })
     }
 
-    /// Records matching `filter`, most recently updated first.
-    pub fn list(&self, filter: &ListFilter) -> Result<ListPage, WriteError> {
+    /// A page of the records matching `filter`, most recently changed
+    /// first (then by id, descending): after the cursor `page.after`, at
+    /// most `page.limit` of them and `page.max_bytes` of their estimated
+    /// size (but always one). `total` counts every match, on the first page
+    /// only. A cursor that is not this listing's, under these filters, is
+    /// [`WriteError::BadRequest`].
+    pub fn list(&self, filter: &ListFilter, page: &PageRequest) -> Result<ListPage, WriteError> {
+        let filters = filter.digest();
+        let after = match page.after.trim() {
+            "" => None,
+            text => Some(
+                Cursor::decode(text, LIST, &filters, 2)
+                    .map_err(|e| WriteError::BadRequest(e.to_string()))?,
+            ),
+        };
+        if after.is_some() && page.offset > 0 {
+            return Err(WriteError::BadRequest(
+                "give either `after` (a cursor) or `offset` (deprecated), not both".into(),
+            ));
+        }
         // Contact details are listed with their focal points.
         let mut clauses = vec![format!(
             "type <> '{}'",
@@ -201,41 +284,62 @@ impl Reader {
         if !filter.include_deleted {
             clauses.push("deleted = 0".to_owned());
         }
-        let filter_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
+        let count_sql = format!(
+            "SELECT count(*) FROM records WHERE {}",
+            clauses.join(" AND ")
+        );
+        let count_args = args.clone();
+        if let Some(after) = &after {
+            args.extend(after.key.iter().map(KeyPart::sql));
+            clauses.push(format!(
+                "(updated, id) < (?{}, ?{})",
+                args.len() - 1,
+                args.len()
+            ));
+        }
+        let limit = match page.limit {
+            0 => DEFAULT_LIST_LIMIT,
+            n => (n as usize).min(MAX_LIST_LIMIT),
         };
-        let limit = match filter.limit {
-            0 => 100,
-            n => n.min(1000),
-        };
+        // One more than the page holds: whether more follow.
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM records WHERE {}
+             ORDER BY updated DESC, id DESC LIMIT {} OFFSET {}",
+            clauses.join(" AND "),
+            limit + 1,
+            page.offset
+        );
+        let first = after.is_none() && page.offset == 0;
         self.with(|conn| {
-            let total: i64 = conn
-                .query_row(
-                    &format!("SELECT count(*) FROM records {filter_sql}"),
-                    params_from_iter(args.iter()),
-                    |r| r.get(0),
-                )
-                .map_err(storage)?;
-            let mut stmt = conn
-                .prepare(&format!(
-                    "SELECT {ROW_COLUMNS} FROM records {filter_sql}
-                     ORDER BY updated DESC, id LIMIT {limit} OFFSET {}",
-                    filter.offset
-                ))
-                .map_err(storage)?;
-            let mut records = stmt
-                .query_map(params_from_iter(args.iter()), read_row)
-                .map_err(storage)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(storage)?;
-            for row in &mut records {
-                crate::contact::merge_contact(conn, row)?;
+            let total = if first {
+                let n: i64 = conn
+                    .query_row(&count_sql, params_from_iter(count_args.iter()), |r| {
+                        r.get(0)
+                    })
+                    .map_err(storage)?;
+                Some(n as u64)
+            } else {
+                None
+            };
+            let mut records = Paged::new(after.map(|a| a.key), limit, page.bytes());
+            let mut stmt = conn.prepare(&sql).map_err(storage)?;
+            let mut rows = stmt.query(params_from_iter(args.iter())).map_err(storage)?;
+            while let Some(r) = rows.next().map_err(storage)? {
+                let mut row = read_row(r).map_err(storage)?;
+                let key = vec![
+                    KeyPart::Text(row.updated.clone()),
+                    KeyPart::Text(row.id.clone()),
+                ];
+                crate::contact::merge_contact(conn, &mut row)?;
+                let size = estimated_size(&row);
+                if !records.offer(row, key, size) {
+                    break;
+                }
             }
             Ok(ListPage {
                 records,
-                total: total as u64,
+                total,
+                filters,
             })
         })
     }
@@ -292,20 +396,33 @@ impl Reader {
         })
     }
 
-    /// The ids of every record owned by `owner`, oldest first (contact
-    /// details go with their focal points).
-    pub fn owned_ids(&self, owner: &str) -> Result<Vec<String>, WriteError> {
+    /// The ids of the records owned by `owner` that were created after
+    /// `after` (a `(created, id)` of a previous call; `None`: from the
+    /// first), oldest first, at most `limit`, each with its `created`.
+    /// Contact details go with their focal points.
+    pub fn owned_after(
+        &self,
+        owner: &str,
+        after: Option<&(String, String)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, WriteError> {
+        // Every record sorts after ("", ""): its id is never empty.
+        let (created, id) = after.cloned().unwrap_or_default();
         self.with(|conn| {
             let mut stmt = conn
-                .prepare(
-                    "SELECT id FROM records WHERE owner = ?1 AND type <> 'focal-point-contact'
-                     ORDER BY created, id",
+                .prepare_cached(
+                    "SELECT created, id FROM records
+                     WHERE owner = ?1 AND type <> 'focal-point-contact'
+                       AND (created, id) > (?2, ?3)
+                     ORDER BY created, id LIMIT ?4",
                 )
                 .map_err(storage)?;
-            stmt.query_map([owner], |r| r.get(0))
-                .map_err(storage)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(storage)
+            stmt.query_map(rusqlite::params![owner, created, id, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
         })
     }
 
@@ -506,6 +623,28 @@ pub(crate) fn row_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<
         .optional()
 }
 
+/// An upper bound of a record's size in a message (its wire form, the
+/// owner's standing included).
+pub fn estimated_size(row: &RecordRow) -> usize {
+    [
+        &row.id,
+        row.kind.as_str(),
+        &row.owner,
+        row.visibility.as_str(),
+        &row.created,
+        &row.updated,
+        &row.title,
+        &row.json,
+        "standing",
+    ]
+    .iter()
+    .map(|text| text_size(text))
+    .sum::<usize>()
+        + list_size(&row.heads)
+        + SCALAR_SIZE
+        + ROW_FRAMING
+}
+
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
     let kind: String = r.get(1)?;
     let visibility: String = r.get(3)?;
@@ -530,4 +669,198 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
 
 fn storage(e: rusqlite::Error) -> WriteError {
     WriteError::Storage(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::StoreOptions;
+
+    /// A database of `n` practices of ESP (some sharing a change time) and
+    /// one focal point with its contact companion.
+    fn store(n: usize) -> (tempfile::TempDir, Reader, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("focal.db");
+        let store = Store::open(
+            &path,
+            &StoreOptions {
+                busy_timeout_ms: 1000,
+                create: true,
+            },
+        )
+        .unwrap();
+        for i in 0..n {
+            put(&store, &format!("ESP:practice:{i:04}"), "practice", i / 3);
+        }
+        (dir, Reader::new(path, 1000), store)
+    }
+
+    fn put(store: &Store, id: &str, kind: &str, second: usize) {
+        let owner = id.split(':').next().unwrap();
+        let fields = json!({"id": id, "type": kind, "owner": owner, "visibility": "network",
+            "created": "2026-01-01T00:00:00Z",
+            "updated": format!("2026-01-01T00:{:02}:{:02}Z", second / 60, second % 60),
+            "deleted": false, "title": {"en": {"text": id, "original": true}}});
+        crate::writer::project(store.conn(), id, fields.as_object().unwrap(), &[]).unwrap();
+    }
+
+    /// Every page from the first, `limit` and `max_bytes` a page.
+    fn every_page(
+        reader: &Reader,
+        filter: &ListFilter,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Vec<Vec<String>> {
+        let mut page = PageRequest {
+            limit,
+            max_bytes,
+            ..Default::default()
+        };
+        let mut pages = Vec::new();
+        loop {
+            let listed = reader.list(filter, &page).unwrap();
+            assert_eq!(
+                listed.total.is_some(),
+                pages.is_empty(),
+                "counted on the first page"
+            );
+            pages.push(listed.records.iter().map(|r| r.id.clone()).collect());
+            match listed.next() {
+                Some(next) => page.after = next.encode(),
+                None => return pages,
+            }
+        }
+    }
+
+    #[test]
+    fn a_listing_pages_by_its_sort_key_and_writes_meanwhile_shift_nothing() {
+        let (_dir, reader, store) = store(50);
+        let all = every_page(&reader, &ListFilter::default(), 0, 0);
+        assert_eq!(all.len(), 1);
+        let all = all[0].clone();
+        assert_eq!(all.len(), 50);
+        // Newest change first, then by id descending.
+        let mut sorted = all.clone();
+        sorted.sort_by_key(|id| {
+            std::cmp::Reverse((id[13..].parse::<usize>().unwrap() / 3, id.clone()))
+        });
+        assert_eq!(all, sorted);
+        for (limit, bytes) in [(1, 0), (7, 0), (0, 1), (100, 2_000)] {
+            let pages = every_page(&reader, &ListFilter::default(), limit, bytes);
+            assert!(pages.iter().all(|p| !p.is_empty()), "{pages:?}");
+            assert_eq!(pages.concat(), all, "limit {limit}, bytes {bytes}");
+        }
+
+        // Records created and changed while a client pages: nothing twice,
+        // everything unchanged exactly once.
+        let filter = ListFilter::default();
+        let mut page = PageRequest {
+            limit: 10,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        for round in 0.. {
+            let listed = reader.list(&filter, &page).unwrap();
+            seen.extend(listed.records.iter().map(|r| r.id.clone()));
+            put(
+                &store,
+                &format!("ESP:practice:new{round}"),
+                "practice",
+                3_000 + round,
+            );
+            put(
+                &store,
+                &format!("ESP:practice:{:04}", 49 - round),
+                "practice",
+                4_000 + round,
+            );
+            match listed.next() {
+                Some(next) => page.after = next.encode(),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "listed twice: {seen:?}");
+        // The records changed meanwhile moved to the front (not listed
+        // again); every other one was listed.
+        let changed: Vec<String> = (0..=5)
+            .map(|r| format!("ESP:practice:{:04}", 49 - r))
+            .collect();
+        for id in all.iter().filter(|id| !changed.contains(id)) {
+            assert!(seen.contains(id), "{id} skipped");
+        }
+    }
+
+    #[test]
+    fn a_cursor_continues_only_its_listing() {
+        let (_dir, reader, _store) = store(5);
+        let first = reader
+            .list(
+                &ListFilter::default(),
+                &PageRequest {
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(first.total, Some(5));
+        let next = first.next().unwrap().encode();
+        let practices = ListFilter {
+            kind: Some(RecordType::Practice),
+            ..Default::default()
+        };
+        for (filter, after, offset, why) in [
+            (&practices, next.as_str(), 0, "other filters"),
+            (&ListFilter::default(), "%%%", 0, "not one this node gave"),
+            (&ListFilter::default(), next.as_str(), 2, "not both"),
+        ] {
+            let err = reader
+                .list(
+                    filter,
+                    &PageRequest {
+                        after: after.to_owned(),
+                        offset,
+                        ..Default::default()
+                    },
+                )
+                .unwrap_err();
+            assert!(matches!(err, WriteError::BadRequest(_)), "{err}");
+            assert!(err.to_string().contains(why), "{err}");
+        }
+        // Deprecated offsets still page (and say when more follow).
+        let by_offset = reader
+            .list(
+                &ListFilter::default(),
+                &PageRequest {
+                    offset: 4,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(by_offset.records.len(), 1);
+        assert!(by_offset.next().is_none());
+        assert_eq!(by_offset.total, None);
+    }
+
+    #[test]
+    fn an_export_reads_owned_records_in_batches_oldest_first() {
+        let (_dir, reader, store) = store(7);
+        put(&store, "NAM:practice:other", "practice", 1);
+        let mut after = None;
+        let mut ids = Vec::new();
+        loop {
+            let batch = reader.owned_after("ESP", after.as_ref(), 3).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            ids.extend(batch.iter().map(|(_, id)| id.clone()));
+            after = batch.last().cloned();
+        }
+        let expected: Vec<String> = (0..7).map(|i| format!("ESP:practice:{i:04}")).collect();
+        assert_eq!(ids, expected);
+    }
 }

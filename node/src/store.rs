@@ -159,6 +159,41 @@ const MIGRATIONS: &[&str] = &[
          at          INTEGER NOT NULL
      ) STRICT;
      CREATE INDEX create_requests_at ON create_requests (at);",
+    // 8: an index for every order the API lists in, so that each page of a
+    // listing or a view starts where the previous one ended (keyset
+    // pagination) by a seek instead of a sort of every match: the record
+    // list (by last change: all, by type, by owner), the export (by
+    // creation), and each view's rows (partial indexes, over the JSON
+    // expressions the views sort by; `views::*` name them with INDEXED BY,
+    // so a query that could not use its index fails instead of sorting; the
+    // NAP tracker's rows are the members, its plans found by
+    // `records_owner`). `records_type` (type, updated) is covered by
+    // `records_type_updated`.
+    "DROP INDEX records_type;
+     CREATE INDEX records_updated ON records (updated, id);
+     CREATE INDEX records_type_updated ON records (type, updated, id);
+     CREATE INDEX records_owner_updated ON records (owner, updated, id);
+     CREATE INDEX records_owner_created ON records (owner, created, id);
+     CREATE INDEX records_directory ON records (
+         owner,
+         CASE json_extract(json, '$.designation') WHEN 'primary' THEN 0
+             WHEN 'alternate' THEN 1 ELSE 2 END,
+         coalesce(json_extract(json, '$.person_name'), ''),
+         id) WHERE type = 'focal-point';
+     CREATE INDEX records_practices ON records (owner, title, id) WHERE type = 'practice';
+     CREATE INDEX records_funding ON records (
+         coalesce(json_extract(json, '$.donor.code'), json_extract(json, '$.donor.name'), ''),
+         coalesce(json_extract(json, '$.recipient.code'), json_extract(json, '$.recipient.name'),
+                  ''),
+         id) WHERE type = 'funding';
+     CREATE INDEX records_decisions ON records (json_extract(json, '$.due'), id)
+         WHERE type = 'decision';
+     CREATE INDEX records_follow_ups ON records (json_extract(json, '$.decision'), owner)
+         WHERE type = 'follow-up';
+     CREATE INDEX records_registrations ON records (json_extract(json, '$.meeting'), owner, id)
+         WHERE type = 'registration';
+     CREATE INDEX records_statements ON records (
+         json_extract(json, '$.meeting'), owner, created, id) WHERE type = 'statement';",
 ];
 
 /// The schema version this binary writes.

@@ -16,24 +16,44 @@
 //!
 //! Focal points of suspended or removed members are listed, marked with
 //! the member's standing.
+//!
+//! Pages follow [`ORDER`], the order of the `records_directory` index.
 
 use rusqlite::Connection;
 
 use super::{
-    Context, Freshness, ViewError, ViewInput, Where, freshness, readable,
+    Context, Freshness, Paged, Pager, ViewError, ViewInput, Where, after_key, freshness, read_key,
+    readable,
     select::{self, Accepts, Selection},
     string_list, text,
 };
+use crate::query::{ROW_FRAMING, SCALAR_SIZE, list_size, text_size};
+
+/// The directory's order: by member, primary before alternate before
+/// others, then by name and id (the expressions of `records_directory`).
+const ORDER: [&str; 4] = [
+    "owner",
+    "CASE json_extract(json, '$.designation') WHEN 'primary' THEN 0 \
+     WHEN 'alternate' THEN 1 ELSE 2 END",
+    "coalesce(json_extract(json, '$.person_name'), '')",
+    "id",
+];
+
+/// The name its cursors carry.
+const LISTING: &str = "directory";
 
 /// The directory.
 #[derive(Debug, Clone)]
 pub struct Directory {
-    /// The focal points, by member, primary before alternate, then by name.
-    pub entries: Vec<DirectoryEntry>,
-    /// Every match (entries may be cut at the limit).
+    /// The focal points, by member, primary before alternate, then by name:
+    /// one page.
+    pub entries: Paged<DirectoryEntry>,
+    /// Every match (on the first page; 0 on later pages).
     pub total: u64,
     /// How current it is.
     pub freshness: Freshness,
+    /// Makes the cursor of the next page.
+    pub pager: Pager,
 }
 
 /// One focal point.
@@ -74,12 +94,38 @@ pub struct DirectoryEntry {
     pub standing: String,
 }
 
+impl DirectoryEntry {
+    /// An upper bound of its size on the wire.
+    fn size(&self) -> usize {
+        let texts = [
+            Some(&self.member),
+            self.region.as_ref(),
+            Some(&self.id),
+            Some(&self.person_name),
+            self.designation.as_ref(),
+            Some(&self.posting),
+            self.title.as_ref(),
+            self.institution.as_ref(),
+            self.appointed.as_ref(),
+            self.ended.as_ref(),
+            self.email.as_ref(),
+            self.phone.as_ref(),
+            Some(&self.visibility),
+            Some(&self.standing),
+        ];
+        texts.iter().flatten().map(|t| text_size(t)).sum::<usize>()
+            + list_size(&self.languages)
+            + SCALAR_SIZE
+            + ROW_FRAMING
+    }
+}
+
 pub(crate) fn query(
     conn: &Connection,
     ctx: &Context<'_>,
     input: &ViewInput,
 ) -> Result<Directory, ViewError> {
-    let selection = Selection::parse(
+    let mut selection = Selection::parse(
         input,
         "directory",
         Accepts {
@@ -87,6 +133,7 @@ pub(crate) fn query(
             period: true,
         },
     )?;
+    let after = selection.start(LISTING, ORDER.len(), "")?;
     let members = select::member_table(conn, ctx)?;
     let selected = select::selected_members(&members, &selection)?;
     let mut w = Where::default();
@@ -110,8 +157,17 @@ pub(crate) fn query(
             [text(from.to_string())],
         );
     }
+    let total = match after {
+        None => conn
+            .prepare_cached(&format!("SELECT count(*) FROM records {}", w.sql()))?
+            .query_row(w.args(), |r| r.get::<_, i64>(0))? as u64,
+        Some(_) => 0,
+    };
+    if let Some(key) = &after {
+        after_key(&mut w, &ORDER, key);
+    }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, owner, visibility, count(*) OVER () AS total,
+        "SELECT id, owner, visibility,
                 json_extract(json, '$.person_name') AS name,
                 json_extract(json, '$.designation') AS designation,
                 json_extract(json, '$.posting'),
@@ -124,56 +180,55 @@ pub(crate) fn query(
                 json_extract(json, '$.contact.phone'),
                 (SELECT c.json FROM records AS c
                  WHERE c.id = replace(records.id, ':focal-point:', ':focal-point-contact:')
-                   AND c.type = 'focal-point-contact') AS companion
-         FROM records {}
-         ORDER BY owner,
-                  CASE designation WHEN 'primary' THEN 0 WHEN 'alternate' THEN 1 ELSE 2 END,
-                  name, id
+                   AND c.type = 'focal-point-contact') AS companion,
+                {order}
+         FROM records INDEXED BY records_directory {}
+         ORDER BY {order}
          LIMIT {}",
         w.sql(),
-        selection.limit
+        selection.limit + 1,
+        order = ORDER.join(", "),
     ))?;
-    // Every match is counted by the window before `LIMIT` cuts the rows.
-    let mut total = 0;
-    let entries = stmt
-        .query_map(w.args(), |r| {
-            let owner: String = r.get(1)?;
-            total = r.get::<_, i64>(3)? as u64;
-            let contact = crate::records::focal_point::contact_shown(ctx.me.as_str(), &owner);
-            let (email, phone) = match r.get::<_, Option<String>>(14)? {
-                Some(companion) => {
-                    let held: serde_json::Value =
-                        serde_json::from_str(&companion).unwrap_or_default();
-                    let text =
-                        |key: &str| held.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-                    (text("email"), text("phone"))
-                }
-                None => (r.get(12)?, r.get(13)?),
-            };
-            let contact_withheld = !contact;
-            Ok(DirectoryEntry {
-                standing: select::standing_of(&members, &owner),
-                region: members.get(&owner).and_then(|m| m.region.clone()),
-                member: owner,
-                id: r.get(0)?,
-                visibility: r.get(2)?,
-                person_name: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                designation: r.get(5)?,
-                posting: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                languages: string_list(r.get(7)?),
-                title: r.get(8)?,
-                institution: r.get(9)?,
-                appointed: r.get(10)?,
-                ended: r.get(11)?,
-                email: email.filter(|_| contact),
-                phone: phone.filter(|_| contact),
-                contact_withheld,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut entries = Paged::new(after, selection.limit, selection.max_bytes);
+    let mut rows = stmt.query(w.args())?;
+    while let Some(r) = rows.next()? {
+        let owner: String = r.get(1)?;
+        let contact = crate::records::focal_point::contact_shown(ctx.me.as_str(), &owner);
+        let (email, phone) = match r.get::<_, Option<String>>(13)? {
+            Some(companion) => {
+                let held: serde_json::Value = serde_json::from_str(&companion).unwrap_or_default();
+                let text = |key: &str| held.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+                (text("email"), text("phone"))
+            }
+            None => (r.get(11)?, r.get(12)?),
+        };
+        let entry = DirectoryEntry {
+            standing: select::standing_of(&members, &owner),
+            region: members.get(&owner).and_then(|m| m.region.clone()),
+            member: owner,
+            id: r.get(0)?,
+            visibility: r.get(2)?,
+            person_name: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            designation: r.get(4)?,
+            posting: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            languages: string_list(r.get(6)?),
+            title: r.get(7)?,
+            institution: r.get(8)?,
+            appointed: r.get(9)?,
+            ended: r.get(10)?,
+            email: email.filter(|_| contact),
+            phone: phone.filter(|_| contact),
+            contact_withheld: !contact,
+        };
+        let size = entry.size();
+        if !entries.offer(entry, read_key(r, 14, ORDER.len())?, size) {
+            break;
+        }
+    }
     Ok(Directory {
         entries,
         total,
         freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
+        pager: selection.pager(LISTING, ""),
     })
 }

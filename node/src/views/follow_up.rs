@@ -16,30 +16,93 @@
 //! read and is not deleted. Decisions of a deleted (or unreadable) meeting
 //! are still listed — a decision is a record of its own, deleted on its
 //! own — with its meeting's id and no meeting title.
-
-use std::collections::BTreeMap;
+//!
+//! The order depends on `as_of` (what is overdue), so no one index holds
+//! it; it is read as three segments of the `records_decisions` index (due
+//! date, id): the overdue decisions, the other dated ones, the undated
+//! ones. A cursor names its segment and the due date and id of the last row
+//! shown. The member filters are SQL (a selected member responsible, all
+//! members, or an update by a selected member: `records_follow_ups`), so a
+//! page holds only decisions the view lists; the updates are read for the
+//! page's decisions only, and the summary, on the first page, counts every
+//! match.
 
 use rusqlite::Connection;
 
 use super::{
-    Context, Freshness, ViewError, ViewInput, Where, freshness, original_text, readable,
-    readable_as, readable_clause,
+    Context, Freshness, MemberInfo, Paged, Pager, ViewError, ViewInput, Where, after_key,
+    freshness, in_list, original_text, readable, readable_as, readable_clause,
     select::{self, Accepts, Selection},
-    text, truncate,
+    text,
 };
+use crate::query::{CursorError, KeyPart, ROW_FRAMING, SCALAR_SIZE, list_size, text_size};
+
+/// A decision's due date (the first column of `records_decisions`).
+const DUE: &str = "json_extract(d.json, '$.due')";
+
+/// Whether a decision is overdue: due before `as_of` (the parameter) and
+/// neither done nor dropped (NULL when its status is missing: not overdue).
+const OVERDUE: &str = "(json_extract(d.json, '$.due') < ? \
+     AND json_extract(d.json, '$.status') NOT IN ('done', 'dropped'))";
+
+/// The segments of the order, in order.
+const SEGMENTS: [Segment; 3] = [Segment::Overdue, Segment::Dated, Segment::Undated];
+
+/// The name its cursors carry.
+const LISTING: &str = "follow-up view";
+
+/// A run of the view's order read from `records_decisions` in index order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Segment {
+    /// Overdue decisions, by due date, then id.
+    Overdue,
+    /// The others with a due date, by due date, then id.
+    Dated,
+    /// The others, by id.
+    Undated,
+}
+
+impl Segment {
+    fn code(self) -> i64 {
+        match self {
+            Self::Overdue => 0,
+            Self::Dated => 1,
+            Self::Undated => 2,
+        }
+    }
+
+    /// Which decisions it holds, after `key` (its due date and id).
+    fn restrict(self, w: &mut Where, as_of: &str, key: Option<&[KeyPart]>) {
+        match self {
+            Self::Overdue => w.push(OVERDUE, [text(as_of)]),
+            Self::Dated => {
+                w.push(&format!("{DUE} IS NOT NULL"), []);
+                w.push(&format!("NOT ifnull({OVERDUE}, 0)"), [text(as_of)]);
+            }
+            Self::Undated => w.push(&format!("{DUE} IS NULL"), []),
+        }
+        match (self, key) {
+            (Self::Undated, Some([_, id])) => w.push("d.id > ?", [id.sql()]),
+            (_, Some(key)) => after_key(w, &[DUE, "d.id"], key),
+            (_, None) => {}
+        }
+    }
+}
 
 /// The follow-up view.
 #[derive(Debug, Clone)]
 pub struct FollowUpView {
     /// Overdue decisions first (earliest due first), then the others by due
-    /// date (undated last), then by id.
-    pub decisions: Vec<DecisionFollowUp>,
-    /// Every match (decisions may be cut at the limit).
+    /// date (undated last), then by id: one page.
+    pub decisions: Paged<DecisionFollowUp>,
+    /// Every match (on the first page; 0 on later pages).
     pub total: u64,
-    /// Counts over every match.
+    /// Counts over every match (on the first page; zeros on later pages).
     pub summary: FollowUpSummary,
     /// How current it is.
     pub freshness: Freshness,
+    /// Makes the cursor of the next page.
+    pub pager: Pager,
 }
 
 /// Counts of decisions.
@@ -80,6 +143,49 @@ pub struct DecisionFollowUp {
     pub not_reported: Vec<String>,
 }
 
+impl DecisionFollowUp {
+    /// An upper bound of its size on the wire.
+    fn size(&self) -> usize {
+        let updates: usize = self
+            .updates
+            .iter()
+            .map(|u| {
+                [
+                    Some(&u.member),
+                    Some(&u.id),
+                    Some(&u.status),
+                    u.when.as_ref(),
+                    Some(&u.text),
+                    Some(&u.standing),
+                ]
+                .iter()
+                .flatten()
+                .map(|t| text_size(t))
+                .sum::<usize>()
+                    + ROW_FRAMING
+            })
+            .sum();
+        [
+            Some(&self.id),
+            Some(&self.meeting_id),
+            self.meeting_title.as_ref(),
+            Some(&self.text),
+            Some(&self.kind),
+            Some(&self.responsible),
+            self.due.as_ref(),
+            Some(&self.status),
+        ]
+        .iter()
+        .flatten()
+        .map(|t| text_size(t))
+        .sum::<usize>()
+            + updates
+            + list_size(&self.not_reported)
+            + SCALAR_SIZE
+            + ROW_FRAMING
+    }
+}
+
 /// A member's latest update on a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberUpdate {
@@ -102,7 +208,7 @@ pub(crate) fn query(
     ctx: &Context<'_>,
     input: &ViewInput,
 ) -> Result<FollowUpView, ViewError> {
-    let selection = Selection::parse(
+    let mut selection = Selection::parse(
         input,
         "follow-up view",
         Accepts {
@@ -110,147 +216,214 @@ pub(crate) fn query(
             period: true,
         },
     )?;
+    let after = selection.start(LISTING, 3, "")?;
     let members = select::member_table(conn, ctx)?;
     let selected = select::selected_members(&members, &selection)?;
     let as_of = selection.as_of.to_string();
 
-    // The latest update of each member on each decision.
-    let mut w = Where::default();
-    w.push("type = 'follow-up'", []);
-    w.push("deleted = 0", []);
-    readable(&mut w, ctx);
-    select::owned_by_selected(&mut w, "owner", &selection, &selected);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT decision, owner, id, status, date, year, text FROM (
-             SELECT id, owner,
-                    json_extract(json, '$.decision') AS decision,
-                    json_extract(json, '$.status') AS status,
-                    json_extract(json, '$.date') AS date,
-                    json_extract(json, '$.year') AS year,
-                    json_extract(json, '$.text') AS text,
-                    row_number() OVER (
-                        PARTITION BY json_extract(json, '$.decision'), owner
-                        ORDER BY coalesce(json_extract(json, '$.date'),
-                                          json_extract(json, '$.year') || '-12-31',
-                                          substr(updated, 1, 10)) DESC,
-                                 updated DESC, id DESC) AS latest
-             FROM records {})
-         WHERE latest = 1
-         ORDER BY decision, owner",
-        w.sql()
-    ))?;
-    let mut updates: BTreeMap<String, Vec<MemberUpdate>> = BTreeMap::new();
-    let mut rows = stmt.query(w.args())?;
-    while let Some(r) = rows.next()? {
-        let decision: Option<String> = r.get(0)?;
-        let date: Option<String> = r.get(4)?;
-        let year: Option<i64> = r.get(5)?;
-        updates
-            .entry(decision.unwrap_or_default())
-            .or_default()
-            .push(MemberUpdate {
-                member: r.get(1)?,
-                id: r.get(2)?,
-                status: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                when: date.or_else(|| year.map(|y| y.to_string())),
-                text: original_text(r.get(6)?),
-                standing: String::new(),
-            });
+    // The summary, over every match (first page only).
+    let mut summary = FollowUpSummary::default();
+    if after.is_none() {
+        let mut w = Where::default();
+        let overdue = w.bind(&format!("ifnull({OVERDUE}, 0)"), [text(as_of.clone())]);
+        listed(&mut w, ctx, &selection, &selected);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT json_extract(d.json, '$.status'), {overdue} FROM records d {}",
+            w.sql()
+        ))?;
+        let mut rows = stmt.query(w.args())?;
+        while let Some(r) = rows.next()? {
+            let status: String = r.get::<_, Option<String>>(0)?.unwrap_or_default();
+            summary.decisions += 1;
+            summary.overdue += u64::from(r.get::<_, bool>(1)?);
+            summary.open += u64::from(status != "done" && status != "dropped");
+        }
     }
 
-    let mut w = Where::default();
-    let (readable_meeting, me) = readable_clause(ctx, "m.");
-    let on_meeting = w.bind(
-        &format!(
-            "m.id = json_extract(d.json, '$.meeting') AND m.type = 'meeting' AND m.deleted = 0 \
-             AND {readable_meeting}"
-        ),
-        [me],
-    );
-    w.push("d.type = 'decision'", []);
-    w.push("d.deleted = 0", []);
-    readable_as(&mut w, ctx, "d.");
-    if let Some(period) = selection.period {
-        period.contains(&mut w, "json_extract(d.json, '$.due')");
-    }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT d.id, json_extract(d.json, '$.meeting'), m.title, json_extract(d.json, '$.text'),
-                json_extract(d.json, '$.kind'), json_extract(d.json, '$.responsible.kind'),
-                json_extract(d.json, '$.responsible.code'), json_extract(d.json, '$.due') AS due,
-                json_extract(d.json, '$.status') AS status,
-                (json_extract(d.json, '$.due') < ?{n}
-                 AND json_extract(d.json, '$.status') NOT IN ('done', 'dropped')) AS overdue
-         FROM records d
-         LEFT JOIN records m ON {on_meeting}
-         {}
-         ORDER BY overdue DESC, due IS NULL, due, d.id",
-        w.sql(),
-        n = w.args.len() + 1
-    ))?;
-    let args = w.args.iter().cloned().chain([text(as_of)]);
-    let selected_codes: Vec<&str> = selected.iter().map(|m| m.code.as_str()).collect();
+    // The page: the segments from the cursor's on, each in index order.
+    let (first, mut key) = match &after {
+        None => (0, None),
+        Some(key) => {
+            let segment = SEGMENTS
+                .iter()
+                .position(|s| KeyPart::Int(s.code()) == key[0])
+                .ok_or_else(|| {
+                    ViewError::BadFilter(CursorError::Malformed("no segment").to_string())
+                })?;
+            (segment, Some(key[1..].to_vec()))
+        }
+    };
     let expected_all: Vec<&str> = selected
         .iter()
         .filter(|m| m.is_expected())
         .map(|m| m.code.as_str())
         .collect();
-    let mut summary = FollowUpSummary::default();
-    let mut decisions = Vec::new();
-    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
-    while let Some(r) = rows.next()? {
-        let id: String = r.get(0)?;
-        let responsible_kind: Option<String> = r.get(5)?;
-        let responsible_code: Option<String> = r.get(6)?;
-        let responsible = match (responsible_kind.as_deref(), responsible_code) {
-            (Some("member"), Some(code)) => code,
-            (kind, _) => kind.unwrap_or_default().to_owned(),
-        };
-        let mut reports = updates.remove(&id).unwrap_or_default();
-        for update in &mut reports {
-            update.standing = select::standing_of(&members, &update.member);
+    let mut decisions = Paged::new(after, selection.limit, selection.max_bytes);
+    'segments: for segment in &SEGMENTS[first..] {
+        let mut w = Where::default();
+        let (readable_meeting, me) = readable_clause(ctx, "m.");
+        let on_meeting = w.bind(
+            &format!(
+                "m.id = json_extract(d.json, '$.meeting') AND m.type = 'meeting' \
+                 AND m.deleted = 0 AND {readable_meeting}"
+            ),
+            [me],
+        );
+        let overdue = w.bind(&format!("ifnull({OVERDUE}, 0)"), [text(as_of.clone())]);
+        listed(&mut w, ctx, &selection, &selected);
+        segment.restrict(&mut w, &as_of, key.take().as_deref());
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT d.id, json_extract(d.json, '$.meeting'), m.title,
+                    json_extract(d.json, '$.text'), json_extract(d.json, '$.kind'),
+                    json_extract(d.json, '$.responsible.kind'),
+                    json_extract(d.json, '$.responsible.code'), {DUE},
+                    json_extract(d.json, '$.status'), {overdue}
+             FROM records d INDEXED BY records_decisions
+             LEFT JOIN records m ON {on_meeting}
+             {}
+             ORDER BY {DUE}, d.id
+             LIMIT {}",
+            w.sql(),
+            selection.limit - decisions.len() + 1
+        ))?;
+        let mut rows = stmt.query(w.args())?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let responsible_kind: Option<String> = r.get(5)?;
+            let responsible_code: Option<String> = r.get(6)?;
+            let responsible = match (responsible_kind.as_deref(), responsible_code) {
+                (Some("member"), Some(code)) => code,
+                (kind, _) => kind.unwrap_or_default().to_owned(),
+            };
+            let mut updates = latest_updates(conn, ctx, &selection, &selected, &id)?;
+            for update in &mut updates {
+                update.standing = select::standing_of(&members, &update.member);
+            }
+            let expected: Vec<&str> = match responsible.as_str() {
+                "all-members" => expected_all.clone(),
+                "secretariat" | "troika" => Vec::new(),
+                code if expected_all.contains(&code) => vec![code],
+                _ => Vec::new(),
+            };
+            let not_reported = expected
+                .into_iter()
+                .filter(|code| !updates.iter().any(|u| u.member == *code))
+                .map(str::to_owned)
+                .collect();
+            let due = match r.get_ref(7)? {
+                rusqlite::types::ValueRef::Null => KeyPart::Text(String::new()),
+                _ => KeyPart::read(r, 7)?,
+            };
+            let decision = DecisionFollowUp {
+                id: id.clone(),
+                meeting_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                meeting_title: r.get(2)?,
+                text: original_text(r.get(3)?),
+                kind: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                responsible,
+                due: due.as_text().filter(|d| !d.is_empty()).map(str::to_owned),
+                status: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                overdue: r.get::<_, Option<bool>>(9)?.unwrap_or(false),
+                updates,
+                not_reported,
+            };
+            let size = decision.size();
+            let key = vec![KeyPart::Int(segment.code()), due, KeyPart::Text(id)];
+            if !decisions.offer(decision, key, size) {
+                break 'segments;
+            }
         }
-        if selection.filters_members()
-            && !selected_codes.contains(&responsible.as_str())
-            && responsible != "all-members"
-            && reports.is_empty()
-        {
-            continue;
-        }
-        let expected: Vec<&str> = match responsible.as_str() {
-            "all-members" => expected_all.clone(),
-            "secretariat" | "troika" => Vec::new(),
-            code if expected_all.contains(&code) => vec![code],
-            _ => Vec::new(),
-        };
-        let not_reported = expected
-            .into_iter()
-            .filter(|code| !reports.iter().any(|u| u.member == *code))
-            .map(str::to_owned)
-            .collect();
-        let status: String = r.get::<_, Option<String>>(8)?.unwrap_or_default();
-        let overdue = r.get::<_, Option<bool>>(9)?.unwrap_or(false);
-        summary.decisions += 1;
-        summary.overdue += u64::from(overdue);
-        summary.open += u64::from(status != "done" && status != "dropped");
-        decisions.push(DecisionFollowUp {
-            id,
-            meeting_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            meeting_title: r.get(2)?,
-            text: original_text(r.get(3)?),
-            kind: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            responsible,
-            due: r.get(7)?,
-            status,
-            overdue,
-            updates: reports,
-            not_reported,
-        });
     }
-    let total = truncate(&mut decisions, selection.limit);
     Ok(FollowUpView {
         decisions,
-        total,
+        total: summary.decisions,
         summary,
         freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
+        pager: selection.pager(LISTING, ""),
     })
+}
+
+/// Adds which decisions the view lists (as `d`): readable, not deleted, due
+/// in the period, and under member filters those a selected member is
+/// responsible for, those for all members, and those a selected member
+/// reported on (a readable, undeleted update).
+fn listed(w: &mut Where, ctx: &Context<'_>, selection: &Selection, selected: &[MemberInfo]) {
+    w.push("d.type = 'decision'", []);
+    w.push("d.deleted = 0", []);
+    readable_as(w, ctx, "d.");
+    if let Some(period) = selection.period {
+        period.contains(w, DUE);
+    }
+    if selection.filters_members() {
+        let codes: Vec<&str> = selected.iter().map(|m| m.code.as_str()).collect();
+        let (readable_update, me) = readable_clause(ctx, "f.");
+        let responsible = in_list("json_extract(d.json, '$.responsible.code')", codes.len());
+        let owners = in_list("f.owner", codes.len());
+        w.push(
+            &format!(
+                "((json_extract(d.json, '$.responsible.kind') = 'member' AND {responsible})
+                  OR json_extract(d.json, '$.responsible.kind') = 'all-members'
+                  OR EXISTS (SELECT 1 FROM records f INDEXED BY records_follow_ups
+                             WHERE f.type = 'follow-up'
+                               AND json_extract(f.json, '$.decision') = d.id
+                               AND f.deleted = 0 AND {readable_update} AND {owners}))"
+            ),
+            codes
+                .iter()
+                .map(|c| text(*c))
+                .chain([me])
+                .chain(codes.iter().map(|c| text(*c))),
+        );
+    }
+}
+
+/// The latest update of each selected member on decision `id`, in member
+/// order (a member's latest: the latest date, a year-only update counting
+/// as the year's last day, then the latest written).
+fn latest_updates(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    selection: &Selection,
+    selected: &[MemberInfo],
+    id: &str,
+) -> Result<Vec<MemberUpdate>, ViewError> {
+    let mut w = Where::default();
+    w.push("type = 'follow-up'", []);
+    w.push("json_extract(json, '$.decision') = ?", [text(id)]);
+    w.push("deleted = 0", []);
+    readable(&mut w, ctx);
+    select::owned_by_selected(&mut w, "owner", selection, selected);
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT owner, id, status, date, year, text FROM (
+             SELECT id, owner,
+                    json_extract(json, '$.status') AS status,
+                    json_extract(json, '$.date') AS date,
+                    json_extract(json, '$.year') AS year,
+                    json_extract(json, '$.text') AS text,
+                    row_number() OVER (
+                        PARTITION BY owner
+                        ORDER BY coalesce(json_extract(json, '$.date'),
+                                          json_extract(json, '$.year') || '-12-31',
+                                          substr(updated, 1, 10)) DESC,
+                                 updated DESC, id DESC) AS latest
+             FROM records INDEXED BY records_follow_ups {})
+         WHERE latest = 1
+         ORDER BY owner",
+        w.sql()
+    ))?;
+    let updates = stmt
+        .query_map(w.args(), |r| {
+            let date: Option<String> = r.get(3)?;
+            let year: Option<i64> = r.get(4)?;
+            Ok(MemberUpdate {
+                member: r.get(0)?,
+                id: r.get(1)?,
+                status: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                when: date.or_else(|| year.map(|y| y.to_string())),
+                text: original_text(r.get(5)?),
+                standing: String::new(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(updates)
 }

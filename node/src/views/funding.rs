@@ -12,28 +12,47 @@
 //! A commitment is one record: if the donor and the recipient each record
 //! the same commitment, it is counted twice (the views cannot tell two
 //! records of one commitment from two commitments).
+//!
+//! The sums cover every match, read once on the first page; the rows of a
+//! page are read apart, in [`ORDER`] (the `records_funding` index).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::Connection;
 
 use super::{
-    Context, Freshness, ViewError, ViewInput, Where, freshness, in_list, readable,
+    Context, Freshness, Paged, Pager, ViewError, ViewInput, Where, after_key, freshness, in_list,
+    read_key, readable,
     select::{Accepts, Selection},
-    string_list, text, truncate,
+    string_list, text,
 };
-use crate::records::Theme;
+use crate::{
+    query::{ROW_FRAMING, SCALAR_SIZE, list_size, text_size},
+    records::Theme,
+};
+
+/// The order of the rows: by donor, then recipient and id (a member's code
+/// or an organization's name; the expressions of `records_funding`).
+const ORDER: [&str; 3] = [
+    "coalesce(json_extract(json, '$.donor.code'), json_extract(json, '$.donor.name'), '')",
+    "coalesce(json_extract(json, '$.recipient.code'), json_extract(json, '$.recipient.name'), '')",
+    "id",
+];
+
+/// The name its cursors carry.
+const LISTING: &str = "funding view";
 
 /// The funding view.
 #[derive(Debug, Clone)]
 pub struct FundingView {
-    /// The commitments, by donor, recipient, then id.
-    pub commitments: Vec<FundingRow>,
-    /// Every match (commitments may be cut at the limit).
+    /// The commitments, by donor, recipient, then id: one page.
+    pub commitments: Paged<FundingRow>,
+    /// Every match (on the first page; 0 on later pages).
     pub total: u64,
     /// Sums per currency, in currency order.
     pub totals: Vec<CurrencyTotal>,
-    /// Per donor, in donor order.
+    /// Per donor, in donor order. This and the other sums and gap lists:
+    /// on the first page only (empty on later pages).
     pub by_donor: Vec<PartyTotal>,
     /// Per recipient.
     pub by_recipient: Vec<PartyTotal>,
@@ -50,6 +69,8 @@ pub struct FundingView {
     pub unfunded_recipients: Vec<String>,
     /// How current it is.
     pub freshness: Freshness,
+    /// Makes the cursor of the next page.
+    pub pager: Pager,
 }
 
 /// One commitment.
@@ -81,6 +102,32 @@ pub struct FundingRow {
     pub period_end: Option<String>,
     /// Themes.
     pub themes: Vec<String>,
+}
+
+impl FundingRow {
+    /// An upper bound of its size on the wire.
+    fn size(&self) -> usize {
+        [
+            Some(&self.id),
+            Some(&self.owner),
+            Some(&self.title),
+            Some(&self.donor),
+            Some(&self.recipient),
+            self.recipient_country.as_ref(),
+            Some(&self.channel),
+            Some(&self.kind),
+            self.currency.as_ref(),
+            self.period_start.as_ref(),
+            self.period_end.as_ref(),
+        ]
+        .iter()
+        .flatten()
+        .map(|t| text_size(t))
+        .sum::<usize>()
+            + list_size(&self.themes)
+            + SCALAR_SIZE
+            + ROW_FRAMING
+    }
 }
 
 /// A sum in one currency.
@@ -149,7 +196,7 @@ pub(crate) fn query(
     ctx: &Context<'_>,
     input: &ViewInput,
 ) -> Result<FundingView, ViewError> {
-    let selection = Selection::parse(
+    let mut selection = Selection::parse(
         input,
         "funding view",
         Accepts {
@@ -157,6 +204,7 @@ pub(crate) fn query(
             period: true,
         },
     )?;
+    let after = selection.start(LISTING, ORDER.len(), "")?;
     let members = super::select::member_table(conn, ctx)?;
     let selected = super::select::selected_members(&members, &selection)?;
     let mut w = Where::default();
@@ -190,46 +238,103 @@ pub(crate) fn query(
             "json_extract(json, '$.period.end')",
         );
     }
+    const COLUMNS: &str = "id, owner, title,
+        coalesce(json_extract(json, '$.donor.code'), json_extract(json, '$.donor.name')),
+        coalesce(json_extract(json, '$.recipient.code'), json_extract(json, '$.recipient.name')),
+        json_extract(json, '$.channel'), json_extract(json, '$.kind'),
+        json_extract(json, '$.amount'), json_extract(json, '$.currency'),
+        json_extract(json, '$.period.start'), json_extract(json, '$.period.end'),
+        json_extract(json, '$.themes'), json_extract(json, '$.recipient.country')";
+    let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<FundingRow> {
+        Ok(FundingRow {
+            id: r.get(0)?,
+            owner: r.get(1)?,
+            title: r.get(2)?,
+            donor: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            recipient: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            channel: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            kind: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+            amount: r.get(7)?,
+            currency: r.get(8)?,
+            period_start: r.get(9)?,
+            period_end: r.get(10)?,
+            themes: string_list(r.get(11)?),
+            recipient_country: r.get(12)?,
+        })
+    };
+
+    // The sums, over every match (first page only).
+    let (total, sums) = match after {
+        None => {
+            let everything = conn
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM records {}", w.sql()))?
+                .query_map(w.args(), row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            summarize(&everything, &selection, &selected)
+        }
+        Some(_) => (0, Summary::default()),
+    };
+
+    // The page.
+    if let Some(key) = &after {
+        after_key(&mut w, &ORDER, key);
+    }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, owner, title,
-                coalesce(json_extract(json, '$.donor.code'), json_extract(json, '$.donor.name')),
-                coalesce(json_extract(json, '$.recipient.code'),
-                         json_extract(json, '$.recipient.name')),
-                json_extract(json, '$.channel'), json_extract(json, '$.kind'),
-                json_extract(json, '$.amount'), json_extract(json, '$.currency'),
-                json_extract(json, '$.period.start'), json_extract(json, '$.period.end'),
-                json_extract(json, '$.themes'), json_extract(json, '$.recipient.country')
-         FROM records {}",
-        w.sql()
+        "SELECT {COLUMNS}, {order} FROM records INDEXED BY records_funding {}
+         ORDER BY {order} LIMIT {}",
+        w.sql(),
+        selection.limit + 1,
+        order = ORDER.join(", "),
     ))?;
-    let mut commitments = stmt
-        .query_map(w.args(), |r| {
-            Ok(FundingRow {
-                id: r.get(0)?,
-                owner: r.get(1)?,
-                title: r.get(2)?,
-                donor: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                recipient: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                channel: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                kind: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                amount: r.get(7)?,
-                currency: r.get(8)?,
-                period_start: r.get(9)?,
-                period_end: r.get(10)?,
-                themes: string_list(r.get(11)?),
-                recipient_country: r.get(12)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    commitments
-        .sort_by(|a, b| (&a.donor, &a.recipient, &a.id).cmp(&(&b.donor, &b.recipient, &b.id)));
+    let mut commitments = Paged::new(after, selection.limit, selection.max_bytes);
+    let mut rows = stmt.query(w.args())?;
+    while let Some(r) = rows.next()? {
+        let commitment = row(r)?;
+        let size = commitment.size();
+        if !commitments.offer(commitment, read_key(r, 13, ORDER.len())?, size) {
+            break;
+        }
+    }
+    Ok(FundingView {
+        commitments,
+        total,
+        totals: sums.totals,
+        by_donor: sums.by_donor,
+        by_recipient: sums.by_recipient,
+        by_theme: sums.by_theme,
+        unfunded_themes: sums.unfunded_themes,
+        unfunded_members: sums.unfunded_members,
+        unfunded_recipients: sums.unfunded_recipients,
+        freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
+        pager: selection.pager(LISTING, ""),
+    })
+}
+
+/// What the funding view sums over every match (nothing on later pages).
+#[derive(Default)]
+struct Summary {
+    totals: Vec<CurrencyTotal>,
+    by_donor: Vec<PartyTotal>,
+    by_recipient: Vec<PartyTotal>,
+    by_theme: Vec<PartyTotal>,
+    unfunded_themes: Vec<String>,
+    unfunded_members: Vec<String>,
+    unfunded_recipients: Vec<String>,
+}
+
+/// The count and the sums of `commitments` (every match).
+fn summarize(
+    commitments: &[FundingRow],
+    selection: &Selection,
+    selected: &[super::MemberInfo],
+) -> (u64, Summary) {
     let mut all = Sums::default();
     let mut donors: BTreeMap<String, Sums> = BTreeMap::new();
     let mut recipients: BTreeMap<String, Sums> = BTreeMap::new();
     let mut themes: BTreeMap<String, Sums> = BTreeMap::new();
     let mut parties: BTreeSet<&str> = BTreeSet::new();
     let mut funded: BTreeSet<&str> = BTreeSet::new();
-    for row in &commitments {
+    for row in commitments {
         all.add(row);
         donors.entry(row.donor.clone()).or_default().add(row);
         recipients
@@ -273,18 +378,14 @@ pub(crate) fn query(
         .filter(|m| m.is_expected() && !funded.contains(m.code.as_str()))
         .map(|m| m.code.clone())
         .collect();
-    let totals = all.totals();
-    let total = truncate(&mut commitments, selection.limit);
-    Ok(FundingView {
-        commitments,
-        total,
-        totals,
+    let summary = Summary {
+        totals: all.totals(),
         by_donor: party_totals(donors),
         by_recipient: party_totals(recipients),
         by_theme,
         unfunded_themes,
         unfunded_members,
         unfunded_recipients,
-        freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
-    })
+    };
+    (commitments.len() as u64, summary)
 }

@@ -1,11 +1,14 @@
 //! One meeting: who registered (delegates, minister speaking), the
 //! statements made, and the selected members that have not registered.
 //!
-//! Registrations and statements are each cut at the selection's limit; the
-//! summary counts every match. A meeting has at most a few hundred of each
-//! (one registration per member), so they are read in one pass each and cut
-//! afterwards: separate SQL aggregates re-read the rows and were measured
-//! four times slower (BENCHMARKS.md).
+//! Registrations and statements page side by side: a page holds the next
+//! rows of each (at most the selection's limit of each, and half its bytes
+//! each), each list in its own order (`records_registrations`,
+//! `records_statements`), and one cursor says where each stopped (or that
+//! it ended). The summary counts every match, on the first page: a meeting
+//! has at most a few hundred registrations (one per member), read in one
+//! pass (separate SQL aggregates re-read the rows and were measured four
+//! times slower: BENCHMARKS.md), and its statements are counted.
 //! Suspended and removed members are not expected to register (they are
 //! left out of `not_registered`); their rows are marked with their
 //! standing.
@@ -14,11 +17,76 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::{
-    Context, Freshness, ViewError, ViewInput, Where, freshness, original_text, readable,
+    Context, Freshness, Paged, Pager, ViewError, ViewInput, Where, after_key, freshness,
+    original_text, read_key, readable,
     select::{self, Accepts, Selection},
-    text, truncate,
+    text,
 };
-use crate::records::{Meeting, RecordRef};
+use crate::{
+    query::{CursorError, KeyPart, ROW_FRAMING, SCALAR_SIZE, SortKey, list_size, text_size},
+    records::{Meeting, RecordRef},
+};
+
+/// The order of registrations: by member, then id.
+const REGISTRATION_ORDER: [&str; 2] = ["owner", "id"];
+/// The order of statements: by member, then as recorded.
+const STATEMENT_ORDER: [&str; 3] = ["owner", "created", "id"];
+
+/// The name its cursors carry.
+const LISTING: &str = "meeting view";
+
+/// Where one of the two lists stands between pages.
+#[derive(Debug, Clone, PartialEq)]
+enum Position {
+    /// Nothing read yet.
+    Start,
+    /// Continues after this sort key.
+    After(SortKey),
+    /// Ended.
+    Done,
+}
+
+impl Position {
+    /// As cursor parts: a tag and `arity` key parts (empty texts when
+    /// there is no key).
+    fn parts(&self, arity: usize) -> Vec<KeyPart> {
+        let (tag, key) = match self {
+            Self::Start => (0, None),
+            Self::After(key) => (1, Some(key)),
+            Self::Done => (2, None),
+        };
+        let mut parts = vec![KeyPart::Int(tag)];
+        match key {
+            Some(key) => parts.extend(key.iter().cloned()),
+            None => parts.extend((0..arity).map(|_| KeyPart::Text(String::new()))),
+        }
+        parts
+    }
+
+    /// Reads [`Self::parts`].
+    fn read(parts: &[KeyPart]) -> Result<Self, ViewError> {
+        match parts.split_first() {
+            Some((KeyPart::Int(0), _)) => Ok(Self::Start),
+            Some((KeyPart::Int(1), key)) => Ok(Self::After(key.to_vec())),
+            Some((KeyPart::Int(2), _)) => Ok(Self::Done),
+            _ => Err(ViewError::BadFilter(
+                CursorError::Malformed("no position").to_string(),
+            )),
+        }
+    }
+
+    /// Where a list stands after a page of it.
+    fn after<T>(page: &Paged<T>, read: bool) -> Self {
+        if !read {
+            return Self::Done;
+        }
+        match page.resume() {
+            None => Self::Done,
+            Some(None) => Self::Start,
+            Some(Some(key)) => Self::After(key.clone()),
+        }
+    }
+}
 
 /// The meeting view.
 #[derive(Debug, Clone)]
@@ -35,16 +103,45 @@ pub struct MeetingView {
     pub end: Option<String>,
     /// City.
     pub city: Option<String>,
-    /// Registrations, by member.
-    pub registrations: Vec<RegistrationRow>,
-    /// Statements, by member, then as recorded.
-    pub statements: Vec<StatementRow>,
-    /// Counts.
+    /// Registrations, by member: one page.
+    pub registrations: Paged<RegistrationRow>,
+    /// Statements, by member, then as recorded: one page.
+    pub statements: Paged<StatementRow>,
+    /// Counts (on the first page; zeros on later pages).
     pub summary: MeetingSummary,
-    /// Selected members (the secretariat aside) with no registration.
+    /// Selected members (the secretariat aside) with no registration (on
+    /// the first page).
     pub not_registered: Vec<String>,
     /// How current it is.
     pub freshness: Freshness,
+    /// Makes the cursor of the next page.
+    pub pager: MeetingPager,
+}
+
+/// Makes the cursor of a meeting view's next page: where each list
+/// stands.
+#[derive(Debug, Clone)]
+pub struct MeetingPager {
+    pager: Pager,
+    /// Whether each list was read for this page (a list that had ended is
+    /// not).
+    read: (bool, bool),
+}
+
+impl MeetingPager {
+    /// The cursor of the page after these pages of registrations and
+    /// statements (as read, or cut shorter), or `None` when both lists
+    /// have ended.
+    pub fn next<R, S>(&self, registrations: &Paged<R>, statements: &Paged<S>) -> Option<String> {
+        let registrations = Position::after(registrations, self.read.0);
+        let statements = Position::after(statements, self.read.1);
+        if registrations == Position::Done && statements == Position::Done {
+            return None;
+        }
+        let mut key = registrations.parts(REGISTRATION_ORDER.len());
+        key.extend(statements.parts(STATEMENT_ORDER.len()));
+        Some(self.pager.cursor(&key))
+    }
 }
 
 /// Counts for a meeting.
@@ -77,6 +174,18 @@ pub struct RegistrationRow {
     pub standing: String,
 }
 
+impl RegistrationRow {
+    /// An upper bound of its size on the wire.
+    fn size(&self) -> usize {
+        text_size(&self.id)
+            + text_size(&self.member)
+            + list_size(&self.delegates)
+            + SCALAR_SIZE
+            + text_size(&self.standing)
+            + ROW_FRAMING
+    }
+}
+
 /// One statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementRow {
@@ -106,7 +215,7 @@ pub(crate) fn query(
         .map_err(ViewError::BadFilter)?
         .as_str()
         .to_owned();
-    let selection = Selection::parse(
+    let mut selection = Selection::parse(
         input,
         "meeting view",
         Accepts {
@@ -114,6 +223,15 @@ pub(crate) fn query(
             period: false,
         },
     )?;
+    let arity = 2 + REGISTRATION_ORDER.len() + STATEMENT_ORDER.len();
+    let (registrations_at, statements_at) = match selection.start(LISTING, arity, &meeting_id)? {
+        None => (Position::Start, Position::Start),
+        Some(key) => {
+            let (r, s) = key.split_at(1 + REGISTRATION_ORDER.len());
+            (Position::read(r)?, Position::read(s)?)
+        }
+    };
+    let first = registrations_at == Position::Start && statements_at == Position::Start;
     let members = select::member_table(conn, ctx)?;
     let selected = select::selected_members(&members, &selection)?;
 
@@ -145,9 +263,10 @@ pub(crate) fn query(
         )));
     };
 
+    // `kind` is a literal, so that the partial index applies.
     let of_meeting = |kind: &str| {
         let mut w = Where::default();
-        w.push("type = ?", [text(kind)]);
+        w.push(&format!("type = '{kind}'"), []);
         w.push("deleted = 0", []);
         w.push(
             "json_extract(json, '$.meeting') = ?",
@@ -157,37 +276,99 @@ pub(crate) fn query(
         select::owned_by_selected(&mut w, "owner", &selection, &selected);
         w
     };
-    let w = of_meeting("registration");
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, owner, json_extract(json, '$.delegates'),
-                json_extract(json, '$.minister_speaking')
-         FROM records {} ORDER BY owner, id",
-        w.sql()
-    ))?;
-    let mut registrations = stmt
-        .query_map(w.args(), |r| {
-            let delegates: Option<String> = r.get(2)?;
+    let registration = |r: &rusqlite::Row<'_>| -> rusqlite::Result<RegistrationRow> {
+        let member: String = r.get(1)?;
+        Ok(RegistrationRow {
+            id: r.get(0)?,
+            standing: select::standing_of(&members, &member),
+            member,
+            delegates: delegate_names(r.get(2)?),
+            minister_speaking: r.get(3)?,
+        })
+    };
+    const REGISTRATION: &str = "id, owner, json_extract(json, '$.delegates'),
+        json_extract(json, '$.minister_speaking')";
+
+    // The summary, over every match (first page only).
+    let mut summary = MeetingSummary::default();
+    let mut registered: Vec<String> = Vec::new();
+    if first {
+        let w = of_meeting("registration");
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {REGISTRATION} FROM records {} ORDER BY owner",
+            w.sql()
+        ))?;
+        let mut rows = stmt.query(w.args())?;
+        while let Some(r) = rows.next()? {
+            let row = registration(r)?;
+            summary.registrations += 1;
+            summary.delegates += row.delegates.len() as u64;
+            summary.ministers_speaking += u64::from(row.minister_speaking == Some(true));
+            if registered.last() != Some(&row.member) {
+                registered.push(row.member);
+            }
+        }
+        summary.registered_members = registered.len() as u64;
+        let w = of_meeting("statement");
+        summary.statements = conn
+            .prepare_cached(&format!("SELECT count(*) FROM records {}", w.sql()))?
+            .query_row(w.args(), |r| r.get::<_, i64>(0))? as u64;
+    }
+    let not_registered = if first {
+        selected
+            .iter()
+            .filter(|m| m.is_expected() && !registered.contains(&m.code))
+            .map(|m| m.code.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    // The page: the next rows of each list, half the bytes each.
+    let half = selection.max_bytes / 2;
+    let mut registrations = Paged::new(start_of(&registrations_at), selection.limit, half);
+    let read_registrations = registrations_at != Position::Done;
+    if read_registrations {
+        let mut w = of_meeting("registration");
+        if let Position::After(key) = &registrations_at {
+            after_key(&mut w, &REGISTRATION_ORDER, key);
+        }
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {REGISTRATION}, {order} FROM records INDEXED BY records_registrations {}
+             ORDER BY {order} LIMIT {}",
+            w.sql(),
+            selection.limit + 1,
+            order = REGISTRATION_ORDER.join(", "),
+        ))?;
+        let mut rows = stmt.query(w.args())?;
+        while let Some(r) = rows.next()? {
+            let row = registration(r)?;
+            let size = row.size();
+            if !registrations.offer(row, read_key(r, 4, REGISTRATION_ORDER.len())?, size) {
+                break;
+            }
+        }
+    }
+    let mut statements = Paged::new(start_of(&statements_at), selection.limit, half);
+    let read_statements = statements_at != Position::Done;
+    if read_statements {
+        let mut w = of_meeting("statement");
+        if let Position::After(key) = &statements_at {
+            after_key(&mut w, &STATEMENT_ORDER, key);
+        }
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT id, owner, json_extract(json, '$.speaker'), json_extract(json, '$.language'),
+                    json_extract(json, '$.text'), json_extract(json, '$.link'), {order}
+             FROM records INDEXED BY records_statements {}
+             ORDER BY {order} LIMIT {}",
+            w.sql(),
+            selection.limit + 1,
+            order = STATEMENT_ORDER.join(", "),
+        ))?;
+        let mut rows = stmt.query(w.args())?;
+        while let Some(r) = rows.next()? {
             let member: String = r.get(1)?;
-            Ok(RegistrationRow {
-                id: r.get(0)?,
-                standing: select::standing_of(&members, &member),
-                member,
-                delegates: delegate_names(delegates),
-                minister_speaking: r.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let w = of_meeting("statement");
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, owner, json_extract(json, '$.speaker'), json_extract(json, '$.language'),
-                json_extract(json, '$.text'), json_extract(json, '$.link')
-         FROM records {} ORDER BY owner, created, id",
-        w.sql()
-    ))?;
-    let mut statements = stmt
-        .query_map(w.args(), |r| {
-            let member: String = r.get(1)?;
-            Ok(StatementRow {
+            let row = StatementRow {
                 id: r.get(0)?,
                 standing: select::standing_of(&members, &member),
                 member,
@@ -195,29 +376,15 @@ pub(crate) fn query(
                 language: r.get(3)?,
                 text: original_text(r.get(4)?),
                 link: r.get(5)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let mut registered: Vec<String> = registrations.iter().map(|r| r.member.clone()).collect();
-    registered.dedup();
-    let summary = MeetingSummary {
-        registered_members: registered.len() as u64,
-        delegates: registrations.iter().map(|r| r.delegates.len() as u64).sum(),
-        ministers_speaking: registrations
-            .iter()
-            .filter(|r| r.minister_speaking == Some(true))
-            .count() as u64,
-        registrations: truncate(&mut registrations, selection.limit),
-        statements: truncate(&mut statements, selection.limit),
-    };
-    let not_registered = selected
-        .iter()
-        .filter(|m| m.is_expected() && !registered.contains(&m.code))
-        .map(|m| m.code.clone())
-        .collect();
+            };
+            let size = row.size();
+            if !statements.offer(row, read_key(r, 6, STATEMENT_ORDER.len())?, size) {
+                break;
+            }
+        }
+    }
     Ok(MeetingView {
-        id: meeting_id,
+        id: meeting_id.clone(),
         title,
         kind: kind.unwrap_or_default(),
         start: start.unwrap_or_default(),
@@ -228,7 +395,39 @@ pub(crate) fn query(
         summary,
         not_registered,
         freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
+        pager: MeetingPager {
+            pager: selection.pager(LISTING, &meeting_id),
+            read: (read_registrations, read_statements),
+        },
     })
+}
+
+/// Where a list's page starts, for [`Paged::new`].
+fn start_of(position: &Position) -> Option<SortKey> {
+    match position {
+        Position::After(key) => Some(key.clone()),
+        _ => None,
+    }
+}
+
+impl StatementRow {
+    /// An upper bound of its size on the wire.
+    fn size(&self) -> usize {
+        [
+            Some(&self.id),
+            Some(&self.member),
+            Some(&self.speaker),
+            self.language.as_ref(),
+            Some(&self.text),
+            self.link.as_ref(),
+            Some(&self.standing),
+        ]
+        .iter()
+        .flatten()
+        .map(|t| text_size(t))
+        .sum::<usize>()
+            + ROW_FRAMING
+    }
 }
 
 /// The names in a registration's `delegates` (JSON text).

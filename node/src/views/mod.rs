@@ -13,6 +13,15 @@
 //! on), parsed from text once, and each ends with its [`Freshness`]: the
 //! last entry this node has seen from each member of the selection.
 //!
+//! Rows come in pages ([`Paged`]): cut at the selection's limit and at its
+//! bytes, each page continuing after the sort key of the previous page's
+//! last row (a cursor made by [`Pager`]), found by a seek in the view's
+//! index (migration 8; each row query names its index with `INDEXED BY`,
+//! so that a query the index cannot serve fails in the tests instead of
+//! sorting every match). Counts, totals and summaries cover every match and
+//! are computed for the first page only (a request without a cursor); a
+//! later page reads its rows and the freshness.
+//!
 //! - `select.rs`: the selection, its parsing, and the member table (roster
 //!   and member profiles) it is resolved against;
 //! - `freshness.rs`: the head of each member's logs held here;
@@ -22,8 +31,13 @@
 use rusqlite::{Connection, types::Value as SqlValue};
 use serde_json::Value;
 
+pub use crate::query::Paged;
 use crate::{
-    identity::NodeId, member::MemberCode, query::Reader, roster::SharedRoster, writer::WriteError,
+    identity::NodeId,
+    member::MemberCode,
+    query::{KeyPart, Reader},
+    roster::SharedRoster,
+    writer::WriteError,
 };
 
 mod directory;
@@ -40,10 +54,10 @@ pub use self::{
     follow_up::{DecisionFollowUp, FollowUpSummary, FollowUpView, MemberUpdate},
     freshness::{Freshness, LogPosition, MemberFreshness},
     funding::{CurrencyTotal, FundingRow, FundingView, PartyTotal},
-    meeting::{MeetingSummary, MeetingView, RegistrationRow, StatementRow},
+    meeting::{MeetingPager, MeetingSummary, MeetingView, RegistrationRow, StatementRow},
     naps::{NapState, NapSummary, NapTracker, NapTrackerRow, PlanFacts},
     practices::{PracticeRow, PracticesView},
-    select::{DateRange, MemberInfo, Selection, ViewInput},
+    select::{DateRange, MemberInfo, Pager, Selection, ViewInput},
 };
 
 /// Why a view could not be answered.
@@ -273,11 +287,35 @@ pub(crate) fn original_text(json: Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// Limits `rows` to the selection's limit; returns how many there were.
-pub(crate) fn truncate<T>(rows: &mut Vec<T>, limit: usize) -> u64 {
-    let total = rows.len() as u64;
-    rows.truncate(limit);
-    total
+/// Adds "the sort key `order` (expressions, ascending) comes after `key`",
+/// a row-value comparison. SQLite seeks in an index on a row value only as
+/// far as its leading plain columns, so an order that starts with an
+/// expression also gets the same bound on its first part alone, to seek
+/// on (columns only: the row value itself is the better seek).
+pub(crate) fn after_key(w: &mut Where, order: &[&str], key: &[KeyPart]) {
+    let column = |e: &&str| {
+        e.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+    };
+    if !order.iter().all(column)
+        && let (Some(first), Some(value)) = (order.first(), key.first())
+    {
+        w.push(&format!("{first} >= ?"), [value.sql()]);
+    }
+    let places = vec!["?"; key.len()].join(", ");
+    w.push(
+        &format!("({}) > ({places})", order.join(", ")),
+        key.iter().map(KeyPart::sql),
+    );
+}
+
+/// Reads the sort key of a row: `n` columns from `first`.
+pub(crate) fn read_key(
+    r: &rusqlite::Row<'_>,
+    first: usize,
+    n: usize,
+) -> rusqlite::Result<Vec<KeyPart>> {
+    (first..first + n).map(|i| KeyPart::read(r, i)).collect()
 }
 
 #[cfg(test)]
@@ -743,6 +781,401 @@ mod tests {
                  the meetings)",
                 "a deleted meeting is not found"
             );
+        }
+    }
+
+    /// Adds decisions of every segment of the follow-up order (overdue,
+    /// dated, undated; done ones in the past), more practices, funding with
+    /// shared donors, and focal points, to [`store_of_every_view`]'s.
+    fn add_rows_to_page_through(path: &std::path::Path) {
+        let store = Store::open(
+            path,
+            &StoreOptions {
+                busy_timeout_ms: 1000,
+                create: false,
+            },
+        )
+        .unwrap();
+        let put = |id: &str, kind: &str, owner: &str, body: Value| {
+            let mut fields = body.as_object().unwrap().clone();
+            for (key, value) in [
+                ("id", json!(id)),
+                ("type", json!(kind)),
+                ("owner", json!(owner)),
+                ("visibility", json!("network")),
+                (
+                    "created",
+                    json!(format!("2026-01-0{}T00:00:00Z", id.len() % 9 + 1)),
+                ),
+                ("updated", json!("2026-01-01T00:00:00Z")),
+                ("deleted", json!(false)),
+            ] {
+                fields.insert(key.into(), value);
+            }
+            crate::writer::project(store.conn(), id, &fields, &[]).unwrap();
+        };
+        let text = |t: &str| json!({"en": {"text": t, "original": true}});
+        for (n, (due, status)) in [
+            (Some("2025-01-01"), "open"),
+            (Some("2025-01-01"), "done"),
+            (Some("2024-05-01"), "in-progress"),
+            (Some("2027-01-01"), "open"),
+            (None, "open"),
+            (None, "dropped"),
+            (Some("2026-06-30"), "open"),
+            (Some("2026-06-29"), "dropped"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut body = json!({"meeting": "SEC:meeting:cccccccccccc",
+                "text": text(&format!("decision {n}")), "kind": "commitment",
+                "responsible": {"kind": "member", "code": if n % 2 == 0 { "ESP" } else { "NAM" }},
+                "status": status});
+            if let Some(due) = due {
+                body["due"] = json!(due);
+            }
+            put(&format!("SEC:decision:paged{n}"), "decision", "SEC", body);
+        }
+        for n in 0..7 {
+            let owner = if n % 3 == 0 { "NAM" } else { "ESP" };
+            put(
+                &format!("{owner}:practice:paged{n}"),
+                "practice",
+                owner,
+                json!({"title": text(if n < 4 { "Same title" } else { "Other" }),
+                       "kind": "lesson-learned", "themes": ["peacekeeping"]}),
+            );
+            put(
+                &format!("{owner}:funding:paged{n}"),
+                "funding",
+                owner,
+                json!({"title": "paged", "donor": {"kind": "member", "code": "ESP"},
+                       "recipient": {"kind": "other", "name": format!("Org {}", n % 2)},
+                       "channel": "bilateral", "kind": "financial",
+                       "amount": n, "currency": "EUR"}),
+            );
+            put(
+                &format!("{owner}:focal-point:paged{n}"),
+                "focal-point",
+                owner,
+                json!({"person_name": format!("Person {}", n % 2), "posting": "capital",
+                       "designation": if n % 2 == 0 { "primary" } else { "alternate" }}),
+            );
+            put(
+                &format!("{owner}:registration:paged{n}"),
+                "registration",
+                owner,
+                json!({"meeting": "SEC:meeting:cccccccccccc", "delegates": [{"name": "D"}]}),
+            );
+            put(
+                &format!("{owner}:statement:paged{n}"),
+                "statement",
+                owner,
+                json!({"meeting": "SEC:meeting:cccccccccccc", "speaker": "S",
+                       "text": text("said")}),
+            );
+        }
+        store.close().unwrap();
+    }
+
+    /// Every page of one view, from the first, as (row ids, summaries seen
+    /// after the first page).
+    fn pages<V>(
+        input: &ViewInput,
+        view: impl Fn(&ViewInput) -> Result<V, ViewError>,
+        ids_and_next: impl Fn(&V) -> (Vec<String>, Option<String>),
+    ) -> Vec<Vec<String>> {
+        let mut input = input.clone();
+        let mut pages = Vec::new();
+        loop {
+            let answer = view(&input).unwrap();
+            let (ids, next) = ids_and_next(&answer);
+            pages.push(ids);
+            match next {
+                Some(next) => input.after = next,
+                None => return pages,
+            }
+            assert!(pages.len() < 1_000, "the pages never end");
+        }
+    }
+
+    #[test]
+    fn every_view_pages_through_every_row_once_in_order() {
+        let (_dir, path) = store_of_every_view();
+        add_rows_to_page_through(&path);
+        let all = ViewInput {
+            as_of: "2026-06-30".into(),
+            ..Default::default()
+        };
+        // One row a page by count, then by bytes (a page always holds one),
+        // then a few a page; with and without a member filter.
+        let ways = [
+            ViewInput {
+                limit: 1,
+                ..all.clone()
+            },
+            ViewInput {
+                max_bytes: 1,
+                ..all.clone()
+            },
+            ViewInput {
+                limit: 3,
+                ..all.clone()
+            },
+            ViewInput {
+                limit: 2,
+                member: "NAM".into(),
+                ..all.clone()
+            },
+        ];
+        for me in ["ESP", "SEC"] {
+            let views = views_of(&path, me);
+            for paged in &ways {
+                let whole = ViewInput {
+                    limit: 0,
+                    max_bytes: 0,
+                    ..paged.clone()
+                };
+                let check = |name: &str, pages: Vec<Vec<String>>, whole: Vec<Vec<String>>| {
+                    assert_eq!(whole.len(), 1, "{name}: the whole view is one page");
+                    assert!(
+                        pages
+                            .iter()
+                            .all(|p| p.len() <= paged.limit.max(1) as usize || paged.limit == 0),
+                        "{name}: {pages:?}"
+                    );
+                    if paged.max_bytes == 1 {
+                        assert!(pages.iter().all(|p| p.len() <= 1), "{name}: {pages:?}");
+                    }
+                    let flat: Vec<String> = pages.into_iter().flatten().collect();
+                    assert_eq!(flat, whole[0], "{name} on {me}, {paged:?}");
+                };
+                let directory = |i: &ViewInput| views.directory(i);
+                let ids = |d: &Directory| {
+                    (
+                        d.entries.iter().map(|e| e.id.clone()).collect(),
+                        d.pager.next(&d.entries),
+                    )
+                };
+                check(
+                    "directory",
+                    pages(paged, directory, ids),
+                    pages(&whole, directory, ids),
+                );
+                let naps = |i: &ViewInput| views.nap_tracker(i);
+                let ids = |t: &NapTracker| {
+                    (
+                        t.members.iter().map(|r| r.member.clone()).collect(),
+                        t.pager.next(&t.members),
+                    )
+                };
+                check("naps", pages(paged, naps, ids), pages(&whole, naps, ids));
+                let practices = |i: &ViewInput| views.practices(i);
+                let ids = |p: &PracticesView| {
+                    (
+                        p.practices.iter().map(|r| r.id.clone()).collect(),
+                        p.pager.next(&p.practices),
+                    )
+                };
+                check(
+                    "practices",
+                    pages(paged, practices, ids),
+                    pages(&whole, practices, ids),
+                );
+                let funding = |i: &ViewInput| views.funding(i);
+                let ids = |f: &FundingView| {
+                    (
+                        f.commitments.iter().map(|r| r.id.clone()).collect(),
+                        f.pager.next(&f.commitments),
+                    )
+                };
+                check(
+                    "funding",
+                    pages(paged, funding, ids),
+                    pages(&whole, funding, ids),
+                );
+                let follow_up = |i: &ViewInput| views.follow_up(i);
+                let ids = |f: &FollowUpView| {
+                    (
+                        f.decisions.iter().map(|r| r.id.clone()).collect(),
+                        f.pager.next(&f.decisions),
+                    )
+                };
+                check(
+                    "follow-up",
+                    pages(paged, follow_up, ids),
+                    pages(&whole, follow_up, ids),
+                );
+                let meeting = |i: &ViewInput| views.meeting("SEC:meeting:cccccccccccc", i);
+                let ids = |m: &MeetingView| {
+                    (
+                        m.registrations
+                            .iter()
+                            .map(|r| r.id.clone())
+                            .chain(m.statements.iter().map(|s| s.id.clone()))
+                            .collect(),
+                        m.pager.next(&m.registrations, &m.statements),
+                    )
+                };
+                let sorted = |pages: Vec<Vec<String>>| {
+                    // The two lists page side by side: compare each list.
+                    let mut flat: Vec<String> = pages.into_iter().flatten().collect();
+                    flat.sort();
+                    vec![flat]
+                };
+                assert_eq!(
+                    sorted(pages(paged, meeting, ids)),
+                    sorted(pages(&whole, meeting, ids)),
+                    "meeting on {me}, {paged:?}"
+                );
+            }
+        }
+        // The follow-up order: overdue first (by due date), then the
+        // others by due date, undated last.
+        let follow = views_of(&path, "SEC").follow_up(&all).unwrap();
+        let order: Vec<(bool, Option<&str>)> = follow
+            .decisions
+            .iter()
+            .map(|d| (d.overdue, d.due.as_deref()))
+            .collect();
+        let mut sorted = order.clone();
+        sorted.sort_by_key(|(overdue, due)| (!overdue, due.is_none(), *due));
+        assert_eq!(order, sorted);
+        assert!(order.contains(&(true, Some("2024-05-01"))));
+        assert!(order.contains(&(false, Some("2025-01-01"))), "done");
+        assert!(order.contains(&(false, Some("2026-06-30"))), "due today");
+        assert!(order.contains(&(false, None)));
+    }
+
+    #[test]
+    fn a_later_page_carries_rows_only_and_keeps_the_first_pages_day() {
+        let (_dir, path) = store_of_every_view();
+        add_rows_to_page_through(&path);
+        let views = views_of(&path, "SEC");
+        let first = views
+            .practices(&ViewInput {
+                as_of: "2026-06-30".into(),
+                limit: 2,
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(first.total > 2);
+        let next = first.pager.next(&first.practices).unwrap();
+        // Without as_of, the cursor's day; with another, refused.
+        let later = views
+            .practices(&ViewInput {
+                limit: 2,
+                after: next.clone(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(later.total, 0);
+        assert_eq!(later.freshness.as_of.to_string(), "2026-06-30");
+        let err = views
+            .practices(&ViewInput {
+                as_of: "2026-07-01".into(),
+                after: next.clone(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(matches!(err, ViewError::BadFilter(_)), "{err}");
+        assert!(err.to_string().contains("other filters"), "{err}");
+        // Another filter, another view, garbage: refused, saying why.
+        for (input, why) in [
+            (
+                ViewInput {
+                    theme: "peacekeeping".into(),
+                    after: next.clone(),
+                    ..Default::default()
+                },
+                "other filters",
+            ),
+            (
+                ViewInput {
+                    after: "garbage".into(),
+                    ..Default::default()
+                },
+                "not one this node gave",
+            ),
+        ] {
+            let err = views.practices(&input).unwrap_err();
+            assert!(matches!(err, ViewError::BadFilter(_)), "{err}");
+            assert!(err.to_string().contains(why), "{err}");
+        }
+        let err = views
+            .funding(&ViewInput {
+                after: next,
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("continues the practices view, not the funding view"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn each_page_of_a_view_is_read_through_its_index() {
+        // `INDEXED BY` makes a query its index cannot serve fail; here the
+        // plans show a search (a seek), not a sort of every match.
+        let (_dir, path) = store_of_every_view();
+        let conn = Store::open_reader(&path, 1000).unwrap();
+        for (index, sql) in [
+            (
+                "records_practices",
+                "SELECT id FROM records INDEXED BY records_practices
+                 WHERE type = 'practice' AND (owner, title, id) > ('A', 'b', 'c')
+                 ORDER BY owner, title, id LIMIT 10",
+            ),
+            (
+                "records_directory",
+                "SELECT id FROM records INDEXED BY records_directory
+                 WHERE type = 'focal-point' AND owner >= 'A'
+                 ORDER BY owner, CASE json_extract(json, '$.designation') WHEN 'primary' THEN 0
+                     WHEN 'alternate' THEN 1 ELSE 2 END,
+                     coalesce(json_extract(json, '$.person_name'), ''), id LIMIT 10",
+            ),
+            (
+                "records_decisions",
+                "SELECT id FROM records d INDEXED BY records_decisions
+                 WHERE d.type = 'decision' AND json_extract(d.json, '$.due') >= 'x'
+                 ORDER BY json_extract(d.json, '$.due'), d.id LIMIT 10",
+            ),
+            (
+                "records_type_updated",
+                "SELECT id FROM records WHERE type <> 'focal-point-contact' AND type = 'nap'
+                 AND (updated, id) < ('x', 'y') ORDER BY updated DESC, id DESC LIMIT 10",
+            ),
+            (
+                "records_updated",
+                "SELECT id FROM records WHERE type <> 'focal-point-contact'
+                 AND (updated, id) < ('x', 'y') ORDER BY updated DESC, id DESC LIMIT 10",
+            ),
+            (
+                "records_owner_created",
+                "SELECT created, id FROM records WHERE owner = 'ESP'
+                 AND type <> 'focal-point-contact' AND (created, id) > ('', '')
+                 ORDER BY created, id LIMIT 10",
+            ),
+        ] {
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let plan = plan.join("; ");
+            assert!(
+                ["records", "d"].iter().any(|table| {
+                    plan.contains(&format!("SEARCH {table} USING INDEX {index}"))
+                        || plan.contains(&format!("SEARCH {table} USING COVERING INDEX {index}"))
+                }),
+                "{index}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{index}: {plan}");
         }
     }
 

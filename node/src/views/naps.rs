@@ -26,10 +26,14 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::{
-    Context, Freshness, ViewError, ViewInput, Where, freshness, readable,
+    Context, Freshness, Paged, Pager, ViewError, ViewInput, Where, freshness, readable,
     select::{self, Accepts, Selection},
     text,
 };
+use crate::query::{KeyPart, ROW_FRAMING, SCALAR_SIZE, text_size};
+
+/// The name its cursors carry.
+const LISTING: &str = "NAP tracker";
 
 /// Where a member's action plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,12 +66,14 @@ impl NapState {
 /// The tracker.
 #[derive(Debug, Clone)]
 pub struct NapTracker {
-    /// One row per member, in code order.
-    pub members: Vec<NapTrackerRow>,
-    /// The counts.
+    /// One row per member, in code order: one page.
+    pub members: Paged<NapTrackerRow>,
+    /// The counts (on the first page; zeros on later pages).
     pub summary: NapSummary,
     /// How current it is.
     pub freshness: Freshness,
+    /// Makes the cursor of the next page.
+    pub pager: Pager,
 }
 
 /// Counts over the tracker's rows.
@@ -111,6 +117,43 @@ pub struct NapTrackerRow {
     pub standing: String,
 }
 
+impl NapTrackerRow {
+    /// An upper bound of its size on the wire.
+    fn size(&self) -> usize {
+        let plan = self.plan.as_ref().map_or(0, |p| {
+            [
+                Some(&p.id),
+                Some(&p.title),
+                Some(&p.declared_status),
+                p.period_start.as_ref(),
+                p.period_end.as_ref(),
+                p.lead_agency.as_ref(),
+                p.budget.as_ref(),
+                p.budget_currency.as_ref(),
+            ]
+            .iter()
+            .flatten()
+            .map(|t| text_size(t))
+            .sum::<usize>()
+                + 4 * SCALAR_SIZE
+        });
+        [
+            Some(&self.member),
+            self.region.as_ref(),
+            Some(&self.kind),
+            Some(&self.standing),
+        ]
+        .iter()
+        .flatten()
+        .map(|t| text_size(t))
+        .sum::<usize>()
+            + text_size(self.state.as_str())
+            + plan
+            + SCALAR_SIZE
+            + ROW_FRAMING
+    }
+}
+
 /// What the tracker shows of a plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanFacts {
@@ -145,7 +188,7 @@ pub(crate) fn query(
     ctx: &Context<'_>,
     input: &ViewInput,
 ) -> Result<NapTracker, ViewError> {
-    let selection = Selection::parse(
+    let mut selection = Selection::parse(
         input,
         "NAP tracker",
         Accepts {
@@ -153,12 +196,23 @@ pub(crate) fn query(
             period: true,
         },
     )?;
+    let after = selection.start(LISTING, 1, "")?;
+    let after_member = match after.as_deref() {
+        None => None,
+        Some([KeyPart::Text(code)]) => Some(code.clone()),
+        Some(_) => {
+            return Err(ViewError::BadFilter(
+                crate::query::CursorError::Malformed("not a member").to_string(),
+            ));
+        }
+    };
     let members = select::member_table(conn, ctx)?;
     let selected = select::selected_members(&members, &selection)?;
     // The secretariat keeps no plan, unless asked for by name.
     let tracked: Vec<_> = selected
         .iter()
         .filter(|m| !m.is_secretariat() || selection.member.is_some())
+        .filter(|m| after_member.as_ref().is_none_or(|a| m.code > *a))
         .cloned()
         .collect();
     let mut w = Where::default();
@@ -166,6 +220,9 @@ pub(crate) fn query(
     w.push("deleted = 0", []);
     readable(&mut w, ctx);
     select::owned_by_selected(&mut w, "owner", &selection, &selected);
+    if let Some(member) = &after_member {
+        w.push("owner > ?", [text(member.clone())]);
+    }
     if let Some(theme) = selection.theme {
         w.push(
             "EXISTS (SELECT 1 FROM json_each(records.json, '$.themes') WHERE value = ?)",
@@ -232,7 +289,7 @@ pub(crate) fn query(
         plans.entry(owner).or_default().push((state, facts));
     }
     let mut summary = NapSummary::default();
-    let mut out = Vec::with_capacity(tracked.len());
+    let mut out = Paged::new(after, selection.limit, selection.max_bytes);
     for member in &tracked {
         let mine = plans.remove(&member.code).unwrap_or_default();
         let count = mine.len() as u32;
@@ -246,23 +303,30 @@ pub(crate) fn query(
             Some((state, plan)) => (state, Some(plan)),
             None => (NapState::None, None),
         };
-        out.push(NapTrackerRow {
+        let budget_allocated = plan.as_ref().and_then(|p| p.budget.as_deref()) == Some("allocated");
+        let row = NapTrackerRow {
             member: member.code.clone(),
             region: member.region.clone(),
             kind: member.kind.clone(),
             state,
-            plan: plan.clone(),
+            plan,
             plans: count,
             standing: member.standing.clone(),
-        });
-        if !member.is_active() {
+        };
+        let size = row.size();
+        // Past the page, rows still count in the summary (first page).
+        if !out.offer(row, vec![KeyPart::Text(member.code.clone())], size) && after_member.is_some()
+        {
+            break;
+        }
+        if after_member.is_some() || !member.is_active() {
             continue;
         }
         summary.members += 1;
         match state {
             NapState::InForce => {
                 summary.in_force += 1;
-                if plan.as_ref().and_then(|p| p.budget.as_deref()) == Some("allocated") {
+                if budget_allocated {
                     summary.in_force_with_allocated_budget += 1;
                 }
             }
@@ -277,6 +341,7 @@ pub(crate) fn query(
         members: out,
         summary,
         freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
+        pager: selection.pager(LISTING, ""),
     })
 }
 

@@ -2,28 +2,39 @@
 //! with counts. A practice has no date of its own: the period filter applies
 //! to the day it was recorded (`created`).
 //!
-//! The counts cover every match, so every match is read and the rows are
-//! cut at the limit afterwards: counting apart in SQL (a count per owner,
-//! one per theme through `json_each`, then the rows with `LIMIT`) was
-//! measured slower (BENCHMARKS.md), each pass re-reading the JSON.
+//! The counts cover every match: on the first page every match is read
+//! once for them (counting apart in SQL, a count per owner and one per
+//! theme through `json_each`, was measured slower: BENCHMARKS.md, each pass
+//! re-reading the JSON). The rows of a page are read apart, in [`ORDER`]
+//! (the `records_practices` index) from where the previous page ended.
 
 use std::collections::BTreeMap;
 
 use rusqlite::Connection;
 
 use super::{
-    Context, Freshness, ViewError, ViewInput, Where, freshness, readable,
+    Context, Freshness, Paged, Pager, ViewError, ViewInput, Where, after_key, freshness, read_key,
+    readable,
     select::{self, Accepts, Selection},
-    string_list, text, truncate,
+    string_list, text,
 };
-use crate::records::{Region, Theme};
+use crate::{
+    query::{ROW_FRAMING, list_size, text_size},
+    records::{Region, Theme},
+};
+
+/// The order of the rows: by member, then title and id (`records_practices`).
+const ORDER: [&str; 3] = ["owner", "title", "id"];
+
+/// The name its cursors carry.
+const LISTING: &str = "practices view";
 
 /// The practices view.
 #[derive(Debug, Clone)]
 pub struct PracticesView {
-    /// The practices, by member, then title.
-    pub practices: Vec<PracticeRow>,
-    /// Every match (practices may be cut at the limit).
+    /// The practices, by member, then title: one page.
+    pub practices: Paged<PracticeRow>,
+    /// Every match (on the first page; 0 on later pages).
     pub total: u64,
     /// Every theme, in the vocabulary's order, with its count.
     pub by_theme: Vec<(String, u64)>,
@@ -31,6 +42,8 @@ pub struct PracticesView {
     pub by_region: Vec<(String, u64)>,
     /// How current it is.
     pub freshness: Freshness,
+    /// Makes the cursor of the next page.
+    pub pager: Pager,
 }
 
 /// One practice.
@@ -54,6 +67,27 @@ pub struct PracticeRow {
     pub standing: String,
 }
 
+impl PracticeRow {
+    /// An upper bound of its size on the wire.
+    fn size(&self) -> usize {
+        [
+            Some(&self.id),
+            Some(&self.member),
+            self.region.as_ref(),
+            self.kind.as_ref(),
+            Some(&self.title),
+            Some(&self.created),
+            Some(&self.standing),
+        ]
+        .iter()
+        .flatten()
+        .map(|t| text_size(t))
+        .sum::<usize>()
+            + list_size(&self.themes)
+            + ROW_FRAMING
+    }
+}
+
 /// The region key of members without one.
 pub const UNKNOWN_REGION: &str = "unknown";
 
@@ -62,7 +96,7 @@ pub(crate) fn query(
     ctx: &Context<'_>,
     input: &ViewInput,
 ) -> Result<PracticesView, ViewError> {
-    let selection = Selection::parse(
+    let mut selection = Selection::parse(
         input,
         "practices view",
         Accepts {
@@ -70,6 +104,7 @@ pub(crate) fn query(
             period: true,
         },
     )?;
+    let after = selection.start(LISTING, ORDER.len(), "")?;
     let members = select::member_table(conn, ctx)?;
     let selected = select::selected_members(&members, &selection)?;
     let mut w = Where::default();
@@ -86,42 +121,40 @@ pub(crate) fn query(
     if let Some(period) = selection.period {
         period.contains(&mut w, "substr(created, 1, 10)");
     }
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, owner, json_extract(json, '$.kind'), title, json_extract(json, '$.themes'),
-                created
-         FROM records {}
-         ORDER BY owner, title, id",
-        w.sql()
-    ))?;
-    let mut practices = stmt
-        .query_map(w.args(), |r| {
-            let owner: String = r.get(1)?;
-            Ok(PracticeRow {
-                id: r.get(0)?,
-                standing: select::standing_of(&members, &owner),
-                region: members.get(&owner).and_then(|m| m.region.clone()),
-                member: owner,
-                kind: r.get(2)?,
-                title: r.get(3)?,
-                themes: string_list(r.get(4)?),
-                created: r.get(5)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut themes: BTreeMap<&str, u64> = BTreeMap::new();
+    let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<PracticeRow> {
+        let owner: String = r.get(1)?;
+        Ok(PracticeRow {
+            id: r.get(0)?,
+            standing: select::standing_of(&members, &owner),
+            region: members.get(&owner).and_then(|m| m.region.clone()),
+            member: owner,
+            kind: r.get(2)?,
+            title: r.get(3)?,
+            themes: string_list(r.get(4)?),
+            created: r.get(5)?,
+        })
+    };
+    const COLUMNS: &str =
+        "id, owner, json_extract(json, '$.kind'), title, json_extract(json, '$.themes'), created";
+
+    // The counts, over every match (first page only).
+    let mut total = 0;
+    let mut themes: BTreeMap<String, u64> = BTreeMap::new();
     let mut regions: BTreeMap<String, u64> = BTreeMap::new();
-    for practice in &practices {
-        for theme in &practice.themes {
-            *themes.entry(theme.as_str()).or_default() += 1;
+    if after.is_none() {
+        let mut stmt =
+            conn.prepare_cached(&format!("SELECT {COLUMNS} FROM records {}", w.sql()))?;
+        let mut rows = stmt.query(w.args())?;
+        while let Some(r) = rows.next()? {
+            let practice = row(r)?;
+            total += 1;
+            for theme in practice.themes {
+                *themes.entry(theme).or_default() += 1;
+            }
+            *regions
+                .entry(practice.region.unwrap_or_else(|| UNKNOWN_REGION.to_owned()))
+                .or_default() += 1;
         }
-        *regions
-            .entry(
-                practice
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| UNKNOWN_REGION.to_owned()),
-            )
-            .or_default() += 1;
     }
     let by_theme = Theme::ALL
         .iter()
@@ -138,12 +171,33 @@ pub(crate) fn query(
         .chain([UNKNOWN_REGION])
         .filter_map(|r| regions.get(r).map(|n| (r.to_owned(), *n)))
         .collect();
-    let total = truncate(&mut practices, selection.limit);
+
+    // The page.
+    if let Some(key) = &after {
+        after_key(&mut w, &ORDER, key);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, {order} FROM records INDEXED BY records_practices {}
+         ORDER BY {order} LIMIT {}",
+        w.sql(),
+        selection.limit + 1,
+        order = ORDER.join(", "),
+    ))?;
+    let mut practices = Paged::new(after, selection.limit, selection.max_bytes);
+    let mut rows = stmt.query(w.args())?;
+    while let Some(r) = rows.next()? {
+        let practice = row(r)?;
+        let size = practice.size();
+        if !practices.offer(practice, read_key(r, 6, ORDER.len())?, size) {
+            break;
+        }
+    }
     Ok(PracticesView {
         practices,
         total,
         by_theme,
         by_region,
         freshness: freshness::of(conn, ctx, &selected, selection.as_of)?,
+        pager: selection.pager(LISTING, ""),
     })
 }

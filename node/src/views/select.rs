@@ -15,6 +15,7 @@ use super::{Context, DEFAULT_LIMIT, MAX_LIMIT, ViewError, Where, readable, text}
 use crate::{
     identity::NodeId,
     member::{MemberCode, MemberKind},
+    query::{Cursor, CursorError, KeyPart, Paged, SortKey},
     records::{Date, Region, Theme},
 };
 
@@ -35,6 +36,12 @@ pub struct ViewInput {
     pub as_of: String,
     /// Rows to return (0: [`DEFAULT_LIMIT`]).
     pub limit: u32,
+    /// Where to continue: the cursor of a previous page (`next`); empty
+    /// for the first page.
+    pub after: String,
+    /// Bytes of rows (their estimated size on the wire) a page holds at
+    /// most, beyond its first row; 0: no bound.
+    pub max_bytes: usize,
 }
 
 /// A closed or half-open range of days.
@@ -154,6 +161,12 @@ pub struct Selection {
     pub as_of: Date,
     /// Rows to return.
     pub limit: usize,
+    /// Bytes of rows to return (see [`ViewInput::max_bytes`]).
+    pub max_bytes: usize,
+    /// The cursor given, if any (read by [`Selection::start`]).
+    after: String,
+    /// Whether `as_of` was given (rather than today).
+    as_of_given: bool,
 }
 
 /// The member kinds a filter may name.
@@ -226,6 +239,7 @@ impl Selection {
             Some(period) => Some(DateRange::parse(&period).map_err(bad)?),
             None => None,
         };
+        let as_of_given = given(&input.as_of).is_some();
         let as_of = match given(&input.as_of) {
             Some(day) => Date::parse(&day).map_err(|e| bad(format!("as-of: {e}")))?,
             None => today()?,
@@ -242,12 +256,104 @@ impl Selection {
             period,
             as_of,
             limit,
+            max_bytes: if input.max_bytes == 0 {
+                usize::MAX
+            } else {
+                input.max_bytes
+            },
+            after: input.after.trim().to_owned(),
+            as_of_given,
         })
+    }
+
+    /// Where this page starts: `None` for the first page, else the sort key
+    /// (of `arity` parts) after which it continues, read from the request's
+    /// cursor, which must be one `listing` gave under the same filters
+    /// (and, for a view of one thing, the same `scope`). A cursor carries
+    /// the day the first page was judged on: a request without `as_of`
+    /// takes it (a listing that spans midnight keeps its day), one with
+    /// another day is refused.
+    pub(crate) fn start(
+        &mut self,
+        listing: &str,
+        arity: usize,
+        scope: &str,
+    ) -> Result<Option<SortKey>, ViewError> {
+        if self.after.is_empty() {
+            return Ok(None);
+        }
+        let bad = |e: CursorError| ViewError::BadFilter(e.to_string());
+        let cursor =
+            Cursor::decode(&self.after, listing, &self.digest(scope), arity + 1).map_err(bad)?;
+        let mut key = cursor.key.into_iter();
+        let day = key
+            .next()
+            .and_then(|day| day.as_text().and_then(|d| Date::parse(d).ok()))
+            .ok_or_else(|| bad(CursorError::Malformed("no day")))?;
+        if self.as_of_given && day != self.as_of {
+            return Err(bad(CursorError::OtherFilters));
+        }
+        self.as_of = day;
+        Ok(Some(key.collect()))
+    }
+
+    /// How the cursors of `listing`'s pages under this selection are made.
+    pub(crate) fn pager(&self, listing: &'static str, scope: &str) -> Pager {
+        Pager {
+            listing,
+            filters: self.digest(scope),
+            as_of: self.as_of,
+        }
+    }
+
+    /// The digest of the filters (not the day, nor the limits).
+    fn digest(&self, scope: &str) -> String {
+        let period = self
+            .period
+            .map(|p| {
+                format!(
+                    "{}/{}",
+                    p.start.map(|d| d.to_string()).unwrap_or_default(),
+                    p.end.map(|d| d.to_string()).unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        Cursor::digest(&[
+            self.member.as_ref().map_or("", MemberCode::as_str),
+            self.region.map_or("", Region::as_str),
+            self.kind.unwrap_or_default(),
+            self.theme.map_or("", Theme::as_str),
+            &period,
+            scope,
+        ])
     }
 
     /// Whether any member filter (member, region, kind) is set.
     pub fn filters_members(&self) -> bool {
         self.member.is_some() || self.region.is_some() || self.kind.is_some()
+    }
+}
+
+/// Makes the cursors of one view's pages: the view, a digest of its
+/// filters and the day it is judged on, with the sort key of a row.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    listing: &'static str,
+    filters: String,
+    as_of: Date,
+}
+
+impl Pager {
+    /// The cursor of the page after the row whose sort key is `key`.
+    pub fn cursor(&self, key: &[KeyPart]) -> String {
+        let mut parts = vec![KeyPart::Text(self.as_of.to_string())];
+        parts.extend_from_slice(key);
+        Cursor::new(self.listing, &self.filters, parts).encode()
+    }
+
+    /// The cursor of the page after `rows`, if rows follow them.
+    pub fn next<T>(&self, rows: &Paged<T>) -> Option<String> {
+        rows.next_key().map(|key| self.cursor(key))
     }
 }
 

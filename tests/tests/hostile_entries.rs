@@ -13,7 +13,7 @@
 //! Before the limits, these entries crashed the nodes (stack overflow,
 //! failed allocation) or held gigabytes.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use automerge::{Author, Automerge, ObjType, ReadDoc as _, transaction::Transactable as _};
 use focal_node::{
@@ -547,11 +547,12 @@ fn a_compressed_chunk_bomb_is_refused_without_being_inflated() {
     }
 }
 
-/// A client's create over a schema limit is refused at once, naming the
-/// field and the limit; a record at the limits is accepted and replicates
+/// A client's create over a schema limit is refused, naming the field and
+/// the limit (its items counted before any is read; the time it took is
+/// printed, speed being the benchmarks' business); a record at the limits is accepted and replicates
 /// (every node's ingest limits admit what validation admits).
 #[test]
-fn a_client_write_over_a_limit_is_refused_quickly_and_one_at_the_limits_replicates() {
+fn a_client_write_over_a_limit_is_refused_and_one_at_the_limits_replicates() {
     let net = TestNetwork::start(&["ESP"], |_, _| {});
     let esp = &net.members[0];
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -580,7 +581,6 @@ fn a_client_write_over_a_limit_is_refused_quickly_and_one_at_the_limits_replicat
         "{}",
         err.message()
     );
-    assert!(took < Duration::from_secs(10), "{took:?}");
 
     // Nested deeper than any schema: refused before validation walks it.
     let mut deep = json!("x");

@@ -377,6 +377,11 @@ pub fn render(sources: &MetricsSources) -> String {
     let family = |out: &mut String, name: &str, kind: &str, help: &str| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
     };
+    // A family of one unlabelled value.
+    let single = |out: &mut String, name: &str, kind: &str, help: &str, value: u64| {
+        family(out, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
+    };
     family(
         &mut out,
         "focal_node_info",
@@ -563,38 +568,26 @@ pub fn render(sources: &MetricsSources) -> String {
         );
     }
 
-    family(
+    single(
         &mut out,
         "focal_document_cache_documents",
         "gauge",
         "Documents the writer keeps in memory.",
+        COUNTERS.cache_documents.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "focal_document_cache_documents {}",
-        COUNTERS.cache_documents.load(Ordering::Relaxed)
-    );
-    family(
+    single(
         &mut out,
         "focal_document_cache_bytes",
         "gauge",
         "Estimated memory of the documents the writer keeps ([storage] cache_bytes bounds it).",
+        COUNTERS.cache_bytes.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "focal_document_cache_bytes {}",
-        COUNTERS.cache_bytes.load(Ordering::Relaxed)
-    );
-    family(
+    single(
         &mut out,
         "focal_wal_bytes",
         "gauge",
         "Size of the database's write-ahead log after the last checkpoint.",
-    );
-    let _ = writeln!(
-        out,
-        "focal_wal_bytes {}",
-        COUNTERS.wal_bytes.load(Ordering::Relaxed)
+        COUNTERS.wal_bytes.load(Ordering::Relaxed),
     );
     family(
         &mut out,
@@ -610,38 +603,26 @@ pub fn render(sources: &MetricsSources) -> String {
             .unwrap_or(0);
         let _ = writeln!(out, "focal_wal_checkpoints_total{{mode=\"{mode}\"}} {n}");
     }
-    family(
+    single(
         &mut out,
         "focal_connections_open",
         "gauge",
         "Connections open on the gRPC port, handshaking or serving.",
+        COUNTERS.connections_open.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "focal_connections_open {}",
-        COUNTERS.connections_open.load(Ordering::Relaxed)
-    );
-    family(
+    single(
         &mut out,
         "focal_connections_pending",
         "gauge",
         "Open connections that have not yet sent the HTTP/2 preface (TLS or preface pending).",
+        COUNTERS.connections_pending.load(Ordering::Relaxed),
     );
-    let _ = writeln!(
-        out,
-        "focal_connections_pending {}",
-        COUNTERS.connections_pending.load(Ordering::Relaxed)
-    );
-    family(
+    single(
         &mut out,
         "focal_connections_accepted_total",
         "counter",
         "Connections admitted under the connection caps since start.",
-    );
-    let _ = writeln!(
-        out,
-        "focal_connections_accepted_total {}",
-        COUNTERS.connections_accepted.load(Ordering::Relaxed)
+        COUNTERS.connections_accepted.load(Ordering::Relaxed),
     );
     family(
         &mut out,

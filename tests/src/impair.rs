@@ -27,8 +27,10 @@ use std::{
     cmp::Reverse,
     collections::{BinaryHeap, HashMap},
     fmt,
-    io::{self, ErrorKind},
+    fs::File,
+    io::{self, BufWriter, ErrorKind, Write as _},
     net::{IpAddr, SocketAddr, UdpSocket},
+    path::Path,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -128,6 +130,7 @@ impl fmt::Display for RelayCounts {
     }
 }
 
+/// The live counts behind `RelayCounts`, bumped by every relay thread.
 #[derive(Default)]
 struct Counters {
     received: AtomicU64,
@@ -171,10 +174,15 @@ struct Hub {
     /// Source MAC → the port it was last seen on.
     macs: Mutex<HashMap<[u8; 6], usize>>,
     counters: Counters,
-    held: AtomicU64,
+    /// Numbers held frames, so that frames due at the same instant leave
+    /// in the order they came.
+    next_seq: AtomicU64,
     stop: AtomicBool,
     /// The first error that stopped a port's thread.
     failure: Mutex<Option<String>>,
+    /// When the relay started: the clock of the trace.
+    started: Instant,
+    trace: Option<Mutex<BufWriter<File>>>,
 }
 
 /// The running relay; stops (and joins its threads) on drop.
@@ -186,8 +194,33 @@ pub struct Relay {
 impl Relay {
     /// Opens a socket on each of `ports` (interfaces of network namespace
     /// `namespace`, as `ip netns` names it) and starts relaying: one thread
-    /// per port reading, one writing what the timer queue releases.
-    pub fn start(namespace: &str, ports: Vec<Port>, impairment: Impairment) -> io::Result<Self> {
+    /// per port reading, one writing what the timer queue releases. With
+    /// `trace`, every frame between two impaired ports is also described in
+    /// that file, one line each: the relay's clock (seconds), the ports,
+    /// `DROP` or `held`, and the frame (ARP, or IPv4 TCP with flags, seq,
+    /// ack, and payload length).
+    pub fn start(
+        namespace: &str,
+        ports: Vec<Port>,
+        impairment: Impairment,
+        trace: Option<&Path>,
+    ) -> io::Result<Self> {
+        let trace = match trace {
+            None => None,
+            Some(path) => {
+                let mut file = BufWriter::new(File::create(path)?);
+                writeln!(file, "# {impairment}")?;
+                for (i, port) in ports.iter().enumerate() {
+                    let impaired = if port.impaired {
+                        "impaired"
+                    } else {
+                        "not impaired"
+                    };
+                    writeln!(file, "# port {i}: {} ({impaired})", port.interface)?;
+                }
+                Some(file)
+            }
+        };
         let names: Vec<String> = ports.iter().map(|p| p.interface.clone()).collect();
         let sockets = in_namespace(namespace, move || {
             names
@@ -201,9 +234,11 @@ impl Relay {
             impairment,
             macs: Mutex::new(HashMap::new()),
             counters: Counters::default(),
-            held: AtomicU64::new(0),
+            next_seq: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             failure: Mutex::new(None),
+            started: Instant::now(),
+            trace: trace.map(Mutex::new),
         });
         let (queue, timer) = mpsc::channel();
         let mut threads = Vec::new();
@@ -224,6 +259,11 @@ impl Relay {
                 .spawn(move || timer_hub.release_held(&timer))?,
         );
         Ok(Self { hub, threads })
+    }
+
+    /// The relay's clock (since it started): the time base of its trace.
+    pub fn clock(&self) -> Duration {
+        self.hub.started.elapsed()
     }
 
     /// What the relay has done so far. Panics if a port's thread failed: a
@@ -249,6 +289,9 @@ impl Drop for Relay {
         self.hub.stop.store(true, Ordering::SeqCst);
         for thread in self.threads.drain(..) {
             let _ = thread.join();
+        }
+        if let Some(trace) = &self.hub.trace {
+            let _ = trace.lock().unwrap().flush();
         }
     }
 }
@@ -282,8 +325,9 @@ impl Hub {
                 }
             };
             let arrived = Instant::now();
-            // What the relay itself wrote to this port, should the kernel
-            // show it despite PACKET_IGNORE_OUTGOING.
+            // Frames leaving through this port (the relay's own writes),
+            // should the kernel show them despite PACKET_IGNORE_OUTGOING:
+            // only what arrives is relayed.
             if kind == PACKET_OUTGOING || len < VNET_HDR_LEN + 14 {
                 continue;
             }
@@ -350,14 +394,29 @@ impl Hub {
         self.counters.impaired.fetch_add(1, Ordering::Relaxed);
         if draws.unit() < self.impairment.loss {
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            self.trace(arrived, from, to, "DROP", frame);
             return;
         }
+        self.trace(arrived, from, to, "held", frame);
         let _ = queue.send(Held {
             due: arrived + self.impairment.delay,
-            seq: self.held.fetch_add(1, Ordering::Relaxed),
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
             port: to,
             frame: frame.to_vec(),
         });
+    }
+
+    /// One line of the trace (if one is kept) about a frame between two
+    /// impaired ports.
+    fn trace(&self, arrived: Instant, from: usize, to: usize, verdict: &str, frame: &[u8]) {
+        if let Some(trace) = &self.trace {
+            let at = (arrived - self.started).as_secs_f64();
+            let what = describe(&frame[VNET_HDR_LEN..]);
+            let _ = writeln!(
+                trace.lock().unwrap(),
+                "{at:.3} {from}->{to} {verdict} {what}"
+            );
+        }
     }
 
     fn write(&self, to: usize, frame: &[u8]) {
@@ -393,6 +452,57 @@ impl Hub {
                 }
             }
         }
+    }
+}
+
+/// A frame in a few words: ARP, or IPv4 TCP as `tcpdump` would put it.
+fn describe(ethernet: &[u8]) -> String {
+    let be16 = |b: &[u8], at: usize| u16::from_be_bytes([b[at], b[at + 1]]);
+    let be32 = |b: &[u8], at: usize| u32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    let ipv4 = |b: &[u8], at: usize| format!("{}.{}.{}.{}", b[at], b[at + 1], b[at + 2], b[at + 3]);
+    match be16(ethernet, 12) {
+        0x0806 if ethernet.len() >= 42 => {
+            let op = if be16(ethernet, 20) == 1 {
+                "who-has"
+            } else {
+                "reply"
+            };
+            format!(
+                "ARP {op} {} from {}",
+                ipv4(ethernet, 38),
+                ipv4(ethernet, 28)
+            )
+        }
+        0x0800 if ethernet.len() >= 34 => {
+            let ip = &ethernet[14..];
+            let header = usize::from(ip[0] & 0x0f) * 4;
+            let (from, to) = (ipv4(ip, 12), ipv4(ip, 16));
+            if ip[9] != 6 || ip.len() < header + 20 {
+                return format!("IPv4 protocol {} {from} > {to}", ip[9]);
+            }
+            let tcp = &ip[header..];
+            let flags: String = [
+                (0x02, 'S'),
+                (0x01, 'F'),
+                (0x04, 'R'),
+                (0x08, 'P'),
+                (0x10, '.'),
+            ]
+            .iter()
+            .filter(|(bit, _)| tcp[13] & bit != 0)
+            .map(|(_, flag)| *flag)
+            .collect();
+            let payload =
+                usize::from(be16(ip, 2)).saturating_sub(header + usize::from(tcp[12] >> 4) * 4);
+            format!(
+                "TCP {from}:{} > {to}:{} [{flags}] seq {} ack {} len {payload}",
+                be16(tcp, 0),
+                be16(tcp, 2),
+                be32(tcp, 4),
+                be32(tcp, 8)
+            )
+        }
+        other => format!("ethertype {other:04x}"),
     }
 }
 

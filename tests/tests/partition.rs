@@ -10,6 +10,10 @@
 //! must hold every acknowledged write within two anti-entropy intervals plus
 //! two seconds, without any new write.
 //!
+//! Over the relay, `FOCAL_IMPAIR_SEED=N` repeats a run's loss draws and
+//! `FOCAL_IMPAIR_TRACE=FILE` writes one line per frame between members
+//! (dropped or held; the round lines give the relay's clock at each heal).
+//!
 //! Needs root and iproute2 (`ip netns`, veth, bridge): `.ci/run` installs
 //! iproute2 if missing. Without them the test fails, saying why; it never
 //! passes by skipping.
@@ -33,8 +37,9 @@ use focal_tests::{
 const ANTI_ENTROPY: Duration = Duration::from_millis(2000);
 /// What the issue allows after a link heals.
 const CONVERGE_WITHIN: Duration = Duration::from_millis(2 * 2000 + 2000);
-/// The issue's impaired links: delay (each way) and loss (each frame).
+/// The issue's impaired links: the delay of each frame (one way)…
 const DELAY: Duration = Duration::from_millis(200);
+/// … and the share of frames lost.
 const LOSS: f64 = 0.05;
 
 /// Runs `ip ARGS…`, failing the test with its output if it fails.

@@ -83,13 +83,30 @@ pub enum TransportError {
     #[error("cannot configure TLS: {0}")]
     Tls(#[from] rustls::Error),
     /// The gRPC channel failed.
-    #[error("cannot reach the node at {address}: {source}")]
+    #[error("cannot reach the node at {address}: {}", error_chain(source))]
     Connect {
         /// The address.
         address: String,
         /// The underlying error.
         source: tonic::transport::Error,
     },
+}
+
+/// An error and its sources, outermost first ("transport error: No route
+/// to host (os error 113)"): tonic's transport error alone says only
+/// "transport error".
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = inner.source();
+    }
+    text
 }
 
 /// The ed25519 public key inside a DER X.509 certificate.

@@ -732,15 +732,7 @@ mod tests {
 
     #[test]
     fn reads_merge_the_companion_over_older_contact_details() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("focal.db"),
-            &StoreOptions {
-                busy_timeout_ms: 1000,
-                create: true,
-            },
-        )
-        .unwrap();
+        let (_dir, _, store) = crate::store::temp_store();
         let envelope = |id: &str, kind: &str, visibility: &str| {
             object(json!({
                 "id": id, "type": kind, "owner": "ESP", "visibility": visibility,

@@ -676,21 +676,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::store::StoreOptions;
 
     /// A database of `n` practices of ESP (some sharing a change time) and
     /// one focal point with its contact companion.
     fn store(n: usize) -> (tempfile::TempDir, Reader, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("focal.db");
-        let store = Store::open(
-            &path,
-            &StoreOptions {
-                busy_timeout_ms: 1000,
-                create: true,
-            },
-        )
-        .unwrap();
+        let (dir, path, store) = crate::store::temp_store();
         for i in 0..n {
             put(&store, &format!("ESP:practice:{i:04}"), "practice", i / 3);
         }

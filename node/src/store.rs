@@ -444,6 +444,23 @@ fn check_not_newer(path: &Path, found: u32) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A new database in a temporary directory, for unit tests: the directory
+/// (removed when dropped), the database's path, and the store.
+#[cfg(test)]
+pub(crate) fn temp_store() -> (tempfile::TempDir, PathBuf, Store) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("focal.db");
+    let store = Store::open(
+        &path,
+        &StoreOptions {
+            busy_timeout_ms: 1000,
+            create: true,
+        },
+    )
+    .expect("a new database");
+    (dir, path, store)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

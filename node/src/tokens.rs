@@ -236,19 +236,10 @@ pub fn check(conn: &Connection, token: &str) -> Result<Option<Bearer>, TokenErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Store, StoreOptions};
 
     #[test]
     fn create_check_revoke() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("focal.db"),
-            &StoreOptions {
-                busy_timeout_ms: 1000,
-                create: true,
-            },
-        )
-        .unwrap();
+        let (_dir, _, store) = crate::store::temp_store();
         let conn = store.conn();
         let token = create(conn, "laptop", Role::Editor).unwrap();
         assert!(token.starts_with(TOKEN_PREFIX));
@@ -302,15 +293,7 @@ mod tests {
 
     #[test]
     fn the_database_refuses_an_unknown_role() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("focal.db"),
-            &StoreOptions {
-                busy_timeout_ms: 1000,
-                create: true,
-            },
-        )
-        .unwrap();
+        let (_dir, _, store) = crate::store::temp_store();
         let refused = store.conn().execute(
             "INSERT INTO tokens (name, hash, created, role) VALUES ('x', x'00', 'now', 'root')",
             [],

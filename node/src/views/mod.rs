@@ -335,16 +335,7 @@ mod tests {
     /// member's `local` records, nor a member node another's `secretariat`
     /// ones): views must still show only what the viewer may read.
     fn store_with_every_visibility() -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("focal.db");
-        let store = Store::open(
-            &path,
-            &StoreOptions {
-                busy_timeout_ms: 1000,
-                create: true,
-            },
-        )
-        .unwrap();
+        let (dir, path, store) = crate::store::temp_store();
         let mut n = 0;
         for owner in ["ESP", "NAM"] {
             for visibility in ["network", "secretariat", "local"] {
@@ -468,16 +459,7 @@ mod tests {
     /// secretariat keeps: `SEC:meeting:aaaaaaaaaaaa` (local to it),
     /// `…bbbbbbbbbbbb` (deleted), `…cccccccccccc` (network).
     fn store_of_every_view() -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("focal.db");
-        let store = Store::open(
-            &path,
-            &StoreOptions {
-                busy_timeout_ms: 1000,
-                create: true,
-            },
-        )
-        .unwrap();
+        let (dir, path, store) = crate::store::temp_store();
         let put =
             |id: &str, kind: &str, owner: &str, visibility: &str, deleted: bool, body: Value| {
                 let mut fields = body.as_object().unwrap().clone();

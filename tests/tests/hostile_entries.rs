@@ -462,6 +462,56 @@ fn a_record_nested_thousands_deep_is_refused_and_the_peer_cut_off() {
     );
 }
 
+/// A change creating the fake peer's practice `id` whose `notes` is a text
+/// object with a mark on it: the shape that made Automerge 0.12 panic in
+/// a destructor while unwinding, aborting the process (FUZZING.md).
+fn marked_record(key: &NodeKey, id: &str) -> Vec<u8> {
+    let mut document = Automerge::new();
+    document.set_author(Some(Author::from(key.id().0.to_vec())));
+    let mut tx = document.transaction();
+    for (field, value) in &practice(FAKE, id, "Marked") {
+        doc::put(&mut tx, &automerge::ROOT, field, value).unwrap();
+    }
+    let text = tx
+        .put_object(automerge::ROOT, "notes", ObjType::Text)
+        .unwrap();
+    tx.splice_text(&text, 0, 0, "Women mediators").unwrap();
+    tx.mark(
+        &text,
+        automerge::marks::Mark::new("bold".into(), true, 0, 5),
+        automerge::marks::ExpandMark::Both,
+    )
+    .unwrap();
+    tx.commit();
+    document
+        .get_last_local_change()
+        .unwrap()
+        .raw_bytes()
+        .to_vec()
+}
+
+/// Operations no Focal node writes (a text object, a mark) in a member's
+/// entry: refused before they are applied, the peer cut off, every victim
+/// still serving, after a restart too.
+#[test]
+fn an_entry_with_operations_focal_never_writes_is_refused_before_it_is_applied() {
+    let key = NodeKey::generate().unwrap();
+    let title = "Gender advisers in peace operations";
+    let h1 = honest(&key, 1, EntryHash::default(), "honestmarkaa", title);
+    let id = record_id(FAKE, "practice", "markedaaaaaa");
+    let marked = signed(&key, 2, h1.hash(), &id, vec![marked_record(&key, &id)]);
+    let script: Script = {
+        let (h1, marked) = (h1.clone(), marked.clone());
+        Box::new(move |_| vec![message(&[&h1, &marked])])
+    };
+    let mut fx = Fixture::start(key, |_, _| script);
+    for victim in fx.victims() {
+        wait_listed(victim, &h1, title);
+    }
+    let fake = fx.fake.id;
+    check_attack(&mut fx, &fake, 2, &["it holds a text object"], &[&h1], &id);
+}
+
 /// Item 2: a list of 1,000,000 items in a few hundred bytes (first
 /// session), and the same change rewritten to claim 100,000,001 operations
 /// (later sessions): refused from the run lengths, before Automerge decodes

@@ -742,6 +742,15 @@ pub fn add_practice(conn: &str, kind: &str, title: &str, theme: &str) -> String 
         .to_owned()
 }
 
+/// A size field of `/proc/PID/status` (`VmHWM:`, the peak resident memory;
+/// `VmRSS:`), in bytes.
+pub fn proc_status_bytes(pid: u32, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
 /// Rows in a node's `log_entries` table.
 pub fn entry_count(dir: &NodeDir) -> i64 {
     rusqlite::Connection::open(dir.path.join("focal.db"))

@@ -937,5 +937,28 @@ fn a_panic_while_storing_refuses_that_entry_and_the_node_goes_on() {
                 .is_some_and(|t| t.contains(TRIGGER))),
         "a record of a panicked write was stored"
     );
+    // What the refused entry and the failed write left: bounded. (Memory
+    // peaks at ~30 MB; with RUST_BACKTRACE=1 in the environment, the debug
+    // node symbolizes the contained panic's backtrace once, ~270 MB.)
+    for node in [sec, esp] {
+        let peak = focal_tests::proc_status_bytes(node.running().pid(), "VmHWM:").expect("VmHWM");
+        let log = node.running().log_text().len();
+        let database = database_bytes(node);
+        eprintln!(
+            "{}: peak memory {peak} B, log {log} B, database {database} B",
+            node.dir.member
+        );
+        assert!(
+            peak < 300 << 20,
+            "{}: peak memory {peak} B",
+            node.dir.member
+        );
+        assert!(log < 2 << 20, "{}: {log} bytes of log", node.dir.member);
+        assert!(
+            database < 16 << 20,
+            "{}: database of {database} B",
+            node.dir.member
+        );
+    }
     assert_verifies(sec);
 }

@@ -36,15 +36,6 @@ const MAX_DATABASE_BYTES: u64 = 64 * 1024 * 1024;
 /// Log of one run of a victim.
 const MAX_LOG_BYTES: u64 = 16 * 1024 * 1024;
 
-/// A line of `/proc/PID/status` in bytes (`VmHWM`, `VmRSS`); `None` if the
-/// process is gone.
-fn proc_status_bytes(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// Whether the victim's process still runs (a crashed child is a zombie
 /// until waited for).
 fn alive(node: &TestMember) -> bool {
@@ -65,7 +56,7 @@ fn file_len(path: &std::path::Path) -> u64 {
 fn assert_bounded(node: &TestMember) {
     let member = &node.dir.member;
     assert!(alive(node), "{member} died:\n{}", node.running().log_text());
-    let hwm = proc_status_bytes(node.running().pid(), "VmHWM:").expect("VmHWM");
+    let hwm = focal_tests::proc_status_bytes(node.running().pid(), "VmHWM:").expect("VmHWM");
     let database =
         file_len(&node.dir.path.join("focal.db")) + file_len(&node.dir.path.join("focal.db-wal"));
     let log = file_len(&node.running().log);

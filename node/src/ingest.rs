@@ -12,7 +12,7 @@
 //! visibility must match the log the entry came in.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     fmt,
     panic::{AssertUnwindSafe, catch_unwind},
 };
@@ -22,6 +22,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::{
     doc,
+    fork::{Fork, ForkProof},
     identity::NodeId,
     intake::{Checked, Verdict},
     log::{ActorBindings, Audience, EntryError, EntryHash, LogEntry},
@@ -54,6 +55,24 @@ pub enum IngestError {
         audience: &'static str,
         /// The sequence number.
         seq: u64,
+    },
+    /// A proven fork of the entry's log is at or before it: the log stands
+    /// up to the entry before the fork (see `fork`).
+    #[error(
+        "origin {origin} is quarantined for equivocation: its {audience} log stands up to entry \
+         {last}, the last before the fork it signed at entry {fork}; entry {seq} is refused"
+    )]
+    BeyondFork {
+        /// The origin.
+        origin: NodeId,
+        /// The log.
+        audience: &'static str,
+        /// The sequence number.
+        seq: u64,
+        /// Where the log forked.
+        fork: u64,
+        /// The last entry that stands.
+        last: u64,
     },
     /// The entry does not follow the last one held.
     #[error("sequence gap in the log of {origin} ({audience}): holding {have}, received {got}")]
@@ -367,21 +386,96 @@ fn prune_refusals(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The keys quarantined for equivocation.
-pub fn load_quarantine(conn: &Connection) -> Result<HashSet<NodeId>, WriteError> {
+/// What this node refuses of keys that equivocated.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Quarantine {
+    /// Per log, the proven fork: nothing at or beyond its position is
+    /// accepted (see `fork`).
+    pub(crate) forks: HashMap<(NodeId, Audience), Fork>,
+    /// Keys quarantined by a node of schema 8 or older, which kept no proof
+    /// of where the log forked: nothing of them is accepted.
+    pub(crate) legacy: HashSet<NodeId>,
+}
+
+impl Quarantine {
+    /// The fork of one of `origin`'s logs, if one is proven.
+    pub(crate) fn fork_of(&self, origin: &NodeId) -> Option<&Fork> {
+        self.forks
+            .iter()
+            .filter(|((o, _), _)| o == origin)
+            .map(|(_, fork)| fork)
+            .min_by_key(|f| (f.audience, f.seq))
+    }
+}
+
+/// The forks this node holds a proof of, and the keys quarantined before
+/// proofs were kept.
+pub(crate) fn load_quarantine(conn: &Connection) -> Result<Quarantine, WriteError> {
+    let storage = |e: rusqlite::Error| WriteError::Storage(e.to_string());
+    let mut quarantine = Quarantine::default();
+    for fork in load_forks(conn)? {
+        quarantine.forks.insert((fork.origin, fork.audience), fork);
+    }
     let mut stmt = conn
         .prepare("SELECT origin FROM quarantine")
-        .map_err(|e| WriteError::Storage(e.to_string()))?;
+        .map_err(storage)?;
     let rows = stmt
         .query_map([], |r| r.get::<_, String>(0))
-        .map_err(|e| WriteError::Storage(e.to_string()))?;
-    let mut set = HashSet::new();
+        .map_err(storage)?;
     for row in rows {
-        if let Some(id) = NodeId::from_hex(&row.map_err(|e| WriteError::Storage(e.to_string()))?) {
-            set.insert(id);
+        if let Some(id) = NodeId::from_hex(&row.map_err(storage)?)
+            && quarantine.fork_of(&id).is_none()
+        {
+            quarantine.legacy.insert(id);
         }
     }
-    Ok(set)
+    Ok(quarantine)
+}
+
+/// Every proven fork this node holds.
+pub fn load_forks(conn: &Connection) -> Result<Vec<Fork>, WriteError> {
+    let storage = |e: rusqlite::Error| WriteError::Storage(e.to_string());
+    let mut stmt = conn
+        .prepare_cached("SELECT first, second FROM forks ORDER BY proven_at, origin, audience")
+        .map_err(storage)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .map_err(storage)?;
+    let mut forks = Vec::new();
+    for row in rows {
+        let (first, second) = row.map_err(storage)?;
+        let proof = ForkProof::check(&first, &second)
+            .map_err(|e| WriteError::Storage(format!("a stored fork proof does not hold: {e}")))?;
+        forks.push(Fork::from(&proof));
+    }
+    Ok(forks)
+}
+
+/// Why a fork proof was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ForkRefused {
+    /// It proves nothing: no honest node sends it.
+    #[error(transparent)]
+    Proof(#[from] crate::fork::ProofError),
+    /// Its key is not in the roster (perhaps not yet).
+    #[error("a fork proof about key {0}, which is not in the roster")]
+    UnknownKey(NodeId),
+    /// Storing failed.
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+/// What proving a fork did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForkOutcome {
+    /// Whether the proof was new here (a proof of the same log at the same
+    /// or an earlier position changes nothing).
+    pub new: bool,
+    /// Entries taken out of the log (beyond the last that stands).
+    pub cut: usize,
+    /// Records rebuilt without them.
+    pub records: Vec<String>,
 }
 
 enum Outcome {
@@ -475,8 +569,8 @@ impl WriteContext<'_> {
                         tracing::error!(%e, "cannot record the changes of a refused entry");
                     }
                     if let IngestError::Equivocation { .. } = &err {
-                        // Evidence and quarantine outlive the refusal.
-                        if let Err(e) = self.record_equivocation(tx, &entry) {
+                        // The proof (or the evidence) outlives the refusal.
+                        if let Err(e) = self.equivocation(tx, peer, &entry) {
                             tracing::error!(%e, "cannot record equivocation evidence");
                         }
                     }
@@ -511,40 +605,183 @@ impl WriteContext<'_> {
         (report, applied)
     }
 
-    fn record_equivocation(&mut self, conn: &Connection, entry: &LogEntry) -> rusqlite::Result<()> {
+    /// A received entry differs from the one held at its position: if both
+    /// chain to the same entry, this is where the log forked, and the two
+    /// prove it ([`WriteContext::prove_fork`]); otherwise the log forked
+    /// earlier, and the entry is kept as evidence while the sync layer looks
+    /// for the first position that differs (`sync`).
+    fn equivocation(
+        &mut self,
+        conn: &Connection,
+        peer: &str,
+        entry: &LogEntry,
+    ) -> Result<(), WriteError> {
+        let storage = |e: rusqlite::Error| WriteError::Storage(e.to_string());
         let body = &entry.body;
-        let stored: Vec<u8> = conn.query_row(
-            "SELECT hash FROM log_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
-            params![&body.origin.0[..], body.audience.code(), body.seq as i64],
-            |r| r.get(0),
-        )?;
+        let (held, stored_hash): (Vec<u8>, Vec<u8>) = conn
+            .query_row(
+                "SELECT entry, hash FROM log_entries
+                 WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                params![&body.origin.0[..], body.audience.code(), body.seq as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(storage)?;
+        let encoded = entry.encode();
+        match ForkProof::check(&held, &encoded) {
+            Ok(proof) => match self.prove_fork(conn, &proof, peer) {
+                Ok(_) => Ok(()),
+                Err(ForkRefused::Storage(e)) => Err(WriteError::Storage(e)),
+                // Not a key of the roster: nothing is kept.
+                Err(e) => {
+                    tracing::warn!(%e, "equivocation not recorded");
+                    Ok(())
+                }
+            },
+            Err(_) => {
+                conn.execute(
+                    "INSERT INTO equivocations
+                         (origin, audience, seq, stored_hash, other_entry, detected_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        &body.origin.0[..],
+                        body.audience.code(),
+                        body.seq as i64,
+                        stored_hash,
+                        encoded,
+                        now_rfc3339()
+                    ],
+                )
+                .map_err(storage)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Takes a checked proof of a fork: keeps it, quarantines its key, and
+    /// cuts the forked log back to the entry before the fork (the last one
+    /// every branch shares), rebuilding the records the cut entries touched
+    /// (see `revocation`). Every node that holds the proof holds the same
+    /// entries of that log, whichever branch it held before.
+    pub(crate) fn prove_fork(
+        &mut self,
+        conn: &Connection,
+        proof: &ForkProof,
+        peer: &str,
+    ) -> Result<ForkOutcome, ForkRefused> {
+        let storage = |e: rusqlite::Error| ForkRefused::Storage(e.to_string());
+        let (origin, audience, seq) = (proof.origin(), proof.audience(), proof.seq());
+        let key = (origin, audience);
+        if self
+            .quarantine
+            .forks
+            .get(&key)
+            .is_some_and(|f| f.seq <= seq)
+        {
+            return Ok(ForkOutcome::default());
+        }
+        // Proofs cost an attacker nothing to make with keys of its own:
+        // only the roster's keys' are kept.
+        let known = self
+            .net
+            .roster
+            .read()
+            .map_err(|_| ForkRefused::Storage("the roster lock is poisoned".into()))?
+            .member_of(&origin)
+            .is_some();
+        if !known {
+            return Err(ForkRefused::UnknownKey(origin));
+        }
+        let last = seq - 1;
         conn.execute(
-            "INSERT INTO equivocations (origin, audience, seq, stored_hash, other_entry, detected_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO forks (origin, audience, seq, first, second, peer, proven_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (origin, audience) DO UPDATE SET
+                 seq = excluded.seq, first = excluded.first, second = excluded.second,
+                 peer = excluded.peer, proven_at = excluded.proven_at",
             params![
-                &body.origin.0[..],
-                body.audience.code(),
-                body.seq as i64,
-                stored,
-                entry.encode(),
+                &origin.0[..],
+                audience.code(),
+                seq as i64,
+                proof.first.encode(),
+                proof.second.encode(),
+                peer,
                 now_rfc3339()
             ],
-        )?;
+        )
+        .map_err(storage)?;
         conn.execute(
             "INSERT INTO quarantine (origin, reason, since) VALUES (?1, ?2, ?3)
-             ON CONFLICT (origin) DO NOTHING",
+             ON CONFLICT (origin) DO UPDATE SET reason = excluded.reason",
             params![
-                body.origin.to_string(),
+                origin.to_string(),
                 format!(
-                    "equivocation at {} seq {}",
-                    body.audience.as_str(),
-                    body.seq
+                    "fork proven at {} entry {seq}: the log stands up to entry {last}",
+                    audience.as_str()
                 ),
                 now_rfc3339()
             ],
-        )?;
-        self.quarantined.insert(body.origin);
-        Ok(())
+        )
+        .map_err(storage)?;
+        let held = self.vv.get(&key).map_or(0, |h| h.seq);
+        let (_, records) =
+            crate::revocation::cut(conn, origin, audience, last, &format!("fork proven at entry {seq}"))
+                .map_err(|e| ForkRefused::Storage(e.to_string()))?;
+        for id in &records {
+            crate::revocation::rebuild(conn, id).map_err(|e| ForkRefused::Storage(e.to_string()))?;
+            self.cache.remove(id);
+        }
+        let head: Option<(i64, Vec<u8>)> = conn
+            .query_row(
+                "SELECT seq, hash FROM log_entries WHERE origin = ?1 AND audience = ?2
+                 ORDER BY seq DESC LIMIT 1",
+                params![&origin.0[..], audience.code()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(storage)?;
+        match head.and_then(|(seq, hash)| Some((seq, <[u8; 32]>::try_from(hash).ok()?))) {
+            Some((seq, hash)) => {
+                self.vv.insert(
+                    key,
+                    crate::writer::LogHead {
+                        seq: seq as u64,
+                        hash: EntryHash(hash),
+                    },
+                );
+            }
+            None => {
+                self.vv.remove(&key);
+            }
+        }
+        self.quarantine.forks.insert(key, Fork::from(proof));
+        self.quarantine.legacy.remove(&origin);
+        let cut = held.saturating_sub(last) as usize;
+        crate::metrics::fork_proven();
+        tracing::warn!(
+            peer,
+            %origin,
+            audience = audience.as_str(),
+            seq,
+            cut,
+            records = records.len(),
+            "fork proven: the key signed two different entries at one position; its log now \
+             stands up to the entry before, here as on every node that holds the proof"
+        );
+        if origin == self.origin {
+            tracing::error!(
+                audience = audience.as_str(),
+                seq,
+                "this node's own key signed two different entries at one position (a restored \
+                 or copied data directory does this): it signs nothing more. Rotate the key \
+                 (`focal-node key rotate`), then write again what the lost entries held \
+                 (`focal-node recover-branch`); see OPERATIONS.md, \"Forks\""
+            );
+        }
+        Ok(ForkOutcome {
+            new: true,
+            cut,
+            records,
+        })
     }
 
     fn ingest_one(
@@ -554,8 +791,19 @@ impl WriteContext<'_> {
         verdict: Result<Vec<automerge::Change>, IngestError>,
     ) -> Result<Outcome, IngestError> {
         let body = &entry.body;
-        if self.quarantined.contains(&body.origin) {
+        if self.quarantine.legacy.contains(&body.origin) {
             return Err(IngestError::Quarantined(body.origin));
+        }
+        if let Some(fork) = self.quarantine.forks.get(&(body.origin, body.audience))
+            && body.seq >= fork.seq
+        {
+            return Err(IngestError::BeyondFork {
+                origin: body.origin,
+                audience: body.audience.as_str(),
+                seq: body.seq,
+                fork: fork.seq,
+                last: fork.seq - 1,
+            });
         }
         let held: Option<Vec<u8>> = conn
             .query_row(

@@ -25,6 +25,7 @@ pub mod contact;
 pub mod datadir;
 pub mod doc;
 pub mod fault;
+pub mod fork;
 pub mod handover;
 pub mod idempotency;
 pub mod identity;

@@ -97,6 +97,7 @@ struct Latency {
 struct Counters {
     stored_own: AtomicU64,
     stored_received: AtomicU64,
+    forks_proven: AtomicU64,
     rejected: Mutex<BTreeMap<&'static str, u64>>,
     cutoffs: Mutex<BTreeMap<&'static str, u64>>,
     /// (method, gRPC code) → requests.
@@ -124,6 +125,11 @@ pub fn entry_stored(own: bool) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// Counts a fork proven here (a proof made or received, new to this node).
+pub fn fork_proven() {
+    COUNTERS.forks_proven.fetch_add(1, Ordering::Relaxed);
+}
+
 /// Counts an entry refused by ingest, by reason.
 pub fn entry_rejected(err: &IngestError) {
     let reason = rejection_reason(err);
@@ -144,7 +150,7 @@ pub fn peer_cut_off(reason: &'static str) {
 pub fn rejection_reason(err: &IngestError) -> &'static str {
     match err {
         IngestError::Entry(_) => "invalid_entry",
-        IngestError::Quarantined(_) => "quarantined",
+        IngestError::Quarantined(_) | IngestError::BeyondFork { .. } => "quarantined",
         IngestError::Equivocation { .. } => "equivocation",
         IngestError::Gap { .. } => "gap",
         IngestError::BrokenChain { .. } => "broken_chain",
@@ -411,6 +417,18 @@ pub fn render(sources: &MetricsSources) -> String {
         out,
         "focal_entries_stored_total{{source=\"received\"}} {}",
         COUNTERS.stored_received.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "focal_forks_proven_total",
+        "counter",
+        "Forks proven since start (a key signed two different entries at one position of one \
+         log): proofs found here or received from peers, each counted once.",
+    );
+    let _ = writeln!(
+        out,
+        "focal_forks_proven_total {}",
+        COUNTERS.forks_proven.load(Ordering::Relaxed)
     );
     by_reason(
         &mut out,

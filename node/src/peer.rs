@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     identity::NodeId,
-    log::{Audience, ENTRY_FRAMING_BYTES, PEER_MESSAGE_BYTES, PULL_FRAMING_BYTES},
+    log::{Audience, ENTRY_FRAMING_BYTES, EntryHash, PEER_MESSAGE_BYTES, PULL_FRAMING_BYTES},
     member::{MemberCode, SECRETARIAT_CODE},
     query::Reader,
     roster::SharedRoster,
@@ -162,6 +162,19 @@ pub fn from_wire(head: &pb::LogHead) -> Option<(LogKey, u64)> {
     Some(((NodeId(origin), audience), head.seq))
 }
 
+/// Most positions in one `Hashes` request.
+pub const MAX_POSITIONS: usize = 1024;
+/// Most forks in one `Forks` answer.
+pub const MAX_FORKS: usize = 4096;
+
+/// Converts a wire position into origin, log and sequence number (`local`
+/// logs and position 0 are not positions).
+pub fn position(p: &pb::Position) -> Option<(NodeId, Audience, u64)> {
+    let origin: [u8; 32] = p.origin.as_slice().try_into().ok()?;
+    let audience = Audience::from_code(u8::try_from(p.audience).ok()?)?;
+    (audience != Audience::Local && p.seq > 0).then_some((NodeId(origin), audience, p.seq))
+}
+
 /// Converts a head to the wire.
 pub fn to_wire(key: &LogKey, head: &LogHead) -> pb::LogHead {
     pb::LogHead {
@@ -258,6 +271,110 @@ impl PeerService for PeerApi {
             })
             .unwrap_or_default();
         Ok(Response::new(pb::HandoversResponse { handovers }))
+    }
+
+    async fn hashes(
+        &self,
+        request: Request<pb::HashesRequest>,
+    ) -> Result<Response<pb::HashesResponse>, Status> {
+        let network_id = request.get_ref().network_id.clone();
+        let peer = self.inner.peer_member(&request, &network_id)?;
+        let positions = request.into_inner().positions;
+        if positions.len() > MAX_POSITIONS {
+            return Err(Status::invalid_argument(format!(
+                "at most {MAX_POSITIONS} positions in one request, not {}",
+                positions.len()
+            )));
+        }
+        // Positions the peer may not read are answered as not held.
+        let wanted: Vec<Option<(NodeId, Audience, u64)>> = positions
+            .iter()
+            .map(|p| {
+                position(p).filter(|(origin, audience, _)| self.inner.may_read(&peer, origin, *audience))
+            })
+            .collect();
+        let asked: Vec<(NodeId, Audience, u64)> = wanted.iter().flatten().copied().collect();
+        let reader = self.inner.reader.clone();
+        let found = tokio::task::spawn_blocking(move || reader.entry_hashes(&asked))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let mut found = found.into_iter();
+        let hashes = wanted
+            .iter()
+            .map(|w| match w {
+                Some(_) => found.next().flatten().map(|h| h.0.to_vec()).unwrap_or_default(),
+                None => Vec::new(),
+            })
+            .collect();
+        Ok(Response::new(pb::HashesResponse { hashes }))
+    }
+
+    async fn entry(
+        &self,
+        request: Request<pb::EntryRequest>,
+    ) -> Result<Response<pb::EntryResponse>, Status> {
+        let network_id = request.get_ref().network_id.clone();
+        let peer = self.inner.peer_member(&request, &network_id)?;
+        let req = request.into_inner();
+        let (origin, audience, seq) = req
+            .position
+            .as_ref()
+            .and_then(position)
+            .ok_or_else(|| Status::invalid_argument("an entry request needs a valid position"))?;
+        let hash = match req.hash.len() {
+            0 => None,
+            32 => Some(EntryHash(req.hash.as_slice().try_into().unwrap_or_default())),
+            n => {
+                return Err(Status::invalid_argument(format!(
+                    "an entry hash has 32 bytes, not {n}"
+                )));
+            }
+        };
+        if !self.inner.may_read(&peer, &origin, audience) {
+            return Ok(Response::new(pb::EntryResponse::default()));
+        }
+        let reader = self.inner.reader.clone();
+        let entry = tokio::task::spawn_blocking(move || reader.entry_at(&origin, audience, seq, hash))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| Status::internal(e.to_string()))?;
+        Ok(Response::new(pb::EntryResponse {
+            entry: entry.unwrap_or_default(),
+        }))
+    }
+
+    async fn forks(
+        &self,
+        request: Request<pb::ForksRequest>,
+    ) -> Result<Response<pb::ForksResponse>, Status> {
+        let network_id = request.get_ref().network_id.clone();
+        let peer = self.inner.peer_member(&request, &network_id)?;
+        let reader = self.inner.reader.clone();
+        let forks = tokio::task::spawn_blocking(move || reader.forks())
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(|e| Status::internal(e.to_string()))?;
+        // A proof carries two entries of its log: only to those who may
+        // read it (a fork of a member's `secretariat` log reaches the
+        // secretariat and that member's nodes; the rest of the network
+        // learns of it from the secretariat's revocation or confirmed
+        // rotation).
+        let forks = forks
+            .into_iter()
+            .filter(|(f, _, _)| self.inner.may_read(&peer, &f.origin, f.audience))
+            .take(MAX_FORKS)
+            .map(|(f, _, _)| pb::Fork {
+                position: Some(pb::Position {
+                    origin: f.origin.0.to_vec(),
+                    audience: u32::from(f.audience.code()),
+                    seq: f.seq,
+                }),
+                first: f.first.0.to_vec(),
+                second: f.second.0.to_vec(),
+            })
+            .collect();
+        Ok(Response::new(pb::ForksResponse { forks }))
     }
 
     async fn heads(

@@ -23,7 +23,7 @@ pub use self::page::{
 };
 use crate::{
     identity::NodeId,
-    log::LogEntry,
+    log::{EntryHash, LogEntry},
     records::{RecordType, Visibility},
     store::Store,
     writer::{RecordRow, WriteError, load_document},
@@ -452,6 +452,112 @@ impl Reader {
 }
 
 impl Reader {
+    /// The hash of the entry at each position, where this node holds one
+    /// (in its log).
+    pub fn entry_hashes(
+        &self,
+        positions: &[(NodeId, crate::log::Audience, u64)],
+    ) -> Result<Vec<Option<EntryHash>>, WriteError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT hash FROM log_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?;
+            positions
+                .iter()
+                .map(|(origin, audience, seq)| {
+                    let hash: Option<Vec<u8>> = stmt
+                        .query_row(
+                            rusqlite::params![&origin.0[..], audience.code(), *seq as i64],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(storage)?;
+                    Ok(hash.and_then(|h| <[u8; 32]>::try_from(h).ok().map(EntryHash)))
+                })
+                .collect()
+        })
+    }
+
+    /// The encoded entry at a position: the one in the log, or, with
+    /// `hash`, the one with that hash, from the log or kept as evidence (a
+    /// fork's proof, an entry cut off by a fork or a key's cut-off).
+    pub fn entry_at(
+        &self,
+        origin: &NodeId,
+        audience: crate::log::Audience,
+        seq: u64,
+        hash: Option<EntryHash>,
+    ) -> Result<Option<Vec<u8>>, WriteError> {
+        self.with(|conn| {
+            let params = rusqlite::params![&origin.0[..], audience.code(), seq as i64];
+            let logged: Option<Vec<u8>> = conn
+                .prepare_cached(
+                    "SELECT entry FROM log_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?
+                .query_row(params, |r| r.get(0))
+                .optional()
+                .map_err(storage)?;
+            let Some(hash) = hash else {
+                return Ok(logged);
+            };
+            let matches = |bytes: &Vec<u8>| crate::log::LogEntry::hash_of(bytes) == hash;
+            if let Some(bytes) = logged.filter(matches) {
+                return Ok(Some(bytes));
+            }
+            let mut candidates: Vec<Vec<u8>> = Vec::new();
+            if let Some((first, second)) = conn
+                .prepare_cached(
+                    "SELECT first, second FROM forks WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?
+                .query_row(params, |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(storage)?
+            {
+                candidates.push(first);
+                candidates.push(second);
+            }
+            if let Some(cut) = conn
+                .prepare_cached(
+                    "SELECT entry FROM revoked_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?
+                .query_row(params, |r| r.get(0))
+                .optional()
+                .map_err(storage)?
+            {
+                candidates.push(cut);
+            }
+            Ok(candidates.into_iter().find(matches))
+        })
+    }
+
+    /// The proven forks this node holds (see `fork`), each with its two
+    /// encoded entries.
+    pub fn forks(&self) -> Result<Vec<(crate::fork::Fork, Vec<u8>, Vec<u8>)>, WriteError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT first, second FROM forks ORDER BY proven_at, origin, audience")
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            rows.into_iter()
+                .map(|(first, second)| {
+                    let proof = crate::fork::ForkProof::check(&first, &second).map_err(|e| {
+                        WriteError::Storage(format!("a stored fork proof does not hold: {e}"))
+                    })?;
+                    Ok((crate::fork::Fork::from(&proof), first, second))
+                })
+                .collect()
+        })
+    }
+
     /// The keys quarantined for equivocation, with why.
     pub fn quarantined(&self) -> Result<Vec<String>, WriteError> {
         self.with(|conn| {

@@ -194,6 +194,19 @@ const MIGRATIONS: &[&str] = &[
          WHERE type = 'registration';
      CREATE INDEX records_statements ON records (
          json_extract(json, '$.meeting'), owner, created, id) WHERE type = 'statement';",
+    // 9: proven forks (see `fork`): for each log, the first position where
+    // its key signed two different entries, and both entries (the proof,
+    // which travels to peers). The log stands up to the entry before it.
+    "CREATE TABLE forks (
+         origin    BLOB NOT NULL,
+         audience  INTEGER NOT NULL,
+         seq       INTEGER NOT NULL,
+         first     BLOB NOT NULL,
+         second    BLOB NOT NULL,
+         peer      TEXT NOT NULL,
+         proven_at TEXT NOT NULL,
+         PRIMARY KEY (origin, audience)
+     ) STRICT;",
 ];
 
 /// The schema version this binary writes.

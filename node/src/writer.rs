@@ -228,6 +228,23 @@ pub enum WriteError {
          if no peer can hold newer entries of this node, run `focal-node resume-writes`"
     )]
     Fenced(String),
+    /// This node's key signed two different entries at one position of one
+    /// of its logs, proven by the entries (see `fork`).
+    #[error(
+        "this node's key {key} signed two different entries at entry {seq} of its {audience} log \
+         (a fork: a restored, rolled-back or copied data directory does this). Every node keeps \
+         that log up to the entry before, and this key signs nothing more. Rotate the key \
+         (`focal-node key rotate`; the secretariat confirms it), then write again what the lost \
+         entries held (`focal-node recover-branch`); see OPERATIONS.md, \"Forks\""
+    )]
+    Forked {
+        /// The key.
+        key: NodeId,
+        /// The log.
+        audience: &'static str,
+        /// Where it forked.
+        seq: u64,
+    },
 }
 
 fn join(errors: &[FieldError]) -> String {
@@ -251,6 +268,11 @@ enum Job {
         peer: String,
         entries: Vec<crate::intake::Checked>,
         reply: oneshot::Sender<IngestReport>,
+    },
+    Fork {
+        peer: String,
+        proof: Box<crate::fork::ForkProof>,
+        reply: oneshot::Sender<Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused>>,
     },
     /// Finish what was queued before, then stop.
     Shutdown,
@@ -363,6 +385,33 @@ impl Writer {
             .await
             .map_err(|_| WriteError::ShuttingDown)?;
         rx.await.map_err(|_| WriteError::ShuttingDown)
+    }
+
+    /// Takes a proof of a fork (two encoded entries), checked off the
+    /// writer thread: keeps it and cuts the forked log back to the entry
+    /// before the fork (see `fork`).
+    pub async fn prove_fork(
+        &self,
+        peer: &str,
+        first: Vec<u8>,
+        second: Vec<u8>,
+    ) -> Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused> {
+        let proof = tokio::task::spawn_blocking(move || {
+            crate::fork::ForkProof::check(&first, &second)
+        })
+        .await
+        .map_err(|e| crate::ingest::ForkRefused::Storage(e.to_string()))??;
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Fork {
+                peer: peer.to_owned(),
+                proof: Box::new(proof),
+                reply,
+            })
+            .await
+            .map_err(|_| crate::ingest::ForkRefused::Storage(WriteError::ShuttingDown.to_string()))?;
+        rx.await
+            .map_err(|_| crate::ingest::ForkRefused::Storage(WriteError::ShuttingDown.to_string()))?
     }
 
     /// Asks the writer to finish the writes queued so far and stop; later
@@ -554,7 +603,7 @@ struct WriterState {
     events: broadcast::Sender<RecordEvent>,
     stored: broadcast::Sender<StoredEntry>,
     net: NetworkContext,
-    quarantined: HashSet<NodeId>,
+    quarantine: crate::ingest::Quarantine,
     shared_vv: SharedVersionVector,
     fence: WriteFence,
     /// When the writer last looked at the WAL's size.
@@ -601,15 +650,22 @@ impl WriterState {
             events,
             stored,
             net,
-            quarantined: HashSet::new(),
+            quarantine: Default::default(),
             shared_vv: Arc::new(RwLock::new(HashMap::new())),
             fence,
             wal_checked: std::time::Instant::now(),
         };
         state.reload_heads()?;
         state.reload_roster()?;
-        let quarantined = crate::ingest::load_quarantine(state.store.conn())?;
-        state.quarantined = quarantined;
+        state.quarantine = crate::ingest::load_quarantine(state.store.conn())?;
+        if let Some(fork) = state.quarantine.fork_of(&state.origin) {
+            tracing::error!(
+                audience = fork.audience.as_str(),
+                seq = fork.seq,
+                "this node's key forked (it signed two different entries at one position): \
+                 local writes are refused; rotate the key (`focal-node key rotate`)"
+            );
+        }
         Ok(state)
     }
 
@@ -787,7 +843,7 @@ impl WriterState {
             cache,
             clock,
             net,
-            quarantined,
+            quarantine,
             fence,
             ..
         } = self;
@@ -799,7 +855,7 @@ impl WriterState {
             cache,
             clock,
             net,
-            quarantined,
+            quarantine,
         };
         (store, fence, ctx)
     }
@@ -837,6 +893,10 @@ impl WriterState {
                 Result<Applied, WriteError>,
             ),
             Ingest(oneshot::Sender<IngestReport>, IngestReport, Vec<Applied>),
+            Fork(
+                oneshot::Sender<Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused>>,
+                Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused>,
+            ),
         }
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut touched: Vec<String> = Vec::new();
@@ -868,6 +928,25 @@ impl WriterState {
                                     ctx.ingest_batch(&mut tx, &peer, entries, &mut touched);
                                 Outcome::Ingest(reply, report, applied)
                             }
+                            Job::Fork { peer, proof, reply } => {
+                                let result = match tx.savepoint() {
+                                    Err(e) => Err(crate::ingest::ForkRefused::Storage(e.to_string())),
+                                    Ok(sp) => {
+                                        let result = ctx.prove_fork(&sp, &proof, &peer);
+                                        if let Ok(done) = &result {
+                                            touched.extend(done.records.iter().cloned());
+                                        }
+                                        match (result, sp.commit()) {
+                                            (Ok(done), Ok(())) => Ok(done),
+                                            (Err(e), _) => Err(e),
+                                            (_, Err(e)) => {
+                                                Err(crate::ingest::ForkRefused::Storage(e.to_string()))
+                                            }
+                                        }
+                                    }
+                                };
+                                Outcome::Fork(reply, result)
+                            }
                             Job::Shutdown => continue,
                         });
                     }
@@ -889,7 +968,7 @@ impl WriterState {
             // A quarantine decided in the failed batch was rolled back with
             // its evidence; memory follows the database.
             match crate::ingest::load_quarantine(self.store.conn()) {
-                Ok(quarantined) => self.quarantined = quarantined,
+                Ok(quarantine) => self.quarantine = quarantine,
                 Err(reload) => tracing::error!(%reload, "cannot reload the quarantine"),
             }
             for outcome in outcomes {
@@ -900,6 +979,9 @@ impl WriterState {
                         report.fail_all(&err.to_string());
                         drop(reply.send(report));
                     }
+                    Outcome::Fork(reply, _) => drop(reply.send(Err(
+                        crate::ingest::ForkRefused::Storage(err.to_string()),
+                    ))),
                 }
             }
             return;
@@ -965,6 +1047,9 @@ impl WriterState {
                         publish(self, applied);
                     }
                     let _ = reply.send(report);
+                }
+                Outcome::Fork(reply, result) => {
+                    let _ = reply.send(result);
                 }
             }
         }
@@ -1107,7 +1192,7 @@ pub(crate) struct WriteContext<'a> {
     pub(crate) cache: &'a mut HashMap<String, CachedDoc>,
     pub(crate) clock: &'a mut u64,
     pub(crate) net: &'a NetworkContext,
-    pub(crate) quarantined: &'a mut HashSet<NodeId>,
+    pub(crate) quarantine: &'a mut crate::ingest::Quarantine,
 }
 
 impl WriteContext<'_> {
@@ -1176,6 +1261,13 @@ impl WriteContext<'_> {
     /// refused by every peer (and dropped here at the next roster load):
     /// such a node signs nothing.
     pub(crate) fn check_standing(&self) -> Result<(), WriteError> {
+        if let Some(fork) = self.quarantine.fork_of(&self.origin) {
+            return Err(WriteError::Forked {
+                key: self.origin,
+                audience: fork.audience.as_str(),
+                seq: fork.seq,
+            });
+        }
         let standing = self
             .net
             .roster

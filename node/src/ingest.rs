@@ -91,6 +91,8 @@ pub enum IngestError {
     BrokenChain {
         /// The origin.
         origin: NodeId,
+        /// The log.
+        audience: &'static str,
         /// The sequence number.
         seq: u64,
     },
@@ -878,6 +880,7 @@ impl WriteContext<'_> {
         if body.prev != head.map_or_else(EntryHash::default, |h| h.hash) {
             return Err(IngestError::BrokenChain {
                 origin: body.origin,
+                audience: body.audience.as_str(),
                 seq: body.seq,
             });
         }

@@ -743,6 +743,29 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
     {
         println!("QUARANTINED (equivocation): {}", s(&q));
     }
+    for fork in status["forks"].as_array().cloned().unwrap_or_default() {
+        if fork["own"].as_bool() == Some(true) {
+            println!(
+                "WRITES REFUSED: THIS NODE'S KEY FORKED: it signed two different entries at entry \
+                 {} of its {} log (a restored, rolled-back or copied data directory does this). \
+                 Every node keeps that log up to entry {}; this key signs nothing more. Rotate the \
+                 key (`focal-node key rotate`), then `focal-node recover-branch` (OPERATIONS.md, \
+                 \"Forks\").",
+                fork["seq"],
+                s(&fork["audience"]),
+                fork["stands_up_to"]
+            );
+        } else {
+            println!(
+                "FORK PROVEN: key {} signed two different entries at entry {} of its {} log; \
+                 its log stands up to entry {}",
+                s(&fork["origin"]),
+                fork["seq"],
+                s(&fork["audience"]),
+                fork["stands_up_to"]
+            );
+        }
+    }
     let dropped = status["dropped"].as_array().cloned().unwrap_or_default();
     if !dropped.is_empty() {
         println!(

@@ -296,6 +296,7 @@ pub async fn serve(
             key: key.clone(),
             network_id,
             writer: writer.clone(),
+            reader: reader.clone(),
             roster: roster.clone(),
             bootstrap: config.network.peers.clone(),
             mesh: config.network.mesh,
@@ -604,6 +605,25 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
                 .and_then(Result::ok)
                 .unwrap_or_default()
         };
+        let forks: Vec<serde_json::Value> = {
+            let reader = reader.clone();
+            tokio::task::spawn_blocking(move || reader.forks())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(f, _, _)| {
+                    serde_json::json!({
+                        "origin": f.origin.to_string(),
+                        "audience": f.audience.as_str(),
+                        "seq": f.seq,
+                        "stands_up_to": f.seq - 1,
+                        "own": f.origin == node_key,
+                    })
+                })
+                .collect()
+        };
         let (dropped_total, dropped) = {
             let reader = reader.clone();
             tokio::task::spawn_blocking(move || reader.dropped(100))
@@ -617,6 +637,7 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
             "dropped": dropped,
             "writes_fenced": writer.fence().is_fenced(),
             "quarantined": quarantined,
+            "forks": forks,
             "rejections": rejections,
             "refusal_counts": refusal_counts,
             "member": member.to_string(),

@@ -22,13 +22,13 @@ use tokio_stream::StreamExt;
 
 use crate::{
     identity::{NodeId, NodeKey},
-    ingest::IngestError,
-    log::{Audience, LogEntry},
+    ingest::{ForkRefused, IngestError},
+    log::{Audience, EntryHash, LogEntry},
     lograte::LogBudget,
     peer::to_wire,
     roster::SharedRoster,
     tls,
-    writer::{Writer, now_rfc3339},
+    writer::{LogKey, Writer, now_rfc3339},
 };
 
 /// What the sync layer needs.
@@ -39,6 +39,8 @@ pub struct SyncConfig {
     pub network_id: String,
     /// Stores what arrives.
     pub writer: Writer,
+    /// Reads entries and proofs, to find and prove forks.
+    pub reader: crate::query::Reader,
     /// Who the peers are.
     pub roster: SharedRoster,
     /// The secretariat's addresses.
@@ -263,6 +265,8 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
         s.connected = true;
         s.unreachable_since = None;
     });
+    // Forks first: what this node learns changes what it asks for.
+    exchange_forks(config, &mut client, &status_key).await?;
     let mut live = within(
         "starting the live stream",
         client.pull(request(config, true)),
@@ -301,7 +305,8 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     last_message = tokio::time::Instant::now();
                     let complete = response.caught_up;
                     rate.admit(config, &status_key, response.entries.len())?;
-                    receive(config, &status_key, response, &mut refusals).await?;
+                    let suspects = receive(config, &status_key, response, &mut refusals).await?;
+                    settle_all(config, &mut client, &status_key, suspects).await?;
                     if complete && config.writer.fence().is_fenced() {
                         lift_fence_if_recovered(config, &mut client, &status_key).await;
                     }
@@ -311,7 +316,9 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                 if !caught_up && last_message.elapsed() < config.anti_entropy {
                     continue;
                 }
-                compare_heads(config, &mut client, &status_key).await;
+                exchange_forks(config, &mut client, &status_key).await?;
+                let suspects = compare_heads(config, &mut client, &status_key).await;
+                settle_all(config, &mut client, &status_key, suspects).await?;
                 // Anti-entropy: one round trip when in sync, whatever the
                 // number of documents.
                 let mut round = within("starting an anti-entropy round", client.pull(request(config, false)))
@@ -327,7 +334,8 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     let Some(response) = next else { break };
                     let response = response.map_err(|s| s.message().to_owned())?;
                     rate.admit(config, &status_key, response.entries.len())?;
-                    receive(config, &status_key, response, &mut refusals).await?;
+                    let suspects = receive(config, &status_key, response, &mut refusals).await?;
+                    settle_all(config, &mut client, &status_key, suspects).await?;
                 }
                 // Every round ends caught up: a restored node that could not
                 // lift its fence at the end of the catch-up tries again.
@@ -490,12 +498,15 @@ impl RateWindow {
 }
 
 /// Compares the peer's heads (of the logs it lets us read) with ours, for
-/// the status: how far behind each side is.
+/// the status (how far behind each side is), and returns the logs whose
+/// copies differ (a fork to find): a head of the peer at a position where
+/// this node holds another entry, or a position this node's head is at
+/// where the peer holds another.
 async fn compare_heads(
     config: &SyncConfig,
     client: &mut PeerServiceClient<tonic::transport::Channel>,
     peer: &str,
-) {
+) -> Vec<(LogKey, u64)> {
     let Ok(theirs) = within(
         "comparing heads",
         client.heads(pb::HeadsRequest {
@@ -504,16 +515,58 @@ async fn compare_heads(
     )
     .await
     else {
-        return;
+        return Vec::new();
     };
     let ours = config.writer.version_vector();
     let mut we_lack = 0;
     let mut they_have = HashMap::new();
+    // Where the heads are at different positions, one side's hash at the
+    // other's head is needed.
+    let mut ask_ours = Vec::new();
+    let mut ask_theirs = Vec::new();
+    let mut suspects = Vec::new();
     for head in theirs.into_inner().heads {
         if let Some((key, seq)) = crate::peer::from_wire(&head) {
-            let mine = ours.get(&key).map_or(0, |h| h.seq);
-            we_lack += seq.saturating_sub(mine);
+            let mine = ours.get(&key).copied();
+            we_lack += seq.saturating_sub(mine.map_or(0, |h| h.seq));
             they_have.insert(key, seq);
+            match mine {
+                Some(m) if m.seq == seq => {
+                    if m.hash.0[..] != head.hash[..] {
+                        suspects.push((key, seq));
+                    }
+                }
+                Some(m) if m.seq > seq => ask_ours.push((key, seq, head.hash.clone())),
+                Some(m) if key.1 != Audience::Local => ask_theirs.push((key, m)),
+                _ => {}
+            }
+        }
+    }
+    if !ask_ours.is_empty() {
+        let positions: Vec<_> = ask_ours.iter().map(|(k, seq, _)| (k.0, k.1, *seq)).collect();
+        if let Ok(Ok(found)) =
+            tokio::task::spawn_blocking({
+                let reader = config.reader.clone();
+                move || reader.entry_hashes(&positions)
+            })
+            .await
+        {
+            for ((key, seq, hash), mine) in ask_ours.iter().zip(found) {
+                if mine.is_some_and(|m| m.0[..] != hash[..]) {
+                    suspects.push((*key, *seq));
+                }
+            }
+        }
+    }
+    for chunk in ask_theirs.chunks(crate::peer::MAX_POSITIONS) {
+        let positions = chunk.iter().map(|(k, m)| (k.0, k.1, m.seq)).collect::<Vec<_>>();
+        let Ok(found) = their_hashes(config, client, &positions).await else {
+            break;
+        };
+        for ((key, mine), theirs) in chunk.iter().zip(found) {
+            if theirs.is_some_and(|t| t != mine.hash) {
+                suspects.push((*key, mine.seq));
+            }
         }
     }
     // What they lack, among the logs they showed us (the ones they read).
@@ -525,6 +578,265 @@ async fn compare_heads(
         s.we_lack = we_lack;
         s.they_lack = they_lack;
     });
+    suspects
+}
+
+/// The peer's hashes at `positions` (`None` where it holds no entry).
+async fn their_hashes(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    positions: &[(NodeId, Audience, u64)],
+) -> Result<Vec<Option<EntryHash>>, String> {
+    let answer = within(
+        "asking for entry hashes",
+        client.hashes(pb::HashesRequest {
+            network_id: config.network_id.clone(),
+            positions: positions.iter().map(|p| wire_position(*p)).collect(),
+        }),
+    )
+    .await?
+    .into_inner();
+    if answer.hashes.len() != positions.len() {
+        return Err(format!(
+            "asked for {} hashes, the peer answered {}",
+            positions.len(),
+            answer.hashes.len()
+        ));
+    }
+    Ok(answer
+        .hashes
+        .iter()
+        .map(|h| <[u8; 32]>::try_from(h.as_slice()).ok().map(EntryHash))
+        .collect())
+}
+
+fn wire_position((origin, audience, seq): (NodeId, Audience, u64)) -> pb::Position {
+    pb::Position {
+        origin: origin.0.to_vec(),
+        audience: u32::from(audience.code()),
+        seq,
+    }
+}
+
+/// Asks the peer for the forks it holds a proof of, and takes each one
+/// this node does not hold yet (at that position or before): both entries
+/// are fetched and checked here. A peer that sends something that proves
+/// nothing is cut off; one that cannot answer (an older node) is not.
+async fn exchange_forks(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+) -> Result<(), Ended> {
+    let answer = match tokio::time::timeout(
+        CALL_DEADLINE,
+        client.forks(pb::ForksRequest {
+            network_id: config.network_id.clone(),
+        }),
+    )
+    .await
+    {
+        Ok(Ok(answer)) => answer.into_inner(),
+        Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => return Ok(()),
+        Ok(Err(status)) => return Err(status.message().to_owned().into()),
+        Err(_) => return Err(format!("asking for forks: no answer within {CALL_DEADLINE:?}").into()),
+    };
+    if answer.forks.len() > crate::peer::MAX_FORKS {
+        crate::metrics::peer_cut_off("garbage");
+        return Err(cut_off(
+            peer,
+            format!(
+                "peer listed {} forks; at most {} are sent",
+                answer.forks.len(),
+                crate::peer::MAX_FORKS
+            ),
+        ));
+    }
+    if answer.forks.is_empty() {
+        return Ok(());
+    }
+    let held = known_forks(config).await;
+    for fork in answer.forks {
+        let Some((origin, audience, seq)) = fork.position.as_ref().and_then(crate::peer::position)
+        else {
+            crate::metrics::peer_cut_off("garbage");
+            return Err(cut_off(peer, "peer listed a fork without a valid position".into()));
+        };
+        if held.get(&(origin, audience)).is_some_and(|s| *s <= seq) {
+            continue;
+        }
+        let mut entries = Vec::with_capacity(2);
+        for hash in [&fork.first, &fork.second] {
+            let answer = within(
+                "fetching a fork's entry",
+                client.entry(pb::EntryRequest {
+                    network_id: config.network_id.clone(),
+                    position: fork.position.clone(),
+                    hash: hash.clone(),
+                }),
+            )
+            .await?
+            .into_inner();
+            entries.push(answer.entry);
+        }
+        let [first, second] = <[Vec<u8>; 2]>::try_from(entries).unwrap_or_default();
+        take_proof(config, peer, first, second).await?;
+    }
+    Ok(())
+}
+
+/// The forks this node holds: per log, the position.
+async fn known_forks(config: &SyncConfig) -> HashMap<LogKey, u64> {
+    let reader = config.reader.clone();
+    match tokio::task::spawn_blocking(move || reader.forks()).await {
+        Ok(Ok(forks)) => forks
+            .into_iter()
+            .map(|(f, _, _)| ((f.origin, f.audience), f.seq))
+            .collect(),
+        _ => HashMap::new(),
+    }
+}
+
+/// Hands a proof to the writer; a proof that proves nothing cuts the peer
+/// that sent it off.
+async fn take_proof(
+    config: &SyncConfig,
+    peer: &str,
+    first: Vec<u8>,
+    second: Vec<u8>,
+) -> Result<(), Ended> {
+    match config.writer.prove_fork(peer, first, second).await {
+        Ok(_) => Ok(()),
+        Err(ForkRefused::Proof(err)) => {
+            crate::metrics::peer_cut_off("invalid_entry");
+            let why = format!("peer sent a fork proof that proves nothing: {err}");
+            update(&config.status, peer, |s| {
+                s.rejected += 1;
+                s.last_error = Some(why.clone());
+            });
+            Err(cut_off(peer, why))
+        }
+        Err(err) => {
+            tracing::info!(peer, %err, "a fork proof was not taken");
+            Ok(())
+        }
+    }
+}
+
+/// Finds and proves the fork of each suspect log.
+async fn settle_all(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+    mut suspects: Vec<(LogKey, u64)>,
+) -> Result<(), Ended> {
+    suspects.sort();
+    suspects.dedup_by_key(|(key, _)| *key);
+    for (key, upto) in suspects {
+        settle(config, client, peer, key, upto).await?;
+    }
+    Ok(())
+}
+
+/// Most rounds of `Hashes` questions to find one fork (each narrows the
+/// range 64 times).
+const SETTLE_ROUNDS: usize = 16;
+/// Positions asked per round.
+const SETTLE_PROBES: u64 = 64;
+
+/// The peer's copy of a log and this node's differ at or before `upto`:
+/// finds the first position where they differ (the log is hash-chained, so
+/// they agree everywhere before it and differ everywhere after), fetches the
+/// peer's entry there and proves the fork with this node's.
+async fn settle(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+    key: LogKey,
+    upto: u64,
+) -> Result<(), Ended> {
+    if known_forks(config).await.get(&key).is_some_and(|s| *s <= upto) {
+        return Ok(());
+    }
+    let ours = |seqs: Vec<u64>| {
+        let reader = config.reader.clone();
+        async move {
+            let positions: Vec<_> = seqs.iter().map(|s| (key.0, key.1, *s)).collect();
+            tokio::task::spawn_blocking(move || reader.entry_hashes(&positions))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())
+        }
+    };
+    // `lo`: a position both hold the same entry at (0: before the log);
+    // `hi`: one where they differ.
+    let (mut lo, mut hi) = (0u64, upto);
+    let mut their_hi = None;
+    for round in 0..=SETTLE_ROUNDS {
+        let probes: Vec<u64> = if round == 0 {
+            vec![upto]
+        } else {
+            let span = hi - lo;
+            let step = span.div_ceil(SETTLE_PROBES).max(1);
+            (1..SETTLE_PROBES)
+                .map(|i| lo + i * step)
+                .take_while(|p| *p < hi)
+                .collect()
+        };
+        if probes.is_empty() {
+            break;
+        }
+        let mine = ours(probes.clone()).await?;
+        let positions: Vec<_> = probes.iter().map(|s| (key.0, key.1, *s)).collect();
+        let theirs = their_hashes(config, client, &positions).await?;
+        for ((seq, m), t) in probes.iter().zip(mine).zip(theirs) {
+            match (m, t) {
+                (Some(m), Some(t)) if m == t => lo = lo.max(*seq),
+                (Some(_), Some(t)) => {
+                    if *seq < hi || their_hi.is_none() {
+                        hi = *seq;
+                        their_hi = Some(t);
+                    }
+                    break;
+                }
+                // One side no longer holds it (a cut meanwhile): nothing
+                // to compare.
+                _ => return Ok(()),
+            }
+        }
+        if their_hi.is_none() || hi - lo <= 1 {
+            break;
+        }
+    }
+    let Some(their_hash) = their_hi.filter(|_| hi - lo == 1) else {
+        return Ok(());
+    };
+    let theirs = within(
+        "fetching the entry where a log forked",
+        client.entry(pb::EntryRequest {
+            network_id: config.network_id.clone(),
+            position: Some(wire_position((key.0, key.1, hi))),
+            hash: their_hash.0.to_vec(),
+        }),
+    )
+    .await?
+    .into_inner()
+    .entry;
+    let reader = config.reader.clone();
+    let mine = tokio::task::spawn_blocking(move || reader.entry_at(&key.0, key.1, hi, None))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let (Some(mine), false) = (mine, theirs.is_empty()) else {
+        return Ok(());
+    };
+    tracing::warn!(
+        peer,
+        origin = %key.0,
+        audience = key.1.as_str(),
+        seq = hi,
+        "a log forked: this node and the peer hold different entries signed by its key"
+    );
+    take_proof(config, peer, mine, theirs).await
 }
 
 /// After a restore: once the peer has streamed everything it holds, lifts
@@ -616,7 +928,7 @@ async fn receive(
     peer: &str,
     response: pb::PullResponse,
     refusals: &mut u64,
-) -> Result<(), Ended> {
+) -> Result<Vec<(LogKey, u64)>, Ended> {
     if response.total >= 1000 {
         tracing::info!(peer, entries = response.total, "catching up");
     }
@@ -640,7 +952,7 @@ async fn receive(
         tracing::info!(peer, "caught up");
     }
     if response.entries.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut entries = Vec::with_capacity(response.entries.len());
     for bytes in &response.entries {
@@ -663,11 +975,31 @@ async fn receive(
         .await
         .map_err(|e| e.to_string())?;
     let misbehaved = report.rejected.iter().find(|(_, _, e)| e.is_misbehaviour());
+    // A relay that does not know of a fork yet sends what lies beyond it:
+    // not counted (it learns of the fork from this node).
     *refusals += report
         .rejected
         .iter()
-        .filter(|(_, _, e)| !e.is_misbehaviour() && !matches!(e, IngestError::Storage(_)))
+        .filter(|(_, _, e)| {
+            !e.is_misbehaviour()
+                && !matches!(e, IngestError::Storage(_) | IngestError::BeyondFork { .. })
+        })
         .count() as u64;
+    // The peer holds another entry at a position of a log, or before it:
+    // a fork to find.
+    let suspects = report
+        .rejected
+        .iter()
+        .filter_map(|(origin, seq, e)| match e {
+            IngestError::Equivocation { audience, .. } => Some((*origin, *audience, *seq)),
+            IngestError::BrokenChain { audience, .. } => Some((*origin, *audience, seq - 1)),
+            _ => None,
+        })
+        .filter_map(|(origin, audience, seq)| {
+            let audience = Audience::ALL.into_iter().find(|a| a.as_str() == audience)?;
+            (seq > 0).then_some(((origin, audience), seq))
+        })
+        .collect::<Vec<_>>();
     update(&config.status, peer, |s| {
         s.accepted += report.accepted as u64;
         s.rejected += report.rejected.len() as u64;
@@ -698,7 +1030,7 @@ async fn receive(
         update(&config.status, peer, |s| s.last_error = Some(why.clone()));
         return Err(cut_off(peer, why));
     }
-    Ok(())
+    Ok(suspects)
 }
 
 /// Logs (within a budget: the peer decides how often) that a peer is cut

@@ -74,10 +74,15 @@ pub struct Call {
 
 pub type Calls = Arc<Mutex<Vec<Call>>>;
 
+/// The forks the fake peer lists (`Forks`), and the entries it serves
+/// (`Entry`, by hash): set by a test to offer "proofs".
+pub type Offered = Arc<Mutex<(Vec<pb::Fork>, Vec<Vec<u8>>)>>;
+
 #[derive(Clone)]
 pub struct FakeService {
     script: Arc<Script>,
     calls: Calls,
+    offered: Offered,
 }
 
 #[tonic::async_trait]
@@ -142,6 +147,39 @@ impl PeerService for FakeService {
         _request: Request<pb::HeadsRequest>,
     ) -> Result<Response<pb::HeadsResponse>, Status> {
         Ok(Response::new(pb::HeadsResponse { heads: Vec::new() }))
+    }
+
+    async fn hashes(
+        &self,
+        request: Request<pb::HashesRequest>,
+    ) -> Result<Response<pb::HashesResponse>, Status> {
+        let asked = request.get_ref().positions.len();
+        Ok(Response::new(pb::HashesResponse {
+            hashes: vec![Vec::new(); asked],
+        }))
+    }
+
+    async fn entry(
+        &self,
+        request: Request<pb::EntryRequest>,
+    ) -> Result<Response<pb::EntryResponse>, Status> {
+        let hash = request.get_ref().hash.clone();
+        let offered = self.offered.lock().unwrap();
+        let entry = offered
+            .1
+            .iter()
+            .find(|bytes| LogEntry::hash_of(bytes).0[..] == hash[..])
+            .cloned()
+            .unwrap_or_default();
+        Ok(Response::new(pb::EntryResponse { entry }))
+    }
+
+    async fn forks(
+        &self,
+        _request: Request<pb::ForksRequest>,
+    ) -> Result<Response<pb::ForksResponse>, Status> {
+        let forks = self.offered.lock().unwrap().0.clone();
+        Ok(Response::new(pb::ForksResponse { forks }))
     }
 }
 
@@ -277,6 +315,8 @@ pub struct FakePeer {
     pub id: NodeId,
     pub addr: SocketAddr,
     pub calls: Calls,
+    /// What `Forks` lists and `Entry` serves.
+    pub offered: Offered,
     pub _runtime: tokio::runtime::Runtime,
 }
 
@@ -303,9 +343,11 @@ impl FakePeer {
         let roster = Arc::new(RwLock::new(Roster::from_json(&trusted, anchor, None)));
         let config = Arc::new(focal_node::tls::server_config(&key, roster).unwrap());
         let calls: Calls = Default::default();
+        let offered: Offered = Default::default();
         let service = FakeService {
             script: Arc::new(script),
             calls: calls.clone(),
+            offered: offered.clone(),
         };
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -327,6 +369,7 @@ impl FakePeer {
             id: key.id(),
             addr,
             calls,
+            offered,
             _runtime: runtime,
         }
     }

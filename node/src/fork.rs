@@ -38,9 +38,7 @@ pub enum ProofError {
     #[error("a fork proof holds the same entry twice")]
     SameEntry,
     /// Not the same key, log or position.
-    #[error(
-        "a fork proof's entries are not at one position of one log ({first} and {second})"
-    )]
+    #[error("a fork proof's entries are not at one position of one log ({first} and {second})")]
     NotOnePosition {
         /// Where the first entry is.
         first: String,

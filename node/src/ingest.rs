@@ -441,7 +441,9 @@ pub fn load_forks(conn: &Connection) -> Result<Vec<Fork>, WriteError> {
         .prepare_cached("SELECT first, second FROM forks ORDER BY proven_at, origin, audience")
         .map_err(storage)?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
         .map_err(storage)?;
     let mut forks = Vec::new();
     for row in rows {
@@ -725,11 +727,17 @@ impl WriteContext<'_> {
         )
         .map_err(storage)?;
         let held = self.vv.get(&key).map_or(0, |h| h.seq);
-        let (_, records) =
-            crate::revocation::cut(conn, origin, audience, last, &format!("fork proven at entry {seq}"))
-                .map_err(|e| ForkRefused::Storage(e.to_string()))?;
+        let (_, records) = crate::revocation::cut(
+            conn,
+            origin,
+            audience,
+            last,
+            &format!("fork proven at entry {seq}"),
+        )
+        .map_err(|e| ForkRefused::Storage(e.to_string()))?;
         for id in &records {
-            crate::revocation::rebuild(conn, id).map_err(|e| ForkRefused::Storage(e.to_string()))?;
+            crate::revocation::rebuild(conn, id)
+                .map_err(|e| ForkRefused::Storage(e.to_string()))?;
             self.cache.remove(id);
         }
         let head: Option<(i64, Vec<u8>)> = conn

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod backup;
+pub mod branch;
 // Public only to the fuzz targets (`fuzz/`, built with `--cfg fuzzing`),
 // which drive the reader directly.
 #[cfg(fuzzing)]

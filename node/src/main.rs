@@ -155,6 +155,17 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
     },
+    /// After a fork of this node's key and its rotation: write again, under
+    /// the new key, what the entries of the lost branch held. Shows what it
+    /// would write; `--confirm` writes it. The node must be stopped.
+    RecoverBranch {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// Write what is shown.
+        #[arg(long)]
+        confirm: bool,
+    },
     /// After a restore, let the node sign again without waiting to recover
     /// its own later entries from a peer. Dangerous: read the warning.
     ResumeWrites {
@@ -292,7 +303,61 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             focal_node::backup::RestoreOptions { from, replace, key },
         ),
         Command::ResumeWrites { data, confirm } => resume_writes(data, confirm),
+        Command::RecoverBranch { data, confirm } => recover_branch(data, confirm),
     }
+}
+
+fn recover_branch(data: PathBuf, confirm: bool) -> anyhow::Result<()> {
+    let dir = DataDir::new(&data);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(focal_node::branch::recover_branch(&dir, confirm))?;
+    if report.forks.is_empty() {
+        println!("No fork of this node's keys is proven here: nothing to recover.");
+        return Ok(());
+    }
+    for (origin, audience, seq) in &report.forks {
+        println!(
+            "Lost branch: {}",
+            focal_node::branch::describe(origin, *audience, *seq)
+        );
+    }
+    println!(
+        "{} entries of the lost branch read; {} records to write again:",
+        report.entries,
+        report.recoveries.len()
+    );
+    for (i, r) in report.recoveries.iter().enumerate() {
+        println!("  {}", r.id);
+        for line in &r.summary {
+            println!("      {line}");
+        }
+        match report.written.get(i) {
+            Some(Ok(id)) if *id != r.id => println!("      written as {id}"),
+            Some(Ok(_)) => println!("      written"),
+            Some(Err(why)) => println!("      NOT WRITTEN: {why}"),
+            None => {}
+        }
+    }
+    for why in &report.skipped {
+        println!("  skipped: {why}");
+    }
+    let failed = report.written.iter().filter(|w| w.is_err()).count();
+    if !confirm {
+        println!(
+            "Nothing was written. Review the above, then run again with --confirm to write it \
+             under this node's current key."
+        );
+    } else if failed > 0 {
+        anyhow::bail!("{failed} records were not written again");
+    } else {
+        println!(
+            "Wrote {} records again under this node's key; start the node to send them.",
+            report.written.len()
+        );
+    }
+    Ok(())
 }
 
 fn print_handover(data: PathBuf) -> anyhow::Result<()> {

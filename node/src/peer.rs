@@ -290,7 +290,8 @@ impl PeerService for PeerApi {
         let wanted: Vec<Option<(NodeId, Audience, u64)>> = positions
             .iter()
             .map(|p| {
-                position(p).filter(|(origin, audience, _)| self.inner.may_read(&peer, origin, *audience))
+                position(p)
+                    .filter(|(origin, audience, _)| self.inner.may_read(&peer, origin, *audience))
             })
             .collect();
         let asked: Vec<(NodeId, Audience, u64)> = wanted.iter().flatten().copied().collect();
@@ -303,7 +304,11 @@ impl PeerService for PeerApi {
         let hashes = wanted
             .iter()
             .map(|w| match w {
-                Some(_) => found.next().flatten().map(|h| h.0.to_vec()).unwrap_or_default(),
+                Some(_) => found
+                    .next()
+                    .flatten()
+                    .map(|h| h.0.to_vec())
+                    .unwrap_or_default(),
                 None => Vec::new(),
             })
             .collect();
@@ -317,14 +322,15 @@ impl PeerService for PeerApi {
         let network_id = request.get_ref().network_id.clone();
         let peer = self.inner.peer_member(&request, &network_id)?;
         let req = request.into_inner();
-        let (origin, audience, seq) = req
-            .position
-            .as_ref()
-            .and_then(position)
-            .ok_or_else(|| Status::invalid_argument("an entry request needs a valid position"))?;
+        let (origin, audience, seq) =
+            req.position.as_ref().and_then(position).ok_or_else(|| {
+                Status::invalid_argument("an entry request needs a valid position")
+            })?;
         let hash = match req.hash.len() {
             0 => None,
-            32 => Some(EntryHash(req.hash.as_slice().try_into().unwrap_or_default())),
+            32 => Some(EntryHash(
+                req.hash.as_slice().try_into().unwrap_or_default(),
+            )),
             n => {
                 return Err(Status::invalid_argument(format!(
                     "an entry hash has 32 bytes, not {n}"
@@ -335,10 +341,11 @@ impl PeerService for PeerApi {
             return Ok(Response::new(pb::EntryResponse::default()));
         }
         let reader = self.inner.reader.clone();
-        let entry = tokio::task::spawn_blocking(move || reader.entry_at(&origin, audience, seq, hash))
-            .await
-            .map_err(|e| Status::internal(e.to_string()))?
-            .map_err(|e| Status::internal(e.to_string()))?;
+        let entry =
+            tokio::task::spawn_blocking(move || reader.entry_at(&origin, audience, seq, hash))
+                .await
+                .map_err(|e| Status::internal(e.to_string()))?
+                .map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(pb::EntryResponse {
             entry: entry.unwrap_or_default(),
         }))

@@ -540,10 +540,14 @@ impl Reader {
     pub fn forks(&self) -> Result<Vec<(crate::fork::Fork, Vec<u8>, Vec<u8>)>, WriteError> {
         self.with(|conn| {
             let mut stmt = conn
-                .prepare_cached("SELECT first, second FROM forks ORDER BY proven_at, origin, audience")
+                .prepare_cached(
+                    "SELECT first, second FROM forks ORDER BY proven_at, origin, audience",
+                )
                 .map_err(storage)?;
             let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
+                .query_map([], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
                 .map_err(storage)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(storage)?;

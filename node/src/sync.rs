@@ -543,13 +543,15 @@ async fn compare_heads(
         }
     }
     if !ask_ours.is_empty() {
-        let positions: Vec<_> = ask_ours.iter().map(|(k, seq, _)| (k.0, k.1, *seq)).collect();
-        if let Ok(Ok(found)) =
-            tokio::task::spawn_blocking({
-                let reader = config.reader.clone();
-                move || reader.entry_hashes(&positions)
-            })
-            .await
+        let positions: Vec<_> = ask_ours
+            .iter()
+            .map(|(k, seq, _)| (k.0, k.1, *seq))
+            .collect();
+        if let Ok(Ok(found)) = tokio::task::spawn_blocking({
+            let reader = config.reader.clone();
+            move || reader.entry_hashes(&positions)
+        })
+        .await
         {
             for ((key, seq, hash), mine) in ask_ours.iter().zip(found) {
                 if mine.is_some_and(|m| m.0[..] != hash[..]) {
@@ -559,7 +561,10 @@ async fn compare_heads(
         }
     }
     for chunk in ask_theirs.chunks(crate::peer::MAX_POSITIONS) {
-        let positions = chunk.iter().map(|(k, m)| (k.0, k.1, m.seq)).collect::<Vec<_>>();
+        let positions = chunk
+            .iter()
+            .map(|(k, m)| (k.0, k.1, m.seq))
+            .collect::<Vec<_>>();
         let Ok(found) = their_hashes(config, client, &positions).await else {
             break;
         };
@@ -638,7 +643,9 @@ async fn exchange_forks(
         Ok(Ok(answer)) => answer.into_inner(),
         Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => return Ok(()),
         Ok(Err(status)) => return Err(status.message().to_owned().into()),
-        Err(_) => return Err(format!("asking for forks: no answer within {CALL_DEADLINE:?}").into()),
+        Err(_) => {
+            return Err(format!("asking for forks: no answer within {CALL_DEADLINE:?}").into());
+        }
     };
     if answer.forks.len() > crate::peer::MAX_FORKS {
         crate::metrics::peer_cut_off("garbage");
@@ -659,7 +666,10 @@ async fn exchange_forks(
         let Some((origin, audience, seq)) = fork.position.as_ref().and_then(crate::peer::position)
         else {
             crate::metrics::peer_cut_off("garbage");
-            return Err(cut_off(peer, "peer listed a fork without a valid position".into()));
+            return Err(cut_off(
+                peer,
+                "peer listed a fork without a valid position".into(),
+            ));
         };
         if held.get(&(origin, audience)).is_some_and(|s| *s <= seq) {
             continue;
@@ -754,7 +764,11 @@ async fn settle(
     key: LogKey,
     upto: u64,
 ) -> Result<(), Ended> {
-    if known_forks(config).await.get(&key).is_some_and(|s| *s <= upto) {
+    if known_forks(config)
+        .await
+        .get(&key)
+        .is_some_and(|s| *s <= upto)
+    {
         return Ok(());
     }
     let ours = |seqs: Vec<u64>| {

@@ -107,7 +107,7 @@ pub struct RecordEvent {
 }
 
 /// A write a client asked for.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum WriteRequest {
     /// A new record.
     Create {
@@ -396,11 +396,10 @@ impl Writer {
         first: Vec<u8>,
         second: Vec<u8>,
     ) -> Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused> {
-        let proof = tokio::task::spawn_blocking(move || {
-            crate::fork::ForkProof::check(&first, &second)
-        })
-        .await
-        .map_err(|e| crate::ingest::ForkRefused::Storage(e.to_string()))??;
+        let proof =
+            tokio::task::spawn_blocking(move || crate::fork::ForkProof::check(&first, &second))
+                .await
+                .map_err(|e| crate::ingest::ForkRefused::Storage(e.to_string()))??;
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Fork {
@@ -409,9 +408,12 @@ impl Writer {
                 reply,
             })
             .await
-            .map_err(|_| crate::ingest::ForkRefused::Storage(WriteError::ShuttingDown.to_string()))?;
-        rx.await
-            .map_err(|_| crate::ingest::ForkRefused::Storage(WriteError::ShuttingDown.to_string()))?
+            .map_err(|_| {
+                crate::ingest::ForkRefused::Storage(WriteError::ShuttingDown.to_string())
+            })?;
+        rx.await.map_err(|_| {
+            crate::ingest::ForkRefused::Storage(WriteError::ShuttingDown.to_string())
+        })?
     }
 
     /// Asks the writer to finish the writes queued so far and stop; later
@@ -930,7 +932,9 @@ impl WriterState {
                             }
                             Job::Fork { peer, proof, reply } => {
                                 let result = match tx.savepoint() {
-                                    Err(e) => Err(crate::ingest::ForkRefused::Storage(e.to_string())),
+                                    Err(e) => {
+                                        Err(crate::ingest::ForkRefused::Storage(e.to_string()))
+                                    }
                                     Ok(sp) => {
                                         let result = ctx.prove_fork(&sp, &proof, &peer);
                                         if let Ok(done) = &result {
@@ -939,9 +943,9 @@ impl WriterState {
                                         match (result, sp.commit()) {
                                             (Ok(done), Ok(())) => Ok(done),
                                             (Err(e), _) => Err(e),
-                                            (_, Err(e)) => {
-                                                Err(crate::ingest::ForkRefused::Storage(e.to_string()))
-                                            }
+                                            (_, Err(e)) => Err(
+                                                crate::ingest::ForkRefused::Storage(e.to_string()),
+                                            ),
                                         }
                                     }
                                 };
@@ -979,9 +983,9 @@ impl WriterState {
                         report.fail_all(&err.to_string());
                         drop(reply.send(report));
                     }
-                    Outcome::Fork(reply, _) => drop(reply.send(Err(
-                        crate::ingest::ForkRefused::Storage(err.to_string()),
-                    ))),
+                    Outcome::Fork(reply, _) => {
+                        drop(reply.send(Err(crate::ingest::ForkRefused::Storage(err.to_string()))))
+                    }
                 }
             }
             return;

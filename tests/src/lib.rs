@@ -180,6 +180,26 @@ impl NodeDir {
         fs::write(&path, text.replacen(from, to, 1)).unwrap();
     }
 
+    /// Points the node's bootstrap at `peers` and sets `mesh`.
+    pub fn set_network(&self, peers: &[SocketAddr], mesh: bool) {
+        let path = self.path.join("focal.toml");
+        let text = fs::read_to_string(&path).unwrap();
+        let list: Vec<String> = peers.iter().map(|p| format!("\"{p}\"")).collect();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("peers = ") {
+                    format!("peers = [{}]", list.join(", "))
+                } else if l == "# mesh = true" || l.starts_with("mesh = ") {
+                    format!("mesh = {mesh}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        fs::write(&path, lines.join("\n") + "\n").unwrap();
+    }
+
     /// Starts `focal-node run` on this directory and waits until it listens.
     pub fn start(&self) -> RunningNode {
         RunningNode::start(self.path.clone(), self.node_key, &[])

@@ -265,15 +265,18 @@ fn a_sequence_gap_is_refused_and_honest_entries_still_arrive() {
     }
 }
 
-/// A row of `equivocations`: origin, audience, seq, stored hash, other entry.
-type Evidence = (Vec<u8>, u8, i64, Vec<u8>, Vec<u8>);
+/// A row of `forks`: origin, audience, seq, first entry, second entry.
+type Proof = (Vec<u8>, u8, i64, Vec<u8>, Vec<u8>);
 
-/// 5. Two different, validly signed entries 1 of the fake peer's log: the
-///    first is stored (it arrived first and was valid), the second kept as
-///    evidence, the origin quarantined (also across a restart), and its next
-///    entry refused for that.
+/// 5. Two different, validly signed entries 1 of the fake peer's log: a
+///    proof of a fork at entry 1. The first is stored (it arrived first and
+///    was valid), then the second proves the fork: the proof is kept, the
+///    origin quarantined, and its log stands up to the entry before the
+///    fork (none), so the first entry's record goes too, here as on every
+///    node that holds the proof; its next entry is refused for that (also
+///    across a restart).
 #[test]
-fn equivocation_is_kept_as_evidence_and_the_origin_quarantined() {
+fn equivocation_is_proven_and_the_origin_quarantined() {
     let key = NodeKey::generate().unwrap();
     let title = "First version of entry 1";
     let a = honest(&key, 1, EntryHash::default(), "firstaaaaaaa", title);
@@ -296,7 +299,15 @@ fn equivocation_is_kept_as_evidence_and_the_origin_quarantined() {
         "equivocation: origin {fra} signed two different entries with sequence 1 (network); \
          both kept as evidence, origin quarantined"
     );
-    let quarantined = format!("origin {fra} is quarantined for equivocation");
+    let quarantined = format!(
+        "origin {fra} is quarantined for equivocation: its network log stands up to entry 0, \
+         the last before the fork it signed at entry 1"
+    );
+    let (first, second) = if a.hash() < b.hash() {
+        (a.encode(), b.encode())
+    } else {
+        (b.encode(), a.encode())
+    };
     for victim in fx.victims() {
         wait_logged(victim, &["entry refused", "seq=1", &equivocation]);
         wait_logged(victim, &["entry refused", "seq=2", &quarantined]);
@@ -304,13 +315,13 @@ fn equivocation_is_kept_as_evidence_and_the_origin_quarantined() {
         wait_rejection(victim, &fx.fake.id, 2, &quarantined);
         // Not a reason to cut the peer off (it could be relaying).
         fx.assert_stays_connected(victim);
-        wait_listed(victim, &a, title);
-        assert_holds_exactly(victim, &fx.fake.id, &[&a]);
+        assert_holds_exactly(victim, &fx.fake.id, &[]);
+        assert_not_listed(victim, &a.body.doc_id);
         assert_not_listed(victim, &b.body.doc_id);
         assert_not_listed(victim, &c.body.doc_id);
         let db = database(victim);
-        let evidence: Vec<Evidence> = db
-            .prepare("SELECT origin, audience, seq, stored_hash, other_entry FROM equivocations")
+        let proofs: Vec<Proof> = db
+            .prepare("SELECT origin, audience, seq, first, second FROM forks")
             .unwrap()
             .query_map([], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -318,10 +329,10 @@ fn equivocation_is_kept_as_evidence_and_the_origin_quarantined() {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        // Exactly one row, although every round sends the pair again.
+        // Exactly one proof, although every round sends the pair again.
         assert_eq!(
-            evidence,
-            vec![(fx.fake.id.0.to_vec(), 0, 1, a.hash().0.to_vec(), b.encode())],
+            proofs,
+            vec![(fx.fake.id.0.to_vec(), 0, 1, first.clone(), second.clone())],
             "{}",
             victim.dir.member
         );
@@ -334,18 +345,21 @@ fn equivocation_is_kept_as_evidence_and_the_origin_quarantined() {
             .collect();
         assert_eq!(
             quarantine,
-            vec![(fra.clone(), "equivocation at network seq 1".to_owned())]
+            vec![(
+                fra.clone(),
+                "fork proven at network entry 1: the log stands up to entry 0".to_owned()
+            )]
         );
         wait_last_error(victim, &fx.fake.id, &quarantined);
         assert_verifies(victim);
     }
-    // The quarantine is stored: after a restart, still nothing from FRA.
+    // The proof is stored: after a restart, still nothing from FRA.
     let esp = fx.net.member("ESP");
     esp.stop();
     esp.start();
     let esp = fx.esp();
     wait_logged(esp, &["entry refused", "seq=1", &quarantined]);
-    assert_holds_exactly(esp, &fx.fake.id, &[&a]);
+    assert_holds_exactly(esp, &fx.fake.id, &[]);
 }
 
 /// 6. Automerge changes whose author is not the entry's origin: authored by

@@ -4,7 +4,7 @@
 //! endpoint changes without restarts, and the secretariat's own key (the
 //! trust anchor) rotated while a member is offline.
 
-use std::{net::SocketAddr, path::Path};
+use std::path::Path;
 
 use focal_tests::{
     NodeDir, Proxy, TestMember, TestNetwork, assert_fails_with, focal_at, focal_node, focal_ok,
@@ -37,26 +37,6 @@ fn network_head(dir: &NodeDir, key: &str) -> Option<u64> {
         .iter()
         .find(|l| l["origin"] == key && l["audience"] == "network")
         .and_then(|l| l["seq"].as_u64())
-}
-
-/// Points the node's bootstrap at `peers` and sets `mesh`.
-fn set_network(dir: &NodeDir, peers: &[SocketAddr], mesh: bool) {
-    let path = dir.path.join("focal.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let list: Vec<String> = peers.iter().map(|p| format!("\"{p}\"")).collect();
-    let lines: Vec<String> = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("peers = ") {
-                format!("peers = [{}]", list.join(", "))
-            } else if l == "# mesh = true" || l.starts_with("mesh = ") {
-                format!("mesh = {mesh}")
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect();
-    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
 }
 
 /// Stops the node, runs `focal-node key rotate`, and returns what it printed
@@ -239,7 +219,7 @@ fn a_revoked_keys_later_entries_are_dropped_and_refused_even_through_relays() {
     for (code, proxy, mesh) in [("NAM", &nam_proxy, false), ("JPN", &jpn_proxy, true)] {
         let m = net.member(code);
         m.stop();
-        set_network(&m.dir, &[proxy.addr], mesh);
+        m.dir.set_network(&[proxy.addr], mesh);
         m.start();
     }
     let esp_key = key_of(&net.member("ESP").dir);

@@ -146,35 +146,57 @@ fn plan(node: &OpenDataDir) -> Result<Report, BranchError> {
             report.forks.push((fork.origin, fork.audience, fork.seq));
         }
     }
-    // Per record, the changes of the lost branches, in log order.
-    let mut lost: BTreeMap<String, Vec<Change>> = BTreeMap::new();
-    for (origin, audience, seq) in &report.forks {
+    // Per record, the changes of the lost branches, in log order: this
+    // node's own branch (cut from its log), the other branches it fetched
+    // from its peers, and the proof's two entries.
+    let mut branch: BTreeMap<(u64, [u8; 32]), Vec<u8>> = BTreeMap::new();
+    for fork in crate::ingest::load_forks(conn)? {
+        if !report
+            .forks
+            .contains(&(fork.origin, fork.audience, fork.seq))
+        {
+            continue;
+        }
         let mut stmt = conn
             .prepare(
                 "SELECT entry FROM revoked_entries WHERE origin = ?1 AND audience = ?2 AND seq >= ?3
-                 ORDER BY seq",
+                 UNION ALL
+                 SELECT entry FROM fork_entries WHERE origin = ?1 AND audience = ?2 AND seq >= ?3
+                 UNION ALL
+                 SELECT first FROM forks WHERE origin = ?1 AND audience = ?2
+                 UNION ALL
+                 SELECT second FROM forks WHERE origin = ?1 AND audience = ?2",
             )
             .map_err(storage)?;
         let rows = stmt
-            .query_map(params![&origin.0[..], audience.code(), *seq as i64], |r| {
-                r.get::<_, Vec<u8>>(0)
-            })
+            .query_map(
+                params![&fork.origin.0[..], fork.audience.code(), fork.seq as i64],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
             .map_err(storage)?
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage)?;
         for bytes in rows {
-            let entry = LogEntry::decode(&bytes)
-                .map_err(|e| WriteError::Storage(format!("a kept entry does not decode: {e}")))?;
-            report.entries += 1;
-            let changes = lost.entry(entry.body.doc_id.clone()).or_default();
-            for raw in entry.body.changes {
-                match Change::from_bytes(raw) {
-                    Ok(change) => changes.push(change),
-                    Err(e) => report.skipped.push(format!(
-                        "{}: a change does not load ({e})",
-                        entry.body.doc_id
-                    )),
-                }
+            let seq = LogEntry::decode(&bytes)
+                .map_err(|e| WriteError::Storage(format!("a kept entry does not decode: {e}")))?
+                .body
+                .seq;
+            branch.insert((seq, LogEntry::hash_of(&bytes).0), bytes);
+        }
+    }
+    let mut lost: BTreeMap<String, Vec<Change>> = BTreeMap::new();
+    for bytes in branch.into_values() {
+        let entry = LogEntry::decode(&bytes)
+            .map_err(|e| WriteError::Storage(format!("a kept entry does not decode: {e}")))?;
+        report.entries += 1;
+        let changes = lost.entry(entry.body.doc_id.clone()).or_default();
+        for raw in entry.body.changes {
+            match Change::from_bytes(raw) {
+                Ok(change) => changes.push(change),
+                Err(e) => report.skipped.push(format!(
+                    "{}: a change does not load ({e})",
+                    entry.body.doc_id
+                )),
             }
         }
     }

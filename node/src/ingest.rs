@@ -455,6 +455,9 @@ pub fn load_forks(conn: &Connection) -> Result<Vec<Fork>, WriteError> {
     Ok(forks)
 }
 
+/// The most entries of other branches of a forked log kept per key.
+pub const MAX_BRANCH_ENTRIES: usize = 100_000;
+
 /// Why a fork proof was not taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -792,6 +795,67 @@ impl WriteContext<'_> {
             cut,
             records,
         })
+    }
+
+    /// Keeps entries of other branches of this member's forked logs (see
+    /// [`Writer::keep_branch`](crate::writer::Writer::keep_branch)): only
+    /// of a proven fork of a key of this member, at or beyond the fork, and
+    /// at most [`MAX_BRANCH_ENTRIES`] per key. Returns how many were new.
+    pub(crate) fn keep_branch(
+        &mut self,
+        conn: &Connection,
+        entries: &[LogEntry],
+    ) -> Result<usize, WriteError> {
+        let storage = |e: rusqlite::Error| WriteError::Storage(e.to_string());
+        let mut kept = 0;
+        for entry in entries {
+            let body = &entry.body;
+            let forked = self
+                .quarantine
+                .forks
+                .get(&(body.origin, body.audience))
+                .is_some_and(|f| f.seq <= body.seq);
+            let ours = self
+                .net
+                .roster
+                .read()
+                .ok()
+                .and_then(|r| r.member_of(&body.origin))
+                .is_some_and(|m| m == *self.member);
+            if !forked || !ours {
+                continue;
+            }
+            let held: i64 = conn
+                .prepare_cached("SELECT count(*) FROM fork_entries WHERE origin = ?1")
+                .map_err(storage)?
+                .query_row([&body.origin.0[..]], |r| r.get(0))
+                .map_err(storage)?;
+            if held as usize >= MAX_BRANCH_ENTRIES {
+                tracing::warn!(
+                    origin = %body.origin,
+                    "kept the most entries of a forked log's other branches; no more"
+                );
+                break;
+            }
+            let bytes = entry.encode();
+            kept += conn
+                .prepare_cached(
+                    "INSERT INTO fork_entries (hash, origin, audience, seq, prev, entry, kept_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                )
+                .map_err(storage)?
+                .execute(params![
+                    &LogEntry::hash_of(&bytes).0[..],
+                    &body.origin.0[..],
+                    body.audience.code(),
+                    body.seq as i64,
+                    &body.prev.0[..],
+                    bytes,
+                    now_rfc3339()
+                ])
+                .map_err(storage)?;
+        }
+        Ok(kept)
     }
 
     fn ingest_one(

@@ -337,15 +337,28 @@ impl PeerService for PeerApi {
                 )));
             }
         };
+        let after = match req.after.len() {
+            0 => None,
+            32 => Some(EntryHash(
+                req.after.as_slice().try_into().unwrap_or_default(),
+            )),
+            n => {
+                return Err(Status::invalid_argument(format!(
+                    "an entry hash has 32 bytes, not {n}"
+                )));
+            }
+        };
         if !self.inner.may_read(&peer, &origin, audience) {
             return Ok(Response::new(pb::EntryResponse::default()));
         }
         let reader = self.inner.reader.clone();
-        let entry =
-            tokio::task::spawn_blocking(move || reader.entry_at(&origin, audience, seq, hash))
-                .await
-                .map_err(|e| Status::internal(e.to_string()))?
-                .map_err(|e| Status::internal(e.to_string()))?;
+        let entry = tokio::task::spawn_blocking(move || match after {
+            Some(prev) => reader.entry_after(&origin, audience, seq, prev),
+            None => reader.entry_at(&origin, audience, seq, hash),
+        })
+        .await
+        .map_err(|e| Status::internal(e.to_string()))?
+        .map_err(|e| Status::internal(e.to_string()))?;
         Ok(Response::new(pb::EntryResponse {
             entry: entry.unwrap_or_default(),
         }))

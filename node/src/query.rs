@@ -451,6 +451,14 @@ impl Reader {
     }
 }
 
+/// Which entry at a position: by its hash, or by the hash of the one
+/// before it.
+#[derive(Clone, Copy)]
+enum Match {
+    Hash(EntryHash),
+    Prev(EntryHash),
+}
+
 impl Reader {
     /// The hash of the entry at each position, where this node holds one
     /// (in its log).
@@ -490,6 +498,29 @@ impl Reader {
         seq: u64,
         hash: Option<EntryHash>,
     ) -> Result<Option<Vec<u8>>, WriteError> {
+        self.entry_matching(origin, audience, seq, hash.map(Match::Hash))
+    }
+
+    /// The encoded entry at a position that follows the entry with hash
+    /// `prev`: from the log, or kept as evidence (a fork's proof, an entry
+    /// cut off, another branch of a forked log).
+    pub fn entry_after(
+        &self,
+        origin: &NodeId,
+        audience: crate::log::Audience,
+        seq: u64,
+        prev: EntryHash,
+    ) -> Result<Option<Vec<u8>>, WriteError> {
+        self.entry_matching(origin, audience, seq, Some(Match::Prev(prev)))
+    }
+
+    fn entry_matching(
+        &self,
+        origin: &NodeId,
+        audience: crate::log::Audience,
+        seq: u64,
+        wanted: Option<Match>,
+    ) -> Result<Option<Vec<u8>>, WriteError> {
         self.with(|conn| {
             let params = rusqlite::params![&origin.0[..], audience.code(), seq as i64];
             let logged: Option<Vec<u8>> = conn
@@ -500,10 +531,15 @@ impl Reader {
                 .query_row(params, |r| r.get(0))
                 .optional()
                 .map_err(storage)?;
-            let Some(hash) = hash else {
+            let Some(wanted) = wanted else {
                 return Ok(logged);
             };
-            let matches = |bytes: &Vec<u8>| crate::log::LogEntry::hash_of(bytes) == hash;
+            let matches = |bytes: &Vec<u8>| match wanted {
+                Match::Hash(hash) => crate::log::LogEntry::hash_of(bytes) == hash,
+                Match::Prev(prev) => {
+                    crate::log::LogEntry::decode(bytes).is_ok_and(|e| e.body.prev == prev)
+                }
+            };
             if let Some(bytes) = logged.filter(matches) {
                 return Ok(Some(bytes));
             }
@@ -530,6 +566,18 @@ impl Reader {
                 .map_err(storage)?
             {
                 candidates.push(cut);
+            }
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT entry FROM fork_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?;
+            let kept = stmt
+                .query_map(params, |r| r.get::<_, Vec<u8>>(0))
+                .map_err(storage)?
+                .take(16);
+            for entry in kept {
+                candidates.push(entry.map_err(storage)?);
             }
             Ok(candidates.into_iter().find(matches))
         })

@@ -206,7 +206,21 @@ const MIGRATIONS: &[&str] = &[
          peer      TEXT NOT NULL,
          proven_at TEXT NOT NULL,
          PRIMARY KEY (origin, audience)
-     ) STRICT;",
+     ) STRICT;
+     -- Entries of a forked log of this member's own keys, beyond the fork,
+     -- that this node never held in its log (the other branches, fetched
+     -- from peers): what people typed there is written again under the
+     -- member's new key (`focal-node recover-branch`).
+     CREATE TABLE fork_entries (
+         hash     BLOB PRIMARY KEY NOT NULL,
+         origin   BLOB NOT NULL,
+         audience INTEGER NOT NULL,
+         seq      INTEGER NOT NULL,
+         prev     BLOB NOT NULL,
+         entry    BLOB NOT NULL,
+         kept_at  TEXT NOT NULL
+     ) STRICT;
+     CREATE INDEX fork_entries_position ON fork_entries (origin, audience, seq);",
 ];
 
 /// The schema version this binary writes.

@@ -267,6 +267,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
     });
     // Forks first: what this node learns changes what it asks for.
     exchange_forks(config, &mut client, &status_key).await?;
+    fetch_lost_branches(config, &mut client, &status_key).await?;
     let mut live = within(
         "starting the live stream",
         client.pull(request(config, true)),
@@ -319,6 +320,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                 exchange_forks(config, &mut client, &status_key).await?;
                 let suspects = compare_heads(config, &mut client, &status_key).await;
                 settle_all(config, &mut client, &status_key, suspects).await?;
+                fetch_lost_branches(config, &mut client, &status_key).await?;
                 // Anti-entropy: one round trip when in sync, whatever the
                 // number of documents.
                 let mut round = within("starting an anti-entropy round", client.pull(request(config, false)))
@@ -682,6 +684,7 @@ async fn exchange_forks(
                     network_id: config.network_id.clone(),
                     position: fork.position.clone(),
                     hash: hash.clone(),
+                    after: Vec::new(),
                 }),
             )
             .await?
@@ -690,6 +693,117 @@ async fn exchange_forks(
         }
         let [first, second] = <[Vec<u8>; 2]>::try_from(entries).unwrap_or_default();
         take_proof(config, peer, first, second).await?;
+    }
+    Ok(())
+}
+
+/// Most entries of another branch fetched from one peer in one session.
+const MAX_BRANCH_WALK: usize = 10_000;
+
+/// After a fork of a key of this node's member: fetches from the peer the
+/// entries of the log's other branches that this node never held (walking
+/// each branch from the proof's entry on, entry after entry), so that
+/// `focal-node recover-branch` can write again what people typed there.
+/// What this node holds already is walked locally.
+async fn fetch_lost_branches(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+) -> Result<(), Ended> {
+    let me = config.key.id();
+    let Some(member) = config.roster.read().ok().and_then(|r| r.member_of(&me)) else {
+        return Ok(());
+    };
+    let reader = config.reader.clone();
+    let Ok(Ok(forks)) = tokio::task::spawn_blocking(move || reader.forks()).await else {
+        return Ok(());
+    };
+    let ours: Vec<_> = forks
+        .into_iter()
+        .filter(|(f, _, _)| {
+            config
+                .roster
+                .read()
+                .ok()
+                .and_then(|r| r.member_of(&f.origin))
+                .is_some_and(|m| m == member)
+        })
+        .collect();
+    let mut fetched = 0usize;
+    for (fork, first, second) in ours {
+        for start in [first, second] {
+            let mut hash = LogEntry::hash_of(&start);
+            let mut seq = fork.seq;
+            let mut found = Vec::new();
+            while fetched + found.len() < MAX_BRANCH_WALK {
+                seq += 1;
+                let reader = config.reader.clone();
+                let local = tokio::task::spawn_blocking(move || {
+                    reader.entry_after(&fork.origin, fork.audience, seq, hash)
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+                if let Some(bytes) = local {
+                    hash = LogEntry::hash_of(&bytes);
+                    continue;
+                }
+                let bytes = within(
+                    "fetching a lost branch's entry",
+                    client.entry(pb::EntryRequest {
+                        network_id: config.network_id.clone(),
+                        position: Some(wire_position((fork.origin, fork.audience, seq))),
+                        hash: Vec::new(),
+                        after: hash.0.to_vec(),
+                    }),
+                )
+                .await?
+                .into_inner()
+                .entry;
+                if bytes.is_empty() {
+                    break;
+                }
+                let follows = LogEntry::decode(&bytes).is_ok_and(|e| {
+                    e.body.origin == fork.origin
+                        && e.body.audience == fork.audience
+                        && e.body.seq == seq
+                        && e.body.prev == hash
+                });
+                if !follows {
+                    crate::metrics::peer_cut_off("garbage");
+                    return Err(cut_off(
+                        peer,
+                        format!(
+                            "peer answered entry {seq} of a forked log with an entry that does not \
+                             follow the one asked after"
+                        ),
+                    ));
+                }
+                hash = LogEntry::hash_of(&bytes);
+                found.push(bytes);
+            }
+            if found.is_empty() {
+                continue;
+            }
+            fetched += found.len();
+            match config.writer.keep_branch(found).await {
+                Ok(kept) => tracing::info!(
+                    peer,
+                    origin = %fork.origin,
+                    audience = fork.audience.as_str(),
+                    kept,
+                    "kept entries of another branch of this member's forked log, to write again"
+                ),
+                Err(err) if err.is_misbehaviour() => {
+                    crate::metrics::peer_cut_off("invalid_entry");
+                    return Err(cut_off(
+                        peer,
+                        format!("peer sent an invalid entry of a forked log: {err}"),
+                    ));
+                }
+                Err(err) => tracing::warn!(peer, %err, "cannot keep a forked log's other branch"),
+            }
+        }
     }
     Ok(())
 }
@@ -830,6 +944,7 @@ async fn settle(
             network_id: config.network_id.clone(),
             position: Some(wire_position((key.0, key.1, hi))),
             hash: their_hash.0.to_vec(),
+            after: Vec::new(),
         }),
     )
     .await?

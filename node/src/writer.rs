@@ -32,7 +32,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::{
     doc,
     identity::NodeId,
-    ingest::IngestReport,
+    ingest::{IngestError, IngestReport},
     log::{Audience, EntryBody, EntryHash, LogEntry},
     member::{MemberCode, MemberKind},
     records::{self, ENVELOPE_KEYS, FieldError, RecordType, ValidationContext, Visibility},
@@ -274,6 +274,10 @@ enum Job {
         proof: Box<crate::fork::ForkProof>,
         reply: oneshot::Sender<Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused>>,
     },
+    KeepBranch {
+        entries: Vec<LogEntry>,
+        reply: oneshot::Sender<Result<usize, WriteError>>,
+    },
     /// Finish what was queued before, then stop.
     Shutdown,
 }
@@ -414,6 +418,35 @@ impl Writer {
         rx.await.map_err(|_| {
             crate::ingest::ForkRefused::Storage(WriteError::ShuttingDown.to_string())
         })?
+    }
+
+    /// Keeps entries of another branch of a forked log of this member's
+    /// keys (fetched from a peer), for `focal-node recover-branch`. Each is
+    /// checked (signature, changes) off the writer thread; the writer keeps
+    /// those of a proven fork of this member's keys, beyond it. Returns how
+    /// many were new.
+    pub async fn keep_branch(&self, entries: Vec<Vec<u8>>) -> Result<usize, IngestError> {
+        let limits = self.limits.clone();
+        let entries = tokio::task::spawn_blocking(move || {
+            entries
+                .iter()
+                .map(|bytes| {
+                    let entry = LogEntry::decode(bytes)?;
+                    entry.verify(&limits)?;
+                    Ok(entry)
+                })
+                .collect::<Result<Vec<_>, crate::log::EntryError>>()
+        })
+        .await
+        .map_err(|e| IngestError::Storage(e.to_string()))??;
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::KeepBranch { entries, reply })
+            .await
+            .map_err(|_| IngestError::Storage(WriteError::ShuttingDown.to_string()))?;
+        rx.await
+            .map_err(|_| IngestError::Storage(WriteError::ShuttingDown.to_string()))?
+            .map_err(IngestError::from)
     }
 
     /// Asks the writer to finish the writes queued so far and stop; later
@@ -895,6 +928,10 @@ impl WriterState {
                 Result<Applied, WriteError>,
             ),
             Ingest(oneshot::Sender<IngestReport>, IngestReport, Vec<Applied>),
+            Kept(
+                oneshot::Sender<Result<usize, WriteError>>,
+                Result<usize, WriteError>,
+            ),
             Fork(
                 oneshot::Sender<Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused>>,
                 Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused>,
@@ -951,6 +988,9 @@ impl WriterState {
                                 };
                                 Outcome::Fork(reply, result)
                             }
+                            Job::KeepBranch { entries, reply } => {
+                                Outcome::Kept(reply, ctx.keep_branch(&tx, &entries))
+                            }
                             Job::Shutdown => continue,
                         });
                     }
@@ -983,6 +1023,7 @@ impl WriterState {
                         report.fail_all(&err.to_string());
                         drop(reply.send(report));
                     }
+                    Outcome::Kept(reply, _) => drop(reply.send(Err(err.clone()))),
                     Outcome::Fork(reply, _) => {
                         drop(reply.send(Err(crate::ingest::ForkRefused::Storage(err.to_string()))))
                     }
@@ -1053,6 +1094,9 @@ impl WriterState {
                     let _ = reply.send(report);
                 }
                 Outcome::Fork(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                Outcome::Kept(reply, result) => {
                     let _ = reply.send(result);
                 }
             }

@@ -219,6 +219,21 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
         forks_of(d) == proof && log_of(d, &fra_key) == agreed
     });
 
+    // FRA fetched the other branch's entries (its entry 3 is in the proof;
+    // entry 4) from its peers, to write them again.
+    wait_until("FRA to keep the other branch's entry 4", || {
+        Connection::open_with_flags(
+            net.members[1].dir.path.join("focal.db"),
+            OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+        .query_row("SELECT count(*) FROM fork_entries", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap()
+            == 1
+    });
+
     // Recovery: the key is rotated (its hand-over names entry 2, the last
     // agreed one), the secretariat confirms, and the lost branch's records
     // are written again under the new key.
@@ -251,26 +266,33 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
         &["admin", "key", "confirm", &handover],
     );
     let plan = run(&["recover-branch", "--data", &fra_data]);
-    for title in lost {
+    for title in lost.iter().chain(&["Budget tagging", "Police recruitment"]) {
         assert!(plan.contains(title), "{plan}");
     }
     assert!(plan.contains("Nothing was written"), "{plan}");
     let done = run(&["recover-branch", "--data", &fra_data, "--confirm"]);
-    assert!(done.contains("Wrote 4 records again"), "{done}");
+    assert!(done.contains("Wrote 6 records again"), "{done}");
     // Running it again writes nothing twice.
     let again = run(&["recover-branch", "--data", &fra_data, "--confirm"]);
     assert!(!again.contains("created again"), "{again}");
     assert_eq!(
         again.matches("already written again as").count(),
-        4,
+        6,
         "{again}"
     );
     net.member("FRA").start();
-    let mut expected: Vec<String> = ["Gender desks", "Mediation network"]
-        .into_iter()
-        .chain(lost)
-        .map(str::to_owned)
-        .collect();
+    // Both branches' records: what FRA typed before the restore, and
+    // after.
+    let mut expected: Vec<String> = [
+        "Gender desks",
+        "Mediation network",
+        "Budget tagging",
+        "Police recruitment",
+    ]
+    .into_iter()
+    .chain(lost)
+    .map(str::to_owned)
+    .collect();
     expected.sort();
     wait_until("every node to list the lost branch's records again", || {
         std::iter::once(&net.secretariat)
@@ -278,8 +300,8 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
             .all(|m| titles(m) == expected)
     });
     let new_key: [u8; 32] = hex::decode(&new_key).unwrap().try_into().unwrap();
-    every(&net, "every node to hold FRA's new key's 4 entries", &|d| {
-        log_of(d, &new_key).len() == 4
+    every(&net, "every node to hold FRA's new key's 6 entries", &|d| {
+        log_of(d, &new_key).len() == 6
     });
     // `verify` is clean on every node.
     for m in std::iter::once(&mut net.secretariat).chain(net.members.iter_mut()) {

@@ -265,15 +265,16 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
         s.connected = true;
         s.unreachable_since = None;
     });
-    // Forks first: what this node learns changes what it asks for.
-    exchange_forks(config, &mut client, &status_key).await?;
-    fetch_lost_branches(config, &mut client, &status_key).await?;
     let mut live = within(
         "starting the live stream",
         client.pull(request(config, true)),
     )
     .await?
     .into_inner();
+    // The forks the peer knows of, at once: what lies beyond them is not
+    // taken from anyone.
+    exchange_forks(config, &mut client, &status_key).await?;
+    fetch_lost_branches(config, &mut client, &status_key).await?;
     let mut tick = tokio::time::interval(config.anti_entropy);
     tick.tick().await;
     let mut stop = config.stop.clone();

@@ -362,6 +362,118 @@ fn equivocation_is_proven_and_the_origin_quarantined() {
     assert_holds_exactly(esp, &fx.fake.id, &[]);
 }
 
+/// A fork as the fake peer lists it: its position and the two hashes.
+fn listed(position: &LogEntry, first: &[u8], second: &[u8]) -> pb::Fork {
+    pb::Fork {
+        position: Some(pb::Position {
+            origin: position.body.origin.0.to_vec(),
+            audience: u32::from(position.body.audience.code()),
+            seq: position.body.seq,
+        }),
+        first: LogEntry::hash_of(first).0.to_vec(),
+        second: LogEntry::hash_of(second).0.to_vec(),
+    }
+}
+
+/// 5b. "Proofs" of a fork that prove nothing, offered by the fake peer
+///    (`Forks`, then `Entry` for each of the two entries): one signature
+///    invalid, entries of two different keys, the same entry twice. Each
+///    is refused, nothing is kept or quarantined, and the peer is cut off.
+///    A real proof about a key outside the roster (anyone can make one
+///    with a key of their own) is not kept either, without a cut-off.
+#[test]
+fn forged_fork_proofs_are_refused_and_the_peer_cut_off() {
+    let key = NodeKey::generate().unwrap();
+    let stranger = NodeKey::generate().unwrap();
+    let a = honest(&key, 1, EntryHash::default(), "firstaaaaaaa", "One");
+    let b = honest(&key, 1, EntryHash::default(), "secondaaaaaa", "Two");
+    let mut unsigned = b.clone();
+    unsigned.signature[9] ^= 0x01;
+    let by_stranger = honest(&stranger, 1, EntryHash::default(), "strangeraaaa", "Three");
+    let stranger_b = honest(&stranger, 1, EntryHash::default(), "strangerbbbb", "Four");
+    let fx = Fixture::start(key, |_, _| Box::new(|_| Vec::new()));
+    let fra = fx.fake.id.to_string();
+    let cases: [(pb::Fork, Vec<Vec<u8>>, String); 3] = [
+        (
+            listed(&a, &a.encode(), &unsigned.encode()),
+            vec![a.encode(), unsigned.encode()],
+            format!("a fork proof's entry 1 of {fra} is not signed by its origin"),
+        ),
+        (
+            listed(&a, &a.encode(), &by_stranger.encode()),
+            vec![a.encode(), by_stranger.encode()],
+            "a fork proof's entries are not at one position of one log".to_owned(),
+        ),
+        (
+            listed(&a, &a.encode(), &a.encode()),
+            vec![a.encode()],
+            "a fork proof holds the same entry twice".to_owned(),
+        ),
+    ];
+    for (fork, entries, refusal) in cases {
+        *fx.fake.offered.lock().unwrap() = (vec![fork], entries);
+        for victim in fx.victims() {
+            wait_logged(
+                victim,
+                &[
+                    "disconnecting the peer",
+                    "peer sent a fork proof that proves nothing",
+                    &refusal,
+                ],
+            );
+        }
+    }
+    for victim in fx.victims() {
+        fx.assert_cut_off_with_backoff(victim);
+        let db = database(victim);
+        let count = |table: &str| -> i64 {
+            db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(count("forks"), 0, "{}", victim.dir.member);
+        assert_eq!(count("quarantine"), 0, "{}", victim.dir.member);
+        assert_verifies(victim);
+    }
+    // A valid proof about a key that is in no roster: not kept, and no
+    // reason to cut the peer off.
+    let started: Vec<usize> = fx
+        .victims()
+        .iter()
+        .map(|v| fx.fake.sessions(v).len())
+        .collect();
+    *fx.fake.offered.lock().unwrap() = (
+        vec![listed(
+            &by_stranger,
+            &by_stranger.encode(),
+            &stranger_b.encode(),
+        )],
+        vec![by_stranger.encode(), stranger_b.encode()],
+    );
+    for victim in fx.victims() {
+        wait_logged(
+            victim,
+            &[
+                "a fork proof was not taken",
+                &format!("a fork proof about key {}", stranger.id()),
+            ],
+        );
+    }
+    for (victim, before) in fx.victims().into_iter().zip(started) {
+        // At most the session that was waiting out its back-off.
+        let after = fx.fake.sessions(victim);
+        assert!(
+            after.len() <= before + 1 && after.last().unwrap().dropped.is_none(),
+            "{}: {after:?}",
+            victim.dir.member
+        );
+        let db = database(victim);
+        let forks: i64 = db
+            .query_row("SELECT count(*) FROM forks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(forks, 0);
+    }
+}
+
 /// 6. Automerge changes whose author is not the entry's origin: authored by
 ///    another member's key, by no one, or continuing an actor no change by
 ///    the origin started.

@@ -188,6 +188,10 @@ pub struct Fork {
     pub second: EntryHash,
 }
 
+/// A proof as a node holds and serves it: the fork, and its two encoded
+/// entries (checked).
+pub type HeldProof = (Fork, Vec<u8>, Vec<u8>);
+
 impl From<&ForkProof> for Fork {
     fn from(p: &ForkProof) -> Self {
         let (first, second) = p.hashes();

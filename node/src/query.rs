@@ -585,7 +585,7 @@ impl Reader {
 
     /// The proven forks this node holds (see `fork`), each with its two
     /// encoded entries.
-    pub fn forks(&self) -> Result<Vec<(crate::fork::Fork, Vec<u8>, Vec<u8>)>, WriteError> {
+    pub fn forks(&self) -> Result<Vec<crate::fork::HeldProof>, WriteError> {
         self.with(|conn| {
             let mut stmt = conn
                 .prepare_cached(

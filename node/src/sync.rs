@@ -534,13 +534,11 @@ async fn compare_heads(
             we_lack += seq.saturating_sub(mine.map_or(0, |h| h.seq));
             they_have.insert(key, seq);
             match mine {
-                Some(m) if m.seq == seq => {
-                    if m.hash.0[..] != head.hash[..] {
-                        suspects.push((key, seq));
-                    }
+                Some(m) if m.seq == seq && m.hash.0[..] != head.hash[..] => {
+                    suspects.push((key, seq));
                 }
                 Some(m) if m.seq > seq => ask_ours.push((key, seq, head.hash.clone())),
-                Some(m) if key.1 != Audience::Local => ask_theirs.push((key, m)),
+                Some(m) if m.seq < seq && key.1 != Audience::Local => ask_theirs.push((key, m)),
                 _ => {}
             }
         }

@@ -192,6 +192,22 @@ pub struct Fork {
 /// entries (checked).
 pub type HeldProof = (Fork, Vec<u8>, Vec<u8>);
 
+impl Fork {
+    /// The fork a stored proof (checked when it was stored) is about,
+    /// without checking its signatures again.
+    pub fn of_stored(first: &[u8], second: &[u8]) -> Option<Self> {
+        let entry = LogEntry::decode(first).ok()?;
+        let (a, b) = (LogEntry::hash_of(first), LogEntry::hash_of(second));
+        Some(Self {
+            origin: entry.body.origin,
+            audience: entry.body.audience,
+            seq: entry.body.seq,
+            first: a.min(b),
+            second: a.max(b),
+        })
+    }
+}
+
 impl From<&ForkProof> for Fork {
     fn from(p: &ForkProof) -> Self {
         let (first, second) = p.hashes();

@@ -599,12 +599,13 @@ impl Reader {
                 .map_err(storage)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(storage)?;
+            // Checked by the writer before it was stored.
             rows.into_iter()
                 .map(|(first, second)| {
-                    let proof = crate::fork::ForkProof::check(&first, &second).map_err(|e| {
-                        WriteError::Storage(format!("a stored fork proof does not hold: {e}"))
+                    let fork = crate::fork::Fork::of_stored(&first, &second).ok_or_else(|| {
+                        WriteError::Storage("a stored fork proof does not decode".into())
                     })?;
-                    Ok((crate::fork::Fork::from(&proof), first, second))
+                    Ok((fork, first, second))
                 })
                 .collect()
         })

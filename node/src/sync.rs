@@ -675,6 +675,16 @@ async fn exchange_forks(
         if held.get(&(origin, audience)).is_some_and(|s| *s <= seq) {
             continue;
         }
+        // A proof about a key outside the roster would not be kept: not
+        // even fetched (anyone can make one with a key of their own).
+        let known = config
+            .roster
+            .read()
+            .ok()
+            .is_some_and(|r| r.member_of(&origin).is_some());
+        if !known {
+            continue;
+        }
         let mut entries = Vec::with_capacity(2);
         for hash in [&fork.first, &fork.second] {
             let answer = within(
@@ -688,6 +698,16 @@ async fn exchange_forks(
             )
             .await?
             .into_inner();
+            if answer.entry.is_empty() {
+                // An honest node serves both entries of every fork it lists.
+                crate::metrics::peer_cut_off("garbage");
+                return Err(cut_off(
+                    peer,
+                    format!(
+                        "peer listed a fork of {origin} at {seq} but does not serve its entries"
+                    ),
+                ));
+            }
             entries.push(answer.entry);
         }
         let [first, second] = <[Vec<u8>; 2]>::try_from(entries).unwrap_or_default();
@@ -854,12 +874,17 @@ async fn settle_all(
 ) -> Result<(), Ended> {
     suspects.sort();
     suspects.dedup_by_key(|(key, _)| *key);
+    // A peer decides how many logs look different: a few are looked into
+    // per round (a real fork is found in the next rounds).
+    suspects.truncate(SETTLE_PER_ROUND);
     for (key, upto) in suspects {
         settle(config, client, peer, key, upto).await?;
     }
     Ok(())
 }
 
+/// Most logs looked into for a fork per round with one peer.
+const SETTLE_PER_ROUND: usize = 8;
 /// Most rounds of `Hashes` questions to find one fork (each narrows the
 /// range 64 times).
 const SETTLE_ROUNDS: usize = 16;

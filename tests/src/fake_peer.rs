@@ -83,6 +83,7 @@ pub struct FakeService {
     script: Arc<Script>,
     calls: Calls,
     offered: Offered,
+    forks_asked: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[tonic::async_trait]
@@ -178,6 +179,8 @@ impl PeerService for FakeService {
         &self,
         _request: Request<pb::ForksRequest>,
     ) -> Result<Response<pb::ForksResponse>, Status> {
+        self.forks_asked
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let forks = self.offered.lock().unwrap().0.clone();
         Ok(Response::new(pb::ForksResponse { forks }))
     }
@@ -317,6 +320,8 @@ pub struct FakePeer {
     pub calls: Calls,
     /// What `Forks` lists and `Entry` serves.
     pub offered: Offered,
+    /// How many times victims asked `Forks`.
+    pub forks_asked: Arc<std::sync::atomic::AtomicUsize>,
     pub _runtime: tokio::runtime::Runtime,
 }
 
@@ -348,7 +353,9 @@ impl FakePeer {
             script: Arc::new(script),
             calls: calls.clone(),
             offered: offered.clone(),
+            forks_asked: Default::default(),
         };
+        let forks_asked = service.forks_asked.clone();
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         let (conn_tx, conn_rx) = mpsc::channel(16);
@@ -370,6 +377,7 @@ impl FakePeer {
             addr,
             calls,
             offered,
+            forks_asked,
             _runtime: runtime,
         }
     }

@@ -16,6 +16,9 @@ use focal_tests::{
 };
 use rusqlite::{Connection, OpenFlags};
 
+/// `anti_entropy_ms` in the test networks (`NodeDir::tune_for_tests`).
+const ANTI_ENTROPY: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// The network log of `key` that a node holds: (seq, hash), in order.
 fn log_of(dir: &NodeDir, key: &[u8; 32]) -> Vec<(i64, Vec<u8>)> {
     let db =
@@ -158,6 +161,7 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
     fra.stop();
     fra.dir.set_network(&[sec_addr], true);
     fra.start();
+    let reconnected = std::time::Instant::now();
 
     // Every node proves the fork at entry 3, keeps the proof, and holds
     // FRA's log up to entry 2: the up-to-date nodes, and FRA itself.
@@ -166,6 +170,14 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
         &net,
         "every node to prove FRA's fork at entry 3 and hold its log up to entry 2",
         &|d| forks_of(d) == proof && log_of(d, &fra_key) == agreed,
+    );
+    // Within a few anti-entropy rounds (300 ms in the tests; generous for
+    // a loaded machine).
+    let took = reconnected.elapsed();
+    eprintln!("fork proven on every node {took:?} after FRA reconnected");
+    assert!(
+        took < ANTI_ENTROPY * 20,
+        "the fork took {took:?} to be proven everywhere"
     );
     // The status (written every few seconds) shows it.
     every(&net, "every node's status to show the fork", &|d| {

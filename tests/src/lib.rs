@@ -762,6 +762,25 @@ pub fn add_practice(conn: &str, kind: &str, title: &str, theme: &str) -> String 
         .to_owned()
 }
 
+/// `focal practice add` (best practice, peacekeeping) with a title, as
+/// it ran: for a write that may be refused.
+pub fn try_add_practice(conn: &str, title: &str) -> Output {
+    focal_at(
+        conn,
+        &[
+            "--json",
+            "practice",
+            "add",
+            "--kind",
+            "best-practice",
+            "--title",
+            title,
+            "--theme",
+            "peacekeeping",
+        ],
+    )
+}
+
 /// A size field of `/proc/PID/status` (`VmHWM:`, the peak resident memory;
 /// `VmRSS:`), in bytes.
 pub fn proc_status_bytes(pid: u32, field: &str) -> Option<u64> {

@@ -11,8 +11,8 @@
 use std::net::SocketAddr;
 
 use focal_tests::{
-    NodeDir, TestMember, TestNetwork, add_practice, assert_fails_with, focal_at, focal_node,
-    focal_ok, records_on, status_of, wait_until,
+    NodeDir, TestMember, TestNetwork, add_practice, assert_fails_with, focal_node, focal_ok,
+    records_on, status_of, wait_until,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -56,19 +56,7 @@ fn titles(member: &TestMember) -> Vec<String> {
 }
 
 fn practice(member: &TestMember, title: &str) -> std::process::Output {
-    focal_at(
-        &member.conn(),
-        &[
-            "practice",
-            "add",
-            "--kind",
-            "best-practice",
-            "--title",
-            title,
-            "--theme",
-            "peacekeeping",
-        ],
-    )
+    focal_tests::try_add_practice(&member.conn(), title)
 }
 
 /// Waits until `check` holds on every node of the network.

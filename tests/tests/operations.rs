@@ -20,27 +20,12 @@ use std::{
 };
 
 use focal_tests::{
-    NodeDir, RunningNode, TestNetwork, add_practice, assert_fails_with, connection_for, focal_at,
-    focal_node, records_on, single_node, wait_until,
+    NodeDir, RunningNode, TestNetwork, add_practice, assert_fails_with, connection_for, focal_node,
+    records_on, single_node, wait_until,
 };
 use rusqlite::{Connection, OpenFlags};
 
-fn practice(conn: &str, title: &str) -> std::process::Output {
-    focal_at(
-        conn,
-        &[
-            "--json",
-            "practice",
-            "add",
-            "--kind",
-            "best-practice",
-            "--title",
-            title,
-            "--theme",
-            "peacekeeping",
-        ],
-    )
-}
+use focal_tests::try_add_practice as practice;
 
 fn read_only(db: &Path) -> Connection {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();

@@ -274,7 +274,10 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
     // The forks the peer knows of, at once: what lies beyond them is not
     // taken from anyone.
     exchange_forks(config, &mut client, &status_key).await?;
-    fetch_lost_branches(config, &mut client, &status_key).await?;
+    // Where each branch walk ended, so that each round asks only for what
+    // comes after.
+    let mut tips = HashMap::new();
+    fetch_lost_branches(config, &mut client, &status_key, &mut tips).await?;
     let mut tick = tokio::time::interval(config.anti_entropy);
     tick.tick().await;
     let mut stop = config.stop.clone();
@@ -321,7 +324,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                 exchange_forks(config, &mut client, &status_key).await?;
                 let suspects = compare_heads(config, &mut client, &status_key).await;
                 settle_all(config, &mut client, &status_key, suspects).await?;
-                fetch_lost_branches(config, &mut client, &status_key).await?;
+                fetch_lost_branches(config, &mut client, &status_key, &mut tips).await?;
                 // Anti-entropy: one round trip when in sync, whatever the
                 // number of documents.
                 let mut round = within("starting an anti-entropy round", client.pull(request(config, false)))
@@ -728,6 +731,7 @@ async fn fetch_lost_branches(
     config: &SyncConfig,
     client: &mut PeerServiceClient<tonic::transport::Channel>,
     peer: &str,
+    tips: &mut HashMap<EntryHash, (u64, EntryHash)>,
 ) -> Result<(), Ended> {
     let me = config.key.id();
     let Some(member) = config.roster.read().ok().and_then(|r| r.member_of(&me)) else {
@@ -751,8 +755,11 @@ async fn fetch_lost_branches(
     let mut fetched = 0usize;
     for (fork, first, second) in ours {
         for start in [first, second] {
-            let mut hash = LogEntry::hash_of(&start);
-            let mut seq = fork.seq;
+            let origin_hash = LogEntry::hash_of(&start);
+            let (mut seq, mut hash) = tips
+                .get(&origin_hash)
+                .copied()
+                .unwrap_or((fork.seq, origin_hash));
             let mut found = Vec::new();
             while fetched + found.len() < MAX_BRANCH_WALK {
                 seq += 1;
@@ -780,6 +787,7 @@ async fn fetch_lost_branches(
                 .into_inner()
                 .entry;
                 if bytes.is_empty() {
+                    seq -= 1;
                     break;
                 }
                 let follows = LogEntry::decode(&bytes).is_ok_and(|e| {
@@ -801,6 +809,7 @@ async fn fetch_lost_branches(
                 hash = LogEntry::hash_of(&bytes);
                 found.push(bytes);
             }
+            tips.insert(origin_hash, (seq, hash));
             if found.is_empty() {
                 continue;
             }

@@ -997,8 +997,8 @@ fn resume_writes(data: PathBuf, confirm: bool) -> anyhow::Result<()> {
     const WARNING: &str = "\
 WARNING: a restored node may have signed entries after its backup was taken.
 Its peers hold them. If it signs again before it has them back, it signs a
-second, different entry with a sequence number it already used: a fork.
-Its peers prove it, every node cuts this node's log back to the entry before
+second, different entry with a sequence number it already used: a fork
+(equivocation). Its peers prove it, every node cuts this node's log back to the entry before
 the fork (what either branch held beyond it leaves every node's records), and
 this key signs nothing more: the member must rotate its key and write the
 lost records again (`focal-node recover-branch`; OPERATIONS.md, \"Forks\").

@@ -206,10 +206,19 @@ impl WriteFence {
     /// it too.
     pub async fn wait_for_start(&self) -> Result<(), WriteError> {
         let mut watch = self.inner.start.subscribe();
+        let arrived = std::time::Instant::now();
+        let mut waited = false;
         loop {
             let Some(check) = watch.borrow_and_update().clone() else {
+                if waited {
+                    tracing::debug!(
+                        waited_ms = arrived.elapsed().as_secs_f64() * 1000.0,
+                        "a write waited for the start check"
+                    );
+                }
                 return Ok(());
             };
+            waited = true;
             if self.operator_confirmed().await {
                 return Ok(());
             }

@@ -257,7 +257,22 @@ fn a_member_restarted_with_its_peers_up_writes_within_the_bound() {
         let began = Instant::now();
         write(&conn, &format!("Right after restart {round}"));
         waits.push(began.elapsed());
-        assert!(esp.running().log_text().contains("a peer confirmed"));
+        let log = esp.running().log_text();
+        assert!(log.contains("a peer confirmed"), "{log}");
+        // What the node measured: from the writer's start to the peer's
+        // confirmation, and how long the write itself was held.
+        let field = |name: &str| {
+            log.lines()
+                .find_map(|l| l.split(name).nth(1))
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or("-")
+                .to_owned()
+        };
+        eprintln!(
+            "restart {round}: confirmed after_ms={} held waited_ms={}",
+            field("after_ms="),
+            field("waited_ms=")
+        );
     }
     // An already running node, for comparison.
     let conn = net.member("ESP").conn();

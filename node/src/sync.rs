@@ -569,7 +569,10 @@ async fn check_start(
     };
     let theirs = theirs.iter().filter_map(crate::peer::from_wire);
     match crate::recovery::recovered_from(config.key.id(), &at_start, theirs) {
-        Ok(()) => fence.start_confirmed(peer),
+        Ok(()) => {
+            fence.start_confirmed(peer);
+            config.writer.start_check_over().await;
+        }
         Err(((_, audience), have, theirs)) => {
             let member = NodeId::from_hex(peer)
                 .and_then(|key| config.roster.read().ok()?.active_member_of(&key))

@@ -273,6 +273,9 @@ enum Job {
     },
     /// Finish what was queued before, then stop.
     Shutdown,
+    /// Nothing to do: the writer thread looks at what waited for the start
+    /// check (see `recovery`).
+    Wake,
 }
 
 /// The handle services use to write. Cloning is cheap; the writer thread
@@ -387,6 +390,13 @@ impl Writer {
             .await
             .map_err(|_| WriteError::ShuttingDown)?;
         rx.await.map_err(|_| WriteError::ShuttingDown)
+    }
+
+    /// Tells the writer thread that the start check is over, so that what
+    /// waited for it (the contact migration) runs without waiting for the
+    /// next write or received entry.
+    pub async fn start_check_over(&self) {
+        let _ = self.jobs.send(Job::Wake).await;
     }
 
     /// Asks the writer to finish the writes queued so far and stop; later
@@ -872,7 +882,9 @@ impl WriterState {
                     stopping = true;
                     break;
                 }
-                batch.push(job);
+                if !matches!(job, Job::Wake) {
+                    batch.push(job);
+                }
                 if batch.len() < MAX_BATCH {
                     next = rx.try_recv().ok();
                 }
@@ -926,7 +938,7 @@ impl WriterState {
                                     ctx.ingest_batch(&mut tx, &peer, entries, &mut touched);
                                 Outcome::Ingest(reply, report, applied)
                             }
-                            Job::Shutdown => continue,
+                            Job::Shutdown | Job::Wake => continue,
                         });
                     }
                     tx.commit().map_err(storage)

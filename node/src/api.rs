@@ -958,9 +958,10 @@ pub fn status(err: WriteError) -> Status {
         WriteError::NotOwner { .. } | WriteError::SecretariatOnly(_) => {
             Status::permission_denied(message)
         }
-        WriteError::Deleted(_) | WriteError::KeyRetired { .. } | WriteError::Fenced(_) => {
-            Status::failed_precondition(message)
-        }
+        WriteError::Deleted(_)
+        | WriteError::KeyRetired { .. }
+        | WriteError::Fenced(_)
+        | WriteError::Unconfirmed { .. } => Status::failed_precondition(message),
         WriteError::ShuttingDown => Status::unavailable(message),
         WriteError::RequestIdReused(_) => Status::already_exists(message),
         _ => Status::internal(message),

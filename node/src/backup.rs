@@ -845,6 +845,45 @@ mod tests {
     }
 
     #[test]
+    fn a_backup_copied_in_as_the_database_is_refused_until_restored() {
+        let tmp = tempfile::tempdir().unwrap();
+        let esp = node(tmp.path(), "esp");
+        let file = tmp.path().join("esp.backup");
+        backup(&esp, &file, &mut quiet()).unwrap();
+        // The operator's shortcut: the backup copied over the database.
+        fs::copy(&file, esp.database_path()).unwrap();
+        let before = fs::read(esp.database_path()).unwrap();
+        let err = esp.open().err().unwrap();
+        assert!(matches!(err, DataDirError::BackupFile { .. }), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!(
+                "focal-node restore --from {} --data {} --replace",
+                esp.database_path().display(),
+                esp.root().display()
+            )),
+            "{message}"
+        );
+        let err = esp.open_database(false).err().unwrap();
+        assert!(matches!(err, DataDirError::BackupFile { .. }), "{err}");
+        assert_eq!(fs::read(esp.database_path()).unwrap(), before, "unchanged");
+        // The command the message gives works, and the restored database
+        // carries no mark.
+        let done = restore(
+            &esp,
+            &RestoreOptions {
+                from: esp.database_path(),
+                replace: true,
+                key: None,
+            },
+            &mut quiet(),
+        )
+        .unwrap();
+        assert_eq!(fs::read(done.moved_aside.unwrap()).unwrap(), before);
+        assert!(esp.open().is_ok());
+    }
+
+    #[test]
     fn a_backup_of_a_newer_schema_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let esp = node(tmp.path(), "esp");

@@ -102,6 +102,15 @@ pub struct NetworkConfig {
     /// off. Forged, corrupt or over-limit entries cut it off at once.
     #[serde(default = "default_max_refusals_per_session")]
     pub max_refusals_per_session: u64,
+    /// Milliseconds a local write waits after a start for a peer to
+    /// confirm that it holds no newer entries of this node's own logs
+    /// (see `recovery`), before it fails.
+    #[serde(default = "default_start_check_ms")]
+    pub start_check_ms: u64,
+}
+
+fn default_start_check_ms() -> u64 {
+    crate::recovery::DEFAULT_START_CHECK.as_millis() as u64
 }
 
 fn default_max_refusals_per_session() -> u64 {
@@ -143,6 +152,7 @@ impl Default for NetworkConfig {
             max_entries_per_second: default_max_entries_per_second(),
             max_streams_per_peer: default_max_streams_per_peer(),
             max_refusals_per_session: default_max_refusals_per_session(),
+            start_check_ms: default_start_check_ms(),
         }
     }
 }
@@ -580,6 +590,12 @@ log_level = "info"
 # beyond a cut-off it has not learned of) before it is cut off and backed
 # off; forged, corrupt or over-limit entries cut it off at once.
 # max_refusals_per_session = 512
+# After each start, this node signs nothing until a peer confirms that it
+# holds no newer entries of this node's own logs (a data directory rolled
+# back to an older copy would sign sequence numbers twice); a local write
+# waits this many milliseconds for it, then fails. A node that starts cut off
+# from every peer signs after `focal-node resume-writes --confirm`.
+# start_check_ms = {start_check}
 
 [metrics]
 # Serve Prometheus metrics at http://ADDRESS/metrics (plain HTTP, no
@@ -624,6 +640,7 @@ log_level = "info"
             anti_entropy = default_anti_entropy_ms(),
             batch = default_batch_entries(),
             backoff = default_backoff_ms(),
+            start_check = default_start_check_ms(),
             max_depth = limits.max_depth,
             ops_change = limits.max_ops_per_change,
             ops_entry = limits.max_ops_per_entry,

@@ -100,6 +100,25 @@ pub enum DataDirError {
         /// Why.
         source: crate::member::InvalidMemberCode,
     },
+    /// The database is a file made by `focal-node backup`, copied in by
+    /// hand: a node run from it would sign again sequence numbers its peers
+    /// already hold (equivocation). `restore` checks it and fences the node.
+    #[error(
+        "{db} is a backup file made by `focal-node backup` (taken at {taken_at}), not a node's \
+         live database: a node run from it could sign again sequence numbers the network \
+         already holds (equivocation). Restore it instead; restore checks it and keeps the \
+         node from signing until it has its own later entries back from its peers: \
+         `focal-node restore --from {db} --data {dir} --replace` (the file is kept: it is moved \
+         aside to focal.db.before-restore-TIMESTAMP). Nothing was changed"
+    )]
+    BackupFile {
+        /// The database file.
+        db: PathBuf,
+        /// The data directory.
+        dir: PathBuf,
+        /// When the backup was taken, as it says.
+        taken_at: String,
+    },
     /// Any other file operation failed.
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -323,6 +342,7 @@ impl DataDir {
             }
             .into());
         }
+        self.refuse_backup_file(&db)?;
         let store = Store::open(
             &db,
             &StoreOptions {
@@ -454,6 +474,7 @@ impl DataDir {
             }
             .into());
         }
+        self.refuse_backup_file(&db)?;
         let handle = if read_only {
             DatabaseHandle::Reader(Store::open_reader(&db, config.storage.busy_timeout_ms)?)
         } else {
@@ -490,6 +511,45 @@ impl DataDir {
                 source,
             })?;
         Ok((config, handle, node_id, member))
+    }
+
+    /// Refuses a database that is a backup file (it has the table
+    /// `focal-node backup` describes it in, which `restore` drops), before
+    /// anything opens it for writing: the file stays as it was. Every backup
+    /// any version of `focal-node backup` wrote has that table. A file that
+    /// cannot be read here is left to [`Store::open`] to report.
+    fn refuse_backup_file(&self, db: &Path) -> Result<(), DataDirError> {
+        let Ok(conn) = rusqlite::Connection::open_with_flags(
+            db,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ) else {
+            return Ok(());
+        };
+        let described: Option<String> = conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [crate::backup::BACKUP_TABLE],
+                |r| r.get(0),
+            )
+            .ok();
+        if described.is_none() {
+            return Ok(());
+        }
+        let taken_at = conn
+            .query_row(
+                &format!(
+                    "SELECT value FROM {} WHERE key = 'taken_at'",
+                    crate::backup::BACKUP_TABLE
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|_| "an unknown time".to_owned());
+        Err(DataDirError::BackupFile {
+            db: db.to_owned(),
+            dir: self.root.clone(),
+            taken_at,
+        })
     }
 
     fn check_exists(&self) -> Result<(), DataDirError> {

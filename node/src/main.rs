@@ -166,14 +166,16 @@ enum Command {
         #[arg(long)]
         confirm: bool,
     },
-    /// After a restore, let the node sign again without waiting to recover
-    /// its own later entries from a peer. Dangerous: read the warning.
+    /// Let the node sign without a peer's word: after a restore or a
+    /// rollback, without recovering its own later entries; after a start
+    /// cut off from its peers, without a peer confirming its heads (once:
+    /// the running node, or its next start). Dangerous: read the warning.
     ResumeWrites {
         /// The node's data directory.
         #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
         data: PathBuf,
-        /// Confirm that no peer can hold entries this node signed after the
-        /// backup was taken.
+        /// Confirm that no peer can hold entries this node signed that this
+        /// directory lacks.
         #[arg(long)]
         confirm: bool,
     },
@@ -747,8 +749,20 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
     println!("as of:   {}", s(&status["updated"]));
     if status["writes_fenced"].as_bool() == Some(true) {
         println!(
-            "WRITES REFUSED: restored from a backup; waiting to recover this node's own later \
-             entries from every active node in the roster (see `focal-node resume-writes`)"
+            "WRITES REFUSED: {}; waiting to recover this node's own later entries from every \
+             active node in the roster (see `focal-node resume-writes`)",
+            status["fence_reason"]
+                .as_str()
+                .unwrap_or("restored from a backup")
+        );
+    }
+    if status["start_check_pending"].as_bool() == Some(true) {
+        println!(
+            "WRITES WAITING: just started; no peer has confirmed yet that it holds no newer \
+             entries of this node's own logs (a rolled-back data directory would sign sequence \
+             numbers twice). Writes proceed once a peer answers; if this directory is current \
+             and must work offline: focal-node resume-writes --data {} --confirm",
+            dir.root().display()
         );
     }
     let logs = status["logs"].as_array().cloned().unwrap_or_default();
@@ -995,38 +1009,57 @@ fn restore(data: PathBuf, options: focal_node::backup::RestoreOptions) -> anyhow
 
 fn resume_writes(data: PathBuf, confirm: bool) -> anyhow::Result<()> {
     const WARNING: &str = "\
-WARNING: a restored node may have signed entries after its backup was taken.
-Its peers hold them. If it signs again before it has them back, it signs a
-second, different entry with a sequence number it already used: a fork
-(equivocation). Its peers prove it, every node cuts this node's log back to the entry before
-the fork (what either branch held beyond it leaves every node's records), and
-this key signs nothing more: the member must rotate its key and write the
-lost records again (`focal-node recover-branch`; OPERATIONS.md, \"Forks\").
-Resume writes
-only if no peer can hold a newer entry of this node: it never reached the
-network after the backup, or every peer has been checked (`focal-node
-status` on them: this node's log heads).";
+WARNING: a node restored from a backup, or whose data directory was rolled
+back to an older copy (a VM snapshot, a copied directory), may have signed
+entries that this directory lacks. Its peers hold them. If it signs again
+before it has them back, it signs a second, different entry with a sequence
+number it already used: a fork (equivocation). Its peers prove it, every node
+cuts this node's log back to the entry before the fork (what either branch
+held beyond it leaves every node's records), and this key signs nothing more:
+the member must rotate its key and write the lost records again (`focal-node
+recover-branch`; OPERATIONS.md, \"Forks\"). Confirm only if no peer can hold
+a newer entry of this node: this directory is the node's latest (never
+restored, copied back or snapshot-rolled), or every peer has been checked
+(`focal-node status` on them: this node's log heads).";
     let dir = DataDir::new(data);
     let (_, db, node_id, member) = dir.open_database(false)?;
-    let Some(restored) = focal_node::recovery::restored(db.conn())? else {
-        println!("{member}'s node (key {node_id}) is not waiting after a restore; nothing to do.");
-        return Ok(());
-    };
+    let restored = focal_node::recovery::restored(db.conn())?;
     eprintln!("{WARNING}");
     if !confirm {
-        anyhow::bail!(
-            "{member}'s node was {restored}; it still refuses writes. Run again with --confirm \
-             to resume them anyway"
-        );
+        match &restored {
+            Some(restored) => anyhow::bail!(
+                "{member}'s node was {restored}; it still refuses writes. Run again with \
+                 --confirm to resume them anyway"
+            ),
+            None => anyhow::bail!(
+                "after each start, {member}'s node signs nothing until a peer confirms that it \
+                 holds no newer entries of this node's logs. Run again with --confirm to let it \
+                 sign without that (once: the running node, or its next start)"
+            ),
+        }
     }
     db.conn().execute(
         "DELETE FROM meta WHERE key = ?1",
         [focal_node::recovery::META_RESTORED],
     )?;
-    println!(
-        "Writes resumed on {member}'s node (key {node_id}) by the operator, without recovering \
-         its own later entries from a peer (it was {restored})."
-    );
+    db.conn().execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [
+            focal_node::recovery::META_START_CONFIRMED,
+            &format!("by the operator at {}", focal_node::writer::now_rfc3339()),
+        ],
+    )?;
+    match restored {
+        Some(restored) => println!(
+            "Writes resumed on {member}'s node (key {node_id}) by the operator, without \
+             recovering its own later entries from a peer (it was {restored})."
+        ),
+        None => println!(
+            "{member}'s node (key {node_id}) signs without waiting for a peer's confirmation: \
+             the running node from its next write, else at its next start (once)."
+        ),
+    }
     Ok(())
 }
 

@@ -467,12 +467,13 @@ pub fn render(sources: &MetricsSources) -> String {
         &mut out,
         "focal_write_fenced",
         "gauge",
-        "1 while a restored node refuses to sign until it has recovered its own entries.",
+        "1 while the node signs nothing: restored or rolled back, until it has recovered its own \
+         entries; or just started, until a peer confirms its heads.",
     );
     let _ = writeln!(
         out,
         "focal_write_fenced {}",
-        u8::from(sources.writer.fence().is_fenced())
+        u8::from(sources.writer.fence().writes_held())
     );
 
     let peers: Vec<crate::sync::PeerStatus> = sources

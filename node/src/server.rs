@@ -159,7 +159,8 @@ pub async fn serve(
         config.network.id.clone(),
     )
     .with_limits(config.limits.clone())
-    .with_cache_bytes(config.storage.cache_bytes);
+    .with_cache_bytes(config.storage.cache_bytes)
+    .with_start_check(Duration::from_millis(config.network.start_check_ms));
     let roster: SharedRoster = net.roster.clone();
     let (client_cert, provenance) = tls::ClientCertificate::load_or_issue(dir.root(), &key)?;
     match (&provenance, provenance.notice()) {
@@ -264,6 +265,9 @@ pub async fn serve(
         }
     }
     let is_anchor = roster.read().ok().and_then(|r| r.anchor()) == Some(key.id());
+    // The secretariat's own endpoint, changed once sync runs: the change
+    // is signed, so it waits for the start check (see `recovery`).
+    let mut own_endpoint = None;
     if is_anchor && writer.fence().is_fenced() {
         tracing::warn!(
             "restored from a backup: the secretariat's endpoint in the roster is not checked \
@@ -281,14 +285,7 @@ pub async fn serve(
             .clone()
             .unwrap_or_else(|| local.to_string());
         if own != [endpoint.clone()] {
-            writer
-                .change_roster(crate::roster::add_member_patch(
-                    &member,
-                    &key.id(),
-                    &endpoint,
-                ))
-                .await?;
-            tracing::info!(%endpoint, "updated the secretariat's endpoint in the roster");
+            own_endpoint = Some(endpoint);
         }
     }
     let sync = network_id.clone().map(|network_id| {
@@ -310,6 +307,23 @@ pub async fn serve(
             learned_anchor: Default::default(),
         })
     });
+    if let Some(endpoint) = own_endpoint {
+        let writer = writer.clone();
+        let patch = crate::roster::add_member_patch(&member, &key.id(), &endpoint);
+        tokio::spawn(async move {
+            match writer.change_roster(patch).await {
+                Ok(()) => {
+                    tracing::info!(%endpoint, "updated the secretariat's endpoint in the roster");
+                }
+                Err(err) => tracing::error!(
+                    %endpoint,
+                    %err,
+                    "cannot update the secretariat's endpoint in the roster; restart the node to \
+                     try again"
+                ),
+            }
+        });
+    }
     let metrics_file = dir.root().join(crate::metrics::ADDR_FILE);
     let _ = std::fs::remove_file(&metrics_file);
     let metrics = match config.metrics.listen {
@@ -636,6 +650,8 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
             "dropped_total": dropped_total,
             "dropped": dropped,
             "writes_fenced": writer.fence().is_fenced(),
+            "fence_reason": writer.fence().reason(),
+            "start_check_pending": writer.fence().start_pending(),
             "quarantined": quarantined,
             "forks": forks,
             "rejections": rejections,

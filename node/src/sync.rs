@@ -312,8 +312,8 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     rate.admit(config, &status_key, response.entries.len())?;
                     let suspects = receive(config, &status_key, response, &mut refusals).await?;
                     settle_all(config, &mut client, &status_key, suspects).await?;
-                    if complete && config.writer.fence().is_fenced() {
-                        lift_fence_if_recovered(config, &mut client, &status_key).await;
+                    if complete {
+                        after_catch_up(config, &mut client, &status_key).await;
                     }
                 }
             },
@@ -343,11 +343,10 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     let suspects = receive(config, &status_key, response, &mut refusals).await?;
                     settle_all(config, &mut client, &status_key, suspects).await?;
                 }
-                // Every round ends caught up: a restored node that could not
-                // lift its fence at the end of the catch-up tries again.
-                if config.writer.fence().is_fenced() {
-                    lift_fence_if_recovered(config, &mut client, &status_key).await;
-                }
+                // Every round ends caught up: a node that could not end its
+                // start check or lift its fence at the end of the catch-up
+                // tries again.
+                after_catch_up(config, &mut client, &status_key).await;
             }
         }
     }
@@ -999,6 +998,64 @@ async fn settle(
         "a log forked: this node and the peer hold different entries signed by its key"
     );
     take_proof(config, peer, mine, theirs).await
+}
+
+/// Once the peer has streamed everything it holds: the start check, then
+/// the recovery of a fenced node (see `recovery`).
+async fn after_catch_up(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+) {
+    if config.writer.fence().start_pending() {
+        check_start(config, client, peer).await;
+    }
+    if config.writer.fence().is_fenced() {
+        lift_fence_if_recovered(config, client, peer).await;
+    }
+}
+
+/// The start check: the peer's heads of this node's own logs against the
+/// heads the node started with. Further ahead means the data directory
+/// was rolled back: the node fences itself (see `recovery`).
+async fn check_start(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+) {
+    let theirs = match within(
+        "comparing heads",
+        client.heads(pb::HeadsRequest {
+            network_id: config.network_id.clone(),
+        }),
+    )
+    .await
+    {
+        Ok(theirs) => theirs.into_inner().heads,
+        Err(error) => {
+            tracing::info!(peer, %error, "cannot compare heads for the start check; trying again later");
+            return;
+        }
+    };
+    let fence = config.writer.fence();
+    let Some(at_start) = fence.start_heads() else {
+        return;
+    };
+    let theirs = theirs.iter().filter_map(crate::peer::from_wire);
+    match crate::recovery::recovered_from(config.key.id(), &at_start, theirs) {
+        Ok(()) => {
+            fence.start_confirmed(peer);
+            config.writer.start_check_over().await;
+        }
+        Err(((_, audience), have, theirs)) => {
+            let member = NodeId::from_hex(peer)
+                .and_then(|key| config.roster.read().ok()?.active_member_of(&key))
+                .map_or_else(|| peer.to_owned(), |m| format!("{m} ({peer})"));
+            if let Err(err) = fence.rolled_back(&member, audience, have, theirs) {
+                tracing::error!(%err, "cannot fence this rolled-back node");
+            }
+        }
+    }
 }
 
 /// After a restore: once the peer has streamed everything it holds, lifts

@@ -245,6 +245,25 @@ pub enum WriteError {
         /// Where it forked.
         seq: u64,
     },
+    /// The node started in a network and no peer has confirmed yet that it
+    /// holds nothing newer of this node's own logs (see `recovery`).
+    #[error(
+        "this node signs nothing after a start until a peer confirms that it holds no newer \
+         entries of this node's own logs, and none has since it started {started_secs} s ago \
+         (a write waits {bound_ms} ms, `[network] start_check_ms`): a data directory rolled \
+         back to an older copy (a VM snapshot, a copied directory) would sign sequence \
+         numbers the network already holds (equivocation). Let it reach a peer (`focal-node \
+         status` shows them); if you know this directory is current and it must work \
+         offline, run `focal-node resume-writes --data {dir} --confirm`"
+    )]
+    Unconfirmed {
+        /// Seconds since the node started.
+        started_secs: u64,
+        /// How long a write waits after the start.
+        bound_ms: u64,
+        /// The data directory.
+        dir: String,
+    },
 }
 
 fn join(errors: &[FieldError]) -> String {
@@ -280,6 +299,9 @@ enum Job {
     },
     /// Finish what was queued before, then stop.
     Shutdown,
+    /// Nothing to do: the writer thread looks at what waited for the start
+    /// check (see `recovery`).
+    Wake,
 }
 
 /// The handle services use to write. Cloning is cheap; the writer thread
@@ -308,7 +330,10 @@ impl Writer {
         let (events, _) = broadcast::channel(1024);
         let (stored, _) = broadcast::channel(4096);
         let mut state = WriterState::new(store, key, member, events.clone(), stored.clone(), net)?;
-        state.migrate_contacts();
+        // It signs: after the start check (then in `run`).
+        if !state.fence.start_pending() {
+            state.migrate_contacts();
+        }
         let vv = state.shared_vv.clone();
         let fence = state.fence.clone();
         let roster = state.net.roster.clone();
@@ -336,6 +361,7 @@ impl Writer {
 
     /// Performs a write; returns once it is durable.
     pub async fn write(&self, request: WriteRequest) -> Result<RecordRow, WriteError> {
+        self.fence.wait_for_start().await?;
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Write { request, reply })
@@ -347,6 +373,7 @@ impl Writer {
     /// Changes the roster (the secretariat's node only): a JSON merge patch
     /// of the roster document.
     pub async fn change_roster(&self, patch: Map<String, Value>) -> Result<(), WriteError> {
+        self.fence.wait_for_start().await?;
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Roster { patch, reply })
@@ -447,6 +474,13 @@ impl Writer {
         rx.await
             .map_err(|_| IngestError::Storage(WriteError::ShuttingDown.to_string()))?
             .map_err(IngestError::from)
+    }
+
+    /// Tells the writer thread that the start check is over, so that what
+    /// waited for it (the contact migration) runs without waiting for the
+    /// next write or received entry.
+    pub async fn start_check_over(&self) {
+        let _ = self.jobs.send(Job::Wake).await;
     }
 
     /// Asks the writer to finish the writes queued so far and stop; later
@@ -585,6 +619,10 @@ pub struct NetworkContext {
     /// Most memory the writer's document cache may hold, estimated
     /// ([`DocCost`]); `[storage] cache_bytes`.
     pub cache_bytes: usize,
+    /// How long a local write waits after a start for a peer to confirm
+    /// this node's heads (`[network] start_check_ms`); `None`: no start
+    /// check (tools that sign offline, like founding a network).
+    pub start_check: Option<std::time::Duration>,
 }
 
 impl NetworkContext {
@@ -596,7 +634,15 @@ impl NetworkContext {
             roster: Arc::new(RwLock::new(Roster::empty(genesis, network_id))),
             limits: crate::limits::Limits::default(),
             cache_bytes: DEFAULT_CACHE_BYTES,
+            start_check: None,
         }
+    }
+
+    /// The same context with the start check (see `recovery`): writes wait
+    /// up to `bound` after the start for a peer's confirmation.
+    pub fn with_start_check(mut self, bound: std::time::Duration) -> Self {
+        self.start_check = Some(bound);
+        self
     }
 
     /// The same context with the node's configured limits.
@@ -700,6 +746,23 @@ impl WriterState {
                 "this node's key forked (it signed two different entries at one position): \
                  local writes are refused; rotate the key (`focal-node key rotate`)"
             );
+        }
+        if let Some(bound) = state.net.start_check
+            && state
+                .net
+                .roster
+                .read()
+                .is_ok_and(|r| crate::recovery::start_check_applies(origin, &r))
+        {
+            let own = state
+                .vv
+                .iter()
+                .filter(|(key, _)| key.0 == origin)
+                .map(|(key, head)| (*key, *head))
+                .collect();
+            state
+                .fence
+                .begin_start_check(state.store.conn(), own, bound)?;
         }
         Ok(state)
     }
@@ -897,7 +960,12 @@ impl WriterState {
 
     fn run(&mut self, mut rx: mpsc::Receiver<Job>) {
         let mut stopping = false;
+        let mut migrate_contacts = self.fence.start_pending();
         while !stopping && let Some(first) = rx.blocking_recv() {
+            if migrate_contacts && !self.fence.start_pending() {
+                migrate_contacts = false;
+                self.migrate_contacts();
+            }
             let mut batch = Vec::new();
             let mut next = Some(first);
             while let Some(job) = next.take() {
@@ -905,7 +973,9 @@ impl WriterState {
                     stopping = true;
                     break;
                 }
-                batch.push(job);
+                if !matches!(job, Job::Wake) {
+                    batch.push(job);
+                }
                 if batch.len() < MAX_BATCH {
                     next = rx.try_recv().ok();
                 }
@@ -991,7 +1061,7 @@ impl WriterState {
                             Job::KeepBranch { entries, reply } => {
                                 Outcome::Kept(reply, ctx.keep_branch(&tx, &entries))
                             }
-                            Job::Shutdown => continue,
+                            Job::Shutdown | Job::Wake => continue,
                         });
                     }
                     tx.commit().map_err(storage)

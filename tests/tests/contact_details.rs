@@ -369,8 +369,12 @@ fn older_documents_are_migrated_and_contact_is_refused_in_the_network_log() {
     net.member("ESP").start();
     let esp = net.members[0].conn();
 
-    // ESP moved them out at start-up: its document has none and is marked;
-    // its clients still read them.
+    // ESP moved them out at start-up, once a peer confirmed its heads (the
+    // move is signed: it waits for the start check): its document has none
+    // and is marked; its clients still read them.
+    wait_until("ESP to move the contact details out", || {
+        stored_json(&net.members[0].dir, id).is_some_and(|j| j.get("contact").is_none())
+    });
     let stored = stored_json(&net.members[0].dir, id).unwrap();
     assert!(stored.get("contact").is_none(), "{stored}");
     assert_eq!(stored["contact_audience"], "secretariat", "{stored}");

@@ -598,6 +598,15 @@ fn partition_rounds(lab: &Lab) {
     let mut net = network_in(lab);
     let all: BTreeSet<String> = net.all().flat_map(|m| ids_on(&m.conn())).collect();
     let converged = converge(&net, &all);
+    // The network is up once every node, moved (restarted) into its
+    // namespace, has had its heads confirmed by a peer (the start check,
+    // see `recovery`): a node cut off before that signs nothing, by design,
+    // and over the impaired links the first answer takes seconds.
+    for member in net.all() {
+        focal_tests::wait_until("every node's start check to end", || {
+            member.running().log_text().contains("a peer confirmed")
+        });
+    }
     eprintln!(
         "[{}] network up in the namespaces after {:.1?} (converged {converged} after the moves)",
         lab.what,

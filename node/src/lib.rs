@@ -1,51 +1,39 @@
 //! The Focal node: one member's replica of the WPS Focal Points Network.
 //!
-//! Layers, each using only the ones above it:
-//! - [`member`], [`identity`]: who the node is (member code, ed25519 key);
-//! - [`config`]: the operator's settings;
-//! - [`store`]: the SQLite database and its migrations;
-//! - [`datadir`]: the data directory that holds all of the above;
-//! - [`tls`], [`server`]: the TLS identity and the running gRPC server.
+//! The core's modules (`focal-core`: members, keys, the signed log, the
+//! roster, records, documents) are re-exported under the same paths; the
+//! node adds configuration, storage, the single writer, replication and the
+//! gRPC services.
 //!
 //! See `ARCHITECTURE.md` at the repository root for the invariants.
 
 #![deny(missing_docs)]
 
+// The core (`focal-core`), under the paths the node and its tools use.
+pub use focal_core::{
+    clock, codec, doc, fork, handover, identity, json, limits, log, member, network, records,
+    roster,
+};
+
 pub mod api;
 pub mod backup;
 pub mod branch;
-// Public only to the fuzz targets (`fuzz/`, built with `--cfg fuzzing`),
-// which drive the reader directly.
-#[cfg(fuzzing)]
-pub mod codec;
-#[cfg(not(fuzzing))]
-mod codec;
 pub mod config;
 pub mod connections;
 pub mod contact;
 pub mod datadir;
-pub mod doc;
 pub mod fault;
-pub mod fork;
-pub mod handover;
 pub mod idempotency;
-pub mod identity;
 pub mod ingest;
 pub mod intake;
-pub mod limits;
-pub mod log;
 pub mod lograte;
-pub mod member;
 pub mod membership;
 pub mod metrics;
-pub mod network;
 pub mod peer;
 pub mod progress;
 pub mod query;
-pub mod records;
 pub mod recovery;
 pub mod revocation;
-pub mod roster;
 pub mod rotate;
 pub mod server;
 pub mod store;
@@ -56,3 +44,16 @@ pub mod verify;
 pub mod view_api;
 pub mod views;
 pub mod writer;
+
+#[cfg(test)]
+mod tests {
+    /// Clients take the envelope's keys from `focal-proto`, the node from
+    /// the core: one list.
+    #[test]
+    fn the_envelope_is_the_same_for_clients_and_the_node() {
+        assert_eq!(
+            focal_core::records::ENVELOPE_KEYS,
+            focal_proto::ENVELOPE_KEYS
+        );
+    }
+}

@@ -581,17 +581,11 @@ pub(crate) fn json_len(json: &Map<String, Value>) -> usize {
     count.0
 }
 
-/// The head of a log: its last sequence number and that entry's hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogHead {
-    /// The last sequence number.
-    pub seq: u64,
-    /// The hash of that entry.
-    pub hash: EntryHash,
-}
-
-/// A log: whose key signs it, for which audience.
-pub type LogKey = (NodeId, Audience);
+pub use focal_core::{
+    clock::{now_rfc3339, rfc3339_millis},
+    json::merge_patch,
+    log::{LogHead, LogKey},
+};
 
 /// An entry that has just been stored (own or received), for relaying.
 #[derive(Debug, Clone)]
@@ -2145,50 +2139,6 @@ fn check_own_change(limits: &crate::limits::Limits, raw: &[u8]) -> Result<(), Wr
     limits.check(crate::limits::Limit::OpsPerChange, shape.claimed)?;
     limits.check(crate::limits::Limit::OpsPerEntry, shape.claimed)?;
     Ok(())
-}
-
-/// RFC 7396: objects merge recursively, `null` removes, anything else
-/// replaces. Recursive: callers bound the depth of both maps first.
-pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
-    for (key, value) in patch {
-        match value {
-            Value::Null => {
-                target.remove(key);
-            }
-            Value::Object(inner) => {
-                let entry = target
-                    .entry(key.clone())
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if !entry.is_object() {
-                    *entry = Value::Object(Map::new());
-                }
-                if let Value::Object(existing) = entry {
-                    merge_patch(existing, inner);
-                }
-            }
-            other => {
-                target.insert(key.clone(), other.clone());
-            }
-        }
-    }
-}
-
-/// The current time, RFC 3339 UTC with milliseconds.
-pub fn now_rfc3339() -> String {
-    rfc3339_millis(time::OffsetDateTime::now_utc())
-}
-
-/// `t` in UTC as RFC 3339 with exactly three digits of fraction
-/// (`2026-03-08T09:00:05.100Z`): one width for every time, so that times
-/// sort as text (the well-known format drops trailing zeros, and
-/// `…05Z` would sort after `…05.1Z`).
-pub fn rfc3339_millis(t: time::OffsetDateTime) -> String {
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    t.to_offset(time::UtcOffset::UTC)
-        .format(FORMAT)
-        .unwrap_or_default()
 }
 
 /// 12 characters of lower-case base32: 60 random bits.

@@ -64,7 +64,22 @@ pub use self::{
 };
 
 /// Keys of a record's root map that the node owns; clients never write them.
-pub use focal_proto::ENVELOPE_KEYS;
+/// Keys of a record's JSON object that the node sets (the envelope); a
+/// client never writes them. Every other key is a field of the record type.
+/// (`focal_proto::ENVELOPE_KEYS` is the same list for clients, which do not
+/// depend on the core; a node test checks that the two agree.)
+pub const ENVELOPE_KEYS: &[&str] = &[
+    "id",
+    "type",
+    "owner",
+    "visibility",
+    "created",
+    "updated",
+    "deleted",
+    // A focal point's: where its contact details are kept (the node keeps
+    // them in a companion record of narrower visibility).
+    "contact_audience",
+];
 
 /// The kinds of record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -440,7 +440,7 @@ mod tests {
         let nam = NodeId([2; 32]);
         let mut json = add_member_patch(&"ESP".parse().unwrap(), &esp, "127.0.0.1:1");
         let nam_patch = add_member_patch(&"NAM".parse().unwrap(), &nam, "127.0.0.1:2");
-        crate::writer::merge_patch(&mut json, &nam_patch);
+        crate::json::merge_patch(&mut json, &nam_patch);
         let roster = Roster::from_json(&json, None, None);
         assert_eq!(roster.active_member_of(&esp).unwrap().as_str(), "ESP");
         assert!(roster.active_member_of(&NodeId([3; 32])).is_none());
@@ -459,7 +459,7 @@ mod tests {
         let sec: MemberCode = "SEC".parse().unwrap();
         let esp: MemberCode = "ESP".parse().unwrap();
         let mut json = add_member_patch(&sec, &k1.id(), "127.0.0.1:1");
-        crate::writer::merge_patch(
+        crate::json::merge_patch(
             &mut json,
             &add_member_patch(&esp, &esp1.id(), "127.0.0.1:2"),
         );
@@ -477,8 +477,8 @@ mod tests {
             (4, h(4)),
             (2, h(2)),
         );
-        crate::writer::merge_patch(&mut json, &handover_patch(&anchor));
-        crate::writer::merge_patch(&mut json, &handover_patch(&member));
+        crate::json::merge_patch(&mut json, &handover_patch(&anchor));
+        crate::json::merge_patch(&mut json, &handover_patch(&member));
         let after = Roster::from_json(&json, Some(k1.id()), Some("n"));
         assert_eq!(after.anchor(), Some(k2.id()));
         assert_eq!(after.anchor_chain(), vec![k1.id(), k2.id()]);
@@ -497,7 +497,7 @@ mod tests {
             Some((2, Some(h(2))))
         );
         // A revocation can only lower a rotated key's cut-off.
-        crate::writer::merge_patch(
+        crate::json::merge_patch(
             &mut json,
             &revoke_patch("ESP", &esp1.id(), &Cutoff::at((3, Some(h(3))), (9, None))),
         );
@@ -519,7 +519,7 @@ mod tests {
         let text = anchor
             .to_hex()
             .replace(&k2.id().to_string(), &esp2.id().to_string());
-        crate::writer::merge_patch(
+        crate::json::merge_patch(
             &mut tampered,
             &serde_json::json!({"handovers": {k1.id().to_string(): text}})
                 .as_object()
@@ -540,7 +540,7 @@ mod tests {
         let esp1 = NodeKey::generate().unwrap();
         let esp2 = NodeKey::generate().unwrap();
         let mut json = add_member_patch(&"SEC".parse().unwrap(), &k1.id(), "127.0.0.1:1");
-        crate::writer::merge_patch(
+        crate::json::merge_patch(
             &mut json,
             &add_member_patch(&"ESP".parse().unwrap(), &esp1.id(), "127.0.0.1:2"),
         );
@@ -568,7 +568,7 @@ mod tests {
             k1.id().to_string(): anchor.to_hex(),
             esp1.id().to_string(): member.to_hex(),
         }});
-        crate::writer::merge_patch(&mut json, patch.as_object().unwrap());
+        crate::json::merge_patch(&mut json, patch.as_object().unwrap());
         let roster = Roster::from_json(&json, Some(k1.id()), Some("this"));
         assert!(roster.handovers.is_empty());
         assert_eq!(roster.anchor(), Some(k1.id()));

@@ -131,6 +131,18 @@ pub struct EntryBody {
     pub changes: Vec<Vec<u8>>,
 }
 
+/// The head of a log: its last sequence number and that entry's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogHead {
+    /// The last sequence number.
+    pub seq: u64,
+    /// The hash of that entry.
+    pub hash: EntryHash,
+}
+
+/// A log: whose key signs it, for which audience.
+pub type LogKey = (NodeId, Audience);
+
 /// A signed log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {

@@ -21,12 +21,19 @@ const ANTI_ENTROPY: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// The network log of `key` that a node holds: (seq, hash), in order.
 fn log_of(dir: &NodeDir, key: &[u8; 32]) -> Vec<(i64, Vec<u8>)> {
+    log_in(dir, key, 0)
+}
+
+/// A log (0 network, 1 secretariat) of `key` that a node holds.
+fn log_in(dir: &NodeDir, key: &[u8; 32], audience: u8) -> Vec<(i64, Vec<u8>)> {
     let db =
         Connection::open_with_flags(dir.path.join("focal.db"), OpenFlags::SQLITE_OPEN_READ_ONLY)
             .unwrap();
-    db.prepare("SELECT seq, hash FROM log_entries WHERE origin = ?1 AND audience = 0 ORDER BY seq")
+    db.prepare("SELECT seq, hash FROM log_entries WHERE origin = ?1 AND audience = ?2 ORDER BY seq")
         .unwrap()
-        .query_map([&key[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map(rusqlite::params![&key[..], audience], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap()
         .map(Result::unwrap)
         .collect()
@@ -57,6 +64,26 @@ fn titles(member: &TestMember) -> Vec<String> {
 
 fn practice(member: &TestMember, title: &str) -> std::process::Output {
     focal_tests::try_add_practice(&member.conn(), title)
+}
+
+/// A practice only the secretariat and its member read: an entry of the
+/// member's `secretariat` log.
+fn confidential(member: &TestMember, title: &str) {
+    focal_tests::focal_ok(
+        &member.conn(),
+        &[
+            "practice",
+            "add",
+            "--kind",
+            "best-practice",
+            "--title",
+            title,
+            "--theme",
+            "peacekeeping",
+            "--visibility",
+            "secretariat",
+        ],
+    );
 }
 
 /// Waits until `check` holds on every node of the network.
@@ -95,8 +122,12 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
             "peacekeeping",
         );
     }
+    confidential(net.member("FRA"), "Confidential briefing");
     every(&net, "every node to hold FRA's entries 1-2", &|d| {
         d.member == "FRA" || log_of(d, &fra_key).len() == 2
+    });
+    wait_until("the secretariat to hold FRA's secretariat entry 1", || {
+        log_in(&net.secretariat.dir, &fra_key, 1).len() == 1
     });
     let tmp = tempfile::tempdir().unwrap();
     let backup = tmp.path().join("fra.focal-backup");
@@ -115,9 +146,14 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
             "peacekeeping",
         );
     }
+    confidential(net.member("FRA"), "Confidential follow-up");
     every(&net, "every node to hold FRA's entries 1-4", &|d| {
         log_of(d, &fra_key).len() == 4
     });
+    wait_until(
+        "the secretariat to hold FRA's secretariat entries 1-2",
+        || log_in(&net.secretariat.dir, &fra_key, 1).len() == 2,
+    );
     let agreed = log_of(&net.member("FRA").dir, &fra_key)[..2].to_vec();
 
     // Restored from the backup, cut off, and forced to write: it signs a
@@ -145,6 +181,8 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // And a second entry 2 of its secretariat log.
+    confidential(fra, "Forked confidential");
     // Reconnected.
     fra.stop();
     fra.dir.set_network(&[sec_addr], true);
@@ -152,12 +190,22 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
     let reconnected = std::time::Instant::now();
 
     // Every node proves the fork at entry 3, keeps the proof, and holds
-    // FRA's log up to entry 2: the up-to-date nodes, and FRA itself.
+    // FRA's log up to entry 2: the up-to-date nodes, and FRA itself. The
+    // fork of FRA's secretariat log (at entry 2) is proven by the nodes
+    // that read that log, the secretariat and FRA, and travels to no
+    // other: a proof carries the log's entries.
     let proof = vec![(fra_key.to_vec(), 0, 3)];
+    let both = vec![(fra_key.to_vec(), 0, 3), (fra_key.to_vec(), 1, 2)];
+    let readers = ["SEC", "FRA"];
     every(
         &net,
-        "every node to prove FRA's fork at entry 3 and hold its log up to entry 2",
-        &|d| forks_of(d) == proof && log_of(d, &fra_key) == agreed,
+        "every node to prove FRA's forks and hold its logs up to the entries before",
+        &|d| {
+            let reads = readers.contains(&d.member.as_str());
+            log_of(d, &fra_key) == agreed
+                && forks_of(d) == if reads { both.clone() } else { proof.clone() }
+                && (!reads || log_in(d, &fra_key, 1).len() == 1)
+        },
     );
     // Within a few anti-entropy rounds (300 ms in the tests; generous for
     // a loaded machine).
@@ -168,21 +216,29 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
         "the fork took {took:?} to be proven everywhere"
     );
     // The status (written every few seconds) shows it.
-    every(&net, "every node's status to show the fork", &|d| {
+    every(&net, "every node's status to show the forks", &|d| {
+        let reads = readers.contains(&d.member.as_str());
         status_of(&d.path)["forks"]
             .as_array()
-            .is_some_and(|f| !f.is_empty())
+            .is_some_and(|f| f.len() == if reads { 2 } else { 1 })
     });
     for m in std::iter::once(&net.secretariat).chain(&net.members) {
         let status = status_of(&m.dir.path);
         let forks = status["forks"].as_array().cloned().unwrap_or_default();
-        assert_eq!(forks.len(), 1, "{}: {status}", m.dir.member);
+        let reads = readers.contains(&m.dir.member.as_str());
+        assert_eq!(
+            forks.len(),
+            if reads { 2 } else { 1 },
+            "{}: {status}",
+            m.dir.member
+        );
         assert_eq!(forks[0]["seq"], 3);
         assert_eq!(forks[0]["stands_up_to"], 2);
         assert_eq!(forks[0]["own"], m.dir.member == "FRA", "{}", m.dir.member);
         let quarantined = status["quarantined"].to_string();
         assert!(
-            quarantined.contains("fork proven at network entry 3"),
+            quarantined.contains(&format!("{} since", hex::encode(fra_key)))
+                && quarantined.contains("fork proven at"),
             "{}: {quarantined}",
             m.dir.member
         );
@@ -204,19 +260,20 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
     );
     // Both branches' records beyond entry 2 are gone on every node.
     for m in std::iter::once(&net.secretariat).chain(&net.members) {
-        assert_eq!(
-            titles(m),
-            ["Gender desks", "Mediation network"],
-            "{}",
-            m.dir.member
-        );
+        let mut expected = vec!["Gender desks", "Mediation network"];
+        if readers.contains(&m.dir.member.as_str()) {
+            expected.insert(0, "Confidential briefing");
+        }
+        assert_eq!(titles(m), expected, "{}", m.dir.member);
     }
 
     // A node that joins now, holding none of FRA's entries, converges on
     // the same entries and the same proof.
     net.join("ARG", |_| {});
     every(&net, "ARG to converge on FRA's log and proof", &|d| {
-        forks_of(d) == proof && log_of(d, &fra_key) == agreed
+        let reads = readers.contains(&d.member.as_str());
+        forks_of(d) == if reads { both.clone() } else { proof.clone() }
+            && log_of(d, &fra_key) == agreed
     });
 
     // FRA fetched the other branch's entries (its entry 3 is in the proof;
@@ -245,7 +302,7 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
     );
     let rotated = run(&["key", "rotate", "--data", &fra_data]);
     assert!(
-        rotated.contains("its last entries: network 2, secretariat 0"),
+        rotated.contains("its last entries: network 2, secretariat 1"),
         "{rotated}"
     );
     let new_key = rotated
@@ -266,18 +323,23 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
         &["admin", "key", "confirm", &handover],
     );
     let plan = run(&["recover-branch", "--data", &fra_data]);
-    for title in lost.iter().chain(&["Budget tagging", "Police recruitment"]) {
+    for title in lost.iter().chain(&[
+        "Budget tagging",
+        "Police recruitment",
+        "Confidential follow-up",
+        "Forked confidential",
+    ]) {
         assert!(plan.contains(title), "{plan}");
     }
     assert!(plan.contains("Nothing was written"), "{plan}");
     let done = run(&["recover-branch", "--data", &fra_data, "--confirm"]);
-    assert!(done.contains("Wrote 6 records again"), "{done}");
+    assert!(done.contains("Wrote 8 records again"), "{done}");
     // Running it again writes nothing twice.
     let again = run(&["recover-branch", "--data", &fra_data, "--confirm"]);
     assert!(!again.contains("created again"), "{again}");
     assert_eq!(
         again.matches("already written again as").count(),
-        6,
+        8,
         "{again}"
     );
     net.member("FRA").start();
@@ -294,11 +356,33 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
     .map(str::to_owned)
     .collect();
     expected.sort();
-    wait_until("every node to list the lost branch's records again", || {
-        std::iter::once(&net.secretariat)
-            .chain(&net.members)
-            .all(|m| titles(m) == expected)
-    });
+    let mut confidential_too: Vec<String> = expected
+        .iter()
+        .cloned()
+        .chain(
+            [
+                "Confidential briefing",
+                "Confidential follow-up",
+                "Forked confidential",
+            ]
+            .map(str::to_owned),
+        )
+        .collect();
+    confidential_too.sort();
+    wait_until(
+        "every node to list the lost branches' records again",
+        || {
+            std::iter::once(&net.secretariat)
+                .chain(&net.members)
+                .all(|m| {
+                    if readers.contains(&m.dir.member.as_str()) {
+                        titles(m) == confidential_too
+                    } else {
+                        titles(m) == expected
+                    }
+                })
+        },
+    );
     let new_key: [u8; 32] = hex::decode(&new_key).unwrap().try_into().unwrap();
     every(&net, "every node to hold FRA's new key's 6 entries", &|d| {
         log_of(d, &new_key).len() == 6

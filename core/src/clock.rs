@@ -17,3 +17,27 @@ pub fn rfc3339_millis(t: time::OffsetDateTime) -> String {
         .format(FORMAT)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_have_one_width_and_sort_as_text() {
+        let at = |ms: i64| {
+            rfc3339_millis(
+                time::OffsetDateTime::from_unix_timestamp_nanos(
+                    1_772_960_405_000_000_000 + i128::from(ms) * 1_000_000,
+                )
+                .unwrap(),
+            )
+        };
+        assert_eq!(at(0), "2026-03-08T09:00:05.000Z");
+        assert_eq!(at(100), "2026-03-08T09:00:05.100Z");
+        let times: Vec<String> = [0, 1, 10, 100, 999, 1000].into_iter().map(at).collect();
+        let mut sorted = times.clone();
+        sorted.sort();
+        assert_eq!(sorted, times);
+        assert!(times.iter().all(|t| t.len() == 24));
+    }
+}

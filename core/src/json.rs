@@ -27,3 +27,24 @@ pub fn merge_patch(target: &mut Map<String, Value>, patch: &Map<String, Value>) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let patch = json!({"a": "z", "c": {"f": null}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        merge_patch(&mut target, &patch);
+        assert_eq!(Value::Object(target), json!({"a": "z", "c": {"d": "e"}}));
+    }
+}

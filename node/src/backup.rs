@@ -265,7 +265,7 @@ pub fn backup(
         progress("snapshot", 1, 1);
         drop(handle);
         let info = BackupInfo {
-            taken_at: crate::writer::now_rfc3339(),
+            taken_at: crate::clock::now_rfc3339(),
             node_key: node_id.to_string(),
             member: member.to_string(),
             schema_version,
@@ -624,7 +624,7 @@ pub fn restore(
                 META_RESTORED,
                 &format!(
                     "restored at {} from {} (backup taken at {})",
-                    crate::writer::now_rfc3339(),
+                    crate::clock::now_rfc3339(),
                     from.display(),
                     info.taken_at
                 ),

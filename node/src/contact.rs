@@ -30,9 +30,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 
 use crate::{
+    clock::now_rfc3339,
     doc,
     identity::NodeId,
     ingest::IngestError,
+    json::merge_patch,
     log::Audience,
     records::{
         ENVELOPE_KEYS, RecordType, Visibility,
@@ -41,7 +43,7 @@ use crate::{
     },
     writer::{
         Applied, CachedDoc, RecordRow, WriteContext, WriteError, WriteRequest, load_document,
-        merge_patch, now_rfc3339, validate,
+        validate,
     },
 };
 

@@ -20,6 +20,7 @@ use std::{
 use automerge::Automerge;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::clock::now_rfc3339;
 use crate::{
     doc,
     fork::{Fork, ForkProof},
@@ -30,7 +31,7 @@ use crate::{
     member::{MemberCode, SECRETARIAT_CODE},
     records::{Visibility, parse_record_id},
     roster::ROSTER_ID,
-    writer::{Applied, Persist, WriteContext, WriteError, load_document, now_rfc3339},
+    writer::{Applied, Persist, WriteContext, WriteError, load_document},
 };
 
 /// Why a received entry was refused.
@@ -756,7 +757,7 @@ impl WriteContext<'_> {
             Some((seq, hash)) => {
                 self.vv.insert(
                     key,
-                    crate::writer::LogHead {
+                    crate::log::LogHead {
                         seq: seq as u64,
                         hash: EntryHash(hash),
                     },

@@ -1047,7 +1047,7 @@ restored, copied back or snapshot-rolled), or every peer has been checked
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [
             focal_node::recovery::META_START_CONFIRMED,
-            &format!("by the operator at {}", focal_node::writer::now_rfc3339()),
+            &format!("by the operator at {}", focal_node::clock::now_rfc3339()),
         ],
     )?;
     match restored {

@@ -6,13 +6,13 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::log::{LogHead, LogKey};
 use crate::{
     handover::Handover,
     identity::NodeId,
     log::{Audience, EntryHash},
     member::{MemberCode, SECRETARIAT_CODE},
     roster::{self, Cutoff, Roster},
-    writer::{LogHead, LogKey},
 };
 
 /// One change of the roster.
@@ -183,13 +183,13 @@ pub fn plan(
                     held_pin(vv, key, Audience::Network),
                     held_pin(vv, key, Audience::Secretariat),
                 );
-                crate::writer::merge_patch(&mut patch, &roster::revoke_patch(&code, &key, &last));
+                crate::json::merge_patch(&mut patch, &roster::revoke_patch(&code, &key, &last));
                 lines.push(format!(
                     "key {key} revoked after network entry {} and secretariat entry {}",
                     last.network, last.secretariat
                 ));
             }
-            crate::writer::merge_patch(&mut patch, &roster::endpoints_patch(&code, &[]));
+            crate::json::merge_patch(&mut patch, &roster::endpoints_patch(&code, &[]));
             Ok(Planned {
                 patch,
                 summary: format!(
@@ -382,9 +382,9 @@ mod tests {
     use super::*;
     use crate::{
         identity::NodeKey,
+        json::merge_patch,
         log::EntryHash,
         roster::{Roster, add_member_patch},
-        writer::merge_patch,
     };
 
     struct Net {

@@ -16,6 +16,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 use tonic::{Request, Response, Status};
 
+use crate::log::{LogHead, LogKey};
 use crate::{
     identity::NodeId,
     log::{Audience, ENTRY_FRAMING_BYTES, EntryHash, PEER_MESSAGE_BYTES, PULL_FRAMING_BYTES},
@@ -23,7 +24,7 @@ use crate::{
     query::Reader,
     roster::SharedRoster,
     server::PeerInfo,
-    writer::{LogHead, LogKey, Writer},
+    writer::Writer,
 };
 
 /// Serves replication.

@@ -57,11 +57,8 @@ use std::{
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use crate::{
-    identity::NodeId,
-    log::Audience,
-    writer::{LogHead, LogKey, WriteError},
-};
+use crate::log::{LogHead, LogKey};
+use crate::{identity::NodeId, log::Audience, writer::WriteError};
 
 /// Metadata key set by `focal-node restore`; its value says when and from
 /// what the node was restored.
@@ -316,7 +313,7 @@ impl WriteFence {
             "rolled back: it started at {} holding entry {have} of its {} log, but peer {peer} \
              holds entry {theirs} (the data directory is older than what this node signed: a \
              snapshot or a copy put back)",
-            crate::writer::now_rfc3339(),
+            crate::clock::now_rfc3339(),
             audience.as_str()
         );
         let conn = open(&self.inner.database)?;

@@ -17,13 +17,14 @@ use std::collections::HashSet;
 use automerge::{Automerge, Change, ChangeHash};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::clock::now_rfc3339;
 use crate::{
     doc,
     identity::NodeId,
     ingest::IngestError,
     log::{Audience, LogEntry},
     roster::ROSTER_ID,
-    writer::{WriteError, now_rfc3339, project},
+    writer::{WriteError, project},
 };
 
 fn storage(e: rusqlite::Error) -> WriteError {

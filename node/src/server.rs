@@ -659,7 +659,7 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
             "member": member.to_string(),
             "node_key": node_key.to_string(),
             "network": network_id,
-            "updated": crate::writer::now_rfc3339(),
+            "updated": crate::clock::now_rfc3339(),
             "logs": logs,
             "peers": peers,
         });

@@ -20,6 +20,7 @@ use serde::Serialize;
 use tokio::{sync::watch, task::JoinHandle};
 use tokio_stream::StreamExt;
 
+use crate::{clock::now_rfc3339, log::LogKey};
 use crate::{
     identity::{NodeId, NodeKey},
     ingest::{ForkRefused, IngestError},
@@ -28,7 +29,7 @@ use crate::{
     peer::to_wire,
     roster::SharedRoster,
     tls,
-    writer::{LogKey, Writer, now_rfc3339},
+    writer::Writer,
 };
 
 /// What the sync layer needs.

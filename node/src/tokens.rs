@@ -155,7 +155,7 @@ pub fn create(conn: &Connection, name: &str, role: Role) -> Result<String, Token
         params![
             name,
             &hash(&token)[..],
-            crate::writer::now_rfc3339(),
+            crate::clock::now_rfc3339(),
             role.as_str()
         ],
     );
@@ -174,7 +174,7 @@ pub fn create(conn: &Connection, name: &str, role: Role) -> Result<String, Token
 pub fn revoke(conn: &Connection, name: &str) -> Result<(), TokenError> {
     let changed = conn.execute(
         "UPDATE tokens SET revoked = ?2 WHERE name = ?1 AND revoked IS NULL",
-        params![name, crate::writer::now_rfc3339()],
+        params![name, crate::clock::now_rfc3339()],
     )?;
     if changed == 0 {
         return Err(TokenError::Unknown(name.to_owned()));

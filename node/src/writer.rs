@@ -581,8 +581,8 @@ pub(crate) fn json_len(json: &Map<String, Value>) -> usize {
     count.0
 }
 
-pub use focal_core::{
-    clock::{now_rfc3339, rfc3339_millis},
+use focal_core::{
+    clock::now_rfc3339,
     json::merge_patch,
     log::{LogHead, LogKey},
 };
@@ -2159,44 +2159,4 @@ fn storage(e: rusqlite::Error) -> WriteError {
 
 fn automerge_err(e: automerge::AutomergeError) -> WriteError {
     WriteError::Storage(format!("document operation failed: {e}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn times_have_one_width_and_sort_as_text() {
-        let at = |ms: i64| {
-            rfc3339_millis(
-                time::OffsetDateTime::from_unix_timestamp_nanos(
-                    1_772_960_405_000_000_000 + i128::from(ms) * 1_000_000,
-                )
-                .unwrap(),
-            )
-        };
-        assert_eq!(at(0), "2026-03-08T09:00:05.000Z");
-        assert_eq!(at(100), "2026-03-08T09:00:05.100Z");
-        let times: Vec<String> = [0, 1, 10, 100, 999, 1000].into_iter().map(at).collect();
-        let mut sorted = times.clone();
-        sorted.sort();
-        assert_eq!(sorted, times);
-        assert!(times.iter().all(|t| t.len() == 24));
-    }
-
-    #[test]
-    fn merge_patch_follows_rfc_7396() {
-        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}})
-            .as_object()
-            .cloned()
-            .unwrap();
-        let patch = json!({"a": "z", "c": {"f": null}})
-            .as_object()
-            .cloned()
-            .unwrap();
-        merge_patch(&mut target, &patch);
-        assert_eq!(Value::Object(target), json!({"a": "z", "c": {"d": "e"}}));
-    }
 }

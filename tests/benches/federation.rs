@@ -244,7 +244,7 @@ fn member_log(
     let mut entries = Vec::with_capacity(records * changes);
     let mut prev = EntryHash::default();
     let mut seq = 0u64;
-    let now = focal_node::writer::now_rfc3339();
+    let now = focal_node::clock::now_rfc3339();
     let secs = time_secs();
     for round in 0..changes {
         for r in 0..records {

@@ -342,7 +342,7 @@ impl FakePeer {
                 &NodeId(member.dir.node_key),
                 "127.0.0.1:1",
             );
-            focal_node::writer::merge_patch(&mut trusted, &patch);
+            focal_node::json::merge_patch(&mut trusted, &patch);
         }
         let anchor = Some(NodeId(net.secretariat.dir.node_key));
         let roster = Arc::new(RwLock::new(Roster::from_json(&trusted, anchor, None)));

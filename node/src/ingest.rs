@@ -202,6 +202,29 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// The `reason` label of the refusal (metrics, refusal counts).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            IngestError::Entry(_) => "invalid_entry",
+            IngestError::Quarantined(_) | IngestError::BeyondFork { .. } => "quarantined",
+            IngestError::Equivocation { .. } => "equivocation",
+            IngestError::Gap { .. } => "gap",
+            IngestError::BrokenChain { .. } => "broken_chain",
+            IngestError::BeyondCutoff { .. } => "beyond_cutoff",
+            IngestError::ForkedAtCutoff { .. } => "forked_at_cutoff",
+            IngestError::UnknownKey(_) => "unknown_key",
+            IngestError::NotAuthorized { .. } => "not_authorized",
+            IngestError::AudienceMismatch { .. } => "audience_mismatch",
+            IngestError::BadEnvelope { .. } => "bad_envelope",
+            IngestError::Apply { .. } => "apply",
+            IngestError::Panicked { .. } => "panicked",
+            IngestError::OverLimit { .. } => "over_limit",
+            IngestError::Storage(_) => "storage",
+            #[allow(unreachable_patterns)]
+            _ => "other",
+        }
+    }
+
     /// Whether no honest node would have relayed the entry: it is forged,
     /// corrupt, over a limit, or its origin may not write what it wrote
     /// (every node checks the same before relaying). Such a refusal cuts
@@ -321,7 +344,7 @@ fn record_refusal(
     err: &IngestError,
 ) -> rusqlite::Result<()> {
     let now = now_rfc3339();
-    let kind = crate::metrics::rejection_reason(err);
+    let kind = err.reason();
     conn.prepare_cached(
         "INSERT INTO refusal_counts (peer, reason, count, first_at, last_at)
          VALUES (?1, ?2, 1, ?3, ?3)
@@ -599,7 +622,7 @@ impl WriteContext<'_> {
                     if let Err(e) = record_refusal(tx, peer, &entry, &err) {
                         tracing::error!(%e, "cannot record a refusal");
                     }
-                    crate::metrics::entry_rejected(&err);
+                    crate::metrics::entry_rejected(err.reason());
                     report.rejected.push((key.0, entry.body.seq, err));
                     broken.insert(key);
                 }

@@ -324,30 +324,29 @@ pub async fn serve(
             }
         });
     }
-    let metrics_file = dir.root().join(crate::metrics::ADDR_FILE);
+    let metrics_file = dir.root().join(crate::metrics::endpoint::ADDR_FILE);
     let _ = std::fs::remove_file(&metrics_file);
     let metrics = match config.metrics.listen {
         None => None,
         Some(addr) => {
-            let listener =
-                crate::metrics::bind(addr)
-                    .await
-                    .map_err(|source| ServeError::MetricsBind {
-                        addr,
-                        config: dir.config_path().display().to_string(),
-                        source,
-                    })?;
+            let listener = crate::metrics::endpoint::bind(addr)
+                .await
+                .map_err(|source| ServeError::MetricsBind {
+                    addr,
+                    config: dir.config_path().display().to_string(),
+                    source,
+                })?;
             let bound = listener.local_addr().unwrap_or(addr);
             let tmp = dir
                 .root()
-                .join(format!("{}.tmp", crate::metrics::ADDR_FILE));
+                .join(format!("{}.tmp", crate::metrics::endpoint::ADDR_FILE));
             if std::fs::write(&tmp, format!("{bound}\n")).is_ok() {
                 let _ = std::fs::rename(&tmp, &metrics_file);
             }
             tracing::info!(addr = %bound, "serving Prometheus metrics at /metrics");
-            Some(tokio::spawn(crate::metrics::serve(
+            Some(tokio::spawn(crate::metrics::endpoint::serve(
                 listener,
-                crate::metrics::MetricsSources {
+                crate::metrics::endpoint::MetricsSources {
                     member: member.to_string(),
                     node_key: key.id().to_string(),
                     database: dir.database_path(),

@@ -462,18 +462,9 @@ impl AdminService for RecordApi {
                             seq: u64|
               -> Option<crate::log::EntryHash> {
             reader
-                .with(|conn| {
-                    conn.query_row(
-                        "SELECT hash FROM log_entries WHERE origin = ?1 AND audience = ?2 \
-                         AND seq = ?3",
-                        rusqlite::params![&origin.0[..], audience.code(), seq as i64],
-                        |r| r.get::<_, Vec<u8>>(0),
-                    )
-                    .map_err(|e| WriteError::Storage(e.to_string()))
-                })
+                .entry_hashes(&[(origin, audience, seq)])
                 .ok()
-                .and_then(|h| <[u8; 32]>::try_from(h).ok())
-                .map(crate::log::EntryHash)
+                .and_then(|hashes| hashes.into_iter().next().flatten())
         };
         let planned = crate::membership::plan(
             change,

@@ -364,14 +364,7 @@ fn recover_branch(data: PathBuf, confirm: bool) -> anyhow::Result<()> {
 
 fn print_handover(data: PathBuf) -> anyhow::Result<()> {
     let (_, db, node_key, _) = DataDir::new(&data).open_database(true)?;
-    let text: Option<String> = db
-        .conn()
-        .query_row(
-            "SELECT value FROM meta WHERE key = ?1",
-            [focal_node::rotate::META_HANDOVER],
-            |r| r.get(0),
-        )
-        .ok();
+    let text = focal_node::rotate::stored_handover(db.conn())?;
     let Some(text) = text else {
         anyhow::bail!("this node's key ({node_key}) was never rotated: there is no hand-over");
     };
@@ -1038,18 +1031,7 @@ restored, copied back or snapshot-rolled), or every peer has been checked
             ),
         }
     }
-    db.conn().execute(
-        "DELETE FROM meta WHERE key = ?1",
-        [focal_node::recovery::META_RESTORED],
-    )?;
-    db.conn().execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [
-            focal_node::recovery::META_START_CONFIRMED,
-            &format!("by the operator at {}", focal_node::clock::now_rfc3339()),
-        ],
-    )?;
+    focal_node::recovery::vouch(db.conn())?;
     match restored {
         Some(restored) => println!(
             "Writes resumed on {member}'s node (key {node_id}) by the operator, without \

@@ -419,6 +419,24 @@ impl WriteFence {
     }
 }
 
+/// The operator vouches for the data directory (`focal-node resume-writes
+/// --confirm`): the restore or rollback fence goes, and the next start check
+/// (or the running node's) is passed once.
+pub fn vouch(conn: &Connection) -> Result<(), WriteError> {
+    conn.execute("DELETE FROM meta WHERE key = ?1", [META_RESTORED])
+        .map_err(storage)?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [
+            META_START_CONFIRMED,
+            &format!("by the operator at {}", crate::clock::now_rfc3339()),
+        ],
+    )
+    .map_err(storage)?;
+    Ok(())
+}
+
 /// The `restored` metadata value, if the fence is up.
 pub fn restored(conn: &Connection) -> Result<Option<String>, WriteError> {
     conn.query_row(

@@ -29,6 +29,19 @@ use crate::{
 /// Meta key under which a member keeps its last hand-over (to print again).
 pub const META_HANDOVER: &str = "handover";
 
+/// The last hand-over this node's key signed, as hex, if it was ever
+/// rotated (`focal-node key handover` prints it again).
+pub fn stored_handover(conn: &rusqlite::Connection) -> Result<Option<String>, WriteError> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = ?1",
+        [META_HANDOVER],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(|e| WriteError::Storage(e.to_string()))
+}
+
 /// Why a rotation could not be done (nothing changed).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -4,7 +4,6 @@
 //! the field table in `focal_client::fields`; everything else is fixed.
 
 use std::{
-    collections::BTreeMap,
     io::Read as _,
     path::{Path, PathBuf},
     process::ExitCode,
@@ -13,29 +12,27 @@ use std::{
 use anyhow::{Context as _, bail};
 use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches, Subcommand};
 use focal_client::{
-    Client, ConnectionString, NodeTarget,
+    Client,
     fields::{FieldKind, RECORD_SPECS, RecordSpec, spec},
 };
 use focal_proto::v1 as pb;
 use serde_json::{Map, Value};
 use tokio_stream::StreamExt as _;
 
-mod views;
+mod cli;
 
-// Connection and output options, valid for every command. (A doc comment
-// here would become `focal --help`'s description.)
+use cli::{
+    node::{self, MAX_MESSAGE_BYTES, explain},
+    output::{Output, print_record, print_written, record_json},
+    views,
+};
+
+// The options valid for every command: where the node is, and --json. (A
+// doc comment here would become `focal --help`'s description.)
 #[derive(Debug, Args)]
 struct Global {
-    /// The node: a connection string (focal://HOST:PORT?key=…&token=…, from
-    /// `focal-node token create`) or HOST:PORT with --node-key.
-    #[arg(long, global = true, env = "FOCAL_NODE", hide_env_values = true)]
-    node: Option<String>,
-    /// The node's public key (64 hex digits), if --node is HOST:PORT.
-    #[arg(long, global = true, env = "FOCAL_NODE_KEY")]
-    node_key: Option<String>,
-    /// The access token, if not in the connection string.
-    #[arg(long, global = true, env = "FOCAL_TOKEN", hide_env_values = true)]
-    token: Option<String>,
+    #[command(flatten)]
+    node: node::NodeOptions,
     /// Print JSON instead of tables, for scripts.
     #[arg(long, global = true)]
     json: bool,
@@ -498,7 +495,7 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
     let global = Global::from_arg_matches(&matches)?;
     let (name, sub) = matches.subcommand().context("a command is required")?;
     if let Some(spec) = spec(name) {
-        let client = connect(&global).await?;
+        let client = node::connect(&global.node).await?;
         return record_command_run(&client, &global, spec, sub).await;
     }
     let fixed = Fixed::from_arg_matches(&matches)?;
@@ -509,23 +506,9 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
     {
         err.exit();
     }
-    let client = connect(&global).await?;
+    let client = node::connect(&global.node).await?;
     match fixed {
-        Fixed::Info => {
-            let info = client.info().await.map_err(explain)?;
-            if global.json {
-                println!(
-                    "{}",
-                    serde_json::json!({"member": info.member, "node_key": info.node_key,
-                        "version": info.version, "schema_version": info.schema_version})
-                );
-            } else {
-                println!("member:         {}", info.member);
-                println!("node key:       {}", info.node_key);
-                println!("version:        {}", info.version);
-                println!("schema version: {}", info.schema_version);
-            }
-        }
+        Fixed::Info => node::info(&client, global.json).await?,
         Fixed::List { kind, filter } => {
             list(&client, &global, kind.unwrap_or_default(), filter).await?
         }
@@ -733,11 +716,6 @@ async fn record_command_run(
     }
 }
 
-/// The most a client accepts in one message from its node: the node cuts
-/// pages and export parts to its `server.max_message_bytes` (4 MiB by
-/// default), which an operator may raise.
-pub(crate) const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
-
 /// Records asked for per page (the node's most).
 const LIST_PAGE: u32 = 1000;
 
@@ -841,150 +819,6 @@ async fn list(
         ))?;
     }
     out.flush()
-}
-
-/// Standard output for output that streams: written a page at a time, and a
-/// reader that went away (`focal list | head`) ends the command quietly.
-pub(crate) struct Output {
-    out: std::io::BufWriter<std::io::Stdout>,
-    closed: bool,
-}
-
-impl Output {
-    pub(crate) fn stdout() -> Self {
-        Self {
-            out: std::io::BufWriter::new(std::io::stdout()),
-            closed: false,
-        }
-    }
-
-    pub(crate) fn write(&mut self, text: &str) -> anyhow::Result<()> {
-        use std::io::Write as _;
-        if !self.closed {
-            let written = self.out.write_all(text.as_bytes());
-            self.check(written)?;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn line(&mut self, text: &str) -> anyhow::Result<()> {
-        self.write(text)?;
-        self.write("\n")
-    }
-
-    pub(crate) fn flush(&mut self) -> anyhow::Result<()> {
-        use std::io::Write as _;
-        if !self.closed {
-            let flushed = self.out.flush();
-            self.check(flushed)?;
-        }
-        Ok(())
-    }
-
-    fn check(&mut self, result: std::io::Result<()>) -> anyhow::Result<()> {
-        match result {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                self.closed = true;
-                Ok(())
-            }
-            other => other.context("cannot write to standard output"),
-        }
-    }
-}
-
-/// The record's JSON; a record whose owner is suspended or removed also
-/// carries `owner_standing`.
-fn record_json(record: &pb::Record) -> Value {
-    let mut value = serde_json::from_str(&record.json).unwrap_or(Value::Null);
-    if !record.owner_standing.is_empty()
-        && let Value::Object(map) = &mut value
-    {
-        map.insert(
-            "owner_standing".into(),
-            Value::String(record.owner_standing.clone()),
-        );
-    }
-    value
-}
-
-fn print_written(verb: &str, record: &pb::Record, json: bool) {
-    if json {
-        println!("{}", record_json(record));
-    } else {
-        println!("{verb} {} ({}): {}", record.id, record.r#type, record.title);
-    }
-}
-
-fn print_record(record: &pb::Record, json: bool) -> anyhow::Result<()> {
-    if json {
-        println!("{}", record_json(record));
-        return Ok(());
-    }
-    let value = record_json(record);
-    let standing = if record.owner_standing.is_empty() {
-        String::new()
-    } else {
-        format!("  ({} is {})", record.owner, record.owner_standing)
-    };
-    println!(
-        "{}{}{standing}",
-        record.title,
-        if record.deleted { "  (deleted)" } else { "" }
-    );
-    println!("{}", "-".repeat(record.title.chars().count().clamp(8, 72)));
-    if let Value::Object(map) = value {
-        let ordered: BTreeMap<_, _> = map.into_iter().collect();
-        for (key, value) in ordered {
-            print_value(&key, &value, 0);
-        }
-    }
-    Ok(())
-}
-
-fn print_value(key: &str, value: &Value, indent: usize) {
-    let pad = "  ".repeat(indent);
-    match value {
-        Value::Object(map) => {
-            // Multilingual text prints one language per line.
-            if !map.is_empty() && map.values().all(|v| v.get("text").is_some()) {
-                println!("{pad}{key}:");
-                for (lang, text) in map {
-                    let original = if text.get("original").and_then(Value::as_bool) == Some(true) {
-                        " (original)"
-                    } else {
-                        ""
-                    };
-                    println!(
-                        "{pad}  [{lang}]{original} {}",
-                        text.get("text").and_then(Value::as_str).unwrap_or_default()
-                    );
-                }
-                return;
-            }
-            println!("{pad}{key}:");
-            for (k, v) in map {
-                print_value(k, v, indent + 1);
-            }
-        }
-        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
-            let parts: Vec<String> = items.iter().map(scalar_text).collect();
-            println!("{pad}{key}: {}", parts.join(", "));
-        }
-        Value::Array(items) => {
-            println!("{pad}{key}:");
-            for (i, item) in items.iter().enumerate() {
-                print_value(&format!("[{i}]"), item, indent + 1);
-            }
-        }
-        other => println!("{pad}{key}: {}", scalar_text(other)),
-    }
-}
-
-fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 /// `focal export`: writes each record as it arrives: its document to
@@ -1350,72 +1184,4 @@ async fn network_peers(client: &Client, json: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// The node's answer, without the transport noise.
-fn explain(status: tonic::Status) -> anyhow::Error {
-    match status.code() {
-        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
-            anyhow::anyhow!("not allowed: {}", status.message())
-        }
-        tonic::Code::Unavailable => {
-            anyhow::anyhow!("the node is unreachable: {}", status.message())
-        }
-        _ => anyhow::anyhow!("{}", status.message()),
-    }
-}
-
-/// Where the node is and how to authenticate: flags, then environment (both
-/// via clap), then `$FOCAL_CONFIG` or `~/.config/focal/config.toml`
-/// (`node = "focal://…"`).
-async fn connect(global: &Global) -> anyhow::Result<Client> {
-    let node = match &global.node {
-        Some(node) => node.trim().to_owned(),
-        None => config_file_node()?.context(
-            "which node? pass --node focal://… (from `focal-node token create`), set FOCAL_NODE, \
-             or put node = \"focal://…\" in ~/.config/focal/config.toml",
-        )?,
-    };
-    let (address, mut node_key, mut token) = if node.starts_with("focal://") {
-        let parsed = ConnectionString::parse(&node)?;
-        (parsed.address, Some(parsed.node_key), parsed.token)
-    } else {
-        (node, None, None)
-    };
-    if let Some(hex_key) = &global.node_key {
-        let mut key = [0u8; 32];
-        hex::decode_to_slice(hex_key.trim(), &mut key)
-            .with_context(|| format!("--node-key `{hex_key}` is not 64 hex digits"))?;
-        node_key = Some(key);
-    }
-    if global.token.is_some() {
-        token = global.token.clone();
-    }
-    let node_key = node_key.context(
-        "the node's key is needed to verify it: use the connection string from \
-         `focal-node token create`, or pass --node-key",
-    )?;
-    let target = NodeTarget { address, node_key };
-    Ok(Client::connect(&target, token.as_deref()).await?)
-}
-
-fn config_file_node() -> anyhow::Result<Option<String>> {
-    let path = match std::env::var_os("FOCAL_CONFIG") {
-        Some(path) => PathBuf::from(path),
-        None => match std::env::var_os("HOME") {
-            Some(home) => PathBuf::from(home).join(".config/focal/config.toml"),
-            None => return Ok(None),
-        },
-    };
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(None);
-    };
-    for line in text.lines() {
-        if let Some(value) = line.trim().strip_prefix("node")
-            && let Some(value) = value.trim_start().strip_prefix('=')
-        {
-            return Ok(Some(value.trim().trim_matches('"').to_owned()));
-        }
-    }
-    bail!("{} has no `node = \"focal://…\"` line", path.display())
 }

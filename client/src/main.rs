@@ -4,16 +4,15 @@
 //! the field table in `focal_client::fields`; everything else is fixed.
 
 use std::{
-    io::Read as _,
     path::{Path, PathBuf},
     process::ExitCode,
 };
 
 use anyhow::{Context as _, bail};
-use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches, Subcommand};
+use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand};
 use focal_client::{
     Client,
-    fields::{FieldKind, RECORD_SPECS, RecordSpec, spec},
+    fields::{RECORD_SPECS, spec},
 };
 use focal_proto::v1 as pb;
 use serde_json::{Map, Value};
@@ -23,8 +22,9 @@ mod cli;
 
 use cli::{
     node::{self, MAX_MESSAGE_BYTES, explain},
-    output::{Output, print_record, print_written, record_json},
-    views,
+    output::record_json,
+    record_args::{self, read_json_object},
+    records, views,
 };
 
 // The options valid for every command: where the node is, and --json. (A
@@ -50,7 +50,7 @@ enum Fixed {
         #[arg(long = "type")]
         kind: Option<String>,
         #[command(flatten)]
-        filter: Filter,
+        filter: record_args::Filter,
     },
     /// Show one record.
     Show {
@@ -205,36 +205,6 @@ enum MemberCommand {
     },
 }
 
-// Filters shared by the list commands.
-#[derive(Debug, Args)]
-struct Filter {
-    /// Only records with this theme.
-    #[arg(long)]
-    theme: Option<String>,
-    /// Only records with this status.
-    #[arg(long)]
-    status: Option<String>,
-    /// Only records whose text contains this (case-insensitive).
-    #[arg(long)]
-    search: Option<String>,
-    /// Only records owned by this member.
-    #[arg(long)]
-    owner: Option<String>,
-    /// Include deleted records.
-    #[arg(long)]
-    include_deleted: bool,
-    /// At most this many records (pages are followed as needed); without
-    /// it, every record. When it stops a listing that has more, the cursor
-    /// to continue with is printed (with --json, on standard error as
-    /// {"next": CURSOR}).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    limit: Option<u32>,
-    /// Continue a listing after this cursor (printed by a listing that
-    /// --limit stopped), with the same filters.
-    #[arg(long, value_name = "CURSOR")]
-    after: Option<String>,
-}
-
 fn cli() -> Command {
     let mut cmd = Command::new("focal")
         .version(env!("CARGO_PKG_VERSION"))
@@ -244,229 +214,9 @@ fn cli() -> Command {
     cmd = Global::augment_args(cmd);
     cmd = Fixed::augment_subcommands(cmd);
     for spec in RECORD_SPECS {
-        cmd = cmd.subcommand(record_command(spec));
+        cmd = cmd.subcommand(record_args::record_command(spec));
     }
     cmd
-}
-
-fn record_command(spec: &RecordSpec) -> Command {
-    let add = Command::new("add")
-        .about(format!("Create a {} record", spec.name))
-        .args(field_args(spec))
-        .arg(
-            Arg::new("from-json")
-                .long("from-json")
-                .value_name("JSON|FILE|-")
-                .help("Fields as a JSON object (flags given too override it)"),
-        )
-        .arg(
-            Arg::new("visibility")
-                .long("visibility")
-                .value_parser(["network", "secretariat", "local"])
-                .default_value("network")
-                .help("Who may read the record"),
-        )
-        .arg(
-            Arg::new("lang")
-                .long("lang")
-                .default_value("en")
-                .help("Language of the multilingual text given in flags"),
-        )
-        .arg(
-            Arg::new("request-id")
-                .long("request-id")
-                .value_name("ID")
-                .help(
-                    "Your id for this create (a UUID, say): run the same command again with \
-                     the same id and the node answers the record the first run made instead \
-                     of creating a second one (safe retries)",
-                ),
-        );
-    let list =
-        Filter::augment_args(Command::new("list").about(format!("List {} records", spec.name)));
-    Command::new(spec.name)
-        .about(spec.about)
-        .subcommand_required(true)
-        .subcommand(add)
-        .subcommand(list)
-}
-
-fn field_args(spec: &RecordSpec) -> Vec<Arg> {
-    spec.fields
-        .iter()
-        .map(|field| {
-            let arg = Arg::new(field.path)
-                .long(field.flag)
-                .help(field.help)
-                .value_name(match field.kind {
-                    FieldKind::Int => "N",
-                    FieldKind::Number => "AMOUNT",
-                    FieldKind::Bool => "true|false",
-                    FieldKind::Date => "YYYY-MM-DD",
-                    FieldKind::Json => "JSON",
-                    _ => "TEXT",
-                });
-            let arg = if matches!(field.kind, FieldKind::Int | FieldKind::Number) {
-                // So that `--amount -100` reaches the node, which explains
-                // why a negative amount is wrong.
-                arg.allow_negative_numbers(true)
-            } else {
-                arg
-            };
-            if field.kind == FieldKind::List {
-                arg.action(ArgAction::Append)
-            } else {
-                arg.action(ArgAction::Set)
-            }
-        })
-        .collect()
-}
-
-/// The fields given as flags, as a JSON object (nested by dotted paths).
-/// With `edit_lang`, multilingual text becomes a patch of that one language
-/// (`{"en": {"text": …}}`), so editing one translation keeps the others.
-fn fields_from_matches(
-    spec: &RecordSpec,
-    matches: &ArgMatches,
-    edit_lang: Option<&str>,
-) -> anyhow::Result<Map<String, Value>> {
-    let mut out = Map::new();
-    for field in spec.fields {
-        let values: Vec<&String> = match matches.get_many::<String>(field.path) {
-            Some(values) => values.collect(),
-            None => continue,
-        };
-        let flag = field.flag;
-        let text = values.last().map(|s| s.as_str()).unwrap_or_default();
-        let value = match field.kind {
-            FieldKind::LText => match edit_lang {
-                Some(lang) => serde_json::json!({ lang: { "text": text } }),
-                None => Value::String(text.to_owned()),
-            },
-            FieldKind::Text | FieldKind::Date => Value::String(text.to_owned()),
-            FieldKind::List => {
-                Value::Array(values.iter().map(|v| Value::String((*v).clone())).collect())
-            }
-            FieldKind::Int => Value::from(
-                text.trim()
-                    .parse::<i64>()
-                    .with_context(|| format!("--{flag} `{text}` is not a whole number"))?,
-            ),
-            FieldKind::Number => {
-                if text.contains(',') {
-                    bail!(
-                        "--{flag} `{text}`: write numbers without thousands separators and with \
-                         a dot for decimals, e.g. 1250000.50"
-                    );
-                }
-                let n: f64 = text
-                    .trim()
-                    .parse()
-                    .with_context(|| format!("--{flag} `{text}` is not a number"))?;
-                serde_json::Number::from_f64(n)
-                    .map(Value::Number)
-                    .with_context(|| format!("--{flag} `{text}` is not a finite number"))?
-            }
-            FieldKind::Bool => Value::Bool(match text.trim().to_ascii_lowercase().as_str() {
-                "true" | "yes" | "y" | "1" => true,
-                "false" | "no" | "n" | "0" => false,
-                _ => bail!("--{flag} `{text}` is not true or false"),
-            }),
-            // Structured fields take JSON; anything that is not JSON is taken
-            // as a plain string (`--donor ESP`), which the node may accept in
-            // place of the structure.
-            FieldKind::Json => {
-                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
-            }
-        };
-        set_path(&mut out, field.path, value);
-    }
-    Ok(out)
-}
-
-/// The `focal edit ID …` arguments for a record type.
-fn edit_command(spec: &RecordSpec, id: &str) -> Command {
-    let flags: Vec<_> = spec.fields.iter().map(|f| f.flag).collect();
-    Command::new(format!("focal edit {id}"))
-        .no_binary_name(true)
-        .about(format!(
-            "Change fields of a {} record; others stay as they are",
-            spec.name
-        ))
-        .args(field_args(spec))
-        .arg(
-            Arg::new("patch")
-                .long("patch")
-                .value_name("JSON|FILE|-")
-                .help("A JSON merge patch of the fields (null removes); `-` reads stdin"),
-        )
-        .arg(
-            Arg::new("clear")
-                .long("clear")
-                .value_name("FIELD")
-                .action(ArgAction::Append)
-                .help(format!(
-                    "Remove an optional field (repeatable): {}",
-                    flags.join(", ")
-                )),
-        )
-        .arg(
-            Arg::new("lang")
-                .long("lang")
-                .value_name("LANG")
-                .help("Language of the text flags (default en); other languages are kept"),
-        )
-}
-
-/// Inserts `value` at top-level `key`, merging objects (so that two flags
-/// of one nested object both land).
-fn merge_into(map: &mut Map<String, Value>, key: String, value: Value) {
-    match (map.get_mut(&key), value) {
-        (Some(Value::Object(existing)), Value::Object(new)) => {
-            for (k, v) in new {
-                merge_into(existing, k, v);
-            }
-        }
-        (_, value) => {
-            map.insert(key, value);
-        }
-    }
-}
-
-fn set_path(map: &mut Map<String, Value>, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            map.insert(path.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let child = map
-                .entry(head.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !child.is_object() {
-                *child = Value::Object(Map::new());
-            }
-            if let Value::Object(inner) = child {
-                set_path(inner, rest, value);
-            }
-        }
-    }
-}
-
-/// A JSON object from inline text, a file, or stdin (`-`).
-fn read_json_object(source: &str) -> anyhow::Result<Map<String, Value>> {
-    let text = if source == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        text
-    } else if source.trim_start().starts_with('{') {
-        source.to_owned()
-    } else {
-        std::fs::read_to_string(source).with_context(|| format!("cannot read {source}"))?
-    };
-    match serde_json::from_str(&text).context("not valid JSON")? {
-        Value::Object(map) => Ok(map),
-        _ => bail!("expected a JSON object"),
-    }
 }
 
 fn main() -> ExitCode {
@@ -496,13 +246,13 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
     let (name, sub) = matches.subcommand().context("a command is required")?;
     if let Some(spec) = spec(name) {
         let client = node::connect(&global.node).await?;
-        return record_command_run(&client, &global, spec, sub).await;
+        return records::record_command_run(&client, global.json, spec, sub).await;
     }
     let fixed = Fixed::from_arg_matches(&matches)?;
     // `focal edit ID --help` and argument errors need no node.
     if let Fixed::Edit { id, args } = &fixed
         && let Some(spec) = spec(id.split(':').nth(1).unwrap_or_default())
-        && let Err(err) = edit_command(spec, id).try_get_matches_from(args)
+        && let Err(err) = record_args::edit_command(spec, id).try_get_matches_from(args)
     {
         err.exit();
     }
@@ -510,150 +260,13 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
     match fixed {
         Fixed::Info => node::info(&client, global.json).await?,
         Fixed::List { kind, filter } => {
-            list(&client, &global, kind.unwrap_or_default(), filter).await?
+            records::list(&client, global.json, kind.unwrap_or_default(), filter).await?
         }
-        Fixed::Show { id } => {
-            let record = client
-                .records()
-                .get(pb::GetRequest { id })
-                .await
-                .map_err(explain)?
-                .into_inner();
-            print_record(&record, global.json)?;
-        }
-        Fixed::History { id } => {
-            let history = client
-                .records()
-                .history(pb::HistoryRequest { id })
-                .await
-                .map_err(explain)?
-                .into_inner();
-            if global.json {
-                let items: Vec<Value> = history
-                    .entries
-                    .iter()
-                    .map(|e| {
-                        serde_json::json!({"time": e.time, "signer": e.signer, "member": e.member,
-                            "seq": e.seq, "audience": e.audience, "action": e.action,
-                            "fields": e.fields, "change_hash": e.change_hash})
-                    })
-                    .collect();
-                println!("{}", Value::Array(items));
-            } else {
-                println!(
-                    "{:<20}  {:<7}  {:<16}  {:>5}  FIELDS",
-                    "TIME", "ACTION", "SIGNED BY", "SEQ"
-                );
-                for e in history.entries {
-                    println!(
-                        "{:<20}  {:<7}  {:<16}  {:>5}  {}",
-                        e.time,
-                        e.action,
-                        format!("{} {}", e.member, &e.signer[..8.min(e.signer.len())]),
-                        e.seq,
-                        e.fields.join(", ")
-                    );
-                }
-            }
-        }
-        Fixed::Edit { id, args } => {
-            let kind = id.split(':').nth(1).unwrap_or_default().to_owned();
-            let spec = spec(&kind).with_context(|| {
-                format!("`{id}` is not a record id (OWNER:type:suffix); `focal list` shows ids")
-            })?;
-            let edit = edit_command(spec, &id);
-            let matches = match edit.clone().try_get_matches_from(&args) {
-                Ok(matches) => matches,
-                Err(err) => err.exit(),
-            };
-            let lang = matches
-                .get_one::<String>("lang")
-                .cloned()
-                .unwrap_or_else(|| "en".to_owned());
-            let mut body = match matches.get_one::<String>("patch") {
-                Some(source) => read_json_object(source)?,
-                None => Map::new(),
-            };
-            for (k, v) in fields_from_matches(spec, &matches, Some(&lang))? {
-                merge_into(&mut body, k, v);
-            }
-            for name in matches.get_many::<String>("clear").into_iter().flatten() {
-                let field = spec
-                    .fields
-                    .iter()
-                    .find(|f| f.flag == name || f.path == name)
-                    .with_context(|| {
-                        let flags: Vec<_> = spec.fields.iter().map(|f| f.flag).collect();
-                        format!(
-                            "--clear {name}: a {} has no such field; use one of: {}",
-                            spec.name,
-                            flags.join(", ")
-                        )
-                    })?;
-                set_path(&mut body, field.path, Value::Null);
-            }
-            if body.is_empty() {
-                bail!(
-                    "nothing to change: give field flags (see `focal edit {id} --help`), --patch or --clear"
-                );
-            }
-            let before = client
-                .records()
-                .get(pb::GetRequest { id: id.clone() })
-                .await
-                .map_err(explain)?
-                .into_inner();
-            let record = client
-                .records()
-                .update(pb::UpdateRequest {
-                    id,
-                    patch_json: Value::Object(body).to_string(),
-                    language: lang,
-                })
-                .await
-                .map_err(explain)?
-                .into_inner();
-            let verb = if record.heads == before.heads {
-                "Unchanged"
-            } else {
-                "Updated"
-            };
-            print_written(verb, &record, global.json);
-        }
-        Fixed::Delete { id } => {
-            let record = client
-                .records()
-                .delete(pb::DeleteRequest { id })
-                .await
-                .map_err(explain)?
-                .into_inner();
-            print_written("Deleted", &record, global.json);
-        }
-        Fixed::Watch { kind } => {
-            let mut stream = client
-                .records()
-                .watch(pb::WatchRequest {
-                    r#type: kind.unwrap_or_default(),
-                })
-                .await
-                .map_err(explain)?
-                .into_inner();
-            while let Some(event) = stream.next().await {
-                let event = event.map_err(explain)?;
-                let record = event.record.unwrap_or_default();
-                if global.json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"action": event.action, "record": record_json(&record)})
-                    );
-                } else {
-                    println!(
-                        "{:<8} {}  {}  {}",
-                        event.action, record.updated, record.id, record.title
-                    );
-                }
-            }
-        }
+        Fixed::Show { id } => records::show(&client, id, global.json).await?,
+        Fixed::History { id } => records::history(&client, id, global.json).await?,
+        Fixed::Edit { id, args } => records::edit(&client, id, args, global.json).await?,
+        Fixed::Delete { id } => records::delete(&client, id, global.json).await?,
+        Fixed::Watch { kind } => records::watch(&client, kind, global.json).await?,
         Fixed::Export { out } => export(&client, &out).await?,
         Fixed::Admin { command } => admin(&client, command, global.json).await?,
         Fixed::Network {
@@ -666,159 +279,6 @@ async fn run(matches: ArgMatches) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-async fn record_command_run(
-    client: &Client,
-    global: &Global,
-    spec: &RecordSpec,
-    matches: &ArgMatches,
-) -> anyhow::Result<()> {
-    match matches.subcommand() {
-        Some(("add", sub)) => {
-            let mut fields = match sub.get_one::<String>("from-json") {
-                Some(source) => read_json_object(source)?,
-                None => Map::new(),
-            };
-            for (k, v) in fields_from_matches(spec, sub, None)? {
-                fields.insert(k, v);
-            }
-            let record = client
-                .records()
-                .create(pb::CreateRequest {
-                    r#type: spec.name.to_owned(),
-                    fields_json: Value::Object(fields).to_string(),
-                    visibility: sub
-                        .get_one::<String>("visibility")
-                        .cloned()
-                        .unwrap_or_default(),
-                    language: sub.get_one::<String>("lang").cloned().unwrap_or_default(),
-                    request_id: sub
-                        .get_one::<String>("request-id")
-                        .cloned()
-                        .unwrap_or_default(),
-                })
-                .await
-                .map_err(explain)?
-                .into_inner();
-            print_written("Created", &record, global.json);
-            Ok(())
-        }
-        Some(("list", sub)) => {
-            let filter = Filter::from_arg_matches(sub)?;
-            list(client, global, spec.name.to_owned(), filter).await
-        }
-        _ => bail!(
-            "use `focal {} add` or `focal {} list`",
-            spec.name,
-            spec.name
-        ),
-    }
-}
-
-/// Records asked for per page (the node's most).
-const LIST_PAGE: u32 = 1000;
-
-/// `focal list`: follows the node's pages, printing each as it arrives,
-/// until the end or `--limit`.
-async fn list(
-    client: &Client,
-    global: &Global,
-    kind: String,
-    filter: Filter,
-) -> anyhow::Result<()> {
-    let mut api = client
-        .records()
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let mut request = pb::ListRequest {
-        r#type: kind,
-        theme: filter.theme.unwrap_or_default(),
-        status: filter.status.unwrap_or_default(),
-        search: filter.search.unwrap_or_default(),
-        owner: filter.owner.unwrap_or_default(),
-        include_deleted: filter.include_deleted,
-        limit: LIST_PAGE,
-        offset: 0,
-        after: filter.after.clone().unwrap_or_default(),
-    };
-    let wanted = filter.limit.map(u64::from);
-    let mut out = Output::stdout();
-    let mut shown = 0u64;
-    let mut total = None;
-    let mut width = 0;
-    let mut first = true;
-    let next = loop {
-        if let Some(wanted) = wanted {
-            request.limit = (wanted - shown).min(u64::from(LIST_PAGE)) as u32;
-        }
-        let page = if request.limit == 0 {
-            // `--limit 0`: nothing asked for; say only whether any match.
-            pb::ListResponse::default()
-        } else {
-            api.list(request.clone())
-                .await
-                .map_err(explain)?
-                .into_inner()
-        };
-        if std::mem::take(&mut first) {
-            total = (request.after.is_empty()).then_some(page.total);
-            if global.json {
-                out.write("[")?;
-            } else if page.records.is_empty() {
-                out.line("No records.")?;
-            } else {
-                width = page
-                    .records
-                    .iter()
-                    .map(|r| r.id.len())
-                    .max()
-                    .unwrap_or(2)
-                    .max(2);
-                out.line(&format!(
-                    "{:<width$}  {:<12}  {:<12}  {:<24}  TITLE",
-                    "ID", "TYPE", "STATUS", "UPDATED"
-                ))?;
-            }
-        }
-        for (i, r) in page.records.iter().enumerate() {
-            if global.json {
-                let comma = if shown == 0 && i == 0 { "" } else { "," };
-                out.write(&format!("{comma}{}", record_json(r)))?;
-            } else {
-                let json: Value = serde_json::from_str(&r.json).unwrap_or_default();
-                let status = json.get("status").and_then(Value::as_str).unwrap_or("-");
-                let mut deleted = if r.deleted { " (deleted)" } else { "" }.to_owned();
-                if !r.owner_standing.is_empty() {
-                    deleted.push_str(&format!(" ({} {})", r.owner, r.owner_standing));
-                }
-                out.line(&format!(
-                    "{:<width$}  {:<12}  {:<12}  {:<24}  {}{deleted}",
-                    r.id, r.r#type, status, r.updated, r.title
-                ))?;
-            }
-        }
-        out.flush()?;
-        shown += page.records.len() as u64;
-        if page.next.is_empty() {
-            break None;
-        }
-        if wanted.is_some_and(|wanted| shown >= wanted) {
-            break Some(page.next);
-        }
-        request.after = page.next;
-    };
-    if global.json {
-        out.line("]")?;
-        if let Some(next) = next {
-            eprintln!("{}", serde_json::json!({ "next": next }));
-        }
-    } else if let Some(next) = next {
-        let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
-        out.line(&format!(
-            "({shown}{of} shown; continue with --after {next})"
-        ))?;
-    }
-    out.flush()
 }
 
 /// `focal export`: writes each record as it arrives: its document to

@@ -3,9 +3,15 @@
 //!
 //! - [`node`]: which node to talk to and how (`--node`, `--node-key`,
 //!   `--token`, the config file), `focal info`, and how the node's errors read.
+//! - [`record_args`]: the per-record-type subcommands and `focal edit`'s
+//!   flags, built from the field table, and their flags turned into JSON.
+//! - [`records`]: the record commands: `<type> add|list`, `list`, `show`,
+//!   `history`, `edit`, `delete`, `watch`.
 //! - [`views`]: `focal view …`, the network-wide views.
 //! - [`output`]: standard output that streams, and how a record prints.
 
 pub(crate) mod node;
 pub(crate) mod output;
+pub(crate) mod record_args;
+pub(crate) mod records;
 pub(crate) mod views;

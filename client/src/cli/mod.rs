@@ -7,11 +7,17 @@
 //!   flags, built from the field table, and their flags turned into JSON.
 //! - [`records`]: the record commands: `<type> add|list`, `list`, `show`,
 //!   `history`, `edit`, `delete`, `watch`.
+//! - [`transfer`]: `export` and `import`.
+//! - [`admin`]: `focal admin …`, on the secretariat's node.
+//! - [`network`]: `focal network …`, the network as this node sees it.
 //! - [`views`]: `focal view …`, the network-wide views.
 //! - [`output`]: standard output that streams, and how a record prints.
 
+pub(crate) mod admin;
+pub(crate) mod network;
 pub(crate) mod node;
 pub(crate) mod output;
 pub(crate) mod record_args;
 pub(crate) mod records;
+pub(crate) mod transfer;
 pub(crate) mod views;

@@ -26,7 +26,10 @@ use focal_client::Client;
 use focal_proto::v1::{self as pb, view_service_client::ViewServiceClient};
 use serde::Serialize;
 
-use crate::Output;
+use super::{
+    node::{MAX_MESSAGE_BYTES, explain},
+    output::Output,
+};
 
 /// The views.
 #[derive(Debug, Subcommand)]
@@ -247,7 +250,7 @@ where
             Some(wanted) => (wanted - shown).min(u64::from(PAGE)) as u32,
             None => PAGE,
         };
-        let mut page = fetch(request.clone()).await.map_err(crate::explain)?;
+        let mut page = fetch(request.clone()).await.map_err(explain)?;
         let rows = page.take_rows();
         let next = std::mem::take(page.next());
         if first.is_none() {
@@ -364,7 +367,7 @@ enum Format {
 /// Runs a view command.
 pub async fn run(client: &Client, command: ViewCommand, json: bool) -> anyhow::Result<()> {
     let api = ViewServiceClient::with_interceptor(client.channel(), client.token())
-        .max_decoding_message_size(crate::MAX_MESSAGE_BYTES);
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let format = |common: &Common| match (json, common.csv) {
         (true, _) => Format::Json,
         (_, true) => Format::Csv,
@@ -629,10 +632,10 @@ async fn meeting(
         let mut api = api.clone();
         async move { api.meeting(request).await.map(|r| r.into_inner()) }
     };
-    let mut view = ask(filter.clone()).await.map_err(crate::explain)?;
+    let mut view = ask(filter.clone()).await.map_err(explain)?;
     while common.limit.is_none() && !view.next.is_empty() {
         filter.after = std::mem::take(&mut view.next);
-        let page = ask(filter.clone()).await.map_err(crate::explain)?;
+        let page = ask(filter.clone()).await.map_err(explain)?;
         view.registrations.extend(page.registrations);
         view.statements.extend(page.statements);
         view.next = page.next;

@@ -298,33 +298,27 @@ impl WriteFence {
         );
     }
 
-    /// `peer` holds entry `theirs` of this node's `audience` log, but the
-    /// node started with entry `have`: its data directory was rolled back.
-    /// Fences it like a restored node (persisted, `meta.restored`), so that
-    /// it pulls its own entries back from every peer before signing again.
-    pub fn rolled_back(
-        &self,
-        peer: &str,
-        audience: Audience,
-        have: u64,
-        theirs: u64,
-    ) -> Result<(), WriteError> {
-        let reason = format!(
+    /// Why a node is fenced as rolled back: `peer` holds entry `theirs` of
+    /// this node's `audience` log, but the node started with entry `have`.
+    /// The writer persists it (`meta.restored`, `Writer::fence_rolled_back`)
+    /// and then calls [`WriteFence::fence_up`], so that the node pulls its
+    /// own entries back from every peer before signing again.
+    pub fn rolled_back_reason(peer: &str, audience: Audience, have: u64, theirs: u64) -> String {
+        format!(
             "rolled back: it started at {} holding entry {have} of its {} log, but peer {peer} \
              holds entry {theirs} (the data directory is older than what this node signed: a \
              snapshot or a copy put back)",
             crate::clock::now_rfc3339(),
             audience.as_str()
-        );
-        let conn = open(&self.inner.database)?;
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [META_RESTORED, reason.as_str()],
         )
-        .map_err(storage)?;
+    }
+
+    /// The fence is up (the writer has just stored `reason` as
+    /// `meta.restored`): the node was found rolled back.
+    pub(crate) fn fence_up(&self, reason: &str) {
         if let Ok(mut r) = self.inner.reason.lock() {
-            r.clone_from(&reason);
+            r.clear();
+            r.push_str(reason);
         }
         self.inner.fenced.store(true, Ordering::SeqCst);
         self.inner.start.send_replace(None);
@@ -334,7 +328,6 @@ impl WriteFence {
              recovered its own later entries from every active peer (or the operator runs \
              `focal-node resume-writes --confirm`)"
         );
-        Ok(())
     }
 
     /// Whether writes are refused now.
@@ -364,11 +357,12 @@ impl WriteFence {
     }
 
     /// Records that `peer` has streamed everything it holds and holds
-    /// nothing of this node's own logs that it lacks; lifts the fence once
-    /// every peer in `required` has. Returns whether writes may resume.
-    pub fn recovered_from_peer(&self, peer: &str, required: &[String]) -> Result<bool, WriteError> {
+    /// nothing of this node's own logs that it lacks. Returns whether every
+    /// peer in `required` has: then the fence may be lifted
+    /// (`Writer::lift_fence`).
+    pub fn recovered_from_peer(&self, peer: &str, required: &[String]) -> bool {
         if !self.is_fenced() {
-            return Ok(true);
+            return false;
         }
         let waiting: Vec<String> = match self.inner.recovered.lock() {
             Ok(mut recovered) => {
@@ -382,27 +376,23 @@ impl WriteFence {
             Err(_) => required.to_vec(),
         };
         if waiting.is_empty() {
-            self.lift(peer)?;
-            Ok(true)
+            true
         } else {
             tracing::info!(
                 peer,
                 waiting = %waiting.join(", "),
                 "recovered this node's own entries from a peer; waiting for more peers before writing"
             );
-            Ok(false)
+            false
         }
     }
 
-    /// Lifts the fence: the node has recovered its own entries (last from
-    /// `peer`).
-    pub fn lift(&self, peer: &str) -> Result<(), WriteError> {
+    /// The fence is down (the writer has just removed `meta.restored`): the
+    /// node has recovered its own entries (last from `peer`).
+    pub(crate) fn lifted(&self, peer: &str) {
         if !self.is_fenced() {
-            return Ok(());
+            return;
         }
-        let conn = open(&self.inner.database)?;
-        conn.execute("DELETE FROM meta WHERE key = ?1", [META_RESTORED])
-            .map_err(storage)?;
         self.inner.fenced.store(false, Ordering::SeqCst);
         let reason = self
             .inner
@@ -415,7 +405,6 @@ impl WriteFence {
             restored = %reason,
             "recovered this node's own entries after the restore; local writes resume"
         );
-        Ok(())
     }
 }
 
@@ -554,11 +543,17 @@ mod tests {
         assert!(matches!(fence.check(&conn), Err(WriteError::Fenced(_))));
         // The secretariat is required; another peer alone does not do.
         let required = ["sec".to_owned(), "nam".to_owned()];
-        assert!(!fence.recovered_from_peer("nam", &required).unwrap());
+        assert!(!fence.recovered_from_peer("nam", &required));
         assert!(fence.is_fenced());
-        assert!(fence.recovered_from_peer("sec", &required).unwrap());
+        // Every required peer has: the writer may take the fence down (it
+        // deletes the row, then tells the fence).
+        assert!(fence.recovered_from_peer("sec", &required));
+        assert!(fence.is_fenced());
+        conn.execute("DELETE FROM meta WHERE key = ?1", [META_RESTORED])
+            .unwrap();
+        fence.lifted("sec");
         assert!(!fence.is_fenced());
-        assert_eq!(restored(&conn).unwrap(), None);
+        assert!(fence.check(&conn).is_ok());
         // The operator's `resume-writes` on a running node: the row goes,
         // the next write passes.
         conn.execute("INSERT INTO meta VALUES (?1, 'again')", [META_RESTORED])

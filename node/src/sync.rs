@@ -1052,7 +1052,9 @@ async fn check_start(
             let member = NodeId::from_hex(peer)
                 .and_then(|key| config.roster.read().ok()?.active_member_of(&key))
                 .map_or_else(|| peer.to_owned(), |m| format!("{m} ({peer})"));
-            if let Err(err) = fence.rolled_back(&member, audience, have, theirs) {
+            let reason =
+                crate::recovery::WriteFence::rolled_back_reason(&member, audience, have, theirs);
+            if let Err(err) = config.writer.fence_rolled_back(reason).await {
                 tracing::error!(%err, "cannot fence this rolled-back node");
             }
         }
@@ -1111,7 +1113,9 @@ async fn lift_fence_if_recovered(
                     keys
                 })
                 .unwrap_or_default();
-            if let Err(err) = config.writer.fence().recovered_from_peer(peer, &required) {
+            if config.writer.fence().recovered_from_peer(peer, &required)
+                && let Err(err) = config.writer.lift_fence(peer).await
+            {
                 tracing::error!(%err, "cannot lift the restore fence");
             }
         }

@@ -297,6 +297,13 @@ enum Job {
         entries: Vec<LogEntry>,
         reply: oneshot::Sender<Result<usize, WriteError>>,
     },
+    /// Puts the restore fence up (`Some`: why, `meta.restored`) or takes it
+    /// down (`None`, after `peer` gave the last own entries back).
+    Fence {
+        restored: Option<String>,
+        peer: String,
+        reply: oneshot::Sender<Result<(), WriteError>>,
+    },
     /// Finish what was queued before, then stop.
     Shutdown,
     /// Nothing to do: the writer thread looks at what waited for the start
@@ -481,6 +488,32 @@ impl Writer {
     /// next write or received entry.
     pub async fn start_check_over(&self) {
         let _ = self.jobs.send(Job::Wake).await;
+    }
+
+    /// Fences this node as rolled back (see `recovery`): stores `reason` as
+    /// `meta.restored`, then refuses writes until it has recovered its own
+    /// entries from every peer.
+    pub async fn fence_rolled_back(&self, reason: String) -> Result<(), WriteError> {
+        self.fence_job(Some(reason), String::new()).await
+    }
+
+    /// Lifts the restore fence: every peer has given back what it holds of
+    /// this node's own logs (the last of them `peer`).
+    pub async fn lift_fence(&self, peer: &str) -> Result<(), WriteError> {
+        self.fence_job(None, peer.to_owned()).await
+    }
+
+    async fn fence_job(&self, restored: Option<String>, peer: String) -> Result<(), WriteError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Fence {
+                restored,
+                peer,
+                reply,
+            })
+            .await
+            .map_err(|_| WriteError::ShuttingDown)?;
+        rx.await.map_err(|_| WriteError::ShuttingDown)?
     }
 
     /// Asks the writer to finish the writes queued so far and stop; later
@@ -996,6 +1029,12 @@ impl WriterState {
                 oneshot::Sender<Result<usize, WriteError>>,
                 Result<usize, WriteError>,
             ),
+            Fence(
+                oneshot::Sender<Result<(), WriteError>>,
+                Result<(), WriteError>,
+                Option<String>,
+                String,
+            ),
             Fork(
                 oneshot::Sender<Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused>>,
                 Result<crate::ingest::ForkOutcome, crate::ingest::ForkRefused>,
@@ -1055,6 +1094,26 @@ impl WriterState {
                             Job::KeepBranch { entries, reply } => {
                                 Outcome::Kept(reply, ctx.keep_branch(&tx, &entries))
                             }
+                            Job::Fence {
+                                restored,
+                                peer,
+                                reply,
+                            } => {
+                                let result = match &restored {
+                                    Some(reason) => tx.execute(
+                                        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                        params![crate::recovery::META_RESTORED, reason],
+                                    ),
+                                    None => tx.execute(
+                                        "DELETE FROM meta WHERE key = ?1",
+                                        [crate::recovery::META_RESTORED],
+                                    ),
+                                }
+                                .map(drop)
+                                .map_err(storage);
+                                Outcome::Fence(reply, result, restored, peer)
+                            }
                             Job::Shutdown | Job::Wake => continue,
                         });
                     }
@@ -1088,6 +1147,7 @@ impl WriterState {
                         drop(reply.send(report));
                     }
                     Outcome::Kept(reply, _) => drop(reply.send(Err(err.clone()))),
+                    Outcome::Fence(reply, ..) => drop(reply.send(Err(err.clone()))),
                     Outcome::Fork(reply, _) => {
                         drop(reply.send(Err(crate::ingest::ForkRefused::Storage(err.to_string()))))
                     }
@@ -1161,6 +1221,15 @@ impl WriterState {
                     let _ = reply.send(result);
                 }
                 Outcome::Kept(reply, result) => {
+                    let _ = reply.send(result);
+                }
+                Outcome::Fence(reply, result, restored, peer) => {
+                    if result.is_ok() {
+                        match &restored {
+                            Some(reason) => self.fence.fence_up(reason),
+                            None => self.fence.lifted(&peer),
+                        }
+                    }
                     let _ = reply.send(result);
                 }
             }

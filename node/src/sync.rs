@@ -1016,6 +1016,30 @@ async fn after_catch_up(
     }
 }
 
+/// The peer's heads (of the logs it lets this node read), for `what`; none
+/// if it does not answer (logged: the next round tries again).
+async fn peer_heads(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+    what: &str,
+) -> Option<Vec<pb::LogHead>> {
+    match within(
+        "comparing heads",
+        client.heads(pb::HeadsRequest {
+            network_id: config.network_id.clone(),
+        }),
+    )
+    .await
+    {
+        Ok(theirs) => Some(theirs.into_inner().heads),
+        Err(error) => {
+            tracing::info!(peer, %error, "cannot compare heads for {what}; trying again later");
+            None
+        }
+    }
+}
+
 /// The start check: the peer's heads of this node's own logs against the
 /// heads the node started with. Further ahead means the data directory
 /// was rolled back: the node fences itself (see `recovery`).
@@ -1024,19 +1048,8 @@ async fn check_start(
     client: &mut PeerServiceClient<tonic::transport::Channel>,
     peer: &str,
 ) {
-    let theirs = match within(
-        "comparing heads",
-        client.heads(pb::HeadsRequest {
-            network_id: config.network_id.clone(),
-        }),
-    )
-    .await
-    {
-        Ok(theirs) => theirs.into_inner().heads,
-        Err(error) => {
-            tracing::info!(peer, %error, "cannot compare heads for the start check; trying again later");
-            return;
-        }
+    let Some(theirs) = peer_heads(config, client, peer, "the start check").await else {
+        return;
     };
     let fence = config.writer.fence();
     let Some(at_start) = fence.start_heads() else {
@@ -1069,23 +1082,10 @@ async fn lift_fence_if_recovered(
     client: &mut PeerServiceClient<tonic::transport::Channel>,
     peer: &str,
 ) {
-    let theirs = match within(
-        "comparing heads",
-        client.heads(pb::HeadsRequest {
-            network_id: config.network_id.clone(),
-        }),
-    )
-    .await
-    {
-        Ok(theirs) => theirs,
-        Err(error) => {
-            tracing::info!(peer, %error, "cannot compare heads after a restore; trying again later");
-            return;
-        }
+    let Some(theirs) = peer_heads(config, client, peer, "a restore").await else {
+        return;
     };
     let theirs = theirs
-        .into_inner()
-        .heads
         .iter()
         .filter_map(crate::peer::from_wire)
         .collect::<Vec<_>>();

@@ -13,27 +13,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use focal_tests::{
-    NodeDir, TestNetwork, assert_fails_with, focal_at, focal_node, single_node, wait_until,
-};
+use focal_tests::{NodeDir, TestNetwork, assert_fails_with, focal_node, single_node, wait_until};
 use rusqlite::{Connection, OpenFlags};
 
-fn practice(conn: &str, title: &str) -> std::process::Output {
-    focal_at(
-        conn,
-        &[
-            "--json",
-            "practice",
-            "add",
-            "--kind",
-            "best-practice",
-            "--title",
-            title,
-            "--theme",
-            "peacekeeping",
-        ],
-    )
-}
+use focal_tests::try_add_practice as practice;
 
 #[track_caller]
 fn write(conn: &str, title: &str) {

@@ -479,6 +479,10 @@ pub fn load_forks(conn: &Connection) -> Result<Vec<Fork>, WriteError> {
     Ok(forks)
 }
 
+/// The most entries kept as evidence of an equivocation whose fork is not
+/// found yet (`equivocations`), per key.
+pub const MAX_EVIDENCE_PER_KEY: usize = 64;
+
 /// The most entries of other branches of a forked log kept per key.
 pub const MAX_BRANCH_ENTRIES: usize = 100_000;
 
@@ -669,17 +673,24 @@ impl WriteContext<'_> {
                 }
             },
             Err(_) => {
+                // A peer may send the same entry every round until the
+                // fork is found (or never let it be found): one row per
+                // entry, and at most `MAX_EVIDENCE_PER_KEY` per key.
                 conn.execute(
                     "INSERT INTO equivocations
                          (origin, audience, seq, stored_hash, other_entry, detected_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6
+                     WHERE NOT EXISTS (SELECT 1 FROM equivocations
+                                       WHERE origin = ?1 AND other_entry = ?5)
+                       AND (SELECT count(*) FROM equivocations WHERE origin = ?1) < ?7",
                     params![
                         &body.origin.0[..],
                         body.audience.code(),
                         body.seq as i64,
                         stored_hash,
                         encoded,
-                        now_rfc3339()
+                        now_rfc3339(),
+                        MAX_EVIDENCE_PER_KEY as i64
                     ],
                 )
                 .map_err(storage)?;

@@ -362,6 +362,42 @@ fn equivocation_is_proven_and_the_origin_quarantined() {
     assert_holds_exactly(esp, &fx.fake.id, &[]);
 }
 
+/// 5c. An entry that differs from one held but chains elsewhere (the fork
+///    is earlier), sent again every round by a peer that never lets the
+///    fork be found (its `Hashes` answers nothing): kept once as evidence,
+///    not a proof, no quarantine, the peer not cut off, and the table does
+///    not grow with the rounds.
+#[test]
+fn evidence_of_an_unfound_fork_is_kept_once() {
+    let key = NodeKey::generate().unwrap();
+    let a1 = honest(&key, 1, EntryHash::default(), "firstaaaaaaa", "One");
+    let a2 = honest(&key, 2, a1.hash(), "secondaaaaaa", "Two");
+    let b2 = honest(&key, 2, EntryHash([9; 32]), "elsewhereaaa", "Elsewhere");
+    let script: Script = {
+        let (a1, a2, b2) = (a1.clone(), a2.clone(), b2.clone());
+        Box::new(move |_| vec![message(&[&a1, &a2]), message(&[&b2])])
+    };
+    let mut fx = Fixture::start(key, |_, _| script);
+    fx.wait_for_pulls();
+    for victim in fx.victims() {
+        wait_rejection(victim, &fx.fake.id, 2, "equivocation");
+        // Rounds go on, each sending the entry again.
+        fx.assert_stays_connected(victim);
+        let db = database(victim);
+        let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            count("SELECT count(*) FROM equivocations"),
+            1,
+            "{}",
+            victim.dir.member
+        );
+        assert_eq!(count("SELECT count(*) FROM forks"), 0);
+        assert_eq!(count("SELECT count(*) FROM quarantine"), 0);
+        assert_holds_exactly(victim, &fx.fake.id, &[&a1, &a2]);
+        assert_verifies(victim);
+    }
+}
+
 /// A fork as the fake peer lists it: its position and the two hashes.
 fn listed(position: &LogEntry, first: &[u8], second: &[u8]) -> pb::Fork {
     pb::Fork {

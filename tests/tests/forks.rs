@@ -86,6 +86,27 @@ fn confidential(member: &TestMember, title: &str) {
     );
 }
 
+/// `focal_forks_proven_total` on a node's metrics endpoint.
+fn forks_proven(dir: &NodeDir) -> u64 {
+    use std::io::{Read as _, Write as _};
+    let addr = std::fs::read_to_string(dir.path.join("focal-node.metrics-addr")).unwrap();
+    let mut stream = std::net::TcpStream::connect(addr.trim()).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .lines()
+        .find_map(|l| l.strip_prefix("focal_forks_proven_total "))
+        .expect("the metric is served")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 /// Waits until `check` holds on every node of the network.
 fn every(net: &TestNetwork, what: &str, check: &dyn Fn(&NodeDir) -> bool) {
     wait_until(what, || {
@@ -107,7 +128,12 @@ fn run(args: &[&str]) -> String {
 
 #[test]
 fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_again() {
-    let mut net = TestNetwork::start(&["ESP", "FRA", "NAM"], |_, _| {});
+    // ESP (up to date when FRA forks) serves its metrics.
+    let mut net = TestNetwork::start(&["ESP", "FRA", "NAM"], |code, dir| {
+        if code == "ESP" {
+            dir.set_config("# listen = \"127.0.0.1:9464\"", "listen = \"127.0.0.1:0\"");
+        }
+    });
     let sec_addr: SocketAddr = net.secretariat.running().addr;
     let fra_key = net.member("FRA").dir.node_key;
     let fra_data = net.member("FRA").dir.path.to_str().unwrap().to_owned();
@@ -243,6 +269,10 @@ fn a_fork_is_proven_everywhere_the_forked_node_stops_and_its_work_is_written_aga
             m.dir.member
         );
     }
+    // The metrics count it: ESP proved (or received) one fork, the network
+    // log's (it does not read FRA's secretariat log).
+    assert_eq!(forks_proven(&net.member("ESP").dir), 1);
+
     // The forked node signs nothing more, and says why and what to do.
     let fra = net.member("FRA");
     assert_fails_with(

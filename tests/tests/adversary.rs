@@ -377,7 +377,7 @@ fn evidence_of_an_unfound_fork_is_kept_once() {
         let (a1, a2, b2) = (a1.clone(), a2.clone(), b2.clone());
         Box::new(move |_| vec![message(&[&a1, &a2]), message(&[&b2])])
     };
-    let mut fx = Fixture::start(key, |_, _| script);
+    let fx = Fixture::start(key, |_, _| script);
     fx.wait_for_pulls();
     for victim in fx.victims() {
         wait_rejection(victim, &fx.fake.id, 2, "equivocation");

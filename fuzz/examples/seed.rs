@@ -11,7 +11,7 @@ use std::{fs, path::Path};
 use automerge::{ActorId, Author, Automerge, transaction::CommitOptions};
 use ed25519_dalek::SigningKey;
 use focal_node::{
-    config::{Config, set_network_keys},
+    base::config::{Config, set_network_keys},
     doc,
     handover::Handover,
     identity::NodeId,

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use focal_node::config::{Config, set_network_keys};
+use focal_node::base::config::{Config, set_network_keys};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -152,7 +152,7 @@ fn main() {
             .unwrap()
             .len();
         let stats = loaded.stats();
-        let estimate = focal_node::writer::DocCost::estimate(loaded, json_len);
+        let estimate = focal_node::engine::writer::DocCost::estimate(loaded, json_len);
         println!(
             "{name:<28} {doc_heap:>10} {:>8} {:>8} {:>10} {nocompress:>10} {json_heap:>10} {json_len:>10} {:>10} {estimate:>10}",
             stats.num_ops,

@@ -15,35 +15,14 @@ pub use focal_core::{
     roster,
 };
 
-pub mod api;
-pub mod backup;
-pub mod branch;
-pub mod config;
-pub mod connections;
-pub mod contact;
-pub mod datadir;
-pub mod fault;
-pub mod idempotency;
-pub mod ingest;
-pub mod intake;
-pub mod lograte;
-pub mod membership;
-pub mod metrics;
-pub mod peer;
-pub mod progress;
-pub mod query;
-pub mod recovery;
-pub mod revocation;
-pub mod rotate;
+pub mod base;
+pub mod engine;
+pub mod net;
+pub mod ops;
 pub mod server;
+pub mod service;
 pub mod store;
-pub mod sync;
-pub mod tls;
-pub mod tokens;
-pub mod verify;
-pub mod view_api;
 pub mod views;
-pub mod writer;
 
 #[cfg(test)]
 mod tests {

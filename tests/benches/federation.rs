@@ -52,13 +52,13 @@ use automerge::{
     transaction::{CommitOptions, Transactable},
 };
 use focal_node::{
+    engine::writer::{NetworkContext, Writer},
     identity::{NodeId, NodeKey},
     log::{Audience, EntryBody, EntryHash, LogEntry},
     member::MemberCode,
     records::{self, RecordType, ValidationContext},
     roster::add_member_patch,
     store::{Store, StoreOptions},
-    writer::{NetworkContext, Writer},
 };
 use focal_proto::v1 as pb;
 use focal_tests::{NodeDir, RunningNode, TestNetwork, client_for, connection_for, focal_node};
@@ -448,7 +448,7 @@ async fn build(
         "SEC".parse().unwrap(),
         NetworkContext::new(
             Some(sec_id),
-            focal_node::config::Config::load(&sec.path.join("focal.toml"))
+            focal_node::base::config::Config::load(&sec.path.join("focal.toml"))
                 .unwrap()
                 .network
                 .id,

@@ -26,14 +26,14 @@ use std::{
 };
 
 use focal_node::{
+    engine::writer,
     identity::NodeId,
     member::MemberCode,
-    query::Reader,
     records::{self, RecordType, ValidationContext},
     roster::{Roster, RosterKey, RosterMember},
+    store::query::Reader,
     store::{Store, StoreOptions},
     views::{ViewInput, Views},
-    writer,
 };
 use serde_json::{Map, Value, json};
 

@@ -346,7 +346,7 @@ impl FakePeer {
         }
         let anchor = Some(NodeId(net.secretariat.dir.node_key));
         let roster = Arc::new(RwLock::new(Roster::from_json(&trusted, anchor, None)));
-        let config = Arc::new(focal_node::tls::server_config(&key, roster).unwrap());
+        let config = Arc::new(focal_node::net::tls::server_config(&key, roster).unwrap());
         let calls: Calls = Default::default();
         let offered: Offered = Default::default();
         let service = FakeService {

@@ -956,7 +956,7 @@ fn a_flood_of_unknown_keys_and_gaps_is_counted_bounded_and_cut_off() {
             .query_row("SELECT count(*) FROM rejections", [], |r| r.get(0))
             .unwrap();
         assert!(
-            ring <= focal_node::ingest::RECENT_REFUSALS,
+            ring <= focal_node::engine::ingest::RECENT_REFUSALS,
             "{}: {ring} refusals kept",
             victim.dir.member
         );

@@ -438,7 +438,8 @@ async fn strangers_with_unknown_certificates_are_refused_quietly_and_peers_keep_
     let mut strangers = JoinSet::new();
     for i in 0..STRANGERS {
         let key = NodeKey::generate().unwrap();
-        let tls = Arc::new(focal_node::tls::peer_client_config(&key, NodeId(sec_key)).unwrap());
+        let tls =
+            Arc::new(focal_node::net::tls::peer_client_config(&key, NodeId(sec_key)).unwrap());
         let source = loopback(0, 3, i as u8 + 1);
         let (attempts, stop) = (attempts.clone(), stop.clone());
         strangers.spawn(async move {

@@ -13,9 +13,10 @@ use std::path::Path;
 use automerge::{Author, Automerge, transaction::CommitOptions, transaction::Transactable};
 use focal_node::{
     doc,
+    engine::writer::project,
     identity::NodeKey,
     log::{Audience, EntryBody, LogEntry},
-    writer::{load_document, project},
+    store::documents::load_document,
 };
 use focal_tests::{NodeDir, TestNetwork, focal_ok, json, record_on, wait_until};
 use rusqlite::{Connection, OpenFlags, params};

@@ -396,7 +396,8 @@ fn the_container_entrypoint_founds_and_joins_a_network() {
             connected(&esp_data) && connected(&sec_data)
         });
         let config = fs::read_to_string(esp_data.join("focal.toml")).unwrap();
-        let parsed = focal_node::config::Config::parse(&config, Path::new("focal.toml")).unwrap();
+        let parsed =
+            focal_node::base::config::Config::parse(&config, Path::new("focal.toml")).unwrap();
         assert_eq!(parsed.network.peers, vec![sec_addr.clone()]);
         assert_eq!(parsed.network.advertise.as_deref(), Some(esp_addr.as_str()));
         assert_eq!(
@@ -428,7 +429,7 @@ fn the_container_entrypoint_founds_and_joins_a_network() {
 fn the_example_configurations_parse_and_comment_every_key() {
     for name in ["focal-member.toml", "focal-secretariat.toml"] {
         let text = read(name);
-        let config = focal_node::config::Config::parse(&text, &deploy_dir().join(name))
+        let config = focal_node::base::config::Config::parse(&text, &deploy_dir().join(name))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(config.metrics.listen.is_some());
         let mut previous = "";

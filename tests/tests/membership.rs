@@ -651,11 +651,12 @@ fn the_secretariat_rotates_its_anchor_key_and_an_offline_member_follows() {
 fn forged_roster_changes_are_refused(nam: &NodeDir, sec: &NodeDir) {
     use automerge::{Author, ROOT, ReadDoc, transaction::Transactable};
     use focal_node::{
-        datadir::DataDir,
+        engine::writer::{NetworkContext, Writer},
         identity::NodeKey,
         log::{Audience, EntryBody, EntryHash},
         roster::ROSTER_ID,
-        writer::{NetworkContext, Writer, load_document},
+        store::datadir::DataDir,
+        store::documents::load_document,
     };
     let retired = std::fs::read_dir(&sec.path)
         .unwrap()

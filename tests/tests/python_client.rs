@@ -222,7 +222,7 @@ fn grpcio_refuses_a_node_whose_certificate_it_does_not_trust() {
     let ed25519_only = files.path().join("nam-ed25519.pem");
     fs::write(
         &ed25519_only,
-        focal_node::tls::pem_certificate(&certs[1]).as_bytes(),
+        focal_node::net::tls::pem_certificate(&certs[1]).as_bytes(),
     )
     .unwrap();
     assert_eq!(handshake(&ed25519_only)["code"], "UNAVAILABLE");

@@ -22,7 +22,7 @@ use focal_node::{
     identity::{NodeId, NodeKey},
     log::{Audience, EntryBody, EntryHash},
     roster::ROSTER_ID,
-    writer::load_document,
+    store::documents::load_document,
 };
 use focal_tests::{
     NodeDir, RunningNode, TestNetwork, assert_fails_with, connection_for, entry_count, focal_at,
@@ -324,7 +324,7 @@ fn tokens_of_a_schema_v4_database_become_editors() {
 
 /// The network id of a node's focal.toml.
 fn network_id_of(dir: &NodeDir) -> String {
-    focal_node::config::Config::load(&dir.path.join("focal.toml"))
+    focal_node::base::config::Config::load(&dir.path.join("focal.toml"))
         .unwrap()
         .network
         .id

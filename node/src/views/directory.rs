@@ -27,7 +27,7 @@ use super::{
     select::{self, Accepts, Selection},
     string_list, text,
 };
-use crate::query::{ROW_FRAMING, SCALAR_SIZE, list_size, text_size};
+use crate::store::query::{ROW_FRAMING, SCALAR_SIZE, list_size, text_size};
 
 /// The directory's order: by member, primary before alternate before
 /// others, then by name and id (the expressions of `records_directory`).

@@ -35,7 +35,7 @@ use super::{
     select::{self, Accepts, Selection},
     text,
 };
-use crate::query::{CursorError, KeyPart, ROW_FRAMING, SCALAR_SIZE, list_size, text_size};
+use crate::store::query::{CursorError, KeyPart, ROW_FRAMING, SCALAR_SIZE, list_size, text_size};
 
 /// A decision's due date (the first column of `records_decisions`).
 const DUE: &str = "json_extract(d.json, '$.due')";

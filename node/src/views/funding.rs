@@ -27,8 +27,8 @@ use super::{
     string_list, text,
 };
 use crate::{
-    query::{ROW_FRAMING, SCALAR_SIZE, list_size, text_size},
     records::Theme,
+    store::query::{ROW_FRAMING, SCALAR_SIZE, list_size, text_size},
 };
 
 /// The order of the rows: by donor, then recipient and id (a member's code

@@ -23,8 +23,8 @@ use super::{
     text,
 };
 use crate::{
-    query::{CursorError, KeyPart, ROW_FRAMING, SCALAR_SIZE, SortKey, list_size, text_size},
     records::{Meeting, RecordRef},
+    store::query::{CursorError, KeyPart, ROW_FRAMING, SCALAR_SIZE, SortKey, list_size, text_size},
 };
 
 /// The order of registrations: by member, then id.

@@ -31,13 +31,12 @@
 use rusqlite::{Connection, types::Value as SqlValue};
 use serde_json::Value;
 
-pub use crate::query::Paged;
+pub use crate::store::query::Paged;
 use crate::{
     identity::NodeId,
     member::MemberCode,
-    query::{KeyPart, Reader},
     roster::SharedRoster,
-    writer::WriteError,
+    store::query::{KeyPart, Reader},
 };
 
 mod directory;
@@ -162,9 +161,7 @@ impl Views {
         let mut answer = None;
         self.reader
             .with(|conn| {
-                let tx = conn
-                    .unchecked_transaction()
-                    .map_err(|e| WriteError::Storage(e.to_string()))?;
+                let tx = conn.unchecked_transaction()?;
                 answer = Some(f(&tx, &ctx));
                 Ok(())
             })
@@ -366,7 +363,7 @@ mod tests {
                 ] {
                     fields.insert(key.into(), value);
                 }
-                crate::writer::project(store.conn(), &id, &fields, &[]).unwrap();
+                crate::engine::writer::project(store.conn(), &id, &fields, &[]).unwrap();
             }
         }
         store.close().unwrap();
@@ -474,7 +471,7 @@ mod tests {
                 ] {
                     fields.insert(key.into(), value);
                 }
-                crate::writer::project(store.conn(), id, &fields, &[]).unwrap();
+                crate::engine::writer::project(store.conn(), id, &fields, &[]).unwrap();
             };
         let text = |t: &str| json!({"en": {"text": t, "original": true}});
         for (id, visibility, deleted) in [
@@ -794,7 +791,7 @@ mod tests {
             ] {
                 fields.insert(key.into(), value);
             }
-            crate::writer::project(store.conn(), id, &fields, &[]).unwrap();
+            crate::engine::writer::project(store.conn(), id, &fields, &[]).unwrap();
         };
         let text = |t: &str| json!({"en": {"text": t, "original": true}});
         for (n, (due, status)) in [

@@ -30,7 +30,7 @@ use super::{
     select::{self, Accepts, Selection},
     text,
 };
-use crate::query::{KeyPart, ROW_FRAMING, SCALAR_SIZE, text_size};
+use crate::store::query::{KeyPart, ROW_FRAMING, SCALAR_SIZE, text_size};
 
 /// The name its cursors carry.
 const LISTING: &str = "NAP tracker";
@@ -202,7 +202,7 @@ pub(crate) fn query(
         Some([KeyPart::Text(code)]) => Some(code.clone()),
         Some(_) => {
             return Err(ViewError::BadFilter(
-                crate::query::CursorError::Malformed("not a member").to_string(),
+                crate::store::query::CursorError::Malformed("not a member").to_string(),
             ));
         }
     };

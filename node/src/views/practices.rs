@@ -19,8 +19,8 @@ use super::{
     string_list, text,
 };
 use crate::{
-    query::{ROW_FRAMING, list_size, text_size},
     records::{Region, Theme},
+    store::query::{ROW_FRAMING, list_size, text_size},
 };
 
 /// The order of the rows: by member, then title and id (`records_practices`).

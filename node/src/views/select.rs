@@ -15,8 +15,8 @@ use super::{Context, DEFAULT_LIMIT, MAX_LIMIT, ViewError, Where, readable, text}
 use crate::{
     identity::NodeId,
     member::{MemberCode, MemberKind},
-    query::{Cursor, CursorError, KeyPart, Paged, SortKey},
     records::{Date, Region, Theme},
+    store::query::{Cursor, CursorError, KeyPart, Paged, SortKey},
 };
 
 /// A view's filters as a client gives them: empty means "no filter".

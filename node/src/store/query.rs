@@ -1,0 +1,1015 @@
+//! The read path: queries over the projections, histories and exports, on
+//! read-only connections that never wait for the writer (WAL readers).
+//!
+//! Reads see every write that has been acknowledged, because a write is
+//! acknowledged only after its transaction has committed.
+//!
+//! Listings come in pages (`page.rs`): the record list by keyset on
+//! `(updated, id)`, newest change first, on the indexes of migration 8;
+//! the export by `(created, id)` in batches of ids.
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as SqlValue};
+
+mod page;
+
+pub use self::page::{
+    Cursor, CursorError, KeyPart, MAX_CURSOR_BYTES, Paged, ROW_FRAMING, SCALAR_SIZE, SortKey,
+    list_size, text_size,
+};
+use crate::{
+    identity::NodeId,
+    log::{EntryHash, LogEntry},
+    records::{RecordType, Visibility},
+    store::Store,
+    store::{ReadError, RecordRow, documents::load_document},
+};
+
+/// A small pool of read-only connections.
+#[derive(Clone)]
+pub struct Reader {
+    path: PathBuf,
+    busy_timeout_ms: u64,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+/// Which records to list.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this type.
+    pub kind: Option<RecordType>,
+    /// Only records whose `themes` contain this.
+    pub theme: Option<String>,
+    /// Only records whose `status` is this.
+    pub status: Option<String>,
+    /// Case-insensitive substring of the search text.
+    pub search: Option<String>,
+    /// Only this owner.
+    pub owner: Option<String>,
+    /// Include tombstones.
+    pub include_deleted: bool,
+}
+
+impl ListFilter {
+    /// The digest of these filters a cursor carries.
+    fn digest(&self) -> String {
+        Cursor::digest(&[
+            self.kind.map_or("", RecordType::as_str),
+            self.theme.as_deref().unwrap_or_default(),
+            self.status.as_deref().unwrap_or_default(),
+            self.search.as_deref().unwrap_or_default(),
+            self.owner.as_deref().unwrap_or_default(),
+            if self.include_deleted { "deleted" } else { "" },
+        ])
+    }
+}
+
+/// Which page of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// The cursor of the previous page (`next`), as the client sent it;
+    /// empty for the first page.
+    pub after: String,
+    /// Deprecated offset paging: records to skip (not with `after`).
+    pub offset: u32,
+    /// Rows (0: the listing's default; capped at its maximum).
+    pub limit: u32,
+    /// Bytes of rows (their estimated size on the wire) a page holds at
+    /// most, beyond its first row; 0: no bound.
+    pub max_bytes: usize,
+}
+
+impl PageRequest {
+    /// The bound on bytes (none: as many as a `usize` counts).
+    pub fn bytes(&self) -> usize {
+        if self.max_bytes == 0 {
+            usize::MAX
+        } else {
+            self.max_bytes
+        }
+    }
+}
+
+/// Records listed per page when the request does not say.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+/// The most records per page.
+pub const MAX_LIST_LIMIT: usize = 1_000;
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    /// The records, newest change first, and whether more follow.
+    pub records: Paged<RecordRow>,
+    /// All matches, counted on the first page only.
+    pub total: Option<u64>,
+    /// The digest of the filters, for the cursor.
+    filters: String,
+}
+
+impl ListPage {
+    /// The cursor of the next page; `None` on the last.
+    pub fn next(&self) -> Option<Cursor> {
+        self.records
+            .next_key()
+            .map(|key| Cursor::new(LIST, &self.filters, key.clone()))
+    }
+}
+
+/// The listing name record-list cursors carry.
+const LIST: &str = "record list";
+
+/// A received entry that was refused (the entry itself is not kept).
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    /// The peer it came from (its key).
+    pub peer: String,
+    /// The entry's origin key.
+    pub origin: String,
+    /// Its sequence number.
+    pub seq: u64,
+    /// Why it was refused.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// How many entries from one peer were refused for one reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefusalCount {
+    /// The peer (its key, or `(direct)`).
+    pub peer: String,
+    /// The reason (the metrics label: `unknown_key`, `gap`, …).
+    pub reason: String,
+    /// How many.
+    pub count: u64,
+    /// The first and the last (RFC 3339).
+    pub first_at: String,
+    /// The last.
+    pub last_at: String,
+}
+
+/// One change of a record, as the log tells it.
+#[derive(Debug, Clone)]
+pub struct HistoryItem {
+    /// Unix seconds recorded by the signer.
+    pub time: i64,
+    /// The signing key.
+    pub signer: NodeId,
+    /// Its position in the signer's log.
+    pub seq: u64,
+    /// The log.
+    pub audience: &'static str,
+    /// `create`, `update` or `delete`.
+    pub action: String,
+    /// The fields it touched.
+    pub fields: Vec<String>,
+    /// The change hash.
+    pub change_hash: String,
+}
+
+impl Reader {
+    /// A pool over the database at `path`.
+    pub fn new(path: PathBuf, busy_timeout_ms: u64) -> Self {
+        Self {
+            path,
+            busy_timeout_ms,
+            idle: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Runs `f` on a pooled connection (call from a blocking context).
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, ReadError>,
+    ) -> Result<T, ReadError> {
+        let conn = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match conn {
+            Some(conn) => conn,
+            None => Store::open_reader(&self.path, self.busy_timeout_ms)
+                .map_err(|e| ReadError::Database(e.to_string()))?,
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < 8
+        {
+            idle.push(conn);
+        }
+        result
+    }
+
+    /// One record. A focal point comes with its contact details where this
+    /// node holds them; their companion record is not read on its own.
+    pub fn get(&self, id: &str) -> Result<Option<RecordRow>, ReadError> {
+        if crate::store::contact::is_companion(id) {
+            return Ok(None);
+        }
+        self.with(|conn| {
+            let row = conn
+                .query_row(
+                    &format!("SELECT {ROW_COLUMNS} FROM records WHERE id = ?1"),
+                    [id],
+                    read_row,
+                )
+                .optional()
+                .map_err(storage)?;
+            row.map(|mut row| {
+                crate::store::contact::merge_contact(conn, &mut row)?;
+                Ok(row)
+            })
+            .transpose()
+        })
+    }
+
+    /// A page of the records matching `filter`, most recently changed
+    /// first (then by id, descending): after the cursor `page.after`, at
+    /// most `page.limit` of them and `page.max_bytes` of their estimated
+    /// size (but always one). `total` counts every match, on the first page
+    /// only. A cursor that is not this listing's, under these filters, is
+    /// [`ReadError::BadRequest`].
+    pub fn list(&self, filter: &ListFilter, page: &PageRequest) -> Result<ListPage, ReadError> {
+        let filters = filter.digest();
+        let after = match page.after.trim() {
+            "" => None,
+            text => Some(
+                Cursor::decode(text, LIST, &filters, 2)
+                    .map_err(|e| ReadError::BadRequest(e.to_string()))?,
+            ),
+        };
+        if after.is_some() && page.offset > 0 {
+            return Err(ReadError::BadRequest(
+                "give either `after` (a cursor) or `offset` (deprecated), not both".into(),
+            ));
+        }
+        // Contact details are listed with their focal points.
+        let mut clauses = vec![format!(
+            "type <> '{}'",
+            RecordType::FocalPointContact.as_str()
+        )];
+        let mut args: Vec<SqlValue> = Vec::new();
+        if let Some(kind) = filter.kind {
+            args.push(SqlValue::Text(kind.as_str().to_owned()));
+            clauses.push(format!("type = ?{}", args.len()));
+        }
+        if let Some(owner) = &filter.owner {
+            args.push(SqlValue::Text(owner.clone()));
+            clauses.push(format!("owner = ?{}", args.len()));
+        }
+        if let Some(status) = &filter.status {
+            args.push(SqlValue::Text(status.clone()));
+            clauses.push(format!("json_extract(json, '$.status') = ?{}", args.len()));
+        }
+        if let Some(theme) = &filter.theme {
+            args.push(SqlValue::Text(theme.clone()));
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM json_each(records.json, '$.themes') WHERE value = ?{})",
+                args.len()
+            ));
+        }
+        if let Some(search) = &filter.search {
+            let escaped = search
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            args.push(SqlValue::Text(format!("%{escaped}%")));
+            clauses.push(format!(
+                "(lower(search) LIKE ?{n} ESCAPE '\\' OR lower(title) LIKE ?{n} ESCAPE '\\')",
+                n = args.len()
+            ));
+        }
+        if !filter.include_deleted {
+            clauses.push("deleted = 0".to_owned());
+        }
+        let count_sql = format!(
+            "SELECT count(*) FROM records WHERE {}",
+            clauses.join(" AND ")
+        );
+        let count_args = args.clone();
+        if let Some(after) = &after {
+            args.extend(after.key.iter().map(KeyPart::sql));
+            clauses.push(format!(
+                "(updated, id) < (?{}, ?{})",
+                args.len() - 1,
+                args.len()
+            ));
+        }
+        let limit = match page.limit {
+            0 => DEFAULT_LIST_LIMIT,
+            n => (n as usize).min(MAX_LIST_LIMIT),
+        };
+        // One more than the page holds: whether more follow.
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM records WHERE {}
+             ORDER BY updated DESC, id DESC LIMIT {} OFFSET {}",
+            clauses.join(" AND "),
+            limit + 1,
+            page.offset
+        );
+        let first = after.is_none() && page.offset == 0;
+        self.with(|conn| {
+            let total = if first {
+                let n: i64 = conn
+                    .query_row(&count_sql, params_from_iter(count_args.iter()), |r| {
+                        r.get(0)
+                    })
+                    .map_err(storage)?;
+                Some(n as u64)
+            } else {
+                None
+            };
+            let mut records = Paged::new(after.map(|a| a.key), limit, page.bytes());
+            let mut stmt = conn.prepare(&sql).map_err(storage)?;
+            let mut rows = stmt.query(params_from_iter(args.iter())).map_err(storage)?;
+            while let Some(r) = rows.next().map_err(storage)? {
+                let mut row = read_row(r).map_err(storage)?;
+                let key = vec![
+                    KeyPart::Text(row.updated.clone()),
+                    KeyPart::Text(row.id.clone()),
+                ];
+                crate::store::contact::merge_contact(conn, &mut row)?;
+                let size = estimated_size(&row);
+                if !records.offer(row, key, size) {
+                    break;
+                }
+            }
+            Ok(ListPage {
+                records,
+                total,
+                filters,
+            })
+        })
+    }
+
+    /// Every change of a record, oldest first. A focal point's include the
+    /// changes of its contact details where this node holds them (fields
+    /// named `contact.email`, `contact.phone`).
+    pub fn history(&self, id: &str) -> Result<Vec<HistoryItem>, ReadError> {
+        let companion = crate::records::focal_point::companion_id(id);
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT entry FROM log_entries WHERE doc_id IN (?1, ?2) ORDER BY id")
+                .map_err(storage)?;
+            let raw = stmt
+                .query_map(rusqlite::params![id, companion.as_deref()], |r| {
+                    r.get::<_, Vec<u8>>(0)
+                })
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            let mut items = Vec::new();
+            for bytes in raw {
+                let entry = LogEntry::decode(&bytes)
+                    .map_err(|e| ReadError::Corrupt(format!("stored entry of {id}: {e}")))?;
+                for change in &entry.body.changes {
+                    let change = automerge::Change::from_bytes(change.clone())
+                        .map_err(|e| ReadError::Corrupt(format!("stored change of {id}: {e}")))?;
+                    let message = change.message().unwrap_or_default();
+                    let (action, mut fields) = match message.split_once(": ") {
+                        Some((action, fields)) => (
+                            action.to_owned(),
+                            fields.split(", ").map(str::to_owned).collect::<Vec<_>>(),
+                        ),
+                        None => (message.to_owned(), Vec::new()),
+                    };
+                    if entry.body.doc_id != id {
+                        // The companion's fields are the focal point's `contact`.
+                        for field in &mut fields {
+                            *field = format!("contact.{field}");
+                        }
+                    }
+                    items.push(HistoryItem {
+                        time: change.timestamp(),
+                        signer: entry.body.origin,
+                        seq: entry.body.seq,
+                        audience: entry.body.audience.as_str(),
+                        action,
+                        fields,
+                        change_hash: change.hash().to_string(),
+                    });
+                }
+            }
+            Ok(items)
+        })
+    }
+
+    /// The ids of the records owned by `owner` that were created after
+    /// `after` (a `(created, id)` of a previous call; `None`: from the
+    /// first), oldest first, at most `limit`, each with its `created`.
+    /// Contact details go with their focal points.
+    pub fn owned_after(
+        &self,
+        owner: &str,
+        after: Option<&(String, String)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, ReadError> {
+        // Every record sorts after ("", ""): its id is never empty.
+        let (created, id) = after.cloned().unwrap_or_default();
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT created, id FROM records
+                     WHERE owner = ?1 AND type <> 'focal-point-contact'
+                       AND (created, id) > (?2, ?3)
+                     ORDER BY created, id LIMIT ?4",
+                )
+                .map_err(storage)?;
+            stmt.query_map(rusqlite::params![owner, created, id, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
+        })
+    }
+
+    /// A record and its document in Automerge's `save()` format. A focal
+    /// point's record comes with its contact details (its document, as
+    /// stored, without them: they are in their companion's).
+    pub fn export(&self, id: &str) -> Result<Option<(RecordRow, Vec<u8>)>, ReadError> {
+        self.with(|conn| {
+            let Some(mut row) = conn
+                .query_row(
+                    &format!("SELECT {ROW_COLUMNS} FROM records WHERE id = ?1"),
+                    [id],
+                    read_row,
+                )
+                .optional()
+                .map_err(storage)?
+            else {
+                return Ok(None);
+            };
+            let Some((document, _)) = load_document(conn, id)? else {
+                return Ok(None);
+            };
+            crate::store::contact::merge_contact(conn, &mut row)?;
+            Ok(Some((row, document.save())))
+        })
+    }
+}
+
+/// Which entry at a position: by its hash, or by the hash of the one
+/// before it.
+#[derive(Clone, Copy)]
+enum Match {
+    Hash(EntryHash),
+    Prev(EntryHash),
+}
+
+impl Reader {
+    /// The hash of the entry at each position, where this node holds one
+    /// (in its log).
+    pub fn entry_hashes(
+        &self,
+        positions: &[(NodeId, crate::log::Audience, u64)],
+    ) -> Result<Vec<Option<EntryHash>>, ReadError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT hash FROM log_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?;
+            positions
+                .iter()
+                .map(|(origin, audience, seq)| {
+                    let hash: Option<Vec<u8>> = stmt
+                        .query_row(
+                            rusqlite::params![&origin.0[..], audience.code(), *seq as i64],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(storage)?;
+                    Ok(hash.and_then(|h| <[u8; 32]>::try_from(h).ok().map(EntryHash)))
+                })
+                .collect()
+        })
+    }
+
+    /// The encoded entry at a position: the one in the log, or, with
+    /// `hash`, the one with that hash, from the log or kept as evidence (a
+    /// fork's proof, an entry cut off by a fork or a key's cut-off).
+    pub fn entry_at(
+        &self,
+        origin: &NodeId,
+        audience: crate::log::Audience,
+        seq: u64,
+        hash: Option<EntryHash>,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
+        self.entry_matching(origin, audience, seq, hash.map(Match::Hash))
+    }
+
+    /// The encoded entry at a position that follows the entry with hash
+    /// `prev`: from the log, or kept as evidence (a fork's proof, an entry
+    /// cut off, another branch of a forked log).
+    pub fn entry_after(
+        &self,
+        origin: &NodeId,
+        audience: crate::log::Audience,
+        seq: u64,
+        prev: EntryHash,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
+        self.entry_matching(origin, audience, seq, Some(Match::Prev(prev)))
+    }
+
+    fn entry_matching(
+        &self,
+        origin: &NodeId,
+        audience: crate::log::Audience,
+        seq: u64,
+        wanted: Option<Match>,
+    ) -> Result<Option<Vec<u8>>, ReadError> {
+        self.with(|conn| {
+            let params = rusqlite::params![&origin.0[..], audience.code(), seq as i64];
+            let logged: Option<Vec<u8>> = conn
+                .prepare_cached(
+                    "SELECT entry FROM log_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?
+                .query_row(params, |r| r.get(0))
+                .optional()
+                .map_err(storage)?;
+            let Some(wanted) = wanted else {
+                return Ok(logged);
+            };
+            let matches = |bytes: &Vec<u8>| match wanted {
+                Match::Hash(hash) => crate::log::LogEntry::hash_of(bytes) == hash,
+                Match::Prev(prev) => {
+                    crate::log::LogEntry::decode(bytes).is_ok_and(|e| e.body.prev == prev)
+                }
+            };
+            if let Some(bytes) = logged.filter(matches) {
+                return Ok(Some(bytes));
+            }
+            let mut candidates: Vec<Vec<u8>> = Vec::new();
+            if let Some((first, second)) = conn
+                .prepare_cached(
+                    "SELECT first, second FROM forks WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?
+                .query_row(params, |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(storage)?
+            {
+                candidates.push(first);
+                candidates.push(second);
+            }
+            if let Some(cut) = conn
+                .prepare_cached(
+                    "SELECT entry FROM revoked_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?
+                .query_row(params, |r| r.get(0))
+                .optional()
+                .map_err(storage)?
+            {
+                candidates.push(cut);
+            }
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT entry FROM fork_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
+                )
+                .map_err(storage)?;
+            let kept = stmt
+                .query_map(params, |r| r.get::<_, Vec<u8>>(0))
+                .map_err(storage)?
+                .take(16);
+            for entry in kept {
+                candidates.push(entry.map_err(storage)?);
+            }
+            Ok(candidates.into_iter().find(matches))
+        })
+    }
+
+    /// The proven forks this node holds (see `fork`), each with its two
+    /// encoded entries.
+    pub fn forks(&self) -> Result<Vec<crate::fork::HeldProof>, ReadError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT first, second FROM forks ORDER BY proven_at, origin, audience",
+                )
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            // Checked by the writer before it was stored.
+            rows.into_iter()
+                .map(|(first, second)| {
+                    let fork = crate::fork::Fork::of_stored(&first, &second).ok_or_else(|| {
+                        ReadError::Corrupt("a stored fork proof does not decode".into())
+                    })?;
+                    Ok((fork, first, second))
+                })
+                .collect()
+        })
+    }
+
+    /// The keys quarantined for equivocation, with why.
+    pub fn quarantined(&self) -> Result<Vec<String>, ReadError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT origin, reason, since FROM quarantine ORDER BY since")
+                .map_err(storage)?;
+            stmt.query_map([], |r| {
+                Ok(format!(
+                    "{} since {}: {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(1)?
+                ))
+            })
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
+        })
+    }
+
+    /// Changes taken out of documents by key cut-offs (rotations and
+    /// revocations), newest first, at most `limit`, and how many in all.
+    pub fn dropped(&self, limit: usize) -> Result<(u64, Vec<serde_json::Value>), ReadError> {
+        self.with(|conn| {
+            let total: i64 = conn
+                .query_row("SELECT count(*) FROM dropped_changes", [], |r| r.get(0))
+                .map_err(storage)?;
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT doc_id, hash, origin, audience, seq, reason, dropped_at
+                     FROM dropped_changes ORDER BY dropped_at DESC, origin, seq LIMIT ?1",
+                )
+                .map_err(storage)?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok(serde_json::json!({
+                        "record": r.get::<_, String>(0)?,
+                        "change": hex::encode(r.get::<_, Vec<u8>>(1)?),
+                        "origin": hex::encode(r.get::<_, Vec<u8>>(2)?),
+                        "audience": crate::log::Audience::from_code(r.get::<_, u8>(3)?)
+                            .map_or("?", crate::log::Audience::as_str),
+                        "seq": r.get::<_, i64>(4)?,
+                        "reason": r.get::<_, String>(5)?,
+                        "at": r.get::<_, String>(6)?,
+                    }))
+                })
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            Ok((total as u64, rows))
+        })
+    }
+
+    /// The most recent refusals of received entries, newest first.
+    pub fn recent_rejections(&self, limit: usize) -> Result<Vec<Rejection>, ReadError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT peer, origin, seq, reason, at FROM rejections ORDER BY id DESC LIMIT ?1",
+                )
+                .map_err(storage)?;
+            stmt.query_map([limit as i64], |r| {
+                Ok(Rejection {
+                    peer: r.get(0)?,
+                    origin: r.get(1)?,
+                    seq: r.get::<_, i64>(2)? as u64,
+                    reason: r.get(3)?,
+                    at: r.get(4)?,
+                })
+            })
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
+        })
+    }
+
+    /// Refusals counted by peer and reason, most first.
+    pub fn refusal_counts(&self) -> Result<Vec<RefusalCount>, ReadError> {
+        self.with(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT peer, reason, count, first_at, last_at FROM refusal_counts
+                     ORDER BY count DESC, peer, reason",
+                )
+                .map_err(storage)?;
+            stmt.query_map([], |r| {
+                Ok(RefusalCount {
+                    peer: r.get(0)?,
+                    reason: r.get(1)?,
+                    count: r.get::<_, i64>(2)? as u64,
+                    first_at: r.get(3)?,
+                    last_at: r.get(4)?,
+                })
+            })
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
+        })
+    }
+
+    /// Encoded entries of one log after sequence `after`, in order: at most
+    /// `limit` of them, and no more than `max_bytes` counting `overhead`
+    /// bytes per entry, but always the first one (it is up to the caller to
+    /// never store an entry that cannot travel alone).
+    pub fn entries_after(
+        &self,
+        origin: &NodeId,
+        audience: crate::log::Audience,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+        overhead: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, ReadError> {
+        self.with(|conn| {
+            // The sizes first, so that no entry beyond the budget is read.
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, length(entry) FROM log_entries
+                     WHERE origin = ?1 AND audience = ?2 AND seq > ?3
+                     ORDER BY seq LIMIT ?4",
+                )
+                .map_err(storage)?;
+            let sizes = stmt
+                .query_map(
+                    rusqlite::params![&origin.0[..], audience.code(), after as i64, limit as i64],
+                    |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as usize)),
+                )
+                .map_err(storage)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(storage)?;
+            let mut used = 0usize;
+            let mut count = 0usize;
+            for (_, size) in &sizes {
+                used += size + overhead;
+                if count > 0 && used > max_bytes {
+                    break;
+                }
+                count += 1;
+            }
+            let Some(&(last, _)) = sizes.get(count.saturating_sub(1)) else {
+                return Ok(Vec::new());
+            };
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT seq, entry FROM log_entries
+                     WHERE origin = ?1 AND audience = ?2 AND seq > ?3 AND seq <= ?4
+                     ORDER BY seq",
+                )
+                .map_err(storage)?;
+            stmt.query_map(
+                rusqlite::params![&origin.0[..], audience.code(), after as i64, last as i64],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .map_err(storage)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage)
+        })
+    }
+}
+
+const ROW_COLUMNS: &str =
+    "id, type, owner, visibility, created, updated, deleted, title, json, heads";
+
+/// The projection row of record `id` (on any connection, the writer's
+/// included).
+pub(crate) fn row_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<RecordRow>> {
+    conn.prepare_cached(&format!("SELECT {ROW_COLUMNS} FROM records WHERE id = ?1"))?
+        .query_row([id], read_row)
+        .optional()
+}
+
+/// An upper bound of a record's size in a message (its wire form, the
+/// owner's standing included).
+pub fn estimated_size(row: &RecordRow) -> usize {
+    [
+        &row.id,
+        row.kind.as_str(),
+        &row.owner,
+        row.visibility.as_str(),
+        &row.created,
+        &row.updated,
+        &row.title,
+        &row.json,
+        "standing",
+    ]
+    .iter()
+    .map(|text| text_size(text))
+    .sum::<usize>()
+        + list_size(&row.heads)
+        + SCALAR_SIZE
+        + ROW_FRAMING
+}
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+    let kind: String = r.get(1)?;
+    let visibility: String = r.get(3)?;
+    let heads: String = r.get(9)?;
+    Ok(RecordRow {
+        id: r.get(0)?,
+        kind: RecordType::parse(&kind).unwrap_or(RecordType::Practice),
+        owner: r.get(2)?,
+        visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Local),
+        created: r.get(4)?,
+        updated: r.get(5)?,
+        deleted: r.get(6)?,
+        title: r.get(7)?,
+        json: r.get(8)?,
+        heads: heads
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+fn storage(e: rusqlite::Error) -> ReadError {
+    ReadError::from(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A database of `n` practices of ESP (some sharing a change time) and
+    /// one focal point with its contact companion.
+    fn store(n: usize) -> (tempfile::TempDir, Reader, Store) {
+        let (dir, path, store) = crate::store::temp_store();
+        for i in 0..n {
+            put(&store, &format!("ESP:practice:{i:04}"), "practice", i / 3);
+        }
+        (dir, Reader::new(path, 1000), store)
+    }
+
+    fn put(store: &Store, id: &str, kind: &str, second: usize) {
+        let owner = id.split(':').next().unwrap();
+        let fields = json!({"id": id, "type": kind, "owner": owner, "visibility": "network",
+            "created": "2026-01-01T00:00:00Z",
+            "updated": format!("2026-01-01T00:{:02}:{:02}Z", second / 60, second % 60),
+            "deleted": false, "title": {"en": {"text": id, "original": true}}});
+        crate::engine::writer::project(store.conn(), id, fields.as_object().unwrap(), &[]).unwrap();
+    }
+
+    /// Every page from the first, `limit` and `max_bytes` a page.
+    fn every_page(
+        reader: &Reader,
+        filter: &ListFilter,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Vec<Vec<String>> {
+        let mut page = PageRequest {
+            limit,
+            max_bytes,
+            ..Default::default()
+        };
+        let mut pages = Vec::new();
+        loop {
+            let listed = reader.list(filter, &page).unwrap();
+            assert_eq!(
+                listed.total.is_some(),
+                pages.is_empty(),
+                "counted on the first page"
+            );
+            pages.push(listed.records.iter().map(|r| r.id.clone()).collect());
+            match listed.next() {
+                Some(next) => page.after = next.encode(),
+                None => return pages,
+            }
+        }
+    }
+
+    #[test]
+    fn a_listing_pages_by_its_sort_key_and_writes_meanwhile_shift_nothing() {
+        let (_dir, reader, store) = store(50);
+        let all = every_page(&reader, &ListFilter::default(), 0, 0);
+        assert_eq!(all.len(), 1);
+        let all = all[0].clone();
+        assert_eq!(all.len(), 50);
+        // Newest change first, then by id descending.
+        let mut sorted = all.clone();
+        sorted.sort_by_key(|id| {
+            std::cmp::Reverse((id[13..].parse::<usize>().unwrap() / 3, id.clone()))
+        });
+        assert_eq!(all, sorted);
+        for (limit, bytes) in [(1, 0), (7, 0), (0, 1), (100, 2_000)] {
+            let pages = every_page(&reader, &ListFilter::default(), limit, bytes);
+            assert!(pages.iter().all(|p| !p.is_empty()), "{pages:?}");
+            assert_eq!(pages.concat(), all, "limit {limit}, bytes {bytes}");
+        }
+
+        // Records created and changed while a client pages: nothing twice,
+        // everything unchanged exactly once.
+        let filter = ListFilter::default();
+        let mut page = PageRequest {
+            limit: 10,
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        for round in 0.. {
+            let listed = reader.list(&filter, &page).unwrap();
+            seen.extend(listed.records.iter().map(|r| r.id.clone()));
+            put(
+                &store,
+                &format!("ESP:practice:new{round}"),
+                "practice",
+                3_000 + round,
+            );
+            put(
+                &store,
+                &format!("ESP:practice:{:04}", 49 - round),
+                "practice",
+                4_000 + round,
+            );
+            match listed.next() {
+                Some(next) => page.after = next.encode(),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "listed twice: {seen:?}");
+        // The records changed meanwhile moved to the front (not listed
+        // again); every other one was listed.
+        let changed: Vec<String> = (0..=5)
+            .map(|r| format!("ESP:practice:{:04}", 49 - r))
+            .collect();
+        for id in all.iter().filter(|id| !changed.contains(id)) {
+            assert!(seen.contains(id), "{id} skipped");
+        }
+    }
+
+    #[test]
+    fn a_cursor_continues_only_its_listing() {
+        let (_dir, reader, _store) = store(5);
+        let first = reader
+            .list(
+                &ListFilter::default(),
+                &PageRequest {
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(first.total, Some(5));
+        let next = first.next().unwrap().encode();
+        let practices = ListFilter {
+            kind: Some(RecordType::Practice),
+            ..Default::default()
+        };
+        for (filter, after, offset, why) in [
+            (&practices, next.as_str(), 0, "other filters"),
+            (&ListFilter::default(), "%%%", 0, "not one this node gave"),
+            (&ListFilter::default(), next.as_str(), 2, "not both"),
+        ] {
+            let err = reader
+                .list(
+                    filter,
+                    &PageRequest {
+                        after: after.to_owned(),
+                        offset,
+                        ..Default::default()
+                    },
+                )
+                .unwrap_err();
+            assert!(matches!(err, ReadError::BadRequest(_)), "{err}");
+            assert!(err.to_string().contains(why), "{err}");
+        }
+        // Deprecated offsets still page (and say when more follow).
+        let by_offset = reader
+            .list(
+                &ListFilter::default(),
+                &PageRequest {
+                    offset: 4,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(by_offset.records.len(), 1);
+        assert!(by_offset.next().is_none());
+        assert_eq!(by_offset.total, None);
+    }
+
+    #[test]
+    fn an_export_reads_owned_records_in_batches_oldest_first() {
+        let (_dir, reader, store) = store(7);
+        put(&store, "NAM:practice:other", "practice", 1);
+        let mut after = None;
+        let mut ids = Vec::new();
+        loop {
+            let batch = reader.owned_after("ESP", after.as_ref(), 3).unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            ids.extend(batch.iter().map(|(_, id)| id.clone()));
+            after = batch.last().cloned();
+        }
+        let expected: Vec<String> = (0..7).map(|i| format!("ESP:practice:{i:04}")).collect();
+        assert_eq!(ids, expected);
+    }
+}

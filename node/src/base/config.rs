@@ -109,8 +109,12 @@ pub struct NetworkConfig {
     pub start_check_ms: u64,
 }
 
+/// Default of `[network] start_check_ms`: how long a local write waits
+/// after a start for a peer to confirm this node's heads.
+pub const DEFAULT_START_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn default_start_check_ms() -> u64 {
-    crate::engine::recovery::DEFAULT_START_CHECK.as_millis() as u64
+    DEFAULT_START_CHECK.as_millis() as u64
 }
 
 fn default_max_refusals_per_session() -> u64 {
@@ -245,8 +249,12 @@ fn default_shutdown_grace_ms() -> u64 {
 /// id, type, owner, heads, times), with room to spare.
 pub const RECORD_FRAMING_BYTES: usize = 64 * 1024;
 
+/// Default of `[storage] cache_bytes`: the estimated memory (the writer's
+/// `DocCost`) the hot documents may hold.
+pub const DEFAULT_CACHE_BYTES: usize = 128 * 1024 * 1024;
+
 fn default_cache_bytes() -> usize {
-    crate::engine::writer::DEFAULT_CACHE_BYTES
+    DEFAULT_CACHE_BYTES
 }
 
 fn default_max_message_bytes() -> usize {

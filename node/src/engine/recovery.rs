@@ -70,9 +70,7 @@ pub const META_RESTORED: &str = "restored";
 /// write). A peer's confirmation removes it too.
 pub const META_START_CONFIRMED: &str = "start_confirmed";
 
-/// Default of `[network] start_check_ms`: how long a local write waits
-/// after a start for a peer to confirm this node's heads.
-pub const DEFAULT_START_CHECK: Duration = Duration::from_secs(10);
+pub use crate::base::config::DEFAULT_START_CHECK;
 
 /// How often a waiting write looks for the operator's confirmation.
 const OPERATOR_POLL: Duration = Duration::from_millis(250);

@@ -70,9 +70,7 @@ fn wal_path(db: &std::path::Path) -> std::path::PathBuf {
     std::path::PathBuf::from(name)
 }
 
-/// Default of `[storage] cache_bytes`: the estimated memory ([`DocCost`])
-/// the hot documents may hold.
-pub const DEFAULT_CACHE_BYTES: usize = 128 * 1024 * 1024;
+pub use crate::base::config::DEFAULT_CACHE_BYTES;
 /// Writes committed together at most.
 pub const MAX_BATCH: usize = 256;
 

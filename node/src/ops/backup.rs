@@ -43,8 +43,7 @@ use crate::{
     store::{APPLICATION_ID, SCHEMA_VERSION, Store, StoreError, StoreOptions},
 };
 
-/// The table a backup describes itself in.
-pub const BACKUP_TABLE: &str = "focal_backup";
+pub use crate::store::db::BACKUP_TABLE;
 
 /// The backup format this binary writes and reads.
 pub const BACKUP_FORMAT: &str = "1";

@@ -529,7 +529,7 @@ impl DataDir {
         let described: Option<String> = conn
             .query_row(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [crate::ops::backup::BACKUP_TABLE],
+                [crate::store::db::BACKUP_TABLE],
                 |r| r.get(0),
             )
             .ok();
@@ -540,7 +540,7 @@ impl DataDir {
             .query_row(
                 &format!(
                     "SELECT value FROM {} WHERE key = 'taken_at'",
-                    crate::ops::backup::BACKUP_TABLE
+                    crate::store::db::BACKUP_TABLE
                 ),
                 [],
                 |r| r.get(0),

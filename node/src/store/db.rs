@@ -20,6 +20,10 @@ pub const APPLICATION_ID: i32 = 0x4643_414c;
 /// The file name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "focal.db";
 
+/// The table a backup describes itself in (`ops::backup`); a node refuses
+/// to run on a file that has it.
+pub const BACKUP_TABLE: &str = "focal_backup";
+
 /// The migrations, in order: `MIGRATIONS[i]` brings the schema from version
 /// `i` to `i + 1`. Never edit one that has been released; add a new one.
 const MIGRATIONS: &[&str] = &[

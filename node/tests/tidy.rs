@@ -12,6 +12,8 @@
 //! The core stays free of the runtime and the database: its manifest names
 //! neither tokio nor rusqlite, and it never names the node.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{
     fs,
     path::{Path, PathBuf},

@@ -55,7 +55,7 @@ use std::{
     time::Duration,
 };
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::log::{LogHead, LogKey};
 use crate::{engine::writer::WriteError, identity::NodeId, log::Audience};
@@ -198,8 +198,12 @@ impl WriteFence {
     /// start check is over, at most until its bound after the start; then
     /// fails with [`WriteError::Unconfirmed`]. The operator's confirmation
     /// (`focal-node resume-writes --confirm` beside the running node) ends
-    /// it too.
-    pub async fn wait_for_start(&self) -> Result<(), WriteError> {
+    /// it too: `operator` asks the writer to take it, if it was given.
+    pub(crate) async fn wait_for_start<F, Fut>(&self, operator: F) -> Result<(), WriteError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
         let mut watch = self.inner.start.subscribe();
         let arrived = std::time::Instant::now();
         let mut waited = false;
@@ -214,7 +218,7 @@ impl WriteFence {
                 return Ok(());
             };
             waited = true;
-            if self.operator_confirmed().await {
+            if operator().await {
                 return Ok(());
             }
             let deadline = check.since + check.bound;
@@ -244,50 +248,27 @@ impl WriteFence {
         }
     }
 
-    /// Ends the start check if the operator confirmed the directory meanwhile.
-    async fn operator_confirmed(&self) -> bool {
-        let database = self.inner.database.clone();
-        let taken = tokio::task::spawn_blocking(move || {
-            let conn = open(&database)?;
-            take_operator_confirmation(&conn)
-        })
-        .await;
-        match taken {
-            Ok(Ok(Some(confirmed))) => {
-                if self.inner.start.send_replace(None).is_some() {
-                    tracing::warn!(
-                        %confirmed,
-                        "the operator confirmed that this data directory is current \
-                         (`focal-node resume-writes --confirm`): writes proceed without a \
-                         peer's confirmation"
-                    );
-                }
-                true
-            }
-            Ok(Ok(None)) => false,
-            Ok(Err(err)) => {
-                tracing::warn!(%err, "cannot look for the operator's confirmation");
-                false
-            }
-            Err(err) => {
-                tracing::warn!(%err, "cannot look for the operator's confirmation");
-                false
-            }
+    /// The writer took the operator's confirmation (`confirmed`, from
+    /// `meta.start_confirmed`): the start check is over.
+    pub(crate) fn operator_confirmed(&self, confirmed: &str) {
+        if self.inner.start.send_replace(None).is_some() {
+            tracing::warn!(
+                %confirmed,
+                "the operator confirmed that this data directory is current \
+                 (`focal-node resume-writes --confirm`): writes proceed without a \
+                 peer's confirmation"
+            );
         }
     }
 
     /// `peer` has streamed everything it holds and holds nothing of this
     /// node's own logs beyond the heads it started with: writes proceed.
-    pub fn start_confirmed(&self, peer: &str) {
+    /// (The writer has taken a confirmation the operator gave meanwhile:
+    /// it is spent too.)
+    pub(crate) fn start_confirmed(&self, peer: &str) {
         let Some(check) = self.inner.start.send_replace(None) else {
             return;
         };
-        // A confirmation the operator gave meanwhile is spent too.
-        if let Ok(conn) = open(&self.inner.database)
-            && let Err(err) = take_operator_confirmation(&conn)
-        {
-            tracing::warn!(%err, "cannot clear the operator's confirmation");
-        }
         tracing::info!(
             peer,
             after_ms = check.since.elapsed().as_millis() as u64,
@@ -406,24 +387,6 @@ impl WriteFence {
     }
 }
 
-/// The operator vouches for the data directory (`focal-node resume-writes
-/// --confirm`): the restore or rollback fence goes, and the next start check
-/// (or the running node's) is passed once.
-pub fn vouch(conn: &Connection) -> Result<(), WriteError> {
-    conn.execute("DELETE FROM meta WHERE key = ?1", [META_RESTORED])
-        .map_err(storage)?;
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [
-            META_START_CONFIRMED,
-            &format!("by the operator at {}", crate::clock::now_rfc3339()),
-        ],
-    )
-    .map_err(storage)?;
-    Ok(())
-}
-
 /// The `restored` metadata value, if the fence is up.
 pub fn restored(conn: &Connection) -> Result<Option<String>, WriteError> {
     conn.query_row(
@@ -446,7 +409,7 @@ pub fn start_check_applies(me: NodeId, roster: &crate::roster::Roster) -> bool {
 
 /// Removes the operator's confirmation ([`META_START_CONFIRMED`]),
 /// returning it if there was one.
-fn take_operator_confirmation(conn: &Connection) -> Result<Option<String>, WriteError> {
+pub(crate) fn take_operator_confirmation(conn: &Connection) -> Result<Option<String>, WriteError> {
     conn.query_row(
         "DELETE FROM meta WHERE key = ?1 RETURNING value",
         [META_START_CONFIRMED],
@@ -454,19 +417,6 @@ fn take_operator_confirmation(conn: &Connection) -> Result<Option<String>, Write
     )
     .optional()
     .map_err(storage)
-}
-
-/// A connection of its own to the node's database, for the fence's rare
-/// writes beside the writer thread.
-fn open(database: &Path) -> Result<Connection, WriteError> {
-    let conn = Connection::open_with_flags(
-        database,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(storage)?;
-    conn.busy_timeout(Duration::from_secs(10))
-        .map_err(storage)?;
-    Ok(conn)
 }
 
 fn storage(e: rusqlite::Error) -> WriteError {

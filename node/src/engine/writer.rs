@@ -293,6 +293,14 @@ enum Job {
         peer: String,
         reply: oneshot::Sender<Result<(), WriteError>>,
     },
+    /// Takes the operator's confirmation of the start check
+    /// (`meta.start_confirmed`), ending the check if there was one
+    /// (`peer: None`), or ends it for a peer that confirmed this node's heads
+    /// (`Some`), spending the operator's confirmation too.
+    Confirm {
+        peer: Option<String>,
+        reply: oneshot::Sender<bool>,
+    },
     /// Finish what was queued before, then stop.
     Shutdown,
     /// Nothing to do: the writer thread looks at what waited for the start
@@ -357,7 +365,7 @@ impl Writer {
 
     /// Performs a write; returns once it is durable.
     pub async fn write(&self, request: WriteRequest) -> Result<RecordRow, WriteError> {
-        self.fence.wait_for_start().await?;
+        self.fence.wait_for_start(|| self.confirm(None)).await?;
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Write { request, reply })
@@ -369,7 +377,7 @@ impl Writer {
     /// Changes the roster (the secretariat's node only): a JSON merge patch
     /// of the roster document.
     pub async fn change_roster(&self, patch: Map<String, Value>) -> Result<(), WriteError> {
-        self.fence.wait_for_start().await?;
+        self.fence.wait_for_start(|| self.confirm(None)).await?;
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Roster { patch, reply })
@@ -476,6 +484,23 @@ impl Writer {
     /// next write or received entry.
     pub async fn start_check_over(&self) {
         let _ = self.jobs.send(Job::Wake).await;
+    }
+
+    /// `peer` has streamed everything it holds and holds nothing newer of
+    /// this node's own logs than it started with: the start check is over.
+    pub async fn start_confirmed(&self, peer: &str) {
+        self.confirm(Some(peer.to_owned())).await;
+        self.start_check_over().await;
+    }
+
+    /// Asks the writer thread to take the start check's confirmation: the
+    /// operator's (`peer: None`; whether there was one) or a peer's.
+    async fn confirm(&self, peer: Option<String>) -> bool {
+        let (reply, rx) = oneshot::channel();
+        if self.jobs.send(Job::Confirm { peer, reply }).await.is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
     }
 
     /// Fences this node as rolled back (see `recovery`): stores `reason` as
@@ -1023,6 +1048,11 @@ impl WriterState {
                 Option<String>,
                 String,
             ),
+            Confirm(
+                oneshot::Sender<bool>,
+                Result<Option<String>, WriteError>,
+                Option<String>,
+            ),
             Fork(
                 oneshot::Sender<
                     Result<crate::engine::ingest::ForkOutcome, crate::engine::ingest::ForkRefused>,
@@ -1106,6 +1136,11 @@ impl WriterState {
                                 .map_err(storage);
                                 Outcome::Fence(reply, result, restored, peer)
                             }
+                            Job::Confirm { peer, reply } => Outcome::Confirm(
+                                reply,
+                                crate::engine::recovery::take_operator_confirmation(&tx),
+                                peer,
+                            ),
                             Job::Shutdown | Job::Wake => continue,
                         });
                     }
@@ -1140,6 +1175,7 @@ impl WriterState {
                     }
                     Outcome::Kept(reply, _) => drop(reply.send(Err(err.clone()))),
                     Outcome::Fence(reply, ..) => drop(reply.send(Err(err.clone()))),
+                    Outcome::Confirm(reply, ..) => drop(reply.send(false)),
                     Outcome::Fork(reply, _) => drop(reply.send(Err(
                         crate::engine::ingest::ForkRefused::Storage(err.to_string()),
                     ))),
@@ -1223,6 +1259,27 @@ impl WriterState {
                         }
                     }
                     let _ = reply.send(result);
+                }
+                Outcome::Confirm(reply, taken, peer) => {
+                    let over = match (taken, peer) {
+                        (taken, Some(peer)) => {
+                            if let Err(err) = taken {
+                                tracing::warn!(%err, "cannot clear the operator's confirmation");
+                            }
+                            self.fence.start_confirmed(&peer);
+                            true
+                        }
+                        (Err(err), None) => {
+                            tracing::warn!(%err, "cannot take the operator's confirmation");
+                            false
+                        }
+                        (Ok(Some(confirmed)), None) => {
+                            self.fence.operator_confirmed(&confirmed);
+                            true
+                        }
+                        (Ok(None), None) => false,
+                    };
+                    let _ = reply.send(over);
                 }
             }
         }

@@ -1059,8 +1059,7 @@ async fn check_start(
     let theirs = theirs.iter().filter_map(crate::net::peer::from_wire);
     match crate::engine::recovery::recovered_from(config.key.id(), &at_start, theirs) {
         Ok(()) => {
-            fence.start_confirmed(peer);
-            config.writer.start_check_over().await;
+            config.writer.start_confirmed(peer).await;
         }
         Err(((_, audience), have, theirs)) => {
             let member = NodeId::from_hex(peer)

@@ -7,5 +7,6 @@
 
 pub mod backup;
 pub mod branch;
+pub mod resume;
 pub mod rotate;
 pub mod verify;

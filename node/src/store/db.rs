@@ -408,6 +408,14 @@ impl Store {
             .map_err(self.sqlite())
     }
 
+    /// Removes a metadata value (durably).
+    pub fn delete_meta(&self, key: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = ?1", [key])
+            .map(drop)
+            .map_err(self.sqlite())
+    }
+
     /// The connection, for the modules that own tables (log, documents,
     /// projections, tokens).
     pub fn conn(&self) -> &Connection {

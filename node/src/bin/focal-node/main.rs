@@ -1015,11 +1015,11 @@ a newer entry of this node: this directory is the node's latest (never
 restored, copied back or snapshot-rolled), or every peer has been checked
 (`focal-node status` on them: this node's log heads).";
     let dir = DataDir::new(data);
-    let (_, db, node_id, member) = dir.open_database(false)?;
-    let restored = focal_node::engine::recovery::restored(db.conn())?;
+    let standing = focal_node::ops::resume::standing(&dir)?;
+    let (member, node_id) = (&standing.member, standing.key);
     eprintln!("{WARNING}");
     if !confirm {
-        match &restored {
+        match &standing.restored {
             Some(restored) => anyhow::bail!(
                 "{member}'s node was {restored}; it still refuses writes. Run again with \
                  --confirm to resume them anyway"
@@ -1031,7 +1031,7 @@ restored, copied back or snapshot-rolled), or every peer has been checked
             ),
         }
     }
-    focal_node::engine::recovery::vouch(db.conn())?;
+    let restored = focal_node::ops::resume::vouch(&dir)?.restored;
     match restored {
         Some(restored) => println!(
             "Writes resumed on {member}'s node (key {node_id}) by the operator, without \

@@ -71,7 +71,7 @@ pub struct SyncConfig {
 }
 
 /// One peer as the status shows it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct PeerStatus {
     /// Its member, if known.
     pub member: String,

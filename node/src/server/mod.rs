@@ -26,6 +26,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 pub mod metrics;
+pub mod status;
 
 use crate::{
     base::lograte::LogBudget,
@@ -554,17 +555,15 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
         peers,
     } = sources;
     loop {
-        let logs: Vec<serde_json::Value> = {
+        let logs: Vec<status::LogStatus> = {
             let mut heads: Vec<_> = writer.version_vector().into_iter().collect();
             heads.sort_by_key(|(key, _)| (key.0, key.1));
             heads
                 .into_iter()
-                .map(|(key, head)| {
-                    serde_json::json!({
-                        "origin": key.0.to_string(),
-                        "audience": key.1.as_str(),
-                        "seq": head.seq,
-                    })
+                .map(|(key, head)| status::LogStatus {
+                    origin: key.0.to_string(),
+                    audience: key.1.as_str().to_owned(),
+                    seq: head.seq,
                 })
                 .collect()
         };
@@ -576,83 +575,50 @@ async fn write_status(sources: StatusSources, mut stop: watch::Receiver<bool>) {
                 all
             })
             .unwrap_or_default();
-        let rejections: Vec<serde_json::Value> = {
+        let read = {
             let reader = reader.clone();
-            tokio::task::spawn_blocking(move || reader.recent_rejections(20))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| {
-                    serde_json::json!({"peer": r.peer, "origin": r.origin, "seq": r.seq,
-                        "reason": r.reason, "at": r.at})
-                })
-                .collect()
+            tokio::task::spawn_blocking(move || {
+                (
+                    reader.recent_rejections(20).unwrap_or_default(),
+                    reader.refusal_counts().unwrap_or_default(),
+                    reader.quarantined().unwrap_or_default(),
+                    reader.forks().unwrap_or_default(),
+                    reader.dropped(100).unwrap_or_default(),
+                )
+            })
+            .await
         };
-        let refusal_counts = {
-            let reader = reader.clone();
-            tokio::task::spawn_blocking(move || reader.refusal_counts())
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
+        let (rejections, refusal_counts, quarantined, forks, (dropped_total, dropped)) =
+            read.unwrap_or_default();
+        let forks = forks
+            .into_iter()
+            .map(|(f, _, _)| status::ForkStatus {
+                origin: f.origin.to_string(),
+                audience: f.audience.as_str().to_owned(),
+                seq: f.seq,
+                stands_up_to: f.seq - 1,
+                own: f.origin == node_key,
+            })
+            .collect();
+        let report = status::StatusReport {
+            member: member.to_string(),
+            node_key: node_key.to_string(),
+            network: network_id.clone(),
+            updated: crate::clock::now_rfc3339(),
+            writes_fenced: writer.fence().is_fenced(),
+            fence_reason: writer.fence().reason(),
+            start_check_pending: writer.fence().start_pending(),
+            logs,
+            peers,
+            quarantined,
+            forks,
+            rejections,
+            refusal_counts,
+            dropped_total,
+            dropped,
         };
-        let quarantined: Vec<String> = {
-            let reader = reader.clone();
-            tokio::task::spawn_blocking(move || reader.quarantined())
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-        };
-        let forks: Vec<serde_json::Value> = {
-            let reader = reader.clone();
-            tokio::task::spawn_blocking(move || reader.forks())
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(f, _, _)| {
-                    serde_json::json!({
-                        "origin": f.origin.to_string(),
-                        "audience": f.audience.as_str(),
-                        "seq": f.seq,
-                        "stands_up_to": f.seq - 1,
-                        "own": f.origin == node_key,
-                    })
-                })
-                .collect()
-        };
-        let (dropped_total, dropped) = {
-            let reader = reader.clone();
-            tokio::task::spawn_blocking(move || reader.dropped(100))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
-        };
-        let status = serde_json::json!({
-            "dropped_total": dropped_total,
-            "dropped": dropped,
-            "writes_fenced": writer.fence().is_fenced(),
-            "fence_reason": writer.fence().reason(),
-            "start_check_pending": writer.fence().start_pending(),
-            "quarantined": quarantined,
-            "forks": forks,
-            "rejections": rejections,
-            "refusal_counts": refusal_counts,
-            "member": member.to_string(),
-            "node_key": node_key.to_string(),
-            "network": network_id,
-            "updated": crate::clock::now_rfc3339(),
-            "logs": logs,
-            "peers": peers,
-        });
-        let tmp = dir.root().join("status.json.tmp");
-        if std::fs::write(&tmp, status.to_string()).is_ok() {
-            let _ = std::fs::rename(&tmp, dir.root().join("status.json"));
+        if let Err(err) = report.write(dir.root()) {
+            tracing::debug!(%err, "cannot write status.json");
         }
         tokio::select! {
             () = stopped(&mut stop) => return,

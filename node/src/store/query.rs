@@ -123,7 +123,7 @@ impl ListPage {
 const LIST: &str = "record list";
 
 /// A received entry that was refused (the entry itself is not kept).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rejection {
     /// The peer it came from (its key).
     pub peer: String,
@@ -137,8 +137,27 @@ pub struct Rejection {
     pub at: String,
 }
 
+/// A change a key cut-off dropped from a record.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DroppedChange {
+    /// The record.
+    pub record: String,
+    /// The change's hash (hex).
+    pub change: String,
+    /// The key that signed its entry (hex).
+    pub origin: String,
+    /// The entry's log.
+    pub audience: String,
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// Why it was dropped.
+    pub reason: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
 /// How many entries from one peer were refused for one reason.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RefusalCount {
     /// The peer (its key, or `(direct)`).
     pub peer: String,
@@ -633,7 +652,7 @@ impl Reader {
 
     /// Changes taken out of documents by key cut-offs (rotations and
     /// revocations), newest first, at most `limit`, and how many in all.
-    pub fn dropped(&self, limit: usize) -> Result<(u64, Vec<serde_json::Value>), ReadError> {
+    pub fn dropped(&self, limit: usize) -> Result<(u64, Vec<DroppedChange>), ReadError> {
         self.with(|conn| {
             let total: i64 = conn
                 .query_row("SELECT count(*) FROM dropped_changes", [], |r| r.get(0))
@@ -646,16 +665,17 @@ impl Reader {
                 .map_err(storage)?;
             let rows = stmt
                 .query_map([limit as i64], |r| {
-                    Ok(serde_json::json!({
-                        "record": r.get::<_, String>(0)?,
-                        "change": hex::encode(r.get::<_, Vec<u8>>(1)?),
-                        "origin": hex::encode(r.get::<_, Vec<u8>>(2)?),
-                        "audience": crate::log::Audience::from_code(r.get::<_, u8>(3)?)
-                            .map_or("?", crate::log::Audience::as_str),
-                        "seq": r.get::<_, i64>(4)?,
-                        "reason": r.get::<_, String>(5)?,
-                        "at": r.get::<_, String>(6)?,
-                    }))
+                    Ok(DroppedChange {
+                        record: r.get(0)?,
+                        change: hex::encode(r.get::<_, Vec<u8>>(1)?),
+                        origin: hex::encode(r.get::<_, Vec<u8>>(2)?),
+                        audience: crate::log::Audience::from_code(r.get::<_, u8>(3)?)
+                            .map_or("?", crate::log::Audience::as_str)
+                            .to_owned(),
+                        seq: r.get::<_, i64>(4)? as u64,
+                        reason: r.get(5)?,
+                        at: r.get(6)?,
+                    })
                 })
                 .map_err(storage)?
                 .collect::<Result<Vec<_>, _>>()

@@ -6,7 +6,10 @@ use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use focal_node::{member::MemberCode, server, store::datadir::DataDir, store::tokens};
+use focal_node::{
+    member::MemberCode, server, server::status::StatusReport, store::datadir::DataDir,
+    store::tokens,
+};
 use tracing_subscriber::EnvFilter;
 
 /// The data directory used when none is given.
@@ -726,30 +729,24 @@ fn join(
 
 fn status(data: PathBuf) -> anyhow::Result<()> {
     let dir = DataDir::new(data);
-    let path = dir.root().join("status.json");
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "no status at {}: is the node running? (`focal-node run --data {}`)",
-            path.display(),
-            dir.root().display()
-        )
-    })?;
-    let status: serde_json::Value = serde_json::from_str(&text)?;
-    let s = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
-    println!("member:  {}", s(&status["member"]));
-    println!("key:     {}", s(&status["node_key"]));
-    println!("network: {}", s(&status["network"]));
-    println!("as of:   {}", s(&status["updated"]));
-    if status["writes_fenced"].as_bool() == Some(true) {
+    let status = StatusReport::read(dir.root())?;
+    let short = |text: &str, n: usize| text.chars().take(n).collect::<String>();
+    let or_dash = |text: Option<&str>| text.unwrap_or("-").to_owned();
+    println!("member:  {}", status.member);
+    println!("key:     {}", status.node_key);
+    println!("network: {}", or_dash(status.network.as_deref()));
+    println!("as of:   {}", status.updated);
+    if status.writes_fenced {
         println!(
             "WRITES REFUSED: {}; waiting to recover this node's own later entries from every \
              active node in the roster (see `focal-node resume-writes`)",
-            status["fence_reason"]
-                .as_str()
+            status
+                .fence_reason
+                .as_deref()
                 .unwrap_or("restored from a backup")
         );
     }
-    if status["start_check_pending"].as_bool() == Some(true) {
+    if status.start_check_pending {
         println!(
             "WRITES WAITING: just started; no peer has confirmed yet that it holds no newer \
              entries of this node's own logs (a rolled-back data directory would sign sequence \
@@ -758,14 +755,13 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
             dir.root().display()
         );
     }
-    let logs = status["logs"].as_array().cloned().unwrap_or_default();
-    println!("logs held: {}", logs.len());
-    for log in &logs {
+    println!("logs held: {}", status.logs.len());
+    for log in &status.logs {
         println!(
             "  {}… {:<11} seq {}",
-            &s(&log["origin"])[..12.min(s(&log["origin"]).len())],
-            s(&log["audience"]),
-            log["seq"]
+            short(&log.origin, 12),
+            log.audience,
+            log.seq
         );
     }
     println!("peers:");
@@ -780,111 +776,83 @@ fn status(data: PathBuf) -> anyhow::Result<()> {
         "WE LACK",
         "THEY LACK"
     );
-    for peer in status["peers"].as_array().cloned().unwrap_or_default() {
-        let error = match peer["unreachable_since"].as_str() {
-            Some(since) => format!(
-                "unreachable since {since}: {}",
-                peer["last_error"].as_str().unwrap_or("")
-            ),
-            None => peer["last_error"].as_str().unwrap_or("").to_owned(),
+    for peer in &status.peers {
+        let last_error = peer.last_error.as_deref().unwrap_or("");
+        let error = match &peer.unreachable_since {
+            Some(since) => format!("unreachable since {since}: {last_error}"),
+            None => last_error.to_owned(),
         };
         println!(
             "  {:<8} {:<22} {:<9} {:<26} {:>8} {:>8} {:>8} {:>9}  {}",
-            s(&peer["member"]),
-            s(&peer["endpoint"]),
-            if peer["connected"].as_bool() == Some(true) {
-                "connected"
-            } else {
-                "down"
-            },
-            s(&peer["last_contact"]),
-            peer["accepted"].as_u64().unwrap_or(0),
-            peer["rejected"].as_u64().unwrap_or(0),
-            peer["we_lack"]
-                .as_u64()
-                .unwrap_or(0)
-                .max(peer["catching_up"].as_u64().unwrap_or(0)),
-            peer["they_lack"].as_u64().unwrap_or(0),
+            peer.member,
+            peer.endpoint,
+            if peer.connected { "connected" } else { "down" },
+            or_dash(peer.last_contact.as_deref()),
+            peer.accepted,
+            peer.rejected,
+            peer.we_lack.max(peer.catching_up),
+            peer.they_lack,
             error
         );
     }
-    for q in status["quarantined"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-    {
-        println!("QUARANTINED (equivocation): {}", s(&q));
+    for key in &status.quarantined {
+        println!("QUARANTINED (equivocation): {key}");
     }
-    for fork in status["forks"].as_array().cloned().unwrap_or_default() {
-        if fork["own"].as_bool() == Some(true) {
+    for fork in &status.forks {
+        if fork.own {
             println!(
                 "WRITES REFUSED: THIS NODE'S KEY FORKED: it signed two different entries at entry \
                  {} of its {} log (a restored, rolled-back or copied data directory does this). \
                  Every node keeps that log up to entry {}; this key signs nothing more. Rotate the \
                  key (`focal-node key rotate`), then `focal-node recover-branch` (OPERATIONS.md, \
                  \"Forks\").",
-                fork["seq"],
-                s(&fork["audience"]),
-                fork["stands_up_to"]
+                fork.seq, fork.audience, fork.stands_up_to
             );
         } else {
             println!(
                 "FORK PROVEN: key {} signed two different entries at entry {} of its {} log; \
                  its log stands up to entry {}",
-                s(&fork["origin"]),
-                fork["seq"],
-                s(&fork["audience"]),
-                fork["stands_up_to"]
+                fork.origin, fork.seq, fork.audience, fork.stands_up_to
             );
         }
     }
-    let dropped = status["dropped"].as_array().cloned().unwrap_or_default();
-    if !dropped.is_empty() {
+    if !status.dropped.is_empty() {
         println!(
             "changes dropped by key cut-offs ({} in all; newest first):",
-            status["dropped_total"]
+            status.dropped_total
         );
-        for d in dropped {
+        for d in &status.dropped {
             println!(
                 "  {}  record {}: change {}… of entry {} ({}) of key {}…: {}",
-                s(&d["at"]),
-                s(&d["record"]),
-                &s(&d["change"]).chars().take(12).collect::<String>(),
-                d["seq"],
-                s(&d["audience"]),
-                &s(&d["origin"]).chars().take(16).collect::<String>(),
-                s(&d["reason"])
+                d.at,
+                d.record,
+                short(&d.change, 12),
+                d.seq,
+                d.audience,
+                short(&d.origin, 16),
+                d.reason
             );
         }
     }
-    let counts = status["refusal_counts"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if !counts.is_empty() {
+    if !status.refusal_counts.is_empty() {
         println!("refused entries, by peer and reason:");
-        for c in counts {
+        for c in &status.refusal_counts {
             println!(
                 "  {:>9}  {} from {}  ({} … {})",
-                c["count"],
-                s(&c["reason"]),
-                s(&c["peer"]),
-                s(&c["first_at"]),
-                s(&c["last_at"])
+                c.count, c.reason, c.peer, c.first_at, c.last_at
             );
         }
     }
-    let rejections = status["rejections"].as_array().cloned().unwrap_or_default();
-    if !rejections.is_empty() {
+    if !status.rejections.is_empty() {
         println!("recent refusals (newest first):");
-        for r in rejections {
+        for r in &status.rejections {
             println!(
                 "  {}  from {}: entry {} of {}…: {}",
-                s(&r["at"]),
-                s(&r["peer"]),
-                r["seq"],
-                &s(&r["origin"])[..12.min(s(&r["origin"]).len())],
-                s(&r["reason"])
+                r.at,
+                r.peer,
+                r.seq,
+                short(&r.origin, 12),
+                r.reason
             );
         }
     }

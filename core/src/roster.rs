@@ -48,12 +48,71 @@ use crate::{
 /// The document id of the roster.
 pub const ROSTER_ID: &str = "roster";
 
-/// A member's standing in the roster.
+/// A member's standing.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    /// Its active keys are peers.
+    Active,
+    /// Its keys are refused at the handshake; its records stay readable.
+    Suspended,
+    /// Its keys are revoked.
+    Removed,
+}
+
+/// A node key's standing.
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// It signs for its member.
+    Active,
+    /// Handed over to its successor; valid up to its cut-off.
+    Rotated,
+    /// Revoked; valid up to its cut-off.
+    Revoked,
+}
+
+impl MemberStatus {
+    /// The roster's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Removed => "removed",
+        }
+    }
+}
+
+impl KeyStatus {
+    /// The roster's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Rotated => "rotated",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl std::fmt::Display for MemberStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A member's standing in the roster. Its status is required: an entry
+/// without one, or with a word this version does not know, is not read
+/// (its keys are then unknown, and refused), never taken as active.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct RosterMember {
-    /// `active`, `suspended` or `removed`.
-    #[serde(default = "active")]
-    pub status: String,
+    /// Its standing.
+    pub status: MemberStatus,
     /// The member's node keys (hex) and their status.
     #[serde(default)]
     pub keys: BTreeMap<String, RosterKey>,
@@ -107,22 +166,17 @@ impl Cutoff {
     }
 }
 
-/// A node key's standing.
+/// A node key's entry in the roster.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct RosterKey {
-    /// `active`, `rotated` or `revoked`.
-    #[serde(default = "active")]
-    pub status: String,
+    /// Its standing (required, like a member's).
+    pub status: KeyStatus,
     /// For a rotated or revoked key: the last valid entries.
     #[serde(default)]
     pub last: Option<Cutoff>,
     /// For a rotated key: the key that continues.
     #[serde(default)]
     pub successor: Option<String>,
-}
-
-fn active() -> String {
-    "active".to_owned()
 }
 
 /// The roster as the node reads it.
@@ -177,9 +231,18 @@ impl Roster {
                 members
                     .iter()
                     .filter_map(|(code, v)| {
-                        serde_json::from_value::<RosterMember>(v.clone())
-                            .ok()
-                            .map(|m| (code.clone(), m))
+                        match serde_json::from_value::<RosterMember>(v.clone()) {
+                            Ok(member) => Some((code.clone(), member)),
+                            Err(err) => {
+                                tracing::warn!(
+                                    member = %code,
+                                    %err,
+                                    "ignored a roster entry this node cannot read: its keys \
+                                     are refused"
+                                );
+                                None
+                            }
+                        }
                     })
                     .collect()
             })
@@ -253,7 +316,8 @@ impl Roster {
     /// The member whose active key `key` is, if both are active.
     pub fn active_member_of(&self, key: &NodeId) -> Option<MemberCode> {
         match self.key_entry(key) {
-            Some((code, member, k)) => (member.status == "active" && k.status == "active")
+            Some((code, member, k)) => (member.status == MemberStatus::Active
+                && k.status == KeyStatus::Active)
                 .then(|| code.parse().ok())
                 .flatten(),
             // The current anchor before the roster lists it.
@@ -294,7 +358,7 @@ impl Roster {
         let mut keys: Vec<NodeId> = self.handovers.keys().copied().collect();
         for member in self.members.values() {
             for (hex, k) in &member.keys {
-                if (k.status != "active" || k.last.is_some())
+                if (k.status != KeyStatus::Active || k.last.is_some())
                     && let Some(id) = NodeId::from_hex(hex)
                 {
                     keys.push(id);
@@ -313,13 +377,13 @@ impl Roster {
     }
 
     /// The standing of a member (`active`, `suspended`, `removed`), if known.
-    pub fn member_status(&self, code: &str) -> Option<&str> {
-        self.members.get(code).map(|m| m.status.as_str())
+    pub fn member_status(&self, code: &str) -> Option<MemberStatus> {
+        self.members.get(code).map(|m| m.status)
     }
 
     /// The standing of a key (`active`, `rotated`, `revoked`), if known.
-    pub fn key_status(&self, key: &NodeId) -> Option<&str> {
-        self.key_entry(key).map(|(_, _, k)| k.status.as_str())
+    pub fn key_status(&self, key: &NodeId) -> Option<KeyStatus> {
+        self.key_entry(key).map(|(_, _, k)| k.status)
     }
 
     /// Every active peer except `me`, with each of its endpoints.
@@ -329,14 +393,14 @@ impl Roster {
             let Ok(code) = code.parse::<MemberCode>() else {
                 continue;
             };
-            if member.status != "active" {
+            if member.status != MemberStatus::Active {
                 continue;
             }
             for (hex, key) in &member.keys {
                 let Some(id) = NodeId::from_hex(hex) else {
                     continue;
                 };
-                if key.status != "active" || id == *me {
+                if key.status != KeyStatus::Active || id == *me {
                     continue;
                 }
                 for endpoint in &member.endpoints {
@@ -379,8 +443,8 @@ pub fn add_member_patch(member: &MemberCode, key: &NodeId, endpoint: &str) -> Ma
 }
 
 /// The patch that sets a member's standing.
-pub fn member_status_patch(member: &str, status: &str) -> Map<String, Value> {
-    object(serde_json::json!({ "members": { member: { "status": status } } }))
+pub fn member_status_patch(member: &str, status: MemberStatus) -> Map<String, Value> {
+    object(serde_json::json!({ "members": { member: { "status": status.as_str() } } }))
 }
 
 /// The patch that replaces a member's endpoints.
@@ -447,6 +511,35 @@ mod tests {
         let peers = roster.peers(&esp);
         assert_eq!(peers.len(), 1);
         assert_eq!(peers[0].endpoint, "127.0.0.1:2");
+    }
+
+    /// A status is never assumed: an entry without one, or with a word this
+    /// version does not know, is not read, and its keys are refused.
+    #[test]
+    fn entries_without_a_known_status_are_not_read() {
+        let esp = NodeId([1; 32]);
+        let nam = NodeId([2; 32]);
+        let fra = NodeId([4; 32]);
+        let mut json = add_member_patch(&"ESP".parse().unwrap(), &esp, "127.0.0.1:1");
+        let patch = serde_json::json!({ "members": {
+            "NAM": { "keys": { nam.to_string(): { "status": "active" } } },
+            "FRA": { "status": "probation",
+                     "keys": { fra.to_string(): { "status": "active" } } },
+            "ESP": { "keys": { NodeId([5; 32]).to_string(): {} } },
+        }});
+        crate::json::merge_patch(&mut json, patch.as_object().unwrap());
+        let roster = Roster::from_json(&json, None, None);
+        assert!(roster.active_member_of(&nam).is_none());
+        assert!(roster.active_member_of(&fra).is_none());
+        assert_eq!(roster.member_status("NAM"), None);
+        assert_eq!(roster.member_status("FRA"), None);
+        // ESP's entry now holds a key without a status: the whole entry is
+        // unreadable, so ESP's keys are refused too (fail closed).
+        assert!(roster.active_member_of(&esp).is_none());
+        let readable = add_member_patch(&"ESP".parse().unwrap(), &esp, "127.0.0.1:1");
+        let roster = Roster::from_json(&readable, None, None);
+        assert_eq!(roster.member_status("ESP"), Some(MemberStatus::Active));
+        assert_eq!(roster.key_status(&esp), Some(KeyStatus::Active));
     }
 
     #[test]

@@ -367,11 +367,11 @@ fn main() {
         roster.members.insert(
             code.clone(),
             RosterMember {
-                status: "active".into(),
+                status: focal_node::roster::MemberStatus::Active,
                 keys: BTreeMap::from([(
                     key.to_string(),
                     RosterKey {
-                        status: "active".into(),
+                        status: focal_node::roster::KeyStatus::Active,
                         last: None,
                         successor: None,
                     },

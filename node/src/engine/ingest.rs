@@ -115,8 +115,8 @@ pub enum IngestError {
         seq: u64,
         /// The last valid sequence number.
         last: u64,
-        /// `rotated` or `revoked`.
-        status: String,
+        /// Rotated or revoked.
+        status: crate::roster::KeyStatus,
     },
     /// The entry sits where a cut-off pins another entry: a fork of a
     /// retired key's history.
@@ -962,8 +962,7 @@ impl WriteContext<'_> {
                     last,
                     status: roster
                         .key_status(&body.origin)
-                        .unwrap_or("rotated")
-                        .to_owned(),
+                        .unwrap_or(crate::roster::KeyStatus::Rotated),
                 });
             }
             if body.seq == last && pinned.is_some_and(|p| p != entry.hash()) {

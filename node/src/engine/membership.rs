@@ -12,7 +12,7 @@ use crate::{
     identity::NodeId,
     log::{Audience, EntryHash},
     member::{MemberCode, SECRETARIAT_CODE},
-    roster::{self, Cutoff, Roster},
+    roster::{self, Cutoff, KeyStatus, MemberStatus, Roster},
 };
 
 /// One change of the roster.
@@ -113,7 +113,7 @@ pub fn check_new_key(roster: &Roster, member: &str, key: &NodeId) -> Result<(), 
     }
     match (roster.member_of(key), roster.key_status(key)) {
         (None, _) => Ok(()),
-        (Some(owner), Some("active")) if owner.as_str() == member => Ok(()),
+        (Some(owner), Some(KeyStatus::Active)) if owner.as_str() == member => Ok(()),
         (Some(owner), Some(status)) if owner.as_str() == member => {
             Err(RefusedChange::Invalid(format!(
                 "key {key} of {member} is {status}: a retired key never comes back; the member's \
@@ -138,13 +138,13 @@ pub fn plan(
     match change {
         Change::Suspend(code) => {
             let (code, m) = member(roster, &code)?;
-            if m.status == "removed" {
+            if m.status == MemberStatus::Removed {
                 return Err(RefusedChange::Invalid(format!(
                     "{code} was removed from the network"
                 )));
             }
             Ok(Planned {
-                patch: roster::member_status_patch(&code, "suspended"),
+                patch: roster::member_status_patch(&code, MemberStatus::Suspended),
                 summary: format!(
                     "{code} is suspended: every node refuses its keys at the handshake as the \
                      roster change reaches it, and ends its open streams; its records stay \
@@ -155,7 +155,7 @@ pub fn plan(
         }
         Change::Readmit(code) => {
             let (code, m) = member(roster, &code)?;
-            if m.status == "removed" {
+            if m.status == MemberStatus::Removed {
                 return Err(RefusedChange::Invalid(format!(
                     "{code} was removed and its keys revoked: it re-joins with a new key \
                      (`focal-node key rotate`, then `focal-node join-request` on its node, and \
@@ -163,20 +163,20 @@ pub fn plan(
                 )));
             }
             Ok(Planned {
-                patch: roster::member_status_patch(&code, "active"),
+                patch: roster::member_status_patch(&code, MemberStatus::Active),
                 summary: format!("{code} is active again: its active keys are accepted"),
                 next: "nothing: its node reconnects on its own".into(),
             })
         }
         Change::Remove(code) => {
             let (code, m) = member(roster, &code)?;
-            let mut patch = roster::member_status_patch(&code, "removed");
+            let mut patch = roster::member_status_patch(&code, MemberStatus::Removed);
             let mut lines = Vec::new();
             for (hex, k) in &m.keys {
                 let Some(key) = NodeId::from_hex(hex) else {
                     continue;
                 };
-                if k.status != "active" {
+                if k.status != KeyStatus::Active {
                     continue;
                 }
                 let last = Cutoff::at(
@@ -255,7 +255,7 @@ pub fn plan(
                      it below its hand-over would undo the hand-over for every node"
                 )));
             }
-            if roster.key_status(&key) == Some("revoked") {
+            if roster.key_status(&key) == Some(KeyStatus::Revoked) {
                 return Err(RefusedChange::Invalid(format!(
                     "key {key} is already revoked"
                 )));
@@ -312,8 +312,8 @@ pub fn plan(
                 )));
             }
             let (code, m) = member(roster, &h.member)?;
-            match m.keys.get(&h.from.to_string()).map(|k| k.status.as_str()) {
-                Some("active") => {}
+            match m.keys.get(&h.from.to_string()).map(|k| k.status) {
+                Some(KeyStatus::Active) => {}
                 Some(status) => {
                     return Err(RefusedChange::Invalid(format!(
                         "key {} of {code} is {status}: only an active key can hand over; add \

@@ -177,7 +177,7 @@ pub enum WriteError {
     #[error(
         "this node's key {key} is {status} in the roster: nothing it signs is accepted any \
          more; {}",
-        if status == "rotated" {
+        if *status == crate::roster::KeyStatus::Rotated {
             "this data directory holds an old key (restart the node on the rotated one)"
         } else {
             "give the node a new key with `focal-node key rotate`, send `focal-node join-request` \
@@ -188,7 +188,7 @@ pub enum WriteError {
         /// The key.
         key: NodeId,
         /// `rotated` or `revoked`.
-        status: String,
+        status: crate::roster::KeyStatus,
     },
     /// A create reused a request id of a different create.
     #[error(
@@ -878,10 +878,11 @@ impl WriterState {
                 .roster
                 .read()
                 .ok()
-                .and_then(|r| r.key_status(key).map(str::to_owned))
-                .unwrap_or_else(|| "rotated".to_owned())
+                .and_then(|r| r.key_status(key))
+                .unwrap_or(crate::roster::KeyStatus::Rotated)
         };
-        let whys: Vec<String> = cuts.iter().map(|(key, _, _)| status(key)).collect();
+        let whys: Vec<crate::roster::KeyStatus> =
+            cuts.iter().map(|(key, _, _)| status(key)).collect();
         let tx = self.store.conn_mut().transaction().map_err(storage)?;
         let mut dropped = Vec::new();
         let mut docs = Vec::new();
@@ -1503,8 +1504,8 @@ impl WriteContext<'_> {
             .roster
             .read()
             .ok()
-            .and_then(|r| r.key_status(&self.origin).map(str::to_owned));
-        match standing.filter(|s| s != "active") {
+            .and_then(|r| r.key_status(&self.origin));
+        match standing.filter(|s| *s != crate::roster::KeyStatus::Active) {
             Some(status) => Err(WriteError::KeyRetired {
                 key: self.origin,
                 status,

@@ -37,7 +37,7 @@ use crate::{
     net::peer::{PeerApi, PeerApiConfig},
     net::sync::{self, SharedStatus, SyncConfig},
     net::tls::{self, TlsError},
-    roster::SharedRoster,
+    roster::{KeyStatus, SharedRoster},
     service::api::{NetworkFacts, RecordApi},
     store::StoreError,
     store::datadir::{DataDirError, OpenDataDir},
@@ -242,10 +242,10 @@ pub async fn serve(
         && !r.members.is_empty()
     {
         match r.key_status(&key.id()) {
-            Some("active") => {}
+            Some(KeyStatus::Active) => {}
             Some(status) => tracing::error!(
                 node_key = %key.id(),
-                status,
+                %status,
                 "this node's key is {status} in the roster: peers refuse it and nothing it signs \
                  counts"
             ),

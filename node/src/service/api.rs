@@ -402,11 +402,11 @@ impl AdminService for RecordApi {
                         "status": m.status,
                         "keys": m.keys.iter().map(|(k, v)| {
                             let text = match &v.last {
-                                Some(last) if v.status != "active" => format!(
+                                Some(last) if v.status != crate::roster::KeyStatus::Active => format!(
                                     "{} (last valid: network {}, secretariat {})",
                                     v.status, last.network, last.secretariat
                                 ),
-                                _ => v.status.clone(),
+                                _ => v.status.as_str().to_owned(),
                             };
                             (k.clone(), Value::String(text))
                         }).collect::<serde_json::Map<_, _>>(),
@@ -965,9 +965,9 @@ fn marked(
 ) -> pb::Record {
     if let Ok(roster) = roster.read()
         && let Some(status) = roster.member_status(&record.owner)
-        && status != "active"
+        && status != crate::roster::MemberStatus::Active
     {
-        record.owner_standing = status.to_owned();
+        record.owner_standing = status.as_str().to_owned();
     }
     if record.r#type == RecordType::FocalPoint.as_str()
         && !crate::records::focal_point::contact_shown(member.as_str(), &record.owner)

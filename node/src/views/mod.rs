@@ -596,7 +596,7 @@ mod tests {
             roster.members.insert(
                 code.to_owned(),
                 crate::roster::RosterMember {
-                    status: "active".into(),
+                    status: crate::roster::MemberStatus::Active,
                     keys: Default::default(),
                     endpoints: Vec::new(),
                 },

@@ -444,9 +444,9 @@ pub(crate) fn member_table(
     }
     for (code, member) in &ctx.roster.members {
         if let Some(info) = members.get_mut(code) {
-            info.standing = match member.status.as_str() {
-                "" | "active" => String::new(),
-                other => other.to_owned(),
+            info.standing = match member.status {
+                crate::roster::MemberStatus::Active => String::new(),
+                other => other.as_str().to_owned(),
             };
             info.keys = member
                 .keys

@@ -245,7 +245,7 @@ const LINK_RETRY_CAP: Duration = Duration::from_secs(5);
 /// every tick. Returns when the stream ends, the peer misbehaves, or the
 /// node stops.
 async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(), Ended> {
-    let tls = tls::peer_client_config(&config.key, key).map_err(|e| e.to_string())?;
+    let tls = tls::peer_client_config(&config.key, key).map_err(SyncError::from)?;
     let target = NodeTarget {
         address: endpoint.to_owned(),
         node_key: key.0,
@@ -255,7 +255,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
         Err(focal_client::TransportError::WrongKey { found, .. }) if is_anchor(config, key) => {
             return Ok(follow_anchor(config, key, endpoint, &found).await?);
         }
-        Err(e) => return Err(e.to_string().into()),
+        Err(e) => return Err(SyncError::from(e).into()),
     };
     let mut client = PeerServiceClient::new(channel)
         .max_decoding_message_size(crate::log::PEER_MESSAGE_BYTES)
@@ -304,7 +304,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                         crate::base::metrics::peer_cut_off("oversized");
                         return Err(cut_off(&status_key, status.message().to_owned()));
                     }
-                    return Err(status.message().to_owned().into());
+                    return Err(SyncError::Stream(status).into());
                 }
                 Some(Ok(response)) => {
                     caught_up |= response.caught_up;
@@ -333,13 +333,14 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     .into_inner();
                 loop {
                     let Ok(next) = tokio::time::timeout(ROUND_SILENCE, round.next()).await else {
-                        return Err(format!(
-                            "an anti-entropy round went {ROUND_SILENCE:?} without a message"
-                        )
+                        return Err(SyncError::Silent {
+                            what: "an anti-entropy round",
+                            deadline: ROUND_SILENCE,
+                        }
                         .into());
                     };
                     let Some(response) = next else { break };
-                    let response = response.map_err(|s| s.message().to_owned())?;
+                    let response = response.map_err(SyncError::Stream)?;
                     rate.admit(config, &status_key, response.entries.len())?;
                     let suspects = receive(config, &status_key, response, &mut refusals).await?;
                     settle_all(config, &mut client, &status_key, suspects).await?;
@@ -372,22 +373,19 @@ async fn follow_anchor(
     known: NodeId,
     endpoint: &str,
     found: &str,
-) -> Result<(), String> {
-    let refused = || {
-        format!(
-            "the secretariat at {endpoint} presented key {found}, which no hand-over from \
-             anchor {known} leads to"
-        )
+) -> Result<(), SyncError> {
+    let refused = || SyncError::UnknownAnchor {
+        endpoint: endpoint.to_owned(),
+        found: found.to_owned(),
+        known,
     };
     let presented = NodeId::from_hex(found).ok_or_else(refused)?;
-    let tls = tls::peer_client_config(&config.key, presented).map_err(|e| e.to_string())?;
+    let tls = tls::peer_client_config(&config.key, presented)?;
     let target = NodeTarget {
         address: endpoint.to_owned(),
         node_key: presented.0,
     };
-    let channel = focal_client::transport::connect_with(&target, tls)
-        .await
-        .map_err(|e| e.to_string())?;
+    let channel = focal_client::transport::connect_with(&target, tls).await?;
     let mut client = PeerServiceClient::new(channel);
     let answer = within(
         "asking for the hand-overs",
@@ -429,11 +427,11 @@ enum Ended {
     Misbehaved(String),
     /// The link failed (refused, reset, timed out, silent): dialled again
     /// soon, so that a healed link replicates within seconds.
-    Failed(String),
+    Failed(SyncError),
 }
 
-impl From<String> for Ended {
-    fn from(why: String) -> Self {
+impl From<SyncError> for Ended {
+    fn from(why: SyncError) -> Self {
         Self::Failed(why)
     }
 }
@@ -441,9 +439,75 @@ impl From<String> for Ended {
 impl std::fmt::Display for Ended {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Misbehaved(why) | Self::Failed(why) => f.write_str(why),
+            Self::Misbehaved(why) => f.write_str(why),
+            Self::Failed(why) => why.fmt(f),
         }
     }
+}
+
+/// Why a session with a peer failed, short of misbehaviour: the link, a
+/// call, or this node's own reads and writes. The peer is dialled again
+/// soon.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// This node's TLS client configuration cannot be built.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The peer cannot be reached, or is not who the roster says.
+    #[error(transparent)]
+    Connect(#[from] focal_client::TransportError),
+    /// A call failed.
+    #[error("{}", .0.message())]
+    Call(tonic::Status),
+    /// A stream failed.
+    #[error("{}", .0.message())]
+    Stream(tonic::Status),
+    /// A call was not answered in time.
+    #[error("{what}: no answer within {deadline:?}")]
+    Timeout {
+        /// What was asked.
+        what: &'static str,
+        /// How long it waited.
+        deadline: Duration,
+    },
+    /// A stream went silent.
+    #[error("{what} went {deadline:?} without a message")]
+    Silent {
+        /// Which stream.
+        what: &'static str,
+        /// How long it waited.
+        deadline: Duration,
+    },
+    /// The secretariat presented a key no hand-over leads to.
+    #[error(
+        "the secretariat at {endpoint} presented key {found}, which no hand-over from anchor \
+         {known} leads to"
+    )]
+    UnknownAnchor {
+        /// Where it was dialled.
+        endpoint: String,
+        /// The key it presented (hex).
+        found: String,
+        /// The anchor this node knows.
+        known: NodeId,
+    },
+    /// The peer answered a different number of hashes than asked for.
+    #[error("asked for {asked} hashes, the peer answered {answered}")]
+    HashCount {
+        /// Asked for.
+        asked: usize,
+        /// Answered.
+        answered: usize,
+    },
+    /// This node could not read what it holds.
+    #[error(transparent)]
+    Read(#[from] crate::store::ReadError),
+    /// This node could not store what it received.
+    #[error(transparent)]
+    Write(#[from] crate::engine::writer::WriteError),
+    /// A blocking task of this node failed.
+    #[error("a task of this node failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// The longest a unary call or the start of a stream may take.
@@ -453,12 +517,15 @@ const ROUND_SILENCE: Duration = Duration::from_secs(30);
 
 /// Runs `call` with [`CALL_DEADLINE`].
 async fn within<T>(
-    what: &str,
+    what: &'static str,
     call: impl std::future::Future<Output = Result<T, tonic::Status>>,
-) -> Result<T, String> {
+) -> Result<T, SyncError> {
     match tokio::time::timeout(CALL_DEADLINE, call).await {
-        Ok(result) => result.map_err(|s| s.message().to_owned()),
-        Err(_) => Err(format!("{what}: no answer within {CALL_DEADLINE:?}")),
+        Ok(result) => result.map_err(SyncError::Call),
+        Err(_) => Err(SyncError::Timeout {
+            what,
+            deadline: CALL_DEADLINE,
+        }),
     }
 }
 
@@ -595,7 +662,7 @@ async fn their_hashes(
     config: &SyncConfig,
     client: &mut PeerServiceClient<tonic::transport::Channel>,
     positions: &[(NodeId, Audience, u64)],
-) -> Result<Vec<Option<EntryHash>>, String> {
+) -> Result<Vec<Option<EntryHash>>, SyncError> {
     let answer = within(
         "asking for entry hashes",
         client.hashes(pb::HashesRequest {
@@ -606,11 +673,10 @@ async fn their_hashes(
     .await?
     .into_inner();
     if answer.hashes.len() != positions.len() {
-        return Err(format!(
-            "asked for {} hashes, the peer answered {}",
-            positions.len(),
-            answer.hashes.len()
-        ));
+        return Err(SyncError::HashCount {
+            asked: positions.len(),
+            answered: answer.hashes.len(),
+        });
     }
     Ok(answer
         .hashes
@@ -646,9 +712,13 @@ async fn exchange_forks(
     {
         Ok(Ok(answer)) => answer.into_inner(),
         Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => return Ok(()),
-        Ok(Err(status)) => return Err(status.message().to_owned().into()),
+        Ok(Err(status)) => return Err(SyncError::Call(status).into()),
         Err(_) => {
-            return Err(format!("asking for forks: no answer within {CALL_DEADLINE:?}").into());
+            return Err(SyncError::Timeout {
+                what: "asking for forks",
+                deadline: CALL_DEADLINE,
+            }
+            .into());
         }
     };
     if answer.forks.len() > crate::net::peer::MAX_FORKS {
@@ -769,8 +839,8 @@ async fn fetch_lost_branches(
                     reader.entry_after(&fork.origin, fork.audience, seq, hash)
                 })
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
+                .map_err(SyncError::from)?
+                .map_err(SyncError::from)?;
                 if let Some(bytes) = local {
                     hash = LogEntry::hash_of(&bytes);
                     continue;
@@ -925,8 +995,8 @@ async fn settle(
             let positions: Vec<_> = seqs.iter().map(|s| (key.0, key.1, *s)).collect();
             tokio::task::spawn_blocking(move || reader.entry_hashes(&positions))
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())
+                .map_err(SyncError::from)?
+                .map_err(SyncError::from)
         }
     };
     // `lo`: a position both hold the same entry at (0: before the log);
@@ -987,8 +1057,8 @@ async fn settle(
     let reader = config.reader.clone();
     let mine = tokio::task::spawn_blocking(move || reader.entry_at(&key.0, key.1, hi, None))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(SyncError::from)?
+        .map_err(SyncError::from)?;
     let (Some(mine), false) = (mine, theirs.is_empty()) else {
         return Ok(());
     };
@@ -1198,7 +1268,7 @@ async fn receive(
         .writer
         .ingest_from(peer, entries)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(SyncError::from)?;
     let misbehaved = report.rejected.iter().find(|(_, _, e)| e.is_misbehaviour());
     // A relay that does not know of a fork yet sends what lies beyond it:
     // not counted (it learns of the fork from this node).

@@ -27,3 +27,4 @@ pub mod member;
 pub mod network;
 pub mod records;
 pub mod roster;
+pub mod schema;

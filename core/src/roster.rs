@@ -224,6 +224,7 @@ impl Roster {
         genesis: Option<NodeId>,
         network_id: Option<&str>,
     ) -> Self {
+        let json = crate::schema::ROSTER.migrated(json);
         let members = json
             .get("members")
             .and_then(Value::as_object)
@@ -513,15 +514,16 @@ mod tests {
         assert_eq!(peers[0].endpoint, "127.0.0.1:2");
     }
 
-    /// A status is never assumed: an entry without one, or with a word this
-    /// version does not know, is not read, and its keys are refused.
+    /// A status is never assumed in a roster of version 2: an entry without
+    /// one, or with a word this version does not know, is not read, and its
+    /// keys are refused.
     #[test]
     fn entries_without_a_known_status_are_not_read() {
         let esp = NodeId([1; 32]);
         let nam = NodeId([2; 32]);
         let fra = NodeId([4; 32]);
         let mut json = add_member_patch(&"ESP".parse().unwrap(), &esp, "127.0.0.1:1");
-        let patch = serde_json::json!({ "members": {
+        let patch = serde_json::json!({ "schema": 2, "members": {
             "NAM": { "keys": { nam.to_string(): { "status": "active" } } },
             "FRA": { "status": "probation",
                      "keys": { fra.to_string(): { "status": "active" } } },
@@ -540,6 +542,14 @@ mod tests {
         let roster = Roster::from_json(&readable, None, None);
         assert_eq!(roster.member_status("ESP"), Some(MemberStatus::Active));
         assert_eq!(roster.key_status(&esp), Some(KeyStatus::Active));
+        // A roster of version 1 (no `schema`) is read as it was meant: a
+        // missing status was active.
+        json.remove("schema");
+        let roster = Roster::from_json(&json, None, None);
+        assert_eq!(roster.member_status("NAM"), Some(MemberStatus::Active));
+        assert!(roster.active_member_of(&nam).is_some());
+        assert!(roster.active_member_of(&esp).is_some());
+        assert!(roster.active_member_of(&fra).is_none());
     }
 
     #[test]

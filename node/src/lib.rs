@@ -12,7 +12,7 @@
 // The core (`focal-core`), under the paths the node and its tools use.
 pub use focal_core::{
     clock, codec, doc, fork, handover, identity, json, limits, log, member, network, records,
-    roster,
+    roster, schema,
 };
 
 pub mod base;

@@ -28,4 +28,6 @@ pub const ENVELOPE_KEYS: &[&str] = &[
     // A focal point's: where its contact details are kept (the node keeps
     // them in a companion record of narrower visibility).
     "contact_audience",
+    // The shape's version (`focal_core::schema`).
+    "schema",
 ];

@@ -297,6 +297,10 @@ impl WriteContext<'_> {
             record.insert("created".into(), Value::String(now.clone()));
             record.insert("updated".into(), Value::String(now));
             record.insert("deleted".into(), Value::Bool(false));
+            record.insert(
+                crate::schema::SCHEMA_KEY.into(),
+                crate::schema::RECORD.current().into(),
+            );
             let names: Vec<String> = contact.keys().cloned().collect();
             record.extend(contact.clone());
             let mut document = Automerge::new();
@@ -374,6 +378,7 @@ impl WriteContext<'_> {
         }
         doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
             .map_err(automerge_err)?;
+        crate::engine::writer::stamp_schema(&mut t, &json)?;
         let message = if action == "deleted" {
             "delete".to_owned()
         } else {

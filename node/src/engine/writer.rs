@@ -1615,6 +1615,10 @@ impl WriteContext<'_> {
                 record.insert("created".into(), Value::String(now.clone()));
                 record.insert("updated".into(), Value::String(now));
                 record.insert("deleted".into(), Value::Bool(false));
+                record.insert(
+                    crate::schema::SCHEMA_KEY.into(),
+                    crate::schema::RECORD.current().into(),
+                );
                 crate::engine::contact::mark(*kind, *visibility, &mut record);
                 let field_names: Vec<String> = fields.keys().cloned().collect();
                 record.extend(fields);
@@ -1704,6 +1708,7 @@ impl WriteContext<'_> {
                 }
                 doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
                     .map_err(automerge_err)?;
+                stamp_schema(&mut t, &current)?;
                 if let Err(e) = self
                     .net
                     .limits
@@ -1733,6 +1738,7 @@ impl WriteContext<'_> {
                         doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
                     })
                     .map_err(automerge_err)?;
+                stamp_schema(&mut t, &cached.json)?;
                 t.commit_with(
                     CommitOptions::default()
                         .with_message("delete")
@@ -2050,6 +2056,8 @@ impl WriteContext<'_> {
         let current = doc::to_json(&document);
         let mut target = current.clone();
         self.net.limits.check_fields(patch)?;
+        // An older roster is stored in the current shape with this change.
+        crate::schema::ROSTER.migrate(&mut target);
         merge_patch(&mut target, patch);
         // Every member's node must accept the roster under its limits.
         self.net.limits.check_record(&target)?;
@@ -2190,6 +2198,28 @@ fn check_own_change(limits: &crate::limits::Limits, raw: &[u8]) -> Result<(), Wr
     })?;
     limits.check(crate::limits::Limit::OpsPerChange, shape.claimed)?;
     limits.check(crate::limits::Limit::OpsPerEntry, shape.claimed)?;
+    Ok(())
+}
+
+/// Records the current record version in a document changed by this
+/// node, if it had an older one (`focal_core::schema`; there is no record
+/// step yet, so the shape itself is unchanged).
+pub(crate) fn stamp_schema<T: automerge::transaction::Transactable>(
+    t: &mut T,
+    current: &Map<String, Value>,
+) -> Result<(), WriteError> {
+    let schema = &crate::schema::RECORD;
+    if schema.version_of(current) < schema.current()
+        || current.get(crate::schema::SCHEMA_KEY).is_none()
+    {
+        doc::put(
+            t,
+            &automerge::ROOT,
+            crate::schema::SCHEMA_KEY,
+            &Value::from(schema.current()),
+        )
+        .map_err(automerge_err)?;
+    }
     Ok(())
 }
 

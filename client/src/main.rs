@@ -1,15 +1,15 @@
 //! `focal`: the command-line client of a Focal node.
 //!
 //! Record types are subcommands (`focal practice add --theme …`), built from
-//! the field table in `focal_client::fields`; everything else is fixed. This
+//! the field table in `cli::fields`; everything else is fixed. This
 //! file parses the arguments and dispatches each command to its family in
 //! [`cli`].
 
 use std::{path::PathBuf, process::ExitCode};
 
+use crate::cli::fields::{RECORD_SPECS, spec};
 use anyhow::Context as _;
 use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand};
-use focal_client::fields::{RECORD_SPECS, spec};
 
 mod cli;
 

@@ -1,9 +1,19 @@
 //! The Focal node: one member's replica of the WPS Focal Points Network.
 //!
 //! The core's modules (`focal-core`: members, keys, the signed log, the
-//! roster, records, documents) are re-exported under the same paths; the
-//! node adds configuration, storage, the single writer, replication and the
-//! gRPC services.
+//! roster, records, documents, schema versions) are re-exported under the
+//! same paths. The node's own modules are in layers, one folder each, lowest
+//! first; a module uses its own layer and those below, never one above
+//! (checked by `node/tests/tidy.rs`):
+//!
+//! 1. [`base`]: configuration, counters, log-rate budgets, shutdown;
+//! 2. [`store`]: the database, documents, reads, tokens, the data directory;
+//! 3. [`engine`]: the single writer and everything it does;
+//! 4. [`views`]: the network views, on store reads;
+//! 5. [`net`]: TLS, connections, the peer service, sync;
+//! 6. [`ops`]: operator commands on a data directory;
+//! 7. [`service`]: the gRPC services clients use;
+//! 8. [`server`]: the running node, its metrics endpoint and status report.
 //!
 //! See `ARCHITECTURE.md` at the repository root for the invariants.
 

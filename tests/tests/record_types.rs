@@ -5,7 +5,13 @@
 //!
 //! All people, organizations and documents here are invented.
 
-use focal_client::fields::{FieldKind, FieldSpec, RECORD_SPECS};
+/// The `focal` CLI's flag table, the binary's own module, checked here
+/// against the node's schema.
+#[allow(dead_code)]
+#[path = "../../client/src/cli/fields.rs"]
+mod fields;
+
+use fields::{FieldKind, FieldSpec, RECORD_SPECS};
 use focal_node::records::{RecordType, Theme};
 use focal_tests::{
     SingleNode, assert_fails_with, entry_count, focal_at, focal_ok, json, single_node,

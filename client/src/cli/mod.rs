@@ -12,8 +12,10 @@
 //! - [`network`]: `focal network …`, the network as this node sees it.
 //! - [`views`]: `focal view …`, the network-wide views.
 //! - [`output`]: standard output that streams, and how a record prints.
+//! - [`fields`]: the fields each record type offers as flags.
 
 pub(crate) mod admin;
+pub(crate) mod fields;
 pub(crate) mod network;
 pub(crate) mod node;
 pub(crate) mod output;

@@ -1,14 +1,14 @@
 //! The arguments of the record commands: each record type's `add` and `list`
 //! subcommands and `focal edit`'s flags, built from the field table in
-//! `focal_client::fields`, the list filters, and the way back from flags (or
+//! `cli::fields`, the list filters, and the way back from flags (or
 //! a JSON object given inline, in a file or on stdin) to the JSON fields the
 //! node validates.
 
 use std::io::Read as _;
 
+use crate::cli::fields::{FieldKind, RecordSpec};
 use anyhow::{Context as _, bail};
 use clap::{Arg, ArgAction, ArgMatches, Args, Command};
-use focal_client::fields::{FieldKind, RecordSpec};
 use serde_json::{Map, Value};
 
 // Filters shared by the list commands.

@@ -4,15 +4,13 @@
 
 use anyhow::{Context as _, bail};
 use clap::{ArgMatches, FromArgMatches as _};
-use focal_client::{
-    Client,
-    fields::{RecordSpec, spec},
-};
+use focal_client::Client;
 use focal_proto::v1 as pb;
 use serde_json::{Map, Value};
 use tokio_stream::StreamExt as _;
 
 use super::{
+    fields::{RecordSpec, spec},
     node::{MAX_MESSAGE_BYTES, explain},
     output::{Output, print_record, print_written, record_json},
     record_args::{

@@ -12,7 +12,8 @@ use focal_proto::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::{
-    service::api::{RecordApi, Rpc, fit, framed_len, rows_budget},
+    service::api::{RecordApi, fit, framed_len, rows_budget},
+    service::auth::Rpc,
     service::status::ToStatus,
     views::{self, Paged, Pager, ViewError, ViewInput, Views},
 };

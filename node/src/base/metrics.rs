@@ -1,7 +1,7 @@
 //! Prometheus metrics: counters kept by the writer, ingest, sync and the
 //! gRPC server (here, at the bottom: they import nothing of the node), and
 //! a small plain-HTTP endpoint (`GET /metrics`, text format 0.0.4) on its
-//! own port, off unless `[metrics] listen` is set ([`endpoint`], at the
+//! own port, off unless `[metrics] listen` is set (`server::metrics`, at the
 //! top: it reads the writer's and the sync layer's state when scraped).
 //!
 //! The counters are process-wide (one node per process): the writer and

@@ -12,7 +12,7 @@
 //!
 //! Clients do not see the split: they write `contact` as a field of the
 //! focal point ([`WriteContext::write_focal_point`]), and reads merge the
-//! companion back in where this node holds it ([`merge_contact`]).
+//! companion back in where this node holds it (`store::contact::merge_contact`).
 //!
 //! A focal point's document written this way carries the envelope key
 //! [`CONTACT_AUDIENCE`]. Ingest refuses a network entry that leaves a

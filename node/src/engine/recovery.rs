@@ -28,9 +28,9 @@
 //! in a network whose roster lists another active key signs nothing after
 //! each start until **one** peer has streamed everything it holds and its
 //! heads of this node's own logs are no further than the heads the node
-//! started with ([`WriteFence::start_confirmed`]). A peer that holds more
+//! started with (`WriteFence::start_confirmed`, through the writer). A peer that holds more
 //! proves the rollback: the node fences itself like a restored node
-//! ([`WriteFence::rolled_back`], `meta.restored`) and the recovery above
+//! (`Writer::fence_rolled_back`, `meta.restored`) and the recovery above
 //! applies. Local writes wait for the confirmation in the async `Writer`
 //! handle, up to `[network] start_check_ms`, then fail
 //! ([`WriteError::Unconfirmed`]); the writer thread itself never waits, it

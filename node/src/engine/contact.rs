@@ -289,17 +289,12 @@ impl WriteContext<'_> {
                 return Ok(None);
             };
             let visibility = companion_visibility(visibility);
-            let mut record = Map::new();
-            record.insert("id".into(), Value::String(id.to_owned()));
-            record.insert("type".into(), RecordType::FocalPointContact.as_str().into());
-            record.insert("owner".into(), Value::String(self.member.to_string()));
-            record.insert("visibility".into(), visibility.as_str().into());
-            record.insert("created".into(), Value::String(now.clone()));
-            record.insert("updated".into(), Value::String(now));
-            record.insert("deleted".into(), Value::Bool(false));
-            record.insert(
-                crate::schema::SCHEMA_KEY.into(),
-                crate::schema::RECORD.current().into(),
+            let mut record = crate::engine::writer::new_envelope(
+                id,
+                RecordType::FocalPointContact,
+                self.member,
+                visibility,
+                &now,
             );
             let names: Vec<String> = contact.keys().cloned().collect();
             record.extend(contact.clone());

@@ -1607,18 +1607,7 @@ impl WriteContext<'_> {
                 self.net.limits.check_fields(fields)?;
                 let fields = validate(*kind, fields, self.member, language, &self.net.limits)?;
                 let id = format!("{}:{}:{}", self.member, kind.as_str(), random_suffix()?);
-                let mut record = Map::new();
-                record.insert("id".into(), Value::String(id.clone()));
-                record.insert("type".into(), Value::String(kind.as_str().into()));
-                record.insert("owner".into(), Value::String(self.member.to_string()));
-                record.insert("visibility".into(), visibility.as_str().into());
-                record.insert("created".into(), Value::String(now.clone()));
-                record.insert("updated".into(), Value::String(now));
-                record.insert("deleted".into(), Value::Bool(false));
-                record.insert(
-                    crate::schema::SCHEMA_KEY.into(),
-                    crate::schema::RECORD.current().into(),
-                );
+                let mut record = new_envelope(&id, *kind, self.member, *visibility, &now);
                 crate::engine::contact::mark(*kind, *visibility, &mut record);
                 let field_names: Vec<String> = fields.keys().cloned().collect();
                 record.extend(fields);
@@ -2199,6 +2188,30 @@ fn check_own_change(limits: &crate::limits::Limits, raw: &[u8]) -> Result<(), Wr
     limits.check(crate::limits::Limit::OpsPerChange, shape.claimed)?;
     limits.check(crate::limits::Limit::OpsPerEntry, shape.claimed)?;
     Ok(())
+}
+
+/// The envelope of a record this node creates: id, type, owner,
+/// visibility, times, not deleted, and the record shape's version.
+pub(crate) fn new_envelope(
+    id: &str,
+    kind: RecordType,
+    owner: &MemberCode,
+    visibility: Visibility,
+    now: &str,
+) -> Map<String, Value> {
+    let mut record = Map::new();
+    record.insert("id".into(), id.into());
+    record.insert("type".into(), kind.as_str().into());
+    record.insert("owner".into(), owner.to_string().into());
+    record.insert("visibility".into(), visibility.as_str().into());
+    record.insert("created".into(), now.into());
+    record.insert("updated".into(), now.into());
+    record.insert("deleted".into(), Value::Bool(false));
+    record.insert(
+        crate::schema::SCHEMA_KEY.into(),
+        crate::schema::RECORD.current().into(),
+    );
+    record
 }
 
 /// Records the current record version in a document changed by this

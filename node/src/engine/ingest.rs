@@ -922,12 +922,16 @@ impl WriteContext<'_> {
             });
         }
         let held: Option<Vec<u8>> = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT hash FROM log_entries WHERE origin = ?1 AND audience = ?2 AND seq = ?3",
-                params![&body.origin.0[..], body.audience.code(), body.seq as i64],
-                |r| r.get(0),
             )
-            .optional()
+            .and_then(|mut s| {
+                s.query_row(
+                    params![&body.origin.0[..], body.audience.code(), body.seq as i64],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
             .map_err(|e| IngestError::Storage(e.to_string()))?;
         if let Some(held) = &held
             && held[..] == entry.hash().0[..]

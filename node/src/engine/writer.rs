@@ -759,6 +759,9 @@ impl WriterState {
         net: NetworkContext,
     ) -> Result<Self, WriteError> {
         let origin = NodeId(key.verifying_key().to_bytes());
+        store
+            .conn()
+            .set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let fence = WriteFence::load(store.conn(), store.path())?;
         let mut state = Self {
             store,
@@ -1886,7 +1889,8 @@ impl WriteContext<'_> {
         let id = entry.body.doc_id.clone();
         let bytes = entry.encode();
         let hash = LogEntry::hash_of(&bytes);
-        conn.execute(
+        cached(
+            conn,
             "INSERT INTO log_entries (origin, audience, seq, hash, doc_id, entry, stored_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -1904,14 +1908,14 @@ impl WriteContext<'_> {
 
         let added = entry.body.changes.len() as u32;
         let pending = if snapshot_now || pending + added >= SNAPSHOT_EVERY {
-            conn.execute(
+            cached(
+                conn,
                 "INSERT INTO documents (doc_id, snapshot, pending) VALUES (?1, ?2, 0)
                  ON CONFLICT (doc_id) DO UPDATE SET snapshot = excluded.snapshot, pending = 0",
                 params![&id, document.save()],
             )
             .map_err(storage)?;
-            conn.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [&id])
-                .map_err(storage)?;
+            cached(conn, "DELETE FROM doc_changes WHERE doc_id = ?1", [&id]).map_err(storage)?;
             0
         } else {
             let changes: Vec<&Vec<u8>> = entry
@@ -1926,13 +1930,15 @@ impl WriteContext<'_> {
                 .collect();
             let added = changes.len() as u32;
             for (i, change) in changes.into_iter().enumerate() {
-                conn.execute(
+                cached(
+                    conn,
                     "INSERT INTO doc_changes (doc_id, n, change) VALUES (?1, ?2, ?3)",
                     params![&id, pending + 1 + i as u32, change],
                 )
                 .map_err(storage)?;
             }
-            conn.execute(
+            cached(
+                conn,
                 "INSERT INTO documents (doc_id, snapshot, pending) VALUES (?1, ?2, ?3)
                  ON CONFLICT (doc_id) DO UPDATE SET pending = excluded.pending",
                 params![&id, EMPTY_SNAPSHOT.as_slice(), pending + added],
@@ -2131,7 +2137,8 @@ pub fn project(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let search = records::search_text(row.kind, &fields);
-    conn.execute(
+    cached(
+        conn,
         "INSERT INTO records (id, type, owner, visibility, deleted, created, updated, title,
                               search, heads, json)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -2189,6 +2196,21 @@ fn check_own_change(limits: &crate::limits::Limits, raw: &[u8]) -> Result<(), Wr
     limits.check(crate::limits::Limit::OpsPerEntry, shape.claimed)?;
     Ok(())
 }
+
+/// Runs one statement through the connection's cache of prepared
+/// statements: the statements of every stored entry are parsed once, not
+/// once per entry (the writer's connection keeps [`STATEMENT_CACHE`]).
+pub(crate) fn cached<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// Prepared statements the writer's connection keeps (rusqlite's default,
+/// 16, is fewer than the writer's and ingest's statements together).
+pub const STATEMENT_CACHE: usize = 128;
 
 /// The envelope of a record this node creates: id, type, owner,
 /// visibility, times, not deleted, and the record shape's version.

@@ -132,6 +132,14 @@ fn the_checker_finds_upward_imports_in_every_form() {
         upward_imports("base", "use crate::{\n    store::Store as S, roster};"),
         vec!["uses `store` (layer 2)"]
     );
+    // A test module declared in a file of its own hides nothing after it.
+    assert_eq!(
+        upward_imports(
+            "store",
+            "#[cfg(test)]\nmod tests;\nfn f() { crate::server::run(); }\n"
+        ),
+        vec!["uses `server` (layer 8)"]
+    );
 }
 
 /// The layers above `layer` that `source` names, in order, each once.
@@ -205,6 +213,14 @@ fn strip(source: &str) -> String {
                 .peek()
                 .is_some_and(|next| next.trim_start().starts_with("mod "))
         {
+            // `mod tests;` (a file of its own): only the declaration goes.
+            if lines
+                .peek()
+                .is_some_and(|next| next.trim_end().ends_with(';'))
+            {
+                lines.next();
+                continue;
+            }
             // Skip the module: up to the line that closes its braces.
             let mut depth = 0i64;
             let mut opened = false;

@@ -317,6 +317,10 @@ fn every_record_type_through_every_flag() {
         assert_eq!(shown["type"], name);
         assert_eq!(shown["owner"], f.dir.member.as_str());
         assert_eq!(shown["deleted"], false);
+        assert_eq!(
+            shown["schema"], 1,
+            "a created record carries its shape's version"
+        );
         for (field, values) in spec.fields.iter().zip(&samples) {
             assert_arrived(name, field, values, &shown);
         }
@@ -351,6 +355,14 @@ fn every_record_type_through_every_flag() {
             "`focal edit {id} {flag} {value}` changed other fields"
         );
         assert_ne!(edited["updated"], shown["updated"]);
+        // The envelope, the shape's version included, is the node's.
+        let out = focal_at(conn, &["edit", &id, "--patch", r#"{"schema":9}"#]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("`schema` is set by the node"),
+            "an edit of {name}'s `schema` should be refused: {stderr}"
+        );
+        assert_eq!(json(&focal_ok(conn, &["--json", "show", &id]))["schema"], 1);
         let history = json(&focal_ok(conn, &["--json", "history", &id]));
         let history = history.as_array().unwrap();
         // A focal point's also lists the creation of its contact details
@@ -566,6 +578,11 @@ fn invalid_input_of_each_kind_is_refused_with_its_message() {
             "envelope key",
             with_practice(&["--from-json", r#"{"owner":"FRA"}"#]),
             "invalid practice: owner: `owner` is set by the node; leave it out of the fields",
+        ),
+        (
+            "the shape's version",
+            with_practice(&["--from-json", r#"{"schema":9}"#]),
+            "invalid practice: schema: `schema` is set by the node; leave it out of the fields",
         ),
         (
             "malformed record reference",

@@ -421,6 +421,11 @@ fn a_hand_over_signed_for_another_network_is_not_followed() {
             (0, EntryHash::default()),
         );
         let (roster, _) = load_document(&conn, ROSTER_ID).unwrap().unwrap();
+        // The secretariat's writer stores the roster in its current shape.
+        assert_eq!(
+            focal_node::doc::to_json(&roster)["schema"],
+            focal_node::schema::ROSTER.current()
+        );
         let mut forged = roster.fork();
         forged.set_author(Some(Author::from(usurper.id().0.to_vec())));
         let mut tx = forged.transaction();

@@ -510,6 +510,15 @@ mod tests {
                 ),
                 "{kind}: {errors:?}"
             );
+            for key in ENVELOPE_KEYS {
+                let errors = invalid(*kind, json!({ *key: 9 }));
+                assert!(
+                    errors.contains(&format!(
+                        "{key}: `{key}` is set by the node; leave it out of the fields"
+                    )),
+                    "{kind}, {key}: {errors:?}"
+                );
+            }
         }
     }
 

@@ -2244,8 +2244,11 @@ pub(crate) fn stamp_schema<T: automerge::transaction::Transactable>(
     current: &Map<String, Value>,
 ) -> Result<(), WriteError> {
     let schema = &crate::schema::RECORD;
-    if schema.version_of(current) < schema.current()
-        || current.get(crate::schema::SCHEMA_KEY).is_none()
+    // Missing, not a version, or older: stamped. Newer: left as it is.
+    if current
+        .get(crate::schema::SCHEMA_KEY)
+        .and_then(Value::as_u64)
+        .is_none_or(|v| v < schema.current())
     {
         doc::put(
             t,

@@ -21,7 +21,7 @@ use crate::{
     member::MemberCode,
     store::{
         Store, StoreError,
-        datadir::{DataDir, DataDirError, DatabaseHandle},
+        datadir::{DataDir, DataDirError},
     },
 };
 
@@ -78,8 +78,6 @@ pub fn vouch(dir: &DataDir) -> Result<Standing, ResumeError> {
 }
 
 fn open(dir: &DataDir) -> Result<(Store, NodeId, MemberCode), ResumeError> {
-    match dir.open_database(false)? {
-        (_, DatabaseHandle::Store(store), key, member) => Ok((store, key, member)),
-        (_, DatabaseHandle::Reader(_), ..) => unreachable!("open_database(false) opens a store"),
-    }
+    let (_, store, key, member) = dir.open_store()?;
+    Ok((store, key, member))
 }

@@ -465,6 +465,35 @@ impl DataDir {
         &self,
         read_only: bool,
     ) -> Result<(Config, DatabaseHandle, crate::identity::NodeId, MemberCode), DataDirError> {
+        if !read_only {
+            let (config, store, key, member) = self.open_store()?;
+            return Ok((config, DatabaseHandle::Store(store), key, member));
+        }
+        let (config, db) = self.database_to_open()?;
+        let conn = Store::open_reader(&db, config.storage.busy_timeout_ms)?;
+        let (key, member) = recorded_identity(&conn, &db)?;
+        Ok((config, DatabaseHandle::Reader(conn), key, member))
+    }
+
+    /// [`DataDir::open_database`], writable and migrated.
+    pub fn open_store(
+        &self,
+    ) -> Result<(Config, Store, crate::identity::NodeId, MemberCode), DataDirError> {
+        let (config, db) = self.database_to_open()?;
+        let store = Store::open(
+            &db,
+            &StoreOptions {
+                busy_timeout_ms: config.storage.busy_timeout_ms,
+                create: false,
+            },
+        )?;
+        let (key, member) = recorded_identity(store.conn(), &db)?;
+        Ok((config, store, key, member))
+    }
+
+    /// The configuration and the database file an operator command opens,
+    /// once the directory, the file and its not being a backup are checked.
+    fn database_to_open(&self) -> Result<(Config, PathBuf), DataDirError> {
         self.check_exists()?;
         let config = Config::load(&self.config_path())?;
         let db = self.database_path();
@@ -476,42 +505,7 @@ impl DataDir {
             .into());
         }
         self.refuse_backup_file(&db)?;
-        let handle = if read_only {
-            DatabaseHandle::Reader(Store::open_reader(&db, config.storage.busy_timeout_ms)?)
-        } else {
-            DatabaseHandle::Store(Store::open(
-                &db,
-                &StoreOptions {
-                    busy_timeout_ms: config.storage.busy_timeout_ms,
-                    create: false,
-                },
-            )?)
-        };
-        let meta = |key: &'static str| -> Result<String, DataDirError> {
-            handle
-                .conn()
-                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .map_err(|_| {
-                    DataDirError::Store(StoreError::MissingMeta {
-                        path: db.clone(),
-                        key,
-                    })
-                })
-        };
-        let node_id =
-            crate::identity::NodeId::from_hex(&meta(META_NODE_KEY)?).ok_or_else(|| {
-                DataDirError::Store(StoreError::MissingMeta {
-                    path: db.clone(),
-                    key: META_NODE_KEY,
-                })
-            })?;
-        let member = meta(META_MEMBER)?
-            .parse()
-            .map_err(|source| DataDirError::BadMember {
-                db: db.clone(),
-                source,
-            })?;
-        Ok((config, handle, node_id, member))
+        Ok((config, db))
     }
 
     /// Refuses a database that is a backup file (it has the table
@@ -590,6 +584,35 @@ impl DataDir {
     pub fn clear_addr(&self) {
         let _ = fs::remove_file(self.addr_path());
     }
+}
+
+/// The node key and member a database records (`init` writes both).
+fn recorded_identity(
+    conn: &rusqlite::Connection,
+    db: &Path,
+) -> Result<(crate::identity::NodeId, MemberCode), DataDirError> {
+    let meta = |key: &'static str| -> Result<String, DataDirError> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .map_err(|_| {
+                DataDirError::Store(StoreError::MissingMeta {
+                    path: db.to_owned(),
+                    key,
+                })
+            })
+    };
+    let node_id = crate::identity::NodeId::from_hex(&meta(META_NODE_KEY)?).ok_or_else(|| {
+        DataDirError::Store(StoreError::MissingMeta {
+            path: db.to_owned(),
+            key: META_NODE_KEY,
+        })
+    })?;
+    let member = meta(META_MEMBER)?
+        .parse()
+        .map_err(|source| DataDirError::BadMember {
+            db: db.to_owned(),
+            source,
+        })?;
+    Ok((node_id, member))
 }
 
 fn write_new_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DataDirError> {

@@ -270,3 +270,65 @@ fn a_member_restarted_with_its_peers_up_writes_within_the_bound() {
     );
     assert!(waits.iter().all(|w| *w < Duration::from_secs(10)));
 }
+
+/// The operator vouches beside the running node: a write that waits for
+/// the start check (every peer down) proceeds as soon as `resume-writes
+/// --confirm` has run, well before the bound, because the waiting write
+/// asks the node's writer to take the confirmation (`Job::Confirm`); the
+/// confirmation is spent, and the status no longer says writes wait.
+#[test]
+fn the_operator_ends_the_start_check_of_a_running_node() {
+    let mut net = TestNetwork::start(&["ESP"], |_, dir| {
+        // A bound far beyond what the test waits.
+        dir.set_config("# start_check_ms = 10000", "start_check_ms = 120000");
+    });
+    write(&net.member("ESP").conn(), "Before the restart");
+    net.member("ESP").stop();
+    net.secretariat.stop();
+    net.member("ESP").start();
+    let esp_conn = net.member("ESP").conn();
+    let data = net.member("ESP").dir.path.to_str().unwrap().to_owned();
+    wait_until("the status to say that writes wait", || {
+        let out = focal_node(&["status", "--data", &data]);
+        String::from_utf8_lossy(&out.stdout).contains("WRITES WAITING")
+    });
+
+    let waiting = std::thread::spawn(move || {
+        let began = Instant::now();
+        (practice(&esp_conn, "Vouched for"), began.elapsed())
+    });
+    // The write is held (it would wait up to 120 s).
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !waiting.is_finished(),
+        "the write waits for the start check"
+    );
+    let out = focal_node(&["resume-writes", "--data", &data, "--confirm"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (written, waited) = waiting.join().unwrap();
+    assert!(
+        written.status.success(),
+        "the waiting write proceeds once the operator confirmed: {}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    assert!(waited < Duration::from_secs(60), "waited {waited:?}");
+    wait_until("the status to stop saying that writes wait", || {
+        let out = focal_node(&["status", "--data", &data]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.contains("member:") && !text.contains("WRITES WAITING")
+    });
+    // Spent: the writer took `meta.start_confirmed` in its own job.
+    let left: i64 = read_only(&net.member("ESP").dir.path.join("focal.db"))
+        .query_row(
+            "SELECT count(*) FROM meta WHERE key = 'start_confirmed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(left, 0, "the operator's confirmation is spent");
+    write(&net.member("ESP").conn(), "And after");
+}

@@ -343,13 +343,7 @@ impl DataDir {
             .into());
         }
         self.refuse_backup_file(&db)?;
-        let store = Store::open(
-            &db,
-            &StoreOptions {
-                busy_timeout_ms: config.storage.busy_timeout_ms,
-                create: false,
-            },
-        )?;
+        let store = open_existing(&db, &config)?;
         let key = self.finish_rotation(&store, key)?;
         let recorded = store.required_meta(META_NODE_KEY)?;
         if recorded != key.id().to_string() {
@@ -480,13 +474,7 @@ impl DataDir {
         &self,
     ) -> Result<(Config, Store, crate::identity::NodeId, MemberCode), DataDirError> {
         let (config, db) = self.database_to_open()?;
-        let store = Store::open(
-            &db,
-            &StoreOptions {
-                busy_timeout_ms: config.storage.busy_timeout_ms,
-                create: false,
-            },
-        )?;
+        let store = open_existing(&db, &config)?;
         let (key, member) = recorded_identity(store.conn(), &db)?;
         Ok((config, store, key, member))
     }
@@ -584,6 +572,17 @@ impl DataDir {
     pub fn clear_addr(&self) {
         let _ = fs::remove_file(self.addr_path());
     }
+}
+
+/// Opens (and migrates) the database file of an initialised directory.
+fn open_existing(db: &Path, config: &Config) -> Result<Store, DataDirError> {
+    Ok(Store::open(
+        db,
+        &StoreOptions {
+            busy_timeout_ms: config.storage.busy_timeout_ms,
+            create: false,
+        },
+    )?)
 }
 
 /// The node key and member a database records (`init` writes both).

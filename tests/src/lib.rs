@@ -9,6 +9,7 @@
 
 pub mod fake_peer;
 pub mod impair;
+pub mod wire;
 
 use std::{
     fs,

@@ -147,7 +147,16 @@ impl PeerService for FakeService {
         &self,
         _request: Request<pb::HeadsRequest>,
     ) -> Result<Response<pb::HeadsResponse>, Status> {
-        Ok(Response::new(pb::HeadsResponse { heads: Vec::new() }))
+        Ok(Response::new(pb::HeadsResponse::default()))
+    }
+
+    /// Speaks version 1 only: the victims run every anti-entropy round as
+    /// a `Pull`, which is what the scripts answer.
+    async fn hello(
+        &self,
+        _request: Request<pb::HelloRequest>,
+    ) -> Result<Response<pb::HelloResponse>, Status> {
+        Err(Status::unimplemented("version 1"))
     }
 
     async fn hashes(

@@ -397,6 +397,14 @@ impl PeerService for Forward {
         self.unary("Forks", request, |mut c, q| async move { c.forks(q).await })
             .await
     }
+
+    async fn hello(
+        &self,
+        request: Request<pb::HelloRequest>,
+    ) -> Result<Response<pb::HelloResponse>, Status> {
+        self.unary("Hello", request, |mut c, q| async move { c.hello(q).await })
+            .await
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -569,5 +577,18 @@ impl PeerService for Playback {
         request: Request<pb::ForksRequest>,
     ) -> Result<Response<pb::ForksResponse>, Status> {
         self.unary("Forks", request)
+    }
+
+    /// The recorded release did not have it: it answers as tonic answers a
+    /// method it does not serve.
+    async fn hello(
+        &self,
+        request: Request<pb::HelloRequest>,
+    ) -> Result<Response<pb::HelloResponse>, Status> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(("Hello".to_owned(), request.get_ref().encode_to_vec()));
+        Err(Status::unimplemented(""))
     }
 }

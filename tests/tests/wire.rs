@@ -231,6 +231,10 @@ fn todays_node_follows_an_old_server_the_old_way() {
             .count()
     };
     wait_until("three anti-entropy rounds", || rounds(&old) >= 3);
+    assert!(
+        !old.calls_of("Hello").is_empty(),
+        "today's node asks which version its peer speaks"
+    );
     let unrecorded = old.unrecorded.lock().unwrap().clone();
     assert!(
         unrecorded.is_empty(),
@@ -256,6 +260,128 @@ fn todays_node_follows_an_old_server_the_old_way() {
     drop(node);
 }
 
+/// The records of ESP in the recorded sessions.
+const TITLES: [&str; 3] = [
+    "Gender advisers in every peacekeeping contingent",
+    "A helpline for survivors run with civil society",
+    "Quotas for women in the border police",
+];
+
+/// A secretariat and ESP with a few records, then FRA joins and reaches the
+/// secretariat only through a [`Recorder`] (its data directory copied to
+/// `save_client` first, if given). The secretariat receives nothing new
+/// while FRA runs.
+fn session_through_a_recorder(save_client: Option<&Path>) -> (TestNetwork, Recorder) {
+    let mut net = TestNetwork::start(&["ESP"], |_, _| {});
+    let esp = net.member("ESP").conn();
+    for title in TITLES {
+        add_practice(&esp, "best-practice", title, "peacekeeping");
+    }
+    let sec_conn = net.secretariat.conn();
+    wait_until("the secretariat holds ESP's records", || {
+        records_on(&sec_conn).len() >= TITLES.len()
+    });
+    let sec_path = net.secretariat.dir.path.clone();
+    let sec_addr: SocketAddr = net.secretariat.running().addr;
+    let mut recorder = None;
+    net.join("FRA", |dir| {
+        let rec = Recorder::start(key_of(&sec_path), sec_addr, key_of(&dir.path), "FRA");
+        dir.set_network(&[rec.addr], false);
+        if let Some(to) = save_client {
+            wire::copy_data_dir(&dir.path, to);
+        }
+        recorder = Some(rec);
+    });
+    (net, recorder.unwrap())
+}
+
+#[test]
+fn nodes_of_today_speak_version_2_and_a_round_in_sync_is_one_small_call() {
+    let (mut net, recorder) = session_through_a_recorder(None);
+    let fra = net.member("FRA").conn();
+    wait_until("FRA holds ESP's records", || {
+        records_on(&fra).len() >= TITLES.len()
+    });
+    let heads_calls = |r: &Recorder| {
+        r.exchanges()
+            .into_iter()
+            .filter(|e| e.rpc == "Heads")
+            .map(|e| {
+                (
+                    pb::HeadsRequest::decode(e.request.as_slice()).unwrap(),
+                    e.responses
+                        .first()
+                        .map(|a| pb::HeadsResponse::decode(a.as_slice()).unwrap()),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    wait_until("five rounds answered \"unchanged\"", || {
+        heads_calls(&recorder)
+            .iter()
+            .filter(|(_, a)| a.as_ref().is_some_and(|a| a.unchanged))
+            .count()
+            >= 5
+    });
+    let exchanges = recorder.exchanges();
+    let hello = exchanges
+        .iter()
+        .find(|e| e.rpc == "Hello")
+        .expect("FRA says hello");
+    let answer = pb::HelloResponse::decode(hello.responses[0].as_slice()).unwrap();
+    assert_eq!(answer.version, 2);
+    // From the first "unchanged" answer on (the nodes are in sync and the
+    // secretariat stores nothing new), each round is that one call: no
+    // anti-entropy `Pull`, no `Forks`, no second `Heads`.
+    let first = exchanges
+        .iter()
+        .position(|e| {
+            e.rpc == "Heads"
+                && pb::HeadsResponse::decode(e.responses[0].as_slice())
+                    .unwrap()
+                    .unchanged
+        })
+        .unwrap();
+    let after: Vec<&str> = exchanges[first..].iter().map(|e| e.rpc.as_str()).collect();
+    assert!(
+        after.iter().all(|rpc| *rpc == "Heads"),
+        "calls in sync: {after:?}"
+    );
+    for e in &exchanges[first..] {
+        let q = pb::HeadsRequest::decode(e.request.as_slice()).unwrap();
+        let a = pb::HeadsResponse::decode(e.responses[0].as_slice()).unwrap();
+        assert_eq!(q.version, 2);
+        assert!(a.unchanged && a.heads.is_empty() && a.digest == q.known);
+        assert!(
+            e.request.len() + e.responses[0].len() < 200,
+            "an in-sync round's messages are {} + {} bytes",
+            e.request.len(),
+            e.responses[0].len()
+        );
+    }
+    // A new record on the secretariat reaches FRA (live), and changes the
+    // digest: the next round gets the heads again.
+    let seen = recorder.exchanges().len();
+    let id = add_practice(
+        &net.secretariat.conn(),
+        "best-practice",
+        "A new practice",
+        "peacekeeping",
+    );
+    wait_until("FRA holds the new record", || {
+        records_on(&fra).iter().any(|r| r["id"] == id.as_str())
+    });
+    wait_until("a round gets the changed heads", || {
+        recorder.exchanges()[seen..].iter().any(|e| {
+            e.rpc == "Heads"
+                && e.responses.first().is_some_and(|a| {
+                    let a = pb::HeadsResponse::decode(a.as_slice()).unwrap();
+                    !a.unchanged && !a.heads.is_empty()
+                })
+        })
+    });
+}
+
 /// Makes `tests/fixtures/wire-vN/` (N = the protocol this code speaks) from
 /// real processes: a secretariat and ESP with a few records, then FRA joins
 /// and reaches the secretariat only through a [`Recorder`], which writes
@@ -274,34 +400,12 @@ fn record() {
     let out = wire::fixture_dir(version);
     let _ = fs::remove_dir_all(&out);
     fs::create_dir_all(&out).unwrap();
-    let mut net = TestNetwork::start(&["ESP"], |_, _| {});
-    let esp = net.member("ESP").conn();
-    let titles = [
-        "Gender advisers in every peacekeeping contingent",
-        "A helpline for survivors run with civil society",
-        "Quotas for women in the border police",
-    ];
-    for title in titles {
-        add_practice(&esp, "best-practice", title, "peacekeeping");
-    }
-    let sec_conn = net.secretariat.conn();
-    wait_until("the secretariat holds ESP's records", || {
-        records_on(&sec_conn).len() >= titles.len()
-    });
+    let (mut net, recorder) = session_through_a_recorder(Some(&out.join("client")));
     let sec_path = net.secretariat.dir.path.clone();
-    let sec_addr: SocketAddr = net.secretariat.running().addr;
-    let mut recorder = None;
-    net.join("FRA", |dir| {
-        let rec = Recorder::start(key_of(&sec_path), sec_addr, key_of(&dir.path), "FRA");
-        dir.set_network(&[rec.addr], false);
-        wire::copy_data_dir(&dir.path, &out.join("client"));
-        recorder = Some(rec);
-    });
-    let recorder = recorder.unwrap();
     let before = entry_count(&net.secretariat.dir);
     let fra = net.member("FRA").conn();
     wait_until("FRA holds ESP's records", || {
-        records_on(&fra).len() >= titles.len()
+        records_on(&fra).len() >= TITLES.len()
     });
     let rounds = |r: &Recorder| {
         r.exchanges()
@@ -334,6 +438,7 @@ fn record() {
         let heads = client
             .heads(pb::HeadsRequest {
                 network_id: network_id.clone(),
+                ..Default::default()
             })
             .await
             .unwrap()

@@ -12,9 +12,11 @@ use focal_proto::v1::{
     self as pb,
     peer_service_server::{PeerService, PeerServiceServer},
 };
+use prost::Message as _;
+use sha2::{Digest as _, Sha256};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::{Stream, wrappers::ReceiverStream};
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, codec::CompressionEncoding};
 
 use crate::log::{LogHead, LogKey};
 use crate::{
@@ -100,7 +102,57 @@ impl PeerApi {
         })
         .max_decoding_message_size(max)
         .max_encoding_message_size(max)
+        // A `Pull` stream is compressed for a client that offers zstd (gRPC's
+        // own negotiation: older nodes do not, and get it as it was). The
+        // decoding limit above bounds what a compressed request expands to.
+        .send_compressed(CompressionEncoding::Zstd)
+        .accept_compressed(CompressionEncoding::Zstd)
     }
+}
+
+/// The versions of the peer protocol this node speaks (see `peer.proto`).
+pub const PROTOCOL_VERSIONS: [u32; 2] = [1, 2];
+/// The newest of them.
+pub const PROTOCOL_VERSION: u32 = 2;
+/// Optional features this node speaks, by name (none beyond its versions
+/// yet; the list is how a later release adds one without a new version).
+pub const FEATURES: [&str; 0] = [];
+/// Most versions or features a `Hello` may offer.
+pub const MAX_OFFERED: usize = 64;
+
+/// The digest of a list of heads (see `HeadsResponse.digest`): SHA-256 over
+/// the heads sorted by origin and audience.
+pub fn heads_digest(heads: &[pb::LogHead]) -> Vec<u8> {
+    let mut sorted: Vec<&pb::LogHead> = heads.iter().collect();
+    sorted.sort_by(|a, b| (&a.origin, a.audience).cmp(&(&b.origin, b.audience)));
+    let mut hasher = Sha256::new();
+    for head in sorted {
+        hasher.update(&head.origin);
+        hasher.update([u8::try_from(head.audience).unwrap_or(u8::MAX)]);
+        hasher.update(head.seq.to_be_bytes());
+        hasher.update(&head.hash);
+    }
+    hasher.finalize().to_vec()
+}
+
+/// The digest of a list of forks (see `HeadsResponse.forks`): empty if
+/// there are none.
+pub fn forks_digest(forks: &[pb::Fork]) -> Vec<u8> {
+    if forks.is_empty() {
+        return Vec::new();
+    }
+    let mut hasher = Sha256::new();
+    for fork in forks {
+        hasher.update(fork.encode_to_vec());
+    }
+    hasher.finalize().to_vec()
+}
+
+/// A unary answer, not compressed: the small answers would grow.
+fn small<T>(message: T) -> Response<T> {
+    let mut response = Response::new(message);
+    response.disable_compression();
+    response
 }
 
 impl Inner {
@@ -271,7 +323,7 @@ impl PeerService for PeerApi {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Response::new(pb::HandoversResponse { handovers }))
+        Ok(small(pb::HandoversResponse { handovers }))
     }
 
     async fn hashes(
@@ -313,7 +365,7 @@ impl PeerService for PeerApi {
                 None => Vec::new(),
             })
             .collect();
-        Ok(Response::new(pb::HashesResponse { hashes }))
+        Ok(small(pb::HashesResponse { hashes }))
     }
 
     async fn entry(
@@ -371,19 +423,89 @@ impl PeerService for PeerApi {
     ) -> Result<Response<pb::ForksResponse>, Status> {
         let network_id = request.get_ref().network_id.clone();
         let peer = self.inner.peer_member(&request, &network_id)?;
-        let reader = self.inner.reader.clone();
+        let forks = self.inner.forks_for(&peer).await?;
+        Ok(small(pb::ForksResponse { forks }))
+    }
+
+    async fn heads(
+        &self,
+        request: Request<pb::HeadsRequest>,
+    ) -> Result<Response<pb::HeadsResponse>, Status> {
+        let network_id = request.get_ref().network_id.clone();
+        let peer = self.inner.peer_member(&request, &network_id)?;
+        let request = request.into_inner();
+        let mut heads: Vec<pb::LogHead> = self
+            .inner
+            .writer
+            .version_vector()
+            .iter()
+            .filter(|(key, _)| self.inner.may_read(&peer, &key.0, key.1))
+            .map(|(key, head)| to_wire(key, head))
+            .collect();
+        if request.version < 2 {
+            // Version 1: the heads alone.
+            return Ok(small(pb::HeadsResponse {
+                heads,
+                ..Default::default()
+            }));
+        }
+        let digest = heads_digest(&heads);
+        let forks = forks_digest(&self.inner.forks_for(&peer).await?);
+        let unchanged = request.known == digest;
+        if unchanged {
+            heads.clear();
+        }
+        Ok(small(pb::HeadsResponse {
+            heads,
+            digest,
+            unchanged,
+            forks,
+        }))
+    }
+
+    async fn hello(
+        &self,
+        request: Request<pb::HelloRequest>,
+    ) -> Result<Response<pb::HelloResponse>, Status> {
+        let network_id = request.get_ref().network_id.clone();
+        self.inner.peer_member(&request, &network_id)?;
+        let request = request.into_inner();
+        if request.versions.len() > MAX_OFFERED || request.features.len() > MAX_OFFERED {
+            return Err(Status::invalid_argument(format!(
+                "a hello offers at most {MAX_OFFERED} versions and {MAX_OFFERED} features"
+            )));
+        }
+        let version = request
+            .versions
+            .iter()
+            .copied()
+            .filter(|v| PROTOCOL_VERSIONS.contains(v))
+            .max()
+            .unwrap_or(1);
+        let features = request
+            .features
+            .into_iter()
+            .filter(|f| FEATURES.contains(&f.as_str()))
+            .collect();
+        Ok(small(pb::HelloResponse { version, features }))
+    }
+}
+
+impl Inner {
+    /// The forks `peer` may read, as `Forks` lists them. A proof carries
+    /// two entries of its log: only to those who may read it (a fork of a
+    /// member's `secretariat` log reaches the secretariat and that member's
+    /// nodes; the rest of the network learns of it from the secretariat's
+    /// revocation or confirmed rotation).
+    async fn forks_for(&self, peer: &MemberCode) -> Result<Vec<pb::Fork>, Status> {
+        let reader = self.reader.clone();
         let forks = tokio::task::spawn_blocking(move || reader.forks())
             .await
             .map_err(|e| Status::internal(e.to_string()))?
             .map_err(|e| Status::internal(e.to_string()))?;
-        // A proof carries two entries of its log: only to those who may
-        // read it (a fork of a member's `secretariat` log reaches the
-        // secretariat and that member's nodes; the rest of the network
-        // learns of it from the secretariat's revocation or confirmed
-        // rotation).
-        let forks = forks
+        Ok(forks
             .into_iter()
-            .filter(|(f, _, _)| self.inner.may_read(&peer, &f.origin, f.audience))
+            .filter(|(f, _, _)| self.may_read(peer, &f.origin, f.audience))
             .take(MAX_FORKS)
             .map(|(f, _, _)| pb::Fork {
                 position: Some(pb::Position {
@@ -394,25 +516,7 @@ impl PeerService for PeerApi {
                 first: f.first.0.to_vec(),
                 second: f.second.0.to_vec(),
             })
-            .collect();
-        Ok(Response::new(pb::ForksResponse { forks }))
-    }
-
-    async fn heads(
-        &self,
-        request: Request<pb::HeadsRequest>,
-    ) -> Result<Response<pb::HeadsResponse>, Status> {
-        let network_id = request.get_ref().network_id.clone();
-        let peer = self.inner.peer_member(&request, &network_id)?;
-        let heads = self
-            .inner
-            .writer
-            .version_vector()
-            .iter()
-            .filter(|(key, _)| self.inner.may_read(&peer, &key.0, key.1))
-            .map(|(key, head)| to_wire(key, head))
-            .collect();
-        Ok(Response::new(pb::HeadsResponse { heads }))
+            .collect())
     }
 }
 

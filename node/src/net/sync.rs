@@ -257,15 +257,20 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
         }
         Err(e) => return Err(SyncError::from(e).into()),
     };
+    // A peer may compress what it streams (gRPC's own negotiation: an
+    // older node does not); the decoding limit bounds what a compressed
+    // message expands to.
     let mut client = PeerServiceClient::new(channel)
         .max_decoding_message_size(crate::log::PEER_MESSAGE_BYTES)
-        .max_encoding_message_size(crate::log::PEER_MESSAGE_BYTES);
+        .max_encoding_message_size(crate::log::PEER_MESSAGE_BYTES)
+        .accept_compressed(tonic::codec::CompressionEncoding::Zstd);
     let status_key = key.to_string();
     // The last error stays visible after a reconnect, until a newer one.
     update(&config.status, &status_key, |s| {
         s.connected = true;
         s.unreachable_since = None;
     });
+    let version = hello(config, &mut client).await?;
     let mut live = within(
         "starting the live stream",
         client.pull(request(config, true)),
@@ -289,6 +294,8 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
     // what is already on its way.
     let mut caught_up = false;
     let mut last_message = tokio::time::Instant::now();
+    // Version 2: the peer's heads as last answered, and its forks' digest.
+    let mut cache = HeadsCache::default();
     loop {
         tokio::select! {
             () = crate::base::shutdown::stopped(&mut stop) => return Ok(()),
@@ -300,7 +307,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                         tracing::warn!(peer = %status_key, error = %status.message(), suppressed, "replication stream from peer failed");
                     }
                     // A message over our cap is the peer's doing, not the link's.
-                    if status.code() == tonic::Code::OutOfRange {
+                    if oversized(&status) {
                         crate::base::metrics::peer_cut_off("oversized");
                         return Err(cut_off(&status_key, status.message().to_owned()));
                     }
@@ -322,10 +329,35 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                 if !caught_up && last_message.elapsed() < config.anti_entropy {
                     continue;
                 }
-                exchange_forks(config, &mut client, &status_key).await?;
-                let suspects = compare_heads(config, &mut client, &status_key).await;
+                // Version 1 lists the forks and every head each round;
+                // version 2 sends a digest of the heads it holds and gets
+                // them only if they changed, and the forks only if their
+                // digest did.
+                let theirs = if version >= 2 {
+                    let theirs = heads_v2(config, &mut client, &status_key, &mut cache).await?;
+                    if cache.forks_changed() {
+                        exchange_forks(config, &mut client, &status_key).await?;
+                        cache.forks_seen();
+                    }
+                    theirs
+                } else {
+                    exchange_forks(config, &mut client, &status_key).await?;
+                    heads_v1(config, &mut client).await
+                };
+                let compared = match &theirs {
+                    Some(heads) => Some(compare_heads(config, &mut client, &status_key, heads).await),
+                    None => None,
+                };
+                let we_lack = compared.as_ref().map(|(_, lack)| *lack);
+                let suspects = compared.map(|(s, _)| s).unwrap_or_default();
                 settle_all(config, &mut client, &status_key, suspects).await?;
                 fetch_lost_branches(config, &mut client, &status_key, &mut tips).await?;
+                // Version 2 pulls only when the peer holds what this node
+                // lacks: between nodes in sync a round is one `Heads` call.
+                if version >= 2 && we_lack == Some(0) {
+                    after_catch_up(config, &mut client, &status_key).await;
+                    continue;
+                }
                 // Anti-entropy: one round trip when in sync, whatever the
                 // number of documents.
                 let mut round = within("starting an anti-entropy round", client.pull(request(config, false)))
@@ -340,7 +372,14 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                         .into());
                     };
                     let Some(response) = next else { break };
-                    let response = response.map_err(SyncError::Stream)?;
+                    let response = match response {
+                        Ok(response) => response,
+                        Err(status) if oversized(&status) => {
+                            crate::base::metrics::peer_cut_off("oversized");
+                            return Err(cut_off(&status_key, status.message().to_owned()));
+                        }
+                        Err(status) => return Err(SyncError::Stream(status).into()),
+                    };
                     rate.admit(config, &status_key, response.entries.len())?;
                     let suspects = receive(config, &status_key, response, &mut refusals).await?;
                     settle_all(config, &mut client, &status_key, suspects).await?;
@@ -570,26 +609,135 @@ impl RateWindow {
     }
 }
 
-/// Compares the peer's heads (of the logs it lets us read) with ours, for
-/// the status (how far behind each side is), and returns the logs whose
-/// copies differ (a fork to find): a head of the peer at a position where
-/// this node holds another entry, or a position this node's head is at
-/// where the peer holds another.
-async fn compare_heads(
+/// Asks which version of the peer protocol the peer speaks: 1 if it does
+/// not know the question (a node of the first release).
+async fn hello(
     config: &SyncConfig,
     client: &mut PeerServiceClient<tonic::transport::Channel>,
-    peer: &str,
-) -> Vec<(LogKey, u64)> {
-    let Ok(theirs) = within(
+) -> Result<u32, Ended> {
+    let answer = tokio::time::timeout(
+        CALL_DEADLINE,
+        client.hello(pb::HelloRequest {
+            network_id: config.network_id.clone(),
+            versions: crate::net::peer::PROTOCOL_VERSIONS.to_vec(),
+            features: crate::net::peer::FEATURES
+                .iter()
+                .map(|f| (*f).to_owned())
+                .collect(),
+        }),
+    )
+    .await;
+    match answer {
+        Ok(Ok(answer)) => Ok(answer
+            .into_inner()
+            .version
+            .clamp(1, crate::net::peer::PROTOCOL_VERSION)),
+        Ok(Err(status)) if status.code() == tonic::Code::Unimplemented => Ok(1),
+        Ok(Err(status)) => Err(SyncError::Call(status).into()),
+        Err(_) => Err(SyncError::Timeout {
+            what: "saying hello",
+            deadline: CALL_DEADLINE,
+        }
+        .into()),
+    }
+}
+
+/// The peer's heads as it last listed them (version 2), with the digests it
+/// gave.
+#[derive(Default)]
+struct HeadsCache {
+    digest: Vec<u8>,
+    heads: Vec<pb::LogHead>,
+    /// The forks' digest of the last answer, and of the last `Forks` call.
+    forks: Vec<u8>,
+    forks_asked: Option<Vec<u8>>,
+}
+
+impl HeadsCache {
+    fn forks_changed(&self) -> bool {
+        self.forks_asked.as_ref() != Some(&self.forks)
+    }
+
+    fn forks_seen(&mut self) {
+        self.forks_asked = Some(self.forks.clone());
+    }
+}
+
+/// The peer's heads, version 1: all of them, every round (none if it does
+/// not answer: the round pulls anyway).
+async fn heads_v1(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+) -> Option<Vec<pb::LogHead>> {
+    within(
         "comparing heads",
         client.heads(pb::HeadsRequest {
             network_id: config.network_id.clone(),
+            ..Default::default()
+        }),
+    )
+    .await
+    .ok()
+    .map(|answer| answer.into_inner().heads)
+}
+
+/// The peer's heads, version 2: the digest of the last answer goes with the
+/// question, and the heads come back only if they changed. A peer that
+/// says "unchanged" to a digest this node did not send is cut off (no
+/// honest node does).
+async fn heads_v2(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+    cache: &mut HeadsCache,
+) -> Result<Option<Vec<pb::LogHead>>, Ended> {
+    let Ok(answer) = within(
+        "comparing heads",
+        client.heads(pb::HeadsRequest {
+            network_id: config.network_id.clone(),
+            known: cache.digest.clone(),
+            version: 2,
         }),
     )
     .await
     else {
-        return Vec::new();
+        return Ok(None);
     };
+    let answer = answer.into_inner();
+    cache.forks = answer.forks;
+    if answer.unchanged {
+        if cache.digest.is_empty() || answer.digest != cache.digest || !answer.heads.is_empty() {
+            crate::base::metrics::peer_cut_off("garbage");
+            return Err(cut_off(
+                peer,
+                "peer said its heads were unchanged, but not of the digest this node sent".into(),
+            ));
+        }
+    } else {
+        // A digest that is not one is not kept: the next round asks for
+        // every head again.
+        cache.digest = if answer.digest.len() == 32 {
+            answer.digest
+        } else {
+            Vec::new()
+        };
+        cache.heads = answer.heads;
+    }
+    Ok(Some(cache.heads.clone()))
+}
+
+/// Compares the peer's heads (of the logs it lets us read) with ours, for
+/// the status (how far behind each side is). Returns the logs whose copies
+/// differ (a fork to find: a head of the peer at a position where this node
+/// holds another entry, or a position this node's head is at where the
+/// peer holds another), and how many entries the peer holds that this node
+/// lacks.
+async fn compare_heads(
+    config: &SyncConfig,
+    client: &mut PeerServiceClient<tonic::transport::Channel>,
+    peer: &str,
+    theirs: &[pb::LogHead],
+) -> (Vec<(LogKey, u64)>, u64) {
     let ours = config.writer.version_vector();
     let mut we_lack = 0;
     let mut they_have = HashMap::new();
@@ -598,8 +746,8 @@ async fn compare_heads(
     let mut ask_ours = Vec::new();
     let mut ask_theirs = Vec::new();
     let mut suspects = Vec::new();
-    for head in theirs.into_inner().heads {
-        if let Some((key, seq)) = crate::net::peer::from_wire(&head) {
+    for head in theirs {
+        if let Some((key, seq)) = crate::net::peer::from_wire(head) {
             let mine = ours.get(&key).copied();
             we_lack += seq.saturating_sub(mine.map_or(0, |h| h.seq));
             they_have.insert(key, seq);
@@ -654,7 +802,7 @@ async fn compare_heads(
         s.we_lack = we_lack;
         s.they_lack = they_lack;
     });
-    suspects
+    (suspects, we_lack)
 }
 
 /// The peer's hashes at `positions` (`None` where it holds no entry).
@@ -1099,6 +1247,7 @@ async fn peer_heads(
         "comparing heads",
         client.heads(pb::HeadsRequest {
             network_id: config.network_id.clone(),
+            ..Default::default()
         }),
     )
     .await
@@ -1330,6 +1479,15 @@ async fn receive(
 
 /// Logs (within a budget: the peer decides how often) that a peer is cut
 /// off, and returns why.
+/// Whether a stream failed on a message over this node's cap: sent as it
+/// is (`OUT_OF_RANGE`), or compressed and expanding past it while it was
+/// decompressed (`RESOURCE_EXHAUSTED`, said by this node's decoder).
+fn oversized(status: &tonic::Status) -> bool {
+    status.code() == tonic::Code::OutOfRange
+        || (status.code() == tonic::Code::ResourceExhausted
+            && status.message().starts_with("Error decompressing"))
+}
+
 fn cut_off(peer: &str, why: String) -> Ended {
     static CUT_OFF: LogBudget = LogBudget::per_minute(20);
     if let Some(suppressed) = CUT_OFF.admit() {

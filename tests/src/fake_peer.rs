@@ -84,7 +84,12 @@ pub struct FakeService {
     calls: Calls,
     offered: Offered,
     forks_asked: Arc<std::sync::atomic::AtomicUsize>,
+    heads_v2: HeadsV2,
 }
+
+/// The fake's answer to `Heads` when it speaks version 2 (`None`: it
+/// speaks version 1).
+pub type HeadsV2 = Arc<Mutex<Option<pb::HeadsResponse>>>;
 
 #[tonic::async_trait]
 impl PeerService for FakeService {
@@ -147,15 +152,23 @@ impl PeerService for FakeService {
         &self,
         _request: Request<pb::HeadsRequest>,
     ) -> Result<Response<pb::HeadsResponse>, Status> {
-        Ok(Response::new(pb::HeadsResponse::default()))
+        let scripted = self.heads_v2.lock().unwrap().clone();
+        Ok(Response::new(scripted.unwrap_or_default()))
     }
 
-    /// Speaks version 1 only: the victims run every anti-entropy round as
-    /// a `Pull`, which is what the scripts answer.
+    /// Speaks version 1 only (the victims run every anti-entropy round as a
+    /// `Pull`, which is what the scripts answer), unless a test gave it a
+    /// version 2 `Heads` answer.
     async fn hello(
         &self,
         _request: Request<pb::HelloRequest>,
     ) -> Result<Response<pb::HelloResponse>, Status> {
+        if self.heads_v2.lock().unwrap().is_some() {
+            return Ok(Response::new(pb::HelloResponse {
+                version: 2,
+                features: Vec::new(),
+            }));
+        }
         Err(Status::unimplemented("version 1"))
     }
 
@@ -331,6 +344,8 @@ pub struct FakePeer {
     pub offered: Offered,
     /// How many times victims asked `Forks`.
     pub forks_asked: Arc<std::sync::atomic::AtomicUsize>,
+    /// Its `Heads` answer in version 2, if it speaks it.
+    pub heads_v2: HeadsV2,
     pub _runtime: tokio::runtime::Runtime,
 }
 
@@ -363,8 +378,10 @@ impl FakePeer {
             calls: calls.clone(),
             offered: offered.clone(),
             forks_asked: Default::default(),
+            heads_v2: Default::default(),
         };
         let forks_asked = service.forks_asked.clone();
+        let heads_v2 = service.heads_v2.clone();
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let addr = listener.local_addr().unwrap();
         let (conn_tx, conn_rx) = mpsc::channel(16);
@@ -378,7 +395,12 @@ impl FakePeer {
         });
         runtime.spawn(
             tonic::transport::Server::builder()
-                .add_service(PeerServiceServer::new(service))
+                // Compressed, as today's nodes stream to a client that
+                // offers zstd (the victims do).
+                .add_service(
+                    PeerServiceServer::new(service)
+                        .send_compressed(tonic::codec::CompressionEncoding::Zstd),
+                )
                 .serve_with_incoming(ReceiverStream::new(conn_rx)),
         );
         Self {
@@ -387,6 +409,7 @@ impl FakePeer {
             calls,
             offered,
             forks_asked,
+            heads_v2,
             _runtime: runtime,
         }
     }
@@ -538,9 +561,20 @@ impl Fixture {
     /// Starts the network, lets `prepare` write the script (it may use the
     /// network), starts the fake peer and adds it to the roster.
     pub fn start(key: NodeKey, prepare: impl FnOnce(&TestNetwork, &NodeKey) -> Script) -> Self {
+        Self::start_with(key, None, prepare)
+    }
+
+    /// [`Fixture::start`], the fake speaking version 2 of the protocol if
+    /// `heads` is given: its answer to every `Heads` call.
+    pub fn start_with(
+        key: NodeKey,
+        heads: Option<pb::HeadsResponse>,
+        prepare: impl FnOnce(&TestNetwork, &NodeKey) -> Script,
+    ) -> Self {
         let net = TestNetwork::start(&["ESP"], |_, _| {});
         let script = prepare(&net, &key);
         let fake = FakePeer::start(key, &net, script);
+        *fake.heads_v2.lock().unwrap() = heads;
         focal_ok(
             &net.secretariat.conn(),
             &[

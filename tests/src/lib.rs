@@ -201,6 +201,15 @@ impl NodeDir {
         fs::write(&path, lines.join("\n") + "\n").unwrap();
     }
 
+    /// The network id in focal.toml (the node must be in a network).
+    pub fn network_id(&self) -> String {
+        focal_node::base::config::Config::load(&self.path.join("focal.toml"))
+            .unwrap()
+            .network
+            .id
+            .expect("in a network")
+    }
+
     /// Starts `focal-node run` on this directory and waits until it listens.
     pub fn start(&self) -> RunningNode {
         RunningNode::start(self.path.clone(), self.node_key, &[])

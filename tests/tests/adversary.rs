@@ -648,6 +648,67 @@ fn an_oversized_message_is_refused_and_the_peer_cut_off() {
     }
 }
 
+/// 7b. A compressed message that expands past `server.max_message_bytes`
+///     (a zstd bomb: four times the cap of zeros, a few kB on the wire):
+///     the decoder stops at the cap, the peer is cut off as oversized, what
+///     came before it in the stream stays.
+#[test]
+fn a_compressed_message_expanding_past_the_cap_is_refused_and_the_peer_cut_off() {
+    let key = NodeKey::generate().unwrap();
+    let title = "Women's protection advisers in field missions";
+    let h1 = honest(&key, 1, EntryHash::default(), "honestaaaaaa", title);
+    let h2 = honest(&key, 2, h1.hash(), "secondaaaaaa", "Inside the bomb");
+    let script: Script = {
+        let (h1, h2) = (h1.clone(), h2.clone());
+        Box::new(move |_| {
+            vec![
+                message(&[&h1]),
+                raw_message(vec![h2.encode(), vec![0; 4 * MAX_MESSAGE]]),
+            ]
+        })
+    };
+    let fx = Fixture::start(key, |_, _| script);
+    let bomb = "exceeded while decompressing message";
+    for victim in fx.victims() {
+        wait_logged(victim, &["peer session ended", "peer=FRA", bomb]);
+        wait_last_error(victim, &fx.fake.id, bomb);
+        fx.assert_cut_off_with_backoff(victim);
+        wait_listed(victim, &h1, title);
+        assert_holds_exactly(victim, &fx.fake.id, &[&h1]);
+        assert_not_listed(victim, &h2.body.doc_id);
+        assert_verifies(victim);
+    }
+}
+
+/// 7c. Version 2: a peer that answers `Heads` "unchanged" to a digest the
+///     victim never sent (it sent none) is cut off; the entry it streamed
+///     honestly stays.
+#[test]
+fn a_peer_claiming_unchanged_heads_for_a_digest_never_sent_is_cut_off() {
+    let key = NodeKey::generate().unwrap();
+    let title = "A national network of women mediators";
+    let h1 = honest(&key, 1, EntryHash::default(), "honestaaaaaa", title);
+    let script: Script = {
+        let h1 = h1.clone();
+        Box::new(move |_| vec![message(&[&h1])])
+    };
+    let lie = pb::HeadsResponse {
+        unchanged: true,
+        digest: vec![7; 32],
+        ..Default::default()
+    };
+    let fx = Fixture::start_with(key, Some(lie), |_, _| script);
+    let needle = "peer said its heads were unchanged";
+    for victim in fx.victims() {
+        wait_logged(victim, &["disconnecting the peer", needle]);
+        wait_last_error(victim, &fx.fake.id, needle);
+        fx.assert_cut_off_with_backoff(victim);
+        wait_listed(victim, &h1, title);
+        assert_holds_exactly(victim, &fx.fake.id, &[&h1]);
+        assert_verifies(victim);
+    }
+}
+
 /// 8. Bytes that are not an entry: the whole message is dropped (including
 ///    the honest entry before them in it), the peer cut off; an honest
 ///    entry in the stream's earlier message is kept.
@@ -1101,7 +1162,10 @@ fn a_panic_while_storing_refuses_that_entry_and_the_node_goes_on() {
     );
     // What the refused entry and the failed write left: bounded. (Memory
     // peaks at ~30 MB; with RUST_BACKTRACE=1 in the environment, the debug
-    // node symbolizes the contained panic's backtrace once, ~270 MB.)
+    // node symbolizes the contained panic's backtrace once, reading its own
+    // debug information: ~320 MB.)
+    let backtraces = std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0");
+    let bound: u64 = if backtraces { 450 << 20 } else { 100 << 20 };
     for node in [sec, esp] {
         let peak = focal_tests::proc_status_bytes(node.running().pid(), "VmHWM:").expect("VmHWM");
         let log = node.running().log_text().len();
@@ -1111,8 +1175,8 @@ fn a_panic_while_storing_refuses_that_entry_and_the_node_goes_on() {
             node.dir.member
         );
         assert!(
-            peak < 300 << 20,
-            "{}: peak memory {peak} B",
+            peak < bound,
+            "{}: peak memory {peak} B (bound {bound} B)",
             node.dir.member
         );
         assert!(log < 2 << 20, "{}: {log} bytes of log", node.dir.member);

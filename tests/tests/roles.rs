@@ -322,15 +322,6 @@ fn tokens_of_a_schema_v4_database_become_editors() {
     assert!(roles.iter().any(|(name, _)| name == "old-dashboard"));
 }
 
-/// The network id of a node's focal.toml.
-fn network_id_of(dir: &NodeDir) -> String {
-    focal_node::base::config::Config::load(&dir.path.join("focal.toml"))
-        .unwrap()
-        .network
-        .id
-        .expect("in a network")
-}
-
 /// The head of `origin`'s network log in a node's database.
 fn network_head(conn: &Connection, origin: &NodeId) -> (u64, EntryHash) {
     conn.query_row(
@@ -409,7 +400,7 @@ fn a_hand_over_signed_for_another_network_is_not_followed() {
     let nam_db = net.member("NAM").dir.path.join("focal.db");
     {
         let conn = Connection::open(&nam_db).unwrap();
-        let this_network = network_id_of(&net.secretariat.dir);
+        let this_network = net.secretariat.dir.network_id();
         let other_network = "0123456789abcdef0123456789abcdef".to_owned();
         assert_ne!(this_network, other_network);
         let handover = Handover::sign(

@@ -260,6 +260,64 @@ fn todays_node_follows_an_old_server_the_old_way() {
     drop(node);
 }
 
+/// A member's client asking the secretariat: a `Hello` that offers too
+/// much is refused and says why, one that offers no version this node
+/// speaks is answered with version 1, and a `Heads` whose digest is not one
+/// (a megabyte) is answered with every head.
+#[test]
+fn hostile_hellos_and_digests_are_answered_within_limits() {
+    let net = TestNetwork::start(&["ESP"], |_, _| {});
+    let esp = key_of(&net.members[0].dir.path);
+    let sec = key_of(&net.secretariat.dir.path);
+    let network_id = net.secretariat.dir.network_id();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut client = wire::peer_client(&esp, sec.id(), net.secretariat.running().addr).await;
+        let refused = client
+            .hello(pb::HelloRequest {
+                network_id: network_id.clone(),
+                versions: (1..=65).collect(),
+                features: Vec::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+        assert!(
+            refused.message().contains("at most 64 versions"),
+            "{refused}"
+        );
+        let answer = client
+            .hello(pb::HelloRequest {
+                network_id: network_id.clone(),
+                versions: vec![7, 99],
+                features: vec!["teleport".into()],
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((answer.version, answer.features.len()), (1, 0));
+        let answer = client
+            .heads(pb::HeadsRequest {
+                network_id: network_id.clone(),
+                known: vec![0xab; 1 << 20],
+                version: 2,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!answer.unchanged && !answer.heads.is_empty() && answer.digest.len() == 32);
+        let wrong = client
+            .hello(pb::HelloRequest {
+                network_id: "another network".into(),
+                versions: vec![2],
+                features: Vec::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.code(), tonic::Code::PermissionDenied);
+    });
+}
+
 /// The records of ESP in the recorded sessions.
 const TITLES: [&str; 3] = [
     "Gender advisers in every peacekeeping contingent",

@@ -270,13 +270,18 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
         s.connected = true;
         s.unreachable_since = None;
     });
-    let version = hello(config, &mut client).await?;
-    let mut live = within(
-        "starting the live stream",
-        client.pull(request(config, true)),
-    )
-    .await?
-    .into_inner();
+    // The version is asked while the live stream starts (it does not
+    // depend on it): no round trip is added to a reconnection.
+    let mut for_stream = client.clone();
+    let (version, live) = tokio::join!(
+        hello(config, &mut client),
+        within(
+            "starting the live stream",
+            for_stream.pull(request(config, true)),
+        )
+    );
+    let version = version?;
+    let mut live = live?.into_inner();
     // The forks the peer knows of, at once: what lies beyond them is not
     // taken from anyone.
     exchange_forks(config, &mut client, &status_key).await?;

@@ -346,6 +346,40 @@ impl EntryBody {
     }
 }
 
+/// Where `prev` lies in an entry's encoding (after the domain, origin,
+/// audience and sequence number).
+pub const PREV_OFFSET: usize = DOMAIN.len() + 32 + 1 + 8;
+
+/// The chained wire form of an encoded entry: the encoding without its
+/// `prev`, for a message of consecutive entries of one log, where the
+/// receiver puts back the hash of the entry before it ([`rechain`]). The
+/// signature still covers `prev`: an entry put back after the wrong one
+/// does not verify. `None` if the bytes are too short to be an entry.
+pub fn unchain(encoded: &[u8]) -> Option<Vec<u8>> {
+    let end = PREV_OFFSET.checked_add(32)?;
+    if encoded.len() < end {
+        return None;
+    }
+    let mut short = Vec::with_capacity(encoded.len() - 32);
+    short.extend_from_slice(&encoded[..PREV_OFFSET]);
+    short.extend_from_slice(&encoded[end..]);
+    Some(short)
+}
+
+/// Puts `prev` back into an entry of the chained wire form ([`unchain`]).
+pub fn rechain(short: &[u8], prev: &EntryHash) -> Result<Vec<u8>, EntryError> {
+    if short.len() < PREV_OFFSET || short.len() + 32 > MAX_ENTRY_BYTES {
+        return Err(EntryError::Malformed(
+            "a chained entry of impossible length",
+        ));
+    }
+    let mut full = Vec::with_capacity(short.len() + 32);
+    full.extend_from_slice(&short[..PREV_OFFSET]);
+    full.extend_from_slice(&prev.0);
+    full.extend_from_slice(&short[PREV_OFFSET..]);
+    Ok(full)
+}
+
 impl LogEntry {
     /// The canonical encoding: signed bytes followed by the signature.
     pub fn encode(&self) -> Vec<u8> {
@@ -795,6 +829,35 @@ mod tests {
             changes,
         }
         .sign(key.signing_key())
+    }
+
+    #[test]
+    fn a_chained_entry_comes_back_whole_only_after_the_entry_it_follows() {
+        let key = NodeKey::generate().unwrap();
+        let first = entry(&key, vec![change_by(&key)]);
+        let second = EntryBody {
+            seq: 2,
+            prev: first.hash(),
+            ..first.body.clone()
+        }
+        .sign(key.signing_key());
+        let encoded = second.encode();
+        let short = unchain(&encoded).unwrap();
+        assert_eq!(short.len(), encoded.len() - 32);
+        let whole = rechain(&short, &first.hash()).unwrap();
+        assert_eq!(whole, encoded);
+        LogEntry::decode(&whole)
+            .unwrap()
+            .verify(&Limits::default())
+            .unwrap();
+        // Put back after another entry: it decodes, but does not verify.
+        let wrong = rechain(&short, &second.hash()).unwrap();
+        assert!(matches!(
+            LogEntry::decode(&wrong).unwrap().verify(&Limits::default()),
+            Err(EntryError::BadSignature { .. })
+        ));
+        assert!(unchain(&encoded[..PREV_OFFSET + 31]).is_none());
+        assert!(rechain(&short[..PREV_OFFSET - 1], &first.hash()).is_err());
     }
 
     #[test]

@@ -533,6 +533,26 @@ pub fn raw_message(entries: Vec<Vec<u8>>) -> pb::PullResponse {
         entries,
         caught_up: false,
         total: 0,
+        chained: false,
+    }
+}
+
+/// A message in the chained wire form (protocol 2): the first entry whole,
+/// every later one without its `prev`, as given (the test decides whether
+/// they follow each other).
+pub fn chained_message(entries: &[&LogEntry]) -> pb::PullResponse {
+    let mut bytes: Vec<Vec<u8>> = entries.iter().map(|e| e.encode()).collect();
+    for entry in bytes.iter_mut().skip(1) {
+        *entry = focal_node::log::unchain(entry).unwrap();
+    }
+    raw_chained(bytes)
+}
+
+/// Raw bytes as a chained message.
+pub fn raw_chained(entries: Vec<Vec<u8>>) -> pb::PullResponse {
+    pb::PullResponse {
+        chained: true,
+        ..raw_message(entries)
     }
 }
 

@@ -99,7 +99,10 @@ pub fn canonical(rpc: &str, request: bool, bytes: &[u8]) -> Vec<u8> {
         heads
     }
     match (rpc, request) {
-        ("Pull", true) => match pb::PullRequest::decode(bytes) {
+        // A `Pull` request as a node of version 1 reads it: the fields it
+        // does not know (`chained`, asked before the version is known) are
+        // skipped.
+        ("Pull", true) => match PullRequestV1::decode(bytes) {
             Ok(mut q) => {
                 q.have = sorted(q.have);
                 q.encode_to_vec()
@@ -115,6 +118,17 @@ pub fn canonical(rpc: &str, request: bool, bytes: &[u8]) -> Vec<u8> {
         },
         _ => bytes.to_vec(),
     }
+}
+
+/// `PullRequest` as protocol version 1 defined it.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct PullRequestV1 {
+    #[prost(string, tag = "1")]
+    pub network_id: String,
+    #[prost(message, repeated, tag = "2")]
+    pub have: Vec<pb::LogHead>,
+    #[prost(bool, tag = "3")]
+    pub follow: bool,
 }
 
 /// Writes `exchanges` as `exchanges.json` in `dir`.

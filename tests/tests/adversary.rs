@@ -709,6 +709,90 @@ fn a_peer_claiming_unchanged_heads_for_a_digest_never_sent_is_cut_off() {
     }
 }
 
+/// 7d. Protocol 2's chained messages (each entry after the first without
+///     its `prev`, which the receiver puts back): a run reordered, an
+///     entry truncated, an entry of another branch of the log spliced in,
+///     an entry forged. Each is refused and the peer cut off, one variant per
+///     session; the honest chained run that opens every session is kept,
+///     and once the fake sends only honest runs it stays connected and its
+///     next entry arrives.
+#[test]
+fn chained_runs_reordered_truncated_spliced_or_forged_are_refused() {
+    let key = NodeKey::generate().unwrap();
+    let title = "Women in the security-sector reform steering group";
+    let h1 = honest(&key, 1, EntryHash::default(), "chainaaaaaaa", title);
+    let h2 = honest(&key, 2, h1.hash(), "chainbbbbbbb", "Second of the run");
+    let h3 = honest(&key, 3, h2.hash(), "chainccccccc", "Third of the run");
+    // Entry 3 of another branch of the log (signed after h1, not h2),
+    // spliced into the run after h2.
+    let spliced = honest(&key, 3, h1.hash(), "splicedaaaaa", "Spliced in");
+    let mut forged = h3.clone();
+    forged.body.doc_id = record_id(FAKE, "practice", "forgedaaaaaa");
+    let script: Script = {
+        let (h1, h2, h3, spliced, forged) = (
+            h1.clone(),
+            h2.clone(),
+            h3.clone(),
+            spliced.clone(),
+            forged.clone(),
+        );
+        Box::new(move |session| {
+            let opening = chained_message(&[&h1, &h2]);
+            let bad = match session {
+                // h3 put back after h1: its prev is h2's hash.
+                0 => chained_message(&[&h1, &h3, &h2]),
+                1 => {
+                    let mut m = chained_message(&[&h2, &h3]);
+                    m.entries[1].truncate(30);
+                    m
+                }
+                2 => chained_message(&[&h2, &spliced]),
+                3 => chained_message(&[&h2, &forged]),
+                _ => return vec![opening, chained_message(&[&h2, &h3])],
+            };
+            vec![opening, bad]
+        })
+    };
+    let fx = Fixture::start(key, |_, _| script);
+    for victim in fx.victims() {
+        wait_for(
+            &format!("{} to go through every variant", victim.dir.member),
+            victim,
+            || fx.fake.sessions(victim).len() >= 5,
+        );
+        let sessions = fx.fake.sessions(victim);
+        assert!(
+            sessions[..4].iter().all(|s| s.dropped.is_some()),
+            "{}: each bad variant ends its session",
+            victim.dir.member
+        );
+        wait_logged(
+            victim,
+            &[
+                "disconnecting the peer",
+                "a chained entry of impossible length",
+            ],
+        );
+        wait_logged(
+            victim,
+            &["disconnecting the peer", "the signature does not verify"],
+        );
+        wait_listed(victim, &h3, "Third of the run");
+        assert_holds_exactly(victim, &fx.fake.id, &[&h1, &h2, &h3]);
+        assert_not_listed(victim, &spliced.body.doc_id);
+        assert_not_listed(victim, &forged.body.doc_id);
+        // Honest runs only from the fifth session on: it stays.
+        let rounds = fx.fake.rounds(victim);
+        wait_for("three more anti-entropy rounds", victim, || {
+            fx.fake.rounds(victim) >= rounds + 3
+        });
+        let sessions = fx.fake.sessions(victim);
+        assert_eq!(sessions.len(), 5, "{}: {sessions:?}", victim.dir.member);
+        assert!(sessions[4].dropped.is_none(), "{sessions:?}");
+        assert_verifies(victim);
+    }
+}
+
 /// 8. Bytes that are not an entry: the whole message is dropped (including
 ///    the honest entry before them in it), the peer cut off; an honest
 ///    entry in the stream's earlier message is kept.

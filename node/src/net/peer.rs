@@ -22,7 +22,10 @@ use crate::log::{LogHead, LogKey};
 use crate::{
     engine::writer::Writer,
     identity::NodeId,
-    log::{Audience, ENTRY_FRAMING_BYTES, EntryHash, PEER_MESSAGE_BYTES, PULL_FRAMING_BYTES},
+    log::{
+        Audience, ENTRY_FRAMING_BYTES, EntryHash, PEER_MESSAGE_BYTES, PREV_OFFSET,
+        PULL_FRAMING_BYTES, unchain,
+    },
     member::{MemberCode, SECRETARIAT_CODE},
     net::connections::PeerInfo,
     roster::SharedRoster,
@@ -293,7 +296,7 @@ impl PeerService for PeerApi {
                 &peer,
                 Some(key),
                 &mut sent,
-                req.follow,
+                (req.follow, req.chained),
                 &mut live,
                 &tx,
             )
@@ -522,17 +525,45 @@ impl Inner {
 
 type Sender = mpsc::Sender<Result<pb::PullResponse, Status>>;
 
+/// A batch of consecutive entries of one log in the chained wire form
+/// (`PullResponse.chained`), if `wanted` and it holds more than one entry:
+/// every entry after the first without its `prev`. Checks that each entry
+/// does follow the one before it (it always does in a log); if one does
+/// not, the batch goes whole.
+fn chained_form(entries: Vec<Vec<u8>>, wanted: bool) -> (Vec<Vec<u8>>, bool) {
+    if !wanted || entries.len() < 2 {
+        return (entries, false);
+    }
+    let follows = entries.windows(2).all(|pair| {
+        let prev = crate::log::LogEntry::hash_of(&pair[0]);
+        pair[1].get(PREV_OFFSET..PREV_OFFSET + 32) == Some(&prev.0[..])
+    });
+    if !follows {
+        return (entries, false);
+    }
+    let rest: Option<Vec<Vec<u8>>> = entries[1..].iter().map(|e| unchain(e)).collect();
+    match rest {
+        Some(rest) => {
+            let mut chained = Vec::with_capacity(entries.len());
+            chained.extend(entries.into_iter().next());
+            chained.extend(rest);
+            (chained, true)
+        }
+        None => (entries, false),
+    }
+}
+
 /// Sends everything `peer` lacks, then (with `follow`) new entries.
 async fn serve_pull(
     inner: &Inner,
     peer: &MemberCode,
     puller: Option<NodeId>,
     sent: &mut HashMap<LogKey, u64>,
-    follow: bool,
+    (follow, chained): (bool, bool),
     live: &mut broadcast::Receiver<crate::engine::writer::StoredEntry>,
     tx: &Sender,
 ) -> Result<(), Status> {
-    catch_up(inner, peer, sent, tx, true, None).await?;
+    catch_up(inner, peer, sent, tx, true, None, chained).await?;
     if !follow {
         return Ok(());
     }
@@ -551,7 +582,7 @@ async fn serve_pull(
                     // Its last delivery: the anchor's log up to the roster
                     // change, so that its node can tell its operator why.
                     let chain = inner.roster.read().map(|r| r.anchor_chain()).unwrap_or_default();
-                    let _ = catch_up(inner, peer, sent, tx, false, Some(&chain)).await;
+                    let _ = catch_up(inner, peer, sent, tx, false, Some(&chain), chained).await;
                     tracing::warn!(peer_key = %key, "ended the stream of a peer no longer active in the roster");
                     return Err(Status::permission_denied(format!(
                         "key {key} is no longer active in the roster"
@@ -580,17 +611,18 @@ async fn serve_pull(
                         entries: vec![entry.bytes.as_ref().clone()],
                         caught_up: true,
                         total: 0,
+                        chained: false,
                     };
                     if tx.send(Ok(response)).await.is_err() {
                         return Ok(());
                     }
                 } else {
                     // A gap (entries stored while we were behind): read them.
-                    catch_up(inner, peer, sent, tx, false, None).await?;
+                    catch_up(inner, peer, sent, tx, false, None, chained).await?;
                 }
             }
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                catch_up(inner, peer, sent, tx, false, None).await?;
+                catch_up(inner, peer, sent, tx, false, None, chained).await?;
             }
             Err(broadcast::error::RecvError::Closed) => return Ok(()),
         }
@@ -606,6 +638,7 @@ async fn catch_up(
     tx: &Sender,
     announce: bool,
     only: Option<&[NodeId]>,
+    chained: bool,
 ) -> Result<(), Status> {
     let heads = inner.writer.version_vector();
     let mut work: Vec<(LogKey, u64, u64)> = heads
@@ -640,20 +673,28 @@ async fn catch_up(
             // make a message the peer cannot take (it would never get past
             // them). A batch always holds at least one entry.
             let batch = tokio::task::spawn_blocking(move || {
-                reader.entries_after(&key.0, key.1, have, limit, bytes, ENTRY_FRAMING_BYTES)
+                reader
+                    .entries_after(&key.0, key.1, have, limit, bytes, ENTRY_FRAMING_BYTES)
+                    .map(|batch| {
+                        let last = batch.last().map(|(seq, _)| *seq);
+                        let entries: Vec<Vec<u8>> =
+                            batch.into_iter().map(|(_, bytes)| bytes).collect();
+                        (last, chained_form(entries, chained))
+                    })
             })
             .await
             .map_err(|e| Status::internal(e.to_string()))?
             .map_err(|e| Status::internal(e.to_string()))?;
-            let Some(&(last, _)) = batch.last() else {
+            let (Some(last), (entries, chained)) = batch else {
                 break;
             };
             have = last;
             sent.insert(key, last);
             let response = pb::PullResponse {
-                entries: batch.into_iter().map(|(_, bytes)| bytes).collect(),
+                entries,
                 caught_up: false,
                 total: if first { total } else { 0 },
+                chained,
             };
             first = false;
             if tx.send(Ok(response)).await.is_err() {
@@ -665,6 +706,7 @@ async fn catch_up(
         entries: Vec::new(),
         caught_up: true,
         total: if first { total } else { 0 },
+        chained: false,
     };
     let _ = tx.send(Ok(done)).await;
     Ok(())

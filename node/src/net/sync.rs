@@ -25,7 +25,7 @@ use crate::{
     engine::ingest::{ForkRefused, IngestError},
     engine::writer::Writer,
     identity::{NodeId, NodeKey},
-    log::{Audience, EntryHash, LogEntry},
+    log::{Audience, EntryError, EntryHash, LogEntry},
     net::peer::to_wire,
     net::tls,
     roster::SharedRoster,
@@ -1366,7 +1366,29 @@ fn request(config: &SyncConfig, follow: bool) -> pb::PullRequest {
         network_id: config.network_id.clone(),
         have,
         follow,
+        // A node of version 1 ignores it (the field is unknown to it).
+        chained: true,
     }
+}
+
+/// The entries of a message, whole: a chained message's entries get their
+/// `prev` back, each the hash of the entry before it (see
+/// `PullResponse.chained`). A chained entry too short to be one is garbage.
+fn unchained(response: &pb::PullResponse) -> Result<Vec<Vec<u8>>, EntryError> {
+    if !response.chained {
+        return Ok(response.entries.clone());
+    }
+    let mut whole: Vec<Vec<u8>> = Vec::with_capacity(response.entries.len());
+    for bytes in &response.entries {
+        match whole.last() {
+            None => whole.push(bytes.clone()),
+            Some(before) => {
+                let prev = LogEntry::hash_of(before);
+                whole.push(crate::log::rechain(bytes, &prev)?);
+            }
+        }
+    }
+    Ok(whole)
 }
 
 /// Verifies and stores one message's entries. A peer that sent something
@@ -1404,7 +1426,18 @@ async fn receive(
         return Ok(Vec::new());
     }
     let mut entries = Vec::with_capacity(response.entries.len());
-    for bytes in &response.entries {
+    let whole = match unchained(&response) {
+        Ok(whole) => whole,
+        Err(e) => {
+            crate::base::metrics::peer_cut_off("garbage");
+            update(&config.status, peer, |s| {
+                s.rejected += 1;
+                s.last_error = Some(e.to_string());
+            });
+            return Err(cut_off(peer, format!("garbage from peer: {e}")));
+        }
+    };
+    for bytes in &whole {
         match LogEntry::decode(bytes) {
             Ok(entry) => entries.push(entry),
             Err(e) => {

@@ -1425,9 +1425,14 @@ async fn receive(
     if response.entries.is_empty() {
         return Ok(Vec::new());
     }
-    let mut entries = Vec::with_capacity(response.entries.len());
-    let whole = match unchained(&response) {
-        Ok(whole) => whole,
+    let decoded = unchained(&response).and_then(|whole| {
+        whole
+            .iter()
+            .map(|bytes| LogEntry::decode(bytes))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    let entries = match decoded {
+        Ok(entries) => entries,
         Err(e) => {
             crate::base::metrics::peer_cut_off("garbage");
             update(&config.status, peer, |s| {
@@ -1437,19 +1442,6 @@ async fn receive(
             return Err(cut_off(peer, format!("garbage from peer: {e}")));
         }
     };
-    for bytes in &whole {
-        match LogEntry::decode(bytes) {
-            Ok(entry) => entries.push(entry),
-            Err(e) => {
-                crate::base::metrics::peer_cut_off("garbage");
-                update(&config.status, peer, |s| {
-                    s.rejected += 1;
-                    s.last_error = Some(e.to_string());
-                });
-                return Err(cut_off(peer, format!("garbage from peer: {e}")));
-            }
-        }
-    }
     let count = entries.len() as u64;
     let report = config
         .writer

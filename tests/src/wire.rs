@@ -149,9 +149,12 @@ pub fn load(dir: &Path) -> Vec<Exchange> {
 }
 
 /// Copies a data directory, leaving out what a running node leaves behind
-/// (its address, status, lock, log).
+/// (its address, status, lock, log), with the modes a node requires (git
+/// does not keep them): the folder 0700, keys and database 0600.
 pub fn copy_data_dir(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
     fs::create_dir_all(to).unwrap();
+    fs::set_permissions(to, fs::Permissions::from_mode(0o700)).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -171,6 +174,9 @@ pub fn copy_data_dir(from: &Path, to: &Path) {
             copy_data_dir(&path, &to.join(&name));
         } else {
             fs::copy(&path, to.join(&name)).unwrap();
+            let private = name.ends_with(".key") || name.starts_with("focal.db");
+            let mode = if private { 0o600 } else { 0o644 };
+            fs::set_permissions(to.join(&name), fs::Permissions::from_mode(mode)).unwrap();
         }
     }
 }

@@ -265,8 +265,9 @@ fn todays_node_follows_an_old_server_the_old_way() {
 
 /// A member's client asking the secretariat: a `Hello` that offers too
 /// much is refused and says why, one that offers no version this node
-/// speaks is answered with version 1, and a `Heads` whose digest is not one
-/// (a megabyte) is answered with every head.
+/// speaks is answered with version 1, a `Heads` whose digest is not one
+/// (a megabyte) is answered with every head, and a compressed request that
+/// expands past the message cap is refused.
 #[test]
 fn hostile_hellos_and_digests_are_answered_within_limits() {
     let net = TestNetwork::start(&["ESP"], |_, _| {});
@@ -318,6 +319,32 @@ fn hostile_hellos_and_digests_are_answered_within_limits() {
             .await
             .unwrap_err();
         assert_eq!(wrong.code(), tonic::Code::PermissionDenied);
+        // A compressed request that expands past the node's message cap
+        // (16 MiB of zeros, a few kB on the wire) is refused while it is
+        // decompressed, and the node goes on answering.
+        let mut bomber = client
+            .clone()
+            .send_compressed(tonic::codec::CompressionEncoding::Zstd);
+        let refused = bomber
+            .heads(pb::HeadsRequest {
+                network_id: network_id.clone(),
+                known: vec![0; 16 << 20],
+                version: 2,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused}");
+        assert!(refused.message().contains("decompressing"), "{refused}");
+        let answer = client
+            .heads(pb::HeadsRequest {
+                network_id,
+                known: Vec::new(),
+                version: 2,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!answer.heads.is_empty());
     });
 }
 

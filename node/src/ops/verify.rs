@@ -8,7 +8,9 @@
 //! 2. every document: replaying its changes from the log rebuilds exactly the
 //!    stored document (snapshot plus pending changes): same heads, same
 //!    content;
-//! 3. every projection row equals the projection of the rebuilt document.
+//! 3. every projection row equals the projection of the rebuilt document;
+//! 4. the views' summaries (`practice_tally`, `funding_tally`) equal the
+//!    sums of what each record contributes, summed again from the records.
 //!
 //! Changes listed in `dropped_changes` (taken out by a key's cut-off, see
 //! `revocation`) are left out of the replay, as they are out of the document.
@@ -173,7 +175,115 @@ pub fn verify(
         }
     }
     progress("documents", report.documents, count);
+    for summary in &SUMMARIES {
+        verify_summary(conn, summary)?;
+    }
     Ok(report)
+}
+
+/// A view summary of migration 10: its table, the view defining what each
+/// record contributes, the columns of its key, and its sums.
+struct Summary {
+    table: &'static str,
+    contributions: &'static str,
+    key: &'static [&'static str],
+    /// The stored columns and how they are summed from the contributions.
+    sums: &'static [(&'static str, &'static str)],
+}
+
+const SUMMARIES: [Summary; 2] = [
+    Summary {
+        table: "practice_tally",
+        contributions: "practice_contributions",
+        key: &["among", "owner", "visibility", "theme"],
+        sums: &[("n", "count(*)")],
+    },
+    Summary {
+        table: "funding_tally",
+        contributions: "funding_contributions",
+        key: &["among", "dim", "value", "currency", "visibility", "owner"],
+        sums: &[("n", "count(*)"), ("milli", "sum(milli)")],
+    },
+];
+
+/// Compares a summary with its sums made again from the records.
+fn verify_summary(conn: &Connection, summary: &Summary) -> Result<(), VerifyError> {
+    use std::collections::BTreeMap;
+    type Rows = BTreeMap<Vec<String>, Vec<f64>>;
+    let read = |query: String| -> Result<Rows, VerifyError> {
+        let mut stmt = conn.prepare(&query).map_err(sql)?;
+        let mut rows = stmt.query([]).map_err(sql)?;
+        let mut out = Rows::new();
+        let width = summary.key.len();
+        while let Some(row) = rows.next().map_err(sql)? {
+            let key = (0..width)
+                .map(|i| row.get::<_, String>(i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql)?;
+            let sums = (0..summary.sums.len())
+                .map(|i| row.get::<_, f64>(width + i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql)?;
+            out.insert(key, sums);
+        }
+        Ok(out)
+    };
+    let key = summary.key.join(", ");
+    let stored = read(format!(
+        "SELECT {key}, {} FROM {} WHERE n <> 0",
+        summary
+            .sums
+            .iter()
+            .map(|(c, _)| *c)
+            .collect::<Vec<_>>()
+            .join(", "),
+        summary.table
+    ))?;
+    let expected = read(format!(
+        "SELECT {key}, {} FROM {} GROUP BY {key}",
+        summary
+            .sums
+            .iter()
+            .map(|(_, s)| *s)
+            .collect::<Vec<_>>()
+            .join(", "),
+        summary.contributions
+    ))?;
+    let same = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0))
+    };
+    let describe = |sums: Option<&Vec<f64>>| match sums {
+        None => "nothing".to_owned(),
+        Some(sums) => summary
+            .sums
+            .iter()
+            .zip(sums)
+            .map(|((column, _), v)| format!("{column} = {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    for k in stored.keys().chain(expected.keys()) {
+        let (s, e) = (stored.get(k), expected.get(k));
+        if !matches!((s, e), (Some(s), Some(e)) if same(s, e)) {
+            let at = summary
+                .key
+                .iter()
+                .zip(k)
+                .map(|(column, v)| format!("{column} = {v:?}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return fail(format!(
+                "the view summary {} at ({at}) holds {}, but the records sum to {}: \
+                 the summary does not match the records",
+                summary.table,
+                describe(s),
+                describe(e)
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn verify_document(conn: &Connection, id: &str) -> Result<(), VerifyError> {
@@ -312,4 +422,242 @@ fn verify_document(conn: &Connection, id: &str) -> Result<(), VerifyError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, RwLock};
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::{
+        identity::NodeId,
+        records::Theme,
+        store::query::Reader,
+        views::{ViewInput, Views},
+    };
+
+    /// A small deterministic generator (xorshift).
+    struct Dice(u64);
+
+    impl Dice {
+        fn roll(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+
+        fn pick<'a, T>(&mut self, of: &'a [T]) -> &'a T {
+            &of[self.roll(of.len() as u64) as usize]
+        }
+    }
+
+    /// Themes as records hold them: mostly lists of the vocabulary's
+    /// themes, some with a theme twice, some as no correct node writes
+    /// them (peers' records are not validated).
+    fn themes(dice: &mut Dice) -> Value {
+        let some = |dice: &mut Dice| -> Vec<Value> {
+            (0..dice.roll(4))
+                .map(|_| json!(dice.pick(&Theme::ALL[..5]).as_str()))
+                .collect()
+        };
+        match dice.roll(12) {
+            0 => json!("participation"),
+            1 => json!([1, "", {"x": 1}, Theme::ALL[0].as_str()]),
+            2 => Value::Null,
+            _ => Value::Array(some(dice)),
+        }
+    }
+
+    fn funding(dice: &mut Dice) -> Value {
+        let party = |dice: &mut Dice| match dice.roll(5) {
+            0 => json!({"name": "Fund for Peace Initiatives"}),
+            1 => {
+                json!({"name": "Women Mediators Collective", "country": *dice.pick(&["ESP", "NAM"])})
+            }
+            2 => json!({"code": 7}),
+            _ => json!({"code": *dice.pick(&["ESP", "NAM", "SEC", "KEN"])}),
+        };
+        let amount = match dice.roll(8) {
+            0 => json!("lots"),
+            1 => json!(1e300),
+            2 => Value::Null,
+            3 => json!(1234.567),
+            _ => json!(dice.roll(5) * 250_000),
+        };
+        json!({
+            "title": "commitment",
+            "donor": party(dice),
+            "recipient": party(dice),
+            "amount": amount,
+            "currency": *dice.pick(&[json!("EUR"), json!("USD"), json!(""), json!(3), Value::Null]),
+            "themes": themes(dice),
+            "period": {"start": "2025-01-01", "end": "2026-12-31"},
+            "channel": "bilateral",
+            "kind": "financial",
+        })
+    }
+
+    #[test]
+    fn view_summaries_follow_every_write_and_count_as_reading_every_record_does() {
+        let (_dir, path, store) = crate::store::temp_store();
+        let conn = store.conn();
+        let mut dice = Dice(0x2545_f491_4f6c_dd1d);
+        for step in 0..600 {
+            let owner = *dice.pick(&["ESP", "NAM", "SEC"]);
+            let n = dice.roll(30);
+            // Mostly the same type for the same id; now and then a type
+            // that changes, as no correct node writes.
+            let kind = match (n % 2, dice.roll(20)) {
+                (_, 0) => "focal-point",
+                (0, _) => "practice",
+                _ => "funding",
+            };
+            let id = format!("{owner}:x:{n:012}");
+            if dice.roll(15) == 0 {
+                conn.execute("DELETE FROM records WHERE id = ?1", [&id])
+                    .unwrap();
+                continue;
+            }
+            let mut fields = match kind {
+                "funding" => funding(&mut dice),
+                _ => json!({"title": format!("practice {step}"), "themes": themes(&mut dice)}),
+            };
+            let fields = fields.as_object_mut().unwrap();
+            for (key, value) in [
+                ("id", json!(id)),
+                ("type", json!(kind)),
+                ("owner", json!(owner)),
+                (
+                    "visibility",
+                    json!(*dice.pick(&["network", "network", "secretariat", "local"])),
+                ),
+                (
+                    "created",
+                    json!(format!("2026-0{}-01T00:00:00Z", 1 + dice.roll(9))),
+                ),
+                ("updated", json!("2026-10-01T00:00:00Z")),
+                ("deleted", json!(dice.roll(8) == 0)),
+            ] {
+                fields.insert(key.into(), value);
+            }
+            crate::engine::writer::project(conn, &id, fields, &[]).unwrap();
+            if step % 100 == 0 {
+                for summary in &SUMMARIES {
+                    verify_summary(conn, summary).unwrap();
+                }
+            }
+        }
+        for summary in &SUMMARIES {
+            verify_summary(conn, summary).unwrap();
+        }
+        let practices: i64 = conn
+            .query_row("SELECT count(*) FROM practice_tally", [], |r| r.get(0))
+            .unwrap();
+        let funding: i64 = conn
+            .query_row("SELECT count(*) FROM funding_tally", [], |r| r.get(0))
+            .unwrap();
+        assert!(practices > 20 && funding > 50, "{practices} {funding}");
+
+        // A wrong summary is found.
+        conn.execute(
+            "UPDATE funding_tally SET milli = milli + 1000
+             WHERE (among, dim, value, currency, visibility, owner) IN
+             (SELECT among, dim, value, currency, visibility, owner FROM funding_tally
+              WHERE currency <> '' LIMIT 1)",
+            [],
+        )
+        .unwrap();
+        let error = verify_summary(conn, &SUMMARIES[1]).unwrap_err().to_string();
+        assert!(
+            error.contains("the view summary funding_tally at (among = ")
+                && error.contains("but the records sum to n = "),
+            "{error}"
+        );
+        conn.execute(
+            "UPDATE funding_tally SET milli = milli - 1000
+             WHERE (among, dim, value, currency, visibility, owner) IN
+             (SELECT among, dim, value, currency, visibility, owner FROM funding_tally
+              WHERE currency <> '' LIMIT 1)",
+            [],
+        )
+        .unwrap();
+        verify_summary(conn, &SUMMARIES[1]).unwrap();
+        store.close().unwrap();
+
+        // The views count the same from the summaries (no period filter)
+        // as from every matching record (a period that holds them all).
+        let mut roster = crate::roster::Roster::default();
+        for code in ["ESP", "NAM", "SEC"] {
+            roster.members.insert(
+                code.to_owned(),
+                crate::roster::RosterMember {
+                    status: crate::roster::MemberStatus::Active,
+                    keys: Default::default(),
+                    endpoints: Vec::new(),
+                },
+            );
+        }
+        let roster = Arc::new(RwLock::new(roster));
+        for me in ["ESP", "NAM", "SEC"] {
+            let views = Views::new(
+                Reader::new(path.clone(), 1000),
+                roster.clone(),
+                me.parse().unwrap(),
+                NodeId([7; 32]),
+            );
+            for theme in ["", Theme::ALL[0].as_str(), Theme::ALL[3].as_str()] {
+                let summed = ViewInput {
+                    as_of: "2026-11-30".into(),
+                    theme: theme.into(),
+                    ..Default::default()
+                };
+                let read = ViewInput {
+                    period: "1950/2100".into(),
+                    ..summed.clone()
+                };
+                let (a, b) = (
+                    views.practices(&summed).unwrap(),
+                    views.practices(&read).unwrap(),
+                );
+                assert_eq!(
+                    (a.total, &a.by_theme, &a.by_region),
+                    (b.total, &b.by_theme, &b.by_region),
+                    "practices seen by {me}, theme {theme:?}"
+                );
+                assert!(a.total > 0, "{me} {theme}");
+                let (a, b) = (
+                    views.funding(&summed).unwrap(),
+                    views.funding(&read).unwrap(),
+                );
+                assert_eq!(
+                    (
+                        a.total,
+                        &a.totals,
+                        &a.by_donor,
+                        &a.by_recipient,
+                        &a.by_theme,
+                        &a.unfunded_themes,
+                        &a.unfunded_members,
+                        &a.unfunded_recipients
+                    ),
+                    (
+                        b.total,
+                        &b.totals,
+                        &b.by_donor,
+                        &b.by_recipient,
+                        &b.by_theme,
+                        &b.unfunded_themes,
+                        &b.unfunded_members,
+                        &b.unfunded_recipients
+                    ),
+                    "funding seen by {me}, theme {theme:?}"
+                );
+                assert!(a.total > 0, "{me} {theme}");
+                assert!(!theme.is_empty() || !a.totals.is_empty(), "{me}");
+            }
+        }
+    }
 }

@@ -225,6 +225,199 @@ const MIGRATIONS: &[&str] = &[
          kept_at  TEXT NOT NULL
      ) STRICT;
      CREATE INDEX fork_entries_position ON fork_entries (origin, audience, seq);",
+    // 10: view summaries (`views::practices`, `views::funding`): counts and
+    // sums of the practices and funding views, kept by triggers on `records`
+    // in the transaction that changes the record, so that a view sums a few
+    // thousand summary rows instead of reading every matching record's JSON.
+    // What a record adds to a summary is defined once, by a view
+    // (`*_contributions`): the triggers add a record's contributions after
+    // it is written and take them away before it is changed or removed, the
+    // migration sums them over the records already stored, and `verify`
+    // sums them again and compares. A row whose count falls to zero is
+    // removed. Whatever a record holds (a peer's record is not validated
+    // here), its contributions read without error: values of the wrong JSON
+    // type count as absent.
+    //
+    // Practices: per theme filter (`among`: '' for none, else a theme the
+    // practice has), member, visibility and theme ('' counts practices),
+    // the number of practices.
+    "CREATE TABLE practice_tally (
+         among      TEXT NOT NULL,
+         owner      TEXT NOT NULL,
+         visibility TEXT NOT NULL,
+         theme      TEXT NOT NULL,
+         n          INTEGER NOT NULL,
+         PRIMARY KEY (among, owner, visibility, theme)
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX practice_tally_empty ON practice_tally (among) WHERE n = 0;
+     CREATE VIEW practice_contributions (id, among, owner, visibility, theme) AS
+         SELECT r.id, '', r.owner, r.visibility, ''
+           FROM records AS r
+          WHERE r.type = 'practice' AND r.deleted = 0
+         UNION ALL
+         SELECT r.id, '', r.owner, r.visibility, t.value
+           FROM records AS r, json_each(r.json, '$.themes') AS t
+          WHERE r.type = 'practice' AND r.deleted = 0
+            AND json_type(r.json, '$.themes') = 'array'
+            AND t.type = 'text' AND t.value <> ''
+         UNION ALL
+         SELECT r.id, a.value, r.owner, r.visibility, ''
+           FROM records AS r, json_each(r.json, '$.themes') AS a
+          WHERE r.type = 'practice' AND r.deleted = 0
+            AND json_type(r.json, '$.themes') = 'array'
+            AND a.type = 'text' AND a.value <> ''
+            AND NOT EXISTS (SELECT 1 FROM json_each(r.json, '$.themes') AS p
+                             WHERE p.key < a.key AND p.value = a.value)
+         UNION ALL
+         SELECT r.id, a.value, r.owner, r.visibility, t.value
+           FROM records AS r, json_each(r.json, '$.themes') AS a,
+                json_each(r.json, '$.themes') AS t
+          WHERE r.type = 'practice' AND r.deleted = 0
+            AND json_type(r.json, '$.themes') = 'array'
+            AND a.type = 'text' AND a.value <> ''
+            AND NOT EXISTS (SELECT 1 FROM json_each(r.json, '$.themes') AS p
+                             WHERE p.key < a.key AND p.value = a.value)
+            AND t.type = 'text' AND t.value <> '';
+
+     -- Funding: per theme filter (`among`), dimension (`all`, `donor`,
+     -- `recipient`, `country`, `theme`), its value, currency ('' for a
+     -- commitment without an amount that counts), visibility and `owner`
+     -- (for records not visible to the whole network; '' for those that
+     -- are, so that they sum over every member), the number of commitments and the sum of their
+     -- amounts in thousandths. An amount counts when it is a JSON number
+     -- of at most 10^15 and its currency a non-empty text
+     -- (`views::funding::countable`).
+     CREATE TABLE funding_tally (
+         among      TEXT NOT NULL,
+         dim        TEXT NOT NULL,
+         value      TEXT NOT NULL,
+         currency   TEXT NOT NULL,
+         visibility TEXT NOT NULL,
+         owner      TEXT NOT NULL,
+         n          INTEGER NOT NULL,
+         milli      REAL NOT NULL,
+         PRIMARY KEY (among, dim, value, currency, visibility, owner)
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX funding_tally_empty ON funding_tally (among) WHERE n = 0;
+     CREATE VIEW funding_facts (id, visibility, owner, currency, milli, json) AS
+         SELECT r.id, r.visibility,
+                CASE r.visibility WHEN 'network' THEN '' ELSE r.owner END,
+                CASE WHEN json_type(r.json, '$.amount') IN ('integer', 'real')
+                      AND abs(json_extract(r.json, '$.amount')) <= 1e15
+                      AND json_type(r.json, '$.currency') = 'text'
+                      AND json_extract(r.json, '$.currency') <> ''
+                     THEN json_extract(r.json, '$.currency') ELSE '' END,
+                CASE WHEN json_type(r.json, '$.amount') IN ('integer', 'real')
+                      AND abs(json_extract(r.json, '$.amount')) <= 1e15
+                      AND json_type(r.json, '$.currency') = 'text'
+                      AND json_extract(r.json, '$.currency') <> ''
+                     THEN round(json_extract(r.json, '$.amount') * 1000) ELSE 0.0 END,
+                r.json
+           FROM records AS r
+          WHERE r.type = 'funding' AND r.deleted = 0;
+     CREATE VIEW funding_among (id, among) AS
+         SELECT f.id, '' FROM funding_facts AS f
+         UNION ALL
+         SELECT f.id, a.value
+           FROM funding_facts AS f, json_each(f.json, '$.themes') AS a
+          WHERE json_type(f.json, '$.themes') = 'array' AND a.type = 'text' AND a.value <> ''
+            AND NOT EXISTS (SELECT 1 FROM json_each(f.json, '$.themes') AS p
+                             WHERE p.key < a.key AND p.value = a.value);
+     CREATE VIEW funding_dims (id, dim, value) AS
+         SELECT f.id, 'all', '' FROM funding_facts AS f
+         UNION ALL
+         SELECT f.id, 'donor', CASE WHEN json_type(f.json, '$.donor.code') = 'text'
+                                    THEN json_extract(f.json, '$.donor.code')
+                                    WHEN json_type(f.json, '$.donor.name') = 'text'
+                                    THEN json_extract(f.json, '$.donor.name') ELSE '' END
+           FROM funding_facts AS f
+         UNION ALL
+         SELECT f.id, 'recipient', CASE WHEN json_type(f.json, '$.recipient.code') = 'text'
+                                        THEN json_extract(f.json, '$.recipient.code')
+                                        WHEN json_type(f.json, '$.recipient.name') = 'text'
+                                        THEN json_extract(f.json, '$.recipient.name') ELSE '' END
+           FROM funding_facts AS f
+         UNION ALL
+         SELECT f.id, 'country', json_extract(f.json, '$.recipient.country')
+           FROM funding_facts AS f
+          WHERE json_type(f.json, '$.recipient.country') = 'text'
+         UNION ALL
+         SELECT f.id, 'theme', t.value
+           FROM funding_facts AS f, json_each(f.json, '$.themes') AS t
+          WHERE json_type(f.json, '$.themes') = 'array' AND t.type = 'text' AND t.value <> '';
+     CREATE VIEW funding_contributions
+         (id, among, dim, value, currency, visibility, owner, milli) AS
+         SELECT f.id, a.among, d.dim, d.value, f.currency, f.visibility, f.owner, f.milli
+           FROM funding_facts AS f
+           JOIN funding_among AS a ON a.id = f.id
+           JOIN funding_dims AS d ON d.id = f.id;
+
+     CREATE TRIGGER records_tally_insert AFTER INSERT ON records
+     WHEN NEW.type IN ('practice', 'funding') BEGIN
+         INSERT INTO practice_tally (among, owner, visibility, theme, n)
+             SELECT among, owner, visibility, theme, 1 FROM practice_contributions
+              WHERE id = NEW.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n;
+         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
+             SELECT among, dim, value, currency, visibility, owner, 1, milli
+               FROM funding_contributions WHERE id = NEW.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
+     END;
+     CREATE TRIGGER records_tally_before_update BEFORE UPDATE ON records
+     WHEN OLD.type IN ('practice', 'funding') BEGIN
+         INSERT INTO practice_tally (among, owner, visibility, theme, n)
+             SELECT among, owner, visibility, theme, -1 FROM practice_contributions
+              WHERE id = OLD.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n;
+         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
+             SELECT among, dim, value, currency, visibility, owner, -1, -milli
+               FROM funding_contributions WHERE id = OLD.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
+     END;
+     CREATE TRIGGER records_tally_after_update AFTER UPDATE ON records
+     WHEN OLD.type IN ('practice', 'funding') OR NEW.type IN ('practice', 'funding') BEGIN
+         INSERT INTO practice_tally (among, owner, visibility, theme, n)
+             SELECT among, owner, visibility, theme, 1 FROM practice_contributions
+              WHERE id = NEW.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n;
+         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
+             SELECT among, dim, value, currency, visibility, owner, 1, milli
+               FROM funding_contributions WHERE id = NEW.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
+         DELETE FROM practice_tally WHERE n = 0;
+         DELETE FROM funding_tally WHERE n = 0;
+     END;
+     CREATE TRIGGER records_tally_delete BEFORE DELETE ON records
+     WHEN OLD.type IN ('practice', 'funding') BEGIN
+         INSERT INTO practice_tally (among, owner, visibility, theme, n)
+             SELECT among, owner, visibility, theme, -1 FROM practice_contributions
+              WHERE id = OLD.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n;
+         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
+             SELECT among, dim, value, currency, visibility, owner, -1, -milli
+               FROM funding_contributions WHERE id = OLD.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
+         DELETE FROM practice_tally WHERE n = 0;
+         DELETE FROM funding_tally WHERE n = 0;
+     END;
+
+     INSERT INTO practice_tally (among, owner, visibility, theme, n)
+         SELECT among, owner, visibility, theme, count(*) FROM practice_contributions
+          GROUP BY among, owner, visibility, theme;
+     INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
+         SELECT among, dim, value, currency, visibility, owner, count(*), sum(milli)
+           FROM funding_contributions
+          GROUP BY among, dim, value, currency, visibility, owner;
+
+     -- The funding view's member filters (a selected member gives,
+     -- receives, or is the country of a civil-society recipient) read the
+     -- matching commitments through these.
+     CREATE INDEX records_funding_donor ON records (json_extract(json, '$.donor.code'))
+         WHERE type = 'funding';
+     CREATE INDEX records_funding_recipient ON records (json_extract(json, '$.recipient.code'))
+         WHERE type = 'funding';
+     CREATE INDEX records_funding_country ON records (json_extract(json, '$.recipient.country'))
+         WHERE type = 'funding';",
 ];
 
 /// The schema version this binary writes.

@@ -13,8 +13,18 @@
 //! the same commitment, it is counted twice (the views cannot tell two
 //! records of one commitment from two commitments).
 //!
-//! The sums cover every match, read once on the first page; the rows of a
-//! page are read apart, in [`ORDER`] (the `records_funding` index).
+//! The sums cover every match, on the first page. Without a member or
+//! period filter they are sums of the `funding_tally` summary (migration
+//! 10, kept by the database's triggers in the transaction that writes each
+//! record): a few rows per party, theme and currency, however many
+//! commitments there are. With a member filter, the matching commitments
+//! are found through the indexes of donor, recipient and country, and read
+//! once; with a period filter (not in the summary), every match is read
+//! once. Both ways count the same: an amount counts when it is a JSON
+//! number of at most 10^15 with a currency ([`countable`]), summed in
+//! thousandths, so that sums are exact and equal whichever way they were
+//! made. The rows of a page are read apart, in [`ORDER`] (the
+//! `records_funding` index).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -152,29 +162,51 @@ pub struct PartyTotal {
     pub totals: Vec<CurrencyTotal>,
 }
 
+/// The largest amount that counts in the sums.
+pub const MAX_COUNTED_AMOUNT: f64 = 1e15;
+
+/// The currency and the amount in thousandths a commitment adds to the
+/// sums, if its amount counts: a number of at most [`MAX_COUNTED_AMOUNT`]
+/// with a currency (what `funding_tally` sums, migration 10).
+pub fn countable(amount: Option<f64>, currency: Option<&str>) -> Option<(&str, f64)> {
+    match (amount, currency) {
+        (Some(amount), Some(currency))
+            if amount.abs() <= MAX_COUNTED_AMOUNT && !currency.is_empty() =>
+        {
+            Some((currency, (amount * 1000.0).round()))
+        }
+        _ => None,
+    }
+}
+
 /// Sums per currency, kept sorted.
 #[derive(Default)]
 struct Sums {
     commitments: u64,
+    /// Per currency: thousandths, commitments.
     by_currency: BTreeMap<String, (f64, u64)>,
 }
 
 impl Sums {
     fn add(&mut self, row: &FundingRow) {
         self.commitments += 1;
-        if let (Some(amount), Some(currency)) = (row.amount, &row.currency) {
-            let entry = self.by_currency.entry(currency.clone()).or_default();
-            entry.0 += amount;
-            entry.1 += 1;
+        if let Some((currency, milli)) = countable(row.amount, row.currency.as_deref()) {
+            self.add_amount(currency, 1, milli);
         }
+    }
+
+    fn add_amount(&mut self, currency: &str, n: u64, milli: f64) {
+        let entry = self.by_currency.entry(currency.to_owned()).or_default();
+        entry.0 += milli;
+        entry.1 += n;
     }
 
     fn totals(&self) -> Vec<CurrencyTotal> {
         self.by_currency
             .iter()
-            .map(|(currency, (amount, n))| CurrencyTotal {
+            .map(|(currency, (milli, n))| CurrencyTotal {
                 currency: currency.clone(),
-                amount: *amount,
+                amount: milli / 1000.0,
                 commitments: *n,
             })
             .collect()
@@ -238,13 +270,25 @@ pub(crate) fn query(
             "json_extract(json, '$.period.end')",
         );
     }
+    // Parties, amounts and currencies as `funding_tally` reads them: a
+    // value of the wrong JSON type counts as absent.
     const COLUMNS: &str = "id, owner, title,
-        coalesce(json_extract(json, '$.donor.code'), json_extract(json, '$.donor.name')),
-        coalesce(json_extract(json, '$.recipient.code'), json_extract(json, '$.recipient.name')),
+        CASE WHEN json_type(json, '$.donor.code') = 'text' THEN json_extract(json, '$.donor.code')
+             WHEN json_type(json, '$.donor.name') = 'text' THEN json_extract(json, '$.donor.name')
+        END,
+        CASE WHEN json_type(json, '$.recipient.code') = 'text'
+             THEN json_extract(json, '$.recipient.code')
+             WHEN json_type(json, '$.recipient.name') = 'text'
+             THEN json_extract(json, '$.recipient.name')
+        END,
         json_extract(json, '$.channel'), json_extract(json, '$.kind'),
-        json_extract(json, '$.amount'), json_extract(json, '$.currency'),
+        CASE WHEN json_type(json, '$.amount') IN ('integer', 'real')
+             THEN json_extract(json, '$.amount') END,
+        CASE WHEN json_type(json, '$.currency') = 'text' THEN json_extract(json, '$.currency') END,
         json_extract(json, '$.period.start'), json_extract(json, '$.period.end'),
-        json_extract(json, '$.themes'), json_extract(json, '$.recipient.country')";
+        json_extract(json, '$.themes'),
+        CASE WHEN json_type(json, '$.recipient.country') = 'text'
+             THEN json_extract(json, '$.recipient.country') END";
     let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<FundingRow> {
         Ok(FundingRow {
             id: r.get(0)?,
@@ -265,6 +309,31 @@ pub(crate) fn query(
 
     // The sums, over every match (first page only).
     let (total, sums) = match after {
+        None if selection.period.is_none() && !selection.filters_members() => {
+            let mut t = Where::default();
+            t.push(
+                "among = ?",
+                [text(selection.theme.map_or("", |theme| theme.as_str()))],
+            );
+            readable(&mut t, ctx);
+            let tally = conn
+                .prepare_cached(&format!(
+                    "SELECT dim, value, currency, sum(n), sum(milli) FROM funding_tally {}
+                     GROUP BY dim, value, currency",
+                    t.sql()
+                ))?
+                .query_map(t.args(), |r| {
+                    Ok(Tally {
+                        dim: r.get(0)?,
+                        value: r.get(1)?,
+                        currency: r.get(2)?,
+                        n: r.get::<_, i64>(3)?.max(0) as u64,
+                        milli: r.get(4)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            summarize_tally(&tally, &selection, &selected)
+        }
         None => {
             let everything = conn
                 .prepare_cached(&format!("SELECT {COLUMNS} FROM records {}", w.sql()))?
@@ -322,6 +391,59 @@ struct Summary {
     unfunded_recipients: Vec<String>,
 }
 
+/// A row of `funding_tally`, summed over visibilities and owners.
+struct Tally {
+    dim: String,
+    value: String,
+    currency: String,
+    n: u64,
+    milli: f64,
+}
+
+/// The count and the sums of the commitments that `tally` sums.
+fn summarize_tally(
+    tally: &[Tally],
+    selection: &Selection,
+    selected: &[super::MemberInfo],
+) -> (u64, Summary) {
+    let mut all = Sums::default();
+    let mut donors: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut recipients: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut themes: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut parties: BTreeSet<&str> = BTreeSet::new();
+    let mut funded: BTreeSet<&str> = BTreeSet::new();
+    for row in tally {
+        let sums = match row.dim.as_str() {
+            "all" => &mut all,
+            "donor" => {
+                parties.insert(&row.value);
+                donors.entry(row.value.clone()).or_default()
+            }
+            "recipient" => {
+                parties.insert(&row.value);
+                funded.insert(&row.value);
+                recipients.entry(row.value.clone()).or_default()
+            }
+            "theme" => themes.entry(row.value.clone()).or_default(),
+            "country" => {
+                parties.insert(&row.value);
+                funded.insert(&row.value);
+                continue;
+            }
+            _ => continue,
+        };
+        sums.commitments += row.n;
+        if !row.currency.is_empty() {
+            sums.add_amount(&row.currency, row.n, row.milli);
+        }
+    }
+    let total = all.commitments;
+    let summary = Summary::of(
+        all, donors, recipients, themes, &parties, &funded, selection, selected,
+    );
+    (total, summary)
+}
+
 /// The count and the sums of `commitments` (every match).
 fn summarize(
     commitments: &[FundingRow],
@@ -341,7 +463,7 @@ fn summarize(
             .entry(row.recipient.clone())
             .or_default()
             .add(row);
-        for theme in &row.themes {
+        for theme in row.themes.iter().filter(|t| !t.is_empty()) {
             themes.entry(theme.clone()).or_default().add(row);
         }
         parties.insert(&row.donor);
@@ -352,40 +474,59 @@ fn summarize(
             funded.insert(country);
         }
     }
-    let by_theme = Theme::ALL
-        .iter()
-        .filter_map(|t| {
-            themes.remove(t.as_str()).map(|sums| PartyTotal {
-                party: t.as_str().to_owned(),
-                commitments: sums.commitments,
-                totals: sums.totals(),
-            })
-        })
-        .collect::<Vec<_>>();
-    let unfunded_themes = Theme::ALL
-        .iter()
-        .filter(|t| selection.theme.is_none_or(|wanted| wanted == **t))
-        .filter(|t| !by_theme.iter().any(|b| b.party == t.as_str()))
-        .map(|t| t.as_str().to_owned())
-        .collect();
-    let unfunded_members = selected
-        .iter()
-        .filter(|m| m.is_expected() && !parties.contains(m.code.as_str()))
-        .map(|m| m.code.clone())
-        .collect();
-    let unfunded_recipients = selected
-        .iter()
-        .filter(|m| m.is_expected() && !funded.contains(m.code.as_str()))
-        .map(|m| m.code.clone())
-        .collect();
-    let summary = Summary {
-        totals: all.totals(),
-        by_donor: party_totals(donors),
-        by_recipient: party_totals(recipients),
-        by_theme,
-        unfunded_themes,
-        unfunded_members,
-        unfunded_recipients,
-    };
+    let summary = Summary::of(
+        all, donors, recipients, themes, &parties, &funded, selection, selected,
+    );
     (commitments.len() as u64, summary)
+}
+
+impl Summary {
+    /// The summary of these sums.
+    #[allow(clippy::too_many_arguments)]
+    fn of(
+        all: Sums,
+        donors: BTreeMap<String, Sums>,
+        recipients: BTreeMap<String, Sums>,
+        mut themes: BTreeMap<String, Sums>,
+        parties: &BTreeSet<&str>,
+        funded: &BTreeSet<&str>,
+        selection: &Selection,
+        selected: &[super::MemberInfo],
+    ) -> Summary {
+        let by_theme = Theme::ALL
+            .iter()
+            .filter_map(|t| {
+                themes.remove(t.as_str()).map(|sums| PartyTotal {
+                    party: t.as_str().to_owned(),
+                    commitments: sums.commitments,
+                    totals: sums.totals(),
+                })
+            })
+            .collect::<Vec<_>>();
+        let unfunded_themes = Theme::ALL
+            .iter()
+            .filter(|t| selection.theme.is_none_or(|wanted| wanted == **t))
+            .filter(|t| !by_theme.iter().any(|b| b.party == t.as_str()))
+            .map(|t| t.as_str().to_owned())
+            .collect();
+        let unfunded_members = selected
+            .iter()
+            .filter(|m| m.is_expected() && !parties.contains(m.code.as_str()))
+            .map(|m| m.code.clone())
+            .collect();
+        let unfunded_recipients = selected
+            .iter()
+            .filter(|m| m.is_expected() && !funded.contains(m.code.as_str()))
+            .map(|m| m.code.clone())
+            .collect();
+        Summary {
+            totals: all.totals(),
+            by_donor: party_totals(donors),
+            by_recipient: party_totals(recipients),
+            by_theme,
+            unfunded_themes,
+            unfunded_members,
+            unfunded_recipients,
+        }
+    }
 }

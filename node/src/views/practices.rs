@@ -2,11 +2,15 @@
 //! with counts. A practice has no date of its own: the period filter applies
 //! to the day it was recorded (`created`).
 //!
-//! The counts cover every match: on the first page every match is read
-//! once for them (counting apart in SQL, a count per owner and one per
-//! theme through `json_each`, was measured slower: BENCHMARKS.md, each pass
-//! re-reading the JSON). The rows of a page are read apart, in [`ORDER`]
-//! (the `records_practices` index) from where the previous page ended.
+//! The counts cover every match, on the first page. Without a period
+//! filter they are sums of the `practice_tally` summary (migration 10: per
+//! theme filter, member, visibility and theme, kept by the database's
+//! triggers in the transaction that writes each record), a few thousand
+//! rows however many practices there are. With a period filter (a
+//! practice's day is not in the summary) every match is read once. The two
+//! count the same: themes that are non-empty texts, each time a practice
+//! names them. The rows of a page are read apart, in [`ORDER`] (the
+//! `records_practices` index) from where the previous page ended.
 
 use std::collections::BTreeMap;
 
@@ -141,14 +145,41 @@ pub(crate) fn query(
     let mut total = 0;
     let mut themes: BTreeMap<String, u64> = BTreeMap::new();
     let mut regions: BTreeMap<String, u64> = BTreeMap::new();
-    if after.is_none() {
+    if after.is_none() && selection.period.is_none() {
+        let mut t = Where::default();
+        t.push(
+            "among = ?",
+            [text(selection.theme.map_or("", |theme| theme.as_str()))],
+        );
+        readable(&mut t, ctx);
+        select::owned_by_selected(&mut t, "owner", &selection, &selected);
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT owner, theme, sum(n) FROM practice_tally {} GROUP BY owner, theme",
+            t.sql()
+        ))?;
+        let mut rows = stmt.query(t.args())?;
+        while let Some(r) = rows.next()? {
+            let owner: String = r.get(0)?;
+            let theme: String = r.get(1)?;
+            let n = r.get::<_, i64>(2)?.max(0) as u64;
+            if theme.is_empty() {
+                total += n;
+                let region = members.get(&owner).and_then(|m| m.region.clone());
+                *regions
+                    .entry(region.unwrap_or_else(|| UNKNOWN_REGION.to_owned()))
+                    .or_default() += n;
+            } else {
+                *themes.entry(theme).or_default() += n;
+            }
+        }
+    } else if after.is_none() {
         let mut stmt =
             conn.prepare_cached(&format!("SELECT {COLUMNS} FROM records {}", w.sql()))?;
         let mut rows = stmt.query(w.args())?;
         while let Some(r) = rows.next()? {
             let practice = row(r)?;
             total += 1;
-            for theme in practice.themes {
+            for theme in practice.themes.into_iter().filter(|t| !t.is_empty()) {
                 *themes.entry(theme).or_default() += 1;
             }
             *regions

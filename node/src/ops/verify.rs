@@ -18,7 +18,7 @@
 use std::collections::BTreeSet;
 
 use automerge::Automerge;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::{
     doc,
@@ -178,7 +178,35 @@ pub fn verify(
     for summary in &SUMMARIES {
         verify_summary(conn, summary)?;
     }
+    verify_follow_up_facts(conn)?;
     Ok(report)
+}
+
+/// Compares `follow_up_facts` with the follow-ups read again from the
+/// records.
+fn verify_follow_up_facts(conn: &Connection) -> Result<(), VerifyError> {
+    for (query, says) in [
+        (
+            "SELECT id FROM (SELECT * FROM follow_up_source EXCEPT SELECT * FROM follow_up_facts)",
+            "is missing from follow_up_facts or differs there",
+        ),
+        (
+            "SELECT id FROM (SELECT * FROM follow_up_facts EXCEPT SELECT * FROM follow_up_source)",
+            "is in follow_up_facts but no such follow-up is stored",
+        ),
+    ] {
+        let first: Option<String> = conn
+            .query_row(&format!("{query} LIMIT 1"), [], |r| r.get(0))
+            .optional()
+            .map_err(sql)?;
+        if let Some(id) = first {
+            return fail(format!(
+                "follow-up {id}, as the records hold it, {says}: the follow-up view's facts do \
+                 not match the records"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A view summary of migration 10: its table, the view defining what each
@@ -510,10 +538,11 @@ mod tests {
             let n = dice.roll(30);
             // Mostly the same type for the same id; now and then a type
             // that changes, as no correct node writes.
-            let kind = match (n % 2, dice.roll(20)) {
+            let kind = match (n % 3, dice.roll(20)) {
                 (_, 0) => "focal-point",
                 (0, _) => "practice",
-                _ => "funding",
+                (1, _) => "funding",
+                _ => "follow-up",
             };
             let id = format!("{owner}:x:{n:012}");
             if dice.roll(15) == 0 {
@@ -523,6 +552,15 @@ mod tests {
             }
             let mut fields = match kind {
                 "funding" => funding(&mut dice),
+                "follow-up" => json!({
+                    "decision": *dice.pick(&[json!("SEC:decision:aaaaaaaaaaaa"),
+                                             json!("SEC:decision:bbbbbbbbbbbb"), json!(5)]),
+                    "status": *dice.pick(&[json!("met"), json!("in-progress"), json!(3)]),
+                    "date": *dice.pick(&[json!("2026-03-01"), Value::Null, json!(20260301)]),
+                    "year": *dice.pick(&[json!(2026), json!("2026"), json!(2025.5)]),
+                    "text": *dice.pick(&[json!({"en": {"text": "Done.", "original": true}}),
+                                         json!("plain")]),
+                }),
                 _ => json!({"title": format!("practice {step}"), "themes": themes(&mut dice)}),
             };
             let fields = fields.as_object_mut().unwrap();
@@ -553,6 +591,29 @@ mod tests {
         for summary in &SUMMARIES {
             verify_summary(conn, summary).unwrap();
         }
+        verify_follow_up_facts(conn).unwrap();
+        let facts: i64 = conn
+            .query_row("SELECT count(*) FROM follow_up_facts", [], |r| r.get(0))
+            .unwrap();
+        assert!(facts > 3, "{facts}");
+        conn.execute(
+            "UPDATE follow_up_facts SET latest = '2001-01-01'
+             WHERE id = (SELECT id FROM follow_up_facts LIMIT 1)",
+            [],
+        )
+        .unwrap();
+        let error = verify_follow_up_facts(conn).unwrap_err().to_string();
+        assert!(
+            error.contains("is missing from follow_up_facts or differs"),
+            "{error}"
+        );
+        conn.execute("DELETE FROM follow_up_facts", []).unwrap();
+        conn.execute(
+            "INSERT INTO follow_up_facts SELECT * FROM follow_up_source",
+            [],
+        )
+        .unwrap();
+        verify_follow_up_facts(conn).unwrap();
         let practices: i64 = conn
             .query_row("SELECT count(*) FROM practice_tally", [], |r| r.get(0))
             .unwrap();

@@ -225,8 +225,10 @@ const MIGRATIONS: &[&str] = &[
          kept_at  TEXT NOT NULL
      ) STRICT;
      CREATE INDEX fork_entries_position ON fork_entries (origin, audience, seq);",
-    // 10: view summaries (`views::practices`, `views::funding`): counts and
-    // sums of the practices and funding views, kept by triggers on `records`
+    // 10: view summaries (`views::practices`, `views::funding`,
+    // `views::follow_up`): counts and sums of the practices and funding
+    // views, and the follow-ups read out of their JSON, kept by triggers on
+    // `records`
     // in the transaction that changes the record, so that a view sums a few
     // thousand summary rows instead of reading every matching record's JSON.
     // What a record adds to a summary is defined once, by a view
@@ -408,6 +410,61 @@ const MIGRATIONS: &[&str] = &[
          SELECT among, dim, value, currency, visibility, owner, count(*), sum(milli)
            FROM funding_contributions
           GROUP BY among, dim, value, currency, visibility, owner;
+
+     -- Follow-ups as the follow-up view reads them (`views::follow_up`),
+     -- each read out of its JSON once, when it is written: per decision and
+     -- member, the latest first. `latest` is the day that orders a member's
+     -- updates (its date; a year-only update counts as the year's last
+     -- day; else the day it was written). Values of the wrong JSON type
+     -- count as absent; a follow-up that names no decision has no row.
+     CREATE TABLE follow_up_facts (
+         id         TEXT PRIMARY KEY NOT NULL,
+         decision   TEXT NOT NULL,
+         owner      TEXT NOT NULL,
+         visibility TEXT NOT NULL,
+         latest     TEXT NOT NULL,
+         updated    TEXT NOT NULL,
+         status     TEXT,
+         date       TEXT,
+         year       INTEGER,
+         text       TEXT
+     ) STRICT;
+     CREATE INDEX follow_up_facts_latest
+         ON follow_up_facts (decision, owner, latest DESC, updated DESC, id DESC);
+     CREATE VIEW follow_up_source
+         (id, decision, owner, visibility, latest, updated, status, date, year, text) AS
+         SELECT r.id, json_extract(r.json, '$.decision'), r.owner, r.visibility,
+                coalesce(CASE WHEN json_type(r.json, '$.date') = 'text'
+                              THEN json_extract(r.json, '$.date') END,
+                         CASE WHEN json_type(r.json, '$.year') = 'integer'
+                              THEN json_extract(r.json, '$.year') || '-12-31' END,
+                         substr(r.updated, 1, 10)),
+                r.updated,
+                CASE WHEN json_type(r.json, '$.status') = 'text'
+                     THEN json_extract(r.json, '$.status') END,
+                CASE WHEN json_type(r.json, '$.date') = 'text'
+                     THEN json_extract(r.json, '$.date') END,
+                CASE WHEN json_type(r.json, '$.year') = 'integer'
+                     THEN json_extract(r.json, '$.year') END,
+                CASE WHEN json_type(r.json, '$.text') = 'object'
+                     THEN json_extract(r.json, '$.text') END
+           FROM records AS r
+          WHERE r.type = 'follow-up' AND r.deleted = 0
+            AND json_type(r.json, '$.decision') = 'text';
+     CREATE TRIGGER records_follow_up_insert AFTER INSERT ON records
+     WHEN NEW.type = 'follow-up' BEGIN
+         INSERT INTO follow_up_facts SELECT * FROM follow_up_source WHERE id = NEW.id;
+     END;
+     CREATE TRIGGER records_follow_up_update AFTER UPDATE ON records
+     WHEN OLD.type = 'follow-up' OR NEW.type = 'follow-up' BEGIN
+         DELETE FROM follow_up_facts WHERE id = OLD.id;
+         INSERT INTO follow_up_facts SELECT * FROM follow_up_source WHERE id = NEW.id;
+     END;
+     CREATE TRIGGER records_follow_up_delete AFTER DELETE ON records
+     WHEN OLD.type = 'follow-up' BEGIN
+         DELETE FROM follow_up_facts WHERE id = OLD.id;
+     END;
+     INSERT INTO follow_up_facts SELECT * FROM follow_up_source;
 
      -- The funding view's member filters (a selected member gives,
      -- receives, or is the country of a civil-society recipient) read the

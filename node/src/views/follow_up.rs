@@ -24,8 +24,10 @@
 //! shown. The member filters are SQL (a selected member responsible, all
 //! members, or an update by a selected member: `records_follow_ups`), so a
 //! page holds only decisions the view lists; the updates are read for the
-//! page's decisions only, and the summary, on the first page, counts every
-//! match.
+//! page's decisions only, from `follow_up_facts` (migration 10: each
+//! follow-up's fields read out of its JSON once, when it is written, by
+//! the database's triggers), and the summary, on the first page, counts
+//! every match.
 
 use rusqlite::Connection;
 
@@ -388,26 +390,17 @@ fn latest_updates(
     id: &str,
 ) -> Result<Vec<MemberUpdate>, ViewError> {
     let mut w = Where::default();
-    w.push("type = 'follow-up'", []);
-    w.push("json_extract(json, '$.decision') = ?", [text(id)]);
-    w.push("deleted = 0", []);
+    w.push("decision = ?", [text(id)]);
     readable(&mut w, ctx);
     select::owned_by_selected(&mut w, "owner", selection, selected);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT owner, id, status, date, year, text FROM (
-             SELECT id, owner,
-                    json_extract(json, '$.status') AS status,
-                    json_extract(json, '$.date') AS date,
-                    json_extract(json, '$.year') AS year,
-                    json_extract(json, '$.text') AS text,
+             SELECT id, owner, status, date, year, text,
                     row_number() OVER (
-                        PARTITION BY owner
-                        ORDER BY coalesce(json_extract(json, '$.date'),
-                                          json_extract(json, '$.year') || '-12-31',
-                                          substr(updated, 1, 10)) DESC,
-                                 updated DESC, id DESC) AS latest
-             FROM records INDEXED BY records_follow_ups {})
-         WHERE latest = 1
+                        PARTITION BY owner ORDER BY latest DESC, updated DESC, id DESC
+                    ) AS rank
+             FROM follow_up_facts INDEXED BY follow_up_facts_latest {})
+         WHERE rank = 1
          ORDER BY owner",
         w.sql()
     ))?;

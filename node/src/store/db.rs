@@ -415,8 +415,9 @@ const MIGRATIONS: &[&str] = &[
      -- each read out of its JSON once, when it is written: per decision and
      -- member, the latest first. `latest` is the day that orders a member's
      -- updates (its date; a year-only update counts as the year's last
-     -- day; else the day it was written). Values of the wrong JSON type
-     -- count as absent; a follow-up that names no decision has no row.
+     -- day; else the day it was written); `text` is the original text
+     -- (else the first language's). Values of the wrong JSON type count
+     -- as absent; a follow-up that names no decision has no row.
      CREATE TABLE follow_up_facts (
          id         TEXT PRIMARY KEY NOT NULL,
          decision   TEXT NOT NULL,
@@ -446,8 +447,16 @@ const MIGRATIONS: &[&str] = &[
                      THEN json_extract(r.json, '$.date') END,
                 CASE WHEN json_type(r.json, '$.year') = 'integer'
                      THEN json_extract(r.json, '$.year') END,
-                CASE WHEN json_type(r.json, '$.text') = 'object'
-                     THEN json_extract(r.json, '$.text') END
+                coalesce(
+                    (SELECT json_extract(e.value, '$.text') FROM json_each(r.json, '$.text') AS e
+                      WHERE json_type(r.json, '$.text') = 'object'
+                        AND json_type(e.value, '$.text') = 'text'
+                        AND json_type(e.value, '$.original') = 'true'
+                      ORDER BY e.key LIMIT 1),
+                    (SELECT json_extract(e.value, '$.text') FROM json_each(r.json, '$.text') AS e
+                      WHERE json_type(r.json, '$.text') = 'object'
+                        AND json_type(e.value, '$.text') = 'text'
+                      ORDER BY e.key LIMIT 1))
            FROM records AS r
           WHERE r.type = 'follow-up' AND r.deleted = 0
             AND json_type(r.json, '$.decision') = 'text';

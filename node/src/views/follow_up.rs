@@ -393,30 +393,30 @@ fn latest_updates(
     w.push("decision = ?", [text(id)]);
     readable(&mut w, ctx);
     select::owned_by_selected(&mut w, "owner", selection, selected);
+    // In index order: each member's latest first.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT owner, id, status, date, year, text FROM (
-             SELECT id, owner, status, date, year, text,
-                    row_number() OVER (
-                        PARTITION BY owner ORDER BY latest DESC, updated DESC, id DESC
-                    ) AS rank
-             FROM follow_up_facts INDEXED BY follow_up_facts_latest {})
-         WHERE rank = 1
-         ORDER BY owner",
+        "SELECT owner, id, status, date, year, text
+         FROM follow_up_facts INDEXED BY follow_up_facts_latest {}
+         ORDER BY decision, owner, latest DESC, updated DESC, id DESC",
         w.sql()
     ))?;
-    let updates = stmt
-        .query_map(w.args(), |r| {
-            let date: Option<String> = r.get(3)?;
-            let year: Option<i64> = r.get(4)?;
-            Ok(MemberUpdate {
-                member: r.get(0)?,
-                id: r.get(1)?,
-                status: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                when: date.or_else(|| year.map(|y| y.to_string())),
-                text: original_text(r.get(5)?),
-                standing: String::new(),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut updates: Vec<MemberUpdate> = Vec::new();
+    let mut rows = stmt.query(w.args())?;
+    while let Some(r) = rows.next()? {
+        let member: String = r.get(0)?;
+        if updates.last().is_some_and(|u| u.member == member) {
+            continue;
+        }
+        let date: Option<String> = r.get(3)?;
+        let year: Option<i64> = r.get(4)?;
+        updates.push(MemberUpdate {
+            member,
+            id: r.get(1)?,
+            status: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            when: date.or_else(|| year.map(|y| y.to_string())),
+            text: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            standing: String::new(),
+        });
+    }
     Ok(updates)
 }

@@ -21,7 +21,7 @@ use std::{
 
 use focal_tests::{
     NodeDir, RunningNode, TestNetwork, add_practice, assert_fails_with, connection_for, focal_node,
-    records_on, single_node, wait_until,
+    focal_ok, records_on, single_node, wait_until,
 };
 use rusqlite::{Connection, OpenFlags};
 
@@ -510,6 +510,22 @@ fn a_data_directory_of_every_older_schema_migrates_and_verifies() {
             "{}",
             node.log_text()
         );
+        // The practices view counts from the summaries of migration 10:
+        // those of the records held before, and of the one written after.
+        let practices = records_on(&conn)
+            .iter()
+            .filter(|r| r["type"] == "practice" && r["deleted"] != true)
+            .count() as u64;
+        let view: serde_json::Value = serde_json::from_str(
+            focal_ok(
+                &conn,
+                &["--json", "view", "practices", "--as-of", "2026-06-30"],
+            )
+            .trim(),
+        )
+        .unwrap();
+        assert_eq!(view["total"].as_u64(), Some(practices), "{view}");
+        assert!(practices >= 1);
         assert!(node.terminate().success());
         let migrated: u32 = read_only(&data.join("focal.db"))
             .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -354,52 +354,80 @@ const MIGRATIONS: &[&str] = &[
            JOIN funding_among AS a ON a.id = f.id
            JOIN funding_dims AS d ON d.id = f.id;
 
-     CREATE TRIGGER records_tally_insert AFTER INSERT ON records
-     WHEN NEW.type IN ('practice', 'funding') BEGIN
+     -- The triggers of the summaries. An update that changes nothing a
+     -- summary counts (most do: a title, a description) leaves it alone;
+     -- any other takes the record's old contributions away before the
+     -- update and adds its new ones after.
+     CREATE TRIGGER practice_tally_insert AFTER INSERT ON records
+     WHEN NEW.type = 'practice' BEGIN
          INSERT INTO practice_tally (among, owner, visibility, theme, n)
              SELECT among, owner, visibility, theme, 1 FROM practice_contributions
               WHERE id = NEW.id
              ON CONFLICT DO UPDATE SET n = n + excluded.n;
-         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, 1, milli
-               FROM funding_contributions WHERE id = NEW.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
      END;
-     CREATE TRIGGER records_tally_before_update BEFORE UPDATE ON records
-     WHEN OLD.type IN ('practice', 'funding') BEGIN
+     CREATE TRIGGER practice_tally_before_update BEFORE UPDATE ON records
+     WHEN (OLD.type = 'practice' OR NEW.type = 'practice') AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
+              AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
+              AND json_extract(OLD.json, '$.themes') IS json_extract(NEW.json, '$.themes')) BEGIN
          INSERT INTO practice_tally (among, owner, visibility, theme, n)
              SELECT among, owner, visibility, theme, -1 FROM practice_contributions
               WHERE id = OLD.id
              ON CONFLICT DO UPDATE SET n = n + excluded.n;
-         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, -1, -milli
-               FROM funding_contributions WHERE id = OLD.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
      END;
-     CREATE TRIGGER records_tally_after_update AFTER UPDATE ON records
-     WHEN OLD.type IN ('practice', 'funding') OR NEW.type IN ('practice', 'funding') BEGIN
+     CREATE TRIGGER practice_tally_after_update AFTER UPDATE ON records
+     WHEN (OLD.type = 'practice' OR NEW.type = 'practice') AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
+              AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
+              AND json_extract(OLD.json, '$.themes') IS json_extract(NEW.json, '$.themes')) BEGIN
          INSERT INTO practice_tally (among, owner, visibility, theme, n)
              SELECT among, owner, visibility, theme, 1 FROM practice_contributions
               WHERE id = NEW.id
              ON CONFLICT DO UPDATE SET n = n + excluded.n;
+         DELETE FROM practice_tally WHERE n = 0;
+     END;
+     CREATE TRIGGER practice_tally_delete BEFORE DELETE ON records
+     WHEN OLD.type = 'practice' BEGIN
+         INSERT INTO practice_tally (among, owner, visibility, theme, n)
+             SELECT among, owner, visibility, theme, -1 FROM practice_contributions
+              WHERE id = OLD.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n;
+         DELETE FROM practice_tally WHERE n = 0;
+     END;
+     CREATE TRIGGER funding_tally_insert AFTER INSERT ON records
+     WHEN NEW.type = 'funding' BEGIN
          INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, 1, milli
+             SELECT among, dim, value, currency, visibility, owner, 1, 1 * milli
                FROM funding_contributions WHERE id = NEW.id
              ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
-         DELETE FROM practice_tally WHERE n = 0;
+     END;
+     CREATE TRIGGER funding_tally_before_update BEFORE UPDATE ON records
+     WHEN (OLD.type = 'funding' OR NEW.type = 'funding') AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
+              AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
+              AND json_extract(OLD.json, '$.donor', '$.recipient', '$.amount', '$.currency', '$.themes')
+                  IS json_extract(NEW.json, '$.donor', '$.recipient', '$.amount', '$.currency',
+                                  '$.themes')) BEGIN
+         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
+             SELECT among, dim, value, currency, visibility, owner, -1, -1 * milli
+               FROM funding_contributions WHERE id = OLD.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
+     END;
+     CREATE TRIGGER funding_tally_after_update AFTER UPDATE ON records
+     WHEN (OLD.type = 'funding' OR NEW.type = 'funding') AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
+              AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
+              AND json_extract(OLD.json, '$.donor', '$.recipient', '$.amount', '$.currency', '$.themes')
+                  IS json_extract(NEW.json, '$.donor', '$.recipient', '$.amount', '$.currency',
+                                  '$.themes')) BEGIN
+         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
+             SELECT among, dim, value, currency, visibility, owner, 1, 1 * milli
+               FROM funding_contributions WHERE id = NEW.id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
          DELETE FROM funding_tally WHERE n = 0;
      END;
-     CREATE TRIGGER records_tally_delete BEFORE DELETE ON records
-     WHEN OLD.type IN ('practice', 'funding') BEGIN
-         INSERT INTO practice_tally (among, owner, visibility, theme, n)
-             SELECT among, owner, visibility, theme, -1 FROM practice_contributions
-              WHERE id = OLD.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n;
+     CREATE TRIGGER funding_tally_delete BEFORE DELETE ON records
+     WHEN OLD.type = 'funding' BEGIN
          INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, -1, -milli
+             SELECT among, dim, value, currency, visibility, owner, -1, -1 * milli
                FROM funding_contributions WHERE id = OLD.id
              ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
-         DELETE FROM practice_tally WHERE n = 0;
          DELETE FROM funding_tally WHERE n = 0;
      END;
 

@@ -38,7 +38,10 @@
 //!
 //! `FOCAL_BENCH_MEMBERS=40` scales the catch-up network down on a slow
 //! machine (the sizes used are printed with the table);
-//! `FOCAL_BENCH_PROPAGATION_ONLY=1` runs measurement 4 alone.
+//! `FOCAL_BENCH_PROPAGATION_ONLY=1` runs measurement 4 alone;
+//! `FOCAL_BENCH_INGEST_ONLY=1` measurement 1 alone, and with
+//! `FOCAL_BENCH_WITHOUT_SUMMARIES=1` without the views' summaries (an
+//! experiment: what their triggers cost ingest).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -461,6 +464,25 @@ async fn build(
         },
     )
     .unwrap();
+    // `FOCAL_BENCH_WITHOUT_SUMMARIES=1`: an experiment measuring what the
+    // views' summaries (migration 10's triggers) cost ingest, by dropping
+    // them from this in-process store.
+    if std::env::var_os("FOCAL_BENCH_WITHOUT_SUMMARIES").is_some() {
+        let triggers: Vec<String> = store
+            .conn()
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for name in triggers {
+            store
+                .conn()
+                .execute_batch(&format!("DROP TRIGGER \"{name}\""))
+                .unwrap();
+        }
+    }
     let (writer, thread) = Writer::spawn(
         store,
         key.signing_key().clone(),
@@ -1226,6 +1248,10 @@ async fn main() {
             ),
         ]);
 
+        if std::env::var_os("FOCAL_BENCH_INGEST_ONLY").is_some() {
+            print_rows(&rows);
+            return;
+        }
         let cu = catch_up(&big);
         eprintln!(
             "[{:>5.0} s] caught up in {:.1} s",
@@ -1495,11 +1521,7 @@ async fn main() {
          entries single verification accepts."
             .to_owned(),
     );
-    println!("| measurement | result | baseline (same run) | ratio |");
-    println!("|---|---|---|---|");
-    for [a, b, c, d] in &rows {
-        println!("| {a} | {b} | {c} | {d} |");
-    }
+    print_rows(&rows);
     println!();
     for note in &notes {
         println!("- {note}");
@@ -1509,4 +1531,12 @@ async fn main() {
         bench_start.elapsed().as_secs_f64(),
         (bench_start - run_start).as_secs_f64()
     );
+}
+
+fn print_rows(rows: &[[String; 4]]) {
+    println!("| measurement | result | baseline (same run) | ratio |");
+    println!("|---|---|---|---|");
+    for [a, b, c, d] in rows {
+        println!("| {a} | {b} | {c} | {d} |");
+    }
 }

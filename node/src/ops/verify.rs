@@ -178,32 +178,40 @@ pub fn verify(
     for summary in &SUMMARIES {
         verify_summary(conn, summary)?;
     }
-    verify_follow_up_facts(conn)?;
+    verify_facts(conn)?;
     Ok(report)
 }
 
-/// Compares `follow_up_facts` with the follow-ups read again from the
-/// records.
-fn verify_follow_up_facts(conn: &Connection) -> Result<(), VerifyError> {
-    for (query, says) in [
-        (
-            "SELECT id FROM (SELECT * FROM follow_up_source EXCEPT SELECT * FROM follow_up_facts)",
-            "is missing from follow_up_facts or differs there",
-        ),
-        (
-            "SELECT id FROM (SELECT * FROM follow_up_facts EXCEPT SELECT * FROM follow_up_source)",
-            "is in follow_up_facts but no such follow-up is stored",
-        ),
-    ] {
-        let first: Option<String> = conn
-            .query_row(&format!("{query} LIMIT 1"), [], |r| r.get(0))
-            .optional()
-            .map_err(sql)?;
-        if let Some(id) = first {
-            return fail(format!(
-                "follow-up {id}, as the records hold it, {says}: the follow-up view's facts do \
-                 not match the records"
-            ));
+/// The tables of migration 10 that copy facts out of records: each, the
+/// view that reads them again from the records, and its id column.
+const FACTS: [(&str, &str, &str); 2] = [
+    ("follow_up_facts", "follow_up_source", "id"),
+    ("practice_themes", "practice_theme_source", "record_id"),
+];
+
+/// Compares the fact tables with the facts read again from the records.
+fn verify_facts(conn: &Connection) -> Result<(), VerifyError> {
+    for (table, source, id) in FACTS {
+        for (query, says) in [
+            (
+                format!("SELECT {id} FROM (SELECT * FROM {source} EXCEPT SELECT * FROM {table})"),
+                format!("is missing from {table} or differs there"),
+            ),
+            (
+                format!("SELECT {id} FROM (SELECT * FROM {table} EXCEPT SELECT * FROM {source})"),
+                format!("is in {table} as the records do not hold it"),
+            ),
+        ] {
+            let first: Option<String> = conn
+                .query_row(&format!("{query} LIMIT 1"), [], |r| r.get(0))
+                .optional()
+                .map_err(sql)?;
+            if let Some(record) = first {
+                return fail(format!(
+                    "record {record}, as the records hold it, {says}: a view's facts do not \
+                     match the records"
+                ));
+            }
         }
     }
     Ok(())
@@ -591,7 +599,7 @@ mod tests {
         for summary in &SUMMARIES {
             verify_summary(conn, summary).unwrap();
         }
-        verify_follow_up_facts(conn).unwrap();
+        verify_facts(conn).unwrap();
         let facts: i64 = conn
             .query_row("SELECT count(*) FROM follow_up_facts", [], |r| r.get(0))
             .unwrap();
@@ -602,7 +610,7 @@ mod tests {
             [],
         )
         .unwrap();
-        let error = verify_follow_up_facts(conn).unwrap_err().to_string();
+        let error = verify_facts(conn).unwrap_err().to_string();
         assert!(
             error.contains("is missing from follow_up_facts or differs"),
             "{error}"
@@ -613,7 +621,22 @@ mod tests {
             [],
         )
         .unwrap();
-        verify_follow_up_facts(conn).unwrap();
+        verify_facts(conn).unwrap();
+        conn.execute(
+            "DELETE FROM practice_themes
+             WHERE record_id = (SELECT record_id FROM practice_themes LIMIT 1)",
+            [],
+        )
+        .unwrap();
+        let error = verify_facts(conn).unwrap_err().to_string();
+        assert!(error.contains("is missing from practice_themes"), "{error}");
+        conn.execute("DELETE FROM practice_themes", []).unwrap();
+        conn.execute(
+            "INSERT INTO practice_themes SELECT * FROM practice_theme_source",
+            [],
+        )
+        .unwrap();
+        verify_facts(conn).unwrap();
         let practices: i64 = conn
             .query_row("SELECT count(*) FROM practice_tally", [], |r| r.get(0))
             .unwrap();
@@ -689,6 +712,31 @@ mod tests {
                     "practices seen by {me}, theme {theme:?}"
                 );
                 assert!(a.total > 0, "{me} {theme}");
+                // A theme's page holds the practices naming it, in order.
+                if !theme.is_empty() {
+                    let every = views
+                        .practices(&ViewInput {
+                            as_of: "2026-11-30".into(),
+                            limit: 1000,
+                            ..Default::default()
+                        })
+                        .unwrap();
+                    let naming: Vec<&str> = every
+                        .practices
+                        .iter()
+                        .filter(|p| p.themes.iter().any(|t| t == theme))
+                        .map(|p| p.id.as_str())
+                        .collect();
+                    let page = views
+                        .practices(&ViewInput {
+                            limit: 1000,
+                            ..summed.clone()
+                        })
+                        .unwrap();
+                    let shown: Vec<&str> = page.practices.iter().map(|p| p.id.as_str()).collect();
+                    assert_eq!(shown, naming, "{me} {theme}");
+                    assert_eq!(shown.len() as u64, a.total, "{me} {theme}");
+                }
                 let (a, b) = (
                     views.funding(&summed).unwrap(),
                     views.funding(&read).unwrap(),

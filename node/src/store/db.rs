@@ -503,6 +503,42 @@ const MIGRATIONS: &[&str] = &[
      END;
      INSERT INTO follow_up_facts SELECT * FROM follow_up_source;
 
+     -- The practices view's rows with a theme filter, in its order (the
+     -- member, the title, the id): one row per live practice and distinct
+     -- theme it names (a non-empty text).
+     CREATE TABLE practice_themes (
+         theme      TEXT NOT NULL,
+         by_owner   TEXT NOT NULL,
+         by_title   TEXT NOT NULL,
+         record_id  TEXT NOT NULL,
+         PRIMARY KEY (theme, by_owner, by_title, record_id)
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX practice_themes_record ON practice_themes (record_id);
+     CREATE VIEW practice_theme_source (theme, by_owner, by_title, record_id) AS
+         SELECT DISTINCT t.value, r.owner, r.title, r.id
+           FROM records AS r, json_each(r.json, '$.themes') AS t
+          WHERE r.type = 'practice' AND r.deleted = 0
+            AND json_type(r.json, '$.themes') = 'array'
+            AND t.type = 'text' AND t.value <> '';
+     CREATE TRIGGER practice_themes_insert AFTER INSERT ON records
+     WHEN NEW.type = 'practice' BEGIN
+         INSERT INTO practice_themes SELECT * FROM practice_theme_source WHERE record_id = NEW.id;
+     END;
+     CREATE TRIGGER practice_themes_update AFTER UPDATE ON records
+     WHEN (OLD.type = 'practice' OR NEW.type = 'practice')
+      AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner AND OLD.title IS NEW.title
+               AND OLD.deleted IS NEW.deleted
+               AND json_extract(OLD.json, '$.themes') IS json_extract(NEW.json, '$.themes'))
+     BEGIN
+         DELETE FROM practice_themes WHERE record_id = OLD.id;
+         INSERT INTO practice_themes SELECT * FROM practice_theme_source WHERE record_id = NEW.id;
+     END;
+     CREATE TRIGGER practice_themes_delete AFTER DELETE ON records
+     WHEN OLD.type = 'practice' BEGIN
+         DELETE FROM practice_themes WHERE record_id = OLD.id;
+     END;
+     INSERT INTO practice_themes SELECT * FROM practice_theme_source;
+
      -- The funding view's member filters (a selected member gives,
      -- receives, or is the country of a civil-society recipient) read the
      -- matching commitments through these.

@@ -171,7 +171,7 @@ impl Views {
 }
 
 /// A `WHERE` clause under construction, with numbered parameters.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Where {
     clauses: Vec<String>,
     args: Vec<SqlValue>,

@@ -30,6 +30,9 @@ use crate::{
 /// The order of the rows: by member, then title and id (`records_practices`).
 const ORDER: [&str; 3] = ["owner", "title", "id"];
 
+/// The same order in `practice_themes`, for the page of a theme.
+const THEME_ORDER: [&str; 3] = ["by_owner", "by_title", "record_id"];
+
 /// The name its cursors carry.
 const LISTING: &str = "practices view";
 
@@ -116,14 +119,18 @@ pub(crate) fn query(
     w.push("deleted = 0", []);
     readable(&mut w, ctx);
     select::owned_by_selected(&mut w, "owner", &selection, &selected);
+    if let Some(period) = selection.period {
+        period.contains(&mut w, "substr(created, 1, 10)");
+    }
+    // The page of a theme reads `practice_themes` (migration 10) in the
+    // view's order; the counts, when they read every match, the records.
+    let mut page = w.clone();
     if let Some(theme) = selection.theme {
         w.push(
             "EXISTS (SELECT 1 FROM json_each(records.json, '$.themes') WHERE value = ?)",
             [text(theme.as_str())],
         );
-    }
-    if let Some(period) = selection.period {
-        period.contains(&mut w, "substr(created, 1, 10)");
+        page.push("theme = ?", [text(theme.as_str())]);
     }
     let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<PracticeRow> {
         let owner: String = r.get(1)?;
@@ -138,8 +145,8 @@ pub(crate) fn query(
             created: r.get(5)?,
         })
     };
-    const COLUMNS: &str =
-        "id, owner, json_extract(json, '$.kind'), title, json_extract(json, '$.themes'), created";
+    const COLUMNS: &str = "records.id, owner, json_extract(json, '$.kind'), title,
+        json_extract(json, '$.themes'), created";
 
     // The counts, over every match (first page only).
     let mut total = 0;
@@ -204,18 +211,26 @@ pub(crate) fn query(
         .collect();
 
     // The page.
+    let (order, from) = if selection.theme.is_some() {
+        (
+            THEME_ORDER,
+            "practice_themes CROSS JOIN records ON records.id = practice_themes.record_id",
+        )
+    } else {
+        (ORDER, "records INDEXED BY records_practices")
+    };
     if let Some(key) = &after {
-        after_key(&mut w, &ORDER, key);
+        after_key(&mut page, &order, key);
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS}, {order} FROM records INDEXED BY records_practices {}
+        "SELECT {COLUMNS}, {order} FROM {from} {}
          ORDER BY {order} LIMIT {}",
-        w.sql(),
+        page.sql(),
         selection.limit + 1,
-        order = ORDER.join(", "),
+        order = order.join(", "),
     ))?;
     let mut practices = Paged::new(after, selection.limit, selection.max_bytes);
-    let mut rows = stmt.query(w.args())?;
+    let mut rows = stmt.query(page.args())?;
     while let Some(r) = rows.next()? {
         let practice = row(r)?;
         let size = practice.size();

@@ -157,12 +157,10 @@ pub(crate) fn query(
             [text(from.to_string())],
         );
     }
-    let total = match after {
-        None => conn
-            .prepare_cached(&format!("SELECT count(*) FROM records {}", w.sql()))?
-            .query_row(w.args(), |r| r.get::<_, i64>(0))? as u64,
-        Some(_) => 0,
-    };
+    // The count of every match (first page only): the page's rows when
+    // the page holds them all, else counted.
+    let count = w.clone();
+    let first_page = after.is_none();
     if let Some(key) = &after {
         after_key(&mut w, &ORDER, key);
     }
@@ -225,6 +223,14 @@ pub(crate) fn query(
             break;
         }
     }
+    let total = if !first_page {
+        0
+    } else if !entries.more() {
+        entries.len() as u64
+    } else {
+        conn.prepare_cached(&format!("SELECT count(*) FROM records {}", count.sql()))?
+            .query_row(count.args(), |r| r.get::<_, i64>(0))? as u64
+    };
     Ok(Directory {
         entries,
         total,

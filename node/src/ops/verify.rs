@@ -737,6 +737,40 @@ mod tests {
                     assert_eq!(shown, naming, "{me} {theme}");
                     assert_eq!(shown.len() as u64, a.total, "{me} {theme}");
                 }
+                // A member's commitments: the first page sorted in memory,
+                // later pages read in SQL's order, the same order.
+                for member in ["ESP", "NAM"] {
+                    let asked = ViewInput {
+                        member: member.into(),
+                        ..summed.clone()
+                    };
+                    let all = views
+                        .funding(&ViewInput {
+                            limit: 1000,
+                            ..asked.clone()
+                        })
+                        .unwrap();
+                    let every: Vec<String> = all.commitments.iter().map(|c| c.id.clone()).collect();
+                    let mut paged = Vec::new();
+                    let mut after = String::new();
+                    loop {
+                        let page = views
+                            .funding(&ViewInput {
+                                limit: 3,
+                                after: after.clone(),
+                                ..asked.clone()
+                            })
+                            .unwrap();
+                        paged.extend(page.commitments.iter().map(|c| c.id.clone()));
+                        match page.pager.next(&page.commitments) {
+                            Some(next) => after = next,
+                            None => break,
+                        }
+                    }
+                    assert_eq!(paged, every, "{me} {member} {theme}");
+                    assert_eq!(every.len() as u64, all.total, "{me} {member} {theme}");
+                    assert!(!theme.is_empty() || !every.is_empty(), "{me} {member}");
+                }
                 let (a, b) = (
                     views.funding(&summed).unwrap(),
                     views.funding(&read).unwrap(),

@@ -307,9 +307,14 @@ pub(crate) fn query(
                 code if expected_all.contains(&code) => vec![code],
                 _ => Vec::new(),
             };
+            // The updates are in member order (`latest_updates`).
             let not_reported = expected
                 .into_iter()
-                .filter(|code| !updates.iter().any(|u| u.member == *code))
+                .filter(|code| {
+                    updates
+                        .binary_search_by(|u| u.member.as_str().cmp(code))
+                        .is_err()
+                })
                 .map(str::to_owned)
                 .collect();
             let due = match r.get_ref(7)? {

@@ -38,7 +38,7 @@ use super::{
 };
 use crate::{
     records::Theme,
-    store::query::{ROW_FRAMING, SCALAR_SIZE, list_size, text_size},
+    store::query::{KeyPart, ROW_FRAMING, SCALAR_SIZE, list_size, text_size},
 };
 
 /// The order of the rows: by donor, then recipient and id (a member's code
@@ -322,6 +322,7 @@ pub(crate) fn query(
     };
 
     // The sums, over every match (first page only).
+    let mut first_page = None;
     let (total, sums) = match after {
         None if selection.period.is_none() && !selection.filters_members() => {
             let mut t = Where::default();
@@ -349,43 +350,81 @@ pub(crate) fn query(
             summarize_tally(&tally, &selection, &selected)
         }
         None => {
+            let mut keys = Vec::new();
             let everything = conn
-                .prepare_cached(&format!("SELECT {COLUMNS} FROM records {}", w.sql()))?
-                .query_map(w.args(), row)?
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS}, {order} FROM records {}",
+                    w.sql(),
+                    order = ORDER.join(", ")
+                ))?
+                .query_map(w.args(), |r| {
+                    keys.push(read_key(r, 13, ORDER.len())?);
+                    row(r)
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
-            summarize(&everything, &selection, &selected)
+            let sums = summarize(&everything, &selection, &selected);
+            if selection.filters_members() {
+                // A member's commitments are few (they were found through
+                // the indexes of parties): the page is these rows, sorted
+                // as SQL would, rather than a second read of each.
+                let mut sorted: Vec<(Vec<KeyPart>, FundingRow)> =
+                    keys.into_iter().zip(everything).collect();
+                sorted.sort_by(|(a, _), (b, _)| {
+                    a.iter()
+                        .zip(b)
+                        .map(|(a, b)| a.cmp_as_sqlite(b))
+                        .find(|o| o.is_ne())
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                });
+                let mut commitments = Paged::new(None, selection.limit, selection.max_bytes);
+                for (key, commitment) in sorted {
+                    let size = commitment.size();
+                    if !commitments.offer(commitment, key, size) {
+                        break;
+                    }
+                }
+                first_page = Some(commitments);
+            }
+            sums
         }
         Some(_) => (0, Summary::default()),
     };
 
     // The page.
-    if let Some(key) = &after {
-        after_key(&mut w, &ORDER, key);
-    }
-    // With a member filter, the matches are found through the indexes of
-    // donor, recipient and country and sorted (a few hundred commitments
-    // per member); without, read in the order of `records_funding`.
-    let index = if selection.filters_members() {
-        ""
-    } else {
-        "INDEXED BY records_funding"
-    };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS}, {order} FROM records {index} {}
-         ORDER BY {order} LIMIT {}",
-        w.sql(),
-        selection.limit + 1,
-        order = ORDER.join(", "),
-    ))?;
-    let mut commitments = Paged::new(after, selection.limit, selection.max_bytes);
-    let mut rows = stmt.query(w.args())?;
-    while let Some(r) = rows.next()? {
-        let commitment = row(r)?;
-        let size = commitment.size();
-        if !commitments.offer(commitment, read_key(r, 13, ORDER.len())?, size) {
-            break;
+    let commitments = match first_page {
+        Some(page) => page,
+        None => {
+            if let Some(key) = &after {
+                after_key(&mut w, &ORDER, key);
+            }
+            // With a member filter, the matches are found through the
+            // indexes of donor, recipient and country and sorted (a few
+            // hundred commitments per member); without, read in the order
+            // of `records_funding`.
+            let index = if selection.filters_members() {
+                ""
+            } else {
+                "INDEXED BY records_funding"
+            };
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS}, {order} FROM records {index} {}
+                 ORDER BY {order} LIMIT {}",
+                w.sql(),
+                selection.limit + 1,
+                order = ORDER.join(", "),
+            ))?;
+            let mut commitments = Paged::new(after, selection.limit, selection.max_bytes);
+            let mut rows = stmt.query(w.args())?;
+            while let Some(r) = rows.next()? {
+                let commitment = row(r)?;
+                let size = commitment.size();
+                if !commitments.offer(commitment, read_key(r, 13, ORDER.len())?, size) {
+                    break;
+                }
+            }
+            commitments
         }
-    }
+    };
     Ok(FundingView {
         commitments,
         total,

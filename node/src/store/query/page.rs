@@ -53,6 +53,24 @@ impl KeyPart {
         }
     }
 
+    /// The order SQLite gives two values (no collation): numbers by value,
+    /// before text; text by its bytes.
+    pub fn cmp_as_sqlite(&self, other: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let number = |k: &Self| match k {
+            Self::Int(n) => Some(*n as f64),
+            Self::Real(x) => Some(*x),
+            Self::Text(_) => None,
+        };
+        match (self, other) {
+            (Self::Int(a), Self::Int(b)) => a.cmp(b),
+            (Self::Text(a), Self::Text(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (Self::Text(_), _) => Ordering::Greater,
+            (_, Self::Text(_)) => Ordering::Less,
+            (a, b) => number(a).partial_cmp(&number(b)).unwrap_or(Ordering::Equal),
+        }
+    }
+
     /// As a SQL parameter.
     pub fn sql(&self) -> SqlValue {
         match self {

@@ -446,8 +446,10 @@ const MIGRATIONS: &[&str] = &[
      -- day; else the day it was written); `text` is the original text
      -- (else the first language's). Values of the wrong JSON type count
      -- as absent; a follow-up that names no decision has no row.
+     -- Stored in the order it is read (a decision's updates, by member,
+     -- the latest first), so that a page's updates are read in a run.
      CREATE TABLE follow_up_facts (
-         id         TEXT PRIMARY KEY NOT NULL,
+         id         TEXT NOT NULL,
          decision   TEXT NOT NULL,
          owner      TEXT NOT NULL,
          visibility TEXT NOT NULL,
@@ -456,10 +458,10 @@ const MIGRATIONS: &[&str] = &[
          status     TEXT,
          date       TEXT,
          year       INTEGER,
-         text       TEXT
-     ) STRICT;
-     CREATE INDEX follow_up_facts_latest
-         ON follow_up_facts (decision, owner, latest DESC, updated DESC, id DESC);
+         text       TEXT,
+         PRIMARY KEY (decision, owner, latest DESC, updated DESC, id DESC)
+     ) STRICT, WITHOUT ROWID;
+     CREATE UNIQUE INDEX follow_up_facts_id ON follow_up_facts (id);
      CREATE VIEW follow_up_source
          (id, decision, owner, visibility, latest, updated, status, date, year, text) AS
          SELECT r.id, json_extract(r.json, '$.decision'), r.owner, r.visibility,

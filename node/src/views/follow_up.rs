@@ -288,6 +288,9 @@ pub(crate) fn query(
             w.sql(),
             selection.limit - decisions.len() + 1
         ))?;
+        // The segment's decisions, then the latest updates of all of them
+        // in one read, then the page.
+        let mut listed_here = Vec::new();
         let mut rows = stmt.query(w.args())?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
@@ -297,32 +300,12 @@ pub(crate) fn query(
                 (Some("member"), Some(code)) => code,
                 (kind, _) => kind.unwrap_or_default().to_owned(),
             };
-            let mut updates = latest_updates(conn, ctx, &selection, &selected, &id)?;
-            for update in &mut updates {
-                update.standing = select::standing_of(&members, &update.member);
-            }
-            let expected: Vec<&str> = match responsible.as_str() {
-                "all-members" => expected_all.clone(),
-                "secretariat" | "troika" => Vec::new(),
-                code if expected_all.contains(&code) => vec![code],
-                _ => Vec::new(),
-            };
-            // The updates are in member order (`latest_updates`).
-            let not_reported = expected
-                .into_iter()
-                .filter(|code| {
-                    updates
-                        .binary_search_by(|u| u.member.as_str().cmp(code))
-                        .is_err()
-                })
-                .map(str::to_owned)
-                .collect();
             let due = match r.get_ref(7)? {
                 rusqlite::types::ValueRef::Null => KeyPart::Text(String::new()),
                 _ => KeyPart::read(r, 7)?,
             };
             let decision = DecisionFollowUp {
-                id: id.clone(),
+                id,
                 meeting_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                 meeting_title: r.get(2)?,
                 text: original_text(r.get(3)?),
@@ -331,11 +314,42 @@ pub(crate) fn query(
                 due: due.as_text().filter(|d| !d.is_empty()).map(str::to_owned),
                 status: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
                 overdue: r.get::<_, Option<bool>>(9)?.unwrap_or(false),
-                updates,
-                not_reported,
+                updates: Vec::new(),
+                not_reported: Vec::new(),
             };
+            listed_here.push((decision, due));
+        }
+        drop(rows);
+        let ids: Vec<&str> = listed_here.iter().map(|(d, _)| d.id.as_str()).collect();
+        let mut updates = latest_updates(conn, ctx, &selection, &selected, &ids)?;
+        for (mut decision, due) in listed_here {
+            let mut updates = updates.remove(&decision.id).unwrap_or_default();
+            for update in &mut updates {
+                update.standing = select::standing_of(&members, &update.member);
+            }
+            let expected: Vec<&str> = match decision.responsible.as_str() {
+                "all-members" => expected_all.clone(),
+                "secretariat" | "troika" => Vec::new(),
+                code if expected_all.contains(&code) => vec![code],
+                _ => Vec::new(),
+            };
+            // The updates are in member order (`latest_updates`).
+            decision.not_reported = expected
+                .into_iter()
+                .filter(|code| {
+                    updates
+                        .binary_search_by(|u| u.member.as_str().cmp(code))
+                        .is_err()
+                })
+                .map(str::to_owned)
+                .collect();
+            decision.updates = updates;
             let size = decision.size();
-            let key = vec![KeyPart::Int(segment.code()), due, KeyPart::Text(id)];
+            let key = vec![
+                KeyPart::Int(segment.code()),
+                due,
+                KeyPart::Text(decision.id.clone()),
+            ];
             if !decisions.offer(decision, key, size) {
                 break 'segments;
             }
@@ -384,44 +398,64 @@ fn listed(w: &mut Where, ctx: &Context<'_>, selection: &Selection, selected: &[M
     }
 }
 
-/// The latest update of each selected member on decision `id`, in member
-/// order (a member's latest: the latest date, a year-only update counting
-/// as the year's last day, then the latest written).
+/// The latest update of each selected member on each of `decisions`, by
+/// decision, in member order (a member's latest: the latest date, a
+/// year-only update counting as the year's last day, then the latest
+/// written), read in one pass of `follow_up_facts` in its order.
 fn latest_updates(
     conn: &Connection,
     ctx: &Context<'_>,
     selection: &Selection,
     selected: &[MemberInfo],
-    id: &str,
-) -> Result<Vec<MemberUpdate>, ViewError> {
+    decisions: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<MemberUpdate>>, ViewError> {
+    let mut out: std::collections::HashMap<String, Vec<MemberUpdate>> =
+        std::collections::HashMap::new();
+    if decisions.is_empty() {
+        return Ok(out);
+    }
     let mut w = Where::default();
-    w.push("decision = ?", [text(id)]);
+    let ids: Vec<String> = decisions.iter().map(|d| (*d).to_owned()).collect();
+    w.push_in("decision", &ids);
     readable(&mut w, ctx);
     select::owned_by_selected(&mut w, "owner", selection, selected);
-    // In index order: each member's latest first.
+    // In the table's order: by decision, then member, each member's
+    // latest first.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT owner, id, status, date, year, text
-         FROM follow_up_facts INDEXED BY follow_up_facts_latest {}
+        "SELECT decision, owner, id, status, date, year, text FROM follow_up_facts {}
          ORDER BY decision, owner, latest DESC, updated DESC, id DESC",
         w.sql()
     ))?;
-    let mut updates: Vec<MemberUpdate> = Vec::new();
     let mut rows = stmt.query(w.args())?;
+    let mut current: Option<(String, Vec<MemberUpdate>)> = None;
     while let Some(r) = rows.next()? {
-        let member: String = r.get(0)?;
+        let decision = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        if current.as_ref().is_none_or(|(d, _)| d != decision) {
+            if let Some((d, updates)) = current.take() {
+                out.insert(d, updates);
+            }
+            current = Some((decision.to_owned(), Vec::new()));
+        }
+        let Some((_, updates)) = current.as_mut() else {
+            continue;
+        };
+        let member = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
         if updates.last().is_some_and(|u| u.member == member) {
             continue;
         }
-        let date: Option<String> = r.get(3)?;
-        let year: Option<i64> = r.get(4)?;
+        let date: Option<String> = r.get(4)?;
+        let year: Option<i64> = r.get(5)?;
         updates.push(MemberUpdate {
-            member,
-            id: r.get(1)?,
-            status: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            member: member.to_owned(),
+            id: r.get(2)?,
+            status: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
             when: date.or_else(|| year.map(|y| y.to_string())),
-            text: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            text: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
             standing: String::new(),
         });
     }
-    Ok(updates)
+    if let Some((d, updates)) = current.take() {
+        out.insert(d, updates);
+    }
+    Ok(out)
 }

@@ -467,28 +467,23 @@ fn summarize_tally(
     selection: &Selection,
     selected: &[super::MemberInfo],
 ) -> (u64, Summary) {
-    let mut all = Sums::default();
-    let mut donors: BTreeMap<String, Sums> = BTreeMap::new();
-    let mut recipients: BTreeMap<String, Sums> = BTreeMap::new();
-    let mut themes: BTreeMap<String, Sums> = BTreeMap::new();
-    let mut parties: BTreeSet<&str> = BTreeSet::new();
-    let mut funded: BTreeSet<&str> = BTreeSet::new();
+    let mut g = Gathered::default();
     for row in tally {
         let sums = match row.dim.as_str() {
-            "all" => &mut all,
+            "all" => &mut g.all,
             "donor" => {
-                parties.insert(&row.value);
-                donors.entry(row.value.clone()).or_default()
+                g.parties.insert(&row.value);
+                g.donors.entry(row.value.clone()).or_default()
             }
             "recipient" => {
-                parties.insert(&row.value);
-                funded.insert(&row.value);
-                recipients.entry(row.value.clone()).or_default()
+                g.parties.insert(&row.value);
+                g.funded.insert(&row.value);
+                g.recipients.entry(row.value.clone()).or_default()
             }
-            "theme" => themes.entry(row.value.clone()).or_default(),
+            "theme" => g.themes.entry(row.value.clone()).or_default(),
             "country" => {
-                parties.insert(&row.value);
-                funded.insert(&row.value);
+                g.parties.insert(&row.value);
+                g.funded.insert(&row.value);
                 continue;
             }
             _ => continue,
@@ -498,11 +493,8 @@ fn summarize_tally(
             sums.add_amount(&row.currency, row.n, row.milli);
         }
     }
-    let total = all.commitments;
-    let summary = Summary::of(
-        all, donors, recipients, themes, &parties, &funded, selection, selected,
-    );
-    (total, summary)
+    let total = g.all.commitments;
+    (total, Summary::of(g, selection, selected))
 }
 
 /// The count and the sums of `commitments` (every match).
@@ -511,49 +503,55 @@ fn summarize(
     selection: &Selection,
     selected: &[super::MemberInfo],
 ) -> (u64, Summary) {
-    let mut all = Sums::default();
-    let mut donors: BTreeMap<String, Sums> = BTreeMap::new();
-    let mut recipients: BTreeMap<String, Sums> = BTreeMap::new();
-    let mut themes: BTreeMap<String, Sums> = BTreeMap::new();
-    let mut parties: BTreeSet<&str> = BTreeSet::new();
-    let mut funded: BTreeSet<&str> = BTreeSet::new();
+    let mut g = Gathered::default();
     for row in commitments {
-        all.add(row);
-        donors.entry(row.donor.clone()).or_default().add(row);
-        recipients
+        g.all.add(row);
+        g.donors.entry(row.donor.clone()).or_default().add(row);
+        g.recipients
             .entry(row.recipient.clone())
             .or_default()
             .add(row);
         for theme in row.themes.iter().filter(|t| !t.is_empty()) {
-            themes.entry(theme.clone()).or_default().add(row);
+            g.themes.entry(theme.clone()).or_default().add(row);
         }
-        parties.insert(&row.donor);
-        parties.insert(&row.recipient);
-        funded.insert(&row.recipient);
+        g.parties.insert(&row.donor);
+        g.parties.insert(&row.recipient);
+        g.funded.insert(&row.recipient);
         if let Some(country) = &row.recipient_country {
-            parties.insert(country);
-            funded.insert(country);
+            g.parties.insert(country);
+            g.funded.insert(country);
         }
     }
-    let summary = Summary::of(
-        all, donors, recipients, themes, &parties, &funded, selection, selected,
-    );
-    (commitments.len() as u64, summary)
+    (
+        commitments.len() as u64,
+        Summary::of(g, selection, selected),
+    )
+}
+
+/// The sums of the matches, gathered from records or from the summary.
+#[derive(Default)]
+struct Gathered<'a> {
+    all: Sums,
+    donors: BTreeMap<String, Sums>,
+    recipients: BTreeMap<String, Sums>,
+    themes: BTreeMap<String, Sums>,
+    /// Donors, recipients and recipients' countries.
+    parties: BTreeSet<&'a str>,
+    /// Recipients and recipients' countries.
+    funded: BTreeSet<&'a str>,
 }
 
 impl Summary {
     /// The summary of these sums.
-    #[allow(clippy::too_many_arguments)]
-    fn of(
-        all: Sums,
-        donors: BTreeMap<String, Sums>,
-        recipients: BTreeMap<String, Sums>,
-        mut themes: BTreeMap<String, Sums>,
-        parties: &BTreeSet<&str>,
-        funded: &BTreeSet<&str>,
-        selection: &Selection,
-        selected: &[super::MemberInfo],
-    ) -> Summary {
+    fn of(g: Gathered<'_>, selection: &Selection, selected: &[super::MemberInfo]) -> Summary {
+        let Gathered {
+            all,
+            donors,
+            recipients,
+            mut themes,
+            parties,
+            funded,
+        } = g;
         let by_theme = Theme::ALL
             .iter()
             .filter_map(|t| {

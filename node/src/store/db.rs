@@ -305,12 +305,12 @@ const MIGRATIONS: &[&str] = &[
          SELECT r.id, r.visibility,
                 CASE r.visibility WHEN 'network' THEN '' ELSE r.owner END,
                 CASE WHEN json_type(r.json, '$.amount') IN ('integer', 'real')
-                      AND abs(json_extract(r.json, '$.amount')) <= 1e15
+                      AND json_extract(r.json, '$.amount') BETWEEN -1e15 AND 1e15
                       AND json_type(r.json, '$.currency') = 'text'
                       AND json_extract(r.json, '$.currency') <> ''
                      THEN json_extract(r.json, '$.currency') ELSE '' END,
                 CASE WHEN json_type(r.json, '$.amount') IN ('integer', 'real')
-                      AND abs(json_extract(r.json, '$.amount')) <= 1e15
+                      AND json_extract(r.json, '$.amount') BETWEEN -1e15 AND 1e15
                       AND json_type(r.json, '$.currency') = 'text'
                       AND json_extract(r.json, '$.currency') <> ''
                      THEN round(json_extract(r.json, '$.amount') * 1000) ELSE 0.0 END,

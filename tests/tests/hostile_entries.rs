@@ -651,3 +651,128 @@ fn a_client_write_over_a_limit_is_refused_and_one_at_the_limits_replicates() {
     });
     assert!(!logged(&net.secretariat, &["entry refused"]));
 }
+
+/// A peer's records are not validated against the schemas (they are the
+/// owner's), so the views' summaries (migration 10) must read whatever a
+/// record holds: here funding commitments and follow-ups with values no
+/// correct node writes, among them the smallest integer, whose `abs()` is
+/// an overflow error in SQLite. Each victim stores them, counts them in
+/// the funding view, goes on taking the peer's later entries (the peer is
+/// not cut off) and verifies.
+#[test]
+fn records_of_any_shape_are_stored_and_summed_without_stopping_replication() {
+    let key = NodeKey::generate().unwrap();
+    let odd = |kind: &str, suffix: &str, fields: Value| {
+        let id = record_id(FAKE, kind, suffix);
+        let mut record = json!({
+            "id": id, "type": kind, "owner": FAKE, "visibility": "network",
+            "created": WHEN, "updated": WHEN, "deleted": false,
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        record.extend(fields.as_object().unwrap().clone());
+        (id, record)
+    };
+    let records = [
+        odd(
+            "funding",
+            "oddfundaaaaa",
+            json!({"title": "odd", "donor": {"code": 7}, "recipient": {"code": "ESP"},
+                   "amount": i64::MIN, "currency": "EUR", "themes": ["peacekeeping", 5, ""]}),
+        ),
+        odd(
+            "funding",
+            "oddfundbbbbb",
+            json!({"title": "odder", "donor": {"code": FAKE}, "recipient": "nobody",
+                   "amount": 1e300, "currency": 3, "themes": "peacekeeping"}),
+        ),
+        odd(
+            "funding",
+            "oddfundccccc",
+            json!({"title": "plain", "donor": {"code": FAKE}, "recipient": {"code": "ESP"},
+                   "amount": 1250, "currency": "EUR", "themes": ["peacekeeping"]}),
+        ),
+        odd(
+            "follow-up",
+            "oddfollowaaa",
+            json!({"decision": 5, "status": 3, "year": "2026", "text": [1, 2]}),
+        ),
+        odd(
+            "follow-up",
+            "oddfollowbbb",
+            json!({"decision": "SEC:decision:aaaaaaaaaaaa", "date": 20260101,
+                   "text": {"en": {"text": 5, "original": "yes"}}}),
+        ),
+    ];
+    let mut entries = Vec::new();
+    let mut prev = EntryHash::default();
+    for (seq, (id, record)) in records.iter().enumerate() {
+        let entry = signed(
+            &key,
+            seq as u64 + 1,
+            prev,
+            id,
+            vec![creation(Some(key.id()), record)],
+        );
+        prev = entry.hash();
+        entries.push(entry);
+    }
+    let title = "After the odd records";
+    let last = honest(&key, entries.len() as u64 + 1, prev, "afteroddaaaa", title);
+    entries.push(last.clone());
+    let script: Script = {
+        let entries = entries.clone();
+        Box::new(move |_| vec![message(&entries.iter().collect::<Vec<_>>())])
+    };
+    let fx = Fixture::start(key, |_, _| script);
+    for victim in fx.victims() {
+        wait_listed(victim, &last, title);
+        let listed = records_on(&victim.conn());
+        for (id, _) in &records {
+            assert!(
+                listed.iter().any(|r| r["id"] == id.as_str()),
+                "{} does not list {id}",
+                victim.dir.member
+            );
+        }
+        let funding: Value = serde_json::from_str(
+            focal_ok(
+                &victim.conn(),
+                &["--json", "view", "funding", "--as-of", "2026-06-30"],
+            )
+            .trim(),
+        )
+        .unwrap();
+        assert_eq!(funding["total"], 3, "{funding}");
+        // Of the three, only the plain one's amount counts.
+        let totals = funding["totals"].as_array().unwrap();
+        assert_eq!(totals.len(), 1, "{funding}");
+        assert_eq!(totals[0]["currency"], "EUR", "{funding}");
+        assert_eq!(totals[0]["commitments"], 1, "{funding}");
+        let member: Value = serde_json::from_str(
+            focal_ok(
+                &victim.conn(),
+                &[
+                    "--json",
+                    "view",
+                    "funding",
+                    "--member",
+                    "ESP",
+                    "--as-of",
+                    "2026-06-30",
+                ],
+            )
+            .trim(),
+        )
+        .unwrap();
+        assert_eq!(member["total"], 2, "{member}");
+        focal_ok(
+            &victim.conn(),
+            &["--json", "view", "follow-up", "--as-of", "2026-06-30"],
+        );
+        assert_bounded(victim);
+        assert_verifies(victim);
+    }
+    assert_serving(&fx, "after odd records");
+}

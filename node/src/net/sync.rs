@@ -1371,24 +1371,24 @@ fn request(config: &SyncConfig, follow: bool) -> pb::PullRequest {
     }
 }
 
-/// The entries of a message, whole: a chained message's entries get their
-/// `prev` back, each the hash of the entry before it (see
-/// `PullResponse.chained`). A chained entry too short to be one is garbage.
-fn unchained(response: &pb::PullResponse) -> Result<Vec<Vec<u8>>, EntryError> {
-    if !response.chained {
-        return Ok(response.entries.clone());
-    }
-    let mut whole: Vec<Vec<u8>> = Vec::with_capacity(response.entries.len());
-    for bytes in &response.entries {
-        match whole.last() {
-            None => whole.push(bytes.clone()),
-            Some(before) => {
-                let prev = LogEntry::hash_of(before);
-                whole.push(crate::log::rechain(bytes, &prev)?);
-            }
+/// The entries of a message, decoded, taking their bytes: a chained
+/// message's entries get their `prev` back, each the hash of the entry
+/// before it (see `PullResponse.chained`). A chained entry too short to be
+/// one is garbage.
+fn decode_message(entries: Vec<Vec<u8>>, chained: bool) -> Result<Vec<LogEntry>, EntryError> {
+    let mut decoded = Vec::with_capacity(entries.len());
+    let mut before: Option<EntryHash> = None;
+    for bytes in entries {
+        let whole = match before {
+            Some(prev) if chained => crate::log::rechain(&bytes, &prev)?,
+            _ => bytes,
+        };
+        if chained {
+            before = Some(LogEntry::hash_of(&whole));
         }
+        decoded.push(LogEntry::decode(&whole)?);
     }
-    Ok(whole)
+    Ok(decoded)
 }
 
 /// Verifies and stores one message's entries. A peer that sent something
@@ -1425,13 +1425,7 @@ async fn receive(
     if response.entries.is_empty() {
         return Ok(Vec::new());
     }
-    let decoded = unchained(&response).and_then(|whole| {
-        whole
-            .iter()
-            .map(|bytes| LogEntry::decode(bytes))
-            .collect::<Result<Vec<_>, _>>()
-    });
-    let entries = match decoded {
+    let entries = match decode_message(response.entries, response.chained) {
         Ok(entries) => entries,
         Err(e) => {
             crate::base::metrics::peer_cut_off("garbage");

@@ -54,20 +54,36 @@ impl KeyPart {
     }
 
     /// The order SQLite gives two values (no collation): numbers by value,
-    /// before text; text by its bytes.
+    /// an integer and a real compared exactly, before text; text by its
+    /// bytes.
     pub fn cmp_as_sqlite(&self, other: &Self) -> std::cmp::Ordering {
         use std::cmp::Ordering;
-        let number = |k: &Self| match k {
-            Self::Int(n) => Some(*n as f64),
-            Self::Real(x) => Some(*x),
-            Self::Text(_) => None,
-        };
+        /// An integer against a real, exactly (a cast would round integers
+        /// beyond 2^53).
+        fn int_real(a: i64, b: f64) -> Ordering {
+            if b.is_nan() {
+                return Ordering::Greater;
+            }
+            if b < -9_223_372_036_854_775_808.0 {
+                return Ordering::Greater;
+            }
+            if b >= 9_223_372_036_854_775_808.0 {
+                return Ordering::Less;
+            }
+            let whole = b.trunc();
+            match a.cmp(&(whole as i64)) {
+                Ordering::Equal => 0.0_f64.partial_cmp(&(b - whole)).unwrap_or(Ordering::Equal),
+                unequal => unequal,
+            }
+        }
         match (self, other) {
             (Self::Int(a), Self::Int(b)) => a.cmp(b),
+            (Self::Real(a), Self::Real(b)) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+            (Self::Int(a), Self::Real(b)) => int_real(*a, *b),
+            (Self::Real(a), Self::Int(b)) => int_real(*b, *a).reverse(),
             (Self::Text(a), Self::Text(b)) => a.as_bytes().cmp(b.as_bytes()),
             (Self::Text(_), _) => Ordering::Greater,
             (_, Self::Text(_)) => Ordering::Less,
-            (a, b) => number(a).partial_cmp(&number(b)).unwrap_or(Ordering::Equal),
         }
     }
 
@@ -412,6 +428,49 @@ pub const ROW_FRAMING: usize = 7;
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn keys_sort_in_memory_as_sqlite_sorts_them() {
+        let values = [
+            KeyPart::Int(i64::MAX),
+            KeyPart::Int(i64::MIN),
+            KeyPart::Int(9_007_199_254_740_993),
+            KeyPart::Real(9_007_199_254_740_992.0),
+            KeyPart::Real(9.3e18),
+            KeyPart::Real(-9.3e18),
+            KeyPart::Int(1),
+            KeyPart::Real(1.5),
+            KeyPart::Real(0.5),
+            KeyPart::Int(0),
+            KeyPart::Real(-0.5),
+            KeyPart::Text(String::new()),
+            KeyPart::Text("ESP".into()),
+            KeyPart::Text("esp".into()),
+            KeyPart::Text("Ésp".into()),
+            KeyPart::Text("E".into()),
+        ];
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE k (n INTEGER PRIMARY KEY, v ANY) STRICT")
+            .unwrap();
+        for (n, v) in values.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO k VALUES (?1, ?2)",
+                rusqlite::params![n as i64, v.sql()],
+            )
+            .unwrap();
+        }
+        let by_sqlite: Vec<usize> = conn
+            .prepare("SELECT n FROM k ORDER BY v, n")
+            .unwrap()
+            .query_map([], |r| r.get::<_, i64>(0).map(|n| n as usize))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut in_memory: Vec<usize> = (0..values.len()).collect();
+        in_memory.sort_by(|a, b| values[*a].cmp_as_sqlite(&values[*b]).then(a.cmp(b)));
+        assert_eq!(in_memory, by_sqlite);
+    }
+
     use super::*;
 
     fn key() -> SortKey {

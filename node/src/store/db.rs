@@ -227,12 +227,11 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX fork_entries_position ON fork_entries (origin, audience, seq);",
     // 10: view summaries (`views::practices`, `views::funding`,
     // `views::follow_up`): counts and sums of the practices and funding
-    // views, and the follow-ups read out of their JSON, kept by triggers on
-    // `records`
-    // in the transaction that changes the record, so that a view sums a few
-    // thousand summary rows instead of reading every matching record's JSON.
-    // What a record adds to a summary is defined once, by a view
-    // (`*_contributions`): the triggers add a record's contributions after
+    // views, and the follow-ups and practice themes read out of their JSON,
+    // kept by triggers on `records` in the transaction that changes the
+    // record, so that a view sums a few thousand summary rows instead of
+    // reading every matching record's JSON. What a record adds is defined
+    // once, by a view (`*_contributions`, `*_source`): the triggers add a record's contributions after
     // it is written and take them away before it is changed or removed, the
     // migration sums them over the records already stored, and `verify`
     // sums them again and compares. A row whose count falls to zero is
@@ -285,10 +284,10 @@ const MIGRATIONS: &[&str] = &[
      -- `recipient`, `country`, `theme`), its value, currency ('' for a
      -- commitment without an amount that counts), visibility and `owner`
      -- (for records not visible to the whole network; '' for those that
-     -- are, so that they sum over every member), the number of commitments and the sum of their
-     -- amounts in thousandths. An amount counts when it is a JSON number
-     -- of at most 10^15 and its currency a non-empty text
-     -- (`views::funding::countable`).
+     -- are, so that they sum over every member), the number of commitments
+     -- and the sum of their amounts in thousandths. An amount counts when
+     -- it is a JSON number between -10^15 and 10^15 and its currency a
+     -- non-empty text (`views::funding::countable`).
      CREATE TABLE funding_tally (
          among      TEXT NOT NULL,
          dim        TEXT NOT NULL,
@@ -395,7 +394,7 @@ const MIGRATIONS: &[&str] = &[
      CREATE TRIGGER funding_tally_insert AFTER INSERT ON records
      WHEN NEW.type = 'funding' BEGIN
          INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, 1, 1 * milli
+             SELECT among, dim, value, currency, visibility, owner, 1, milli
                FROM funding_contributions WHERE id = NEW.id
              ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
      END;
@@ -406,7 +405,7 @@ const MIGRATIONS: &[&str] = &[
                   IS json_extract(NEW.json, '$.donor', '$.recipient', '$.amount', '$.currency',
                                   '$.themes')) BEGIN
          INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, -1, -1 * milli
+             SELECT among, dim, value, currency, visibility, owner, -1, -milli
                FROM funding_contributions WHERE id = OLD.id
              ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
      END;
@@ -417,7 +416,7 @@ const MIGRATIONS: &[&str] = &[
                   IS json_extract(NEW.json, '$.donor', '$.recipient', '$.amount', '$.currency',
                                   '$.themes')) BEGIN
          INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, 1, 1 * milli
+             SELECT among, dim, value, currency, visibility, owner, 1, milli
                FROM funding_contributions WHERE id = NEW.id
              ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
          DELETE FROM funding_tally WHERE n = 0;
@@ -425,7 +424,7 @@ const MIGRATIONS: &[&str] = &[
      CREATE TRIGGER funding_tally_delete BEFORE DELETE ON records
      WHEN OLD.type = 'funding' BEGIN
          INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, -1, -1 * milli
+             SELECT among, dim, value, currency, visibility, owner, -1, -milli
                FROM funding_contributions WHERE id = OLD.id
              ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
          DELETE FROM funding_tally WHERE n = 0;
@@ -827,6 +826,39 @@ pub(crate) fn temp_store() -> (tempfile::TempDir, PathBuf, Store) {
 
 #[cfg(test)]
 mod tests {
+
+    /// The triggers of migration 10 read one record's contributions on
+    /// every write: by its id, never by a scan of the records.
+    #[test]
+    fn the_summaries_triggers_read_one_record_by_its_id() {
+        let (_dir, _path, store) = temp_store();
+        for query in [
+            "SELECT * FROM practice_contributions WHERE id = ?1",
+            "SELECT * FROM funding_contributions WHERE id = ?1",
+            "SELECT * FROM follow_up_source WHERE id = ?1",
+            "SELECT * FROM practice_theme_source WHERE record_id = ?1",
+        ] {
+            let plan: Vec<String> = store
+                .conn()
+                .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
+                .unwrap()
+                .query_map(["ESP:practice:aaaaaaaaaaaa"], |r| r.get(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let records: Vec<&String> = plan
+                .iter()
+                .filter(|step| step.contains(" r ") || step.ends_with(" r"))
+                .collect();
+            assert!(!records.is_empty(), "{query}: {plan:?}");
+            assert!(
+                records.iter().all(|step| step
+                    .starts_with("SEARCH r USING INDEX sqlite_autoindex_records_1 (id=?)")),
+                "{query} reads records otherwise than by id: {plan:?}"
+            );
+        }
+    }
+
     use super::*;
 
     fn options(create: bool) -> StoreOptions {

@@ -462,17 +462,10 @@ fn verify_document(conn: &Connection, id: &str) -> Result<(), VerifyError> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, RwLock};
-
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::{
-        identity::NodeId,
-        records::Theme,
-        store::query::Reader,
-        views::{ViewInput, Views},
-    };
+    use crate::{records::Theme, views::ViewInput};
 
     /// A small deterministic generator (xorshift).
     struct Dice(u64);
@@ -677,25 +670,8 @@ mod tests {
 
         // The views count the same from the summaries (no period filter)
         // as from every matching record (a period that holds them all).
-        let mut roster = crate::roster::Roster::default();
-        for code in ["ESP", "NAM", "SEC"] {
-            roster.members.insert(
-                code.to_owned(),
-                crate::roster::RosterMember {
-                    status: crate::roster::MemberStatus::Active,
-                    keys: Default::default(),
-                    endpoints: Vec::new(),
-                },
-            );
-        }
-        let roster = Arc::new(RwLock::new(roster));
         for me in ["ESP", "NAM", "SEC"] {
-            let views = Views::new(
-                Reader::new(path.clone(), 1000),
-                roster.clone(),
-                me.parse().unwrap(),
-                NodeId([7; 32]),
-            );
+            let views = crate::views::test_views(&path, me);
             for theme in ["", Theme::ALL[0].as_str(), Theme::ALL[3].as_str()] {
                 let summed = ViewInput {
                     as_of: "2026-11-30".into(),

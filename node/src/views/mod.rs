@@ -315,6 +315,29 @@ pub(crate) fn read_key(
     (first..first + n).map(|i| KeyPart::read(r, i)).collect()
 }
 
+/// The views of `me` over the database at `path`, for tests: a roster of
+/// ESP, NAM and SEC, all active.
+#[cfg(test)]
+pub(crate) fn test_views(path: &std::path::Path, me: &str) -> Views {
+    let mut roster = crate::roster::Roster::default();
+    for code in ["ESP", "NAM", "SEC"] {
+        roster.members.insert(
+            code.to_owned(),
+            crate::roster::RosterMember {
+                status: crate::roster::MemberStatus::Active,
+                keys: Default::default(),
+                endpoints: Vec::new(),
+            },
+        );
+    }
+    Views::new(
+        Reader::new(path.to_owned(), 1000),
+        std::sync::Arc::new(std::sync::RwLock::new(roster)),
+        me.parse().unwrap(),
+        NodeId([7; 32]),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, RwLock};
@@ -591,23 +614,7 @@ mod tests {
 
     /// The views of `me` over `path`, with ESP and NAM in the roster.
     fn views_of(path: &std::path::Path, me: &str) -> Views {
-        let mut roster = crate::roster::Roster::default();
-        for code in ["ESP", "NAM", "SEC"] {
-            roster.members.insert(
-                code.to_owned(),
-                crate::roster::RosterMember {
-                    status: crate::roster::MemberStatus::Active,
-                    keys: Default::default(),
-                    endpoints: Vec::new(),
-                },
-            );
-        }
-        Views::new(
-            Reader::new(path.to_owned(), 1000),
-            Arc::new(RwLock::new(roster)),
-            me.parse().unwrap(),
-            NodeId([7; 32]),
-        )
+        test_views(path, me)
     }
 
     #[test]

@@ -26,6 +26,118 @@ pub const BACKUP_TABLE: &str = "focal_backup";
 
 /// The migrations, in order: `MIGRATIONS[i]` brings the schema from version
 /// `i` to `i + 1`. Never edit one that has been released; add a new one.
+/// The four triggers that keep a summary of migration 10 (`table`) for
+/// the records of type `kind`: a record's contributions are added after it
+/// is inserted, taken away before it is deleted, and, when an update
+/// changes what the summary counts (anything but `unchanged`, a condition
+/// on `OLD` and `NEW`, besides the type, owner, visibility and deletion),
+/// taken away before it and added after it. `add` names the macro of the
+/// statement adding a row's contributions (`NEW` or `OLD`) times a sign
+/// (`+` or `-`); the macro
+/// writes both triggers of an update from the same condition, so that
+/// they cannot disagree.
+macro_rules! tally_triggers {
+    ($table:literal, $kind:literal, $unchanged:literal, $add:ident) => {
+        concat!(
+            "CREATE TRIGGER ",
+            $table,
+            "_insert AFTER INSERT ON records
+             WHEN NEW.type = '",
+            $kind,
+            "' BEGIN
+             ",
+            $add!("+", "NEW"),
+            "
+             END;
+             CREATE TRIGGER ",
+            $table,
+            "_before_update BEFORE UPDATE ON records
+             WHEN (OLD.type = '",
+            $kind,
+            "' OR NEW.type = '",
+            $kind,
+            "')
+              AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
+                       AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
+                       AND ",
+            $unchanged,
+            ") BEGIN
+             ",
+            $add!("-", "OLD"),
+            "
+             END;
+             CREATE TRIGGER ",
+            $table,
+            "_after_update AFTER UPDATE ON records
+             WHEN (OLD.type = '",
+            $kind,
+            "' OR NEW.type = '",
+            $kind,
+            "')
+              AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
+                       AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
+                       AND ",
+            $unchanged,
+            ") BEGIN
+             ",
+            $add!("+", "NEW"),
+            "
+             DELETE FROM ",
+            $table,
+            " WHERE n = 0;
+             END;
+             CREATE TRIGGER ",
+            $table,
+            "_delete BEFORE DELETE ON records
+             WHEN OLD.type = '",
+            $kind,
+            "' BEGIN
+             ",
+            $add!("-", "OLD"),
+            "
+             DELETE FROM ",
+            $table,
+            " WHERE n = 0;
+             END;
+"
+        )
+    };
+}
+/// Adds the contributions of `$row` (`NEW` or `OLD`) to `practice_tally`,
+/// times `$sign` (`+` or `-`).
+macro_rules! practice_tally_add {
+    ($sign:literal, $row:literal) => {
+        concat!(
+            "INSERT INTO practice_tally (among, owner, visibility, theme, n)
+             SELECT among, owner, visibility, theme, ",
+            $sign,
+            "1 FROM practice_contributions
+              WHERE id = ",
+            $row,
+            ".id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n;"
+        )
+    };
+}
+
+/// Adds the contributions of `$row` to `funding_tally`, times `$sign`.
+macro_rules! funding_tally_add {
+    ($sign:literal, $row:literal) => {
+        concat!(
+            "INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
+             SELECT among, dim, value, currency, visibility, owner, ",
+            $sign,
+            "1, ",
+            $sign,
+            "milli
+               FROM funding_contributions WHERE id = ",
+            $row,
+            ".id
+             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;"
+        )
+    };
+}
+
 const MIGRATIONS: &[&str] = &[
     // 1: node metadata.
     "CREATE TABLE meta (
@@ -242,7 +354,8 @@ const MIGRATIONS: &[&str] = &[
     // Practices: per theme filter (`among`: '' for none, else a theme the
     // practice has), member, visibility and theme ('' counts practices),
     // the number of practices.
-    "CREATE TABLE practice_tally (
+    concat!(
+        "CREATE TABLE practice_tally (
          among      TEXT NOT NULL,
          owner      TEXT NOT NULL,
          visibility TEXT NOT NULL,
@@ -301,21 +414,20 @@ const MIGRATIONS: &[&str] = &[
      ) STRICT, WITHOUT ROWID;
      CREATE INDEX funding_tally_empty ON funding_tally (among) WHERE n = 0;
      CREATE VIEW funding_facts (id, visibility, owner, currency, milli, json) AS
-         SELECT r.id, r.visibility,
-                CASE r.visibility WHEN 'network' THEN '' ELSE r.owner END,
-                CASE WHEN json_type(r.json, '$.amount') IN ('integer', 'real')
-                      AND json_extract(r.json, '$.amount') BETWEEN -1e15 AND 1e15
-                      AND json_type(r.json, '$.currency') = 'text'
-                      AND json_extract(r.json, '$.currency') <> ''
-                     THEN json_extract(r.json, '$.currency') ELSE '' END,
-                CASE WHEN json_type(r.json, '$.amount') IN ('integer', 'real')
-                      AND json_extract(r.json, '$.amount') BETWEEN -1e15 AND 1e15
-                      AND json_type(r.json, '$.currency') = 'text'
-                      AND json_extract(r.json, '$.currency') <> ''
-                     THEN round(json_extract(r.json, '$.amount') * 1000) ELSE 0.0 END,
-                r.json
-           FROM records AS r
-          WHERE r.type = 'funding' AND r.deleted = 0;
+         SELECT id, visibility, owner,
+                CASE WHEN countable THEN currency ELSE '' END,
+                CASE WHEN countable THEN round(amount * 1000) ELSE 0.0 END,
+                json
+           FROM (SELECT r.id, r.visibility, r.json,
+                        CASE r.visibility WHEN 'network' THEN '' ELSE r.owner END AS owner,
+                        json_extract(r.json, '$.currency') AS currency,
+                        json_extract(r.json, '$.amount') AS amount,
+                        json_type(r.json, '$.amount') IN ('integer', 'real')
+                        AND json_extract(r.json, '$.amount') BETWEEN -1e15 AND 1e15
+                        AND json_type(r.json, '$.currency') = 'text'
+                        AND json_extract(r.json, '$.currency') <> '' AS countable
+                   FROM records AS r
+                  WHERE r.type = 'funding' AND r.deleted = 0);
      CREATE VIEW funding_among (id, among) AS
          SELECT f.id, '' FROM funding_facts AS f
          UNION ALL
@@ -353,83 +465,22 @@ const MIGRATIONS: &[&str] = &[
            JOIN funding_among AS a ON a.id = f.id
            JOIN funding_dims AS d ON d.id = f.id;
 
-     -- The triggers of the summaries. An update that changes nothing a
-     -- summary counts (most do: a title, a description) leaves it alone;
-     -- any other takes the record's old contributions away before the
-     -- update and adds its new ones after.
-     CREATE TRIGGER practice_tally_insert AFTER INSERT ON records
-     WHEN NEW.type = 'practice' BEGIN
-         INSERT INTO practice_tally (among, owner, visibility, theme, n)
-             SELECT among, owner, visibility, theme, 1 FROM practice_contributions
-              WHERE id = NEW.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n;
-     END;
-     CREATE TRIGGER practice_tally_before_update BEFORE UPDATE ON records
-     WHEN (OLD.type = 'practice' OR NEW.type = 'practice') AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
-              AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
-              AND json_extract(OLD.json, '$.themes') IS json_extract(NEW.json, '$.themes')) BEGIN
-         INSERT INTO practice_tally (among, owner, visibility, theme, n)
-             SELECT among, owner, visibility, theme, -1 FROM practice_contributions
-              WHERE id = OLD.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n;
-     END;
-     CREATE TRIGGER practice_tally_after_update AFTER UPDATE ON records
-     WHEN (OLD.type = 'practice' OR NEW.type = 'practice') AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
-              AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
-              AND json_extract(OLD.json, '$.themes') IS json_extract(NEW.json, '$.themes')) BEGIN
-         INSERT INTO practice_tally (among, owner, visibility, theme, n)
-             SELECT among, owner, visibility, theme, 1 FROM practice_contributions
-              WHERE id = NEW.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n;
-         DELETE FROM practice_tally WHERE n = 0;
-     END;
-     CREATE TRIGGER practice_tally_delete BEFORE DELETE ON records
-     WHEN OLD.type = 'practice' BEGIN
-         INSERT INTO practice_tally (among, owner, visibility, theme, n)
-             SELECT among, owner, visibility, theme, -1 FROM practice_contributions
-              WHERE id = OLD.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n;
-         DELETE FROM practice_tally WHERE n = 0;
-     END;
-     CREATE TRIGGER funding_tally_insert AFTER INSERT ON records
-     WHEN NEW.type = 'funding' BEGIN
-         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, 1, milli
-               FROM funding_contributions WHERE id = NEW.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
-     END;
-     CREATE TRIGGER funding_tally_before_update BEFORE UPDATE ON records
-     WHEN (OLD.type = 'funding' OR NEW.type = 'funding') AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
-              AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
-              AND json_extract(OLD.json, '$.donor', '$.recipient', '$.amount', '$.currency', '$.themes')
-                  IS json_extract(NEW.json, '$.donor', '$.recipient', '$.amount', '$.currency',
-                                  '$.themes')) BEGIN
-         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, -1, -milli
-               FROM funding_contributions WHERE id = OLD.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
-     END;
-     CREATE TRIGGER funding_tally_after_update AFTER UPDATE ON records
-     WHEN (OLD.type = 'funding' OR NEW.type = 'funding') AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
-              AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
-              AND json_extract(OLD.json, '$.donor', '$.recipient', '$.amount', '$.currency', '$.themes')
-                  IS json_extract(NEW.json, '$.donor', '$.recipient', '$.amount', '$.currency',
-                                  '$.themes')) BEGIN
-         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, 1, milli
-               FROM funding_contributions WHERE id = NEW.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
-         DELETE FROM funding_tally WHERE n = 0;
-     END;
-     CREATE TRIGGER funding_tally_delete BEFORE DELETE ON records
-     WHEN OLD.type = 'funding' BEGIN
-         INSERT INTO funding_tally (among, dim, value, currency, visibility, owner, n, milli)
-             SELECT among, dim, value, currency, visibility, owner, -1, -milli
-               FROM funding_contributions WHERE id = OLD.id
-             ON CONFLICT DO UPDATE SET n = n + excluded.n, milli = milli + excluded.milli;
-         DELETE FROM funding_tally WHERE n = 0;
-     END;
-
+     -- The triggers of the summaries (`tally_triggers!`).
+",
+        tally_triggers!(
+            "practice_tally",
+            "practice",
+            "json_extract(OLD.json, '$.themes') IS json_extract(NEW.json, '$.themes')",
+            practice_tally_add
+        ),
+        tally_triggers!(
+            "funding_tally",
+            "funding",
+            "json_extract(OLD.json, '$.donor', '$.recipient', '$.amount', '$.currency', '$.themes')
+         IS json_extract(NEW.json, '$.donor', '$.recipient', '$.amount', '$.currency', '$.themes')",
+            funding_tally_add
+        ),
+        "
      INSERT INTO practice_tally (among, owner, visibility, theme, n)
          SELECT among, owner, visibility, theme, count(*) FROM practice_contributions
           GROUP BY among, owner, visibility, theme;
@@ -548,7 +599,8 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX records_funding_recipient ON records (json_extract(json, '$.recipient.code'))
          WHERE type = 'funding';
      CREATE INDEX records_funding_country ON records (json_extract(json, '$.recipient.country'))
-         WHERE type = 'funding';",
+         WHERE type = 'funding';"
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -364,34 +364,24 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (among, owner, visibility, theme)
      ) STRICT, WITHOUT ROWID;
      CREATE INDEX practice_tally_empty ON practice_tally (among) WHERE n = 0;
-     CREATE VIEW practice_contributions (id, among, owner, visibility, theme) AS
-         SELECT r.id, '', r.owner, r.visibility, ''
-           FROM records AS r
-          WHERE r.type = 'practice' AND r.deleted = 0
-         UNION ALL
-         SELECT r.id, '', r.owner, r.visibility, t.value
+     -- A live record's themes: each distinct non-empty text of its
+     -- `themes` list (a record's theme counts once, and only a list counts).
+     CREATE VIEW record_themes (id, theme) AS
+         SELECT DISTINCT r.id, t.value
            FROM records AS r, json_each(r.json, '$.themes') AS t
-          WHERE r.type = 'practice' AND r.deleted = 0
-            AND json_type(r.json, '$.themes') = 'array'
-            AND t.type = 'text' AND t.value <> ''
-         UNION ALL
-         SELECT r.id, a.value, r.owner, r.visibility, ''
-           FROM records AS r, json_each(r.json, '$.themes') AS a
-          WHERE r.type = 'practice' AND r.deleted = 0
-            AND json_type(r.json, '$.themes') = 'array'
-            AND a.type = 'text' AND a.value <> ''
-            AND NOT EXISTS (SELECT 1 FROM json_each(r.json, '$.themes') AS p
-                             WHERE p.key < a.key AND p.value = a.value)
-         UNION ALL
-         SELECT r.id, a.value, r.owner, r.visibility, t.value
-           FROM records AS r, json_each(r.json, '$.themes') AS a,
-                json_each(r.json, '$.themes') AS t
-          WHERE r.type = 'practice' AND r.deleted = 0
-            AND json_type(r.json, '$.themes') = 'array'
-            AND a.type = 'text' AND a.value <> ''
-            AND NOT EXISTS (SELECT 1 FROM json_each(r.json, '$.themes') AS p
-                             WHERE p.key < a.key AND p.value = a.value)
+          WHERE r.deleted = 0 AND json_type(r.json, '$.themes') = 'array'
             AND t.type = 'text' AND t.value <> '';
+     -- The same, and '' for the record itself (no theme filter; its count).
+     CREATE VIEW record_theme_keys (id, theme) AS
+         SELECT r.id, '' FROM records AS r WHERE r.deleted = 0
+         UNION ALL
+         SELECT id, theme FROM record_themes;
+     CREATE VIEW practice_contributions (id, among, owner, visibility, theme) AS
+         SELECT r.id, a.theme, r.owner, r.visibility, t.theme
+           FROM records AS r
+           JOIN record_theme_keys AS a ON a.id = r.id
+           JOIN record_theme_keys AS t ON t.id = r.id
+          WHERE r.type = 'practice' AND r.deleted = 0;
 
      -- Funding: per theme filter (`among`), dimension (`all`, `donor`,
      -- `recipient`, `country`, `theme`), its value, currency ('' for a
@@ -428,14 +418,6 @@ const MIGRATIONS: &[&str] = &[
                         AND json_extract(r.json, '$.currency') <> '' AS countable
                    FROM records AS r
                   WHERE r.type = 'funding' AND r.deleted = 0);
-     CREATE VIEW funding_among (id, among) AS
-         SELECT f.id, '' FROM funding_facts AS f
-         UNION ALL
-         SELECT f.id, a.value
-           FROM funding_facts AS f, json_each(f.json, '$.themes') AS a
-          WHERE json_type(f.json, '$.themes') = 'array' AND a.type = 'text' AND a.value <> ''
-            AND NOT EXISTS (SELECT 1 FROM json_each(f.json, '$.themes') AS p
-                             WHERE p.key < a.key AND p.value = a.value);
      CREATE VIEW funding_dims (id, dim, value) AS
          SELECT f.id, 'all', '' FROM funding_facts AS f
          UNION ALL
@@ -455,14 +437,14 @@ const MIGRATIONS: &[&str] = &[
            FROM funding_facts AS f
           WHERE json_type(f.json, '$.recipient.country') = 'text'
          UNION ALL
-         SELECT f.id, 'theme', t.value
+         SELECT DISTINCT f.id, 'theme', t.value
            FROM funding_facts AS f, json_each(f.json, '$.themes') AS t
           WHERE json_type(f.json, '$.themes') = 'array' AND t.type = 'text' AND t.value <> '';
      CREATE VIEW funding_contributions
          (id, among, dim, value, currency, visibility, owner, milli) AS
-         SELECT f.id, a.among, d.dim, d.value, f.currency, f.visibility, f.owner, f.milli
+         SELECT f.id, a.theme, d.dim, d.value, f.currency, f.visibility, f.owner, f.milli
            FROM funding_facts AS f
-           JOIN funding_among AS a ON a.id = f.id
+           JOIN record_theme_keys AS a ON a.id = f.id
            JOIN funding_dims AS d ON d.id = f.id;
 
      -- The triggers of the summaries (`tally_triggers!`).
@@ -567,11 +549,9 @@ const MIGRATIONS: &[&str] = &[
      ) STRICT, WITHOUT ROWID;
      CREATE INDEX practice_themes_record ON practice_themes (record_id);
      CREATE VIEW practice_theme_source (theme, by_owner, by_title, record_id) AS
-         SELECT DISTINCT t.value, r.owner, r.title, r.id
-           FROM records AS r, json_each(r.json, '$.themes') AS t
-          WHERE r.type = 'practice' AND r.deleted = 0
-            AND json_type(r.json, '$.themes') = 'array'
-            AND t.type = 'text' AND t.value <> '';
+         SELECT t.theme, r.owner, r.title, r.id
+           FROM records AS r JOIN record_themes AS t ON t.id = r.id
+          WHERE r.type = 'practice' AND r.deleted = 0;
      CREATE TRIGGER practice_themes_insert AFTER INSERT ON records
      WHEN NEW.type = 'practice' BEGIN
          INSERT INTO practice_themes SELECT * FROM practice_theme_source WHERE record_id = NEW.id;

@@ -511,7 +511,9 @@ fn summarize(
             .entry(row.recipient.clone())
             .or_default()
             .add(row);
-        for theme in row.themes.iter().filter(|t| !t.is_empty()) {
+        // Each theme named once, as `record_themes` counts them.
+        let named: BTreeSet<&String> = row.themes.iter().filter(|t| !t.is_empty()).collect();
+        for theme in named {
             g.themes.entry(theme.clone()).or_default().add(row);
         }
         g.parties.insert(&row.donor);

@@ -8,8 +8,8 @@
 //! triggers in the transaction that writes each record), a few thousand
 //! rows however many practices there are. With a period filter (a
 //! practice's day is not in the summary) every match is read once. The two
-//! count the same: themes that are non-empty texts, each time a practice
-//! names them. The rows of a page are read apart, in [`ORDER`] (the
+//! count the same: themes that are non-empty texts of a `themes` list, each
+//! once per practice (`record_themes`). The rows of a page are read apart, in [`ORDER`] (the
 //! `records_practices` index) from where the previous page ended.
 
 use std::collections::BTreeMap;
@@ -186,7 +186,13 @@ pub(crate) fn query(
         while let Some(r) = rows.next()? {
             let practice = row(r)?;
             total += 1;
-            for theme in practice.themes.into_iter().filter(|t| !t.is_empty()) {
+            // Each theme named once, as `record_themes` counts them.
+            let named: std::collections::BTreeSet<String> = practice
+                .themes
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect();
+            for theme in named {
                 *themes.entry(theme).or_default() += 1;
             }
             *regions

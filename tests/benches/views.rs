@@ -448,6 +448,35 @@ fn main() {
         });
         println!("floor: {sql}: {}", ms(d));
     }
+    // What migration 10 does once at start-up over records already stored,
+    // and `verify` again: every summary summed from the records (once each).
+    let conn =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let mut recount = std::time::Duration::ZERO;
+    for sql in [
+        "SELECT count(*) FROM (SELECT among, owner, visibility, theme, count(*)
+         FROM practice_contributions GROUP BY among, owner, visibility, theme)",
+        "SELECT count(*) FROM (SELECT among, dim, value, currency, visibility, owner, count(*),
+         sum(milli) FROM funding_contributions
+         GROUP BY among, dim, value, currency, visibility, owner)",
+        "SELECT count(*) FROM follow_up_source",
+        "SELECT count(*) FROM practice_theme_source",
+    ] {
+        let start = std::time::Instant::now();
+        let rows: i64 = conn.query_row(sql, [], |r| r.get(0)).unwrap();
+        recount += start.elapsed();
+        println!(
+            "summary from the records: {} rows in {}: {}",
+            rows,
+            ms(start.elapsed()),
+            sql.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+    println!(
+        "every summary from the records (migration 10's fill at start-up, `verify`'s recount): {}",
+        ms(recount)
+    );
     println!();
     println!(
         "| view | median of {RUNS} | rows | baseline: the JSON of as many rows of its type | ratio | goal |"

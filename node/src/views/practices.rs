@@ -9,8 +9,9 @@
 //! rows however many practices there are. With a period filter (a
 //! practice's day is not in the summary) every match is read once. The two
 //! count the same: themes that are non-empty texts of a `themes` list, each
-//! once per practice (`record_themes`). The rows of a page are read apart, in [`ORDER`] (the
-//! `records_practices` index) from where the previous page ended.
+//! once per practice (`record_themes`). The rows of a page are read apart,
+//! in [`ORDER`] (the `records_practices` index) from where the previous
+//! page ended.
 
 use std::collections::BTreeMap;
 

@@ -367,10 +367,12 @@ const MIGRATIONS: &[&str] = &[
      -- A live record's themes: each distinct non-empty text of its
      -- `themes` list (a record's theme counts once, and only a list counts).
      CREATE VIEW record_themes (id, theme) AS
-         SELECT DISTINCT r.id, t.value
+         SELECT r.id, t.value
            FROM records AS r, json_each(r.json, '$.themes') AS t
           WHERE r.deleted = 0 AND json_type(r.json, '$.themes') = 'array'
-            AND t.type = 'text' AND t.value <> '';
+            AND t.type = 'text' AND t.value <> ''
+            AND NOT EXISTS (SELECT 1 FROM json_each(r.json, '$.themes') AS p
+                             WHERE p.key < t.key AND p.value = t.value);
      -- The same, and '' for the record itself (no theme filter; its count).
      CREATE VIEW record_theme_keys (id, theme) AS
          SELECT r.id, '' FROM records AS r WHERE r.deleted = 0

@@ -30,19 +30,20 @@ pub fn to_json(doc: &Automerge) -> Map<String, Value> {
 }
 
 /// A map or list being read, with what has been read of it so far.
+///
+/// Each map and list is read in one pass of its entries (a lookup of each
+/// key or index in turn costs a seek each: that was two thirds of reading a
+/// record, once per received entry).
 enum Frame<'a> {
     Map {
-        obj: ObjId,
-        /// Boxed: an iterator of keys is some 2.6 kB.
-        keys: Box<automerge::iter::Keys<'a>>,
+        /// Boxed: a map's iterator is some kilobytes.
+        items: Box<automerge::iter::MapRange<'a>>,
         out: Map<String, Value>,
         /// Where it goes in its parent.
         slot: Slot,
     },
     List {
-        obj: ObjId,
-        len: usize,
-        next: usize,
+        items: Box<automerge::iter::ListRange<'a>>,
         out: Vec<Value>,
         slot: Slot,
     },
@@ -65,11 +66,12 @@ pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Va
     let max_bytes = limits.max_record_json_bytes as u64;
     let mut size: u64 = 2;
     let mut stack = vec![Frame::Map {
-        obj: automerge::ROOT,
-        keys: Box::new(doc.keys(automerge::ROOT)),
+        items: Box::new(doc.map_range(automerge::ROOT, ..)),
         out: Map::new(),
         slot: Slot::Root,
     }];
+    // A child's id matters only when it is an object, read on.
+    let id_of = |object: bool, id: &dyn Fn() -> ObjId| if object { id() } else { automerge::ROOT };
     let grow = |size: &mut u64, by: usize| -> Result<(), OverLimit> {
         *size = size.saturating_add(by as u64);
         if *size > max_bytes {
@@ -89,47 +91,35 @@ pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Va
         // consistent document never has).
         let next = match stack.last_mut() {
             None => return Ok(Map::new()),
-            Some(Frame::Map { obj, keys, out, .. }) => match keys.next() {
-                Some(key) => {
+            Some(Frame::Map { items, out, .. }) => match items.next() {
+                Some(item) => {
                     // `"key":` and, after the first, a comma.
                     grow(
                         &mut size,
-                        json_string_len(&key) + 1 + usize::from(!out.is_empty()),
+                        json_string_len(&item.key) + 1 + usize::from(!out.is_empty()),
                     )?;
-                    Some(
-                        doc.get(&*obj, key.as_str())
-                            .ok()
-                            .flatten()
-                            .map(|(value, id)| (value, id, Slot::Key(key))),
-                    )
+                    let object = matches!(item.value, automerge::ValueRef::Object(_));
+                    let id = id_of(object, &|| item.id());
+                    Some((
+                        item.value.into_value(),
+                        id,
+                        Slot::Key(item.key.into_owned()),
+                    ))
                 }
                 None => None,
             },
-            Some(Frame::List {
-                obj,
-                len,
-                next,
-                out,
-                ..
-            }) => {
-                if *next < *len {
-                    let index = *next;
-                    *next += 1;
+            Some(Frame::List { items, out, .. }) => match items.next() {
+                Some(item) => {
                     grow(&mut size, usize::from(!out.is_empty()))?;
-                    Some(
-                        doc.get(&*obj, index)
-                            .ok()
-                            .flatten()
-                            .map(|(value, id)| (value, id, Slot::Item)),
-                    )
-                } else {
-                    None
+                    let object = matches!(item.value, automerge::ValueRef::Object(_));
+                    let id = id_of(object, &|| item.id());
+                    Some((item.value.into_value(), id, Slot::Item))
                 }
-            }
+                None => None,
+            },
         };
         let (value, id, slot) = match next {
-            Some(Some(child)) => child,
-            Some(None) => continue,
+            Some(child) => child,
             None => {
                 let (value, slot) = match stack.pop() {
                     Some(Frame::Map { out, slot, .. }) => (Value::Object(out), slot),
@@ -158,8 +148,7 @@ pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Va
                 over(Limit::Depth, depth + 1)?;
                 grow(&mut size, 2)?;
                 stack.push(Frame::Map {
-                    keys: Box::new(doc.keys(&id)),
-                    obj: id,
+                    items: Box::new(doc.map_range(&id, ..)),
                     out: Map::new(),
                     slot,
                 });
@@ -171,9 +160,7 @@ pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Va
                 over(Limit::ListItems, len)?;
                 grow(&mut size, 2)?;
                 stack.push(Frame::List {
-                    obj: id,
-                    len,
-                    next: 0,
+                    items: Box::new(doc.list_range(&id, ..)),
                     out: Vec::new(),
                     slot,
                 });
@@ -478,5 +465,88 @@ mod tests {
             ..fits
         };
         assert!(to_json_within(&doc, &short).is_err());
+    }
+
+    /// Reads a document one lookup per key and index, as this module did
+    /// before it read each map and list in one pass.
+    fn by_lookups(doc: &Automerge, obj: &ObjId, kind: ObjType) -> Value {
+        let value = |v: automerge::Value<'_>, id: ObjId| match v {
+            automerge::Value::Object(ObjType::Text) => Value::String(doc.text(&id).unwrap()),
+            automerge::Value::Object(kind) => by_lookups(doc, &id, kind),
+            automerge::Value::Scalar(s) => serde_json::to_value(s.as_ref()).unwrap(),
+        };
+        match kind {
+            ObjType::List => Value::Array(
+                (0..doc.length(obj))
+                    .map(|i| {
+                        let (v, id) = doc.get(obj, i).unwrap().unwrap();
+                        value(v, id)
+                    })
+                    .collect(),
+            ),
+            _ => Value::Object(
+                doc.keys(obj)
+                    .map(|k| {
+                        let (v, id) = doc.get(obj, k.as_str()).unwrap().unwrap();
+                        (k, value(v, id))
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn one_pass_reads_what_lookups_of_each_key_read_conflicts_and_deletions_included() {
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        let list = tx
+            .put_object(automerge::ROOT, "list", ObjType::List)
+            .unwrap();
+        for i in 0..20 {
+            tx.insert(&list, i, i as i64).unwrap();
+        }
+        let inner = tx.insert_object(&list, 3, ObjType::List).unwrap();
+        tx.insert(&inner, 0, "a").unwrap();
+        let map = tx.insert_object(&list, 5, ObjType::Map).unwrap();
+        tx.put(&map, "k", 1.5).unwrap();
+        let text = tx
+            .put_object(automerge::ROOT, "text", ObjType::Text)
+            .unwrap();
+        tx.splice_text(&text, 0, 0, "héllo \"wörld\"").unwrap();
+        for k in ["a", "b", "c", "d", "zz", "é"] {
+            tx.put(automerge::ROOT, k, k).unwrap();
+        }
+        tx.commit();
+        let mut other = doc.fork();
+        // Concurrent writes of the same keys and list items, and
+        // deletions: the winner must be the one a lookup returns.
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, "a", "from one").unwrap();
+        tx.delete(automerge::ROOT, "b").unwrap();
+        tx.delete(&list, 7).unwrap();
+        tx.put(&list, 0, "first").unwrap();
+        tx.commit();
+        let mut tx = other.transaction();
+        tx.put(automerge::ROOT, "a", 42).unwrap();
+        tx.put_object(automerge::ROOT, "c", ObjType::Map).unwrap();
+        tx.put(&list, 0, true).unwrap();
+        tx.delete(&list, 9).unwrap();
+        tx.insert(&list, 2, ()).unwrap();
+        tx.commit();
+        doc.merge(&mut other).unwrap();
+        let expected = by_lookups(&doc, &automerge::ROOT, ObjType::Map);
+        assert_eq!(Value::Object(to_json(&doc)), expected);
+        assert_eq!(
+            Value::Object(to_json_within(&doc, &Limits::default()).unwrap()),
+            expected
+        );
+        // And the size counted is still the compact JSON's, to the byte.
+        let exact = serde_json::to_vec(&expected).unwrap().len();
+        let at = |max| Limits {
+            max_record_json_bytes: max,
+            ..Limits::default()
+        };
+        assert!(to_json_within(&doc, &at(exact)).is_ok());
+        assert!(to_json_within(&doc, &at(exact - 1)).is_err());
     }
 }

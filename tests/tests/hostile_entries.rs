@@ -776,3 +776,60 @@ fn records_of_any_shape_are_stored_and_summed_without_stopping_replication() {
     }
     assert_serving(&fx, "after odd records");
 }
+
+/// A document Automerge would not load back once saved, after honest
+/// entries of the same log in the same message. Ingest checks that each
+/// document loads back on another core and writes each record's row once
+/// per batch; when that check fails, the batch is stored again entry by
+/// entry. The result must be exactly what checking each entry in turn
+/// gives: the honest entries before it stored and listed, the entry refused
+/// for not loading back, nothing after it, the peer cut off. No change
+/// known today both passes the node's checks of a change's shape and fails
+/// to load back (the fuzz finding that did, `save-load-missing-ops`, holds
+/// a value type Focal refuses), so the victims' debug builds are told to
+/// take one document for unloadable (`test-fault-unloadable`).
+#[test]
+fn a_document_that_would_not_load_back_is_refused_and_the_entries_before_it_kept() {
+    const TRIGGER: &str = "would-not-load-back-7f3a";
+    let key = NodeKey::generate().unwrap();
+    let first = "Women mediators' network";
+    let second = "Gender focal points in every brigade";
+    let h1 = honest(&key, 1, EntryHash::default(), "loadbackaaaa", first);
+    let h2 = honest(&key, 2, h1.hash(), "loadbackbbbb", second);
+    let bad = honest(
+        &key,
+        3,
+        h2.hash(),
+        "loadbackcccc",
+        &format!("Practice {TRIGGER}"),
+    );
+    let after = honest(&key, 4, bad.hash(), "loadbackdddd", "Never stored");
+    let script: Script = {
+        let entries = [h1.clone(), h2.clone(), bad.clone(), after.clone()];
+        Box::new(move |_| vec![message(&entries.iter().collect::<Vec<_>>())])
+    };
+    let mut fx = Fixture::start(key, |net, _| {
+        for victim in std::iter::once(&net.secretariat).chain(&net.members) {
+            std::fs::write(victim.dir.path.join("test-fault-unloadable"), TRIGGER).unwrap();
+        }
+        script
+    });
+    for victim in fx.victims() {
+        wait_listed(victim, &h1, first);
+        wait_listed(victim, &h2, second);
+        // Found by the check on the other core, then entry by entry.
+        wait_logged(victim, &["failed; storing it entry by entry"]);
+    }
+    let fake = fx.fake.id;
+    check_attack(
+        &mut fx,
+        &fake,
+        3,
+        &["would not load back once saved (injected test fault)"],
+        &[&h1, &h2],
+        &bad.body.doc_id,
+    );
+    for victim in fx.victims() {
+        assert_not_listed(victim, &after.body.doc_id);
+    }
+}

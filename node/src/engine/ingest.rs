@@ -525,17 +525,194 @@ enum Outcome {
     Duplicate,
 }
 
+/// What [`WriteContext::ingest_batch`]'s fast way leaves to the end of the
+/// batch: each record's row, and the check that each document loads back
+/// once saved (its saved bytes go to the checking thread).
+#[derive(Clone, Copy)]
+enum Deferred<'a> {
+    Yes(&'a std::sync::mpsc::Sender<Vec<u8>>),
+    No,
+}
+
+/// Loads a saved document back, or says why it does not load.
+fn load_back(saved: &[u8]) -> Result<(), String> {
+    if crate::base::fault::unloadable(saved) {
+        return Err("injected test fault".into());
+    }
+    Automerge::load(saved).map(drop).map_err(|e| e.to_string())
+}
+
+/// Whether a saved document loads back (Automerge panics on some that do
+/// not: caught, it is a no).
+fn loads_back(saved: &[u8]) -> bool {
+    catch_unwind(|| load_back(saved).is_ok()).unwrap_or(false)
+}
+
 impl WriteContext<'_> {
     /// Ingests entries in order; an entry refused stops the rest of its log
     /// in this batch (they could only be gaps), other logs go on. Entries
     /// arrive checked by `intake` (off this thread); a panic while storing
     /// one refuses that entry and leaves the rest of the batch alone.
+    ///
+    /// Each entry is checked against the document as its log's earlier
+    /// entries left it, one by one (what a node accepts never depends on
+    /// how entries were batched), but a record's row is written once, after
+    /// its last entry in the batch: rows and the views' summaries are
+    /// outputs, not checks. Should writing a row fail (a full disk, a
+    /// summary's trigger refusing a record), the batch is rolled back and
+    /// stored again with each entry's row written in its own savepoint, so
+    /// that the failure refuses the entry that caused it, as before.
     pub(crate) fn ingest_batch(
         &mut self,
         tx: &mut Transaction<'_>,
         peer: &str,
         entries: Vec<Checked>,
         touched: &mut Vec<String>,
+    ) -> (IngestReport, Vec<Applied>) {
+        let logs: HashSet<(NodeId, Audience)> = entries
+            .iter()
+            .map(|c| (c.entry.body.origin, c.entry.body.audience))
+            .collect();
+        let heads: Vec<_> = logs
+            .into_iter()
+            .map(|key| (key, self.vv.get(&key).copied()))
+            .collect();
+        let first = touched.len();
+        let fast = tx
+            .savepoint()
+            .map_err(|e| e.to_string())
+            .and_then(|mut sp| {
+                // The check that each document loads back once saved runs on
+                // another core, while this thread goes on with the next entry.
+                let ((report, mut applied), loaded) = std::thread::scope(|scope| {
+                    let (send, saved) = std::sync::mpsc::channel::<Vec<u8>>();
+                    let checker = std::thread::Builder::new()
+                        .name("focal-loadcheck".into())
+                        .spawn_scoped(scope, move || saved.into_iter().all(|s| loads_back(&s)));
+                    let done = match &checker {
+                        Ok(_) => self.ingest_entries(
+                            &mut sp,
+                            peer,
+                            entries.clone(),
+                            touched,
+                            Deferred::Yes(&send),
+                        ),
+                        Err(_) => self.ingest_entries(
+                            &mut sp,
+                            peer,
+                            entries.clone(),
+                            touched,
+                            Deferred::No,
+                        ),
+                    };
+                    drop(send);
+                    let loaded = checker.map_or(Ok(true), |c| c.join().map_err(drop));
+                    (done, loaded)
+                });
+                if loaded != Ok(true) {
+                    return Err("a document of the batch would not load back once saved".into());
+                }
+                self.project_runs(&sp, &mut applied)?;
+                sp.commit().map_err(|e| e.to_string())?;
+                Ok((report, applied))
+            });
+        match fast {
+            Ok(done) => done,
+            Err(why) => {
+                // A peer can cause this (and is cut off for it): sampled.
+                static FELL_BACK: LogBudget = LogBudget::per_minute(30);
+                if let Some(suppressed) = FELL_BACK.admit() {
+                    tracing::warn!(
+                        peer,
+                        %why,
+                        suppressed,
+                        "a check left to the end of the batch failed; storing it entry by entry"
+                    );
+                }
+                // Memory follows the database back to where the batch began.
+                for (key, head) in heads {
+                    match head {
+                        Some(head) => self.vv.insert(key, head),
+                        None => self.vv.remove(&key),
+                    };
+                }
+                for id in touched.drain(first..) {
+                    self.cache.remove(&id);
+                }
+                match load_quarantine(tx) {
+                    Ok(quarantine) => *self.quarantine = quarantine,
+                    Err(e) => tracing::error!(%e, "cannot reload the quarantine"),
+                }
+                match tx.savepoint() {
+                    Ok(mut sp) => {
+                        let done =
+                            self.ingest_entries(&mut sp, peer, entries, touched, Deferred::No);
+                        match sp.commit() {
+                            Ok(()) => done,
+                            Err(e) => {
+                                let mut report = done.0;
+                                report.fail_all(&e.to_string());
+                                (report, Vec::new())
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let mut report = IngestReport::default();
+                        for Checked { entry, .. } in entries {
+                            report.rejected.push((
+                                entry.body.origin,
+                                entry.body.seq,
+                                IngestError::Storage(e.to_string()),
+                            ));
+                        }
+                        (report, Vec::new())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the row of each record the batch changed, once, from its
+    /// state after its last entry accepted (see [`Self::ingest_batch`]).
+    fn project_runs(&mut self, conn: &Connection, applied: &mut [Applied]) -> Result<(), String> {
+        let mut done: HashSet<String> = HashSet::new();
+        for applied in applied.iter_mut().rev() {
+            let Some(id) = applied.unprojected.take() else {
+                continue;
+            };
+            if !done.insert(id.clone()) {
+                continue;
+            }
+            let row = match self.cache.get(&id) {
+                // Every change dropped by a key cut-off: no record to write.
+                Some(cached) if cached.doc.get_heads().is_empty() => continue,
+                Some(cached) => {
+                    crate::engine::writer::project(conn, &id, &cached.json, &cached.doc.get_heads())
+                }
+                // Taken out of the cache by a later entry of the record that
+                // was refused: its state is the one stored.
+                None => match load_document(conn, &id).map_err(|e| e.to_string())? {
+                    Some((document, _)) => crate::engine::writer::project(
+                        conn,
+                        &id,
+                        &doc::to_json(&document),
+                        &document.get_heads(),
+                    ),
+                    None => continue,
+                },
+            };
+            applied.row = Some(row.map_err(|e| e.to_string())?);
+        }
+        Ok(())
+    }
+
+    fn ingest_entries(
+        &mut self,
+        tx: &mut rusqlite::Savepoint<'_>,
+        peer: &str,
+        entries: Vec<Checked>,
+        touched: &mut Vec<String>,
+        deferred: Deferred<'_>,
     ) -> (IngestReport, Vec<Applied>) {
         let mut report = IngestReport::default();
         let mut applied = Vec::new();
@@ -565,7 +742,7 @@ impl WriteContext<'_> {
             };
             touched.push(entry.body.doc_id.clone());
             let result = catch_unwind(AssertUnwindSafe(|| {
-                self.ingest_one(&savepoint, &entry, verdict)
+                self.ingest_one(&savepoint, &entry, verdict, deferred)
             }))
             .unwrap_or_else(|panic| {
                 // Whatever the panic left half-done in memory goes; the
@@ -905,6 +1082,7 @@ impl WriteContext<'_> {
         conn: &Connection,
         entry: &LogEntry,
         verdict: Result<Vec<automerge::Change>, IngestError>,
+        deferred: Deferred<'_>,
     ) -> Result<Outcome, IngestError> {
         let body = &entry.body;
         if self.quarantine.legacy.contains(&body.origin) {
@@ -1036,11 +1214,21 @@ impl WriteContext<'_> {
         // be broken on every node that stored the entry, at its next
         // snapshot. So a document must survive the round trip first.
         let saved = document.save_nocompress();
-        if let Err(e) = Automerge::load(&saved) {
-            return Err(IngestError::Apply {
-                doc: body.doc_id.clone(),
-                reason: format!("the document would not load back once saved ({e})"),
-            });
+        let saved_len = saved.len();
+        match deferred {
+            // Checked at the end of the batch, which is stored again entry
+            // by entry should any document fail (`ingest_batch`).
+            Deferred::Yes(checker) => {
+                let _ = checker.send(saved);
+            }
+            Deferred::No => {
+                if let Err(e) = load_back(&saved) {
+                    return Err(IngestError::Apply {
+                        doc: body.doc_id.clone(),
+                        reason: format!("the document would not load back once saved ({e})"),
+                    });
+                }
+            }
         }
         if provisional {
             // A new anchor key's first roster change carries the hand-over
@@ -1090,7 +1278,8 @@ impl WriteContext<'_> {
                 action: "received",
                 json: Some(json),
                 excluded,
-                saved_len: Some(saved.len()),
+                saved_len: Some(saved_len),
+                project_later: matches!(deferred, Deferred::Yes(_)),
             },
         )?;
         Ok(Outcome::Stored(Box::new(applied)))

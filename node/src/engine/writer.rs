@@ -747,6 +747,9 @@ pub(crate) struct Applied {
     /// A second document written in the same savepoint: a focal point's
     /// contact details (see `contact`).
     pub(crate) companion: Option<Box<Applied>>,
+    /// The record whose row is still to be written
+    /// ([`Persist::project_later`]).
+    pub(crate) unprojected: Option<String>,
 }
 
 impl WriterState {
@@ -1416,6 +1419,9 @@ pub(crate) struct Persist {
     /// The document's uncompressed saved size, if the caller measured it
     /// (for [`DocCost`]).
     pub(crate) saved_len: Option<usize>,
+    /// Leave the record's row to the caller, which writes it once for
+    /// several entries of the record ([`Applied::unprojected`]).
+    pub(crate) project_later: bool,
 }
 
 pub(crate) struct WriteContext<'a> {
@@ -1548,6 +1554,7 @@ impl WriteContext<'_> {
                         head: None,
                         stored: None,
                         companion: None,
+                        unprojected: None,
                     });
                 }
                 Some((request_id, fingerprint))
@@ -1696,6 +1703,7 @@ impl WriteContext<'_> {
                         head: None,
                         stored: None,
                         companion: None,
+                        unprojected: None,
                     });
                 }
                 doc::put(&mut t, &automerge::ROOT, "updated", &Value::String(now))
@@ -1837,6 +1845,7 @@ impl WriteContext<'_> {
                 json: None,
                 excluded: HashSet::new(),
                 saved_len: None,
+                project_later: false,
             },
         )
     }
@@ -1885,6 +1894,7 @@ impl WriteContext<'_> {
             json,
             excluded,
             saved_len,
+            project_later,
         } = how;
         let id = entry.body.doc_id.clone();
         let bytes = entry.encode();
@@ -1949,6 +1959,7 @@ impl WriteContext<'_> {
 
         let json = json.unwrap_or_else(|| doc::to_json(&document));
         let roster = id == ROSTER_ID;
+        let mut unprojected = None;
         let row = if roster {
             None
         } else if document.get_heads().is_empty() {
@@ -1958,6 +1969,9 @@ impl WriteContext<'_> {
                 .map_err(storage)?;
             conn.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [&id])
                 .map_err(storage)?;
+            None
+        } else if project_later {
+            unprojected = Some(id.clone());
             None
         } else {
             Some(project(conn, &id, &json, &document.get_heads())?)
@@ -2006,6 +2020,7 @@ impl WriteContext<'_> {
                 bytes: Arc::new(bytes),
             }),
             companion: None,
+            unprojected,
         })
     }
 
@@ -2088,6 +2103,7 @@ impl WriteContext<'_> {
                 head: None,
                 stored: None,
                 companion: None,
+                unprojected: None,
             });
         }
         if let Err(e) = self
@@ -2118,6 +2134,7 @@ impl WriteContext<'_> {
                 json: None,
                 excluded: HashSet::new(),
                 saved_len: None,
+                project_later: false,
             },
         )
     }

@@ -410,12 +410,17 @@ fn main() {
         size as f64 / 1e6
     );
 
-    let views = Views::new(
+    // As the node serves them: the member table and the logs' heads kept
+    // between answers while the writer's generation holds still (it does:
+    // nothing writes here). `uncached` reads them again for every answer,
+    // as the first answer after a commit does.
+    let uncached = Views::new(
         reader.clone(),
         Arc::new(RwLock::new(roster)),
         MemberCode::from_str_or_panic("SEC"),
         keys["SEC"],
     );
+    let views = uncached.clone().cached(Default::default());
     let input = |f: &dyn Fn(&mut ViewInput)| {
         let mut i = ViewInput {
             as_of: "2026-06-30".into(),
@@ -528,6 +533,14 @@ fn main() {
         "focal-point",
         v.entries.len(),
     );
+    let (d, v) = time(|| uncached.directory(&all).unwrap());
+    report(
+        "directory, first answer after a commit (nothing kept)",
+        d,
+        format!("{} focal points", v.total),
+        "focal-point",
+        v.entries.len(),
+    );
     let one = input(&|i| i.member = member_code(17));
     let (d, v) = time(|| views.directory(&one).unwrap());
     report(
@@ -540,6 +553,18 @@ fn main() {
     let (d, v) = time(|| views.nap_tracker(&all).unwrap());
     report(
         "NAP tracker",
+        d,
+        format!(
+            "{} members, {} in force",
+            v.members.len(),
+            v.summary.in_force
+        ),
+        "nap",
+        v.members.len(),
+    );
+    let (d, v) = time(|| uncached.nap_tracker(&all).unwrap());
+    report(
+        "NAP tracker, first answer after a commit (nothing kept)",
         d,
         format!(
             "{} members, {} in force",

@@ -316,6 +316,7 @@ pub struct Writer {
     events: broadcast::Sender<RecordEvent>,
     stored: broadcast::Sender<StoredEntry>,
     vv: SharedVersionVector,
+    generation: Generation,
     fence: WriteFence,
     roster: SharedRoster,
     limits: Arc<crate::limits::Limits>,
@@ -339,6 +340,7 @@ impl Writer {
             state.migrate_contacts();
         }
         let vv = state.shared_vv.clone();
+        let generation = state.generation.clone();
         let fence = state.fence.clone();
         let roster = state.net.roster.clone();
         let limits = Arc::new(state.net.limits.clone());
@@ -355,6 +357,7 @@ impl Writer {
                 events,
                 stored,
                 vv,
+                generation,
                 fence,
                 roster,
                 limits,
@@ -538,6 +541,13 @@ impl Writer {
     /// Subscribes to every entry stored from now on (own and received).
     pub fn subscribe_entries(&self) -> broadcast::Receiver<StoredEntry> {
         self.stored.subscribe()
+    }
+
+    /// A count that grows after each of the writer's commits, once the
+    /// commit and the roster it changed can be read: what was read while
+    /// the count held still is still true (the views' cache).
+    pub fn generation(&self) -> Generation {
+        self.generation.clone()
     }
 
     /// The heads of every log this node holds.
@@ -726,6 +736,9 @@ struct WriterState {
     net: NetworkContext,
     quarantine: crate::engine::ingest::Quarantine,
     shared_vv: SharedVersionVector,
+    /// Counts the writer's commits, bumped once each is visible (see
+    /// [`Writer::generation`]).
+    generation: Generation,
     fence: WriteFence,
     /// When the writer last looked at the WAL's size.
     wal_checked: std::time::Instant,
@@ -733,6 +746,9 @@ struct WriterState {
 
 /// The heads of every log this node holds, shared with the sync layer.
 pub type SharedVersionVector = Arc<RwLock<HashMap<LogKey, LogHead>>>;
+
+/// A count of the writer's commits (see [`Writer::generation`]).
+pub type Generation = Arc<std::sync::atomic::AtomicU64>;
 
 /// What one write produced, before commit.
 pub(crate) struct Applied {
@@ -779,6 +795,7 @@ impl WriterState {
             net,
             quarantine: Default::default(),
             shared_vv: Arc::new(RwLock::new(HashMap::new())),
+            generation: Generation::default(),
             fence,
             wal_checked: std::time::Instant::now(),
         };
@@ -969,10 +986,16 @@ impl WriterState {
         Ok(())
     }
 
+    /// Shares the heads, then bumps the generation: every commit is
+    /// followed by this (after the roster it changed is reloaded), so a
+    /// reader that sees a generation sees at least what was committed by
+    /// then.
     fn publish_vv(&self) {
         if let Ok(mut shared) = self.shared_vv.write() {
             shared.clone_from(&self.vv);
         }
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 
     /// Field-by-field borrows: the store (for the transaction), the fence,

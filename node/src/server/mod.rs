@@ -218,7 +218,8 @@ pub async fn serve(
     let admin = record_api.clone().admin_service();
     let views = crate::service::views::ViewApi::new(
         record_api.clone(),
-        crate::views::Views::new(reader.clone(), roster.clone(), member.clone(), key.id()),
+        crate::views::Views::new(reader.clone(), roster.clone(), member.clone(), key.id())
+            .cached(writer.generation()),
     )
     .service(max_message);
     let records = record_api.service(max_message);

@@ -798,6 +798,8 @@ impl Store {
         .map_err(sqlite)?;
         conn.busy_timeout(std::time::Duration::from_millis(busy_timeout_ms))
             .map_err(sqlite)?;
+        conn.execute_batch("PRAGMA mmap_size = 268435456;")
+            .map_err(sqlite)?;
         let found: u32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(sqlite)?;

@@ -59,6 +59,8 @@ pub(crate) fn of(
          WHERE origin = ?1 AND audience = ?2 ORDER BY seq DESC LIMIT 1",
     )?;
     let mut out = Vec::with_capacity(members.len());
+    // Heads read here, for the cache (see `Views::cached`).
+    let mut read = Vec::new();
     for member in members {
         let mut logs = Vec::new();
         let mut newest: Option<i64> = None;
@@ -72,11 +74,18 @@ pub(crate) fn of(
                 Audience::Local => member.code == ctx.me.as_str(),
             });
             for audience in held {
-                let head: Option<(i64, i64)> = stmt
-                    .query_row(rusqlite::params![&key.0[..], audience.code()], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
-                    .optional()?;
+                let head: Option<(i64, i64)> = match ctx.kept_head(*key, audience) {
+                    Some(head) => head,
+                    None => {
+                        let head = stmt
+                            .query_row(rusqlite::params![&key.0[..], audience.code()], |r| {
+                                Ok((r.get(0)?, r.get(1)?))
+                            })
+                            .optional()?;
+                        read.push(((*key, audience), head));
+                        head
+                    }
+                };
                 if let Some((seq, stored_at)) = head {
                     newest = Some(newest.map_or(stored_at, |n| n.max(stored_at)));
                     logs.push(LogPosition {
@@ -95,6 +104,7 @@ pub(crate) fn of(
             logs,
         });
     }
+    ctx.keep_heads(&read);
     Ok(Freshness {
         as_of,
         members: out,

@@ -22,18 +22,30 @@
 //! are computed for the first page only (a request without a cursor); a
 //! later page reads its rows and the freshness.
 //!
+//! What every view reads again and only a commit changes, the member
+//! table and the heads of the logs, is kept between answers while the
+//! writer's generation holds still ([`Views::cached`]); those two parts of
+//! an answer may then be one commit newer than the rest of it.
+//!
 //! - `select.rs`: the selection, its parsing, and the member table (roster
 //!   and member profiles) it is resolved against;
 //! - `freshness.rs`: the head of each member's logs held here;
 //! - one file per view: `directory.rs`, `naps.rs`, `practices.rs`,
 //!   `funding.rs`, `follow_up.rs`, `meeting.rs`.
 
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex, atomic::Ordering},
+};
+
 use rusqlite::{Connection, types::Value as SqlValue};
 use serde_json::Value;
 
 pub use crate::store::query::Paged;
 use crate::{
+    engine::writer::Generation,
     identity::NodeId,
+    log::Audience,
     member::MemberCode,
     roster::SharedRoster,
     store::query::{KeyPart, Reader},
@@ -93,6 +105,7 @@ pub struct Views {
     roster: SharedRoster,
     me: MemberCode,
     key: NodeId,
+    cache: Option<Arc<ViewCache>>,
 }
 
 /// What a view's queries need besides the connection.
@@ -101,8 +114,77 @@ pub(crate) struct Context<'a> {
     pub me: &'a MemberCode,
     /// This node's key (its own logs count as its member's).
     pub key: NodeId,
-    /// The roster, as last read.
-    pub roster: crate::roster::Roster,
+    /// The roster (read when the member table is).
+    pub roster: &'a SharedRoster,
+    /// The cache, and the writer's generation read before the roster and
+    /// before the answer's transaction began.
+    cache: Option<(&'a ViewCache, u64)>,
+}
+
+/// The member table and the heads of the logs, as read at one generation
+/// of the writer (or later: see [`Views::cached`]).
+struct ViewCache {
+    generation: Generation,
+    kept: Mutex<Kept>,
+}
+
+/// A log's head as the views read it: its sequence number and when that
+/// entry was stored (Unix seconds), or none for a log not held.
+pub(crate) type Head = Option<(i64, i64)>;
+
+#[derive(Default)]
+struct Kept {
+    /// The generation these were read at.
+    at: u64,
+    members: Option<Arc<BTreeMap<String, MemberInfo>>>,
+    heads: HashMap<(NodeId, Audience), Head>,
+}
+
+impl Context<'_> {
+    /// What the cache keeps for this answer's generation, if anything.
+    fn kept<T>(&self, read: impl FnOnce(&Kept) -> Option<T>) -> Option<T> {
+        let (cache, at) = self.cache?;
+        let kept = cache.kept.lock().ok()?;
+        (kept.at == at).then(|| read(&kept)).flatten()
+    }
+
+    /// Keeps what was read at this answer's generation (or later), unless
+    /// the cache already holds a later generation.
+    fn keep(&self, write: impl FnOnce(&mut Kept)) {
+        let Some((cache, at)) = self.cache else {
+            return;
+        };
+        let Ok(mut kept) = cache.kept.lock() else {
+            return;
+        };
+        if kept.at < at {
+            *kept = Kept {
+                at,
+                ..Kept::default()
+            };
+        }
+        if kept.at == at {
+            write(&mut kept);
+        }
+    }
+
+    /// The member table, as kept.
+    pub(crate) fn kept_members(&self) -> Option<Arc<BTreeMap<String, MemberInfo>>> {
+        self.kept(|k| k.members.clone())
+    }
+
+    pub(crate) fn keep_members(&self, members: &Arc<BTreeMap<String, MemberInfo>>) {
+        self.keep(|k| k.members = Some(members.clone()));
+    }
+
+    /// A log's head, as kept: `Some(None)` for a log known to be empty.
+    pub(crate) fn kept_head(&self, key: NodeId, audience: Audience) -> Option<Head> {
+        self.kept(|k| k.heads.get(&(key, audience)).copied())
+    }
+
+    pub(crate) fn keep_heads(&self, heads: &[((NodeId, Audience), Head)]) {
+        self.keep(|k| k.heads.extend(heads.iter().copied()));
+    }
 }
 
 impl Views {
@@ -114,6 +196,20 @@ impl Views {
             roster,
             me,
             key,
+            cache: None,
+        }
+    }
+
+    /// These views, keeping the member table and the logs' heads between
+    /// answers while `generation` (the writer's, [`crate::engine::writer::Writer::generation`])
+    /// holds still. Only for a database that nothing but that writer writes.
+    pub fn cached(self, generation: Generation) -> Self {
+        Self {
+            cache: Some(Arc::new(ViewCache {
+                generation,
+                kept: Mutex::new(Kept::default()),
+            })),
+            ..self
         }
     }
 
@@ -152,11 +248,17 @@ impl Views {
         &self,
         f: impl FnOnce(&Connection, &Context<'_>) -> Result<T, ViewError>,
     ) -> Result<T, ViewError> {
-        let roster = self.roster.read().map(|r| r.clone()).unwrap_or_default();
+        // The generation first: the roster and the snapshot read after it
+        // are at least as new.
+        let cache = self
+            .cache
+            .as_deref()
+            .map(|c| (c, c.generation.load(Ordering::Acquire)));
         let ctx = Context {
             me: &self.me,
             key: self.key,
-            roster,
+            roster: &self.roster,
+            cache,
         };
         let mut answer = None;
         self.reader
@@ -1177,5 +1279,101 @@ mod tests {
             "WHERE a = ?1 AND b IS NULL AND c IN (?2, ?3) AND 0"
         );
         assert_eq!(w.args.len(), 3);
+    }
+
+    /// The member table and the logs' heads are kept between answers, and
+    /// every commit of the writer makes the next answer read them again: a
+    /// member's profile and its entries show at once.
+    #[test]
+    fn kept_parts_of_an_answer_follow_every_commit_of_the_writer() {
+        use crate::engine::writer::{NetworkContext, WriteRequest, Writer};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("focal.db");
+        let store = Store::open(
+            &path,
+            &StoreOptions {
+                busy_timeout_ms: 5000,
+                create: true,
+            },
+        )
+        .unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+        let me = NodeId(key.verifying_key().to_bytes());
+        let (writer, thread) = Writer::spawn(
+            store,
+            key,
+            "ESP".parse().unwrap(),
+            NetworkContext::new(None, None),
+        )
+        .unwrap();
+        let views = Views::new(
+            Reader::new(path.clone(), 1000),
+            Arc::new(RwLock::new(crate::roster::Roster::default())),
+            "ESP".parse().unwrap(),
+            me,
+        )
+        .cached(writer.generation());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let create = |kind, fields: serde_json::Value| {
+            runtime
+                .block_on(writer.write(WriteRequest::Create {
+                    kind,
+                    fields: fields.as_object().unwrap().clone(),
+                    visibility: crate::records::Visibility::Network,
+                    language: "en".into(),
+                    request_id: None,
+                }))
+                .unwrap()
+        };
+        let input = ViewInput {
+            as_of: "2026-06-30".into(),
+            ..Default::default()
+        };
+        let esp = |d: &Directory| {
+            let f = d.freshness.members.iter().find(|m| m.member == "ESP");
+            (d.entries.len(), f.map_or(0, |f| f.entries))
+        };
+        // Twice: the second answer is made from what the first kept.
+        for _ in 0..2 {
+            assert_eq!(esp(&views.directory(&input).unwrap()), (0, 0));
+        }
+        create(
+            RecordType::FocalPoint,
+            json!({"person_name": "Ana Invented", "posting": "capital"}),
+        );
+        for _ in 0..2 {
+            assert_eq!(esp(&views.directory(&input).unwrap()), (1, 1));
+        }
+        let region = |v: &Views| v.directory(&input).unwrap().entries[0].region.clone();
+        assert_eq!(region(&views), None);
+        create(
+            RecordType::Member,
+            json!({"code": "ESP", "name": "Spain", "region": "western-europe-others"}),
+        );
+        for _ in 0..2 {
+            assert_eq!(region(&views).as_deref(), Some("western-europe-others"));
+            assert_eq!(esp(&views.directory(&input).unwrap()), (1, 2));
+        }
+        // What an answer keeps is what reading everything again gives.
+        let fresh = Views::new(
+            Reader::new(path.clone(), 1000),
+            Arc::new(RwLock::new(crate::roster::Roster::default())),
+            "ESP".parse().unwrap(),
+            me,
+        );
+        assert_eq!(
+            format!("{:?}", views.directory(&input).unwrap().freshness),
+            format!("{:?}", fresh.directory(&input).unwrap().freshness)
+        );
+        assert_eq!(
+            format!("{:?}", views.nap_tracker(&input).unwrap().members),
+            format!("{:?}", fresh.nap_tracker(&input).unwrap().members)
+        );
+        runtime.block_on(writer.shutdown());
+        drop(writer);
+        thread.join().unwrap();
     }
 }

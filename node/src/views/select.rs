@@ -7,7 +7,7 @@
 //! and any member whose profile this node holds; region and kind come from
 //! the member's profile, kind from its code when there is no profile.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use rusqlite::Connection;
 
@@ -417,6 +417,18 @@ pub(crate) fn standing_of(members: &BTreeMap<String, MemberInfo>, code: &str) ->
 pub(crate) fn member_table(
     conn: &Connection,
     ctx: &Context<'_>,
+) -> Result<Arc<BTreeMap<String, MemberInfo>>, ViewError> {
+    if let Some(members) = ctx.kept_members() {
+        return Ok(members);
+    }
+    let members = Arc::new(read_member_table(conn, ctx)?);
+    ctx.keep_members(&members);
+    Ok(members)
+}
+
+fn read_member_table(
+    conn: &Connection,
+    ctx: &Context<'_>,
 ) -> Result<BTreeMap<String, MemberInfo>, ViewError> {
     let implied = |code: &str| -> String {
         match code.parse::<MemberCode>().map(|c| c.kind()) {
@@ -439,10 +451,14 @@ pub(crate) fn member_table(
             });
     };
     add(ctx.me.as_str());
-    for code in ctx.roster.members.keys() {
+    let roster = ctx
+        .roster
+        .read()
+        .map_err(|_| ViewError::Storage("the roster lock is poisoned".into()))?;
+    for code in roster.members.keys() {
         add(code);
     }
-    for (code, member) in &ctx.roster.members {
+    for (code, member) in &roster.members {
         if let Some(info) = members.get_mut(code) {
             info.standing = match member.status {
                 crate::roster::MemberStatus::Active => String::new(),
@@ -460,6 +476,7 @@ pub(crate) fn member_table(
     {
         me.keys.push(ctx.key);
     }
+    drop(roster);
     let mut w = Where::default();
     w.push("type = 'member'", []);
     w.push("deleted = 0", []);

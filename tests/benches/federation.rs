@@ -4,7 +4,8 @@
 //! beside a baseline taken in the same run on the same machine:
 //!
 //! 1. Ingest throughput of signed entries (verify, authorize, store, apply)
-//!    through `Writer::ingest`, in the batches a peer sends, against the
+//!    in the batches a peer sends, each checked while the one before it is
+//!    stored (as `sync` receives a stream), against the
 //!    machine's ed25519 signature-verification rate over the same number of
 //!    signatures.
 //! 2. A fresh node catching up with a network of `MEMBERS` members ×
@@ -78,7 +79,7 @@ const MEMBERS: usize = 200;
 const RECORDS: usize = 50;
 /// Changes per record: the create and `CHANGES - 1` updates.
 const CHANGES: usize = 10;
-/// Entries per `Writer::ingest` call (a peer's `batch_entries` default).
+/// Entries per batch checked and stored (a peer's `batch_entries` default).
 const BATCH: usize = 256;
 /// Members (logs) of the anti-entropy networks.
 const AE_MEMBERS: usize = 100;
@@ -368,7 +369,7 @@ fn free_addr() -> SocketAddr {
 }
 
 /// Builds the secretariat's store in-process: roster, then every member's
-/// log through `Writer::ingest` (timed: measurement 1).
+/// log through `Writer::check` and `Writer::store_checked`, pipelined (timed: measurement 1).
 async fn build(
     members: usize,
     records: usize,
@@ -515,19 +516,41 @@ async fn build(
         .await
         .unwrap();
 
+    // As a peer's stream is received (`sync`'s pipeline): each batch is
+    // checked (signatures, on the blocking pool) while the batch before it
+    // is stored.
     let t = Instant::now();
-    for log in logs {
-        let mut log = log.into_iter().peekable();
-        while log.peek().is_some() {
-            let batch: Vec<LogEntry> = log.by_ref().take(BATCH).collect();
-            let n = batch.len();
-            let report = writer.ingest(batch).await.unwrap();
-            assert!(
-                report.accepted == n && report.rejected.is_empty(),
-                "ingest refused entries: {report}; {:?}",
-                report.rejected.first()
-            );
-        }
+    let batches: Vec<Vec<LogEntry>> = logs
+        .into_iter()
+        .flat_map(|log| {
+            let mut log = log.into_iter().peekable();
+            let mut batches = Vec::new();
+            while log.peek().is_some() {
+                batches.push(log.by_ref().take(BATCH).collect::<Vec<_>>());
+            }
+            batches
+        })
+        .collect();
+    let mut batches = batches.into_iter();
+    let mut checked = match batches.next() {
+        Some(first) => Some(writer.check(first).await.unwrap()),
+        None => None,
+    };
+    while let Some(current) = checked.take() {
+        let n = current.len();
+        let (report, next) = tokio::join!(writer.store_checked("(bench)", current), async {
+            match batches.next() {
+                Some(batch) => Some(writer.check(batch).await.unwrap()),
+                None => None,
+            }
+        });
+        let report = report.unwrap();
+        assert!(
+            report.accepted == n && report.rejected.is_empty(),
+            "ingest refused entries: {report}; {:?}",
+            report.rejected.first()
+        );
+        checked = next;
     }
     let ingest_time = t.elapsed();
     writer.shutdown().await;
@@ -1227,7 +1250,7 @@ async fn main() {
         let ingest_rate = big.entries as f64 / big.ingest_time.as_secs_f64();
         rows.push([
             format!(
-                "1. ingest of signed entries (verify, authorize, store, apply): `Writer::ingest` in batches of {BATCH}, {} entries of 1 change from {} origins",
+                "1. ingest of signed entries (verify, authorize, store, apply): `Writer::check` of each batch of {BATCH} while `Writer::store_checked` stores the one before, as a peer's stream is received, {} entries of 1 change from {} origins",
                 big.entries, big.members
             ),
             format!(
@@ -1303,7 +1326,7 @@ async fn main() {
                 cu.entries as f64 / cu.time.as_secs_f64()
             ),
             format!(
-                "in-process `Writer::ingest` of the same entries (1.): {:.1} s",
+                "in-process ingest (`Writer::check`, `Writer::store_checked`) of the same entries (1.): {:.1} s",
                 big.ingest_time.as_secs_f64()
             ),
             format!(

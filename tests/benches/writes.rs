@@ -16,7 +16,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 
 use automerge::{Automerge, ReadDoc, transaction::Transactable};
 use focal_proto::v1 as pb;
@@ -200,6 +203,7 @@ async fn main() {
     for _ in 0..CONCURRENT_CLIENTS {
         clients.push(client_for(&connection).await);
     }
+    let cpu_before = (cpu_by_thread(node.pid()), cpu_by_thread(std::process::id()));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for (c, client) in clients.into_iter().enumerate() {
@@ -217,7 +221,37 @@ async fn main() {
         task.await.unwrap();
     }
     let concurrent = (CONCURRENT_CLIENTS * PER_CLIENT) as f64 / start.elapsed().as_secs_f64();
+    // The CPU the 16 clients' writes took: the node's threads, and this
+    // process (the clients).
+    let per_write = |before: &HashMap<String, f64>, after: HashMap<String, f64>| {
+        let mut spent: Vec<(String, f64)> = after
+            .into_iter()
+            .map(|(name, secs)| {
+                let was = before.get(&name).copied().unwrap_or(0.0);
+                (
+                    name,
+                    (secs - was) * 1e6 / (CONCURRENT_CLIENTS * PER_CLIENT) as f64,
+                )
+            })
+            .filter(|(_, us)| *us >= 1.0)
+            .collect();
+        spent.sort_by(|a, b| b.1.total_cmp(&a.1));
+        spent
+    };
+    let node_cpu = per_write(&cpu_before.0, cpu_by_thread(node.pid()));
+    let client_cpu = per_write(&cpu_before.1, cpu_by_thread(std::process::id()));
 
+    // `FOCAL_BENCH_CONCURRENT_ONLY=1`: the clients' runs alone (for a
+    // profile of the writer under them).
+    if std::env::var_os("FOCAL_BENCH_CONCURRENT_ONLY").is_some() {
+        println!(
+            "16 clients: {concurrent:.0} writes/s ({:.2} of SQLite's {baseline:.0}/s); CPU per write: node {:?}; clients {:?}",
+            concurrent / baseline,
+            node_cpu,
+            client_cpu
+        );
+        return;
+    }
     // A record with a long history, built with concurrent writers to save
     // time (the node serializes them).
     let long = client
@@ -328,6 +362,36 @@ async fn main() {
         "| {CONCURRENT_CLIENTS} clients, concurrent creates | {concurrent:.0} writes/s | SQLite durable single-row commits: {baseline:.0}/s | {:.2} (goal ≥ 1.0) |",
         concurrent / baseline
     );
+    let total = |spent: &[(String, f64)]| {
+        spent
+            .iter()
+            .find(|(name, _)| name == "(all)")
+            .map_or(0.0, |(_, us)| *us)
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let writer_us = node_cpu
+        .iter()
+        .find(|(name, _)| name == "focal-writer")
+        .map_or(0.0, |(_, us)| *us);
+    let shown = |spent: &[(String, f64)]| {
+        spent
+            .iter()
+            .filter(|(name, _)| name != "(all)")
+            .map(|(name, us)| format!("{name} {us:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "| CPU per write of the {CONCURRENT_CLIENTS} clients' run, by thread (µs) | the node {:.0} ({}); the clients {:.0} ({}) | what the machine's {cores:.0} cores allow at that CPU: {:.0} writes/s; the writer thread alone: {:.0}/s | {:.2} and {:.2} of SQLite's |",
+        total(&node_cpu),
+        shown(&node_cpu),
+        total(&client_cpu),
+        shown(&client_cpu),
+        cores * 1e6 / (total(&node_cpu) + total(&client_cpu)),
+        1e6 / writer_us.max(1.0),
+        cores * 1e6 / (total(&node_cpu) + total(&client_cpu)) / baseline,
+        1e6 / writer_us.max(1.0) / baseline,
+    );
     println!(
         "| update of a record with {history} changes, hot (in the writer's cache), median of {PROBE} | {:.3} ms/write | update of a fresh record (its creation only), median of {PROBE}: {:.3} ms/write | {:.2} |",
         long_write.as_secs_f64() * 1e3,
@@ -360,4 +424,39 @@ async fn main() {
         am_commit.as_secs_f64() * 1e3,
         am_apply.as_secs_f64() / am_commit.as_secs_f64()
     );
+}
+
+/// CPU seconds each thread of process `pid` has used, summed by thread
+/// name (`/proc/PID/task/*/stat`: user and system time).
+/// The whole process's (threads that ended included) is under `(all)`.
+fn cpu_by_thread(pid: u32) -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    if let Some((_, secs)) = cpu_of(&format!("/proc/{pid}/stat")) {
+        out.insert("(all)".to_owned(), secs);
+    }
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        if let Some((name, secs)) = cpu_of(&task.path().join("stat").to_string_lossy()) {
+            *out.entry(name).or_insert(0.0) += secs;
+        }
+    }
+    out
+}
+
+/// The name and CPU seconds (user and system) in a `/proc/…/stat` file.
+fn cpu_of(path: &str) -> Option<(String, f64)> {
+    let ticks = 100.0; // USER_HZ on Linux
+    let stat = std::fs::read_to_string(path).ok()?;
+    // `pid (name) state …`: the name may hold spaces; fields follow the
+    // last parenthesis.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+    let time = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    // utime and stime: fields 14 and 15 of stat, 11 and 12 after the name.
+    Some((
+        stat[open + 1..close].to_owned(),
+        (time(11)? + time(12)?) / ticks,
+    ))
 }

@@ -775,3 +775,69 @@ fn forged_roster_changes_are_refused(nam: &NodeDir, sec: &NodeDir) {
     );
     drop(open.lock);
 }
+
+/// A peer's stream is checked one message ahead of the writer (`sync`'s
+/// pipeline): a message can be checked before the message that adds its
+/// key to the roster is stored. The writer must then accept it exactly as
+/// it would have if it had been checked afterwards.
+#[test]
+fn entries_checked_before_their_key_joined_the_roster_are_checked_again() {
+    use focal_node::{
+        engine::writer::{NetworkContext, Writer},
+        identity::NodeKey,
+        log::EntryHash,
+        roster::add_member_patch,
+        store::datadir::DataDir,
+    };
+    use focal_tests::fake_peer::{FAKE, honest};
+    let sec = NodeDir::init_secretariat("Pipeline test");
+    let open = DataDir::new(&sec.path).open().unwrap();
+    let secretariat = open.key.id();
+    let (writer, thread) = Writer::spawn(
+        open.store,
+        open.key.signing_key().clone(),
+        open.member,
+        NetworkContext::new(Some(secretariat), open.config.network.id.clone()),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = NodeKey::generate().unwrap();
+    let first = honest(
+        &key,
+        1,
+        EntryHash::default(),
+        "pipelineaaaa",
+        "Checked early",
+    );
+    let second = honest(&key, 2, first.hash(), "pipelinebbbb", "Checked early too");
+    let (early, report) = runtime.block_on(async {
+        // Checked while the key is unknown: refused before its signature.
+        let early = writer
+            .check(vec![first.clone(), second.clone()])
+            .await
+            .unwrap();
+        writer
+            .change_roster(add_member_patch(
+                &FAKE.parse().unwrap(),
+                &key.id(),
+                "127.0.0.1:1",
+            ))
+            .await
+            .unwrap();
+        let verdicts: Vec<String> = early.iter().map(|c| format!("{:?}", c.verdict)).collect();
+        let report = writer.store_checked("(test)", early).await.unwrap();
+        writer.shutdown().await;
+        (verdicts, report)
+    });
+    drop(writer);
+    thread.join().unwrap();
+    assert!(
+        early[0].contains("UnknownKey") && !early[0].contains("Verified"),
+        "{early:?}"
+    );
+    assert_eq!(report.accepted, 2, "{report}");
+    assert!(report.rejected.is_empty(), "{report}");
+}

@@ -402,16 +402,48 @@ impl Writer {
         peer: &str,
         entries: Vec<LogEntry>,
     ) -> Result<IngestReport, WriteError> {
-        // Everything that needs no database (the roster, then signatures,
-        // checksums, limits, authors) is checked here, on the blocking pool,
-        // so that no peer can hold the writer thread.
+        let entries = self.check(entries).await?;
+        self.store_checked(peer, entries).await
+    }
+
+    /// The first half of [`Writer::ingest_from`]: everything that needs no
+    /// database (the roster, then signatures, checksums, limits, authors)
+    /// is checked on the blocking pool, so that no peer can hold the writer
+    /// thread, and so that a message can be checked while the one before
+    /// it is stored.
+    pub async fn check(
+        &self,
+        entries: Vec<LogEntry>,
+    ) -> Result<Vec<crate::engine::intake::Checked>, WriteError> {
         let roster = self.roster.clone();
         let limits = self.limits.clone();
-        let entries = tokio::task::spawn_blocking(move || {
-            crate::engine::intake::check(&roster, &limits, entries)
-        })
-        .await
-        .map_err(|e| WriteError::Storage(format!("checking received entries failed: {e}")))?;
+        tokio::task::spawn_blocking(move || crate::engine::intake::check(&roster, &limits, entries))
+            .await
+            .map_err(|e| WriteError::Storage(format!("checking received entries failed: {e}")))
+    }
+
+    /// The second half of [`Writer::ingest_from`]: stores entries
+    /// [`Writer::check`] checked. Checked against an older roster, a
+    /// refusal for an unknown key or a missing right may no longer hold:
+    /// such a message is checked again first (the writer authorizes every
+    /// entry again in any case).
+    pub async fn store_checked(
+        &self,
+        peer: &str,
+        entries: Vec<crate::engine::intake::Checked>,
+    ) -> Result<IngestReport, WriteError> {
+        use crate::engine::{ingest::IngestError, intake::Verdict};
+        let entries = if entries.iter().any(|c| {
+            matches!(
+                c.verdict,
+                Verdict::Refused(IngestError::UnknownKey(_) | IngestError::NotAuthorized { .. })
+            )
+        }) {
+            self.check(entries.into_iter().map(|c| c.entry).collect())
+                .await?
+        } else {
+            entries
+        };
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(Job::Ingest {

@@ -281,7 +281,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
         )
     );
     let version = version?;
-    let mut live = live?.into_inner();
+    let mut live = Pipeline::start(config, live?.into_inner());
     // The forks the peer knows of, at once: what lies beyond them is not
     // taken from anyone.
     exchange_forks(config, &mut client, &status_key).await?;
@@ -322,7 +322,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                     caught_up |= response.caught_up;
                     last_message = tokio::time::Instant::now();
                     let complete = response.caught_up;
-                    rate.admit(config, &status_key, response.entries.len())?;
+                    rate.admit(config, &status_key, response.entries)?;
                     let suspects = receive(config, &status_key, response, &mut refusals).await?;
                     settle_all(config, &mut client, &status_key, suspects).await?;
                     if complete {
@@ -386,6 +386,7 @@ async fn session(config: &SyncConfig, key: NodeId, endpoint: &str) -> Result<(),
                         Err(status) => return Err(SyncError::Stream(status).into()),
                     };
                     rate.admit(config, &status_key, response.entries.len())?;
+                    let response = prepare(&config.writer, response).await;
                     let suspects = receive(config, &status_key, response, &mut refusals).await?;
                     settle_all(config, &mut client, &status_key, suspects).await?;
                 }
@@ -1391,13 +1392,95 @@ fn decode_message(entries: Vec<Vec<u8>>, chained: bool) -> Result<Vec<LogEntry>,
     Ok(decoded)
 }
 
-/// Verifies and stores one message's entries. A peer that sent something
-/// no honest node would send is cut off at once; one that causes more than
+/// A message of a peer's stream, decoded and checked ([`Writer::check`])
+/// but not stored yet.
+struct Prepared {
+    /// How many entries the message held.
+    entries: usize,
+    /// What the peer says is left to send.
+    total: u64,
+    caught_up: bool,
+    checked: Result<Vec<crate::engine::intake::Checked>, Unprepared>,
+}
+
+enum Unprepared {
+    /// The message does not decode.
+    Garbage(EntryError),
+    Storage(crate::engine::writer::WriteError),
+}
+
+/// Decodes and checks a message.
+async fn prepare(writer: &crate::engine::writer::Writer, response: pb::PullResponse) -> Prepared {
+    let (total, caught_up, entries) = (response.total, response.caught_up, response.entries.len());
+    let checked = match decode_message(response.entries, response.chained) {
+        Err(e) => Err(Unprepared::Garbage(e)),
+        Ok(decoded) if decoded.is_empty() => Ok(Vec::new()),
+        Ok(decoded) => writer.check(decoded).await.map_err(Unprepared::Storage),
+    };
+    Prepared {
+        entries,
+        total,
+        caught_up,
+        checked,
+    }
+}
+
+/// The live stream, read one message ahead: a task takes each message off
+/// the stream, decodes it and checks its signatures on the blocking pool
+/// while the writer stores the one before (`receive`). At most two
+/// messages wait, checked, at any time; the task ends with the session. A
+/// message over the batch limit is not checked: the session's `RateWindow`
+/// refuses it by its count.
+struct Pipeline {
+    messages: tokio::sync::mpsc::Receiver<Result<Prepared, tonic::Status>>,
+    reader: JoinHandle<()>,
+}
+
+impl Pipeline {
+    fn start(config: &SyncConfig, mut live: tonic::Streaming<pb::PullResponse>) -> Self {
+        let (send, messages) = tokio::sync::mpsc::channel(1);
+        let writer = config.writer.clone();
+        let max_batch = config.max_batch;
+        let reader = tokio::spawn(async move {
+            while let Some(message) = live.next().await {
+                let failed = message.is_err();
+                let item = match message {
+                    Ok(response) if response.entries.len() > max_batch => Ok(Prepared {
+                        entries: response.entries.len(),
+                        total: response.total,
+                        caught_up: response.caught_up,
+                        checked: Ok(Vec::new()),
+                    }),
+                    Ok(response) => Ok(prepare(&writer, response).await),
+                    Err(status) => Err(status),
+                };
+                if send.send(item).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        Self { messages, reader }
+    }
+
+    /// The next message, checked; `None` once the stream has ended.
+    async fn next(&mut self) -> Option<Result<Prepared, tonic::Status>> {
+        self.messages.recv().await
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Stores one message's entries, checked. A peer that sent something no
+/// honest node would send is cut off at once; one that causes more than
 /// `max_refusals_per_session` other refusals in a session (`refusals`) too.
 async fn receive(
     config: &SyncConfig,
     peer: &str,
-    response: pb::PullResponse,
+    response: Prepared,
     refusals: &mut u64,
 ) -> Result<Vec<(LogKey, u64)>, Ended> {
     if response.total >= 1000 {
@@ -1422,12 +1505,13 @@ async fn receive(
     if response.caught_up && was_catching_up >= 1000 {
         tracing::info!(peer, "caught up");
     }
-    if response.entries.is_empty() {
+    if response.entries == 0 {
         return Ok(Vec::new());
     }
-    let entries = match decode_message(response.entries, response.chained) {
+    let entries = match response.checked {
         Ok(entries) => entries,
-        Err(e) => {
+        Err(Unprepared::Storage(e)) => return Err(SyncError::from(e).into()),
+        Err(Unprepared::Garbage(e)) => {
             crate::base::metrics::peer_cut_off("garbage");
             update(&config.status, peer, |s| {
                 s.rejected += 1;
@@ -1439,7 +1523,7 @@ async fn receive(
     let count = entries.len() as u64;
     let report = config
         .writer
-        .ingest_from(peer, entries)
+        .store_checked(peer, entries)
         .await
         .map_err(SyncError::from)?;
     let misbehaved = report.rejected.iter().find(|(_, _, e)| e.is_misbehaviour());

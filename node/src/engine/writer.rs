@@ -1433,12 +1433,16 @@ impl WriterState {
         self.publish_vv();
     }
 
-    /// Drops the least recently used documents while the cache holds more
-    /// than [`CACHE_CAPACITY`] documents or more than `cache_bytes` of
-    /// estimated memory (the last document used always stays).
+    /// Once the cache holds more than [`CACHE_CAPACITY`] documents or more
+    /// than `cache_bytes` of estimated memory, drops the least recently used
+    /// documents until it holds seven eighths of both (the last document
+    /// used always stays).
     fn evict(&mut self) {
         let mut bytes: usize = self.cache.values().map(|c| c.cost).sum();
         if self.cache.len() > CACHE_CAPACITY || bytes > self.net.cache_bytes {
+            // Down to seven eighths of both bounds, so that the sort below
+            // runs once every many batches, not after each one.
+            let (documents, most) = (CACHE_CAPACITY / 8 * 7, self.net.cache_bytes / 8 * 7);
             let mut ages: Vec<(u64, String)> = self
                 .cache
                 .iter()
@@ -1446,9 +1450,7 @@ impl WriterState {
                 .collect();
             ages.sort_unstable();
             for (_, id) in ages {
-                if self.cache.len() <= 1
-                    || (self.cache.len() <= CACHE_CAPACITY && bytes <= self.net.cache_bytes)
-                {
+                if self.cache.len() <= 1 || (self.cache.len() <= documents && bytes <= most) {
                     break;
                 }
                 if let Some(gone) = self.cache.remove(&id) {

@@ -537,7 +537,7 @@ async fn build(
         None => None,
     };
     while let Some(current) = checked.take() {
-        let n = current.len();
+        let n = current.entries.len();
         let (report, next) = tokio::join!(writer.store_checked("(bench)", current), async {
             match batches.next() {
                 Some(batch) => Some(writer.check(batch).await.unwrap()),

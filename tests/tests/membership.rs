@@ -827,7 +827,11 @@ fn entries_checked_before_their_key_joined_the_roster_are_checked_again() {
             ))
             .await
             .unwrap();
-        let verdicts: Vec<String> = early.iter().map(|c| format!("{:?}", c.verdict)).collect();
+        let verdicts: Vec<String> = early
+            .entries
+            .iter()
+            .map(|c| format!("{:?}", c.verdict))
+            .collect();
         let report = writer.store_checked("(test)", early).await.unwrap();
         writer.shutdown().await;
         (verdicts, report)

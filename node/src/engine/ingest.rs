@@ -15,6 +15,7 @@ use std::{
     collections::{HashMap, HashSet},
     fmt,
     panic::{AssertUnwindSafe, catch_unwind},
+    sync::atomic::{AtomicBool, Ordering},
 };
 
 use automerge::Automerge;
@@ -530,9 +531,15 @@ enum Outcome {
 /// once saved (its saved bytes go to the checking thread).
 #[derive(Clone, Copy)]
 enum Deferred<'a> {
-    Yes(&'a std::sync::mpsc::Sender<Vec<u8>>),
+    /// To the checking thread (a bounded queue: the writer waits rather
+    /// than hold copies of documents a peer made large), which raises the
+    /// flag when a document does not load back.
+    Yes(&'a std::sync::mpsc::SyncSender<Vec<u8>>, &'a AtomicBool),
     No,
 }
+
+/// Saved documents waiting for the checking thread.
+const LOAD_CHECKS_QUEUED: usize = 2;
 
 /// Loads a saved document back, or says why it does not load.
 fn load_back(saved: &[u8]) -> Result<(), String> {
@@ -557,11 +564,20 @@ impl WriteContext<'_> {
     /// Each entry is checked against the document as its log's earlier
     /// entries left it, one by one (what a node accepts never depends on
     /// how entries were batched), but a record's row is written once, after
-    /// its last entry in the batch: rows and the views' summaries are
-    /// outputs, not checks. Should writing a row fail (a full disk, a
-    /// summary's trigger refusing a record), the batch is rolled back and
-    /// stored again with each entry's row written in its own savepoint, so
-    /// that the failure refuses the entry that caused it, as before.
+    /// its last entry in the batch, and whether each document loads back
+    /// once saved is checked on another thread. Should either fail (a
+    /// document that does not load back, a full disk, a panic), the batch
+    /// is rolled back and stored again with both in each entry's own
+    /// savepoint, so that the failure refuses the entry that caused it, as
+    /// before.
+    ///
+    /// This rests on one assumption: writing a record's row never fails
+    /// for a state that passed the entry's checks, but for the database
+    /// itself. The envelope and visibility checks cover what
+    /// `row_from_json` reads, and the summaries' triggers take any JSON
+    /// (`hostile_entries::records_of_any_shape_are_stored_and_summed_without_stopping_replication`);
+    /// a row refused for an intermediate state, never written here, would
+    /// otherwise have refused that entry.
     pub(crate) fn ingest_batch(
         &mut self,
         tx: &mut Transaction<'_>,
@@ -578,24 +594,32 @@ impl WriteContext<'_> {
             .map(|key| (key, self.vv.get(&key).copied()))
             .collect();
         let first = touched.len();
+        let quarantine = self.quarantine.clone();
         let fast = tx
             .savepoint()
             .map_err(|e| e.to_string())
             .and_then(|mut sp| {
                 // The check that each document loads back once saved runs on
                 // another core, while this thread goes on with the next entry.
+                let failed = AtomicBool::new(false);
                 let ((report, mut applied), loaded) = std::thread::scope(|scope| {
-                    let (send, saved) = std::sync::mpsc::channel::<Vec<u8>>();
+                    let (send, saved) =
+                        std::sync::mpsc::sync_channel::<Vec<u8>>(LOAD_CHECKS_QUEUED);
+                    let failed = &failed;
                     let checker = std::thread::Builder::new()
                         .name("focal-loadcheck".into())
-                        .spawn_scoped(scope, move || saved.into_iter().all(|s| loads_back(&s)));
+                        .spawn_scoped(scope, move || {
+                            let all = saved.into_iter().all(|s| loads_back(&s));
+                            failed.store(!all, Ordering::Relaxed);
+                            all
+                        });
                     let done = match &checker {
                         Ok(_) => self.ingest_entries(
                             &mut sp,
                             peer,
                             entries.clone(),
                             touched,
-                            Deferred::Yes(&send),
+                            Deferred::Yes(&send, failed),
                         ),
                         Err(_) => self.ingest_entries(
                             &mut sp,
@@ -612,7 +636,15 @@ impl WriteContext<'_> {
                 if loaded != Ok(true) {
                     return Err("a document of the batch would not load back once saved".into());
                 }
-                self.project_runs(&sp, &mut applied)?;
+                // A panic here (a bug a record triggered) is the batch's
+                // failure: entry by entry, it refuses that entry alone.
+                catch_unwind(AssertUnwindSafe(|| self.project_runs(&sp, &mut applied)))
+                    .unwrap_or_else(|panic| {
+                        Err(format!(
+                            "writing a record's row panicked: {}",
+                            crate::engine::intake::panic_message(panic.as_ref())
+                        ))
+                    })?;
                 sp.commit().map_err(|e| e.to_string())?;
                 Ok((report, applied))
             });
@@ -629,20 +661,7 @@ impl WriteContext<'_> {
                         "a check left to the end of the batch failed; storing it entry by entry"
                     );
                 }
-                // Memory follows the database back to where the batch began.
-                for (key, head) in heads {
-                    match head {
-                        Some(head) => self.vv.insert(key, head),
-                        None => self.vv.remove(&key),
-                    };
-                }
-                for id in touched.drain(first..) {
-                    self.cache.remove(&id);
-                }
-                match load_quarantine(tx) {
-                    Ok(quarantine) => *self.quarantine = quarantine,
-                    Err(e) => tracing::error!(%e, "cannot reload the quarantine"),
-                }
+                self.roll_back_memory(&heads, touched, first, &quarantine);
                 match tx.savepoint() {
                     Ok(mut sp) => {
                         let done =
@@ -650,6 +669,7 @@ impl WriteContext<'_> {
                         match sp.commit() {
                             Ok(()) => done,
                             Err(e) => {
+                                self.roll_back_memory(&heads, touched, first, &quarantine);
                                 let mut report = done.0;
                                 report.fail_all(&e.to_string());
                                 (report, Vec::new())
@@ -670,6 +690,28 @@ impl WriteContext<'_> {
                 }
             }
         }
+    }
+
+    /// Memory follows the database back to where a batch began: the heads
+    /// of its logs, the documents it touched (dropped from the cache) and
+    /// the quarantine.
+    fn roll_back_memory(
+        &mut self,
+        heads: &[((NodeId, Audience), Option<crate::log::LogHead>)],
+        touched: &mut Vec<String>,
+        first: usize,
+        quarantine: &Quarantine,
+    ) {
+        for (key, head) in heads {
+            match head {
+                Some(head) => self.vv.insert(*key, *head),
+                None => self.vv.remove(key),
+            };
+        }
+        for id in touched.drain(first..) {
+            self.cache.remove(&id);
+        }
+        *self.quarantine = quarantine.clone();
     }
 
     /// Writes the row of each record the batch changed, once, from its
@@ -718,6 +760,13 @@ impl WriteContext<'_> {
         let mut applied = Vec::new();
         let mut broken: HashSet<(NodeId, Audience)> = HashSet::new();
         for Checked { entry, verdict } in entries {
+            // A document already failed its load check: the batch will be
+            // stored again entry by entry, so the rest is not worth doing.
+            if let Deferred::Yes(_, failed) = deferred
+                && failed.load(Ordering::Relaxed)
+            {
+                break;
+            }
             let key = (entry.body.origin, entry.body.audience);
             if broken.contains(&key) {
                 continue;
@@ -1218,7 +1267,7 @@ impl WriteContext<'_> {
         match deferred {
             // Checked at the end of the batch, which is stored again entry
             // by entry should any document fail (`ingest_batch`).
-            Deferred::Yes(checker) => {
+            Deferred::Yes(checker, _) => {
                 let _ = checker.send(saved);
             }
             Deferred::No => {
@@ -1279,7 +1328,7 @@ impl WriteContext<'_> {
                 json: Some(json),
                 excluded,
                 saved_len: Some(saved_len),
-                project_later: matches!(deferred, Deferred::Yes(_)),
+                project_later: matches!(deferred, Deferred::Yes(..)),
             },
         )?;
         Ok(Outcome::Stored(Box::new(applied)))

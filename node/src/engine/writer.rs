@@ -317,6 +317,7 @@ pub struct Writer {
     stored: broadcast::Sender<StoredEntry>,
     vv: SharedVersionVector,
     generation: Generation,
+    roster_version: Arc<std::sync::atomic::AtomicU64>,
     fence: WriteFence,
     roster: SharedRoster,
     limits: Arc<crate::limits::Limits>,
@@ -341,6 +342,7 @@ impl Writer {
         }
         let vv = state.shared_vv.clone();
         let generation = state.generation.clone();
+        let roster_version = state.roster_version.clone();
         let fence = state.fence.clone();
         let roster = state.net.roster.clone();
         let limits = Arc::new(state.net.limits.clone());
@@ -358,6 +360,7 @@ impl Writer {
                 stored,
                 vv,
                 generation,
+                roster_version,
                 fence,
                 roster,
                 limits,
@@ -411,38 +414,43 @@ impl Writer {
     /// is checked on the blocking pool, so that no peer can hold the writer
     /// thread, and so that a message can be checked while the one before
     /// it is stored.
-    pub async fn check(
-        &self,
-        entries: Vec<LogEntry>,
-    ) -> Result<Vec<crate::engine::intake::Checked>, WriteError> {
+    pub async fn check(&self, entries: Vec<LogEntry>) -> Result<CheckedBatch, WriteError> {
         let roster = self.roster.clone();
         let limits = self.limits.clone();
-        tokio::task::spawn_blocking(move || crate::engine::intake::check(&roster, &limits, entries))
-            .await
-            .map_err(|e| WriteError::Storage(format!("checking received entries failed: {e}")))
+        // Before the roster is read: see `reload_roster`.
+        let version = self
+            .roster_version
+            .load(std::sync::atomic::Ordering::Acquire);
+        let entries = tokio::task::spawn_blocking(move || {
+            crate::engine::intake::check(&roster, &limits, entries)
+        })
+        .await
+        .map_err(|e| WriteError::Storage(format!("checking received entries failed: {e}")))?;
+        Ok(CheckedBatch {
+            roster: version,
+            entries,
+        })
     }
 
     /// The second half of [`Writer::ingest_from`]: stores entries
-    /// [`Writer::check`] checked. Checked against an older roster, a
-    /// refusal for an unknown key or a missing right may no longer hold:
-    /// such a message is checked again first (the writer authorizes every
-    /// entry again in any case).
+    /// [`Writer::check`] checked. A batch checked against a roster the
+    /// writer has since replaced is checked again first, so that every
+    /// verdict is the one the roster of now gives, as if the batch had been
+    /// checked after the batches before it were stored.
     pub async fn store_checked(
         &self,
         peer: &str,
-        entries: Vec<crate::engine::intake::Checked>,
+        batch: CheckedBatch,
     ) -> Result<IngestReport, WriteError> {
-        use crate::engine::{ingest::IngestError, intake::Verdict};
-        let entries = if entries.iter().any(|c| {
-            matches!(
-                c.verdict,
-                Verdict::Refused(IngestError::UnknownKey(_) | IngestError::NotAuthorized { .. })
-            )
-        }) {
-            self.check(entries.into_iter().map(|c| c.entry).collect())
-                .await?
+        let now = self
+            .roster_version
+            .load(std::sync::atomic::Ordering::Acquire);
+        let entries = if batch.roster == now {
+            batch.entries
         } else {
-            entries
+            self.check(batch.entries.into_iter().map(|c| c.entry).collect())
+                .await?
+                .entries
         };
         let (reply, rx) = oneshot::channel();
         self.jobs
@@ -575,9 +583,10 @@ impl Writer {
         self.stored.subscribe()
     }
 
-    /// A count that grows after each of the writer's commits, once the
-    /// commit and the roster it changed can be read: what was read while
-    /// the count held still is still true (the views' cache).
+    /// A count that grows with each of the writer's commits: odd while one
+    /// is under way, even again once the commit and the roster it changed
+    /// can be read. What was read while it held still, and even, is still
+    /// true (the views' cache).
     pub fn generation(&self) -> Generation {
         self.generation.clone()
     }
@@ -771,9 +780,20 @@ struct WriterState {
     /// Counts the writer's commits, bumped once each is visible (see
     /// [`Writer::generation`]).
     generation: Generation,
+    /// Counts the roster's reloads (see [`CheckedBatch`]).
+    roster_version: Arc<std::sync::atomic::AtomicU64>,
     fence: WriteFence,
     /// When the writer last looked at the WAL's size.
     wal_checked: std::time::Instant,
+}
+
+/// A message's entries as [`Writer::check`] left them, with the version of
+/// the roster they were checked against.
+#[derive(Debug)]
+pub struct CheckedBatch {
+    roster: u64,
+    /// The entries and their verdicts, in order.
+    pub entries: Vec<crate::engine::intake::Checked>,
 }
 
 /// The heads of every log this node holds, shared with the sync layer.
@@ -781,6 +801,20 @@ pub type SharedVersionVector = Arc<RwLock<HashMap<LogKey, LogHead>>>;
 
 /// A count of the writer's commits (see [`Writer::generation`]).
 pub type Generation = Arc<std::sync::atomic::AtomicU64>;
+
+/// Marks a commit under way: the generation is odd from before the commit
+/// until `publish_vv` makes it even again (a seqlock: a reader that sees the
+/// same even generation before and after taking its snapshot took it
+/// between two commits).
+fn committing(generation: &std::sync::atomic::AtomicU64) {
+    use std::sync::atomic::Ordering;
+    let now = generation.load(Ordering::Relaxed);
+    if now.is_multiple_of(2) {
+        generation.store(now + 1, Ordering::Relaxed);
+    }
+    // Before any of the commit's writes can be seen.
+    std::sync::atomic::fence(Ordering::SeqCst);
+}
 
 /// What one write produced, before commit.
 pub(crate) struct Applied {
@@ -828,6 +862,7 @@ impl WriterState {
             quarantine: Default::default(),
             shared_vv: Arc::new(RwLock::new(HashMap::new())),
             generation: Generation::default(),
+            roster_version: Default::default(),
             fence,
             wal_checked: std::time::Instant::now(),
         };
@@ -879,6 +914,10 @@ impl WriterState {
                 let roster = self.net.read_roster(&json);
                 if let Ok(mut shared) = self.net.roster.write() {
                     *shared = roster;
+                    // Under the lock: a check that read this version reads
+                    // this roster or a later one.
+                    self.roster_version
+                        .fetch_add(1, std::sync::atomic::Ordering::Release);
                 }
             }
             if !self.enforce_cutoffs()? {
@@ -952,6 +991,7 @@ impl WriterState {
         for id in &docs {
             dropped.extend(crate::engine::revocation::rebuild(&tx, id)?);
         }
+        committing(&self.generation);
         tx.commit().map_err(storage)?;
         for d in &dropped {
             tracing::warn!(
@@ -1018,16 +1058,17 @@ impl WriterState {
         Ok(())
     }
 
-    /// Shares the heads, then bumps the generation: every commit is
-    /// followed by this (after the roster it changed is reloaded), so a
-    /// reader that sees a generation sees at least what was committed by
-    /// then.
+    /// Shares the heads, then ends the generation's commit (see
+    /// [`committing`]): every commit is followed by this, after the roster
+    /// it changed is reloaded.
     fn publish_vv(&self) {
         if let Ok(mut shared) = self.shared_vv.write() {
             shared.clone_from(&self.vv);
         }
+        // The writer thread alone stores it: to the next even number.
+        let now = self.generation.load(std::sync::atomic::Ordering::Relaxed);
         self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::Release);
+            .store(now + 2 - now % 2, std::sync::atomic::Ordering::Release);
     }
 
     /// Field-by-field borrows: the store (for the transaction), the fence,
@@ -1124,6 +1165,7 @@ impl WriterState {
         }
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut touched: Vec<String> = Vec::new();
+        let generation = self.generation.clone();
         let commit = {
             let (store, fence, mut ctx) = self.split();
             match store.conn_mut().transaction() {
@@ -1206,6 +1248,7 @@ impl WriterState {
                             Job::Shutdown | Job::Wake => continue,
                         });
                     }
+                    committing(&generation);
                     tx.commit().map_err(storage)
                 }
             }
@@ -1400,6 +1443,7 @@ impl WriterState {
         if !crate::engine::contact::to_migrate(self.store.conn(), &self.member) {
             return;
         }
+        let generation = self.generation.clone();
         let (store, fence, mut ctx) = self.split();
         let result = store
             .conn_mut()
@@ -1408,6 +1452,7 @@ impl WriterState {
             .and_then(|mut tx| {
                 fence.check(&tx)?;
                 let moved = crate::engine::contact::migrate(&mut ctx, &mut tx)?;
+                committing(&generation);
                 tx.commit().map_err(storage)?;
                 Ok(moved)
             });

@@ -1400,7 +1400,8 @@ struct Prepared {
     /// What the peer says is left to send.
     total: u64,
     caught_up: bool,
-    checked: Result<Vec<crate::engine::intake::Checked>, Unprepared>,
+    /// `None`: nothing to check (no entries, or over the batch limit).
+    checked: Result<Option<crate::engine::writer::CheckedBatch>, Unprepared>,
 }
 
 enum Unprepared {
@@ -1414,8 +1415,12 @@ async fn prepare(writer: &crate::engine::writer::Writer, response: pb::PullRespo
     let (total, caught_up, entries) = (response.total, response.caught_up, response.entries.len());
     let checked = match decode_message(response.entries, response.chained) {
         Err(e) => Err(Unprepared::Garbage(e)),
-        Ok(decoded) if decoded.is_empty() => Ok(Vec::new()),
-        Ok(decoded) => writer.check(decoded).await.map_err(Unprepared::Storage),
+        Ok(decoded) if decoded.is_empty() => Ok(None),
+        Ok(decoded) => writer
+            .check(decoded)
+            .await
+            .map(Some)
+            .map_err(Unprepared::Storage),
     };
     Prepared {
         entries,
@@ -1433,7 +1438,8 @@ async fn prepare(writer: &crate::engine::writer::Writer, response: pb::PullRespo
 /// refuses it by its count.
 struct Pipeline {
     messages: tokio::sync::mpsc::Receiver<Result<Prepared, tonic::Status>>,
-    reader: JoinHandle<()>,
+    /// `None` once it has ended and been waited for.
+    reader: Option<JoinHandle<()>>,
 }
 
 impl Pipeline {
@@ -1449,7 +1455,7 @@ impl Pipeline {
                         entries: response.entries.len(),
                         total: response.total,
                         caught_up: response.caught_up,
-                        checked: Ok(Vec::new()),
+                        checked: Ok(None),
                     }),
                     Ok(response) => Ok(prepare(&writer, response).await),
                     Err(status) => Err(status),
@@ -1459,18 +1465,32 @@ impl Pipeline {
                 }
             }
         });
-        Self { messages, reader }
+        Self {
+            messages,
+            reader: Some(reader),
+        }
     }
 
-    /// The next message, checked; `None` once the stream has ended.
+    /// The next message, checked; `None` once the stream has ended. A task
+    /// that ended by panicking is a failed stream, not an ended one.
     async fn next(&mut self) -> Option<Result<Prepared, tonic::Status>> {
-        self.messages.recv().await
+        if let Some(message) = self.messages.recv().await {
+            return Some(message);
+        }
+        match self.reader.take()?.await {
+            Err(e) if e.is_panic() => Some(Err(tonic::Status::internal(format!(
+                "reading the peer's stream failed: {e}"
+            )))),
+            _ => None,
+        }
     }
 }
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
-        self.reader.abort();
+        if let Some(reader) = &self.reader {
+            reader.abort();
+        }
     }
 }
 
@@ -1509,7 +1529,8 @@ async fn receive(
         return Ok(Vec::new());
     }
     let entries = match response.checked {
-        Ok(entries) => entries,
+        Ok(Some(entries)) => entries,
+        Ok(None) => return Ok(Vec::new()),
         Err(Unprepared::Storage(e)) => return Err(SyncError::from(e).into()),
         Err(Unprepared::Garbage(e)) => {
             crate::base::metrics::peer_cut_off("garbage");
@@ -1520,7 +1541,7 @@ async fn receive(
             return Err(cut_off(peer, format!("garbage from peer: {e}")));
         }
     };
-    let count = entries.len() as u64;
+    let count = entries.entries.len() as u64;
     let report = config
         .writer
         .store_checked(peer, entries)

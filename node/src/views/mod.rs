@@ -24,8 +24,8 @@
 //!
 //! What every view reads again and only a commit changes, the member
 //! table and the heads of the logs, is kept between answers while the
-//! writer's generation holds still ([`Views::cached`]); those two parts of
-//! an answer may then be one commit newer than the rest of it.
+//! writer's generation holds still ([`Views::cached`]), for answers whose
+//! snapshot is exactly that generation's state.
 //!
 //! - `select.rs`: the selection, its parsing, and the member table (roster
 //!   and member profiles) it is resolved against;
@@ -154,6 +154,11 @@ impl Context<'_> {
         let Some((cache, at)) = self.cache else {
             return;
         };
+        // A commit began since the answer's snapshot: what was read (the
+        // roster is read apart from the snapshot) may be of either side.
+        if cache.generation.load(Ordering::Acquire) != at {
+            return;
+        }
         let Ok(mut kept) = cache.kept.lock() else {
             return;
         };
@@ -248,22 +253,30 @@ impl Views {
         &self,
         f: impl FnOnce(&Connection, &Context<'_>) -> Result<T, ViewError>,
     ) -> Result<T, ViewError> {
-        // The generation first: the roster and the snapshot read after it
-        // are at least as new.
-        let cache = self
-            .cache
-            .as_deref()
-            .map(|c| (c, c.generation.load(Ordering::Acquire)));
-        let ctx = Context {
-            me: &self.me,
-            key: self.key,
-            roster: &self.roster,
-            cache,
-        };
         let mut answer = None;
         self.reader
             .with(|conn| {
+                // The cache serves an answer whose snapshot is exactly the
+                // state of one generation: even (no commit under way)
+                // before the snapshot is taken and unchanged after.
+                let before = self
+                    .cache
+                    .as_deref()
+                    .map(|c| (c, c.generation.load(Ordering::Acquire)));
                 let tx = conn.unchecked_transaction()?;
+                // A deferred transaction takes its snapshot at its first
+                // read.
+                tx.query_row("SELECT count(*) FROM meta", [], |_| Ok(()))?;
+                std::sync::atomic::fence(Ordering::SeqCst);
+                let cache = before.filter(|(c, at)| {
+                    at.is_multiple_of(2) && c.generation.load(Ordering::Acquire) == *at
+                });
+                let ctx = Context {
+                    me: &self.me,
+                    key: self.key,
+                    roster: &self.roster,
+                    cache,
+                };
                 answer = Some(f(&tx, &ctx));
                 Ok(())
             })

@@ -579,7 +579,6 @@ mod tests {
 
     use super::*;
     use crate::store::{RecordRow, contact::merge_contact};
-    use crate::store::{Store, StoreOptions};
 
     const FP: &str = "ESP:focal-point:abcdefghijk4";
     const ORIGIN: NodeId = NodeId([7; 32]);
@@ -686,22 +685,9 @@ mod tests {
 
     #[test]
     fn a_focal_point_and_its_contact_details_are_stored_together_or_not_at_all() {
-        use crate::engine::writer::{NetworkContext, Writer};
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("focal.db");
-        let options = StoreOptions {
-            busy_timeout_ms: 5000,
-            create: true,
-        };
-        let store = Store::open(&path, &options).unwrap();
-        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
-        let (writer, thread) = Writer::spawn(
-            store,
-            key,
-            "ESP".parse().unwrap(),
-            NetworkContext::new(None, None),
-        )
-        .unwrap();
+        let (writer, thread) = crate::engine::writer::test_writer(&path);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -2399,3 +2399,25 @@ fn storage(e: rusqlite::Error) -> WriteError {
 fn automerge_err(e: automerge::AutomergeError) -> WriteError {
     WriteError::Storage(format!("document operation failed: {e}"))
 }
+
+/// A writer for ESP with key `[9; 32]` on a new database at `path`, for
+/// tests.
+#[cfg(test)]
+pub(crate) fn test_writer(path: &std::path::Path) -> (Writer, thread::JoinHandle<Store>) {
+    let store = Store::open(
+        path,
+        &crate::store::StoreOptions {
+            busy_timeout_ms: 5000,
+            create: true,
+        },
+    )
+    .unwrap();
+    let key = SigningKey::from_bytes(&[9; 32]);
+    Writer::spawn(
+        store,
+        key,
+        "ESP".parse().unwrap(),
+        NetworkContext::new(None, None),
+    )
+    .unwrap()
+}

@@ -1299,26 +1299,15 @@ mod tests {
     /// member's profile and its entries show at once.
     #[test]
     fn kept_parts_of_an_answer_follow_every_commit_of_the_writer() {
-        use crate::engine::writer::{NetworkContext, WriteRequest, Writer};
+        use crate::engine::writer::WriteRequest;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("focal.db");
-        let store = Store::open(
-            &path,
-            &StoreOptions {
-                busy_timeout_ms: 5000,
-                create: true,
-            },
-        )
-        .unwrap();
-        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
-        let me = NodeId(key.verifying_key().to_bytes());
-        let (writer, thread) = Writer::spawn(
-            store,
-            key,
-            "ESP".parse().unwrap(),
-            NetworkContext::new(None, None),
-        )
-        .unwrap();
+        let (writer, thread) = crate::engine::writer::test_writer(&path);
+        let me = NodeId(
+            ed25519_dalek::SigningKey::from_bytes(&[9; 32])
+                .verifying_key()
+                .to_bytes(),
+        );
         let views = Views::new(
             Reader::new(path.clone(), 1000),
             Arc::new(RwLock::new(crate::roster::Roster::default())),

@@ -15,7 +15,7 @@ use std::{
     collections::{HashMap, HashSet},
     fmt,
     panic::{AssertUnwindSafe, catch_unwind},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 
 use automerge::Automerge;
@@ -531,15 +531,40 @@ enum Outcome {
 /// once saved (its saved bytes go to the checking thread).
 #[derive(Clone, Copy)]
 enum Deferred<'a> {
-    /// To the checking thread (a bounded queue: the writer waits rather
-    /// than hold copies of documents a peer made large), which raises the
-    /// flag when a document does not load back.
-    Yes(&'a std::sync::mpsc::SyncSender<Vec<u8>>, &'a AtomicBool),
+    Yes(&'a LoadChecks<'a>),
     No,
 }
 
-/// Saved documents waiting for the checking thread.
-const LOAD_CHECKS_QUEUED: usize = 2;
+/// The queue of saved documents to the checking thread, bounded in bytes:
+/// a document that would take it over [`LOAD_CHECK_BYTES`] (a peer may
+/// make one large) is checked on the writer thread instead, as without
+/// the queue.
+struct LoadChecks<'a> {
+    send: std::sync::mpsc::SyncSender<Vec<u8>>,
+    /// Bytes queued and not yet checked.
+    queued: &'a AtomicUsize,
+    /// Raised by the checking thread when a document does not load back.
+    failed: &'a AtomicBool,
+}
+
+impl LoadChecks<'_> {
+    /// Queues `saved`, or gives it back if the queue would hold too much.
+    fn queue(&self, saved: Vec<u8>) -> Result<(), Vec<u8>> {
+        let len = saved.len();
+        if self.queued.fetch_add(len, Ordering::AcqRel) + len > LOAD_CHECK_BYTES {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            return Err(saved);
+        }
+        // The checking thread gone (it found a failure): nothing to check.
+        let _ = self.send.send(saved);
+        Ok(())
+    }
+}
+
+/// Saved documents the checking thread may have waiting, in bytes.
+const LOAD_CHECK_BYTES: usize = 64 << 20;
+/// And in number (at most a batch's entries wait in any case).
+const LOAD_CHECKS_QUEUED: usize = 4096;
 
 /// Loads a saved document back, or says why it does not load.
 fn load_back(saved: &[u8]) -> Result<(), String> {
@@ -601,15 +626,24 @@ impl WriteContext<'_> {
             .and_then(|mut sp| {
                 // The check that each document loads back once saved runs on
                 // another core, while this thread goes on with the next entry.
-                let failed = AtomicBool::new(false);
+                let (queued, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
                 let ((report, mut applied), loaded) = std::thread::scope(|scope| {
                     let (send, saved) =
                         std::sync::mpsc::sync_channel::<Vec<u8>>(LOAD_CHECKS_QUEUED);
-                    let failed = &failed;
+                    let (queued, failed) = (&queued, &failed);
+                    let checks = LoadChecks {
+                        send,
+                        queued,
+                        failed,
+                    };
                     let checker = std::thread::Builder::new()
                         .name("focal-loadcheck".into())
                         .spawn_scoped(scope, move || {
-                            let all = saved.into_iter().all(|s| loads_back(&s));
+                            let all = saved.into_iter().all(|s| {
+                                let loads = loads_back(&s);
+                                queued.fetch_sub(s.len(), Ordering::AcqRel);
+                                loads
+                            });
                             failed.store(!all, Ordering::Relaxed);
                             all
                         });
@@ -619,7 +653,7 @@ impl WriteContext<'_> {
                             peer,
                             entries.clone(),
                             touched,
-                            Deferred::Yes(&send, failed),
+                            Deferred::Yes(&checks),
                         ),
                         Err(_) => self.ingest_entries(
                             &mut sp,
@@ -629,7 +663,8 @@ impl WriteContext<'_> {
                             Deferred::No,
                         ),
                     };
-                    drop(send);
+                    // Closes the queue: the checking thread ends.
+                    drop(checks);
                     let loaded = checker.map_or(Ok(true), |c| c.join().map_err(drop));
                     (done, loaded)
                 });
@@ -762,8 +797,8 @@ impl WriteContext<'_> {
         for Checked { entry, verdict } in entries {
             // A document already failed its load check: the batch will be
             // stored again entry by entry, so the rest is not worth doing.
-            if let Deferred::Yes(_, failed) = deferred
-                && failed.load(Ordering::Relaxed)
+            if let Deferred::Yes(checks) = deferred
+                && checks.failed.load(Ordering::Relaxed)
             {
                 break;
             }
@@ -1264,20 +1299,20 @@ impl WriteContext<'_> {
         // snapshot. So a document must survive the round trip first.
         let saved = document.save_nocompress();
         let saved_len = saved.len();
-        match deferred {
-            // Checked at the end of the batch, which is stored again entry
-            // by entry should any document fail (`ingest_batch`).
-            Deferred::Yes(checker, _) => {
-                let _ = checker.send(saved);
-            }
-            Deferred::No => {
-                if let Err(e) = load_back(&saved) {
-                    return Err(IngestError::Apply {
-                        doc: body.doc_id.clone(),
-                        reason: format!("the document would not load back once saved ({e})"),
-                    });
-                }
-            }
+        // Checked on the other thread, by the end of the batch (which is
+        // stored again entry by entry should any document fail:
+        // `ingest_batch`), or here when the queue is full or there is none.
+        let here = match deferred {
+            Deferred::Yes(checks) => checks.queue(saved).err(),
+            Deferred::No => Some(saved),
+        };
+        if let Some(saved) = here
+            && let Err(e) = load_back(&saved)
+        {
+            return Err(IngestError::Apply {
+                doc: body.doc_id.clone(),
+                reason: format!("the document would not load back once saved ({e})"),
+            });
         }
         if provisional {
             // A new anchor key's first roster change carries the hand-over

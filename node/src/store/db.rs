@@ -24,8 +24,26 @@ pub const DATABASE_FILE: &str = "focal.db";
 /// to run on a file that has it.
 pub const BACKUP_TABLE: &str = "focal_backup";
 
-/// The migrations, in order: `MIGRATIONS[i]` brings the schema from version
-/// `i` to `i + 1`. Never edit one that has been released; add a new one.
+/// The `WHEN` clause of both of an update's triggers in
+/// [`tally_triggers`]: the update touches a record of type `kind` and
+/// changes what its summary counts.
+macro_rules! counted_change {
+    ($kind:literal, $unchanged:literal) => {
+        concat!(
+            "WHEN (OLD.type = '",
+            $kind,
+            "' OR NEW.type = '",
+            $kind,
+            "')
+              AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
+                       AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
+                       AND ",
+            $unchanged,
+            ")"
+        )
+    };
+}
+
 /// The four triggers that keep a summary of migration 10 (`table`) for
 /// the records of type `kind`: a record's contributions are added after it
 /// is inserted, taken away before it is deleted, and, when an update
@@ -51,34 +69,18 @@ macro_rules! tally_triggers {
              END;
              CREATE TRIGGER ",
             $table,
-            "_before_update BEFORE UPDATE ON records
-             WHEN (OLD.type = '",
-            $kind,
-            "' OR NEW.type = '",
-            $kind,
-            "')
-              AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
-                       AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
-                       AND ",
-            $unchanged,
-            ") BEGIN
+            "_before_update BEFORE UPDATE ON records ",
+            counted_change!($kind, $unchanged),
+            " BEGIN
              ",
             $add!("-", "OLD"),
             "
              END;
              CREATE TRIGGER ",
             $table,
-            "_after_update AFTER UPDATE ON records
-             WHEN (OLD.type = '",
-            $kind,
-            "' OR NEW.type = '",
-            $kind,
-            "')
-              AND NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner
-                       AND OLD.visibility IS NEW.visibility AND OLD.deleted IS NEW.deleted
-                       AND ",
-            $unchanged,
-            ") BEGIN
+            "_after_update AFTER UPDATE ON records ",
+            counted_change!($kind, $unchanged),
+            " BEGIN
              ",
             $add!("+", "NEW"),
             "
@@ -138,6 +140,8 @@ macro_rules! funding_tally_add {
     };
 }
 
+/// The migrations, in order: `MIGRATIONS[i]` brings the schema from version
+/// `i` to `i + 1`. Never edit one that has been released; add a new one.
 const MIGRATIONS: &[&str] = &[
     // 1: node metadata.
     "CREATE TABLE meta (

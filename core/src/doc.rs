@@ -70,8 +70,6 @@ pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Va
         out: Map::new(),
         slot: Slot::Root,
     }];
-    // A child's id matters only when it is an object, read on.
-    let id_of = |object: bool, id: &dyn Fn() -> ObjId| if object { id() } else { automerge::ROOT };
     let grow = |size: &mut u64, by: usize| -> Result<(), OverLimit> {
         *size = size.saturating_add(by as u64);
         if *size > max_bytes {
@@ -98,8 +96,11 @@ pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Va
                         &mut size,
                         json_string_len(&item.key) + 1 + usize::from(!out.is_empty()),
                     )?;
-                    let object = matches!(item.value, automerge::ValueRef::Object(_));
-                    let id = id_of(object, &|| item.id());
+                    // A child's id matters only when it is an object.
+                    let id = match item.value {
+                        automerge::ValueRef::Object(_) => item.id(),
+                        automerge::ValueRef::Scalar(_) => automerge::ROOT,
+                    };
                     Some((
                         item.value.into_value(),
                         id,
@@ -111,8 +112,11 @@ pub fn to_json_within(doc: &Automerge, limits: &Limits) -> Result<Map<String, Va
             Some(Frame::List { items, out, .. }) => match items.next() {
                 Some(item) => {
                     grow(&mut size, usize::from(!out.is_empty()))?;
-                    let object = matches!(item.value, automerge::ValueRef::Object(_));
-                    let id = id_of(object, &|| item.id());
+                    // A child's id matters only when it is an object.
+                    let id = match item.value {
+                        automerge::ValueRef::Object(_) => item.id(),
+                        automerge::ValueRef::Scalar(_) => automerge::ROOT,
+                    };
                     Some((item.value.into_value(), id, Slot::Item))
                 }
                 None => None,

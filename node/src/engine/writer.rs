@@ -802,11 +802,15 @@ pub type SharedVersionVector = Arc<RwLock<HashMap<LogKey, LogHead>>>;
 /// A count of the writer's commits (see [`Writer::generation`]).
 pub type Generation = Arc<std::sync::atomic::AtomicU64>;
 
-/// Marks a commit under way: the generation is odd from before the commit
-/// until `publish_vv` makes it even again (a seqlock: a reader that sees the
-/// same even generation before and after taking its snapshot took it
-/// between two commits).
-fn committing(generation: &std::sync::atomic::AtomicU64) {
+/// Commits one of the writer's transactions. The generation is odd from
+/// before the commit until `publish_vv` makes it even again (a seqlock: a
+/// reader that sees the same even generation before and after taking its
+/// snapshot took it between two commits). Every commit of the writer goes
+/// through here.
+fn commit(
+    tx: Transaction<'_>,
+    generation: &std::sync::atomic::AtomicU64,
+) -> Result<(), WriteError> {
     use std::sync::atomic::Ordering;
     let now = generation.load(Ordering::Relaxed);
     if now.is_multiple_of(2) {
@@ -814,6 +818,7 @@ fn committing(generation: &std::sync::atomic::AtomicU64) {
     }
     // Before any of the commit's writes can be seen.
     std::sync::atomic::fence(Ordering::SeqCst);
+    tx.commit().map_err(storage)
 }
 
 /// What one write produced, before commit.
@@ -991,8 +996,7 @@ impl WriterState {
         for id in &docs {
             dropped.extend(crate::engine::revocation::rebuild(&tx, id)?);
         }
-        committing(&self.generation);
-        tx.commit().map_err(storage)?;
+        commit(tx, &self.generation)?;
         for d in &dropped {
             tracing::warn!(
                 origin = %d.origin,
@@ -1248,8 +1252,7 @@ impl WriterState {
                             Job::Shutdown | Job::Wake => continue,
                         });
                     }
-                    committing(&generation);
-                    tx.commit().map_err(storage)
+                    commit(tx, &generation)
                 }
             }
         };
@@ -1452,8 +1455,7 @@ impl WriterState {
             .and_then(|mut tx| {
                 fence.check(&tx)?;
                 let moved = crate::engine::contact::migrate(&mut ctx, &mut tx)?;
-                committing(&generation);
-                tx.commit().map_err(storage)?;
+                commit(tx, &generation)?;
                 Ok(moved)
             });
         match result {

@@ -620,69 +620,7 @@ impl WriteContext<'_> {
             .collect();
         let first = touched.len();
         let quarantine = self.quarantine.clone();
-        let fast = tx
-            .savepoint()
-            .map_err(|e| e.to_string())
-            .and_then(|mut sp| {
-                // The check that each document loads back once saved runs on
-                // another core, while this thread goes on with the next entry.
-                let (queued, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
-                let ((report, mut applied), loaded) = std::thread::scope(|scope| {
-                    let (send, saved) =
-                        std::sync::mpsc::sync_channel::<Vec<u8>>(LOAD_CHECKS_QUEUED);
-                    let (queued, failed) = (&queued, &failed);
-                    let checks = LoadChecks {
-                        send,
-                        queued,
-                        failed,
-                    };
-                    let checker = std::thread::Builder::new()
-                        .name("focal-loadcheck".into())
-                        .spawn_scoped(scope, move || {
-                            let all = saved.into_iter().all(|s| {
-                                let loads = loads_back(&s);
-                                queued.fetch_sub(s.len(), Ordering::AcqRel);
-                                loads
-                            });
-                            failed.store(!all, Ordering::Relaxed);
-                            all
-                        });
-                    let done = match &checker {
-                        Ok(_) => self.ingest_entries(
-                            &mut sp,
-                            peer,
-                            entries.clone(),
-                            touched,
-                            Deferred::Yes(&checks),
-                        ),
-                        Err(_) => self.ingest_entries(
-                            &mut sp,
-                            peer,
-                            entries.clone(),
-                            touched,
-                            Deferred::No,
-                        ),
-                    };
-                    // Closes the queue: the checking thread ends.
-                    drop(checks);
-                    let loaded = checker.map_or(Ok(true), |c| c.join().map_err(drop));
-                    (done, loaded)
-                });
-                if loaded != Ok(true) {
-                    return Err("a document of the batch would not load back once saved".into());
-                }
-                // A panic here (a bug a record triggered) is the batch's
-                // failure: entry by entry, it refuses that entry alone.
-                catch_unwind(AssertUnwindSafe(|| self.project_runs(&sp, &mut applied)))
-                    .unwrap_or_else(|panic| {
-                        Err(format!(
-                            "writing a record's row panicked: {}",
-                            crate::engine::intake::panic_message(panic.as_ref())
-                        ))
-                    })?;
-                sp.commit().map_err(|e| e.to_string())?;
-                Ok((report, applied))
-            });
+        let fast = self.ingest_deferred(tx, peer, &entries, touched);
         match fast {
             Ok(done) => done,
             Err(why) => {
@@ -700,7 +638,7 @@ impl WriteContext<'_> {
                 match tx.savepoint() {
                     Ok(mut sp) => {
                         let done =
-                            self.ingest_entries(&mut sp, peer, entries, touched, Deferred::No);
+                            self.ingest_entries(&mut sp, peer, &entries, touched, Deferred::No);
                         match sp.commit() {
                             Ok(()) => done,
                             Err(e) => {
@@ -725,6 +663,67 @@ impl WriteContext<'_> {
                 }
             }
         }
+    }
+
+    /// [`Self::ingest_batch`]'s fast way, in one savepoint: each
+    /// document's load check on the `focal-loadcheck` thread, each record's
+    /// row once at the end. `Err` says why the batch must be stored again
+    /// entry by entry (the savepoint is rolled back; memory is the
+    /// caller's to restore).
+    fn ingest_deferred(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        peer: &str,
+        entries: &[Checked],
+        touched: &mut Vec<String>,
+    ) -> Result<(IngestReport, Vec<Applied>), String> {
+        let mut sp = tx.savepoint().map_err(|e| e.to_string())?;
+        let (queued, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
+        let ((report, mut applied), loaded) = std::thread::scope(|scope| {
+            let (send, saved) = std::sync::mpsc::sync_channel::<Vec<u8>>(LOAD_CHECKS_QUEUED);
+            let checks = LoadChecks {
+                send,
+                queued: &queued,
+                failed: &failed,
+            };
+            let (queued, failed) = (&queued, &failed);
+            let checker = std::thread::Builder::new()
+                .name("focal-loadcheck".into())
+                .spawn_scoped(scope, move || {
+                    let all = saved.into_iter().all(|s| {
+                        let loads = loads_back(&s);
+                        queued.fetch_sub(s.len(), Ordering::AcqRel);
+                        loads
+                    });
+                    failed.store(!all, Ordering::Relaxed);
+                    all
+                });
+            // No thread: each document is checked here, as entry by entry.
+            let deferred = match &checker {
+                Ok(_) => Deferred::Yes(&checks),
+                Err(_) => Deferred::No,
+            };
+            let done = self.ingest_entries(&mut sp, peer, entries, touched, deferred);
+            // Closes the queue: the checking thread ends.
+            drop(checks);
+            let loaded = checker.map_or(Ok(true), |c| c.join().map_err(drop));
+            (done, loaded)
+        });
+        if loaded != Ok(true) {
+            return Err("a document of the batch would not load back once saved".into());
+        }
+        // A panic here (a bug a record triggered) is the batch's failure:
+        // entry by entry, it refuses that entry alone.
+        catch_unwind(AssertUnwindSafe(|| self.project_runs(&sp, &mut applied))).unwrap_or_else(
+            |panic| {
+                Err(format!(
+                    "writing a record's row panicked: {}",
+                    crate::engine::intake::panic_message(panic.as_ref())
+                ))
+            },
+        )?;
+        sp.commit().map_err(|e| e.to_string())?;
+        Ok((report, applied))
     }
 
     /// Memory follows the database back to where a batch began: the heads
@@ -787,7 +786,7 @@ impl WriteContext<'_> {
         &mut self,
         tx: &mut rusqlite::Savepoint<'_>,
         peer: &str,
-        entries: Vec<Checked>,
+        entries: &[Checked],
         touched: &mut Vec<String>,
         deferred: Deferred<'_>,
     ) -> (IngestReport, Vec<Applied>) {
@@ -807,8 +806,9 @@ impl WriteContext<'_> {
                 continue;
             }
             let verdict = match verdict {
-                Verdict::Verified(changes) => Ok(changes),
-                Verdict::Refused(err) => Err(err),
+                // Applying takes the changes; the batch may be stored twice.
+                Verdict::Verified(changes) => Ok(changes.clone()),
+                Verdict::Refused(err) => Err(err.clone()),
                 // After a refusal of the same log that turned out to be a
                 // duplicate here: the next pull brings it again.
                 Verdict::Skipped => continue,
@@ -826,7 +826,7 @@ impl WriteContext<'_> {
             };
             touched.push(entry.body.doc_id.clone());
             let result = catch_unwind(AssertUnwindSafe(|| {
-                self.ingest_one(&savepoint, &entry, verdict, deferred)
+                self.ingest_one(&savepoint, entry, verdict, deferred)
             }))
             .unwrap_or_else(|panic| {
                 // Whatever the panic left half-done in memory goes; the
@@ -867,13 +867,13 @@ impl WriteContext<'_> {
                     self.cache.remove(&entry.body.doc_id);
                     if let IngestError::BeyondCutoff { .. } = &err
                         && let Err(e) =
-                            crate::engine::revocation::record_refused(tx, &entry, &err.to_string())
+                            crate::engine::revocation::record_refused(tx, entry, &err.to_string())
                     {
                         tracing::error!(%e, "cannot record the changes of a refused entry");
                     }
                     if let IngestError::Equivocation { .. } = &err {
                         // The proof (or the evidence) outlives the refusal.
-                        if let Err(e) = self.equivocation(tx, peer, &entry) {
+                        if let Err(e) = self.equivocation(tx, peer, entry) {
                             tracing::error!(%e, "cannot record equivocation evidence");
                         }
                     }
@@ -891,7 +891,7 @@ impl WriteContext<'_> {
                             "entry refused"
                         );
                     }
-                    if let Err(e) = record_refusal(tx, peer, &entry, &err) {
+                    if let Err(e) = record_refusal(tx, peer, entry, &err) {
                         tracing::error!(%e, "cannot record a refusal");
                     }
                     crate::base::metrics::entry_rejected(err.reason());
@@ -1424,4 +1424,45 @@ pub(crate) fn authorize(
         return Err(refuse("only the secretariat writes meetings and decisions"));
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer can make one document large and send many entries to it:
+    /// the copies waiting for the checking thread stay within
+    /// `LOAD_CHECK_BYTES`, and what would go over is given back to be
+    /// checked on the writer thread.
+    #[test]
+    fn the_load_check_queue_holds_no_more_than_its_bytes() {
+        let (queued, failed) = (AtomicUsize::new(0), AtomicBool::new(false));
+        let (send, saved) = std::sync::mpsc::sync_channel(LOAD_CHECKS_QUEUED);
+        let checks = LoadChecks {
+            send,
+            queued: &queued,
+            failed: &failed,
+        };
+        let big = LOAD_CHECK_BYTES / 4 + 1;
+        for _ in 0..3 {
+            assert!(checks.queue(vec![0; big]).is_ok());
+        }
+        // A fourth would take it over: given back, nothing counted for it.
+        let back = checks.queue(vec![0; big]).unwrap_err();
+        assert_eq!(back.len(), big);
+        assert_eq!(queued.load(Ordering::Relaxed), 3 * big);
+        // Small ones still fit.
+        assert!(checks.queue(vec![0; 10]).is_ok());
+        assert_eq!(saved.try_iter().count(), 4);
+    }
+
+    #[test]
+    fn a_document_that_does_not_load_back_is_said_so() {
+        assert!(!loads_back(b"not a document"));
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        automerge::transaction::Transactable::put(&mut tx, automerge::ROOT, "k", 1).unwrap();
+        tx.commit();
+        assert!(loads_back(&doc.save_nocompress()));
+    }
 }

@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// What the checks that need no database said about one entry.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Verdict {
     /// Signed by its origin, well-formed, within limits: the decoded changes.
     Verified(Vec<automerge::Change>),
@@ -43,7 +43,7 @@ pub enum Verdict {
 }
 
 /// A received entry and its [`Verdict`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Checked {
     /// The entry as received.
     pub entry: LogEntry,

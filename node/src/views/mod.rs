@@ -1378,4 +1378,74 @@ mod tests {
         drop(writer);
         thread.join().unwrap();
     }
+
+    /// The kept member table is used while the generation holds still and
+    /// even, and is neither used nor filled while it is odd (a commit under
+    /// way): written behind the cache's back, a member's region shows only
+    /// once the generation says a commit may have happened.
+    #[test]
+    fn kept_parts_are_used_only_between_two_commits() {
+        let (_dir, path) = store_with_every_visibility();
+        let generation: crate::engine::writer::Generation = Default::default();
+        let views = Views::new(
+            Reader::new(path.clone(), 1000),
+            Arc::new(RwLock::new(crate::roster::Roster::default())),
+            "SEC".parse().unwrap(),
+            NodeId([7; 32]),
+        )
+        .cached(generation.clone());
+        let input = ViewInput {
+            as_of: "2026-06-30".into(),
+            ..Default::default()
+        };
+        let region = || {
+            views
+                .directory(&input)
+                .unwrap()
+                .entries
+                .iter()
+                .find(|e| e.member == "ESP")
+                .and_then(|e| e.region.clone())
+        };
+        assert_eq!(region(), None);
+        // A member profile written without the writer: no generation moves.
+        let write_region = |region: &str| {
+            let store = Store::open(
+                &path,
+                &StoreOptions {
+                    busy_timeout_ms: 1000,
+                    create: false,
+                },
+            )
+            .unwrap();
+            let profile = json!({
+                "id": "ESP:member:aaaaaaaaaaaa", "type": "member", "owner": "ESP",
+                "visibility": "network", "deleted": false,
+                "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z",
+                "code": "ESP", "kind": "state", "name": "Spain", "region": region
+            });
+            crate::engine::writer::project(
+                store.conn(),
+                "ESP:member:aaaaaaaaaaaa",
+                profile.as_object().unwrap(),
+                &[],
+            )
+            .unwrap();
+            store.close().unwrap();
+        };
+        write_region("africa");
+        // Kept: the answer is made from the member table read before.
+        assert_eq!(region(), None);
+        // A commit under way: read again, and not kept (a second change is
+        // seen by the next answer at the same generation).
+        generation.store(1, std::sync::atomic::Ordering::Release);
+        assert_eq!(region().as_deref(), Some("africa"));
+        write_region("asia-pacific");
+        assert_eq!(region().as_deref(), Some("asia-pacific"));
+        // Committed: read again and kept from now on.
+        generation.store(2, std::sync::atomic::Ordering::Release);
+        assert_eq!(region().as_deref(), Some("asia-pacific"));
+        write_region("africa");
+        assert_eq!(region().as_deref(), Some("asia-pacific"));
+    }
 }

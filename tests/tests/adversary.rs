@@ -648,6 +648,34 @@ fn an_oversized_message_is_refused_and_the_peer_cut_off() {
     }
 }
 
+/// 7a. A message of more entries than a batch may hold (1,024), each of
+///     them small. The session reads messages one ahead of the writer
+///     (`sync::Pipeline`), which counts them and does not decode or check
+///     such a message. The peer is cut off; what came before stays;
+///     nothing of the message is stored.
+#[test]
+fn a_message_of_too_many_entries_is_refused_and_the_peer_cut_off() {
+    let key = NodeKey::generate().unwrap();
+    let title = "Women in ceasefire monitoring";
+    let h1 = honest(&key, 1, EntryHash::default(), "honestaaaaaa", title);
+    let h2 = honest(&key, 2, h1.hash(), "secondaaaaaa", "One of too many");
+    let script: Script = {
+        let (h1, h2) = (h1.clone(), h2.clone());
+        Box::new(move |_| vec![message(&[&h1]), raw_message(vec![h2.encode(); 1025])])
+    };
+    let fx = Fixture::start(key, |_, _| script);
+    let too_many = "peer sent 1025 entries in one message; the limit is 1024";
+    for victim in fx.victims() {
+        wait_logged(victim, &["disconnecting the peer", too_many]);
+        wait_last_error(victim, &fx.fake.id, too_many);
+        fx.assert_cut_off_with_backoff(victim);
+        wait_listed(victim, &h1, title);
+        assert_holds_exactly(victim, &fx.fake.id, &[&h1]);
+        assert_not_listed(victim, &h2.body.doc_id);
+        assert_verifies(victim);
+    }
+}
+
 /// 7b. A compressed message that expands past `server.max_message_bytes`
 ///     (a zstd bomb: four times the cap of zeros, a few kB on the wire):
 ///     the decoder stops at the cap, the peer is cut off as oversized, what

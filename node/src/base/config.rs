@@ -42,6 +42,9 @@ pub struct Config {
     /// The Prometheus endpoint (off unless `listen` is set).
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The web app for this member's staff.
+    #[serde(default)]
+    pub web: WebConfig,
     /// What a record may hold (see [`crate::limits`]).
     #[serde(default)]
     pub limits: crate::limits::Limits,
@@ -55,6 +58,137 @@ pub struct MetricsConfig {
     /// It is not authenticated: bind it to loopback or a monitoring network.
     #[serde(default)]
     pub listen: Option<SocketAddr>,
+}
+
+/// The default address of the web app.
+pub const DEFAULT_WEB_LISTEN: &str = "127.0.0.1:7480";
+
+/// `[web]`: the web app this node serves its member's staff (`web/`).
+///
+/// Browsers do not accept the node key's Ed25519 certificate, so the web
+/// listener never uses it: on a loopback address it serves plain HTTP
+/// (for this machine's browser, or a reverse proxy that terminates TLS);
+/// on any other address it needs `tls_cert` and `tls_key`, or the node
+/// refuses to start.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Whether the node serves the web app at all.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Where it listens.
+    #[serde(default = "default_web_listen")]
+    pub listen: SocketAddr,
+    /// The certificate chain (PEM), e.g. from the ministry's CA; relative
+    /// to the data directory.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// The address people open (`https://focal.ministry.example`), for the
+    /// links `focal-node user add` prints; by default, the listener's.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Minutes without a request after which a session ends.
+    #[serde(default = "default_idle_minutes")]
+    pub idle_minutes: u64,
+    /// Hours after which a session ends however busy it is.
+    #[serde(default = "default_session_hours")]
+    pub session_hours: u64,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_web_listen() -> SocketAddr {
+    DEFAULT_WEB_LISTEN
+        .parse()
+        .unwrap_or_else(|_| unreachable!("constant address parses"))
+}
+fn default_idle_minutes() -> u64 {
+    30
+}
+fn default_session_hours() -> u64 {
+    12
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: default_web_listen(),
+            tls_cert: None,
+            tls_key: None,
+            public_url: None,
+            idle_minutes: default_idle_minutes(),
+            session_hours: default_session_hours(),
+        }
+    }
+}
+
+impl WebConfig {
+    /// Whether the web app is served over TLS.
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+
+    /// The address people open: `public_url`, or the listener's (`addr`,
+    /// the bound one, where the port was 0).
+    pub fn base_url(&self, addr: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let scheme = if self.tls() { "https" } else { "http" };
+                format!("{scheme}://{addr}")
+            }
+        }
+    }
+
+    fn problem(&self) -> Option<String> {
+        if !self.enabled {
+            return None;
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Some(
+                    "web.tls_cert and web.tls_key go together: set both (PEM files) or neither"
+                        .to_owned(),
+                );
+            }
+            (None, None) if !self.listen.ip().is_loopback() => {
+                return Some(format!(
+                    "web.listen = \"{}\" is not a loopback address, so browsers would reach the \
+                     web app over the network without encryption: set web.tls_cert and \
+                     web.tls_key (PEM files, e.g. from your organization's certificate \
+                     authority), or listen on 127.0.0.1 behind a reverse proxy that terminates \
+                     TLS (deploy/OPERATIONS.md, \"The web app\")",
+                    self.listen
+                ));
+            }
+            _ => {}
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Some(format!(
+                "web.public_url = {url:?} must start with https:// (or http:// for loopback)"
+            ));
+        }
+        if !(1..=24 * 60).contains(&self.idle_minutes) {
+            return Some(format!(
+                "web.idle_minutes = {} must be between 1 and 1440",
+                self.idle_minutes
+            ));
+        }
+        if !(1..=24 * 30).contains(&self.session_hours) {
+            return Some(format!(
+                "web.session_hours = {} must be between 1 and 720",
+                self.session_hours
+            ));
+        }
+        None
+    }
 }
 
 /// `[network]`: which network, and how to reach it.
@@ -317,6 +451,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             network: NetworkConfig::default(),
             metrics: MetricsConfig::default(),
+            web: WebConfig::default(),
             limits: crate::limits::Limits::default(),
         }
     }
@@ -463,6 +598,9 @@ impl Config {
             )));
         }
         self.check_connections().map_err(semantic)?;
+        if let Some(problem) = self.web.problem() {
+            return Err(semantic(problem));
+        }
         Ok(())
     }
 
@@ -610,6 +748,27 @@ log_level = "info"
 # authentication: use loopback or a monitoring network). Absent: no endpoint.
 # listen = "127.0.0.1:9464"
 
+[web]
+# The web app for this member's staff (focal points, the secretariat's
+# staff), in a browser. People sign in with accounts made by
+# `focal-node user add NAME --role reader|editor|admin`.
+# enabled = true
+# Where it listens. On a loopback address it serves plain HTTP (this
+# machine's browser, or a reverse proxy that terminates TLS); on any other
+# address it needs tls_cert and tls_key, or the node refuses to start.
+listen = "{DEFAULT_WEB_LISTEN}"
+# The certificate chain and its private key, PEM files (relative paths are
+# in the data directory), e.g. from your organization's certificate authority.
+# tls_cert = "web.crt"
+# tls_key = "web.key"
+# The address people open, for the set-up links `focal-node user add` prints
+# (behind a reverse proxy: the proxy's address).
+# public_url = "https://focal.ministry.example"
+# Minutes without a request after which a session ends, and hours after
+# which it ends however busy.
+# idle_minutes = 30
+# session_hours = 12
+
 [limits]
 # What one record may hold. Entries from peers over a limit are refused and
 # the peer sending them is cut off; client writes over a limit are refused
@@ -719,6 +878,44 @@ mod tests {
     #[test]
     fn template_parses_to_the_defaults() {
         assert_eq!(parse(&Config::template()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn the_web_app_serves_plain_http_only_on_loopback() {
+        let loopback = parse("[web]\nlisten = \"127.0.0.1:8080\"\n").unwrap();
+        assert!(!loopback.web.tls());
+        assert_eq!(
+            loopback.web.base_url("127.0.0.1:8080".parse().unwrap()),
+            "http://127.0.0.1:8080"
+        );
+        parse("[web]\nlisten = \"[::1]:8080\"\n").unwrap();
+        for open in ["0.0.0.0:443", "192.0.2.7:8443", "[::]:443"] {
+            let msg = parse(&format!("[web]\nlisten = \"{open}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains("is not a loopback address"), "{msg}");
+            assert!(msg.contains("web.tls_cert and web.tls_key"), "{msg}");
+            let with_tls = parse(&format!(
+                "[web]\nlisten = \"{open}\"\ntls_cert = \"web.crt\"\ntls_key = \"web.key\"\n"
+            ))
+            .unwrap();
+            assert!(with_tls.web.tls());
+        }
+        // Off: nothing to check.
+        parse("[web]\nenabled = false\nlisten = \"0.0.0.0:80\"\n").unwrap();
+        let msg = parse("[web]\ntls_cert = \"web.crt\"\n").unwrap_err().to_string();
+        assert!(msg.contains("go together"), "{msg}");
+        let msg = parse("[web]\npublic_url = \"focal.example\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("must start with https://"), "{msg}");
+        let proxied = parse("[web]\npublic_url = \"https://focal.example/\"\n").unwrap();
+        assert_eq!(
+            proxied.web.base_url("127.0.0.1:7480".parse().unwrap()),
+            "https://focal.example"
+        );
+        let msg = parse("[web]\nidle_minutes = 0\n").unwrap_err().to_string();
+        assert!(msg.contains("idle_minutes"), "{msg}");
     }
 
     #[test]

@@ -301,6 +301,11 @@ enum Job {
         peer: Option<String>,
         reply: oneshot::Sender<bool>,
     },
+    /// A write to the web app's people or sessions (`store::users`).
+    Users {
+        change: crate::store::users::Change,
+        reply: oneshot::Sender<Result<usize, WriteError>>,
+    },
     /// Finish what was queued before, then stop.
     Shutdown,
     /// Nothing to do: the writer thread looks at what waited for the start
@@ -520,6 +525,17 @@ impl Writer {
         rx.await
             .map_err(|_| IngestError::Storage(WriteError::ShuttingDown.to_string()))?
             .map_err(IngestError::from)
+    }
+
+    /// Writes `change` to the web app's people or sessions; returns how many
+    /// rows it changed. Not fenced: signing in writes no log entry.
+    pub async fn users(&self, change: crate::store::users::Change) -> Result<usize, WriteError> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Users { change, reply })
+            .await
+            .map_err(|_| WriteError::ShuttingDown)?;
+        rx.await.map_err(|_| WriteError::ShuttingDown)?
     }
 
     /// Tells the writer thread that the start check is over, so that what
@@ -1223,6 +1239,9 @@ impl WriterState {
                             }
                             Job::KeepBranch { entries, reply } => {
                                 Outcome::Kept(reply, ctx.keep_branch(&tx, &entries))
+                            }
+                            Job::Users { change, reply } => {
+                                Outcome::Kept(reply, change.apply(&tx).map_err(storage))
                             }
                             Job::Fence {
                                 restored,

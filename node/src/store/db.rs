@@ -587,6 +587,30 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX records_funding_country ON records (json_extract(json, '$.recipient.country'))
          WHERE type = 'funding';"
     ),
+    // 11: the web app's people and their sessions (`store/users.rs`).
+    // Passwords as argon2id PHC strings; the one-time set-up secret and
+    // each session's cookie secret as SHA-256 hashes, never in clear.
+    // Times are Unix seconds.
+    "CREATE TABLE users (
+         id              INTEGER PRIMARY KEY,
+         name            TEXT NOT NULL UNIQUE,
+         role            TEXT NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
+         password        TEXT,
+         setup_hash      BLOB UNIQUE,
+         setup_expires   INTEGER,
+         created         INTEGER NOT NULL,
+         disabled        INTEGER,
+         password_set    INTEGER
+     ) STRICT;
+     CREATE TABLE web_sessions (
+         hash       BLOB PRIMARY KEY,
+         user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+         csrf       TEXT NOT NULL,
+         created    INTEGER NOT NULL,
+         last_seen  INTEGER NOT NULL,
+         address    TEXT NOT NULL
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX web_sessions_user ON web_sessions (user_id);",
 ];
 
 /// The schema version this binary writes.

@@ -17,6 +17,7 @@ pub mod db;
 pub mod documents;
 pub mod query;
 pub mod tokens;
+pub mod users;
 
 #[cfg(test)]
 pub(crate) use db::temp_store;

@@ -13,7 +13,8 @@
 //! 5. [`net`]: TLS, connections, the peer service, sync;
 //! 6. [`ops`]: operator commands on a data directory;
 //! 7. [`service`]: the gRPC services clients use;
-//! 8. [`server`]: the running node, its metrics endpoint and status report.
+//! 8. [`web`]: the web app for the member's staff;
+//! 9. [`server`]: the running node, its metrics endpoint and status report.
 //!
 //! See `ARCHITECTURE.md` at the repository root for the invariants.
 
@@ -33,6 +34,7 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod views;
+pub mod web;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! rust-analyzer's `tidy` tests).
 //!
 //! `node/src` has one folder per layer, lowest first:
-//! `base` < `store` < `engine` < `views` < `net` < `ops` < `service` <
+//! `base` < `store` < `engine` < `views` < `net` < `ops` < `service` < `web` <
 //! `server`. A module may use the core (`focal-core`), its own layer and the
 //! layers below it; it never names a layer above it. `lib.rs` only declares
 //! the layers, and the binary (`src/bin`) sits above them all. Test modules
@@ -21,7 +21,7 @@ use std::{
 
 /// The node's layers, lowest first.
 const LAYERS: &[&str] = &[
-    "base", "store", "engine", "views", "net", "ops", "service", "server",
+    "base", "store", "engine", "views", "net", "ops", "service", "web", "server",
 ];
 
 #[test]
@@ -138,7 +138,7 @@ fn the_checker_finds_upward_imports_in_every_form() {
             "store",
             "#[cfg(test)]\nmod tests;\nfn f() { crate::server::run(); }\n"
         ),
-        vec!["uses `server` (layer 8)"]
+        vec!["uses `server` (layer 9)"]
     );
 }
 

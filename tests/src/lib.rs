@@ -159,6 +159,7 @@ impl NodeDir {
             _tmp: None,
         };
         dir.set_config("listen = \"127.0.0.1:7400\"", "listen = \"127.0.0.1:0\"");
+        dir.set_config("listen = \"127.0.0.1:7480\"", "listen = \"127.0.0.1:0\"");
         dir
     }
 
@@ -234,6 +235,15 @@ impl RunningNode {
     /// [`RunningNode::start`], the command run through `launcher` (e.g.
     /// `ip netns exec NS`, which execs the node in the same process).
     pub fn start_via(launcher: &[&str], data: PathBuf, node_key: [u8; 32], extra: &[&str]) -> Self {
+        // A focal.toml without `[web]` (a fixture written before the web
+        // app) gets one on a free port, so that tests running side by side
+        // do not all take the default port.
+        let config = data.join("focal.toml");
+        if let Ok(text) = fs::read_to_string(&config)
+            && !text.lines().any(|l| l.trim() == "[web]")
+        {
+            fs::write(&config, text + "\n[web]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+        }
         let addr_file = data.join("focal-node.addr");
         let _ = fs::remove_file(&addr_file);
         let log = data.with_extension("log");
@@ -501,6 +511,7 @@ impl NodeDir {
             _tmp: Some(tmp),
         };
         dir.set_config("listen = \"127.0.0.1:7400\"", "listen = \"127.0.0.1:0\"");
+        dir.set_config("listen = \"127.0.0.1:7480\"", "listen = \"127.0.0.1:0\"");
         dir.tune_for_tests();
         dir
     }
@@ -511,14 +522,17 @@ impl NodeDir {
         self.set_config("# backoff_ms = 500", "backoff_ms = 100");
     }
 
-    /// Replaces the whole `listen` line.
+    /// Replaces the whole `listen` line of the gRPC service (the one
+    /// before any `[section]`).
     pub fn set_listen(&self, addr: SocketAddr) {
         let path = self.path.join("focal.toml");
         let text = fs::read_to_string(&path).unwrap();
+        let mut top = true;
         let text: Vec<String> = text
             .lines()
             .map(|l| {
-                if l.starts_with("listen = ") {
+                top &= !l.starts_with('[');
+                if top && l.starts_with("listen = ") {
                     format!("listen = \"{addr}\"")
                 } else {
                     l.to_owned()

@@ -170,7 +170,13 @@ async fn first_run_without_a_data_dir_creates_the_default_one() {
     let cwd = tempfile::tempdir().unwrap();
     let log = cwd.path().join("node.log");
     let mut child = Command::new(bin("focal-node"))
-        .args(["run", "--listen", "127.0.0.1:0"])
+        .args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--web-listen",
+            "127.0.0.1:0",
+        ])
         .current_dir(cwd.path())
         .env_remove("FOCAL_DATA")
         .stderr(fs::File::create(&log).unwrap())

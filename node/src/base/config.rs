@@ -145,7 +145,9 @@ impl WebConfig {
         }
     }
 
-    fn problem(&self) -> Option<String> {
+    /// What is wrong with these settings, if anything (the configuration
+    /// check; also after `run --web-listen`).
+    pub fn problem(&self) -> Option<String> {
         if !self.enabled {
             return None;
         }
@@ -903,7 +905,9 @@ mod tests {
         }
         // Off: nothing to check.
         parse("[web]\nenabled = false\nlisten = \"0.0.0.0:80\"\n").unwrap();
-        let msg = parse("[web]\ntls_cert = \"web.crt\"\n").unwrap_err().to_string();
+        let msg = parse("[web]\ntls_cert = \"web.crt\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("go together"), "{msg}");
         let msg = parse("[web]\npublic_url = \"focal.example\"\n")
             .unwrap_err()

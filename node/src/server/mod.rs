@@ -69,6 +69,9 @@ pub enum ServeError {
         /// The underlying error.
         source: io::Error,
     },
+    /// The web app could not start.
+    #[error(transparent)]
+    Web(#[from] crate::web::WebError),
     /// Binding failed for another reason.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -352,6 +355,41 @@ pub async fn serve(
             )))
         }
     };
+    let web_file = dir.root().join(crate::web::ADDR_FILE);
+    let _ = std::fs::remove_file(&web_file);
+    let web = if config.web.enabled {
+        let bound = crate::web::bind(
+            &config.web,
+            dir.root(),
+            &dir.config_path().display().to_string(),
+        )
+        .await?;
+        let addr = bound.local_addr().unwrap_or(config.web.listen);
+        let tmp = dir.root().join(format!("{}.tmp", crate::web::ADDR_FILE));
+        if std::fs::write(&tmp, format!("{addr}\n")).is_ok() {
+            let _ = std::fs::rename(&tmp, &web_file);
+        }
+        tracing::info!(url = %config.web.base_url(addr), "serving the web app");
+        let app = crate::web::WebApp::new(crate::web::WebParts {
+            writer: writer.clone(),
+            reader: reader.clone(),
+            views: crate::views::Views::new(
+                reader.clone(),
+                roster.clone(),
+                member.clone(),
+                key.id(),
+            )
+            .cached(writer.generation()),
+            member: member.clone(),
+            roster: roster.clone(),
+            config: config.web.clone(),
+            stop: stop_rx.clone(),
+            peers: sync.as_ref().map(|_| status.clone()),
+        });
+        Some(tokio::spawn(crate::web::serve(bound, app)))
+    } else {
+        None
+    };
     let status_file = tokio::spawn(write_status(
         StatusSources {
             reader: reader.clone(),
@@ -456,6 +494,10 @@ pub async fn serve(
         let _ = sync.await;
     }
     let _ = status_file.await;
+    if let Some(web) = web {
+        let _ = web.await;
+        let _ = std::fs::remove_file(&web_file);
+    }
     if let Some(metrics) = metrics {
         let _ = metrics.await;
         let _ = std::fs::remove_file(&metrics_file);

@@ -144,6 +144,22 @@ pub fn reset(conn: &Connection, name: &str, at: i64) -> Result<String, UserError
     Ok(secret)
 }
 
+/// Sets the person's password directly (`--password-stdin`, for scripts
+/// and the devnet), spending any set-up link and ending their sessions.
+pub fn set_password(conn: &Connection, name: &str, phc: &str, at: i64) -> Result<(), UserError> {
+    let changed = conn.execute(
+        "UPDATE users SET password = ?2, password_set = ?3, setup_hash = NULL,
+                          setup_expires = NULL
+          WHERE name = ?1",
+        params![name, phc, at],
+    )?;
+    if changed == 0 {
+        return Err(UserError::Unknown(name.to_owned()));
+    }
+    end_sessions_of(conn, name)?;
+    Ok(())
+}
+
 /// Disables the person (their sessions end; they cannot sign in) or
 /// enables them again.
 pub fn set_disabled(
@@ -250,9 +266,12 @@ pub struct Account {
     pub disabled: bool,
 }
 
+/// A `users` row as [`account`] reads it.
+type AccountRow = (i64, String, String, Option<String>, Option<i64>);
+
 /// The person named `name`, if there is one.
 pub fn account(conn: &Connection, name: &str) -> Result<Option<Account>, UserError> {
-    let row: Option<(i64, String, String, Option<String>, Option<i64>)> = conn
+    let row: Option<AccountRow> = conn
         .query_row(
             "SELECT id, name, role, password, disabled FROM users WHERE name = ?1",
             [name],
@@ -549,7 +568,11 @@ mod tests {
         let who = by_setup(conn, &setup, t + 10).unwrap().unwrap();
         assert_eq!((who.name.as_str(), who.role), ("ana.garcia", Role::Editor));
         assert!(who.password.is_none());
-        assert!(by_setup(conn, &setup, t + SETUP_VALID_SECS).unwrap().is_none());
+        assert!(
+            by_setup(conn, &setup, t + SETUP_VALID_SECS)
+                .unwrap()
+                .is_none()
+        );
         assert!(by_setup(conn, "focal_setup_nope", t).unwrap().is_none());
         // No session before a password.
         assert_eq!(start(conn, who.id, "s0", t), 0);
@@ -578,17 +601,28 @@ mod tests {
 
         assert_eq!(start(conn, who.id, "s1", t + 100), 1);
         let live = session(conn, "s1", t + 200, RULES).unwrap().unwrap();
-        assert_eq!((live.name.as_str(), live.csrf.as_str()), ("ana.garcia", "csrf"));
+        assert_eq!(
+            (live.name.as_str(), live.csrf.as_str()),
+            ("ana.garcia", "csrf")
+        );
         assert!(session(conn, "s2", t + 200, RULES).unwrap().is_none());
         // Idle: gone after idle_secs without a touch; a touch keeps it.
-        assert!(session(conn, "s1", t + 100 + 1800, RULES).unwrap().is_none());
+        assert!(
+            session(conn, "s1", t + 100 + 1800, RULES)
+                .unwrap()
+                .is_none()
+        );
         Change::Touch {
             hash: secret_hash("s1"),
             at: t + 1000,
         }
         .apply(conn)
         .unwrap();
-        assert!(session(conn, "s1", t + 100 + 1800, RULES).unwrap().is_some());
+        assert!(
+            session(conn, "s1", t + 100 + 1800, RULES)
+                .unwrap()
+                .is_some()
+        );
         // However busy, not past max_age.
         Change::Touch {
             hash: secret_hash("s1"),
@@ -596,7 +630,11 @@ mod tests {
         }
         .apply(conn)
         .unwrap();
-        assert!(session(conn, "s1", t + 100 + 12 * 3600, RULES).unwrap().is_none());
+        assert!(
+            session(conn, "s1", t + 100 + 12 * 3600, RULES)
+                .unwrap()
+                .is_none()
+        );
 
         assert_eq!(start(conn, who.id, "s3", t + 50_000), 1);
         assert_eq!(list(conn).unwrap()[0].sessions, 2);
@@ -612,7 +650,11 @@ mod tests {
         );
         set_disabled(conn, "ana.garcia", true, t + 50_002).unwrap();
         assert!(session(conn, "s3", t + 50_003, RULES).unwrap().is_none());
-        assert_eq!(list(conn).unwrap()[0].sessions, 0, "disabling ends sessions");
+        assert_eq!(
+            list(conn).unwrap()[0].sessions,
+            0,
+            "disabling ends sessions"
+        );
         assert_eq!(start(conn, who.id, "s4", t + 50_004), 0);
         set_disabled(conn, "ana.garcia", false, t + 50_005).unwrap();
         assert_eq!(start(conn, who.id, "s4", t + 50_006), 1);

@@ -21,6 +21,8 @@ struct DevNode {
     code: String,
     data: PathBuf,
     addr: SocketAddr,
+    /// Where its web app listens.
+    web: SocketAddr,
     child: Option<Child>,
     connection: String,
 }
@@ -57,10 +59,12 @@ fn run_ok(args: &[&str]) -> anyhow::Result<String> {
 fn set_listen(data: &Path, addr: SocketAddr) -> anyhow::Result<()> {
     let path = data.join("focal.toml");
     let text = std::fs::read_to_string(&path)?;
+    let mut top = true;
     let text: Vec<String> = text
         .lines()
         .map(|l| {
-            if l.starts_with("listen = ") {
+            top &= !l.starts_with('[');
+            if top && l.starts_with("listen = ") {
                 format!("listen = \"{addr}\"")
             } else if l == "# anti_entropy_ms = 5000" {
                 "anti_entropy_ms = 1000".to_owned()
@@ -71,6 +75,91 @@ fn set_listen(data: &Path, addr: SocketAddr) -> anyhow::Result<()> {
         .collect();
     std::fs::write(&path, text.join("\n") + "\n")?;
     Ok(())
+}
+
+/// Sets `[web] listen` (adding the section to a devnet made before the web
+/// app).
+fn set_web_listen(data: &Path, addr: SocketAddr) -> anyhow::Result<()> {
+    let path = data.join("focal.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let mut section = String::new();
+    let mut set = false;
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with('[') {
+                section = l.trim().to_owned();
+            }
+            if section == "[web]" && l.starts_with("listen = ") {
+                set = true;
+                format!("listen = \"{addr}\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    if !set {
+        lines.push(String::new());
+        lines.push("[web]".to_owned());
+        lines.push(format!("listen = \"{addr}\""));
+    }
+    std::fs::write(&path, lines.join("\n") + "\n")?;
+    Ok(())
+}
+
+/// A random password for a devnet login.
+fn demo_password() -> anyhow::Result<String> {
+    let secret = focal_node::store::users::random_secret("")?;
+    Ok(secret.chars().take(20).collect())
+}
+
+/// Gives the devnet's people on `node` (an editor and an admin) fresh
+/// passwords, adding them the first time; returns (name, role, password).
+fn web_logins(node: &DevNode) -> anyhow::Result<Vec<(String, &'static str, String)>> {
+    use std::io::Write as _;
+    let mut logins = Vec::new();
+    for role in ["editor", "admin"] {
+        let name = format!("{}-{role}", node.code.to_lowercase());
+        let password = demo_password()?;
+        let data = node.data.to_string_lossy().into_owned();
+        let exists = run_ok(&["user", "list", "--data", &data])?
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(name.as_str()));
+        let args: Vec<&str> = if exists {
+            vec!["user", "reset", "--data", &data, &name, "--password-stdin"]
+        } else {
+            vec![
+                "user",
+                "add",
+                "--data",
+                &data,
+                &name,
+                "--role",
+                role,
+                "--password-stdin",
+            ]
+        };
+        let mut child = Command::new(exe()?)
+            .args(&args)
+            .env_remove("FOCAL_DATA")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            writeln!(stdin, "{password}")?;
+        }
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "focal-node {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        logins.push((name, role, password));
+    }
+    Ok(logins)
 }
 
 fn start(node: &mut DevNode) -> anyhow::Result<()> {
@@ -173,16 +262,20 @@ pub fn devnet(dir: PathBuf, base_port: u16) -> anyhow::Result<()> {
     let mut nodes = Vec::new();
     for (i, code) in codes.iter().enumerate() {
         let addr: SocketAddr = format!("127.0.0.1:{}", base_port + i as u16).parse()?;
-        if TcpListener::bind(addr).is_err() {
-            bail!(
-                "port {} is in use; choose other ports with --base-port",
-                addr.port()
-            );
+        let web: SocketAddr = format!("127.0.0.1:{}", base_port + 80 + i as u16).parse()?;
+        for addr in [addr, web] {
+            if TcpListener::bind(addr).is_err() {
+                bail!(
+                    "port {} is in use; choose other ports with --base-port",
+                    addr.port()
+                );
+            }
         }
         nodes.push(DevNode {
             code: code.clone(),
             data: dir.join(code),
             addr,
+            web,
             child: None,
             connection: String::new(),
         });
@@ -214,7 +307,10 @@ pub fn devnet(dir: PathBuf, base_port: u16) -> anyhow::Result<()> {
             set_listen(&node.data, node.addr)?;
         }
     }
+    let mut logins = Vec::new();
     for node in &mut nodes {
+        set_web_listen(&node.data, node.web)?;
+        logins.push(web_logins(node)?);
         node.connection = connection_from(&run_ok(&[
             "token",
             "create",
@@ -305,6 +401,24 @@ pub fn devnet(dir: PathBuf, base_port: u16) -> anyhow::Result<()> {
         "SEC's token is an admin (`focal admin …`: membership, keys, roster); the members' \
          are editors (records and views). More with `focal-node token create --data DIR \
          --name NAME --role reader|editor|admin`."
+    );
+    println!();
+    println!("The web app of each node (open it in a browser; sign in with a login below):");
+    for (node, logins) in nodes.iter().zip(&logins) {
+        let people: Vec<String> = logins
+            .iter()
+            .map(|(name, role, password)| format!("{role} {name} / {password}"))
+            .collect();
+        println!(
+            "  {:<4} http://{}   {}",
+            node.code,
+            node.web,
+            people.join("   ")
+        );
+    }
+    println!(
+        "Passwords are new at every start. More people: focal-node user add NAME --role \
+         reader|editor|admin --data DIR"
     );
     println!();
     println!(

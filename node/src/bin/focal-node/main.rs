@@ -105,6 +105,10 @@ enum Command {
         /// DATA/focal-node.addr).
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+        /// Serve the web app on this address instead of `[web] listen`
+        /// (port 0 picks a free port; written to DATA/focal-node.web-addr).
+        #[arg(long, value_name = "ADDR")]
+        web_listen: Option<std::net::SocketAddr>,
     },
     /// Print the certificates a client app on a stock gRPC stack (Python
     /// grpcio, Node.js @grpc/grpc-js, Go …) trusts as its only roots: the
@@ -119,6 +123,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Add, list, disable and reset the people who use the web app.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Re-check the whole store offline: signatures, hash chains, and that
     /// replaying the log rebuilds every document and projection exactly.
@@ -245,6 +254,72 @@ enum TokenCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a person and print the one-time link where they choose their
+    /// password (valid three days).
+    Add {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// Their sign-in name, e.g. `ana.garcia`.
+        name: String,
+        /// What they may do: `reader` (read records and views), `editor`
+        /// (also create, edit and delete this member's records), `admin`
+        /// (also manage people and, on the secretariat's node, the
+        /// network's membership).
+        #[arg(long, value_enum)]
+        role: tokens::Role,
+        /// The web app's address as people open it (default: `[web]
+        /// public_url`, or where the node serves it).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Read the password from standard input instead of printing a
+        /// set-up link (scripts; the password is not echoed anywhere).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the people (names, roles, states; never passwords).
+    List {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+    },
+    /// Disable a person: their sessions end now and they cannot sign in.
+    Disable {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// Their sign-in name.
+        name: String,
+    },
+    /// Enable a disabled person again.
+    Enable {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// Their sign-in name.
+        name: String,
+    },
+    /// Forget a person's password (a forgotten one, or one that may be
+    /// known to others): their sessions end, and a new one-time link lets
+    /// them choose another.
+    Reset {
+        /// The node's data directory.
+        #[arg(long, env = "FOCAL_DATA", value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// Their sign-in name.
+        name: String,
+        /// The web app's address as people open it.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Read the new password from standard input instead of printing a
+        /// set-up link.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match real_main(cli) {
@@ -263,6 +338,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         data: None,
         member: None,
         listen: None,
+        web_listen: None,
     }) {
         Command::Init {
             data,
@@ -287,8 +363,10 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             data,
             member,
             listen,
-        } => run(data, member.as_deref(), listen),
+            web_listen,
+        } => run(data, member.as_deref(), listen, web_listen),
         Command::Token { command } => token(command),
+        Command::User { command } => user(command),
         Command::ClientCert { data } => client_cert(data),
         Command::Verify { data } => verify(data),
         Command::Key {
@@ -465,6 +543,7 @@ fn run(
     data: Option<PathBuf>,
     member: Option<&str>,
     listen: Option<std::net::SocketAddr>,
+    web_listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     let dir = match data {
         Some(path) => DataDir::new(path),
@@ -493,6 +572,12 @@ fn run(
     let mut node = dir.open()?;
     if let Some(listen) = listen {
         node.config.listen = listen;
+    }
+    if let Some(listen) = web_listen {
+        node.config.web.listen = listen;
+        if let Some(problem) = node.config.web.problem() {
+            anyhow::bail!("--web-listen {listen}: {problem}");
+        }
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -565,6 +650,146 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn user(command: UserCommand) -> anyhow::Result<()> {
+    use focal_node::store::users;
+    let link = |dir: &DataDir, config: &focal_node::base::config::Config, url: Option<String>| {
+        let base = url
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| config.web.base_url(web_address(dir, config.web.listen)));
+        move |secret: &str| format!("{base}/setup?token={secret}")
+    };
+    match command {
+        UserCommand::Add {
+            data,
+            name,
+            role,
+            url,
+            password_stdin,
+        } => {
+            let dir = DataDir::new(data);
+            let (config, db, _, member) = dir.open_database(false)?;
+            let password = password_stdin.then(read_password).transpose()?;
+            let secret = users::add(db.conn(), &name, role, users::now())?;
+            if let Some(phc) = password {
+                users::set_password(db.conn(), &name, &phc, users::now())?;
+                println!("Added `{name}` ({role}) to {member}'s web app, with the password given.");
+                return Ok(());
+            }
+            println!(
+                "Added `{name}` ({role}) to {member}'s web app. Send them this link, where they \
+                 choose their password (it works once, for three days):"
+            );
+            println!();
+            println!("  {}", link(&dir, &config, url)(&secret));
+            if !config.web.enabled {
+                println!();
+                println!("The web app is off on this node: set `enabled = true` under [web].");
+            }
+            Ok(())
+        }
+        UserCommand::List { data } => {
+            let (_, db, _, _) = DataDir::new(data).open_database(true)?;
+            let all = users::list(db.conn())?;
+            if all.is_empty() {
+                println!(
+                    "No users. Add one with `focal-node user add NAME --role reader|editor|admin`."
+                );
+            }
+            let now = users::now();
+            for u in all {
+                let state = match (u.disabled, u.password_set, u.setup_expires) {
+                    (Some(_), ..) => "disabled".to_owned(),
+                    (None, true, _) => "active".to_owned(),
+                    (None, false, Some(until)) if until > now => {
+                        format!("set-up link valid until {}", rfc3339(until))
+                    }
+                    (None, false, _) => "set-up link expired (`focal-node user reset`)".to_owned(),
+                };
+                println!(
+                    "{:<24} {:<6}  added {}  {state}  {} session(s)",
+                    u.name,
+                    u.role,
+                    rfc3339(u.created),
+                    u.sessions
+                );
+            }
+            Ok(())
+        }
+        UserCommand::Disable { data, name } => {
+            let (_, db, _, _) = DataDir::new(data).open_database(false)?;
+            users::set_disabled(db.conn(), &name, true, users::now())?;
+            println!("Disabled `{name}`: their sessions have ended and they cannot sign in.");
+            Ok(())
+        }
+        UserCommand::Enable { data, name } => {
+            let (_, db, _, _) = DataDir::new(data).open_database(false)?;
+            users::set_disabled(db.conn(), &name, false, users::now())?;
+            println!("Enabled `{name}` again.");
+            Ok(())
+        }
+        UserCommand::Reset {
+            data,
+            name,
+            url,
+            password_stdin,
+        } => {
+            let dir = DataDir::new(data);
+            let (config, db, _, _) = dir.open_database(false)?;
+            if password_stdin {
+                let phc = read_password()?;
+                users::set_password(db.conn(), &name, &phc, users::now())?;
+                println!("Reset `{name}`: their sessions have ended; the password given is set.");
+                return Ok(());
+            }
+            let secret = users::reset(db.conn(), &name, users::now())?;
+            println!(
+                "Reset `{name}`: their password no longer works and their sessions have ended. \
+                 Send them this link to choose a new one (it works once, for three days):"
+            );
+            println!();
+            println!("  {}", link(&dir, &config, url)(&secret));
+            Ok(())
+        }
+    }
+}
+
+/// A password read from standard input (one line), checked and hashed.
+fn read_password() -> anyhow::Result<String> {
+    use focal_node::store::users;
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']);
+    match users::password_problem(password, "") {
+        Some(users::PasswordProblem::TooShort) => anyhow::bail!(
+            "the password must have at least {} characters",
+            users::MIN_PASSWORD_CHARS
+        ),
+        Some(_) => anyhow::bail!("the password is too long"),
+        None => Ok(users::hash_password(password)?),
+    }
+}
+
+/// Where the running node serves its web app (`focal-node.web-addr`), or
+/// the configured address.
+fn web_address(dir: &DataDir, configured: std::net::SocketAddr) -> std::net::SocketAddr {
+    std::fs::read_to_string(dir.root().join(focal_node::web::ADDR_FILE))
+        .ok()
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(configured)
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
 }
 
 /// Prints the PEM certificates stock clients pin (P-256 first, then the node

@@ -1,0 +1,304 @@
+//! The web app: what a member's staff use in a browser, served by the node
+//! itself on `[web] listen` (default `127.0.0.1:7480`).
+//!
+//! Local-first: the pages read this node's database and write through its
+//! writer, like the gRPC services, so they keep working while the network
+//! is cut off. Server-rendered HTML from templates checked at compile time
+//! (askama, `node/templates/`), every page readable without JavaScript; a
+//! little script (`assets/app.js`) makes pages live through server-sent
+//! events fed by the writer's record events.
+//!
+//! - [`serve`]: the listener. Browsers do not accept the node key's
+//!   Ed25519 certificate, so it is never used here: plain HTTP on loopback,
+//!   else the PEM certificate and key of `[web]` (checked by the
+//!   configuration, loaded before the node starts). Connections are capped
+//!   in all and per address, and every stage has a deadline.
+//! - [`auth`]: people, sessions, CSRF tokens, the sign-in throttle.
+//! - [`i18n`]: the six UN languages, from Project Fluent message files.
+//! - [`pages`]: the pages.
+//!
+//! Depends on `views`, `engine` (the writer handle) and `store` (reads);
+//! runs no SQL of its own.
+
+pub mod auth;
+pub mod i18n;
+pub mod pages;
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    base::config::WebConfig, engine::writer::Writer, member::MemberCode, roster::SharedRoster,
+    store::query::Reader, views::Views,
+};
+
+/// The file in the data directory where the running node writes the web
+/// app's address (for `focal-node user add` and tests).
+pub const ADDR_FILE: &str = "focal-node.web-addr";
+
+/// Connections open at once, in all and from one address.
+const MAX_CONNECTIONS: usize = 512;
+const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+/// Time a client has for the TLS handshake, and for a request's headers.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the web app could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebError {
+    /// The address could not be bound.
+    #[error("cannot serve the web app on {addr} (`[web] listen` in {config}): {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The configuration file.
+        config: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The certificate or key could not be used.
+    #[error("the web app's TLS files (`[web] tls_cert`, `tls_key` in {config}): {message}")]
+    Tls {
+        /// The configuration file.
+        config: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// What the pages answer from; cheap to clone.
+#[derive(Clone)]
+pub struct WebApp {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Writer,
+    reader: Reader,
+    views: Views,
+    member: MemberCode,
+    roster: SharedRoster,
+    config: WebConfig,
+    stop: watch::Receiver<bool>,
+    throttle: auth::Throttle,
+    /// Password hashes computed at once (argon2id takes 19 MiB each).
+    hashing: tokio::sync::Semaphore,
+    i18n: i18n::I18n,
+    /// The sync layer's view of each peer, for the home page.
+    peers: Option<crate::net::sync::SharedStatus>,
+}
+
+/// The parts of a running node the web app uses.
+pub struct WebParts {
+    /// The writer.
+    pub writer: Writer,
+    /// The reader pool.
+    pub reader: Reader,
+    /// The views.
+    pub views: Views,
+    /// This node's member.
+    pub member: MemberCode,
+    /// The roster.
+    pub roster: SharedRoster,
+    /// `[web]`.
+    pub config: WebConfig,
+    /// The stop signal.
+    pub stop: watch::Receiver<bool>,
+    /// The peers' state, if the node is in a network.
+    pub peers: Option<crate::net::sync::SharedStatus>,
+}
+
+impl WebApp {
+    /// The app.
+    pub fn new(parts: WebParts) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                writer: parts.writer,
+                reader: parts.reader,
+                views: parts.views,
+                member: parts.member,
+                roster: parts.roster,
+                config: parts.config,
+                stop: parts.stop,
+                throttle: auth::Throttle::default(),
+                hashing: tokio::sync::Semaphore::new(2),
+                i18n: i18n::I18n::new(),
+                peers: parts.peers,
+            }),
+        }
+    }
+}
+
+/// The listener and, for an address off loopback, the TLS acceptor.
+pub struct Bound {
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl Bound {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+}
+
+/// Loads the TLS files (relative to `root`) and binds `[web] listen`.
+pub async fn bind(config: &WebConfig, root: &Path, config_file: &str) -> Result<Bound, WebError> {
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls_acceptor(&root.join(cert), &root.join(key)).map_err(
+            |message| WebError::Tls {
+                config: config_file.to_owned(),
+                message,
+            },
+        )?),
+        _ => None,
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| WebError::Bind {
+            addr: config.listen,
+            config: config_file.to_owned(),
+            source,
+        })?;
+    Ok(Bound { listener, tls })
+}
+
+fn tls_acceptor(cert: &PathBuf, key: &PathBuf) -> Result<tokio_rustls::TlsAcceptor, String> {
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("cannot read {}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{} is not a PEM certificate chain: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{} holds no certificate", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("cannot read a PEM private key from {}: {e}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("the certificate and key do not go together: {e}"))?;
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(server)))
+}
+
+/// Serves the app on `bound` until the stop signal.
+pub async fn serve(bound: Bound, app: WebApp) {
+    let router = pages::router(app.clone());
+    let mut stop = app.inner.stop.clone();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let per_address: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+    loop {
+        let accepted = tokio::select! {
+            () = crate::base::shutdown::stopped(&mut stop) => return,
+            accepted = bound.listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                static FAILED: crate::base::lograte::LogBudget =
+                    crate::base::lograte::LogBudget::per_minute(5);
+                if let Some(suppressed) = FAILED.admit() {
+                    tracing::warn!(%err, suppressed, "web app: accept failed");
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            continue;
+        };
+        let Some(held) = AddressSlot::take(&per_address, peer.ip()) else {
+            continue;
+        };
+        let router = router.clone();
+        let tls = bound.tls.clone();
+        let mut stop = app.inner.stop.clone();
+        tokio::spawn(async move {
+            let _slot = (slot, held);
+            let service = hyper::service::service_fn(move |request| {
+                let mut request: hyper::Request<hyper::body::Incoming> = request;
+                request.extensions_mut().insert(Peer(peer));
+                tower::ServiceExt::oneshot(router.clone(), request)
+            });
+            let mut builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(64 * 1024);
+            builder.http2().max_concurrent_streams(64);
+            let served = async {
+                match tls {
+                    None => {
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        builder.serve_connection_with_upgrades(io, service).await
+                    }
+                    Some(acceptor) => {
+                        let Ok(Ok(stream)) =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                        else {
+                            return Ok(());
+                        };
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        builder.serve_connection_with_upgrades(io, service).await
+                    }
+                }
+            };
+            tokio::select! {
+                _ = served => {}
+                () = crate::base::shutdown::stopped(&mut stop) => {}
+            }
+        });
+    }
+}
+
+/// The address a request came from.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// One connection's place in the per-address count, given back on drop.
+struct AddressSlot {
+    map: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl AddressSlot {
+    fn take(map: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr) -> Option<Self> {
+        let mut held = map.lock().ok()?;
+        let count = held.entry(ip).or_default();
+        if *count >= MAX_CONNECTIONS_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(Self {
+            map: map.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        if let Ok(mut held) = self.map.lock()
+            && let Some(count) = held.get_mut(&self.ip)
+        {
+            *count -= 1;
+            if *count == 0 {
+                held.remove(&self.ip);
+            }
+        }
+    }
+}

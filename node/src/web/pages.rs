@@ -1,0 +1,1627 @@
+//! The pages: routes, handlers and their templates (`node/templates/`).
+//!
+//! Every page is rendered on the server and readable without JavaScript.
+//! Text from records is escaped by the templates (askama escapes HTML by
+//! default) or by [`esc`] where a record's fields are laid out here; the
+//! Content-Security-Policy allows scripts only from this site's own
+//! `/assets/`, so even a missed escape would run nothing.
+
+use std::fmt::Write as _;
+
+use askama::Template;
+use axum::{
+    Form, Router,
+    extract::{Path, Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{
+        IntoResponse, Redirect, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{
+    records::RecordType,
+    store::{
+        RecordRow,
+        query::{ListFilter, PageRequest},
+        users::{self, Role},
+    },
+    views::ViewInput,
+    web::{
+        WebApp,
+        auth::{ANON_CSRF_COOKIE, Ctx, LANG_COOKIE},
+        i18n::{Arg, Lang},
+    },
+};
+
+/// The largest form body read.
+const MAX_FORM_BYTES: usize = 1024 * 1024;
+/// Rows on one page of a listing.
+const PAGE_ROWS: u32 = 50;
+/// The deepest a record's fields are laid out.
+const MAX_SHOWN_DEPTH: usize = 16;
+
+/// Every route.
+pub fn router(app: WebApp) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/setup", get(setup_form).post(setup))
+        .route("/logout", post(logout))
+        .route("/lang/{code}", get(set_lang))
+        .route("/records", get(records))
+        .route("/records/{id}", get(record))
+        .route("/records/{id}/history", get(history))
+        .route("/views/directory", get(directory))
+        .route("/views/naps", get(naps))
+        .route("/events", get(events))
+        .route("/assets/{file}", get(asset))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(app)
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("same-origin"));
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+/// What every page's frame shows: language, the person, the navigation.
+pub struct Chrome {
+    app: WebApp,
+    /// The language.
+    pub lang: Lang,
+    /// The signed-in person's name.
+    pub user: Option<String>,
+    /// Their role.
+    pub role: Option<Role>,
+    /// The token forms carry.
+    pub csrf: String,
+    /// The page's path (for the language links to come back to).
+    pub path: String,
+    /// The page's title.
+    pub title: String,
+    /// This node's member.
+    pub member: String,
+}
+
+impl Chrome {
+    fn new(app: &WebApp, ctx: &Ctx, title: String) -> Self {
+        Self {
+            app: app.clone(),
+            lang: ctx.lang,
+            user: ctx.session.as_ref().map(|s| s.name.clone()),
+            role: ctx.session.as_ref().map(|s| s.role),
+            csrf: ctx
+                .session
+                .as_ref()
+                .map(|s| s.csrf.clone())
+                .or_else(|| ctx.anon_csrf.clone())
+                .unwrap_or_default(),
+            path: ctx.path.clone(),
+            title,
+            member: app.inner.member.to_string(),
+        }
+    }
+
+    /// The message `id`.
+    pub fn t(&self, id: &str) -> String {
+        self.app.inner.i18n.text(self.lang, id, &[])
+    }
+
+    /// The message `id` with a count.
+    pub fn tn(&self, id: &str, count: i64) -> String {
+        self.app
+            .inner
+            .i18n
+            .text(self.lang, id, &[("count", Arg::Number(count))])
+    }
+
+    /// The message `id` with a name.
+    pub fn ts(&self, id: &str, name: &str) -> String {
+        self.app
+            .inner
+            .i18n
+            .text(self.lang, id, &[("name", Arg::Text(name))])
+    }
+
+    /// The languages, for the switcher.
+    pub fn langs(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Lang::ALL
+            .into_iter()
+            .map(|l| (l.code(), l.native_name(), l == self.lang))
+            .collect()
+    }
+
+    /// Whether the person may write this member's records.
+    pub fn editor(&self) -> bool {
+        self.role.is_some_and(|r| r.allows(Role::Editor))
+    }
+
+    /// The name of a record type in this language.
+    pub fn type_name(&self, kind: &str) -> String {
+        self.t(&format!("type-{kind}"))
+    }
+
+    /// The record types of the navigation: (type, name).
+    pub fn types(&self) -> Vec<(&'static str, String)> {
+        RecordType::ALL
+            .iter()
+            .map(|t| (t.as_str(), self.type_name(t.as_str())))
+            .collect()
+    }
+
+    /// The escaped path, for `back=` in links.
+    pub fn back(&self) -> String {
+        url_encode(&self.path)
+    }
+}
+
+fn msg(app: &WebApp, lang: Lang, id: &str) -> String {
+    app.inner.i18n.text(lang, id, &[])
+}
+
+/// A page rendered, or a plain error if the template failed.
+fn html(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
+        Err(err) => {
+            tracing::error!(%err, "web app: a page did not render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    c: Chrome,
+    heading: String,
+    text: String,
+}
+
+fn message(app: &WebApp, ctx: &Ctx, status: StatusCode, heading: &str, text: String) -> Response {
+    let page = MessagePage {
+        c: Chrome::new(app, ctx, msg(app, ctx.lang, heading)),
+        heading: msg(app, ctx.lang, heading),
+        text,
+    };
+    (status, html(&page)).into_response()
+}
+
+async fn not_found(State(app): State<WebApp>, ctx: Ctx) -> Response {
+    let text = msg(&app, ctx.lang, "not-found-text");
+    message(&app, &ctx, StatusCode::NOT_FOUND, "not-found", text)
+}
+
+fn forbidden(app: &WebApp, ctx: &Ctx, needed: Role) -> Response {
+    let text = app.inner.i18n.text(
+        ctx.lang,
+        "forbidden-text",
+        &[("role", Arg::Text(needed.as_str()))],
+    );
+    message(app, ctx, StatusCode::FORBIDDEN, "forbidden", text)
+}
+
+/// `None` if the session's person has at least `role`; otherwise the
+/// answer: to the sign-in page (no session, or it ended), or forbidden.
+fn require(app: &WebApp, ctx: &Ctx, role: Role) -> Option<Response> {
+    match &ctx.session {
+        None => {
+            let mut to = format!("/login?next={}", url_encode(&ctx.path));
+            if ctx.stale_cookie {
+                to.push_str("&ended=1");
+            }
+            Some(Redirect::to(&to).into_response())
+        }
+        Some(session) if !session.role.allows(role) => Some(forbidden(app, ctx, role)),
+        Some(_) => None,
+    }
+}
+
+/// The refusal of a state-changing request whose CSRF token is wrong.
+fn check_csrf(app: &WebApp, ctx: &Ctx, token: &str) -> Option<Response> {
+    if ctx.csrf_ok(token) {
+        None
+    } else {
+        let text = msg(app, ctx.lang, "csrf-text");
+        Some(message(app, ctx, StatusCode::FORBIDDEN, "csrf", text))
+    }
+}
+
+// ---- assets and language ----
+
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, kind): (&'static [u8], &str) = match file.as_str() {
+        "style.css" => (
+            include_bytes!("../../assets/style.css"),
+            "text/css; charset=utf-8",
+        ),
+        "app.js" => (
+            include_bytes!("../../assets/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct Back {
+    #[serde(default)]
+    back: String,
+}
+
+async fn set_lang(
+    State(app): State<WebApp>,
+    Path(code): Path<String>,
+    Query(q): Query<Back>,
+) -> Response {
+    let Some(lang) = Lang::parse(&code) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut response = Redirect::to(&local_path(&q.back)).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        app.set_cookie(LANG_COOKIE, lang.code(), Some(365 * 24 * 3600)),
+    );
+    response
+}
+
+/// `path` if it is a path of this site, else `/` (never an open redirect).
+fn local_path(path: &str) -> String {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control);
+    if ok { path.to_owned() } else { "/".to_owned() }
+}
+
+// ---- signing in and out ----
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    c: Chrome,
+    next: String,
+    name: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    ended: Option<String>,
+}
+
+/// A fresh anonymous CSRF token, set as a cookie on `response` if the
+/// request had none; returns the token forms carry.
+fn anon_csrf(ctx: &mut Ctx) -> (String, bool) {
+    match &ctx.anon_csrf {
+        Some(token) => (token.clone(), false),
+        None => {
+            let token = users::random_secret("").unwrap_or_default();
+            ctx.anon_csrf = Some(token.clone());
+            (token, true)
+        }
+    }
+}
+
+fn with_anon_cookie(app: &WebApp, mut response: Response, token: &str, fresh: bool) -> Response {
+    if fresh {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            app.set_cookie(ANON_CSRF_COOKIE, token, None),
+        );
+    }
+    response
+}
+
+async fn login_form(
+    State(app): State<WebApp>,
+    mut ctx: Ctx,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    if ctx.session.is_some() {
+        return Redirect::to(&local_path(&q.next)).into_response();
+    }
+    let (token, fresh) = anon_csrf(&mut ctx);
+    let page = LoginPage {
+        c: Chrome::new(&app, &ctx, msg(&app, ctx.lang, "sign-in")),
+        next: local_path(&q.next),
+        name: String::new(),
+        error: None,
+        notice: (q.ended.is_some() || ctx.stale_cookie)
+            .then(|| msg(&app, ctx.lang, "session-ended")),
+    };
+    with_anon_cookie(&app, html(&page), &token, fresh)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn login(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<LoginForm>) -> Response {
+    if let Some(refused) = check_csrf(&app, &ctx, &form.csrf) {
+        return refused;
+    }
+    let name = form.name.trim().to_owned();
+    let again = |status: StatusCode, error: String| {
+        let page = LoginPage {
+            c: Chrome::new(&app, &ctx, msg(&app, ctx.lang, "sign-in")),
+            next: local_path(&form.next),
+            name: name.clone(),
+            error: Some(error),
+            notice: None,
+        };
+        (status, html(&page)).into_response()
+    };
+    if name.is_empty() || name.len() > 64 || form.password.len() > users::MAX_PASSWORD_BYTES {
+        return again(
+            StatusCode::UNAUTHORIZED,
+            msg(&app, ctx.lang, "sign-in-failed"),
+        );
+    }
+    if let Err(wait) = app.throttle().check(&name, ctx.address) {
+        let minutes = wait.as_secs().div_ceil(60) as i64;
+        let text = app.inner.i18n.text(
+            ctx.lang,
+            "sign-in-throttled",
+            &[("minutes", Arg::Number(minutes))],
+        );
+        let mut response = again(StatusCode::TOO_MANY_REQUESTS, text);
+        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    let reader = app.inner.reader.clone();
+    let lookup = name.clone();
+    let account = tokio::task::spawn_blocking(move || {
+        reader.with(|conn| {
+            users::account(conn, &lookup)
+                .map_err(|e| crate::store::ReadError::Database(e.to_string()))
+        })
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .flatten();
+    let matches = app.password_matches(account.as_ref(), &form.password).await;
+    let Some(account) = account.filter(|a| matches && !a.disabled) else {
+        app.throttle().failed(&name, ctx.address);
+        static FAILED: crate::base::lograte::LogBudget =
+            crate::base::lograte::LogBudget::per_minute(10);
+        if let Some(suppressed) = FAILED.admit() {
+            tracing::warn!(user = %name, address = %ctx.address, suppressed, "web app: sign-in failed");
+        }
+        return again(
+            StatusCode::UNAUTHORIZED,
+            msg(&app, ctx.lang, "sign-in-failed"),
+        );
+    };
+    app.throttle().succeeded(&name);
+    match start_session(&app, &ctx, account.id).await {
+        Some(cookie) => {
+            let mut response = Redirect::to(&local_path(&form.next)).into_response();
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            response
+        }
+        None => again(
+            StatusCode::SERVICE_UNAVAILABLE,
+            msg(&app, ctx.lang, "try-again"),
+        ),
+    }
+}
+
+/// Starts a session for `user_id`; returns its cookie.
+async fn start_session(app: &WebApp, ctx: &Ctx, user_id: i64) -> Option<HeaderValue> {
+    let secret = users::random_secret("").ok()?;
+    let csrf = users::random_secret("").ok()?;
+    let started = app
+        .inner
+        .writer
+        .users(users::Change::StartSession {
+            user_id,
+            hash: users::secret_hash(&secret),
+            csrf,
+            address: ctx.address.to_string(),
+            at: users::now(),
+        })
+        .await;
+    match started {
+        Ok(1) => Some(app.set_cookie(
+            app.session_cookie(),
+            &secret,
+            Some(app.rules().max_age_secs),
+        )),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<CsrfForm>) -> Response {
+    if let Some(session) = &ctx.session {
+        if let Some(refused) = check_csrf(&app, &ctx, &form.csrf) {
+            return refused;
+        }
+        let _ = app
+            .inner
+            .writer
+            .users(users::Change::EndSession { hash: session.hash })
+            .await;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        app.set_cookie(app.session_cookie(), "", Some(0)),
+    );
+    response
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    c: Chrome,
+    token: String,
+    name: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SetupQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn setup_account(app: &WebApp, token: &str) -> Option<users::Account> {
+    if token.is_empty() || token.len() > 128 {
+        return None;
+    }
+    let reader = app.inner.reader.clone();
+    let token = token.to_owned();
+    tokio::task::spawn_blocking(move || {
+        reader.with(|conn| {
+            users::by_setup(conn, &token, users::now())
+                .map_err(|e| crate::store::ReadError::Database(e.to_string()))
+        })
+    })
+    .await
+    .ok()?
+    .ok()?
+}
+
+fn no_referrer(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+async fn setup_form(
+    State(app): State<WebApp>,
+    mut ctx: Ctx,
+    Query(q): Query<SetupQuery>,
+) -> Response {
+    let Some(account) = setup_account(&app, &q.token).await else {
+        let text = msg(&app, ctx.lang, "setup-invalid-text");
+        return no_referrer(message(
+            &app,
+            &ctx,
+            StatusCode::NOT_FOUND,
+            "setup-invalid",
+            text,
+        ));
+    };
+    let (token, fresh) = anon_csrf(&mut ctx);
+    let page = SetupPage {
+        c: Chrome::new(&app, &ctx, msg(&app, ctx.lang, "setup")),
+        token: q.token,
+        name: account.name,
+        error: None,
+    };
+    no_referrer(with_anon_cookie(&app, html(&page), &token, fresh))
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn setup(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<SetupForm>) -> Response {
+    if let Some(refused) = check_csrf(&app, &ctx, &form.csrf) {
+        return refused;
+    }
+    let Some(account) = setup_account(&app, &form.token).await else {
+        let text = msg(&app, ctx.lang, "setup-invalid-text");
+        return message(&app, &ctx, StatusCode::NOT_FOUND, "setup-invalid", text);
+    };
+    let again = |error: String| {
+        let page = SetupPage {
+            c: Chrome::new(&app, &ctx, msg(&app, ctx.lang, "setup")),
+            token: form.token.clone(),
+            name: account.name.clone(),
+            error: Some(error),
+        };
+        no_referrer((StatusCode::UNPROCESSABLE_ENTITY, html(&page)).into_response())
+    };
+    if let Some(problem) = users::password_problem(&form.password, &account.name) {
+        let id = match problem {
+            users::PasswordProblem::TooShort => "password-too-short",
+            users::PasswordProblem::TooLong => "password-too-long",
+            users::PasswordProblem::IsName => "password-is-name",
+        };
+        return again(app.inner.i18n.text(
+            ctx.lang,
+            id,
+            &[("min", Arg::Number(users::MIN_PASSWORD_CHARS as i64))],
+        ));
+    }
+    if form.password != form.confirm {
+        return again(msg(&app, ctx.lang, "password-mismatch"));
+    }
+    let Ok(phc) = app.hash_password(&form.password).await else {
+        return again(msg(&app, ctx.lang, "try-again"));
+    };
+    let set = app
+        .inner
+        .writer
+        .users(users::Change::SetPassword {
+            user_id: account.id,
+            setup_hash: users::secret_hash(&form.token),
+            phc,
+            at: users::now(),
+        })
+        .await;
+    if !matches!(set, Ok(1)) {
+        let text = msg(&app, ctx.lang, "setup-invalid-text");
+        return message(&app, &ctx, StatusCode::NOT_FOUND, "setup-invalid", text);
+    }
+    match start_session(&app, &ctx, account.id).await {
+        Some(cookie) => {
+            let mut response = Redirect::to("/").into_response();
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            no_referrer(response)
+        }
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+// ---- home ----
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    c: Chrome,
+    counts: Vec<(String, String, u64)>,
+    recent: Vec<RowView>,
+    peers: Vec<PeerView>,
+    in_network: bool,
+}
+
+/// A record as a listing shows it.
+struct RowView {
+    id: String,
+    href: String,
+    title: String,
+    kind: String,
+    owner: String,
+    updated: String,
+    deleted: bool,
+}
+
+impl RowView {
+    fn of(c: &Chrome, row: &RecordRow) -> Self {
+        Self {
+            href: format!("/records/{}", url_encode(&row.id)),
+            id: row.id.clone(),
+            title: if row.title.trim().is_empty() {
+                row.id.clone()
+            } else {
+                row.title.clone()
+            },
+            kind: c.type_name(row.kind.as_str()),
+            owner: row.owner.clone(),
+            updated: row
+                .updated
+                .chars()
+                .take(16)
+                .collect::<String>()
+                .replace('T', " "),
+            deleted: row.deleted,
+        }
+    }
+}
+
+struct PeerView {
+    member: String,
+    endpoint: String,
+    connected: bool,
+    last_contact: String,
+    error: String,
+}
+
+async fn home(State(app): State<WebApp>, ctx: Ctx) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Reader) {
+        return to;
+    }
+    let c = Chrome::new(&app, &ctx, msg(&app, ctx.lang, "home"));
+    let reader = app.inner.reader.clone();
+    let member = app.inner.member.to_string();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut counts = Vec::new();
+        for kind in RecordType::ALL {
+            let listed = reader.list(
+                &ListFilter {
+                    kind: Some(*kind),
+                    owner: Some(member.clone()),
+                    ..Default::default()
+                },
+                &PageRequest {
+                    limit: 1,
+                    ..Default::default()
+                },
+            )?;
+            counts.push((*kind, listed.total.unwrap_or(0)));
+        }
+        let recent = reader.list(
+            &ListFilter::default(),
+            &PageRequest {
+                limit: 10,
+                ..Default::default()
+            },
+        )?;
+        Ok::<_, crate::store::ReadError>((counts, recent.records.to_vec()))
+    })
+    .await;
+    let Ok(Ok((counts, recent))) = read else {
+        return read_failed(&app, &ctx);
+    };
+    let peers = app
+        .inner
+        .peers
+        .as_ref()
+        .and_then(|p| {
+            p.lock()
+                .ok()
+                .map(|m| m.values().cloned().collect::<Vec<_>>())
+        })
+        .unwrap_or_default();
+    let mut peers: Vec<PeerView> = peers
+        .into_iter()
+        .map(|p| PeerView {
+            member: if p.member.is_empty() {
+                p.key.chars().take(12).collect()
+            } else {
+                p.member
+            },
+            endpoint: p.endpoint,
+            connected: p.connected,
+            last_contact: p
+                .last_contact
+                .map(|t| t.chars().take(19).collect::<String>().replace('T', " "))
+                .unwrap_or_default(),
+            error: p.last_error.unwrap_or_default(),
+        })
+        .collect();
+    peers.sort_by(|a, b| a.member.cmp(&b.member));
+    let page = HomePage {
+        counts: counts
+            .into_iter()
+            .map(|(kind, n)| (kind.as_str().to_owned(), c.type_name(kind.as_str()), n))
+            .collect(),
+        recent: recent.iter().map(|r| RowView::of(&c, r)).collect(),
+        peers,
+        in_network: app.inner.peers.is_some(),
+        c,
+    };
+    html(&page)
+}
+
+fn read_failed(app: &WebApp, ctx: &Ctx) -> Response {
+    let text = msg(app, ctx.lang, "read-failed-text");
+    message(
+        app,
+        ctx,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "read-failed",
+        text,
+    )
+}
+
+// ---- records ----
+
+#[derive(Template)]
+#[template(path = "records.html")]
+struct RecordsPage {
+    c: Chrome,
+    kind: String,
+    kind_name: String,
+    q: String,
+    owner: String,
+    rows: Vec<RowView>,
+    total: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RecordsQuery {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    after: String,
+}
+
+async fn records(
+    State(app): State<WebApp>,
+    ctx: Ctx,
+    Query(query): Query<RecordsQuery>,
+) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Reader) {
+        return to;
+    }
+    let kind = match query.kind.trim() {
+        "" => None,
+        text => match RecordType::parse(text) {
+            Some(kind) => Some(kind),
+            None => return not_found(State(app), ctx).await,
+        },
+    };
+    let nonempty = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    let filter = ListFilter {
+        kind,
+        search: nonempty(&query.q),
+        owner: nonempty(&query.owner).map(|o| o.to_uppercase()),
+        ..Default::default()
+    };
+    let page = PageRequest {
+        after: query.after.clone(),
+        limit: PAGE_ROWS,
+        ..Default::default()
+    };
+    let reader = app.inner.reader.clone();
+    let listed = tokio::task::spawn_blocking(move || reader.list(&filter, &page)).await;
+    let listed = match listed {
+        Ok(Ok(listed)) => listed,
+        Ok(Err(crate::store::ReadError::BadRequest(_))) => {
+            let text = msg(&app, ctx.lang, "bad-cursor-text");
+            return message(&app, &ctx, StatusCode::BAD_REQUEST, "bad-request", text);
+        }
+        _ => return read_failed(&app, &ctx),
+    };
+    let kind_name = match kind {
+        Some(kind) => msg(&app, ctx.lang, &format!("type-{}", kind.as_str())),
+        None => msg(&app, ctx.lang, "all-records"),
+    };
+    let c = Chrome::new(&app, &ctx, kind_name.clone());
+    let next = listed.next().map(|cursor| {
+        let mut href = format!(
+            "/records?type={}&q={}&owner={}",
+            url_encode(&query.kind),
+            url_encode(&query.q),
+            url_encode(&query.owner)
+        );
+        href.push_str(&format!("&after={}", url_encode(&cursor.encode())));
+        href
+    });
+    let page = RecordsPage {
+        rows: listed.records.iter().map(|r| RowView::of(&c, r)).collect(),
+        total: listed.total.map(|n| c.tn("records-count", n as i64)),
+        next,
+        kind: query.kind.clone(),
+        kind_name,
+        q: query.q,
+        owner: query.owner,
+        c,
+    };
+    html(&page)
+}
+
+#[derive(Template)]
+#[template(path = "record.html")]
+struct RecordPage {
+    c: Chrome,
+    row: RowView,
+    visibility: String,
+    created: String,
+    standing: String,
+    fields: String,
+    own: bool,
+}
+
+/// The record `id` as this node's staff may read it: contact details only
+/// where `contact_shown` allows, like the gRPC API.
+async fn readable(app: &WebApp, id: &str) -> Result<Option<RecordRow>, ()> {
+    let reader = app.inner.reader.clone();
+    let lookup = id.to_owned();
+    let row = tokio::task::spawn_blocking(move || reader.get(&lookup))
+        .await
+        .map_err(drop)?
+        .map_err(drop)?;
+    Ok(row.map(|mut row| {
+        if row.kind == RecordType::FocalPoint
+            && !crate::records::focal_point::contact_shown(app.inner.member.as_str(), &row.owner)
+            && let Ok(Value::Object(mut json)) = serde_json::from_str::<Value>(&row.json)
+            && json.remove("contact").is_some()
+        {
+            row.json = Value::Object(json).to_string();
+        }
+        row
+    }))
+}
+
+async fn record(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Reader) {
+        return to;
+    }
+    let row = match readable(&app, &id).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return not_found(State(app), ctx).await,
+        Err(()) => return read_failed(&app, &ctx),
+    };
+    let c = Chrome::new(&app, &ctx, row.title.clone());
+    let standing = app
+        .inner
+        .roster
+        .read()
+        .ok()
+        .and_then(|r| r.member_status(&row.owner))
+        .filter(|s| *s != crate::roster::MemberStatus::Active)
+        .map(|s| c.t(&format!("standing-{}", s.as_str())))
+        .unwrap_or_default();
+    let json: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
+    let mut fields = String::new();
+    if let Value::Object(map) = &json {
+        fields_html(&c, map, 0, &mut fields);
+    }
+    let page = RecordPage {
+        visibility: c.t(&format!("visibility-{}", row.visibility.as_str())),
+        created: row
+            .created
+            .chars()
+            .take(16)
+            .collect::<String>()
+            .replace('T', " "),
+        own: row.owner == app.inner.member.as_str(),
+        row: RowView::of(&c, &row),
+        standing,
+        fields,
+        c,
+    };
+    html(&page)
+}
+
+/// HTML-escapes `text` (for attributes too).
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Percent-encodes `text` for a URL's path segment or query value.
+pub fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Whether `value` is multilingual text (`{"en": {"text", "original"}}`).
+fn as_ltext(value: &serde_json::Map<String, Value>) -> Option<Vec<(&str, &str, bool)>> {
+    if value.is_empty() {
+        return None;
+    }
+    value
+        .iter()
+        .map(|(lang, v)| {
+            let text = v.get("text")?.as_str()?;
+            let original = v.get("original")?.as_bool()?;
+            (lang.len() <= 35).then_some((lang.as_str(), text, original))
+        })
+        .collect()
+}
+
+/// Lays out a record's fields as nested definition lists, every text
+/// escaped; multilingual text in the reader's language, the original
+/// marked, falling back to the original.
+fn fields_html(c: &Chrome, map: &serde_json::Map<String, Value>, depth: usize, out: &mut String) {
+    out.push_str("<dl class=\"fields\">");
+    for (key, value) in map {
+        if depth == 0 && crate::records::ENVELOPE_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let _ = write!(out, "<dt>{}</dt><dd>", esc(&field_label(c, key)));
+        value_html(c, value, depth + 1, out);
+        out.push_str("</dd>");
+    }
+    out.push_str("</dl>");
+}
+
+fn field_label(c: &Chrome, key: &str) -> String {
+    let id = format!("field-{key}");
+    let text = c.t(&id);
+    if text == id {
+        key.replace('_', " ")
+    } else {
+        text
+    }
+}
+
+fn value_html(c: &Chrome, value: &Value, depth: usize, out: &mut String) {
+    if depth > MAX_SHOWN_DEPTH {
+        out.push('…');
+        return;
+    }
+    match value {
+        Value::Null => out.push('—'),
+        Value::Bool(b) => out.push_str(&esc(&c.t(if *b { "yes" } else { "no" }))),
+        Value::Number(n) => out.push_str(&esc(&n.to_string())),
+        Value::String(s) => {
+            let _ = write!(out, "<span dir=\"auto\">{}</span>", esc(s));
+        }
+        Value::Array(items) => {
+            out.push_str("<ul>");
+            for item in items {
+                out.push_str("<li>");
+                value_html(c, item, depth + 1, out);
+                out.push_str("</li>");
+            }
+            out.push_str("</ul>");
+        }
+        Value::Object(map) => match as_ltext(map) {
+            Some(texts) => ltext_html(c, &texts, out),
+            None => fields_html(c, map, depth, out),
+        },
+    }
+}
+
+fn ltext_html(c: &Chrome, texts: &[(&str, &str, bool)], out: &mut String) {
+    let mine = texts
+        .iter()
+        .find(|(l, _, _)| Lang::parse(l) == Some(c.lang));
+    let original = texts.iter().find(|(_, _, o)| *o).or(texts.first());
+    let Some(&(lang, text, is_original)) = mine.or(original) else {
+        return;
+    };
+    let _ = write!(
+        out,
+        "<span lang=\"{}\" dir=\"auto\">{}</span> <small class=\"lang\">",
+        esc(lang),
+        esc(text)
+    );
+    if is_original {
+        let _ = write!(out, "{} · {}", esc(&c.t("original")), esc(lang));
+    } else {
+        let from = original.map(|o| o.0).unwrap_or_default();
+        let _ = write!(
+            out,
+            "{} · {}",
+            esc(&c.ts("translated-from", from)),
+            esc(lang)
+        );
+    }
+    out.push_str("</small>");
+    if texts.len() > 1 {
+        let _ = write!(
+            out,
+            "<details><summary>{}</summary><ul>",
+            esc(&c.tn("languages-count", texts.len() as i64))
+        );
+        for (lang, text, is_original) in texts {
+            let _ = write!(
+                out,
+                "<li><span class=\"code\">{}</span>{} <span lang=\"{}\" dir=\"auto\">{}</span></li>",
+                esc(lang),
+                if *is_original {
+                    format!(" ({})", esc(&c.t("original")))
+                } else {
+                    String::new()
+                },
+                esc(lang),
+                esc(text)
+            );
+        }
+        out.push_str("</ul></details>");
+    }
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    c: Chrome,
+    row: RowView,
+    items: Vec<HistoryView>,
+}
+
+struct HistoryView {
+    time: String,
+    member: String,
+    signer: String,
+    seq: u64,
+    audience: String,
+    action: String,
+    fields: String,
+    change: String,
+}
+
+async fn history(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Reader) {
+        return to;
+    }
+    let row = match readable(&app, &id).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return not_found(State(app), ctx).await,
+        Err(()) => return read_failed(&app, &ctx),
+    };
+    let reader = app.inner.reader.clone();
+    let lookup = id.clone();
+    let Ok(Ok(items)) = tokio::task::spawn_blocking(move || reader.history(&lookup)).await else {
+        return read_failed(&app, &ctx);
+    };
+    let roster = app.inner.roster.read().ok().map(|r| r.clone());
+    let c = Chrome::new(&app, &ctx, row.title.clone());
+    let items = items
+        .into_iter()
+        .rev()
+        .map(|item| {
+            let signer = item.signer.to_string();
+            let member = roster
+                .as_ref()
+                .and_then(|r| r.member_of(&item.signer))
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| row.owner.clone());
+            HistoryView {
+                time: time::OffsetDateTime::from_unix_timestamp(item.time)
+                    .ok()
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .unwrap_or_default()
+                    .replace('T', " "),
+                member,
+                signer: signer.chars().take(16).collect(),
+                seq: item.seq,
+                audience: c.t(&format!("visibility-{}", item.audience)),
+                action: c.t(&format!("action-{}", item.action)),
+                fields: item
+                    .fields
+                    .iter()
+                    .map(|f| field_label(&c, f))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                change: item.change_hash.chars().take(12).collect(),
+            }
+        })
+        .collect();
+    let page = HistoryPage {
+        row: RowView::of(&c, &row),
+        items,
+        c,
+    };
+    html(&page)
+}
+
+// ---- network views ----
+
+#[derive(Deserialize, Default)]
+struct ViewQuery {
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    theme: String,
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    format: String,
+}
+
+impl ViewQuery {
+    fn input(&self) -> ViewInput {
+        ViewInput {
+            member: self.member.trim().to_owned(),
+            region: self.region.trim().to_owned(),
+            kind: self.kind.trim().to_owned(),
+            theme: self.theme.trim().to_owned(),
+            after: self.after.trim().to_owned(),
+            limit: if self.csv() { 10_000 } else { PAGE_ROWS },
+            ..Default::default()
+        }
+    }
+
+    fn csv(&self) -> bool {
+        self.format == "csv"
+    }
+
+    fn href(&self, path: &str, after: &str, format: &str) -> String {
+        format!(
+            "{path}?member={}&region={}&kind={}&theme={}&after={}&format={}",
+            url_encode(&self.member),
+            url_encode(&self.region),
+            url_encode(&self.kind),
+            url_encode(&self.theme),
+            url_encode(after),
+            format
+        )
+    }
+}
+
+/// A table of a view: the header and rows as text, for the page and CSV.
+struct Table {
+    head: Vec<String>,
+    rows: Vec<Vec<Cell>>,
+}
+
+/// A cell: its text and, for a record, its link.
+struct Cell {
+    text: String,
+    href: Option<String>,
+}
+
+impl Cell {
+    fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            href: None,
+        }
+    }
+
+    fn link(text: impl Into<String>, id: &str) -> Self {
+        Self {
+            text: text.into(),
+            href: Some(format!("/records/{}", url_encode(id))),
+        }
+    }
+}
+
+/// RFC 4180 CSV, with text cells that a spreadsheet would take for a
+/// formula quoted with a leading `'` (as `focal view --csv` does).
+fn csv(table: &Table) -> String {
+    fn cell(out: &mut String, text: &str) {
+        let text =
+            if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
+                format!("'{text}")
+            } else {
+                text.to_owned()
+            };
+        if text.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&text.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&text);
+        }
+    }
+    let mut out = String::new();
+    let lines = std::iter::once(table.head.iter().map(String::as_str).collect::<Vec<_>>()).chain(
+        table
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| c.text.as_str()).collect()),
+    );
+    for line in lines {
+        for (i, text) in line.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            cell(&mut out, text);
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[derive(Template)]
+#[template(path = "view.html")]
+struct ViewPage {
+    c: Chrome,
+    heading: String,
+    summary: Vec<(String, u64)>,
+    table: Table,
+    freshness: String,
+    filters: Vec<(String, String, String)>,
+    action: String,
+    csv_href: String,
+    next: Option<String>,
+}
+
+fn freshness_text(c: &Chrome, f: &crate::views::Freshness) -> String {
+    let newest = f
+        .members
+        .iter()
+        .filter_map(|m| m.last_received.as_deref())
+        .max()
+        .map(|t| t.chars().take(19).collect::<String>().replace('T', " "))
+        .unwrap_or_else(|| "—".to_owned());
+    c.app.inner.i18n.text(
+        c.lang,
+        "view-freshness",
+        &[
+            ("when", Arg::Text(&f.as_of.to_string())),
+            ("name", Arg::Text(&newest)),
+        ],
+    )
+}
+
+fn view_error(app: &WebApp, ctx: &Ctx, err: crate::views::ViewError) -> Response {
+    use crate::views::ViewError;
+    match err {
+        ViewError::BadFilter(text) | ViewError::NotFound(text) => {
+            message(app, ctx, StatusCode::BAD_REQUEST, "bad-request", text)
+        }
+        _ => read_failed(app, ctx),
+    }
+}
+
+fn csv_response(name: &str, table: &Table) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        csv(table),
+    )
+        .into_response()
+}
+
+async fn directory(
+    State(app): State<WebApp>,
+    ctx: Ctx,
+    Query(query): Query<ViewQuery>,
+) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Reader) {
+        return to;
+    }
+    let views = app.inner.views.clone();
+    let input = query.input();
+    let answer = tokio::task::spawn_blocking(move || views.directory(&input)).await;
+    let view = match answer {
+        Ok(Ok(view)) => view,
+        Ok(Err(err)) => return view_error(&app, &ctx, err),
+        Err(_) => return read_failed(&app, &ctx),
+    };
+    let c = Chrome::new(&app, &ctx, msg(&app, ctx.lang, "view-directory"));
+    let table = Table {
+        head: [
+            "col-member",
+            "col-name",
+            "col-designation",
+            "col-title",
+            "col-institution",
+            "col-languages",
+            "col-email",
+            "col-phone",
+            "col-standing",
+        ]
+        .iter()
+        .map(|id| c.t(id))
+        .collect(),
+        rows: view
+            .entries
+            .iter()
+            .map(|e| {
+                let withheld = || {
+                    if e.contact_withheld {
+                        c.t("contact-withheld")
+                    } else {
+                        String::new()
+                    }
+                };
+                vec![
+                    Cell::text(&e.member),
+                    Cell::link(&e.person_name, &e.id),
+                    Cell::text(e.designation.clone().unwrap_or_default()),
+                    Cell::text(e.title.clone().unwrap_or_default()),
+                    Cell::text(e.institution.clone().unwrap_or_default()),
+                    Cell::text(e.languages.join(", ")),
+                    Cell::text(e.email.clone().unwrap_or_else(withheld)),
+                    Cell::text(e.phone.clone().unwrap_or_else(withheld)),
+                    Cell::text(if e.standing.is_empty() {
+                        String::new()
+                    } else {
+                        c.t(&format!("standing-{}", e.standing))
+                    }),
+                ]
+            })
+            .collect(),
+    };
+    if query.csv() {
+        return csv_response("directory", &table);
+    }
+    let next = view
+        .pager
+        .next(&view.entries)
+        .map(|after| query.href("/views/directory", &after, ""));
+    let page = ViewPage {
+        heading: c.t("view-directory"),
+        summary: vec![(c.t("summary-focal-points"), view.total)],
+        freshness: freshness_text(&c, &view.freshness),
+        filters: vec![
+            ("member".into(), c.t("col-member"), query.member.clone()),
+            ("region".into(), c.t("col-region"), query.region.clone()),
+        ],
+        action: "/views/directory".into(),
+        csv_href: query.href("/views/directory", "", "csv"),
+        next,
+        table,
+        c,
+    };
+    html(&page)
+}
+
+async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery>) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Reader) {
+        return to;
+    }
+    let views = app.inner.views.clone();
+    let input = query.input();
+    let answer = tokio::task::spawn_blocking(move || views.nap_tracker(&input)).await;
+    let view = match answer {
+        Ok(Ok(view)) => view,
+        Ok(Err(err)) => return view_error(&app, &ctx, err),
+        Err(_) => return read_failed(&app, &ctx),
+    };
+    let c = Chrome::new(&app, &ctx, msg(&app, ctx.lang, "view-naps"));
+    let table = Table {
+        head: [
+            "col-member",
+            "col-region",
+            "col-state",
+            "col-plan",
+            "col-period",
+            "col-lead-agency",
+            "col-budget",
+            "col-standing",
+        ]
+        .iter()
+        .map(|id| c.t(id))
+        .collect(),
+        rows: view
+            .members
+            .iter()
+            .map(|r| {
+                let plan = r.plan.as_ref();
+                vec![
+                    Cell::text(&r.member),
+                    Cell::text(r.region.clone().unwrap_or_default()),
+                    Cell::text(c.t(&format!("nap-state-{}", r.state.as_str()))),
+                    match plan {
+                        Some(p) => Cell::link(&p.title, &p.id),
+                        None => Cell::text(""),
+                    },
+                    Cell::text(
+                        plan.map(|p| {
+                            format!(
+                                "{} – {}",
+                                p.period_start.clone().unwrap_or_default(),
+                                p.period_end.clone().unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_default(),
+                    ),
+                    Cell::text(plan.and_then(|p| p.lead_agency.clone()).unwrap_or_default()),
+                    Cell::text(plan.and_then(|p| p.budget.clone()).unwrap_or_default()),
+                    Cell::text(if r.standing.is_empty() {
+                        String::new()
+                    } else {
+                        c.t(&format!("standing-{}", r.standing))
+                    }),
+                ]
+            })
+            .collect(),
+    };
+    if query.csv() {
+        return csv_response("nap-tracker", &table);
+    }
+    let s = view.summary;
+    let next = view
+        .pager
+        .next(&view.members)
+        .map(|after| query.href("/views/naps", &after, ""));
+    let page = ViewPage {
+        heading: c.t("view-naps"),
+        summary: vec![
+            (c.t("summary-members"), s.members),
+            (c.t("nap-state-in-force"), s.in_force),
+            (c.t("summary-allocated"), s.in_force_with_allocated_budget),
+            (c.t("nap-state-adopted"), s.adopted),
+            (c.t("nap-state-drafting"), s.drafting),
+            (c.t("nap-state-expired"), s.expired),
+            (c.t("nap-state-none"), s.none),
+        ],
+        freshness: freshness_text(&c, &view.freshness),
+        filters: vec![
+            ("member".into(), c.t("col-member"), query.member.clone()),
+            ("region".into(), c.t("col-region"), query.region.clone()),
+            ("theme".into(), c.t("col-theme"), query.theme.clone()),
+        ],
+        action: "/views/naps".into(),
+        csv_href: query.href("/views/naps", "", "csv"),
+        next,
+        table,
+        c,
+    };
+    html(&page)
+}
+
+// ---- live updates ----
+
+/// Server-sent events: one `change` event per record change the person
+/// may read, carrying only its type (the page fetches itself again).
+async fn events(State(app): State<WebApp>, ctx: Ctx) -> Response {
+    if ctx.session.is_none() {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let mut changes = app.inner.writer.subscribe();
+    let mut stop = app.inner.stop.clone();
+    let stream = async_stream(move |tx| async move {
+        loop {
+            let event = tokio::select! {
+                () = crate::base::shutdown::stopped(&mut stop) => return,
+                event = changes.recv() => event,
+            };
+            let data = match event {
+                Ok(event) => {
+                    let kind = match event.record.kind {
+                        RecordType::FocalPointContact => RecordType::FocalPoint,
+                        kind => kind,
+                    };
+                    kind.as_str().to_owned()
+                }
+                // Behind: the page reloads everything anyway.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => "*".to_owned(),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            if tx
+                .send(Ok(Event::default().event("change").data(data)))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(20)))
+        .into_response()
+}
+
+type EventResult = Result<Event, std::convert::Infallible>;
+
+/// A stream fed by the task `f` through a small channel.
+fn async_stream<F, Fut>(f: F) -> tokio_stream::wrappers::ReceiverStream<EventResult>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<EventResult>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    tokio::spawn(f(tx));
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_and_links_stay_on_this_site() {
+        assert_eq!(
+            esc("<script>alert('x')</script><img src=x onerror=\"y\">&"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&lt;img src=x onerror=&quot;y&quot;&gt;&amp;"
+        );
+        assert_eq!(
+            url_encode("ESP:practice:a b/c"),
+            "ESP%3Apractice%3Aa%20b%2Fc"
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "",
+            "javascript:x",
+        ] {
+            assert_eq!(local_path(bad), "/", "{bad}");
+        }
+        assert_eq!(
+            local_path("/records?type=practice"),
+            "/records?type=practice"
+        );
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let table = Table {
+            head: vec!["a".into(), "b".into()],
+            rows: vec![
+                vec![Cell::text("=1+1"), Cell::text("x, \"y\"")],
+                vec![Cell::text("-12.5"), Cell::text("@SUM")],
+            ],
+        };
+        assert_eq!(
+            csv(&table),
+            "a,b\r\n'=1+1,\"x, \"\"y\"\"\"\r\n-12.5,'@SUM\r\n"
+        );
+    }
+}

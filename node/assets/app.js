@@ -39,3 +39,63 @@
   });
   main.setAttribute("data-live-connected", "true");
 })();
+// Multilingual text: one tab per language (without script, every language
+// is shown at once). The original's tab is marked.
+(function () {
+  "use strict";
+  function setup(fieldset) {
+    var panels = fieldset.querySelectorAll(".lang-panel");
+    var bar = fieldset.querySelector(".tabs");
+    if (!bar || panels.length < 2) return;
+    bar.hidden = false;
+    var buttons = [];
+    function show(index) {
+      for (var i = 0; i < panels.length; i++) {
+        panels[i].hidden = i !== index;
+        buttons[i].setAttribute("aria-selected", i === index ? "true" : "false");
+        buttons[i].tabIndex = i === index ? 0 : -1;
+      }
+    }
+    function mark() {
+      for (var i = 0; i < panels.length; i++) {
+        var radio = panels[i].querySelector("input[type=radio]");
+        var text = panels[i].querySelector("input:not([type=radio]), textarea");
+        var label = panels[i].getAttribute("data-label");
+        var extra = [];
+        if (radio && radio.checked) extra.push("✓ " + (radio.nextElementSibling ? radio.nextElementSibling.textContent : ""));
+        else if (text && text.value.trim()) extra.push("•");
+        buttons[i].textContent = label + (extra.length ? " " + extra.join(" ") : "");
+      }
+    }
+    var first = 0;
+    for (var i = 0; i < panels.length; i++) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.setAttribute("role", "tab");
+      b.id = fieldset.id + "-tab-" + i;
+      panels[i].setAttribute("role", "tabpanel");
+      panels[i].setAttribute("aria-labelledby", b.id);
+      (function (index) {
+        b.addEventListener("click", function () { show(index); });
+        b.addEventListener("keydown", function (e) {
+          var next = null;
+          if (e.key === "ArrowRight") next = (index + 1) % panels.length;
+          if (e.key === "ArrowLeft") next = (index + panels.length - 1) % panels.length;
+          if (next !== null) { show(next); buttons[next].focus(); e.preventDefault(); }
+        });
+      })(i);
+      buttons.push(b);
+      bar.appendChild(b);
+      var radio = panels[i].querySelector("input[type=radio]");
+      if (radio && radio.checked) first = i;
+      panels[i].addEventListener("input", mark);
+      panels[i].addEventListener("change", mark);
+    }
+    mark();
+    show(first);
+  }
+  var sets = document.querySelectorAll("fieldset[data-tabs]");
+  for (var i = 0; i < sets.length; i++) setup(sets[i]);
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+})();

@@ -10,7 +10,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use serde_json::Value;
 use time::Month;
 
-use super::schema::{FromJson, Path, Reader, Rules, describe, quote, schema};
+use super::{
+    schema::{FromJson, Path, Reader, Rules, describe, quote, schema},
+    shape::{Describe, Shape},
+};
 
 /// The years a date or year may be in.
 pub const YEARS: RangeInclusive<i32> = 1945..=2100;
@@ -101,6 +104,12 @@ impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         Self::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+impl Describe for Date {
+    fn shape() -> Shape {
+        Shape::Date
     }
 }
 
@@ -196,6 +205,12 @@ impl From<Year> for i64 {
 impl fmt::Display for Year {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
+    }
+}
+
+impl Describe for Year {
+    fn shape() -> Shape {
+        Shape::Year
     }
 }
 

@@ -15,6 +15,7 @@ use super::{
     push_ltext,
     refs::{RecordRef, member_code},
     schema::{FromJson, Path, Reader, Rules, fold, quote, schema},
+    shape::{Describe, Shape},
     shorten,
     values::Url,
     vocab::{Progress, vocabulary},
@@ -68,6 +69,13 @@ pub enum Responsible {
     Troika,
     /// Every member, each for itself (e.g. a commitment to update NAPs).
     AllMembers,
+}
+
+/// Edited as JSON: a member needs its `code`, the other kinds have none.
+impl Describe for Responsible {
+    fn shape() -> Shape {
+        Shape::Json
+    }
 }
 
 impl FromJson for Responsible {
@@ -149,6 +157,9 @@ schema! {
 }
 
 impl Rules for Decision {
+    /// `status` is `open` when left out.
+    const DEFAULTED: &'static [&'static str] = &["status"];
+
     fn prepare(mut value: Value) -> Value {
         if let Value::Object(map) = &mut value
             && matches!(map.get("status"), None | Some(Value::Null))

@@ -18,6 +18,7 @@ use super::{
     push_ltext,
     refs::{RecordRef, member_code},
     schema::{FromJson, Path, Reader, Rules, quote, schema},
+    shape::{Describe, Shape},
     values::{Amount, Percent},
     vocab::{Currency, Progress, Theme, vocabulary},
 };
@@ -111,6 +112,14 @@ impl fmt::Display for Party {
             (None, Some(name)) => f.write_str(name),
             (None, None) => Ok(()),
         }
+    }
+}
+
+/// Edited as JSON: which fields a party has depends on its kind (`code` for
+/// a member, `name` and maybe `country` for the others).
+impl Describe for Party {
+    fn shape() -> Shape {
+        Shape::Json
     }
 }
 

@@ -16,6 +16,7 @@ use crate::limits::Limit;
 
 use super::{
     schema::{FreeText, FromJson, Path, Reader, describe},
+    shape::{Describe, Shape},
     vocab::LanguageTag,
 };
 
@@ -71,6 +72,12 @@ impl LText {
     /// Every language and its text, ordered by tag.
     pub fn translations(&self) -> impl Iterator<Item = (&LanguageTag, &Translation)> {
         self.0.iter()
+    }
+}
+
+impl Describe for LText {
+    fn shape() -> Shape {
+        Shape::LText
     }
 }
 

@@ -16,6 +16,7 @@ use super::{
     push_ltext,
     refs::{RecordRef, member_code},
     schema::{FromJson, Path, Reader, Rules, describe, schema, shorthand_for},
+    shape::{Describe, Shape},
     values::{UnSymbol, Url},
     vocab::{LanguageTag, vocabulary},
 };
@@ -184,6 +185,14 @@ impl Links {
     /// Every language and its link.
     pub fn iter(&self) -> impl Iterator<Item = (&LanguageTag, &Url)> {
         self.0.iter()
+    }
+}
+
+/// Edited as JSON: an object from language tag to link, whose keys are the
+/// languages (not fixed fields).
+impl Describe for Links {
+    fn shape() -> Shape {
+        Shape::Json
     }
 }
 

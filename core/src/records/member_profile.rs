@@ -71,6 +71,11 @@ schema! {
 }
 
 impl Rules for MemberProfile {
+    /// `kind` follows from `code` (itself the owner's when left out), except
+    /// for user-assigned codes such as `XKX`: for those the reader reports
+    /// it as required.
+    const DEFAULTED: &'static [&'static str] = &["kind"];
+
     fn prepare(mut value: Value) -> Value {
         if let Value::Object(map) = &mut value
             && matches!(map.get("kind"), None | Some(Value::Null))

@@ -41,6 +41,7 @@ pub mod nap;
 pub mod partnership;
 pub mod practice;
 pub mod refs;
+pub mod shape;
 pub mod values;
 pub mod vocab;
 
@@ -301,6 +302,8 @@ macro_rules! with_record_type {
         }
     };
 }
+// For `shape.rs`, whose `mod` item comes before the macro.
+pub(crate) use with_record_type;
 
 /// Checks a record's complete field map (envelope keys excluded) against the
 /// schema of `kind`, and returns it in normal form (e.g. multilingual text

@@ -14,6 +14,7 @@ use super::{
     push_ltext,
     refs::{RecordRef, member_code},
     schema::{FromJson, Path, Reader, Rules, quote, schema, shorthand_for},
+    shape::{Describe, Shape},
     values::{Amount, Url},
     vocab::{Currency, LanguageTag, Pillar, Theme, vocabulary},
 };
@@ -104,6 +105,12 @@ impl From<Generation> for i64 {
     }
 }
 
+impl Describe for Generation {
+    fn shape() -> Shape {
+        Shape::Number { integer: true }
+    }
+}
+
 impl FromJson for Generation {
     fn from_json(value: Value, at: &Path, r: &mut Reader<'_>) -> Option<Self> {
         // "2nd", "3rd" → 2, 3.
@@ -162,6 +169,12 @@ impl From<UnIndicator> for i64 {
     }
 }
 
+impl Describe for UnIndicator {
+    fn shape() -> Shape {
+        Shape::Number { integer: true }
+    }
+}
+
 impl FromJson for UnIndicator {
     fn from_json(value: Value, at: &Path, r: &mut Reader<'_>) -> Option<Self> {
         let n = r.integer(value, at)?;
@@ -190,6 +203,15 @@ pub enum Budget {
     /// No budget.
     #[serde(rename = "none")]
     NotBudgeted,
+}
+
+/// Edited as JSON: which fields a budget has depends on its status (amount
+/// and currency with `allocated` only), which a form laid out field by
+/// field cannot say.
+impl Describe for Budget {
+    fn shape() -> Shape {
+        Shape::Json
+    }
 }
 
 impl FromJson for Budget {

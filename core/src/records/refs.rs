@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::{
     Record, RecordType,
     schema::{FromJson, Path, Reader, quote},
+    shape::{Describe, Shape},
 };
 use crate::member::MemberCode;
 
@@ -131,6 +132,14 @@ impl<'de, T: Record> Deserialize<'de> for RecordRef<T> {
     }
 }
 
+impl<T: Record> Describe for RecordRef<T> {
+    fn shape() -> Shape {
+        Shape::Reference {
+            kind: T::TYPE.as_str(),
+        }
+    }
+}
+
 impl<T: Record> FromJson for RecordRef<T> {
     fn from_json(value: Value, at: &Path, r: &mut Reader<'_>) -> Option<Self> {
         r.parse(value, at, Self::parse)
@@ -138,6 +147,12 @@ impl<T: Record> FromJson for RecordRef<T> {
 
     fn distinct_key(&self) -> Option<String> {
         Some(self.id.clone())
+    }
+}
+
+impl Describe for MemberCode {
+    fn shape() -> Shape {
+        Shape::Member
     }
 }
 

@@ -320,6 +320,12 @@ pub(crate) trait FromJson: Sized {
 /// Record- and object-level rules: what cannot be said field by field.
 /// Every struct declared with [`schema!`] implements it (often empty).
 pub(crate) trait Rules {
+    /// Fields that [`Rules::prepare`] fills in when they are left out
+    /// (a default, or a value that follows from another field): required
+    /// in the struct, but not of whoever writes the record, so their shape
+    /// ([`Describe`](super::shape::Describe)) says they are optional.
+    const DEFAULTED: &'static [&'static str] = &[];
+
     /// Rewrites a shorthand or incomplete form into the full JSON shape
     /// before its fields are read (a plain string where an object is
     /// expected, a default that depends on other fields).
@@ -346,7 +352,16 @@ pub(crate) fn json_name(ident: &'static str) -> &'static str {
 /// each field is read with its own type's `FromJson` (so every field's
 /// problems are reported), unknown fields are rejected, then
 /// [`Rules::apply`] runs. Option and Vec fields are optional; every other
-/// field is required. The struct must implement [`Rules`].
+/// field is required (those [`Rules::DEFAULTED`] names are filled in by
+/// [`Rules::prepare`] when left out). The struct must implement [`Rules`].
+///
+/// It also implements [`Describe`](super::shape::Describe): the struct's
+/// shape is an object with the same fields, under the same JSON keys, each
+/// required exactly when the reader requires it. A field's JSON key is its
+/// name (without `r#`): the reader knows no other, so a serde `rename` or
+/// `rename_all` on a schema struct or its fields would make the stored form
+/// disagree with the reader (the tests in `shape.rs` compare the keys of
+/// stored records with the shapes).
 macro_rules! schema {
     (
         $(#[$meta:meta])*
@@ -376,6 +391,24 @@ macro_rules! schema {
                 let mut this = Self { $( $field: $field?, )* };
                 this.apply(at, r);
                 Some(this)
+            }
+        }
+
+        impl $crate::records::shape::Describe for $name {
+            fn shape() -> $crate::records::shape::Shape {
+                use $crate::records::schema::{json_name, FromJson, Rules};
+                use $crate::records::shape::{Describe, Field, Shape};
+                Shape::Object(vec![$(
+                    {
+                        let name = json_name(stringify!($field));
+                        Field {
+                            name,
+                            required: <$ty as FromJson>::when_missing().is_none()
+                                && !<Self as Rules>::DEFAULTED.contains(&name),
+                            shape: <$ty as Describe>::shape(),
+                        }
+                    }
+                ),*])
             }
         }
     };
@@ -452,6 +485,12 @@ impl<T> std::ops::Deref for NonEmpty<T> {
 
     fn deref(&self) -> &[T] {
         &self.0
+    }
+}
+
+impl<T: super::shape::Describe> super::shape::Describe for NonEmpty<T> {
+    fn shape() -> super::shape::Shape {
+        Vec::<T>::shape()
     }
 }
 

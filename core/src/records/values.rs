@@ -7,7 +7,10 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use serde_json::Value;
 
-use super::schema::{FromJson, Path, Reader, quote};
+use super::{
+    schema::{FromJson, Path, Reader, quote},
+    shape::{Describe, Shape},
+};
 
 /// An amount of money: a finite number, zero or more. Whole amounts are
 /// stored as JSON integers, others as decimals.
@@ -47,6 +50,12 @@ impl<'de> Deserialize<'de> for Amount {
                 "{n} is not an amount of zero or more"
             )))
         }
+    }
+}
+
+impl Describe for Amount {
+    fn shape() -> Shape {
+        Shape::Number { integer: false }
     }
 }
 
@@ -98,6 +107,12 @@ impl<'de> Deserialize<'de> for Percent {
     }
 }
 
+impl Describe for Percent {
+    fn shape() -> Shape {
+        Shape::Number { integer: false }
+    }
+}
+
 impl FromJson for Percent {
     fn from_json(value: Value, at: &Path, r: &mut Reader<'_>) -> Option<Self> {
         let n = r.number(value, at)?;
@@ -113,9 +128,10 @@ impl FromJson for Percent {
 }
 
 /// Declares a string newtype checked by `parse`, with serde and
-/// [`FromJson`] going through the same check.
+/// [`FromJson`] going through the same check; its shape is one line of text
+/// in an HTML input of type `$input`.
 macro_rules! checked_string {
-    ($(#[$meta:meta])* $name:ident, $parse:expr) => {
+    ($(#[$meta:meta])* $name:ident, $input:literal, $parse:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(String);
@@ -153,6 +169,12 @@ macro_rules! checked_string {
             }
         }
 
+        impl Describe for $name {
+            fn shape() -> Shape {
+                Shape::Text { input: $input }
+            }
+        }
+
         impl FromJson for $name {
             fn from_json(value: Value, at: &Path, r: &mut Reader<'_>) -> Option<Self> {
                 r.parse(value, at, Self::parse)
@@ -168,6 +190,7 @@ macro_rules! checked_string {
 checked_string!(
     /// A web link: `https://…` or `http://…`, without spaces.
     Url,
+    "url",
     |text| {
         let rest = text
             .strip_prefix("https://")
@@ -186,6 +209,7 @@ checked_string!(
     /// An e-mail address, sanity-checked: one `@`, something on each side,
     /// no spaces. (Whether it is deliverable only sending can tell.)
     Email,
+    "email",
     |text| {
         let well_formed = match text.split_once('@') {
             Some((local, domain)) => {
@@ -211,6 +235,7 @@ checked_string!(
     /// A phone number in international format: digits, spaces and
     /// `+ - ( ) . /`, at least six digits.
     Phone,
+    "tel",
     |text| {
         let allowed = text
             .chars()
@@ -231,6 +256,7 @@ checked_string!(
     /// A UN document symbol such as `S/2024/123`, `A/RES/78/1` or
     /// `S/PRST/2023/4`: capital letters and digits in parts separated by `/`.
     UnSymbol,
+    "text",
     |text| {
         let parts: Vec<&str> = text.split('/').collect();
         let well_formed = parts.len() >= 2

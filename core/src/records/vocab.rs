@@ -11,9 +11,14 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use serde_json::Value;
 
-use super::schema::{FromJson, Path, Reader, quote};
+use super::{
+    schema::{FromJson, Path, Reader, quote},
+    shape::{Describe, Shape},
+};
 
 /// Declares a closed enumeration whose JSON form is a kebab-case string.
+/// Its shape ([`Describe`](super::shape::Describe)) is a choice among its
+/// values' spellings.
 ///
 /// `what` names one value in messages ("a theme"): `"climate" is not a
 /// theme; use one of: …`.
@@ -33,6 +38,10 @@ macro_rules! vocabulary {
         impl $name {
             /// Every value, in the order documented.
             pub const ALL: &'static [Self] = &[$( Self::$variant ),*];
+
+            /// Every value's JSON spelling ([`Self::as_str`]), in the order
+            /// documented.
+            pub const VALUES: &'static [&'static str] = &[$( $text ),*];
 
             /// The JSON spelling.
             pub fn as_str(self) -> &'static str {
@@ -56,6 +65,12 @@ macro_rules! vocabulary {
                     $what,
                     allowed.join(", ")
                 )
+            }
+        }
+
+        impl $crate::records::shape::Describe for $name {
+            fn shape() -> $crate::records::shape::Shape {
+                $crate::records::shape::Shape::Choice { values: Self::VALUES }
             }
         }
 
@@ -275,6 +290,12 @@ impl<'de> Deserialize<'de> for LanguageTag {
     }
 }
 
+impl Describe for LanguageTag {
+    fn shape() -> Shape {
+        Shape::Language
+    }
+}
+
 impl FromJson for LanguageTag {
     fn from_json(value: Value, at: &Path, r: &mut Reader<'_>) -> Option<Self> {
         r.parse(value, at, Self::parse)
@@ -349,6 +370,12 @@ impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         Self::parse(&text).map_err(de::Error::custom)
+    }
+}
+
+impl Describe for Currency {
+    fn shape() -> Shape {
+        Shape::Currency
     }
 }
 
@@ -446,6 +473,23 @@ mod tests {
         );
         assert!(message.ends_with("capacity-building"));
         assert_eq!(Theme::ALL.len(), 14);
+    }
+
+    #[test]
+    fn vocabulary_shape_lists_every_spelling_in_order() {
+        let spellings: Vec<&str> = Theme::ALL.iter().map(|theme| theme.as_str()).collect();
+        assert_eq!(Theme::VALUES, spellings.as_slice());
+        assert_eq!(
+            Pillar::shape(),
+            Shape::Choice {
+                values: &[
+                    "participation",
+                    "protection",
+                    "prevention",
+                    "relief-and-recovery"
+                ]
+            }
+        );
     }
 
     #[test]

@@ -385,6 +385,8 @@ pub async fn serve(
             config: config.web.clone(),
             stop: stop_rx.clone(),
             peers: sync.as_ref().map(|_| status.clone()),
+            network_id: network_id.clone(),
+            node_key: key.id(),
         });
         Some(tokio::spawn(crate::web::serve(bound, app)))
     } else {

@@ -190,6 +190,21 @@ pub struct HistoryItem {
     pub change_hash: String,
 }
 
+/// How many of a record's newest changes [`Reader::history_values`] reads
+/// values for.
+pub const HISTORY_VALUES: usize = 200;
+
+/// One field a change set or removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    /// The top-level field.
+    pub field: String,
+    /// Its value before, if it had one.
+    pub old: Option<serde_json::Value>,
+    /// Its value after, if it has one.
+    pub new: Option<serde_json::Value>,
+}
+
 impl Reader {
     /// A pool over the database at `path`.
     pub fn new(path: PathBuf, busy_timeout_ms: u64) -> Self {
@@ -413,6 +428,65 @@ impl Reader {
             }
             Ok(items)
         })
+    }
+
+    /// [`Reader::history`] with, for each change of the record's own
+    /// document, every top-level field it changed: the value before (at
+    /// the change's dependencies) and after (at the change), as JSON.
+    /// Values are read for the newest [`HISTORY_VALUES`] changes only (each
+    /// reads the document at that point); the companion's changes (contact
+    /// details) carry no values.
+    pub fn history_values(
+        &self,
+        id: &str,
+    ) -> Result<Vec<(HistoryItem, Vec<FieldChange>)>, ReadError> {
+        let items = self.history(id)?;
+        let document = self.with(|conn| Ok(load_document(conn, id)?.map(|(doc, _)| doc)))?;
+        let Some(document) = document else {
+            return Ok(items.into_iter().map(|i| (i, Vec::new())).collect());
+        };
+        let first_valued = items.len().saturating_sub(HISTORY_VALUES);
+        let mut out = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let mut changes = Vec::new();
+            let hash = item.change_hash.parse::<automerge::ChangeHash>().ok();
+            let own = hash.and_then(|h| {
+                automerge::ReadDoc::get_change_by_hash(&document, &h)
+                    .map(|c| (h, c.deps().iter().copied().collect::<Vec<_>>()))
+            });
+            if index >= first_valued
+                && let Some((hash, deps)) = own
+            {
+                let at = |heads: &[automerge::ChangeHash]| {
+                    if heads.is_empty() {
+                        return serde_json::Map::new();
+                    }
+                    document
+                        .fork_at(heads)
+                        .map(|d| crate::doc::to_json(&d))
+                        .unwrap_or_default()
+                };
+                let before = at(&deps);
+                let after = at(&[hash]);
+                let keys: std::collections::BTreeSet<&String> =
+                    before.keys().chain(after.keys()).collect();
+                for key in keys {
+                    if crate::records::ENVELOPE_KEYS.contains(&key.as_str()) {
+                        continue;
+                    }
+                    let (old, new) = (before.get(key), after.get(key));
+                    if old != new {
+                        changes.push(FieldChange {
+                            field: key.clone(),
+                            old: old.cloned(),
+                            new: new.cloned(),
+                        });
+                    }
+                }
+            }
+            out.push((item, changes));
+        }
+        Ok(out)
     }
 
     /// The ids of the records owned by `owner` that were created after

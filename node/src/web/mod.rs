@@ -20,7 +20,9 @@
 //! Depends on `views`, `engine` (the writer handle) and `store` (reads);
 //! runs no SQL of its own.
 
+pub mod admin;
 pub mod auth;
+pub mod forms;
 pub mod i18n;
 pub mod pages;
 
@@ -94,6 +96,10 @@ struct Inner {
     i18n: i18n::I18n,
     /// The sync layer's view of each peer, for the home page.
     peers: Option<crate::net::sync::SharedStatus>,
+    /// The network's id, if the node is in one.
+    network_id: Option<String>,
+    /// This node's key.
+    node_key: crate::identity::NodeId,
 }
 
 /// The parts of a running node the web app uses.
@@ -114,9 +120,26 @@ pub struct WebParts {
     pub stop: watch::Receiver<bool>,
     /// The peers' state, if the node is in a network.
     pub peers: Option<crate::net::sync::SharedStatus>,
+    /// The network's id, if the node is in one.
+    pub network_id: Option<String>,
+    /// This node's key.
+    pub node_key: crate::identity::NodeId,
 }
 
 impl WebApp {
+    /// Whether this node holds the network's current anchor key (it is the
+    /// secretariat's and may change the roster).
+    pub fn holds_anchor(&self) -> bool {
+        self.inner.network_id.is_some()
+            && self
+                .inner
+                .roster
+                .read()
+                .ok()
+                .and_then(|r| r.anchor())
+                .is_some_and(|anchor| anchor == self.inner.node_key)
+    }
+
     /// The app.
     pub fn new(parts: WebParts) -> Self {
         Self {
@@ -132,6 +155,8 @@ impl WebApp {
                 hashing: tokio::sync::Semaphore::new(2),
                 i18n: i18n::I18n::new(),
                 peers: parts.peers,
+                network_id: parts.network_id,
+                node_key: parts.node_key,
             }),
         }
     }

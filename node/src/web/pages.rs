@@ -23,7 +23,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{
-    records::RecordType,
+    records::{
+        RecordType,
+        shape::{Field, Shape, fields_of},
+    },
     store::{
         RecordRow,
         query::{ListFilter, PageRequest},
@@ -33,6 +36,7 @@ use crate::{
     web::{
         WebApp,
         auth::{ANON_CSRF_COOKIE, Ctx, LANG_COOKIE},
+        forms,
         i18n::{Arg, Lang},
     },
 };
@@ -53,12 +57,16 @@ pub fn router(app: WebApp) -> Router {
         .route("/logout", post(logout))
         .route("/lang/{code}", get(set_lang))
         .route("/records", get(records))
+        .route("/records/new", get(new_form).post(create))
         .route("/records/{id}", get(record))
+        .route("/records/{id}/edit", get(edit_form).post(edit))
+        .route("/records/{id}/delete", get(delete_form).post(delete))
         .route("/records/{id}/history", get(history))
         .route("/views/directory", get(directory))
         .route("/views/naps", get(naps))
         .route("/events", get(events))
         .route("/assets/{file}", get(asset))
+        .merge(crate::web::admin::routes())
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::map_response(security_headers))
@@ -105,10 +113,13 @@ pub struct Chrome {
     pub title: String,
     /// This node's member.
     pub member: String,
+    /// Whether the navigation links the membership administration.
+    pub admin_link: bool,
 }
 
 impl Chrome {
-    fn new(app: &WebApp, ctx: &Ctx, title: String) -> Self {
+    /// The frame of a page titled `title`.
+    pub(crate) fn new(app: &WebApp, ctx: &Ctx, title: String) -> Self {
         Self {
             app: app.clone(),
             lang: ctx.lang,
@@ -123,6 +134,7 @@ impl Chrome {
             path: ctx.path.clone(),
             title,
             member: app.inner.member.to_string(),
+            admin_link: ctx.role_at_least(Role::Admin) && app.holds_anchor(),
         }
     }
 
@@ -184,7 +196,7 @@ fn msg(app: &WebApp, lang: Lang, id: &str) -> String {
 }
 
 /// A page rendered, or a plain error if the template failed.
-fn html(template: &impl Template) -> Response {
+pub(crate) fn html(template: &impl Template) -> Response {
     match template.render() {
         Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
         Err(err) => {
@@ -231,6 +243,10 @@ fn forbidden(app: &WebApp, ctx: &Ctx, needed: Role) -> Response {
 
 /// `None` if the session's person has at least `role`; otherwise the
 /// answer: to the sign-in page (no session, or it ended), or forbidden.
+pub(crate) fn require_role(app: &WebApp, ctx: &Ctx, role: Role) -> Option<Response> {
+    require(app, ctx, role)
+}
+
 fn require(app: &WebApp, ctx: &Ctx, role: Role) -> Option<Response> {
     match &ctx.session {
         None => {
@@ -243,6 +259,23 @@ fn require(app: &WebApp, ctx: &Ctx, role: Role) -> Option<Response> {
         Some(session) if !session.role.allows(role) => Some(forbidden(app, ctx, role)),
         Some(_) => None,
     }
+}
+
+/// [`check_csrf`] for other modules.
+pub(crate) fn check_csrf_form(app: &WebApp, ctx: &Ctx, token: &str) -> Option<Response> {
+    check_csrf(app, ctx, token)
+}
+
+/// A page with a heading and a text, both messages.
+pub(crate) fn message_page(
+    app: &WebApp,
+    ctx: &Ctx,
+    status: StatusCode,
+    heading: &str,
+    text: &str,
+) -> Response {
+    let text = msg(app, ctx.lang, text);
+    message(app, ctx, status, heading, text)
 }
 
 /// The refusal of a state-changing request whose CSRF token is wrong.
@@ -1012,7 +1045,8 @@ fn fields_html(c: &Chrome, map: &serde_json::Map<String, Value>, depth: usize, o
     out.push_str("</dl>");
 }
 
-fn field_label(c: &Chrome, key: &str) -> String {
+/// A field's label: its message (`field-NAME`), else its name with spaces.
+pub(crate) fn field_label(c: &Chrome, key: &str) -> String {
     let id = format!("field-{key}");
     let text = c.t(&id);
     if text == id {
@@ -1116,7 +1150,68 @@ struct HistoryView {
     audience: String,
     action: String,
     fields: String,
+    /// (field, old value, new value).
+    changes: Vec<(String, String, String)>,
     change: String,
+}
+
+/// A value in one line of text: multilingual text as `en: … · es: …`,
+/// lists joined, objects as `key: value`; absent as `—`.
+fn value_text(c: &Chrome, value: Option<&Value>) -> String {
+    fn walk(c: &Chrome, value: &Value, depth: usize, out: &mut String) {
+        if depth > MAX_SHOWN_DEPTH {
+            out.push('…');
+            return;
+        }
+        match value {
+            Value::Null => out.push('—'),
+            Value::Bool(b) => out.push_str(&c.t(if *b { "yes" } else { "no" })),
+            Value::Number(n) => out.push_str(&n.to_string()),
+            Value::String(s) => out.push_str(s),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    walk(c, item, depth + 1, out);
+                }
+            }
+            Value::Object(map) => match as_ltext(map) {
+                Some(texts) => {
+                    for (i, (lang, text, _)) in texts.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(" · ");
+                        }
+                        let _ = write!(out, "{lang}: {text}");
+                    }
+                }
+                None => {
+                    for (i, (k, v)) in map.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str("; ");
+                        }
+                        let _ = write!(out, "{}: ", field_label(c, k));
+                        walk(c, v, depth + 1, out);
+                    }
+                }
+            },
+        }
+    }
+    let mut out = String::new();
+    match value {
+        None => out.push('—'),
+        Some(v) => walk(c, v, 0, &mut out),
+    }
+    const MAX: usize = 600;
+    if out.len() > MAX {
+        let cut = (0..=MAX)
+            .rev()
+            .find(|i| out.is_char_boundary(*i))
+            .unwrap_or(0);
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
 }
 
 async fn history(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) -> Response {
@@ -1130,15 +1225,18 @@ async fn history(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) ->
     };
     let reader = app.inner.reader.clone();
     let lookup = id.clone();
-    let Ok(Ok(items)) = tokio::task::spawn_blocking(move || reader.history(&lookup)).await else {
+    let Ok(Ok(items)) = tokio::task::spawn_blocking(move || reader.history_values(&lookup)).await
+    else {
         return read_failed(&app, &ctx);
     };
+    let contact_hidden = row.kind == RecordType::FocalPoint
+        && !crate::records::focal_point::contact_shown(app.inner.member.as_str(), &row.owner);
     let roster = app.inner.roster.read().ok().map(|r| r.clone());
     let c = Chrome::new(&app, &ctx, row.title.clone());
     let items = items
         .into_iter()
         .rev()
-        .map(|item| {
+        .map(|(item, changes)| {
             let signer = item.signer.to_string();
             let member = roster
                 .as_ref()
@@ -1162,9 +1260,21 @@ async fn history(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) ->
                 fields: item
                     .fields
                     .iter()
+                    .filter(|f| !(contact_hidden && f.starts_with("contact")))
                     .map(|f| field_label(&c, f))
                     .collect::<Vec<_>>()
                     .join(", "),
+                changes: changes
+                    .iter()
+                    .filter(|ch| !(contact_hidden && ch.field == "contact"))
+                    .map(|ch| {
+                        (
+                            field_label(&c, &ch.field),
+                            value_text(&c, ch.old.as_ref()),
+                            value_text(&c, ch.new.as_ref()),
+                        )
+                    })
+                    .collect(),
                 change: item.change_hash.chars().take(12).collect(),
             }
         })
@@ -1175,6 +1285,399 @@ async fn history(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) ->
         c,
     };
     html(&page)
+}
+
+// ---- forms: create, edit, delete ----
+
+#[derive(Template)]
+#[template(path = "form.html")]
+struct FormPage {
+    c: Chrome,
+    heading: String,
+    action: String,
+    kind: String,
+    fields: String,
+    summary: Vec<(String, String, String)>,
+    failure: Option<String>,
+    /// For a new record: (value, label, chosen).
+    visibilities: Vec<(&'static str, String, bool)>,
+    request_id: String,
+    cancel: String,
+}
+
+/// The choices of the record pickers a form of `fields` needs.
+fn picker_kinds(fields: &[Field], out: &mut Vec<&'static str>) {
+    fn walk(shape: &Shape, out: &mut Vec<&'static str>) {
+        match shape {
+            Shape::Reference { kind } if !out.contains(kind) => out.push(kind),
+            Shape::Object(fields) => fields.iter().for_each(|f| walk(&f.shape, out)),
+            Shape::List(item) => walk(item, out),
+            _ => {}
+        }
+    }
+    for field in fields {
+        walk(&field.shape, out);
+    }
+}
+
+async fn choices(app: &WebApp, fields: &[Field]) -> forms::Choices {
+    let mut kinds = Vec::new();
+    picker_kinds(fields, &mut kinds);
+    let reader = app.inner.reader.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut choices = forms::Choices::new();
+        for kind in kinds {
+            let Some(record_type) = RecordType::parse(kind) else {
+                continue;
+            };
+            let listed = reader.list(
+                &ListFilter {
+                    kind: Some(record_type),
+                    ..Default::default()
+                },
+                &PageRequest {
+                    limit: 500,
+                    ..Default::default()
+                },
+            );
+            let options = listed
+                .map(|l| {
+                    l.records
+                        .iter()
+                        .map(|r| (r.id.clone(), format!("{} ({})", r.title, r.owner)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            choices.insert(kind, options);
+        }
+        choices
+    })
+    .await
+    .unwrap_or_default()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn form_page(
+    app: &WebApp,
+    ctx: &Ctx,
+    status: StatusCode,
+    kind: RecordType,
+    existing: Option<&RecordRow>,
+    current: &serde_json::Map<String, Value>,
+    errors: &[crate::records::FieldError],
+    failure: Option<String>,
+    visibility: &str,
+    request_id: String,
+) -> Response {
+    let fields = fields_of(kind);
+    let choices = choices(app, &fields).await;
+    let kind_name = msg(app, ctx.lang, &format!("type-{}", kind.as_str()));
+    let heading = match existing {
+        Some(row) => {
+            app.inner
+                .i18n
+                .text(ctx.lang, "edit-heading", &[("name", Arg::Text(&row.title))])
+        }
+        None => app
+            .inner
+            .i18n
+            .text(ctx.lang, "new-heading", &[("type", Arg::Text(&kind_name))]),
+    };
+    let c = Chrome::new(app, ctx, heading.clone());
+    let mut renderer = forms::Renderer::new(&c, &choices, errors);
+    let fields_html = renderer.fields(&fields, current);
+    let summary = renderer.summary();
+    let page = FormPage {
+        action: match existing {
+            Some(row) => format!("/records/{}/edit", url_encode(&row.id)),
+            None => "/records/new".to_owned(),
+        },
+        cancel: match existing {
+            Some(row) => format!("/records/{}", url_encode(&row.id)),
+            None => format!("/records?type={}", kind.as_str()),
+        },
+        kind: kind.as_str().to_owned(),
+        fields: fields_html,
+        summary,
+        failure,
+        visibilities: if existing.is_none() {
+            ["network", "secretariat", "local"]
+                .into_iter()
+                .map(|v| (v, c.t(&format!("visibility-{v}")), v == visibility))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        request_id,
+        heading,
+        c,
+    };
+    (status, html(&page)).into_response()
+}
+
+#[derive(Deserialize)]
+struct NewQuery {
+    #[serde(default, rename = "type")]
+    kind: String,
+}
+
+async fn new_form(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<NewQuery>) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Editor) {
+        return to;
+    }
+    let Some(kind) = RecordType::parse(q.kind.trim()).filter(|k| RecordType::ALL.contains(k))
+    else {
+        return not_found(State(app), ctx).await;
+    };
+    let request_id = users::random_secret("web-").unwrap_or_default();
+    form_page(
+        &app,
+        &ctx,
+        StatusCode::OK,
+        kind,
+        None,
+        &serde_json::Map::new(),
+        &[],
+        None,
+        "network",
+        request_id,
+    )
+    .await
+}
+
+/// What a write's refusal says on its form: the field errors, or one
+/// message.
+fn refusal(
+    err: crate::engine::writer::WriteError,
+) -> (Vec<crate::records::FieldError>, Option<String>) {
+    match err {
+        crate::engine::writer::WriteError::Invalid { errors, .. } => (errors, None),
+        other => (Vec::new(), Some(other.to_string())),
+    }
+}
+
+async fn create(State(app): State<WebApp>, ctx: Ctx, body: axum::body::Bytes) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Editor) {
+        return to;
+    }
+    let values = forms::Values::parse(&body);
+    if let Some(refused) = check_csrf(&app, &ctx, values.one("csrf").unwrap_or_default()) {
+        return refused;
+    }
+    let Some(kind) = values
+        .one("type")
+        .and_then(RecordType::parse)
+        .filter(|k| RecordType::ALL.contains(k))
+    else {
+        return not_found(State(app), ctx).await;
+    };
+    let visibility = values.one("visibility").unwrap_or("network").to_owned();
+    let fields = forms::read(&fields_of(kind), &values);
+    let request_id = values.one("request_id").map(str::to_owned);
+    let written = app
+        .inner
+        .writer
+        .write(crate::engine::writer::WriteRequest::Create {
+            kind,
+            fields: fields.clone(),
+            visibility: crate::records::Visibility::parse(&visibility)
+                .unwrap_or(crate::records::Visibility::Network),
+            language: ctx.lang.code().to_owned(),
+            request_id: request_id.clone(),
+        })
+        .await;
+    match written {
+        Ok(row) => Redirect::to(&format!("/records/{}", url_encode(&row.id))).into_response(),
+        Err(err) => {
+            let (errors, failure) = refusal(err);
+            form_page(
+                &app,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                kind,
+                None,
+                &fields,
+                &errors,
+                failure,
+                &visibility,
+                // A new id: the refused request made nothing to retry.
+                users::random_secret("web-").unwrap_or_default(),
+            )
+            .await
+        }
+    }
+}
+
+/// The record `id` if this node's member owns it and it is not deleted:
+/// else the answer (not found, or read only).
+async fn own_record(app: &WebApp, ctx: &Ctx, id: &str) -> Result<RecordRow, Response> {
+    match readable(app, id).await {
+        Ok(Some(row)) if row.owner == app.inner.member.as_str() && !row.deleted => Ok(row),
+        Ok(Some(_)) => {
+            let text = msg(app, ctx.lang, "read-only-text");
+            Err(message(app, ctx, StatusCode::FORBIDDEN, "read-only", text))
+        }
+        Ok(None) => Err(not_found(State(app.clone()), ctx.clone()).await),
+        Err(()) => Err(read_failed(app, ctx)),
+    }
+}
+
+/// A record's own fields (the envelope left out).
+fn own_fields(row: &RecordRow) -> serde_json::Map<String, Value> {
+    let mut map = match serde_json::from_str::<Value>(&row.json) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    map.retain(|k, _| !crate::records::ENVELOPE_KEYS.contains(&k.as_str()));
+    map
+}
+
+async fn edit_form(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Editor) {
+        return to;
+    }
+    let row = match own_record(&app, &ctx, &id).await {
+        Ok(row) => row,
+        Err(answer) => return answer,
+    };
+    let current = own_fields(&row);
+    form_page(
+        &app,
+        &ctx,
+        StatusCode::OK,
+        row.kind,
+        Some(&row),
+        &current,
+        &[],
+        None,
+        "",
+        String::new(),
+    )
+    .await
+}
+
+async fn edit(
+    State(app): State<WebApp>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Editor) {
+        return to;
+    }
+    let values = forms::Values::parse(&body);
+    if let Some(refused) = check_csrf(&app, &ctx, values.one("csrf").unwrap_or_default()) {
+        return refused;
+    }
+    let row = match own_record(&app, &ctx, &id).await {
+        Ok(row) => row,
+        Err(answer) => return answer,
+    };
+    let fields = fields_of(row.kind);
+    let new = forms::read(&fields, &values);
+    let old = own_fields(&row);
+    let patch = crate::json::merge_diff(&old, &new, fields.iter().map(|f| f.name));
+    if patch.is_empty() {
+        return Redirect::to(&format!("/records/{}", url_encode(&row.id))).into_response();
+    }
+    let written = app
+        .inner
+        .writer
+        .write(crate::engine::writer::WriteRequest::Update {
+            id: row.id.clone(),
+            patch,
+            language: ctx.lang.code().to_owned(),
+        })
+        .await;
+    match written {
+        Ok(row) => Redirect::to(&format!("/records/{}", url_encode(&row.id))).into_response(),
+        Err(err) => {
+            let (errors, failure) = refusal(err);
+            form_page(
+                &app,
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                row.kind,
+                Some(&row),
+                &new,
+                &errors,
+                failure,
+                "",
+                String::new(),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    c: Chrome,
+    heading: String,
+    text: String,
+    action: String,
+    button: String,
+    cancel: String,
+    danger: bool,
+}
+
+async fn delete_form(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Editor) {
+        return to;
+    }
+    let row = match own_record(&app, &ctx, &id).await {
+        Ok(row) => row,
+        Err(answer) => return answer,
+    };
+    let heading = app.inner.i18n.text(
+        ctx.lang,
+        "delete-heading",
+        &[("name", Arg::Text(&row.title))],
+    );
+    let page = ConfirmPage {
+        c: Chrome::new(&app, &ctx, heading.clone()),
+        text: msg(&app, ctx.lang, "delete-text"),
+        action: format!("/records/{}/delete", url_encode(&row.id)),
+        button: msg(&app, ctx.lang, "delete"),
+        cancel: format!("/records/{}", url_encode(&row.id)),
+        danger: true,
+        heading,
+    };
+    html(&page)
+}
+
+async fn delete(
+    State(app): State<WebApp>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Editor) {
+        return to;
+    }
+    if let Some(refused) = check_csrf(&app, &ctx, &form.csrf) {
+        return refused;
+    }
+    let row = match own_record(&app, &ctx, &id).await {
+        Ok(row) => row,
+        Err(answer) => return answer,
+    };
+    match app
+        .inner
+        .writer
+        .write(crate::engine::writer::WriteRequest::Delete { id: row.id.clone() })
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/records/{}", url_encode(&row.id))).into_response(),
+        Err(err) => message(
+            &app,
+            &ctx,
+            StatusCode::CONFLICT,
+            "write-failed",
+            err.to_string(),
+        ),
+    }
 }
 
 // ---- network views ----

@@ -1,153 +1,233 @@
-# Focal web app: English (the reference: every other file has exactly
-# these messages).
+# تطبيق Focal على الويب: العربية (ar). الرسائل نفسها الواردة في en.ftl،
+# وهو الملف المرجعي.
 
 ## Frame
-skip-to-content = Skip to content
-nav-label = Main
-language = Language
-home = Home
-all-records = All records
-sign-out = Sign out
-reader = reader
-editor = editor
-admin = administrator
-back-home = Back to the home page
+skip-to-content = الانتقال إلى المحتوى
+nav-label = التنقل الرئيسي
+language = اللغة
+home = الصفحة الرئيسية
+all-records = جميع السجلات
+sign-out = تسجيل الخروج
+reader = قارئ
+editor = محرر
+admin = مسؤول
+back-home = العودة إلى الصفحة الرئيسية
 
 ## Signing in
-sign-in = Sign in
-user-name = User name
-password = Password
-sign-in-hint = Your node's administrator gives you an account and a link to choose your password.
-sign-in-failed = The user name or password is not right.
-sign-in-throttled = Too many failed attempts. Try again in { $minutes ->
-    [one] one minute
-   *[other] { $minutes } minutes
+sign-in = تسجيل الدخول
+user-name = اسم المستخدم
+password = كلمة المرور
+sign-in-hint = يزوّدك مسؤول العقدة التي تتبعها بحساب وبرابط لاختيار كلمة المرور.
+sign-in-failed = اسم المستخدم أو كلمة المرور غير صحيحة.
+sign-in-throttled = عدد المحاولات الفاشلة كبير جدًا. يُرجى المحاولة مرة أخرى بعد { $minutes ->
+    [zero] { $minutes } دقيقة
+    [one] دقيقة واحدة
+    [two] دقيقتين
+    [few] { $minutes } دقائق
+    [many] { $minutes } دقيقة
+   *[other] { $minutes } دقيقة
 }.
-session-ended = Your session has ended. Sign in again to continue.
-try-again = Something went wrong on the node. Try again in a moment.
-setup = Choose your password
-setup-intro = Welcome, { $name }. Choose the password you will sign in with.
-new-password = New password
-confirm-password = Type it again
-password-rule = At least { $count } characters. A sentence you remember works well.
-setup-submit = Save and sign in
-setup-invalid = This link does not work
-setup-invalid-text = The link has expired, was already used, or was replaced. Ask your node's administrator for a new one.
-password-too-short = The password must have at least { $min } characters.
-password-too-long = The password is too long.
-password-is-name = The password cannot be your user name.
-password-mismatch = The two passwords are not the same.
+session-ended = انتهت جلستك. يُرجى تسجيل الدخول مرة أخرى للمتابعة.
+try-again = حدث خطأ في العقدة. يُرجى المحاولة مرة أخرى بعد قليل.
+setup = اختيار كلمة المرور
+setup-intro = مرحبًا، { $name }. يُرجى اختيار كلمة المرور التي ستستخدمها لتسجيل الدخول.
+new-password = كلمة المرور الجديدة
+confirm-password = أعد إدخالها
+password-rule = { $count ->
+    [zero] { $count } حرف
+    [one] حرف واحد
+    [two] حرفان
+    [few] { $count } أحرف
+    [many] { $count } حرفًا
+   *[other] { $count } حرف
+} على الأقل. ويُعدّ اختيار جملة تتذكرها خيارًا جيدًا.
+setup-submit = الحفظ وتسجيل الدخول
+setup-invalid = هذا الرابط لا يعمل
+setup-invalid-text = انتهت صلاحية الرابط، أو سبق استخدامه، أو استُبدل برابط آخر. يُرجى طلب رابط جديد من مسؤول العقدة التي تتبعها.
+password-too-short = يجب أن تتألف كلمة المرور من { $min ->
+    [zero] { $min } حرف
+    [one] حرف واحد
+    [two] حرفين
+    [few] { $min } أحرف
+    [many] { $min } حرفًا
+   *[other] { $min } حرف
+} على الأقل.
+password-too-long = كلمة المرور طويلة جدًا.
+password-is-name = لا يجوز أن تكون كلمة المرور هي اسم المستخدم الخاص بك.
+password-mismatch = كلمتا المرور غير متطابقتين.
 
 ## Errors
-not-found = Not found
-not-found-text = There is no such page or record on this node.
-forbidden = Not allowed
-forbidden-text = This page needs the { $role } role, which your account does not have.
-csrf = The form has expired
-csrf-text = The form was not sent from this page, or it is too old. Go back, reload the page and send it again.
-read-failed = The node could not read its data
-read-failed-text = The node's database did not answer. Try again in a moment; if it keeps happening, tell the node's operator.
-bad-request = Cannot show this
-bad-cursor-text = The page link is not valid any more. Start again from the first page.
+not-found = غير موجود
+not-found-text = لا توجد صفحة أو سجل من هذا القبيل في هذه العقدة.
+forbidden = غير مسموح
+forbidden-text = تتطلب هذه الصفحة دور «{ $role ->
+    [reader] { reader }
+    [editor] { editor }
+    [admin] { admin }
+   *[other] { $role }
+}»، وهو دور لا يتمتع به حسابك.
+csrf = انتهت صلاحية النموذج
+csrf-text = لم يُرسَل النموذج من هذه الصفحة، أو أنه قديم جدًا. يُرجى الرجوع وإعادة تحميل الصفحة ثم إرسال النموذج مرة أخرى.
+read-failed = تعذّر على العقدة قراءة بياناتها
+read-failed-text = لم تستجب قاعدة بيانات العقدة. يُرجى المحاولة مرة أخرى بعد قليل؛ وإذا تكرر ذلك، يُرجى إبلاغ مشغّل العقدة.
+bad-request = تعذّر العرض
+bad-cursor-text = لم يعد رابط الصفحة صالحًا. يُرجى البدء من جديد من الصفحة الأولى.
 
 ## Home
-home-heading = { $name }'s node
-home-mine = Our records
-home-recent = Changed recently across the network
-home-peers = Other nodes
-nothing-yet = Nothing yet.
-not-in-network = This node is not in a network yet.
-no-peers = No other node has been contacted yet.
-connected = connected
-not-connected = not connected
+home-heading = عقدة { $name }
+home-mine = سجلاتنا
+home-recent = ما عُدِّل مؤخرًا في أنحاء الشبكة
+home-peers = العقد الأخرى
+nothing-yet = لا شيء حتى الآن.
+not-in-network = هذه العقدة ليست جزءًا من شبكة بعد.
+no-peers = لم يُتّصَل بأي عقدة أخرى بعد.
+connected = متصلة
+not-connected = غير متصلة
 
 ## Records
-search = Search
-filter = Filter
+search = بحث
+filter = تصفية
 records-count = { $count ->
-    [one] One record
-   *[other] { $count } records
+    [zero] لا توجد سجلات
+    [one] سجل واحد
+    [two] سجلان
+    [few] { $count } سجلات
+    [many] { $count } سجلًا
+   *[other] { $count } سجل
 }
-nothing-found = No record matches.
-next-page = Next page
-deleted = deleted
-history = History
-history-caption = Every signed change, newest first
-read-only-other = another member's record: read only
-original = original
-translated-from = translated from { $name }
+nothing-found = لا توجد سجلات مطابقة.
+next-page = الصفحة التالية
+deleted = محذوف
+history = سجل التغييرات
+history-caption = جميع التغييرات الموقّعة، بدءًا بالأحدث
+read-only-other = سجل عضو آخر: للقراءة فقط
+original = النص الأصلي
+translated-from = ترجمة (الأصل: { $name })
 languages-count = { $count ->
-    [one] One language
-   *[other] All { $count } languages
+    [zero] جميع اللغات ({ $count })
+    [one] لغة واحدة
+    [two] اللغتان كلتاهما
+    [few] جميع اللغات ({ $count })
+    [many] جميع اللغات ({ $count })
+   *[other] جميع اللغات ({ $count })
 }
-yes = yes
-no = no
+yes = نعم
+no = لا
 
 ## Columns
-col-title = Title
-col-type = Type
-col-member = Member
-col-updated = Updated
-col-created = Created
-col-connection = Connection
-col-last-received = Last received
-col-last-error = Last error
-col-when = When
-col-action = Change
-col-signer = Signed by key
-col-fields = Fields
-col-change = Change hash
-col-region = Region
-col-name = Name
-col-designation = Designation
-col-institution = Institution
-col-languages = Languages
-col-email = E-mail
-col-phone = Phone
-col-standing = Standing
-col-state = Plan
-col-plan = Principal plan
-col-period = Period
-col-lead-agency = Lead agency
-col-budget = Budget
-col-theme = Theme
+col-title = العنوان
+col-type = النوع
+col-member = العضو
+col-updated = آخر تحديث
+col-created = تاريخ الإنشاء
+col-connection = الاتصال
+col-last-received = آخر استلام
+col-last-error = آخر خطأ
+col-when = التاريخ
+col-action = الإجراء
+col-signer = موقّع بالمفتاح
+col-fields = الحقول
+col-change = بصمة التغيير
+col-region = المنطقة
+col-name = الاسم
+col-designation = صفة التعيين
+col-institution = المؤسسة
+col-languages = اللغات
+col-email = البريد الإلكتروني
+col-phone = الهاتف
+col-standing = حالة العضوية
+col-state = الخطة
+col-plan = الخطة الرئيسية
+col-period = الفترة
+col-lead-agency = الجهة الرائدة
+col-budget = الميزانية
+col-theme = المحور
 
 ## Record types
-type-member = Member profiles
-type-focal-point = Focal points
-type-nap = National action plans
-type-practice = Practices
-type-funding = Funding commitments
-type-partnership = Partnerships
-type-meeting = Meetings
-type-registration = Registrations
-type-statement = Statements
-type-decision = Decisions
-type-follow-up = Follow-up
-type-focal-point-contact = Contact details
+type-member = ملفات تعريف الأعضاء
+type-focal-point = جهات التنسيق
+type-nap = خطط العمل الوطنية
+type-practice = الممارسات
+type-funding = التزامات التمويل
+type-partnership = الشراكات
+type-meeting = الاجتماعات
+type-registration = التسجيلات
+type-statement = البيانات
+type-decision = المقررات
+type-follow-up = المتابعة
+type-focal-point-contact = بيانات الاتصال
 
 ## Values
-visibility-network = whole network
-visibility-secretariat = member and secretariat
-visibility-local = this node only
-standing-active = active
-standing-suspended = suspended
-standing-removed = removed
-action-create = created
-action-update = edited
-action-delete = deleted
+visibility-network = الشبكة بأكملها
+visibility-secretariat = العضو والأمانة
+visibility-local = هذه العقدة فقط
+standing-active = نشط
+standing-suspended = معلّق
+standing-removed = مستبعد
+action-create = إنشاء
+action-update = تعديل
+action-delete = حذف
 
 ## Views
-view-directory = Directory
-view-naps = NAP tracker
-view-freshness = As of { $when }; newest entry received { $name }
-download-csv = Download as CSV
-contact-withheld = (held by the member and the secretariat)
-summary-focal-points = Focal points
-summary-members = Members
-summary-allocated = In force with an allocated budget
-nap-state-in-force = In force
-nap-state-adopted = Adopted, not yet in force
-nap-state-drafting = Drafting
-nap-state-expired = Expired
-nap-state-none = No plan
+view-directory = الدليل
+view-naps = متابعة خطط العمل الوطنية
+view-freshness = البيانات حتى { $when }؛ أحدث إدخال ورد: { $name }
+download-csv = تنزيل بصيغة CSV
+contact-withheld = (محفوظة لدى العضو والأمانة)
+summary-focal-points = جهات التنسيق
+summary-members = الأعضاء
+summary-allocated = سارية ولها ميزانية مخصصة
+nap-state-in-force = سارية
+nap-state-adopted = معتمدة، لم تدخل حيز النفاذ بعد
+nap-state-drafting = قيد الصياغة
+nap-state-expired = منتهية
+nap-state-none = لا توجد خطة
+
+## Forms
+new-record = سجل جديد: { $name }
+new-heading = سجل جديد: { $type }
+edit-heading = تعديل «{ $name }»
+edit = تعديل
+delete = حذف
+delete-heading = هل تريد حذف «{ $name }»؟
+delete-text = يُوسَم السجل بأنه محذوف في جميع عقد الشبكة. ويُحتفَظ بسجل تغييراته، الموقّع تغييرًا تغييرًا، ويظل متاحًا للقراءة.
+save = حفظ
+cancel = إلغاء
+required = إلزامي
+visibility = من يحق له الاطلاع عليه
+form-hint = يجب ملء الحقول الموسومة بأنها إلزامية. النص المتعدد اللغات: اكتبه بلغة واحدة أو أكثر، وحدِّد اللغة التي كُتب بها بوصفها النص الأصلي.
+form-has-errors = لم يُحفظ السجل. يُرجى تصحيح ما يلي:
+one-per-line = عنصر واحد في كل سطر.
+as-json = بصيغة JSON.
+original-language = الأصل
+read-only = للقراءة فقط
+read-only-text = لا يغيّر السجلَّ إلا العضو الذي يملكه؛ وتكتب هذه العقدة سجلات العضو التابعة له.
+write-failed = لم يُحفظ
+col-field = الحقل
+col-old = قبل
+col-new = بعد
+
+## Membership administration
+admin-members = العضوية
+admin-intro = قائمة أعضاء الشبكة، وتحتفظ بها هذه العقدة (عقدة الأمانة). ويُوقَّع كل تغيير بمفتاح الأمانة ويصل إلى جميع العقد.
+admin-keys = مفاتيح العقد
+admin-endpoints = نقاط النهاية
+admin-endpoints-of = نقاط النهاية الخاصة بـ { $name }
+admin-set-endpoints = تحديد نقاط النهاية
+admin-actions = التغييرات
+admin-suspend = تعليق
+admin-readmit = إعادة القبول
+admin-remove = استبعاد
+admin-revoke = إبطال هذا المفتاح
+admin-add = إضافة عضو
+admin-join-request = طلب انضمام العضو (ما أظهره الأمر `focal-node join-request`)
+admin-join-hint = JSON يتضمن الحقول member و node_key و endpoint.
+admin-handover = تأكيد تسليم مفتاح
+admin-handover-label = بيانات التسليم (بالنظام الست عشري، الناتجة عن `focal-node key rotate`)
+admin-review = مراجعة التغيير
+admin-confirm = تأكيد التغيير
+admin-will = إذا أكدت، فسيحدث ما يلي:
+admin-do-it = التأكيد والتوقيع
+admin-refused = لا يمكن إجراء هذا التغيير:
+admin-not-secretariat = تتولى الأمانة إدارة العضوية
+admin-not-secretariat-text = لا تغيّر قائمةَ أعضاء الشبكة إلا عقدةُ الأمانة. ويمكن في هذه العقدة الاطلاع على القائمة في الدليل.

@@ -1,153 +1,213 @@
-# Focal web app: English (the reference: every other file has exactly
-# these messages).
+# Aplicación web Focal: español (es). Los mismos mensajes que en.ftl, la
+# referencia.
 
 ## Frame
-skip-to-content = Skip to content
-nav-label = Main
-language = Language
-home = Home
-all-records = All records
-sign-out = Sign out
-reader = reader
+skip-to-content = Ir al contenido
+nav-label = Navegación principal
+language = Idioma
+home = Inicio
+all-records = Todos los registros
+sign-out = Cerrar sesión
+reader = lector
 editor = editor
-admin = administrator
-back-home = Back to the home page
+admin = administrador
+back-home = Volver a la página de inicio
 
 ## Signing in
-sign-in = Sign in
-user-name = User name
-password = Password
-sign-in-hint = Your node's administrator gives you an account and a link to choose your password.
-sign-in-failed = The user name or password is not right.
-sign-in-throttled = Too many failed attempts. Try again in { $minutes ->
-    [one] one minute
-   *[other] { $minutes } minutes
+sign-in = Iniciar sesión
+user-name = Nombre de usuario
+password = Contraseña
+sign-in-hint = El administrador de su nodo le proporciona una cuenta y un enlace para elegir su contraseña.
+sign-in-failed = El nombre de usuario o la contraseña no son correctos.
+sign-in-throttled = Demasiados intentos fallidos. Vuelva a intentarlo dentro de { $minutes ->
+    [one] un minuto
+   *[other] { $minutes } minutos
 }.
-session-ended = Your session has ended. Sign in again to continue.
-try-again = Something went wrong on the node. Try again in a moment.
-setup = Choose your password
-setup-intro = Welcome, { $name }. Choose the password you will sign in with.
-new-password = New password
-confirm-password = Type it again
-password-rule = At least { $count } characters. A sentence you remember works well.
-setup-submit = Save and sign in
-setup-invalid = This link does not work
-setup-invalid-text = The link has expired, was already used, or was replaced. Ask your node's administrator for a new one.
-password-too-short = The password must have at least { $min } characters.
-password-too-long = The password is too long.
-password-is-name = The password cannot be your user name.
-password-mismatch = The two passwords are not the same.
+session-ended = Su sesión ha finalizado. Vuelva a iniciar sesión para continuar.
+try-again = Se ha producido un error en el nodo. Vuelva a intentarlo en unos instantes.
+setup = Elija su contraseña
+setup-intro = Le damos la bienvenida, { $name }. Elija la contraseña con la que iniciará sesión.
+new-password = Nueva contraseña
+confirm-password = Vuelva a escribirla
+password-rule = Al menos { $count ->
+    [one] { $count } carácter
+   *[other] { $count } caracteres
+}. Una frase que usted recuerde es una buena opción.
+setup-submit = Guardar e iniciar sesión
+setup-invalid = Este enlace no funciona
+setup-invalid-text = El enlace ha caducado, ya se ha utilizado o ha sido sustituido. Solicite uno nuevo al administrador de su nodo.
+password-too-short = La contraseña debe tener al menos { $min ->
+    [one] { $min } carácter
+   *[other] { $min } caracteres
+}.
+password-too-long = La contraseña es demasiado larga.
+password-is-name = La contraseña no puede ser su nombre de usuario.
+password-mismatch = Las dos contraseñas no coinciden.
 
 ## Errors
-not-found = Not found
-not-found-text = There is no such page or record on this node.
-forbidden = Not allowed
-forbidden-text = This page needs the { $role } role, which your account does not have.
-csrf = The form has expired
-csrf-text = The form was not sent from this page, or it is too old. Go back, reload the page and send it again.
-read-failed = The node could not read its data
-read-failed-text = The node's database did not answer. Try again in a moment; if it keeps happening, tell the node's operator.
-bad-request = Cannot show this
-bad-cursor-text = The page link is not valid any more. Start again from the first page.
+not-found = No encontrado
+not-found-text = No existe esa página o ese registro en este nodo.
+forbidden = Acceso no permitido
+forbidden-text = Esta página requiere el rol «{ $role ->
+    [reader] { reader }
+    [editor] { editor }
+    [admin] { admin }
+   *[other] { $role }
+}», que su cuenta no tiene.
+csrf = El formulario ha caducado
+csrf-text = El formulario no se envió desde esta página o es demasiado antiguo. Vuelva atrás, recargue la página y envíelo de nuevo.
+read-failed = El nodo no pudo leer sus datos
+read-failed-text = La base de datos del nodo no respondió. Vuelva a intentarlo en unos instantes; si el problema persiste, informe al operador del nodo.
+bad-request = No se puede mostrar
+bad-cursor-text = El enlace de la página ya no es válido. Vuelva a empezar desde la primera página.
 
 ## Home
-home-heading = { $name }'s node
-home-mine = Our records
-home-recent = Changed recently across the network
-home-peers = Other nodes
-nothing-yet = Nothing yet.
-not-in-network = This node is not in a network yet.
-no-peers = No other node has been contacted yet.
-connected = connected
-not-connected = not connected
+home-heading = Nodo { $name }
+home-mine = Nuestros registros
+home-recent = Modificados recientemente en la red
+home-peers = Otros nodos
+nothing-yet = Nada por ahora.
+not-in-network = Este nodo aún no forma parte de una red.
+no-peers = Todavía no se ha contactado con ningún otro nodo.
+connected = conectado
+not-connected = no conectado
 
 ## Records
-search = Search
-filter = Filter
+search = Buscar
+filter = Filtrar
 records-count = { $count ->
-    [one] One record
-   *[other] { $count } records
+    [one] Un registro
+   *[other] { $count } registros
 }
-nothing-found = No record matches.
-next-page = Next page
-deleted = deleted
-history = History
-history-caption = Every signed change, newest first
-read-only-other = another member's record: read only
+nothing-found = Ningún registro coincide.
+next-page = Página siguiente
+deleted = eliminado
+history = Historial
+history-caption = Todos los cambios firmados, del más reciente al más antiguo
+read-only-other = registro de otro miembro: solo lectura
 original = original
-translated-from = translated from { $name }
+translated-from = traducción (original: { $name })
 languages-count = { $count ->
-    [one] One language
-   *[other] All { $count } languages
+    [one] Un idioma
+   *[other] Los { $count } idiomas
 }
-yes = yes
+yes = sí
 no = no
 
 ## Columns
-col-title = Title
-col-type = Type
-col-member = Member
-col-updated = Updated
-col-created = Created
-col-connection = Connection
-col-last-received = Last received
-col-last-error = Last error
-col-when = When
-col-action = Change
-col-signer = Signed by key
-col-fields = Fields
-col-change = Change hash
-col-region = Region
-col-name = Name
-col-designation = Designation
-col-institution = Institution
-col-languages = Languages
-col-email = E-mail
-col-phone = Phone
-col-standing = Standing
+col-title = Título
+col-type = Tipo
+col-member = Miembro
+col-updated = Actualizado
+col-created = Creado
+col-connection = Conexión
+col-last-received = Última recepción
+col-last-error = Último error
+col-when = Fecha
+col-action = Operación
+col-signer = Firmado con la clave
+col-fields = Campos
+col-change = Hash del cambio
+col-region = Región
+col-name = Nombre
+col-designation = Designación
+col-institution = Institución
+col-languages = Idiomas
+col-email = Correo electrónico
+col-phone = Teléfono
+col-standing = Situación
 col-state = Plan
-col-plan = Principal plan
-col-period = Period
-col-lead-agency = Lead agency
-col-budget = Budget
-col-theme = Theme
+col-plan = Plan principal
+col-period = Período
+col-lead-agency = Organismo principal
+col-budget = Presupuesto
+col-theme = Tema
 
 ## Record types
-type-member = Member profiles
-type-focal-point = Focal points
-type-nap = National action plans
-type-practice = Practices
-type-funding = Funding commitments
-type-partnership = Partnerships
-type-meeting = Meetings
-type-registration = Registrations
-type-statement = Statements
-type-decision = Decisions
-type-follow-up = Follow-up
-type-focal-point-contact = Contact details
+type-member = Perfiles de los miembros
+type-focal-point = Puntos focales
+type-nap = Planes de acción nacionales
+type-practice = Prácticas
+type-funding = Compromisos de financiación
+type-partnership = Alianzas
+type-meeting = Reuniones
+type-registration = Inscripciones
+type-statement = Declaraciones
+type-decision = Decisiones
+type-follow-up = Seguimiento
+type-focal-point-contact = Datos de contacto
 
 ## Values
-visibility-network = whole network
-visibility-secretariat = member and secretariat
-visibility-local = this node only
-standing-active = active
-standing-suspended = suspended
-standing-removed = removed
-action-create = created
-action-update = edited
-action-delete = deleted
+visibility-network = toda la red
+visibility-secretariat = miembro y secretaría
+visibility-local = solo este nodo
+standing-active = activo
+standing-suspended = suspendido
+standing-removed = retirado
+action-create = creación
+action-update = edición
+action-delete = eliminación
 
 ## Views
-view-directory = Directory
-view-naps = NAP tracker
-view-freshness = As of { $when }; newest entry received { $name }
-download-csv = Download as CSV
-contact-withheld = (held by the member and the secretariat)
-summary-focal-points = Focal points
-summary-members = Members
-summary-allocated = In force with an allocated budget
-nap-state-in-force = In force
-nap-state-adopted = Adopted, not yet in force
-nap-state-drafting = Drafting
-nap-state-expired = Expired
-nap-state-none = No plan
+view-directory = Directorio
+view-naps = Seguimiento de los PAN
+view-freshness = Datos al { $when }; última entrada recibida: { $name }
+download-csv = Descargar en formato CSV
+contact-withheld = (en poder del miembro y de la secretaría)
+summary-focal-points = Puntos focales
+summary-members = Miembros
+summary-allocated = En vigor con presupuesto asignado
+nap-state-in-force = En vigor
+nap-state-adopted = Aprobado, aún no en vigor
+nap-state-drafting = En elaboración
+nap-state-expired = Vencido
+nap-state-none = Sin plan
+
+## Forms
+new-record = Nuevo registro: { $name }
+new-heading = Nuevo registro: { $type }
+edit-heading = Editar «{ $name }»
+edit = Editar
+delete = Eliminar
+delete-heading = ¿Eliminar «{ $name }»?
+delete-text = El registro se marca como eliminado en todos los nodos de la red. Su historial, firmado cambio por cambio, se conserva y sigue pudiendo consultarse.
+save = Guardar
+cancel = Cancelar
+required = obligatorio
+visibility = Quién puede leerlo
+form-hint = Los campos marcados como obligatorios deben completarse. Texto multilingüe: escríbalo en uno o varios idiomas y marque como original aquel en el que se redactó.
+form-has-errors = El registro no se ha guardado. Corrija lo siguiente:
+one-per-line = Uno por línea.
+as-json = En formato JSON.
+original-language = original
+read-only = Solo lectura
+read-only-text = Solo el miembro al que pertenece un registro puede modificarlo; este nodo escribe los registros de su propio miembro.
+write-failed = No se pudo guardar
+col-field = Campo
+col-old = Antes
+col-new = Después
+
+## Membership administration
+admin-members = Composición de la red
+admin-intro = La lista de miembros de la red, que mantiene este nodo (el de la secretaría). Cada cambio se firma con la clave de la secretaría y llega a todos los nodos.
+admin-keys = Claves de los nodos
+admin-endpoints = Puntos de conexión
+admin-endpoints-of = Puntos de conexión de { $name }
+admin-set-endpoints = Establecer los puntos de conexión
+admin-actions = Cambios
+admin-suspend = Suspender
+admin-readmit = Readmitir
+admin-remove = Retirar
+admin-revoke = Revocar esta clave
+admin-add = Añadir un miembro
+admin-join-request = La solicitud de adhesión del miembro (lo que mostró `focal-node join-request`)
+admin-join-hint = JSON con member, node_key y endpoint.
+admin-handover = Confirmar un traspaso de clave
+admin-handover-label = El traspaso (en hexadecimal, generado por `focal-node key rotate`)
+admin-review = Revisar el cambio
+admin-confirm = Confirmar el cambio
+admin-will = Si confirma, ocurrirá lo siguiente:
+admin-do-it = Confirmar y firmar
+admin-refused = No se puede efectuar este cambio:
+admin-not-secretariat = La composición de la red la administra la secretaría
+admin-not-secretariat-text = Solo el nodo de la secretaría modifica la lista de miembros de la red. En este nodo, la lista puede consultarse en el directorio.

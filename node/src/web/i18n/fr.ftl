@@ -1,153 +1,213 @@
-# Focal web app: English (the reference: every other file has exactly
-# these messages).
+# Application web Focal : français (fr). Mêmes messages que en.ftl, la
+# référence.
 
 ## Frame
-skip-to-content = Skip to content
-nav-label = Main
-language = Language
-home = Home
-all-records = All records
-sign-out = Sign out
-reader = reader
-editor = editor
-admin = administrator
-back-home = Back to the home page
+skip-to-content = Aller au contenu
+nav-label = Navigation principale
+language = Langue
+home = Accueil
+all-records = Toutes les fiches
+sign-out = Se déconnecter
+reader = lecteur
+editor = rédacteur
+admin = administrateur
+back-home = Retour à la page d'accueil
 
 ## Signing in
-sign-in = Sign in
-user-name = User name
-password = Password
-sign-in-hint = Your node's administrator gives you an account and a link to choose your password.
-sign-in-failed = The user name or password is not right.
-sign-in-throttled = Too many failed attempts. Try again in { $minutes ->
-    [one] one minute
+sign-in = Se connecter
+user-name = Nom d'utilisateur
+password = Mot de passe
+sign-in-hint = L'administrateur de votre nœud vous fournit un compte et un lien pour choisir votre mot de passe.
+sign-in-failed = Le nom d'utilisateur ou le mot de passe est incorrect.
+sign-in-throttled = Trop de tentatives infructueuses. Réessayez dans { $minutes ->
+    [one] { $minutes } minute
    *[other] { $minutes } minutes
 }.
-session-ended = Your session has ended. Sign in again to continue.
-try-again = Something went wrong on the node. Try again in a moment.
-setup = Choose your password
-setup-intro = Welcome, { $name }. Choose the password you will sign in with.
-new-password = New password
-confirm-password = Type it again
-password-rule = At least { $count } characters. A sentence you remember works well.
-setup-submit = Save and sign in
-setup-invalid = This link does not work
-setup-invalid-text = The link has expired, was already used, or was replaced. Ask your node's administrator for a new one.
-password-too-short = The password must have at least { $min } characters.
-password-too-long = The password is too long.
-password-is-name = The password cannot be your user name.
-password-mismatch = The two passwords are not the same.
+session-ended = Votre session a pris fin. Reconnectez-vous pour continuer.
+try-again = Une erreur s'est produite sur le nœud. Réessayez dans un instant.
+setup = Choisissez votre mot de passe
+setup-intro = Bienvenue, { $name }. Choisissez le mot de passe que vous utiliserez pour vous connecter.
+new-password = Nouveau mot de passe
+confirm-password = Saisissez-le de nouveau
+password-rule = Au moins { $count ->
+    [one] { $count } caractère
+   *[other] { $count } caractères
+}. Une phrase dont vous vous souvenez fait très bien l'affaire.
+setup-submit = Enregistrer et se connecter
+setup-invalid = Ce lien ne fonctionne pas
+setup-invalid-text = Le lien a expiré, a déjà été utilisé ou a été remplacé. Demandez-en un nouveau à l'administrateur de votre nœud.
+password-too-short = Le mot de passe doit comporter au moins { $min ->
+    [one] { $min } caractère
+   *[other] { $min } caractères
+}.
+password-too-long = Le mot de passe est trop long.
+password-is-name = Le mot de passe ne peut pas être votre nom d'utilisateur.
+password-mismatch = Les deux mots de passe ne sont pas identiques.
 
 ## Errors
-not-found = Not found
-not-found-text = There is no such page or record on this node.
-forbidden = Not allowed
-forbidden-text = This page needs the { $role } role, which your account does not have.
-csrf = The form has expired
-csrf-text = The form was not sent from this page, or it is too old. Go back, reload the page and send it again.
-read-failed = The node could not read its data
-read-failed-text = The node's database did not answer. Try again in a moment; if it keeps happening, tell the node's operator.
-bad-request = Cannot show this
-bad-cursor-text = The page link is not valid any more. Start again from the first page.
+not-found = Introuvable
+not-found-text = Cette page ou cette fiche n'existe pas sur ce nœud.
+forbidden = Accès non autorisé
+forbidden-text = Cette page requiert le rôle « { $role ->
+    [reader] { reader }
+    [editor] { editor }
+    [admin] { admin }
+   *[other] { $role }
+} », dont votre compte ne dispose pas.
+csrf = Le formulaire a expiré
+csrf-text = Le formulaire n'a pas été envoyé depuis cette page, ou il est trop ancien. Revenez en arrière, rechargez la page et envoyez-le de nouveau.
+read-failed = Le nœud n'a pas pu lire ses données
+read-failed-text = La base de données du nœud n'a pas répondu. Réessayez dans un instant ; si le problème persiste, signalez-le à l'opérateur du nœud.
+bad-request = Affichage impossible
+bad-cursor-text = Le lien de cette page n'est plus valide. Recommencez à partir de la première page.
 
 ## Home
-home-heading = { $name }'s node
-home-mine = Our records
-home-recent = Changed recently across the network
-home-peers = Other nodes
-nothing-yet = Nothing yet.
-not-in-network = This node is not in a network yet.
-no-peers = No other node has been contacted yet.
-connected = connected
-not-connected = not connected
+home-heading = Nœud { $name }
+home-mine = Nos fiches
+home-recent = Modifiées récemment dans le réseau
+home-peers = Autres nœuds
+nothing-yet = Rien pour l'instant.
+not-in-network = Ce nœud ne fait encore partie d'aucun réseau.
+no-peers = Aucun autre nœud n'a encore été contacté.
+connected = connecté
+not-connected = non connecté
 
 ## Records
-search = Search
-filter = Filter
+search = Rechercher
+filter = Filtrer
 records-count = { $count ->
-    [one] One record
-   *[other] { $count } records
+    [one] { $count } fiche
+   *[other] { $count } fiches
 }
-nothing-found = No record matches.
-next-page = Next page
-deleted = deleted
-history = History
-history-caption = Every signed change, newest first
-read-only-other = another member's record: read only
+nothing-found = Aucune fiche ne correspond.
+next-page = Page suivante
+deleted = supprimée
+history = Historique
+history-caption = Toutes les modifications signées, de la plus récente à la plus ancienne
+read-only-other = fiche d'un autre membre : lecture seule
 original = original
-translated-from = translated from { $name }
+translated-from = traduction (original : { $name })
 languages-count = { $count ->
-    [one] One language
-   *[other] All { $count } languages
+    [one] { $count } langue
+   *[other] Les { $count } langues
 }
-yes = yes
-no = no
+yes = oui
+no = non
 
 ## Columns
-col-title = Title
+col-title = Titre
 col-type = Type
-col-member = Member
-col-updated = Updated
-col-created = Created
-col-connection = Connection
-col-last-received = Last received
-col-last-error = Last error
-col-when = When
-col-action = Change
-col-signer = Signed by key
-col-fields = Fields
-col-change = Change hash
-col-region = Region
-col-name = Name
-col-designation = Designation
+col-member = Membre
+col-updated = Mise à jour
+col-created = Création
+col-connection = Connexion
+col-last-received = Dernière réception
+col-last-error = Dernière erreur
+col-when = Date
+col-action = Opération
+col-signer = Signé avec la clé
+col-fields = Champs
+col-change = Empreinte de la modification
+col-region = Région
+col-name = Nom
+col-designation = Désignation
 col-institution = Institution
-col-languages = Languages
-col-email = E-mail
-col-phone = Phone
-col-standing = Standing
+col-languages = Langues
+col-email = Courriel
+col-phone = Téléphone
+col-standing = Statut
 col-state = Plan
-col-plan = Principal plan
-col-period = Period
-col-lead-agency = Lead agency
+col-plan = Plan principal
+col-period = Période
+col-lead-agency = Organisme chef de file
 col-budget = Budget
-col-theme = Theme
+col-theme = Thème
 
 ## Record types
-type-member = Member profiles
-type-focal-point = Focal points
-type-nap = National action plans
-type-practice = Practices
-type-funding = Funding commitments
-type-partnership = Partnerships
-type-meeting = Meetings
-type-registration = Registrations
-type-statement = Statements
-type-decision = Decisions
-type-follow-up = Follow-up
-type-focal-point-contact = Contact details
+type-member = Profils des membres
+type-focal-point = Points focaux
+type-nap = Plans d'action nationaux
+type-practice = Pratiques
+type-funding = Engagements de financement
+type-partnership = Partenariats
+type-meeting = Réunions
+type-registration = Inscriptions
+type-statement = Déclarations
+type-decision = Décisions
+type-follow-up = Suivi
+type-focal-point-contact = Coordonnées
 
 ## Values
-visibility-network = whole network
-visibility-secretariat = member and secretariat
-visibility-local = this node only
-standing-active = active
-standing-suspended = suspended
-standing-removed = removed
-action-create = created
-action-update = edited
-action-delete = deleted
+visibility-network = tout le réseau
+visibility-secretariat = membre et secrétariat
+visibility-local = ce nœud uniquement
+standing-active = actif
+standing-suspended = suspendu
+standing-removed = retiré
+action-create = création
+action-update = modification
+action-delete = suppression
 
 ## Views
-view-directory = Directory
-view-naps = NAP tracker
-view-freshness = As of { $when }; newest entry received { $name }
-download-csv = Download as CSV
-contact-withheld = (held by the member and the secretariat)
-summary-focal-points = Focal points
-summary-members = Members
-summary-allocated = In force with an allocated budget
-nap-state-in-force = In force
-nap-state-adopted = Adopted, not yet in force
-nap-state-drafting = Drafting
-nap-state-expired = Expired
-nap-state-none = No plan
+view-directory = Annuaire
+view-naps = Suivi des PAN
+view-freshness = Situation au { $when } ; dernière entrée reçue : { $name }
+download-csv = Télécharger au format CSV
+contact-withheld = (détenues par le membre et le secrétariat)
+summary-focal-points = Points focaux
+summary-members = Membres
+summary-allocated = En vigueur, avec budget alloué
+nap-state-in-force = En vigueur
+nap-state-adopted = Adopté, pas encore en vigueur
+nap-state-drafting = En cours d'élaboration
+nap-state-expired = Expiré
+nap-state-none = Aucun plan
+
+## Forms
+new-record = Nouvelle fiche : { $name }
+new-heading = Nouvelle fiche : { $type }
+edit-heading = Modifier « { $name } »
+edit = Modifier
+delete = Supprimer
+delete-heading = Supprimer « { $name } » ?
+delete-text = La fiche est marquée comme supprimée sur tous les nœuds du réseau. Son historique, signé modification par modification, est conservé et reste consultable.
+save = Enregistrer
+cancel = Annuler
+required = obligatoire
+visibility = Qui peut la consulter
+form-hint = Les champs marqués « obligatoire » doivent être remplis. Texte multilingue : rédigez-le dans une ou plusieurs langues et indiquez comme original la langue dans laquelle il a été rédigé.
+form-has-errors = La fiche n'a pas été enregistrée. Veuillez corriger :
+one-per-line = Un par ligne.
+as-json = Au format JSON.
+original-language = original
+read-only = Lecture seule
+read-only-text = Seul le membre propriétaire d'une fiche peut la modifier ; ce nœud écrit les fiches de son propre membre.
+write-failed = Échec de l'enregistrement
+col-field = Champ
+col-old = Avant
+col-new = Après
+
+## Membership administration
+admin-members = Composition du réseau
+admin-intro = La liste des membres du réseau, tenue par ce nœud (celui du secrétariat). Chaque modification est signée avec la clé du secrétariat et parvient à tous les nœuds.
+admin-keys = Clés des nœuds
+admin-endpoints = Points de terminaison
+admin-endpoints-of = Points de terminaison ({ $name })
+admin-set-endpoints = Définir les points de terminaison
+admin-actions = Modifications
+admin-suspend = Suspendre
+admin-readmit = Réadmettre
+admin-remove = Retirer
+admin-revoke = Révoquer cette clé
+admin-add = Ajouter un membre
+admin-join-request = La demande d'adhésion du membre (ce qu'a affiché `focal-node join-request`)
+admin-join-hint = JSON contenant member, node_key et endpoint.
+admin-handover = Confirmer une passation de clé
+admin-handover-label = La passation (en hexadécimal, produite par `focal-node key rotate`)
+admin-review = Vérifier la modification
+admin-confirm = Confirmer la modification
+admin-will = Si vous confirmez, voici ce qui se produira :
+admin-do-it = Confirmer et signer
+admin-refused = Cette modification ne peut pas être effectuée :
+admin-not-secretariat = La composition du réseau est gérée par le secrétariat
+admin-not-secretariat-text = Seul le nœud du secrétariat modifie la liste des membres du réseau. Sur ce nœud, la liste peut être consultée dans l'annuaire.

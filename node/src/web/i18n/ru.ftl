@@ -1,153 +1,223 @@
-# Focal web app: English (the reference: every other file has exactly
-# these messages).
+# Веб-приложение Focal: русский язык (ru). Те же сообщения, что и в
+# en.ftl (эталонный файл).
 
 ## Frame
-skip-to-content = Skip to content
-nav-label = Main
-language = Language
-home = Home
-all-records = All records
-sign-out = Sign out
-reader = reader
-editor = editor
-admin = administrator
-back-home = Back to the home page
+skip-to-content = Перейти к содержимому
+nav-label = Основная навигация
+language = Язык
+home = Главная
+all-records = Все записи
+sign-out = Выйти
+reader = читатель
+editor = редактор
+admin = администратор
+back-home = Вернуться на главную страницу
 
 ## Signing in
-sign-in = Sign in
-user-name = User name
-password = Password
-sign-in-hint = Your node's administrator gives you an account and a link to choose your password.
-sign-in-failed = The user name or password is not right.
-sign-in-throttled = Too many failed attempts. Try again in { $minutes ->
-    [one] one minute
-   *[other] { $minutes } minutes
+sign-in = Войти
+user-name = Имя пользователя
+password = Пароль
+sign-in-hint = Администратор вашего узла предоставляет вам учётную запись и ссылку для выбора пароля.
+sign-in-failed = Неверное имя пользователя или пароль.
+sign-in-throttled = Слишком много неудачных попыток. Повторите попытку через { $minutes ->
+    [one] { $minutes } минуту
+    [few] { $minutes } минуты
+    [many] { $minutes } минут
+   *[other] { $minutes } минуты
 }.
-session-ended = Your session has ended. Sign in again to continue.
-try-again = Something went wrong on the node. Try again in a moment.
-setup = Choose your password
-setup-intro = Welcome, { $name }. Choose the password you will sign in with.
-new-password = New password
-confirm-password = Type it again
-password-rule = At least { $count } characters. A sentence you remember works well.
-setup-submit = Save and sign in
-setup-invalid = This link does not work
-setup-invalid-text = The link has expired, was already used, or was replaced. Ask your node's administrator for a new one.
-password-too-short = The password must have at least { $min } characters.
-password-too-long = The password is too long.
-password-is-name = The password cannot be your user name.
-password-mismatch = The two passwords are not the same.
+session-ended = Ваш сеанс завершён. Войдите снова, чтобы продолжить.
+try-again = На узле произошла ошибка. Повторите попытку чуть позже.
+setup = Выберите пароль
+setup-intro = Добро пожаловать, { $name }. Выберите пароль, с которым вы будете входить в систему.
+new-password = Новый пароль
+confirm-password = Введите его ещё раз
+password-rule = Не менее { $count ->
+    [one] { $count } символа
+    [few] { $count } символов
+    [many] { $count } символов
+   *[other] { $count } символа
+}. Хорошо подойдёт фраза, которую вы помните.
+setup-submit = Сохранить и войти
+setup-invalid = Эта ссылка не работает
+setup-invalid-text = Срок действия ссылки истёк, ссылка уже была использована или заменена. Запросите новую ссылку у администратора вашего узла.
+password-too-short = Пароль должен содержать не менее { $min ->
+    [one] { $min } символа
+    [few] { $min } символов
+    [many] { $min } символов
+   *[other] { $min } символа
+}.
+password-too-long = Пароль слишком длинный.
+password-is-name = Пароль не может совпадать с вашим именем пользователя.
+password-mismatch = Пароли не совпадают.
 
 ## Errors
-not-found = Not found
-not-found-text = There is no such page or record on this node.
-forbidden = Not allowed
-forbidden-text = This page needs the { $role } role, which your account does not have.
-csrf = The form has expired
-csrf-text = The form was not sent from this page, or it is too old. Go back, reload the page and send it again.
-read-failed = The node could not read its data
-read-failed-text = The node's database did not answer. Try again in a moment; if it keeps happening, tell the node's operator.
-bad-request = Cannot show this
-bad-cursor-text = The page link is not valid any more. Start again from the first page.
+not-found = Не найдено
+not-found-text = На этом узле нет такой страницы или записи.
+forbidden = Доступ запрещён
+forbidden-text = Для этой страницы требуется роль «{ $role ->
+    [reader] { reader }
+    [editor] { editor }
+    [admin] { admin }
+   *[other] { $role }
+}», которой нет у вашей учётной записи.
+csrf = Срок действия формы истёк
+csrf-text = Форма была отправлена не с этой страницы или устарела. Вернитесь назад, перезагрузите страницу и отправьте форму ещё раз.
+read-failed = Узлу не удалось прочитать свои данные
+read-failed-text = База данных узла не ответила. Повторите попытку чуть позже; если ошибка повторяется, сообщите об этом оператору узла.
+bad-request = Невозможно отобразить
+bad-cursor-text = Ссылка на страницу больше не действительна. Начните снова с первой страницы.
 
 ## Home
-home-heading = { $name }'s node
-home-mine = Our records
-home-recent = Changed recently across the network
-home-peers = Other nodes
-nothing-yet = Nothing yet.
-not-in-network = This node is not in a network yet.
-no-peers = No other node has been contacted yet.
-connected = connected
-not-connected = not connected
+home-heading = Узел { $name }
+home-mine = Наши записи
+home-recent = Недавно изменённые записи в сети
+home-peers = Другие узлы
+nothing-yet = Пока ничего нет.
+not-in-network = Этот узел пока не входит в сеть.
+no-peers = Связь с другими узлами ещё не устанавливалась.
+connected = подключён
+not-connected = не подключён
 
 ## Records
-search = Search
-filter = Filter
+search = Поиск
+filter = Отфильтровать
 records-count = { $count ->
-    [one] One record
-   *[other] { $count } records
+    [one] { $count } запись
+    [few] { $count } записи
+    [many] { $count } записей
+   *[other] { $count } записи
 }
-nothing-found = No record matches.
-next-page = Next page
-deleted = deleted
-history = History
-history-caption = Every signed change, newest first
-read-only-other = another member's record: read only
-original = original
-translated-from = translated from { $name }
+nothing-found = Нет подходящих записей.
+next-page = Следующая страница
+deleted = удалена
+history = История
+history-caption = Все подписанные изменения, начиная с последних
+read-only-other = запись другого члена: только чтение
+original = оригинал
+translated-from = перевод (оригинал: { $name })
 languages-count = { $count ->
-    [one] One language
-   *[other] All { $count } languages
+    [one] { $count } язык
+    [few] Все { $count } языка
+    [many] Все { $count } языков
+   *[other] Все { $count } языка
 }
-yes = yes
-no = no
+yes = да
+no = нет
 
 ## Columns
-col-title = Title
-col-type = Type
-col-member = Member
-col-updated = Updated
-col-created = Created
-col-connection = Connection
-col-last-received = Last received
-col-last-error = Last error
-col-when = When
-col-action = Change
-col-signer = Signed by key
-col-fields = Fields
-col-change = Change hash
-col-region = Region
-col-name = Name
-col-designation = Designation
-col-institution = Institution
-col-languages = Languages
-col-email = E-mail
-col-phone = Phone
-col-standing = Standing
-col-state = Plan
-col-plan = Principal plan
-col-period = Period
-col-lead-agency = Lead agency
-col-budget = Budget
-col-theme = Theme
+col-title = Название
+col-type = Тип
+col-member = Член
+col-updated = Обновлено
+col-created = Создано
+col-connection = Соединение
+col-last-received = Последнее получение
+col-last-error = Последняя ошибка
+col-when = Дата
+col-action = Действие
+col-signer = Подписано ключом
+col-fields = Поля
+col-change = Хеш изменения
+col-region = Регион
+col-name = Имя
+col-designation = Назначение
+col-institution = Учреждение
+col-languages = Языки
+col-email = Электронная почта
+col-phone = Телефон
+col-standing = Статус
+col-state = План
+col-plan = Основной план
+col-period = Период
+col-lead-agency = Ведущее ведомство
+col-budget = Бюджет
+col-theme = Тема
 
 ## Record types
-type-member = Member profiles
-type-focal-point = Focal points
-type-nap = National action plans
-type-practice = Practices
-type-funding = Funding commitments
-type-partnership = Partnerships
-type-meeting = Meetings
-type-registration = Registrations
-type-statement = Statements
-type-decision = Decisions
-type-follow-up = Follow-up
-type-focal-point-contact = Contact details
+type-member = Профили членов
+type-focal-point = Координаторы
+type-nap = Национальные планы действий
+type-practice = Практики
+type-funding = Обязательства по финансированию
+type-partnership = Партнёрства
+type-meeting = Совещания
+type-registration = Регистрации
+type-statement = Заявления
+type-decision = Решения
+type-follow-up = Последующие меры
+type-focal-point-contact = Контактные данные
 
 ## Values
-visibility-network = whole network
-visibility-secretariat = member and secretariat
-visibility-local = this node only
-standing-active = active
-standing-suspended = suspended
-standing-removed = removed
-action-create = created
-action-update = edited
-action-delete = deleted
+visibility-network = вся сеть
+visibility-secretariat = член и секретариат
+visibility-local = только этот узел
+standing-active = активен
+standing-suspended = приостановлен
+standing-removed = исключён
+action-create = создание
+action-update = изменение
+action-delete = удаление
 
 ## Views
-view-directory = Directory
-view-naps = NAP tracker
-view-freshness = As of { $when }; newest entry received { $name }
-download-csv = Download as CSV
-contact-withheld = (held by the member and the secretariat)
-summary-focal-points = Focal points
-summary-members = Members
-summary-allocated = In force with an allocated budget
-nap-state-in-force = In force
-nap-state-adopted = Adopted, not yet in force
-nap-state-drafting = Drafting
-nap-state-expired = Expired
-nap-state-none = No plan
+view-directory = Справочник
+view-naps = Мониторинг НПД
+view-freshness = По состоянию на { $when }; последняя запись получена: { $name }
+download-csv = Скачать в формате CSV
+contact-withheld = (хранятся у члена и секретариата)
+summary-focal-points = Координаторы
+summary-members = Члены
+summary-allocated = Действующие, с выделенным бюджетом
+nap-state-in-force = Действует
+nap-state-adopted = Принят, ещё не вступил в силу
+nap-state-drafting = Разрабатывается
+nap-state-expired = Срок действия истёк
+nap-state-none = Нет плана
+
+## Forms
+new-record = Новая запись: { $name }
+new-heading = Новая запись: { $type }
+edit-heading = Изменить «{ $name }»
+edit = Изменить
+delete = Удалить
+delete-heading = Удалить «{ $name }»?
+delete-text = Запись помечается как удалённая на всех узлах сети. Её история, в которой подписано каждое изменение, сохраняется и остаётся доступной для чтения.
+save = Сохранить
+cancel = Отмена
+required = обязательно
+visibility = Кто может читать
+form-hint = Поля с пометкой «обязательно» должны быть заполнены. Многоязычный текст: введите его на одном или нескольких языках и отметьте как оригинал тот язык, на котором он был написан.
+form-has-errors = Запись не сохранена. Исправьте следующее:
+one-per-line = По одному значению в строке.
+as-json = В формате JSON.
+original-language = оригинал
+read-only = Только чтение
+read-only-text = Изменять запись может только член, которому она принадлежит; этот узел ведёт записи своего члена.
+write-failed = Не сохранено
+col-field = Поле
+col-old = До
+col-new = После
+
+## Membership administration
+admin-members = Членский состав
+admin-intro = Список членов сети, который ведёт этот узел (узел секретариата). Каждое изменение подписывается ключом секретариата и доходит до всех узлов.
+admin-keys = Ключи узлов
+admin-endpoints = Конечные точки
+admin-endpoints-of = Конечные точки: { $name }
+admin-set-endpoints = Задать конечные точки
+admin-actions = Изменения
+admin-suspend = Приостановить
+admin-readmit = Восстановить
+admin-remove = Исключить
+admin-revoke = Отозвать этот ключ
+admin-add = Добавить члена
+admin-join-request = Запрос члена на присоединение (вывод команды `focal-node join-request`)
+admin-join-hint = JSON с полями member, node_key и endpoint.
+admin-handover = Подтвердить передачу ключа
+admin-handover-label = Передача ключа (в шестнадцатеричном виде, из вывода `focal-node key rotate`)
+admin-review = Проверить изменение
+admin-confirm = Подтверждение изменения
+admin-will = Если вы подтвердите, произойдёт следующее:
+admin-do-it = Подтвердить и подписать
+admin-refused = Это изменение невозможно внести:
+admin-not-secretariat = Членским составом управляет секретариат
+admin-not-secretariat-text = Изменять список членов сети может только узел секретариата. На этом узле список можно просмотреть в справочнике.

@@ -9,7 +9,10 @@
 # - iproute2 (`ip`): tests/tests/partition.rs puts nodes in network
 #   namespaces of their own (it also needs root);
 # - a Python virtual environment with the pinned grpcio
-#   (tests/python/setup-venv.sh), for tests/tests/python_client.rs.
+#   (tests/python/setup-venv.sh), for tests/tests/python_client.rs;
+# - Debian's chromium and chromium-driver (chromedriver), and axe-core,
+#   pinned by tests/web/package-lock.json and installed by `npm ci` into
+#   tests/web/node_modules, for the browser tests (tests/src/browser.rs).
 # No test passes by skipping: without a tool, the test that needs it fails
 # and says which.
 set -euo pipefail
@@ -19,6 +22,9 @@ missing=()
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v ip >/dev/null || missing+=(iproute2)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (Debian packages)"
   sudo=
@@ -29,6 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # tests/tests/deploy.rs fails instead of skipping when a tool is missing.
 export FOCAL_REQUIRE_DEPLOY_TOOLS=1
+
+# axe-core as tests/web/package-lock.json pins it (again if another version
+# is installed).
+axe_pinned=$(node -p 'require("./tests/web/package-lock.json").packages["node_modules/axe-core"].version')
+axe_installed=$(node -p 'require("./tests/web/node_modules/axe-core/package.json").version' 2>/dev/null || true)
+if [ "$axe_installed" != "$axe_pinned" ] || [ ! -f tests/web/node_modules/axe-core/axe.min.js ]; then
+  echo "== axe-core $axe_pinned for the browser tests (npm ci in tests/web)"
+  (cd tests/web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+fi
 
 echo "== Python environment for the grpcio client test"
 bash tests/python/setup-venv.sh

@@ -7,8 +7,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod browser;
 pub mod fake_peer;
 pub mod impair;
+pub mod web;
 pub mod wire;
 
 use std::{

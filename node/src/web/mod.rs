@@ -25,6 +25,7 @@ pub mod auth;
 pub mod forms;
 pub mod i18n;
 pub mod pages;
+pub mod views;
 
 use std::{
     collections::HashMap,

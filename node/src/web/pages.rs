@@ -67,6 +67,7 @@ pub fn router(app: WebApp) -> Router {
         .route("/events", get(events))
         .route("/assets/{file}", get(asset))
         .merge(crate::web::admin::routes())
+        .merge(crate::web::views::routes())
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::map_response(security_headers))
@@ -191,7 +192,7 @@ impl Chrome {
     }
 }
 
-fn msg(app: &WebApp, lang: Lang, id: &str) -> String {
+pub(crate) fn msg(app: &WebApp, lang: Lang, id: &str) -> String {
     app.inner.i18n.text(lang, id, &[])
 }
 
@@ -227,7 +228,7 @@ fn message(app: &WebApp, ctx: &Ctx, status: StatusCode, heading: &str, text: Str
     (status, html(&page)).into_response()
 }
 
-async fn not_found(State(app): State<WebApp>, ctx: Ctx) -> Response {
+pub(crate) async fn not_found(State(app): State<WebApp>, ctx: Ctx) -> Response {
     let text = msg(&app, ctx.lang, "not-found-text");
     message(&app, &ctx, StatusCode::NOT_FOUND, "not-found", text)
 }
@@ -808,7 +809,7 @@ async fn home(State(app): State<WebApp>, ctx: Ctx) -> Response {
     html(&page)
 }
 
-fn read_failed(app: &WebApp, ctx: &Ctx) -> Response {
+pub(crate) fn read_failed(app: &WebApp, ctx: &Ctx) -> Response {
     let text = msg(app, ctx.lang, "read-failed-text");
     message(
         app,
@@ -1683,7 +1684,7 @@ async fn delete(
 // ---- network views ----
 
 #[derive(Deserialize, Default)]
-struct ViewQuery {
+pub(crate) struct ViewQuery {
     #[serde(default)]
     member: String,
     #[serde(default)]
@@ -1699,7 +1700,7 @@ struct ViewQuery {
 }
 
 impl ViewQuery {
-    fn input(&self) -> ViewInput {
+    pub(crate) fn input(&self) -> ViewInput {
         ViewInput {
             member: self.member.trim().to_owned(),
             region: self.region.trim().to_owned(),
@@ -1711,11 +1712,11 @@ impl ViewQuery {
         }
     }
 
-    fn csv(&self) -> bool {
+    pub(crate) fn csv(&self) -> bool {
         self.format == "csv"
     }
 
-    fn href(&self, path: &str, after: &str, format: &str) -> String {
+    pub(crate) fn href(&self, path: &str, after: &str, format: &str) -> String {
         format!(
             "{path}?member={}&region={}&kind={}&theme={}&after={}&format={}",
             url_encode(&self.member),
@@ -1729,26 +1730,26 @@ impl ViewQuery {
 }
 
 /// A table of a view: the header and rows as text, for the page and CSV.
-struct Table {
-    head: Vec<String>,
-    rows: Vec<Vec<Cell>>,
+pub(crate) struct Table {
+    pub(crate) head: Vec<String>,
+    pub(crate) rows: Vec<Vec<Cell>>,
 }
 
 /// A cell: its text and, for a record, its link.
-struct Cell {
+pub(crate) struct Cell {
     text: String,
     href: Option<String>,
 }
 
 impl Cell {
-    fn text(text: impl Into<String>) -> Self {
+    pub(crate) fn text(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
             href: None,
         }
     }
 
-    fn link(text: impl Into<String>, id: &str) -> Self {
+    pub(crate) fn link(text: impl Into<String>, id: &str) -> Self {
         Self {
             text: text.into(),
             href: Some(format!("/records/{}", url_encode(id))),
@@ -1795,19 +1796,19 @@ fn csv(table: &Table) -> String {
 
 #[derive(Template)]
 #[template(path = "view.html")]
-struct ViewPage {
-    c: Chrome,
-    heading: String,
-    summary: Vec<(String, u64)>,
-    table: Table,
-    freshness: String,
-    filters: Vec<(String, String, String)>,
-    action: String,
-    csv_href: String,
-    next: Option<String>,
+pub(crate) struct ViewPage {
+    pub(crate) c: Chrome,
+    pub(crate) heading: String,
+    pub(crate) summary: Vec<(String, u64)>,
+    pub(crate) table: Table,
+    pub(crate) freshness: String,
+    pub(crate) filters: Vec<(String, String, String)>,
+    pub(crate) action: String,
+    pub(crate) csv_href: String,
+    pub(crate) next: Option<String>,
 }
 
-fn freshness_text(c: &Chrome, f: &crate::views::Freshness) -> String {
+pub(crate) fn freshness_text(c: &Chrome, f: &crate::views::Freshness) -> String {
     let newest = f
         .members
         .iter()
@@ -1825,7 +1826,7 @@ fn freshness_text(c: &Chrome, f: &crate::views::Freshness) -> String {
     )
 }
 
-fn view_error(app: &WebApp, ctx: &Ctx, err: crate::views::ViewError) -> Response {
+pub(crate) fn view_error(app: &WebApp, ctx: &Ctx, err: crate::views::ViewError) -> Response {
     use crate::views::ViewError;
     match err {
         ViewError::BadFilter(text) | ViewError::NotFound(text) => {
@@ -1835,7 +1836,7 @@ fn view_error(app: &WebApp, ctx: &Ctx, err: crate::views::ViewError) -> Response
     }
 }
 
-fn csv_response(name: &str, table: &Table) -> Response {
+pub(crate) fn csv_response(name: &str, table: &Table) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

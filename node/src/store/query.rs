@@ -452,7 +452,7 @@ impl Reader {
             let hash = item.change_hash.parse::<automerge::ChangeHash>().ok();
             let own = hash.and_then(|h| {
                 automerge::ReadDoc::get_change_by_hash(&document, &h)
-                    .map(|c| (h, c.deps().iter().copied().collect::<Vec<_>>()))
+                    .map(|c| (h, c.deps().to_vec()))
             });
             if index >= first_valued
                 && let Some((hash, deps)) = own

@@ -86,14 +86,34 @@ impl Lang {
         offered.first().map(|(_, _, lang)| *lang)
     }
 
-    fn source(self) -> &'static str {
+    /// The interface's messages, and the labels of record fields and
+    /// vocabulary values (`*-labels.ftl`).
+    fn sources(self) -> [&'static str; 2] {
         match self {
-            Lang::Ar => include_str!("i18n/ar.ftl"),
-            Lang::Zh => include_str!("i18n/zh.ftl"),
-            Lang::En => include_str!("i18n/en.ftl"),
-            Lang::Fr => include_str!("i18n/fr.ftl"),
-            Lang::Ru => include_str!("i18n/ru.ftl"),
-            Lang::Es => include_str!("i18n/es.ftl"),
+            Lang::Ar => [
+                include_str!("i18n/ar.ftl"),
+                include_str!("i18n/ar-labels.ftl"),
+            ],
+            Lang::Zh => [
+                include_str!("i18n/zh.ftl"),
+                include_str!("i18n/zh-labels.ftl"),
+            ],
+            Lang::En => [
+                include_str!("i18n/en.ftl"),
+                include_str!("i18n/en-labels.ftl"),
+            ],
+            Lang::Fr => [
+                include_str!("i18n/fr.ftl"),
+                include_str!("i18n/fr-labels.ftl"),
+            ],
+            Lang::Ru => [
+                include_str!("i18n/ru.ftl"),
+                include_str!("i18n/ru-labels.ftl"),
+            ],
+            Lang::Es => [
+                include_str!("i18n/es.ftl"),
+                include_str!("i18n/es-labels.ftl"),
+            ],
         }
     }
 }
@@ -116,8 +136,6 @@ impl I18n {
         let bundles = Lang::ALL
             .into_iter()
             .map(|lang| {
-                let resource = FluentResource::try_new(lang.source().to_owned())
-                    .unwrap_or_else(|(partial, _)| partial);
                 let langid = lang
                     .code()
                     .parse()
@@ -126,7 +144,11 @@ impl I18n {
                 // Names and titles are shown in elements with `dir="auto"`;
                 // isolation marks would only clutter copied text.
                 bundle.set_use_isolating(false);
-                let _ = bundle.add_resource(resource);
+                for source in lang.sources() {
+                    let resource = FluentResource::try_new(source.to_owned())
+                        .unwrap_or_else(|(partial, _)| partial);
+                    let _ = bundle.add_resource(resource);
+                }
                 (lang, bundle)
             })
             .collect();
@@ -183,16 +205,32 @@ mod tests {
     use super::*;
 
     fn ids(lang: Lang) -> BTreeSet<String> {
-        if let Err((_, errors)) = FluentResource::try_new(lang.source().to_owned()) {
-            panic!("{}.ftl does not parse: {errors:?}", lang.code());
+        let mut ids = BTreeSet::new();
+        for source in lang.sources() {
+            if let Err((_, errors)) = FluentResource::try_new(source.to_owned()) {
+                panic!("{}.ftl does not parse: {errors:?}", lang.code());
+            }
+            for id in source_ids(source) {
+                assert!(
+                    ids.insert(id.clone()),
+                    "{}: `{id}` is defined twice",
+                    lang.code()
+                );
+            }
         }
-        // A message starts a line with its id and ` =`.
-        lang.source()
+        ids
+    }
+
+    /// A message starts a line with its id and ` =`.
+    fn source_ids(source: &str) -> BTreeSet<String> {
+        source
             .lines()
             .filter_map(|line| {
                 let (id, _) = line.split_once(" =")?;
                 (id.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
                 .then(|| id.to_owned())
             })
             .collect()
@@ -310,6 +348,47 @@ mod tests {
         for id in wanted {
             assert!(english.contains(&id), "en.ftl lacks `{id}`");
         }
+    }
+
+    /// Every field of every record type's form has a label
+    /// (`field-NAME`), and every vocabulary value offered a name
+    /// (`value-VALUE`), in English and so (above) in every language.
+    #[test]
+    fn every_field_and_choice_has_a_label() {
+        use crate::records::shape::{Shape, fields_of};
+        fn walk(shape: &Shape, names: &mut BTreeSet<String>, values: &mut BTreeSet<String>) {
+            match shape {
+                Shape::Object(fields) => {
+                    for f in fields {
+                        names.insert(f.name.to_owned());
+                        walk(&f.shape, names, values);
+                    }
+                }
+                Shape::List(item) => walk(item, names, values),
+                Shape::Choice { values: v } => values.extend(v.iter().map(|s| (*s).to_owned())),
+                _ => {}
+            }
+        }
+        let (mut names, mut values) = (BTreeSet::new(), BTreeSet::new());
+        for kind in crate::records::RecordType::ALL
+            .iter()
+            .chain(crate::records::RecordType::COMPANIONS)
+        {
+            walk(&Shape::Object(fields_of(*kind)), &mut names, &mut values);
+        }
+        let english = ids(Lang::En);
+        let missing: Vec<String> = names
+            .iter()
+            .map(|n| format!("field-{n}"))
+            .chain(values.iter().map(|v| format!("value-{v}")))
+            .filter(|id| !english.contains(id))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "en.ftl lacks {} labels: {}",
+            missing.len(),
+            missing.join(" ")
+        );
     }
 
     #[test]

@@ -1431,13 +1431,24 @@ async fn new_form(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<NewQuery>
         return not_found(State(app), ctx).await;
     };
     let request_id = users::random_secret("web-").unwrap_or_default();
+    // The owner's field (which the node fills in anyway) shows the owner.
+    let mut current = serde_json::Map::new();
+    if let Some(owner) = fields_of(kind)
+        .iter()
+        .find(|f| f.name == "member" && f.shape == Shape::Member)
+    {
+        current.insert(
+            owner.name.to_owned(),
+            Value::String(app.inner.member.to_string()),
+        );
+    }
     form_page(
         &app,
         &ctx,
         StatusCode::OK,
         kind,
         None,
-        &serde_json::Map::new(),
+        &current,
         &[],
         None,
         "network",

@@ -32,12 +32,43 @@
         .catch(function () { pending = false; });
     }, 150);
   }
-  var source = new EventSource("/events");
-  source.addEventListener("change", function (event) {
+  // One stream per visible page: a hidden tab or a page being left closes
+  // its stream (browsers allow a few connections per site over HTTP/1.1;
+  // streams of background tabs would use them up) and reads the page again
+  // when it is shown.
+  var source = null;
+  function onChange(event) {
     var kind = event.data;
     if (wanted.indexOf("*") >= 0 || kind === "*" || wanted.indexOf(kind) >= 0) refresh();
+  }
+  function open() {
+    if (source) return;
+    source = new EventSource("/events");
+    source.addEventListener("change", onChange);
+    main.setAttribute("data-live-connected", "true");
+  }
+  function close() {
+    if (!source) return;
+    source.close();
+    source = null;
+    main.removeAttribute("data-live-connected");
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) {
+      close();
+    } else if (!source) {
+      open();
+      refresh();
+    }
   });
-  main.setAttribute("data-live-connected", "true");
+  window.addEventListener("pagehide", close);
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && !source) {
+      open();
+      refresh();
+    }
+  });
+  if (!document.hidden) open();
 })();
 // Multilingual text: one tab per language (without script, every language
 // is shown at once). The original's tab is marked.

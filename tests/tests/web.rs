@@ -130,6 +130,12 @@ fn a_session_is_strict_and_csrf_protected_and_a_reader_writes_nothing() {
     assert!(page.starts_with("/records/ESP%3Anap%3A"), "{page}");
     let shown = editor.get(&page);
     assert!(shown.body.contains("Plan of the web test"));
+    // The list's filters: type, status, search.
+    let listed = editor.get("/records?type=nap&status=in-force&q=web+test");
+    assert!(listed.body.contains("Plan of the web test"), "{}", listed.body);
+    assert!(listed.body.contains("<option value=\"in-force\" selected>"));
+    let other = editor.get("/records?type=nap&status=draft");
+    assert!(!other.body.contains("Plan of the web test"));
     assert!(shown.body.contains("id=\"edit-link\""));
 
     // The reader sees no edit control, and the server refuses the reader's

@@ -188,6 +188,7 @@ async fn a_plan_goes_from_a_form_to_the_network() {
         practice.clone(),
         format!("{practice}/history"),
         format!("{esp}/records?type=practice"),
+        format!("{esp}/views/practices"),
         format!("{esp}/"),
     ] {
         b.goto(&page).await;
@@ -199,6 +200,20 @@ async fn a_plan_goes_from_a_form_to_the_network() {
         assert_no_script_ran(&b, &page).await;
     }
     b.screenshot("markup-as-text").await;
+    // … and on the secretariat's node, once it has arrived there.
+    for page in [
+        format!("{sec}/records?type=practice"),
+        format!("{sec}/views/practices"),
+        format!("{sec}/"),
+    ] {
+        tracker.goto(&page).await;
+        tracker
+            .poll(format!("the practice shown as text on {page}"), || async {
+                tracker.text().await.contains(HOSTILE).then_some(())
+            })
+            .await;
+        assert_no_script_ran(&tracker, &page).await;
+    }
 
     // A reader: no edit controls; the server refuses the reader's POST and
     // a POST without the token.

@@ -833,6 +833,58 @@ struct RecordsPage {
     rows: Vec<RowView>,
     total: Option<String>,
     next: Option<String>,
+    /// (value, label, chosen) of the theme filter.
+    themes: Vec<(String, String, bool)>,
+    /// (value, label, chosen) of the status filter (types with a status).
+    statuses: Vec<(String, String, bool)>,
+}
+
+/// The values a `Choice` field `name` of `kind` offers (or, without a
+/// type, of every type), with their labels, `chosen` marked.
+fn field_choices(
+    c: &Chrome,
+    kind: Option<RecordType>,
+    name: &str,
+    chosen: &str,
+) -> Vec<(String, String, bool)> {
+    fn values_of(shape: &Shape) -> Option<&'static [&'static str]> {
+        match shape {
+            Shape::Choice { values } => Some(values),
+            Shape::List(item) => values_of(item),
+            _ => None,
+        }
+    }
+    let kinds: Vec<RecordType> = match kind {
+        Some(kind) => vec![kind],
+        None => RecordType::ALL.to_vec(),
+    };
+    let mut out: Vec<(String, String, bool)> = Vec::new();
+    for kind in kinds {
+        for field in fields_of(kind).iter().filter(|f| f.name == name) {
+            for value in values_of(&field.shape).unwrap_or(&[]) {
+                if !out.iter().any(|(v, _, _)| v == value) {
+                    let label = c.t(&format!("value-{value}"));
+                    out.push(((*value).to_owned(), label, *value == chosen));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn theme_choices(c: &Chrome, chosen: &str) -> Vec<(String, String, bool)> {
+    field_choices(c, None, "themes", chosen)
+}
+
+fn status_choices(
+    c: &Chrome,
+    kind: Option<RecordType>,
+    chosen: &str,
+) -> Vec<(String, String, bool)> {
+    match kind {
+        Some(_) => field_choices(c, kind, "status", chosen),
+        None => Vec::new(),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -843,6 +895,10 @@ struct RecordsQuery {
     q: String,
     #[serde(default)]
     owner: String,
+    #[serde(default)]
+    theme: String,
+    #[serde(default)]
+    status: String,
     #[serde(default)]
     after: String,
 }
@@ -867,6 +923,8 @@ async fn records(
         kind,
         search: nonempty(&query.q),
         owner: nonempty(&query.owner).map(|o| o.to_uppercase()),
+        theme: nonempty(&query.theme),
+        status: nonempty(&query.status),
         ..Default::default()
     };
     let page = PageRequest {
@@ -891,10 +949,12 @@ async fn records(
     let c = Chrome::new(&app, &ctx, kind_name.clone());
     let next = listed.next().map(|cursor| {
         let mut href = format!(
-            "/records?type={}&q={}&owner={}",
+            "/records?type={}&q={}&owner={}&theme={}&status={}",
             url_encode(&query.kind),
             url_encode(&query.q),
-            url_encode(&query.owner)
+            url_encode(&query.owner),
+            url_encode(&query.theme),
+            url_encode(&query.status)
         );
         href.push_str(&format!("&after={}", url_encode(&cursor.encode())));
         href
@@ -905,6 +965,8 @@ async fn records(
         next,
         kind: query.kind.clone(),
         kind_name,
+        themes: theme_choices(&c, &query.theme),
+        statuses: status_choices(&c, kind, &query.status),
         q: query.q,
         owner: query.owner,
         c,

@@ -4,7 +4,10 @@
 # `run` (the default): on first start, create the node in $FOCAL_DATA
 # (a member with FOCAL_MEMBER=CODE, or the secretariat founding a network
 # with FOCAL_NETWORK_NAME=NAME), listening on FOCAL_LISTEN (default
-# 0.0.0.0:7400), with Prometheus metrics on FOCAL_METRICS_LISTEN if set, and advertising
+# 0.0.0.0:7400), with Prometheus metrics on FOCAL_METRICS_LISTEN if set, the
+# web app on FOCAL_WEB_LISTEN if set (default 127.0.0.1:7480, inside the
+# container: publish it through a reverse proxy, or set FOCAL_WEB_TLS_CERT
+# and FOCAL_WEB_TLS_KEY, PEM files, to listen off loopback), and advertising
 # FOCAL_ADVERTISE (host:port other nodes reach it at); then run it. Any other
 # command is passed to focal-node (`backup --to /backup/x`, `status`, …).
 #
@@ -26,7 +29,14 @@ if [ ! -e "$data/node.key" ]; then
   else
     focal-node init --data "$data" --member "${FOCAL_MEMBER:?set FOCAL_MEMBER to the member code, e.g. ESP}"
   fi
-  sed -i "s|^listen = .*|listen = \"${FOCAL_LISTEN:-0.0.0.0:7400}\"|" "$data/focal.toml"
+  # The first `listen` line is the gRPC service's ([web] has its own).
+  sed -i "0,/^listen = .*/s||listen = \"${FOCAL_LISTEN:-0.0.0.0:7400}\"|" "$data/focal.toml"
+  if [ -n "${FOCAL_WEB_LISTEN:-}" ]; then
+    sed -i "s|^listen = \"127.0.0.1:7480\"|listen = \"$FOCAL_WEB_LISTEN\"|" "$data/focal.toml"
+  fi
+  if [ -n "${FOCAL_WEB_TLS_CERT:-}" ]; then
+    sed -i "s|^# tls_cert = .*|tls_cert = \"$FOCAL_WEB_TLS_CERT\"|; s|^# tls_key = .*|tls_key = \"${FOCAL_WEB_TLS_KEY:?set FOCAL_WEB_TLS_KEY with FOCAL_WEB_TLS_CERT}\"|" "$data/focal.toml"
+  fi
   if [ -n "${FOCAL_ADVERTISE:-}" ]; then
     sed -i "s|^#\? *advertise = .*|advertise = \"$FOCAL_ADVERTISE\"|" "$data/focal.toml"
   fi

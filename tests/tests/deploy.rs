@@ -360,10 +360,12 @@ fn the_container_entrypoint_founds_and_joins_a_network() {
             ("FOCAL_NETWORK_NAME", "Entrypoint test network".into()),
             ("FOCAL_LISTEN", sec_addr.clone()),
             ("FOCAL_ADVERTISE", sec_addr.clone()),
+            ("FOCAL_WEB_LISTEN", format!("127.0.0.1:{}", free_port())),
         ],
     );
     let esp_addr = format!("127.0.0.1:{}", free_port());
     let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let web_addr = format!("127.0.0.1:{}", free_port());
     let (mut esp, esp_data) = start(
         "esp",
         &[
@@ -371,6 +373,7 @@ fn the_container_entrypoint_founds_and_joins_a_network() {
             ("FOCAL_LISTEN", esp_addr.clone()),
             ("FOCAL_ADVERTISE", esp_addr.clone()),
             ("FOCAL_METRICS_LISTEN", metrics_addr.clone()),
+            ("FOCAL_WEB_LISTEN", web_addr.clone()),
         ],
     );
     let logs = || {
@@ -403,6 +406,16 @@ fn the_container_entrypoint_founds_and_joins_a_network() {
         assert_eq!(
             parsed.metrics.listen.map(|a| a.to_string()),
             Some(metrics_addr.clone())
+        );
+        // The gRPC address went to the first `listen` only; the web app
+        // has its own.
+        assert_eq!(parsed.listen.to_string(), esp_addr);
+        assert_eq!(parsed.web.listen.to_string(), web_addr);
+        assert_eq!(
+            fs::read_to_string(esp_data.join("focal-node.web-addr"))
+                .unwrap()
+                .trim(),
+            web_addr
         );
         let members: BTreeMap<String, Value> = status(&sec_data)["peers"]
             .as_array()

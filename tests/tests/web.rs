@@ -132,7 +132,11 @@ fn a_session_is_strict_and_csrf_protected_and_a_reader_writes_nothing() {
     assert!(shown.body.contains("Plan of the web test"));
     // The list's filters: type, status, search.
     let listed = editor.get("/records?type=nap&status=in-force&q=web+test");
-    assert!(listed.body.contains("Plan of the web test"), "{}", listed.body);
+    assert!(
+        listed.body.contains("Plan of the web test"),
+        "{}",
+        listed.body
+    );
     assert!(listed.body.contains("<option value=\"in-force\" selected>"));
     let other = editor.get("/records?type=nap&status=draft");
     assert!(!other.body.contains("Plan of the web test"));

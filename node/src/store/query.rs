@@ -431,62 +431,77 @@ impl Reader {
     }
 
     /// [`Reader::history`] with, for each change of the record's own
-    /// document, every top-level field it changed: the value before (at
-    /// the change's dependencies) and after (at the change), as JSON.
-    /// Values are read for the newest [`HISTORY_VALUES`] changes only (each
-    /// reads the document at that point); the companion's changes (contact
-    /// details) carry no values.
+    /// document, every top-level field it changed: the value before and
+    /// after it, as JSON. One pass: the changes are applied in the log's
+    /// order to one document, read after each (a record is written by its
+    /// owner's node alone, so its history is a line and "before" is the
+    /// change before). Values are read for the newest [`HISTORY_VALUES`]
+    /// changes only; the companion's changes (contact details) carry none.
     pub fn history_values(
         &self,
         id: &str,
     ) -> Result<Vec<(HistoryItem, Vec<FieldChange>)>, ReadError> {
         let items = self.history(id)?;
-        let document = self.with(|conn| Ok(load_document(conn, id)?.map(|(doc, _)| doc)))?;
-        let Some(document) = document else {
-            return Ok(items.into_iter().map(|i| (i, Vec::new())).collect());
-        };
-        let first_valued = items.len().saturating_sub(HISTORY_VALUES);
-        let mut out = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
-            let mut changes = Vec::new();
-            let hash = item.change_hash.parse::<automerge::ChangeHash>().ok();
-            let own = hash.and_then(|h| {
-                automerge::ReadDoc::get_change_by_hash(&document, &h)
-                    .map(|c| (h, c.deps().to_vec()))
-            });
-            if index >= first_valued
-                && let Some((hash, deps)) = own
-            {
-                let at = |heads: &[automerge::ChangeHash]| {
-                    if heads.is_empty() {
-                        return serde_json::Map::new();
-                    }
-                    document
-                        .fork_at(heads)
-                        .map(|d| crate::doc::to_json(&d))
-                        .unwrap_or_default()
-                };
-                let before = at(&deps);
-                let after = at(&[hash]);
-                let keys: std::collections::BTreeSet<&String> =
-                    before.keys().chain(after.keys()).collect();
-                for key in keys {
-                    if crate::records::ENVELOPE_KEYS.contains(&key.as_str()) {
-                        continue;
-                    }
-                    let (old, new) = (before.get(key), after.get(key));
-                    if old != new {
-                        changes.push(FieldChange {
-                            field: key.clone(),
-                            old: old.cloned(),
-                            new: new.cloned(),
-                        });
+        let changes =
+            self.with(|conn| {
+                let mut stmt = conn
+                    .prepare("SELECT entry FROM log_entries WHERE doc_id = ?1 ORDER BY id")
+                    .map_err(storage)?;
+                let raw = stmt
+                    .query_map([id], |r| r.get::<_, Vec<u8>>(0))
+                    .map_err(storage)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(storage)?;
+                let mut changes = Vec::new();
+                for bytes in raw {
+                    let entry = LogEntry::decode(&bytes)
+                        .map_err(|e| ReadError::Corrupt(format!("stored entry of {id}: {e}")))?;
+                    for change in entry.body.changes {
+                        changes.push(automerge::Change::from_bytes(change).map_err(|e| {
+                            ReadError::Corrupt(format!("stored change of {id}: {e}"))
+                        })?);
                     }
                 }
+                Ok(changes)
+            })?;
+        let first_valued = changes.len().saturating_sub(HISTORY_VALUES);
+        let mut document = automerge::Automerge::new();
+        let mut before = serde_json::Map::new();
+        let mut values: std::collections::HashMap<String, Vec<FieldChange>> =
+            std::collections::HashMap::new();
+        for (index, change) in changes.into_iter().enumerate() {
+            let hash = change.hash().to_string();
+            // A change whose dependencies were dropped (a revocation's
+            // cut) waits in the document unapplied, as it does in the
+            // stored one: nothing changes.
+            if document.apply_changes([change]).is_err() || index + 1 < first_valued {
+                continue;
             }
-            out.push((item, changes));
+            let after = crate::doc::to_json(&document);
+            if index >= first_valued {
+                let keys: std::collections::BTreeSet<&String> =
+                    before.keys().chain(after.keys()).collect();
+                let changed = keys
+                    .into_iter()
+                    .filter(|key| !crate::records::ENVELOPE_KEYS.contains(&key.as_str()))
+                    .filter(|key| before.get(*key) != after.get(*key))
+                    .map(|key| FieldChange {
+                        field: key.clone(),
+                        old: before.get(key).cloned(),
+                        new: after.get(key).cloned(),
+                    })
+                    .collect();
+                values.insert(hash, changed);
+            }
+            before = after;
         }
-        Ok(out)
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let changed = values.remove(&item.change_hash).unwrap_or_default();
+                (item, changed)
+            })
+            .collect())
     }
 
     /// The ids of the records owned by `owner` that were created after

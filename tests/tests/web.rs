@@ -265,7 +265,7 @@ fn a_set_up_link_works_once() {
     let mut client = WebClient::new(addr);
     let form = client.get(path);
     assert_eq!(form.status, 200, "{}", form.body);
-    assert_eq!(form.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(form.header("referrer-policy"), Some("same-origin"));
     let token = form.input("token").unwrap();
     let csrf = form.input("csrf").unwrap();
     let short = client.post(
@@ -378,4 +378,26 @@ fn the_web_app_is_plain_http_only_on_loopback() {
     ]);
     assert_fails_with(&out, "--web-listen 0.0.0.0:0");
     assert_fails_with(&out, "is not a loopback address");
+}
+
+#[test]
+fn a_connection_that_sends_nothing_is_closed() {
+    use std::io::Read as _;
+    let dir = NodeDir::init("ESP");
+    let _node = dir.start();
+    let mut idle = std::net::TcpStream::connect(web_addr(&dir.path)).unwrap();
+    idle.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let read = idle.read(&mut buf).unwrap_or(0);
+    assert_eq!(read, 0, "the node closes the connection, answering nothing");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(30),
+        "closed after {:?}",
+        start.elapsed()
+    );
+    // The app still answers others.
+    let mut client = WebClient::new(web_addr(&dir.path));
+    assert_eq!(client.get("/login").status, 200);
 }

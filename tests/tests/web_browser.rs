@@ -23,7 +23,7 @@ use std::time::Duration;
 use focal_tests::{
     TestNetwork,
     browser::Browser,
-    focal_ok,
+    focal_node, focal_ok,
     web::{add_user, web_addr},
 };
 use rusqlite::Connection;
@@ -334,6 +334,33 @@ async fn every_page_is_accessible_in_english_and_arabic() {
     let plan = plan["id"].as_str().unwrap().replace(':', "%3A");
 
     for lang in ["en", "ar"] {
+        // A set-up link, in a real browser: the page, then the password.
+        let out = focal_node(&[
+            "user",
+            "add",
+            "--data",
+            net.members[0].dir.path.to_str().unwrap(),
+            &format!("carla-{lang}"),
+            "--role",
+            "reader",
+        ]);
+        assert!(out.status.success());
+        let link = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("a set-up link")
+            .to_owned();
+        let setup = browser(&format!("setup-{lang}"), lang, &esp).await;
+        setup.goto(&format!("/lang/{lang}")).await;
+        setup.goto(&link).await;
+        setup.wait_for("input[name=confirm]").await;
+        check(&setup, &format!("{lang}-setup")).await;
+        setup.fill("password", "carla's long password").await;
+        setup.fill("confirm", "carla's long password").await;
+        setup.click("form.narrow button[type=submit]").await;
+        setup.wait_for("section").await;
+        assert!(setup.text().await.contains(&format!("carla-{lang}")));
+
         let b = browser(&format!("pages-{lang}"), lang, &esp).await;
         b.goto(&format!("/lang/{lang}")).await;
         b.goto("/login").await;

@@ -161,6 +161,9 @@ pub struct Ctx {
     pub path: String,
     /// Whether the `Origin` header, if any, is this site.
     pub same_origin: bool,
+    /// What the request said of where it came from, for the log line of a
+    /// refusal: `Origin`, the site (`Host` or `:authority`), `Sec-Fetch-Site`.
+    pub came_from: String,
 }
 
 impl FromRequestParts<WebApp> for Ctx {
@@ -199,7 +202,32 @@ impl FromRequestParts<WebApp> for Ctx {
             session,
             anon_csrf: cookie(headers, ANON_CSRF_COOKIE),
             path,
-            same_origin: same_origin(headers),
+            same_origin: same_origin(
+                headers,
+                parts
+                    .uri
+                    .authority()
+                    .map(|a| a.as_str().to_owned())
+                    .as_deref(),
+            ),
+            came_from: {
+                let text = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-")
+                        .chars()
+                        .take(100)
+                        .collect::<String>()
+                };
+                format!(
+                    "origin {} host {} authority {} sec-fetch-site {}",
+                    text("origin"),
+                    text("host"),
+                    parts.uri.authority().map_or("-", |a| a.as_str()),
+                    text("sec-fetch-site")
+                )
+            },
         })
     }
 }
@@ -257,8 +285,9 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Whether the request's `Origin` (and `Sec-Fetch-Site`) say it comes from
 /// this site. A request without them (an older browser, a script) passes:
-/// the CSRF token decides.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// the CSRF token decides. The site is the `Host` header, or over HTTP/2
+/// (which has no `Host`) the request's `:authority`.
+fn same_origin(headers: &HeaderMap, authority: Option<&str>) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && site == "cross-site"
     {
@@ -267,7 +296,10 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or(authority);
     match (origin.to_str().ok(), host) {
         (Some(origin), Some(host)) => origin
             .split_once("://")
@@ -455,22 +487,31 @@ mod tests {
     fn another_site_is_not_this_one() {
         let mut headers = HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:7480"));
-        assert!(same_origin(&headers), "no Origin: the token decides");
+        assert!(same_origin(&headers, None), "no Origin: the token decides");
         headers.insert(
             header::ORIGIN,
             HeaderValue::from_static("http://127.0.0.1:7480"),
         );
-        assert!(same_origin(&headers));
+        assert!(same_origin(&headers, None));
         headers.insert(
             header::ORIGIN,
             HeaderValue::from_static("http://evil.example"),
         );
-        assert!(!same_origin(&headers));
+        assert!(!same_origin(&headers, None));
+        // HTTP/2 has no Host: the request's authority stands for it.
+        let mut h2 = HeaderMap::new();
+        h2.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://focal.example"),
+        );
+        assert!(same_origin(&h2, Some("focal.example")));
+        assert!(!same_origin(&h2, Some("other.example")));
+        assert!(!same_origin(&h2, None));
         headers.insert(
             header::ORIGIN,
             HeaderValue::from_static("http://127.0.0.1:7480"),
         );
         headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(!same_origin(&headers));
+        assert!(!same_origin(&headers, None));
     }
 }

@@ -28,6 +28,11 @@ use crate::{
 const MAX_FORM_DEPTH: usize = 6;
 /// Items a list of objects offers beyond those it holds.
 const BLANK_ITEMS: usize = 1;
+/// Inputs read from one form, and the highest item number of a list: a
+/// record's form has a few hundred; what is beyond is ignored (the body is
+/// bounded too, 1 MiB, but reading paths is quadratic in the inputs).
+const MAX_INPUTS: usize = 4_000;
+const MAX_ITEMS: usize = 1_000;
 
 /// A record picker's choices for each referred record type: (id, label).
 pub type Choices = HashMap<&'static str, Vec<(String, String)>>;
@@ -59,7 +64,7 @@ impl Values {
     /// The values of an `application/x-www-form-urlencoded` body.
     pub fn parse(body: &[u8]) -> Self {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        for (name, value) in form_urlencoded::parse(body) {
+        for (name, value) in form_urlencoded::parse(body).take(MAX_INPUTS) {
             map.entry(name.into_owned())
                 .or_default()
                 .push(value.into_owned());
@@ -96,7 +101,7 @@ impl Values {
             .keys()
             .filter_map(|k| k.strip_prefix(&prefix))
             .filter_map(|rest| rest.split(['.', '~']).next()?.parse().ok())
-            .filter(|i| *i < 10_000)
+            .filter(|i| *i < MAX_ITEMS)
             .collect();
         found.sort_unstable();
         found.dedup();

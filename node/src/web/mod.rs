@@ -265,10 +265,25 @@ pub async fn serve(bound: Bound, app: WebApp) {
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
                 .max_buf_size(64 * 1024);
-            builder.http2().max_concurrent_streams(64);
+            builder
+                .http2()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .keep_alive_interval(Some(Duration::from_secs(30)))
+                .keep_alive_timeout(Duration::from_secs(20))
+                .max_concurrent_streams(64);
             let served = async {
                 match tls {
                     None => {
+                        // hyper waits for a request's first bytes without a
+                        // deadline (its header timeout starts after them):
+                        // a connection that sends nothing is closed here.
+                        let mut first = [0u8; 1];
+                        if !matches!(
+                            tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)).await,
+                            Ok(Ok(1..))
+                        ) {
+                            return Ok(());
+                        }
                         let io = hyper_util::rt::TokioIo::new(stream);
                         builder.serve_connection_with_upgrades(io, service).await
                     }

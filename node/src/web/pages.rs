@@ -284,6 +284,21 @@ fn check_csrf(app: &WebApp, ctx: &Ctx, token: &str) -> Option<Response> {
     if ctx.csrf_ok(token) {
         None
     } else {
+        static REFUSED: crate::base::lograte::LogBudget =
+            crate::base::lograte::LogBudget::per_minute(10);
+        if let Some(suppressed) = REFUSED.admit() {
+            tracing::warn!(
+                path = ?ctx.path,
+                address = %ctx.address,
+                same_origin = ctx.same_origin,
+                came_from = ?ctx.came_from,
+                session = ctx.session.is_some(),
+                csrf_cookie = ctx.anon_csrf.is_some(),
+                token = !token.is_empty(),
+                suppressed,
+                "web app: refused a form without this page's CSRF token, or from another site"
+            );
+        }
         let text = msg(app, ctx.lang, "csrf-text");
         Some(message(app, ctx, StatusCode::FORBIDDEN, "csrf", text))
     }
@@ -471,7 +486,7 @@ async fn login(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<LoginForm>)
         static FAILED: crate::base::lograte::LogBudget =
             crate::base::lograte::LogBudget::per_minute(10);
         if let Some(suppressed) = FAILED.admit() {
-            tracing::warn!(user = %name, address = %ctx.address, suppressed, "web app: sign-in failed");
+            tracing::warn!(user = ?name, address = %ctx.address, suppressed, "web app: sign-in failed");
         }
         return again(
             StatusCode::UNAUTHORIZED,
@@ -505,6 +520,16 @@ async fn start_session(app: &WebApp, ctx: &Ctx, user_id: i64) -> Option<HeaderVa
             csrf,
             address: ctx.address.to_string(),
             at: users::now(),
+        })
+        .await;
+    // Sessions that ended by themselves are deleted now and then: when
+    // another one starts.
+    let _ = app
+        .inner
+        .writer
+        .users(users::Change::Prune {
+            at: users::now(),
+            rules: app.rules(),
         })
         .await;
     match started {
@@ -574,10 +599,13 @@ async fn setup_account(app: &WebApp, token: &str) -> Option<users::Account> {
     .ok()?
 }
 
+/// Pages of a set-up link send no referrer to other sites (the link is a
+/// secret). `same-origin`, not `no-referrer`: under `no-referrer`, browsers
+/// send the form's POST with `Origin: null`, which the CSRF check refuses.
 fn no_referrer(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     response
 }
@@ -1519,6 +1547,13 @@ async fn new_form(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<NewQuery>
     .await
 }
 
+/// A form's values read into a record's fields, off the async threads.
+async fn read_form(fields: Vec<Field>, values: forms::Values) -> serde_json::Map<String, Value> {
+    tokio::task::spawn_blocking(move || forms::read(&fields, &values))
+        .await
+        .unwrap_or_default()
+}
+
 /// What a write's refusal says on its form: the field errors, or one
 /// message.
 fn refusal(
@@ -1546,16 +1581,19 @@ async fn create(State(app): State<WebApp>, ctx: Ctx, body: axum::body::Bytes) ->
         return not_found(State(app), ctx).await;
     };
     let visibility = values.one("visibility").unwrap_or("network").to_owned();
-    let fields = forms::read(&fields_of(kind), &values);
+    let Some(audience) = crate::records::Visibility::parse(&visibility) else {
+        let text = msg(&app, ctx.lang, "bad-request-text");
+        return message(&app, &ctx, StatusCode::BAD_REQUEST, "bad-request", text);
+    };
     let request_id = values.one("request_id").map(str::to_owned);
+    let fields = read_form(fields_of(kind), values).await;
     let written = app
         .inner
         .writer
         .write(crate::engine::writer::WriteRequest::Create {
             kind,
             fields: fields.clone(),
-            visibility: crate::records::Visibility::parse(&visibility)
-                .unwrap_or(crate::records::Visibility::Network),
+            visibility: audience,
             language: ctx.lang.code().to_owned(),
             request_id: request_id.clone(),
         })
@@ -1648,7 +1686,7 @@ async fn edit(
         Err(answer) => return answer,
     };
     let fields = fields_of(row.kind);
-    let new = forms::read(&fields, &values);
+    let new = read_form(fields.clone(), values).await;
     let old = own_fields(&row);
     let patch = crate::json::merge_diff(&old, &new, fields.iter().map(|f| f.name));
     if patch.is_empty() {
@@ -2117,6 +2155,8 @@ async fn events(State(app): State<WebApp>, ctx: Ctx) -> Response {
         loop {
             let event = tokio::select! {
                 () = crate::base::shutdown::stopped(&mut stop) => return,
+                // The page went away: nothing more to send.
+                () = tx.closed() => return,
                 event = changes.recv() => event,
             };
             let data = match event {

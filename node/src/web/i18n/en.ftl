@@ -48,6 +48,7 @@ csrf-text = The form was not sent from this page, or it is too old. Go back, rel
 read-failed = The node could not read its data
 read-failed-text = The node's database did not answer. Try again in a moment; if it keeps happening, tell the node's operator.
 bad-request = Cannot show this
+bad-request-text = The request is not valid.
 bad-cursor-text = The page link is not valid any more. Start again from the first page.
 
 ## Home

@@ -59,6 +59,7 @@ csrf-text = El formulario no se envió desde esta página o es demasiado antiguo
 read-failed = El nodo no pudo leer sus datos
 read-failed-text = La base de datos del nodo no respondió. Vuelva a intentarlo en unos instantes; si el problema persiste, informe al operador del nodo.
 bad-request = No se puede mostrar
+bad-request-text = La solicitud no es válida.
 bad-cursor-text = El enlace de la página ya no es válido. Vuelva a empezar desde la primera página.
 
 ## Home

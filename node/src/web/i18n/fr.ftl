@@ -59,6 +59,7 @@ csrf-text = Le formulaire n'a pas été envoyé depuis cette page, ou il est tro
 read-failed = Le nœud n'a pas pu lire ses données
 read-failed-text = La base de données du nœud n'a pas répondu. Réessayez dans un instant ; si le problème persiste, signalez-le à l'opérateur du nœud.
 bad-request = Affichage impossible
+bad-request-text = La demande n’est pas valide.
 bad-cursor-text = Le lien de cette page n'est plus valide. Recommencez à partir de la première page.
 
 ## Home

@@ -49,6 +49,7 @@ csrf-text = 该表单不是从此页面提交的，或已过期。请返回并�
 read-failed = 节点无法读取其数据
 read-failed-text = 节点的数据库未响应。请稍后重试；如果问题持续出现，请告知节点运营方。
 bad-request = 无法显示
+bad-request-text = 请求无效。
 bad-cursor-text = 该页面链接已失效。请从第一页重新开始。
 
 ## Home

@@ -138,6 +138,18 @@ fn a_session_is_strict_and_csrf_protected_and_a_reader_writes_nothing() {
         listed.body
     );
     assert!(listed.body.contains("<option value=\"in-force\" selected>"));
+    // The views' downloads read every page (here: the tracker's one row).
+    let csv = editor.get("/views/naps?format=csv");
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(csv.body.starts_with("Member,Region,Plan,"), "{}", csv.body);
+    assert!(csv.body.contains("Plan of the web test"), "{}", csv.body);
+    assert!(
+        editor
+            .get("/views/directory?format=csv")
+            .body
+            .starts_with("Member,Name,")
+    );
     let other = editor.get("/records?type=nap&status=draft");
     assert!(!other.body.contains("Plan of the web test"));
     assert!(shown.body.contains("id=\"edit-link\""));

@@ -147,15 +147,7 @@ impl AdminService for RecordApi {
             .map(|r| r.clone())
             .map_err(|_| Status::internal("the roster lock is poisoned"))?;
         let reader = self.reader.clone();
-        let hash_at = move |origin: crate::identity::NodeId,
-                            audience: crate::log::Audience,
-                            seq: u64|
-              -> Option<crate::log::EntryHash> {
-            reader
-                .entry_hashes(&[(origin, audience, seq)])
-                .ok()
-                .and_then(|hashes| hashes.into_iter().next().flatten())
-        };
+        let hash_at = move |origin, audience, seq| reader.entry_hash_at(origin, audience, seq);
         let planned = crate::engine::membership::plan(
             change,
             &roster,

@@ -568,6 +568,19 @@ enum Match {
 }
 
 impl Reader {
+    /// The hash of one entry this node holds (`entry_hashes` of one
+    /// position); `None` if it is not held or cannot be read.
+    pub fn entry_hash_at(
+        &self,
+        origin: crate::identity::NodeId,
+        audience: crate::log::Audience,
+        seq: u64,
+    ) -> Option<crate::log::EntryHash> {
+        self.entry_hashes(&[(origin, audience, seq)])
+            .ok()
+            .and_then(|hashes| hashes.into_iter().next().flatten())
+    }
+
     /// The hash of the entry at each position, where this node holds one
     /// (in its log).
     pub fn entry_hashes(

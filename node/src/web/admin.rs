@@ -218,15 +218,7 @@ async fn plan(app: &WebApp, form: &ChangeForm) -> Result<Ready, String> {
     let reader = app.inner.reader.clone();
     let vv = app.inner.writer.version_vector();
     tokio::task::spawn_blocking(move || {
-        let hash_at = move |origin: crate::identity::NodeId,
-                            audience: crate::log::Audience,
-                            seq: u64|
-              -> Option<crate::log::EntryHash> {
-            reader
-                .entry_hashes(&[(origin, audience, seq)])
-                .ok()
-                .and_then(|hashes| hashes.into_iter().next().flatten())
-        };
+        let hash_at = move |origin, audience, seq| reader.entry_hash_at(origin, audience, seq);
         crate::engine::membership::plan(change, &roster, &vv, &hash_at, &network_id)
     })
     .await

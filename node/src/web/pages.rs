@@ -196,6 +196,19 @@ pub(crate) fn msg(app: &WebApp, lang: Lang, id: &str) -> String {
     app.inner.i18n.text(lang, id, &[])
 }
 
+/// Runs a view on the blocking pool; a failure is the page that says so.
+pub(crate) async fn read_view<T: Send + 'static>(
+    app: &WebApp,
+    ctx: &Ctx,
+    f: impl FnOnce() -> Result<T, crate::views::ViewError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(err)) => Err(view_error(app, ctx, err)),
+        Err(_) => Err(read_failed(app, ctx)),
+    }
+}
+
 /// A page rendered, or a plain error if the template failed.
 pub(crate) fn html(template: &impl Template) -> Response {
     match template.render() {
@@ -1971,12 +1984,32 @@ async fn directory(
     }
     let views = app.inner.views.clone();
     let input = query.input();
-    let answer = tokio::task::spawn_blocking(move || views.directory(&input)).await;
-    let view = match answer {
-        Ok(Ok(view)) => view,
-        Ok(Err(err)) => return view_error(&app, &ctx, err),
-        Err(_) => return read_failed(&app, &ctx),
+    let view = match read_view(&app, &ctx, move || views.directory(&input)).await {
+        Ok(view) => view,
+        Err(refused) => return refused,
     };
+    // A download has every row, page after page, not the first page's.
+    let every = if query.csv() {
+        let views = app.inner.views.clone();
+        let input = query.input();
+        let all = read_view(&app, &ctx, move || {
+            crate::web::views::all_rows(
+                input,
+                |i| views.directory(i),
+                |v| {
+                    let next = v.pager.next(&v.entries);
+                    (v.entries.into_rows(), next)
+                },
+            )
+        });
+        match all.await {
+            Ok(rows) => Some(rows),
+            Err(refused) => return refused,
+        }
+    } else {
+        None
+    };
+    let shown = every.as_deref().unwrap_or(&view.entries);
     let c = Chrome::new(&app, &ctx, msg(&app, ctx.lang, "view-directory"));
     let table = Table {
         head: [
@@ -1993,8 +2026,7 @@ async fn directory(
         .iter()
         .map(|id| c.t(id))
         .collect(),
-        rows: view
-            .entries
+        rows: shown
             .iter()
             .map(|e| {
                 let withheld = || {
@@ -2052,12 +2084,32 @@ async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery
     }
     let views = app.inner.views.clone();
     let input = query.input();
-    let answer = tokio::task::spawn_blocking(move || views.nap_tracker(&input)).await;
-    let view = match answer {
-        Ok(Ok(view)) => view,
-        Ok(Err(err)) => return view_error(&app, &ctx, err),
-        Err(_) => return read_failed(&app, &ctx),
+    let view = match read_view(&app, &ctx, move || views.nap_tracker(&input)).await {
+        Ok(view) => view,
+        Err(refused) => return refused,
     };
+    // A download has every row, page after page, not the first page's.
+    let every = if query.csv() {
+        let views = app.inner.views.clone();
+        let input = query.input();
+        let all = read_view(&app, &ctx, move || {
+            crate::web::views::all_rows(
+                input,
+                |i| views.nap_tracker(i),
+                |v| {
+                    let next = v.pager.next(&v.members);
+                    (v.members.into_rows(), next)
+                },
+            )
+        });
+        match all.await {
+            Ok(rows) => Some(rows),
+            Err(refused) => return refused,
+        }
+    } else {
+        None
+    };
+    let shown = every.as_deref().unwrap_or(&view.members);
     let c = Chrome::new(&app, &ctx, msg(&app, ctx.lang, "view-naps"));
     let table = Table {
         head: [
@@ -2073,8 +2125,7 @@ async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery
         .iter()
         .map(|id| c.t(id))
         .collect(),
-        rows: view
-            .members
+        rows: shown
             .iter()
             .map(|r| {
                 let plan = r.plan.as_ref();

@@ -40,7 +40,7 @@ use crate::{
         auth::Ctx,
         pages::{
             self, Chrome, csv_response, freshness_text, html, msg, not_found, read_failed,
-            require_role, url_encode, view_error,
+            read_view, require_role, url_encode, view_error,
         },
     },
 };
@@ -570,23 +570,10 @@ impl Csv {
 
 // ---- reading ----
 
-/// Runs a view on a blocking thread; a failure is the page that says so.
-async fn read<T: Send + 'static>(
-    app: &WebApp,
-    ctx: &Ctx,
-    f: impl FnOnce() -> Result<T, ViewError> + Send + 'static,
-) -> Result<T, Response> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(answer)) => Ok(answer),
-        Ok(Err(err)) => Err(view_error(app, ctx, err)),
-        Err(_) => Err(read_failed(app, ctx)),
-    }
-}
-
 /// Every row of a view, page after page from the first (at most
 /// [`CSV_MAX_ROWS`]): `split` gives a page's rows and the cursor of the
 /// next.
-fn all_rows<V, R>(
+pub(crate) fn all_rows<V, R>(
     mut input: ViewInput,
     fetch: impl Fn(&ViewInput) -> Result<V, ViewError>,
     split: impl Fn(V) -> (Vec<R>, Option<String>),
@@ -642,7 +629,7 @@ async fn practices(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>
     let f = |id: &str| c.t(id);
     let tr = Tr(&f);
     if q.csv().is_some() {
-        let rows = read(&app, &ctx, move || {
+        let rows = read_view(&app, &ctx, move || {
             all_rows(
                 input,
                 |i| views.practices(i),
@@ -658,7 +645,7 @@ async fn practices(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>
             Err(refused) => refused,
         };
     }
-    let view = match read(&app, &ctx, move || views.practices(&input)).await {
+    let view = match read_view(&app, &ctx, move || views.practices(&input)).await {
         Ok(view) => view,
         Err(refused) => return refused,
     };
@@ -789,7 +776,7 @@ async fn funding(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>) 
         Some("csv-totals") => {
             // The totals come with the first page; one row of it is enough.
             input.limit = 1;
-            return match read(&app, &ctx, move || views.funding(&input)).await {
+            return match read_view(&app, &ctx, move || views.funding(&input)).await {
                 Ok(v) => totals_csv(
                     &tr,
                     v.total,
@@ -803,7 +790,7 @@ async fn funding(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>) 
             };
         }
         Some(_) => {
-            let rows = read(&app, &ctx, move || {
+            let rows = read_view(&app, &ctx, move || {
                 all_rows(
                     input,
                     |i| views.funding(i),
@@ -821,7 +808,7 @@ async fn funding(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>) 
         }
         None => {}
     }
-    let view = match read(&app, &ctx, move || views.funding(&input)).await {
+    let view = match read_view(&app, &ctx, move || views.funding(&input)).await {
         Ok(view) => view,
         Err(refused) => return refused,
     };
@@ -1125,7 +1112,7 @@ async fn follow_up(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>
     let f = |id: &str| c.t(id);
     let tr = Tr(&f);
     if q.csv().is_some() {
-        let rows = read(&app, &ctx, move || {
+        let rows = read_view(&app, &ctx, move || {
             all_rows(
                 input,
                 |i| views.follow_up(i),
@@ -1141,7 +1128,7 @@ async fn follow_up(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>
             Err(refused) => refused,
         };
     }
-    let view = match read(&app, &ctx, move || views.follow_up(&input)).await {
+    let view = match read_view(&app, &ctx, move || views.follow_up(&input)).await {
         Ok(view) => view,
         Err(refused) => return refused,
     };

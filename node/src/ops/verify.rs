@@ -9,8 +9,11 @@
 //!    stored document (snapshot plus pending changes): same heads, same
 //!    content;
 //! 3. every projection row equals the projection of the rebuilt document;
-//! 4. the views' summaries (`practice_tally`, `funding_tally`) equal the
-//!    sums of what each record contributes, summed again from the records.
+//! 4. the views' summaries (`practice_tally`, `funding_tally`) and the
+//!    record list's counts (`record_counts`) equal the sums of what each
+//!    record contributes, summed again from the records; the fact tables
+//!    (`follow_up_facts`, `practice_themes`, `record_theme_rows`) hold
+//!    what the records hold; the search index has a text per record.
 //!
 //! Changes listed in `dropped_changes` (taken out by a key's cut-off, see
 //! `revocation`) are left out of the replay, as they are out of the document.
@@ -184,9 +187,10 @@ pub fn verify(
 
 /// The tables of migration 10 that copy facts out of records: each, the
 /// view that reads them again from the records, and its id column.
-const FACTS: [(&str, &str, &str); 2] = [
+const FACTS: [(&str, &str, &str); 3] = [
     ("follow_up_facts", "follow_up_source", "id"),
     ("practice_themes", "practice_theme_source", "record_id"),
+    ("record_theme_rows", "record_theme_row_source", "id"),
 ];
 
 /// Compares the fact tables with the facts read again from the records.
@@ -214,6 +218,46 @@ fn verify_facts(conn: &Connection) -> Result<(), VerifyError> {
             }
         }
     }
+    // The text index: one key per record, and one indexed text per key
+    // (the index's contents cannot be read back; `record_text_docsize`
+    // holds a row per indexed text).
+    for (query, says) in [
+        (
+            "SELECT id FROM records EXCEPT SELECT id FROM record_keys",
+            "has no key in record_keys",
+        ),
+        (
+            "SELECT id FROM record_keys EXCEPT SELECT id FROM records",
+            "has a key in record_keys but is not a record",
+        ),
+        (
+            "SELECT k.id FROM record_keys AS k
+              WHERE NOT EXISTS (SELECT 1 FROM record_text_docsize AS d WHERE d.id = k.n)",
+            "is missing from the text index record_text",
+        ),
+    ] {
+        let first: Option<String> = conn
+            .query_row(&format!("{query} LIMIT 1"), [], |r| r.get(0))
+            .optional()
+            .map_err(sql)?;
+        if let Some(record) = first {
+            return fail(format!(
+                "record {record} {says}: the search index does not match the records"
+            ));
+        }
+    }
+    let texts: i64 = conn
+        .query_row("SELECT count(*) FROM record_text_docsize", [], |r| r.get(0))
+        .map_err(sql)?;
+    let keys: i64 = conn
+        .query_row("SELECT count(*) FROM record_keys", [], |r| r.get(0))
+        .map_err(sql)?;
+    if texts != keys {
+        return fail(format!(
+            "the text index record_text holds {texts} texts for {keys} records: the search \
+             index does not match the records"
+        ));
+    }
     Ok(())
 }
 
@@ -227,7 +271,7 @@ struct Summary {
     sums: &'static [(&'static str, &'static str)],
 }
 
-const SUMMARIES: [Summary; 2] = [
+const SUMMARIES: [Summary; 3] = [
     Summary {
         table: "practice_tally",
         contributions: "practice_contributions",
@@ -239,6 +283,12 @@ const SUMMARIES: [Summary; 2] = [
         contributions: "funding_contributions",
         key: &["among", "dim", "value", "currency", "visibility", "owner"],
         sums: &[("n", "count(*)"), ("milli", "sum(milli)")],
+    },
+    Summary {
+        table: "record_counts",
+        contributions: "record_count_contributions",
+        key: &["type", "owner"],
+        sums: &[("n", "count(*)")],
     },
 ];
 
@@ -634,6 +684,41 @@ mod tests {
         )
         .unwrap();
         verify_facts(conn).unwrap();
+        // A record missing from the search index, and a count off by one.
+        conn.execute(
+            "DELETE FROM record_text WHERE rowid = (SELECT max(n) FROM record_keys)",
+            [],
+        )
+        .unwrap();
+        let error = verify_facts(conn).unwrap_err().to_string();
+        assert!(error.contains("is missing from the text index"), "{error}");
+        conn.execute(
+            "INSERT INTO record_text (rowid, title, search)
+             SELECT k.n, r.title, r.search FROM records AS r JOIN record_keys AS k ON k.id = r.id
+              WHERE k.n = (SELECT max(n) FROM record_keys)",
+            [],
+        )
+        .unwrap();
+        verify_facts(conn).unwrap();
+        conn.execute(
+            "UPDATE record_counts SET n = n + 1
+             WHERE (type, owner) = (SELECT type, owner FROM record_counts LIMIT 1)",
+            [],
+        )
+        .unwrap();
+        let error = verify_summary(conn, &SUMMARIES[2]).unwrap_err().to_string();
+        assert!(
+            error.contains("the view summary record_counts at (type = "),
+            "{error}"
+        );
+        conn.execute("DELETE FROM record_counts", []).unwrap();
+        conn.execute(
+            "INSERT INTO record_counts SELECT type, owner, count(*)
+               FROM record_count_contributions GROUP BY type, owner",
+            [],
+        )
+        .unwrap();
+        verify_summary(conn, &SUMMARIES[2]).unwrap();
         let practices: i64 = conn
             .query_row("SELECT count(*) FROM practice_tally", [], |r| r.get(0))
             .unwrap();

@@ -611,6 +611,102 @@ const MIGRATIONS: &[&str] = &[
          address    TEXT NOT NULL
      ) STRICT, WITHOUT ROWID;
      CREATE INDEX web_sessions_user ON web_sessions (user_id);",
+    // 12: the record list's filters without reading every record
+    // (`Reader::list`), kept by triggers on `records` like migration 10's
+    // summaries (`ops::verify` checks them against the records):
+    // - `record_counts`: the live records per type and member, for the
+    //   total of a listing without a theme, status or search filter;
+    // - `record_theme_rows`: each live record's distinct themes (as
+    //   `record_themes` reads them, for every type), in the listing's order,
+    //   for the theme filter;
+    // - `record_text`: an FTS5 trigram index of each record's title and
+    //   search text, for the search filter (a case-insensitive substring of
+    //   three characters or more). Its rowids are `record_keys.n`, an
+    //   INTEGER PRIMARY KEY that `VACUUM INTO` (backups) keeps, unlike the
+    //   rowids of `records`.
+    "CREATE TABLE record_counts (
+         type  TEXT NOT NULL,
+         owner TEXT NOT NULL,
+         n     INTEGER NOT NULL,
+         PRIMARY KEY (type, owner)
+     ) STRICT, WITHOUT ROWID;
+     CREATE VIEW record_count_contributions (id, type, owner) AS
+         SELECT id, type, owner FROM records WHERE deleted = 0;
+     CREATE TRIGGER record_counts_insert AFTER INSERT ON records WHEN NEW.deleted = 0 BEGIN
+         INSERT INTO record_counts (type, owner, n) VALUES (NEW.type, NEW.owner, 1)
+             ON CONFLICT (type, owner) DO UPDATE SET n = n + 1;
+     END;
+     CREATE TRIGGER record_counts_update AFTER UPDATE ON records
+     WHEN OLD.type IS NOT NEW.type OR OLD.owner IS NOT NEW.owner
+       OR OLD.deleted IS NOT NEW.deleted BEGIN
+         UPDATE record_counts SET n = n - 1
+          WHERE OLD.deleted = 0 AND type = OLD.type AND owner = OLD.owner;
+         DELETE FROM record_counts WHERE type = OLD.type AND owner = OLD.owner AND n = 0;
+         INSERT INTO record_counts (type, owner, n)
+             SELECT NEW.type, NEW.owner, 1 WHERE NEW.deleted = 0
+             ON CONFLICT (type, owner) DO UPDATE SET n = n + 1;
+     END;
+     CREATE TRIGGER record_counts_delete AFTER DELETE ON records WHEN OLD.deleted = 0 BEGIN
+         UPDATE record_counts SET n = n - 1 WHERE type = OLD.type AND owner = OLD.owner;
+         DELETE FROM record_counts WHERE type = OLD.type AND owner = OLD.owner AND n = 0;
+     END;
+     INSERT INTO record_counts (type, owner, n)
+         SELECT type, owner, count(*) FROM record_count_contributions GROUP BY type, owner;
+
+     CREATE TABLE record_theme_rows (
+         theme   TEXT NOT NULL,
+         type    TEXT NOT NULL,
+         updated TEXT NOT NULL,
+         id      TEXT NOT NULL,
+         owner   TEXT NOT NULL,
+         PRIMARY KEY (theme, type, updated, id)
+     ) STRICT, WITHOUT ROWID;
+     CREATE INDEX record_theme_rows_any ON record_theme_rows (theme, updated, id);
+     CREATE INDEX record_theme_rows_record ON record_theme_rows (id);
+     CREATE VIEW record_theme_row_source (theme, type, updated, id, owner) AS
+         SELECT t.theme, r.type, r.updated, r.id, r.owner
+           FROM records AS r JOIN record_themes AS t ON t.id = r.id;
+     CREATE TRIGGER record_theme_rows_insert AFTER INSERT ON records
+     WHEN json_type(NEW.json, '$.themes') = 'array' BEGIN
+         INSERT INTO record_theme_rows SELECT * FROM record_theme_row_source WHERE id = NEW.id;
+     END;
+     CREATE TRIGGER record_theme_rows_update AFTER UPDATE ON records
+     WHEN NOT (OLD.type IS NEW.type AND OLD.owner IS NEW.owner AND OLD.updated IS NEW.updated
+               AND OLD.deleted IS NEW.deleted
+               AND json_extract(OLD.json, '$.themes') IS json_extract(NEW.json, '$.themes'))
+     BEGIN
+         DELETE FROM record_theme_rows WHERE id = OLD.id;
+         INSERT INTO record_theme_rows SELECT * FROM record_theme_row_source WHERE id = NEW.id;
+     END;
+     CREATE TRIGGER record_theme_rows_delete AFTER DELETE ON records BEGIN
+         DELETE FROM record_theme_rows WHERE id = OLD.id;
+     END;
+     INSERT INTO record_theme_rows SELECT * FROM record_theme_row_source;
+
+     CREATE TABLE record_keys (
+         n  INTEGER PRIMARY KEY,
+         id TEXT NOT NULL UNIQUE
+     ) STRICT;
+     CREATE VIRTUAL TABLE record_text USING fts5 (
+         title, search, content = '', contentless_delete = 1, tokenize = 'trigram');
+     CREATE TRIGGER record_text_insert AFTER INSERT ON records BEGIN
+         INSERT OR IGNORE INTO record_keys (id) VALUES (NEW.id);
+         INSERT INTO record_text (rowid, title, search)
+             VALUES ((SELECT n FROM record_keys WHERE id = NEW.id), NEW.title, NEW.search);
+     END;
+     CREATE TRIGGER record_text_update AFTER UPDATE ON records
+     WHEN OLD.title IS NOT NEW.title OR OLD.search IS NOT NEW.search BEGIN
+         DELETE FROM record_text WHERE rowid = (SELECT n FROM record_keys WHERE id = OLD.id);
+         INSERT INTO record_text (rowid, title, search)
+             VALUES ((SELECT n FROM record_keys WHERE id = NEW.id), NEW.title, NEW.search);
+     END;
+     CREATE TRIGGER record_text_delete AFTER DELETE ON records BEGIN
+         DELETE FROM record_text WHERE rowid = (SELECT n FROM record_keys WHERE id = OLD.id);
+         DELETE FROM record_keys WHERE id = OLD.id;
+     END;
+     INSERT INTO record_keys (id) SELECT id FROM records ORDER BY rowid;
+     INSERT INTO record_text (rowid, title, search)
+         SELECT k.n, r.title, r.search FROM records AS r JOIN record_keys AS k ON k.id = r.id;",
 ];
 
 /// The schema version this binary writes.

@@ -278,86 +278,35 @@ impl Reader {
                 "give either `after` (a cursor) or `offset` (deprecated), not both".into(),
             ));
         }
-        // Contact details are listed with their focal points.
-        let mut clauses = vec![format!(
-            "type <> '{}'",
-            RecordType::FocalPointContact.as_str()
-        )];
-        let mut args: Vec<SqlValue> = Vec::new();
-        if let Some(kind) = filter.kind {
-            args.push(SqlValue::Text(kind.as_str().to_owned()));
-            clauses.push(format!("type = ?{}", args.len()));
-        }
-        if let Some(owner) = &filter.owner {
-            args.push(SqlValue::Text(owner.clone()));
-            clauses.push(format!("owner = ?{}", args.len()));
-        }
-        if let Some(status) = &filter.status {
-            args.push(SqlValue::Text(status.clone()));
-            clauses.push(format!("json_extract(json, '$.status') = ?{}", args.len()));
-        }
-        if let Some(theme) = &filter.theme {
-            args.push(SqlValue::Text(theme.clone()));
-            clauses.push(format!(
-                "EXISTS (SELECT 1 FROM json_each(records.json, '$.themes') WHERE value = ?{})",
-                args.len()
-            ));
-        }
-        if let Some(search) = &filter.search {
-            let escaped = search
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            args.push(SqlValue::Text(format!("%{escaped}%")));
-            clauses.push(format!(
-                "(lower(search) LIKE ?{n} ESCAPE '\\' OR lower(title) LIKE ?{n} ESCAPE '\\')",
-                n = args.len()
-            ));
-        }
-        if !filter.include_deleted {
-            clauses.push("deleted = 0".to_owned());
-        }
-        let count_sql = format!(
-            "SELECT count(*) FROM records WHERE {}",
-            clauses.join(" AND ")
-        );
-        let count_args = args.clone();
-        if let Some(after) = &after {
-            args.extend(after.key.iter().map(KeyPart::sql));
-            clauses.push(format!(
-                "(updated, id) < (?{}, ?{})",
-                args.len() - 1,
-                args.len()
-            ));
-        }
         let limit = match page.limit {
             0 => DEFAULT_LIST_LIMIT,
             n => (n as usize).min(MAX_LIST_LIMIT),
         };
-        // One more than the page holds: whether more follow.
-        let sql = format!(
-            "SELECT {ROW_COLUMNS} FROM records WHERE {}
-             ORDER BY updated DESC, id DESC LIMIT {} OFFSET {}",
-            clauses.join(" AND "),
-            limit + 1,
-            page.offset
+        let query = ListQuery::new(
+            filter,
+            after.as_ref().map(|a| &a.key[..]),
+            limit,
+            page.offset,
         );
         let first = after.is_none() && page.offset == 0;
         self.with(|conn| {
             let total = if first {
                 let n: i64 = conn
-                    .query_row(&count_sql, params_from_iter(count_args.iter()), |r| {
-                        r.get(0)
-                    })
+                    .query_row(
+                        &query.count_sql,
+                        params_from_iter(query.count_args.iter()),
+                        |r| r.get(0),
+                    )
                     .map_err(storage)?;
                 Some(n as u64)
             } else {
                 None
             };
             let mut records = Paged::new(after.map(|a| a.key), limit, page.bytes());
-            let mut stmt = conn.prepare(&sql).map_err(storage)?;
-            let mut rows = stmt.query(params_from_iter(args.iter())).map_err(storage)?;
+            let mut stmt = conn.prepare(&query.sql).map_err(storage)?;
+            let mut rows = stmt
+                .query(params_from_iter(query.args.iter()))
+                .map_err(storage)?;
             while let Some(r) = rows.next().map_err(storage)? {
                 let mut row = read_row(r).map_err(storage)?;
                 let key = vec![
@@ -896,6 +845,156 @@ impl Reader {
 const ROW_COLUMNS: &str =
     "id, type, owner, visibility, created, updated, deleted, title, json, heads";
 
+/// The least characters of a search that the trigram index answers
+/// (`record_text`); a shorter one is looked for in every record.
+const INDEXED_SEARCH_CHARS: usize = 3;
+
+/// The statements of one page of the record list: the rows (one more than
+/// the page holds) and, for the first page, the count of every match.
+///
+/// Each filter is read from what migration 12 keeps where it can: the total
+/// of a listing by type and member from `record_counts`; the theme filter
+/// from `record_theme_rows`, which also gives the page in its order; a
+/// search from the trigram index `record_text`. Tombstones (`include_deleted`)
+/// and the status filter read the records themselves.
+struct ListQuery {
+    sql: String,
+    args: Vec<SqlValue>,
+    count_sql: String,
+    count_args: Vec<SqlValue>,
+}
+
+impl ListQuery {
+    fn new(filter: &ListFilter, after: Option<&[KeyPart]>, limit: usize, offset: u32) -> Self {
+        fn bind(args: &mut Vec<SqlValue>, value: &str) -> String {
+            args.push(SqlValue::Text(value.to_owned()));
+            format!("?{}", args.len())
+        }
+        let mut args = Vec::new();
+        // Live records with a theme are listed from their theme rows, in
+        // the listing's order; `t` is the table giving the order.
+        let by_theme = match (&filter.theme, filter.include_deleted) {
+            (Some(theme), false) => Some(theme),
+            _ => None,
+        };
+        let (from, order) = match by_theme {
+            Some(_) => (
+                "record_theme_rows AS t CROSS JOIN records AS r ON r.id = t.id",
+                "t",
+            ),
+            None => ("records AS r", "r"),
+        };
+        // Clauses on the ordering table only (they count without the
+        // records when nothing else filters), then on the records.
+        let mut own = Vec::new();
+        let mut more = Vec::new();
+        if let Some(theme) = by_theme {
+            own.push(format!("t.theme = {}", bind(&mut args, theme)));
+        }
+        // Contact details are listed with their focal points.
+        own.push(format!(
+            "{order}.type <> '{}'",
+            RecordType::FocalPointContact.as_str()
+        ));
+        if let Some(kind) = filter.kind {
+            own.push(format!("{order}.type = {}", bind(&mut args, kind.as_str())));
+        }
+        if let Some(owner) = &filter.owner {
+            own.push(format!("{order}.owner = {}", bind(&mut args, owner)));
+        }
+        if let (Some(theme), None) = (&filter.theme, by_theme) {
+            more.push(format!(
+                "EXISTS (SELECT 1 FROM json_each(r.json, '$.themes') WHERE value = {})",
+                bind(&mut args, theme)
+            ));
+        }
+        if let Some(status) = &filter.status {
+            more.push(format!(
+                "json_extract(r.json, '$.status') = {}",
+                bind(&mut args, status)
+            ));
+        }
+        if let Some(search) = &filter.search {
+            if search.chars().count() >= INDEXED_SEARCH_CHARS {
+                // A phrase of the whole text: its trigrams in a row, that
+                // is the substring, in any case.
+                let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+                more.push(format!(
+                    "r.id IN (SELECT k.id FROM record_text
+                               JOIN record_keys AS k ON k.n = record_text.rowid
+                              WHERE record_text MATCH {})",
+                    bind(&mut args, &phrase)
+                ));
+            } else {
+                let escaped = search
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                let n = bind(&mut args, &format!("%{escaped}%"));
+                more.push(format!(
+                    "(lower(r.search) LIKE {n} ESCAPE '\\' OR lower(r.title) LIKE {n} ESCAPE '\\')"
+                ));
+            }
+        }
+        if !filter.include_deleted && by_theme.is_none() {
+            more.push("r.deleted = 0".to_owned());
+        }
+        let plain = filter.theme.is_none()
+            && filter.status.is_none()
+            && filter.search.is_none()
+            && !filter.include_deleted;
+        let count_sql = if plain {
+            // `own` holds only the type and owner clauses on `r`.
+            format!(
+                "SELECT coalesce(sum(n), 0) FROM record_counts AS r WHERE {}",
+                own.join(" AND ")
+            )
+        } else if by_theme.is_some() && more.is_empty() {
+            format!(
+                "SELECT count(*) FROM record_theme_rows AS t WHERE {}",
+                own.join(" AND ")
+            )
+        } else {
+            format!(
+                "SELECT count(*) FROM {from} WHERE {}",
+                own.iter()
+                    .chain(&more)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            )
+        };
+        let count_args = args.clone();
+        let mut clauses: Vec<String> = own.into_iter().chain(more).collect();
+        if let Some(key) = after {
+            args.extend(key.iter().map(KeyPart::sql));
+            clauses.push(format!(
+                "({order}.updated, {order}.id) < (?{}, ?{})",
+                args.len() - 1,
+                args.len()
+            ));
+        }
+        let columns = ROW_COLUMNS
+            .split(", ")
+            .map(|c| format!("r.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM {from} WHERE {}
+             ORDER BY {order}.updated DESC, {order}.id DESC LIMIT {} OFFSET {offset}",
+            clauses.join(" AND "),
+            limit + 1,
+        );
+        ListQuery {
+            sql,
+            args,
+            count_sql,
+            count_args,
+        }
+    }
+}
+
 /// The projection row of record `id` (on any connection, the writer's
 /// included).
 pub(crate) fn row_by_id(conn: &Connection, id: &str) -> rusqlite::Result<Option<RecordRow>> {
@@ -1133,5 +1232,164 @@ mod tests {
         }
         let expected: Vec<String> = (0..7).map(|i| format!("ESP:practice:{i:04}")).collect();
         assert_eq!(ids, expected);
+    }
+
+    /// Every filter of the record list, on records written, changed,
+    /// tombstoned and removed at random: each listing, paged, holds
+    /// exactly the records that reading every record finds, in order, and
+    /// its total counts them (migration 12's counts, theme rows and text
+    /// index follow every write).
+    #[test]
+    fn every_filter_lists_and_counts_as_reading_every_record_does() {
+        let (_dir, path, store) = crate::store::temp_store();
+        let reader = Reader::new(path, 1000);
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut roll = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let themes = ["climate-change", "justice", "participation", ""];
+        let words = [
+            "Plan Égalité",
+            "plan égalité",
+            "Paix",
+            "dialogue \"quoted\"",
+            "50% _x_",
+        ];
+        for step in 0..400 {
+            let owner = ["ESP", "NAM", "FRA"][roll(3) as usize];
+            let kind = ["practice", "nap", "funding", "focal-point-contact"][roll(4) as usize];
+            let id = format!("{owner}:{kind}:{:04}", roll(60));
+            if roll(20) == 0 {
+                store
+                    .conn()
+                    .execute("DELETE FROM records WHERE id = ?1", [&id])
+                    .unwrap();
+                continue;
+            }
+            let picked: Vec<&str> = (0..roll(4)).map(|_| themes[roll(4) as usize]).collect();
+            let title = format!("{} {step}", words[roll(5) as usize]);
+            let status = ["draft", "in-force"][roll(2) as usize];
+            let fields = json!({"id": id, "type": kind, "owner": owner, "visibility": "network",
+                "created": "2026-01-01T00:00:00Z",
+                "updated": format!("2026-01-01T00:{:02}:{:02}Z", roll(3), roll(60)),
+                "deleted": roll(6) == 0, "title": {"en": {"text": title, "original": true}},
+                "status": status,
+                "themes": picked});
+            crate::engine::writer::project(store.conn(), &id, fields.as_object().unwrap(), &[])
+                .unwrap();
+        }
+        struct Row {
+            id: String,
+            kind: String,
+            owner: String,
+            deleted: bool,
+            updated: String,
+            text: String,
+            json: serde_json::Value,
+        }
+        let mut rows: Vec<Row> = {
+            let conn = store.conn();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT id, type, owner, deleted, updated, title, search, json FROM records",
+                )
+                .unwrap();
+            stmt.query_map([], |r| {
+                Ok(Row {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    owner: r.get(2)?,
+                    deleted: r.get(3)?,
+                    updated: r.get(4)?,
+                    text: format!("{}\u{0}{}", r.get::<_, String>(5)?, r.get::<_, String>(6)?),
+                    json: serde_json::from_str(&r.get::<_, String>(7)?).unwrap(),
+                })
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+        };
+        rows.sort_by(|a, b| (&b.updated, &b.id).cmp(&(&a.updated, &a.id)));
+        let mut checked = 0;
+        for kind in [
+            None,
+            Some(RecordType::Practice),
+            Some(RecordType::NationalActionPlan),
+        ] {
+            for owner in [None, Some("NAM")] {
+                for theme in [None, Some("justice"), Some("")] {
+                    for status in [None, Some("in-force")] {
+                        for search in [
+                            None,
+                            Some("égalité"),
+                            Some("PLAN"),
+                            Some("pa"),
+                            Some("\"quoted\""),
+                            Some("50%"),
+                            Some("_x_"),
+                            Some(""),
+                        ] {
+                            for include_deleted in [false, true] {
+                                let filter = ListFilter {
+                                    kind,
+                                    theme: theme.map(str::to_owned),
+                                    status: status.map(str::to_owned),
+                                    search: search.map(str::to_owned),
+                                    owner: owner.map(str::to_owned),
+                                    include_deleted,
+                                };
+                                let expected: Vec<String> = rows
+                                    .iter()
+                                    .filter(|r| r.kind != "focal-point-contact")
+                                    .filter(|r| kind.is_none_or(|k| r.kind == k.as_str()))
+                                    .filter(|r| owner.is_none_or(|o| r.owner == o))
+                                    .filter(|r| include_deleted || !r.deleted)
+                                    .filter(|r| status.is_none_or(|s| r.json["status"] == s))
+                                    .filter(|r| {
+                                        theme.is_none_or(|t| {
+                                            r.json["themes"].as_array().unwrap().iter().any(|v| {
+                                                v == t && (include_deleted || !t.is_empty())
+                                            })
+                                        })
+                                    })
+                                    .filter(|r| {
+                                        search.is_none_or(|q| {
+                                            r.text.split('\u{0}').any(|text| {
+                                                text.to_lowercase().contains(&q.to_lowercase())
+                                            })
+                                        })
+                                    })
+                                    .map(|r| r.id.clone())
+                                    .collect();
+                                let first = reader
+                                    .list(
+                                        &filter,
+                                        &PageRequest {
+                                            limit: 7,
+                                            ..Default::default()
+                                        },
+                                    )
+                                    .unwrap();
+                                assert_eq!(
+                                    first.total,
+                                    Some(expected.len() as u64),
+                                    "the total of {filter:?}"
+                                );
+                                assert_eq!(
+                                    every_page(&reader, &filter, 7, 0).concat(),
+                                    expected,
+                                    "{filter:?}"
+                                );
+                                checked += usize::from(!expected.is_empty());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 300, "too few listings hold a record: {checked}");
     }
 }

@@ -190,10 +190,6 @@ pub struct HistoryItem {
     pub change_hash: String,
 }
 
-/// How many of a record's newest changes [`Reader::history_values`] reads
-/// values for.
-pub const HISTORY_VALUES: usize = 200;
-
 /// One field a change set or removed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldChange {
@@ -379,18 +375,31 @@ impl Reader {
         })
     }
 
-    /// [`Reader::history`] with, for each change of the record's own
-    /// document, every top-level field it changed: the value before and
-    /// after it, as JSON. One pass: the changes are applied in the log's
-    /// order to one document, read after each (a record is written by its
-    /// owner's node alone, so its history is a line and "before" is the
-    /// change before). Values are read for the newest [`HISTORY_VALUES`]
-    /// changes only; the companion's changes (contact details) carry none.
-    pub fn history_values(
+    /// One page of [`Reader::history`], newest change first: the `count`
+    /// changes after the newest `skip`, each with, for a change of the
+    /// record's own document, every top-level field it changed: the value
+    /// before and after it, as JSON. Also the number of changes in all.
+    ///
+    /// One pass: the changes are applied in the log's order to one
+    /// document (a record is written by its owner's node alone, so its
+    /// history is a line and "before" is the change before), which is read
+    /// only around the page's changes. The companion's changes (contact
+    /// details) carry no values.
+    pub fn history_page(
         &self,
         id: &str,
-    ) -> Result<Vec<(HistoryItem, Vec<FieldChange>)>, ReadError> {
-        let items = self.history(id)?;
+        skip: usize,
+        count: usize,
+    ) -> Result<(usize, Vec<(HistoryItem, Vec<FieldChange>)>), ReadError> {
+        let mut items = self.history(id)?;
+        let total = items.len();
+        // Newest first; the page's window of the oldest-first list.
+        let end = total.saturating_sub(skip);
+        let start = end.saturating_sub(count);
+        items.truncate(end);
+        items.drain(..start);
+        let window: std::collections::HashSet<&str> =
+            items.iter().map(|i| i.change_hash.as_str()).collect();
         let changes =
             self.with(|conn| {
                 let mut stmt = conn
@@ -413,44 +422,54 @@ impl Reader {
                 }
                 Ok(changes)
             })?;
-        let first_valued = changes.len().saturating_sub(HISTORY_VALUES);
         let mut document = automerge::Automerge::new();
-        let mut before = serde_json::Map::new();
+        // The document as it was before the next change, when read.
+        let mut before: Option<serde_json::Map<String, serde_json::Value>> = None;
         let mut values: std::collections::HashMap<String, Vec<FieldChange>> =
             std::collections::HashMap::new();
-        for (index, change) in changes.into_iter().enumerate() {
+        for change in changes {
             let hash = change.hash().to_string();
+            let shown = window.contains(hash.as_str());
+            if shown && before.is_none() {
+                before = Some(crate::doc::to_json(&document));
+            }
             // A change whose dependencies were dropped (a revocation's
             // cut) waits in the document unapplied, as it does in the
             // stored one: nothing changes.
-            if document.apply_changes([change]).is_err() || index + 1 < first_valued {
+            if document.apply_changes([change]).is_err() {
+                continue;
+            }
+            if !shown {
+                before = None;
                 continue;
             }
             let after = crate::doc::to_json(&document);
-            if index >= first_valued {
-                let keys: std::collections::BTreeSet<&String> =
-                    before.keys().chain(after.keys()).collect();
-                let changed = keys
-                    .into_iter()
-                    .filter(|key| !crate::records::ENVELOPE_KEYS.contains(&key.as_str()))
-                    .filter(|key| before.get(*key) != after.get(*key))
-                    .map(|key| FieldChange {
-                        field: key.clone(),
-                        old: before.get(key).cloned(),
-                        new: after.get(key).cloned(),
-                    })
-                    .collect();
-                values.insert(hash, changed);
-            }
-            before = after;
+            let old = before.take().unwrap_or_default();
+            let keys: std::collections::BTreeSet<&String> = old.keys().chain(after.keys()).collect();
+            let changed = keys
+                .into_iter()
+                .filter(|key| !crate::records::ENVELOPE_KEYS.contains(&key.as_str()))
+                .filter(|key| old.get(*key) != after.get(*key))
+                .map(|key| FieldChange {
+                    field: key.clone(),
+                    old: old.get(key).cloned(),
+                    new: after.get(key).cloned(),
+                })
+                .collect();
+            values.insert(hash, changed);
+            before = Some(after);
         }
-        Ok(items
-            .into_iter()
-            .map(|item| {
-                let changed = values.remove(&item.change_hash).unwrap_or_default();
-                (item, changed)
-            })
-            .collect())
+        Ok((
+            total,
+            items
+                .into_iter()
+                .rev()
+                .map(|item| {
+                    let changed = values.remove(&item.change_hash).unwrap_or_default();
+                    (item, changed)
+                })
+                .collect(),
+        ))
     }
 
     /// The ids of the records owned by `owner` that were created after

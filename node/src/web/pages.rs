@@ -152,6 +152,11 @@ impl Chrome {
             .text(self.lang, id, &[("count", Arg::Number(count))])
     }
 
+    /// The message `id` with its arguments.
+    pub fn tf(&self, id: &str, args: &[(&str, Arg<'_>)]) -> String {
+        self.app.inner.i18n.text(self.lang, id, args)
+    }
+
     /// The message `id` with a name.
     pub fn ts(&self, id: &str, name: &str) -> String {
         self.app
@@ -1244,6 +1249,13 @@ struct HistoryPage {
     c: Chrome,
     row: RowView,
     items: Vec<HistoryView>,
+    /// "Changes 51–100 of 201", when there is more than one page.
+    range: Option<String>,
+    /// The pages of newer and older changes.
+    newer: Option<String>,
+    older: Option<String>,
+    /// The number of the page's first (newest) change.
+    start: usize,
 }
 
 struct HistoryView {
@@ -1318,10 +1330,32 @@ fn value_text(c: &Chrome, value: Option<&Value>) -> String {
     out
 }
 
-async fn history(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) -> Response {
+/// Changes on one page of a record's history.
+const HISTORY_ROWS: usize = 50;
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    /// The page, from 1 (the newest changes).
+    #[serde(default)]
+    page: Option<String>,
+}
+
+async fn history(
+    State(app): State<WebApp>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
     if let Some(to) = require(&app, &ctx, Role::Reader) {
         return to;
     }
+    // A page number that is not one reads as the first page.
+    let number = query
+        .page
+        .as_deref()
+        .and_then(|p| p.parse::<usize>().ok())
+        .filter(|p| (1..=1_000_000).contains(p))
+        .unwrap_or(1);
     let row = match readable(&app, &id).await {
         Ok(Some(row)) => row,
         Ok(None) => return not_found(State(app), ctx).await,
@@ -1329,17 +1363,22 @@ async fn history(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) ->
     };
     let reader = app.inner.reader.clone();
     let lookup = id.clone();
-    let Ok(Ok(items)) = tokio::task::spawn_blocking(move || reader.history_values(&lookup)).await
+    let skip = (number - 1) * HISTORY_ROWS;
+    let Ok(Ok((total, items))) =
+        tokio::task::spawn_blocking(move || reader.history_page(&lookup, skip, HISTORY_ROWS))
+            .await
     else {
         return read_failed(&app, &ctx);
     };
+    if items.is_empty() && number > 1 {
+        return not_found(State(app), ctx).await;
+    }
     let contact_hidden = row.kind == RecordType::FocalPoint
         && !crate::records::focal_point::contact_shown(app.inner.member.as_str(), &row.owner);
     let roster = app.inner.roster.read().ok().map(|r| r.clone());
     let c = Chrome::new(&app, &ctx, row.title.clone());
-    let items = items
+    let items: Vec<HistoryView> = items
         .into_iter()
-        .rev()
         .map(|(item, changes)| {
             let signer = item.signer.to_string();
             let member = roster
@@ -1383,7 +1422,22 @@ async fn history(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) ->
             }
         })
         .collect();
+    let base = format!("/records/{}/history", url_encode(&row.id));
+    let shown = items.len();
     let page = HistoryPage {
+        range: (total > HISTORY_ROWS).then(|| {
+            c.tf(
+                "history-range",
+                &[
+                    ("first", Arg::Number((skip + 1) as i64)),
+                    ("last", Arg::Number((skip + shown) as i64)),
+                    ("count", Arg::Number(total as i64)),
+                ],
+            )
+        }),
+        newer: (number > 1).then(|| format!("{base}?page={}", number - 1)),
+        older: (skip + shown < total).then(|| format!("{base}?page={}", number + 1)),
+        start: total - skip,
         row: RowView::of(&c, &row),
         items,
         c,

@@ -361,3 +361,7 @@ meeting-kind-new-york-follow-up = اجتماع المتابعة في نيويو�
 meeting-kind-ministerial-launch = إطلاق على المستوى الوزاري
 meeting-kind-virtual = اجتماع افتراضي
 meeting-kind-working-group = اجتماع فريق عامل
+history-range = التغييرات { $first }–{ $last } من { $count }
+history-pages = صفحات السجل
+history-newer = تغييرات أحدث
+history-older = تغييرات أقدم

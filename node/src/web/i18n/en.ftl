@@ -326,3 +326,7 @@ meeting-kind-new-york-follow-up = Follow-up meeting in New York
 meeting-kind-ministerial-launch = Ministerial launch
 meeting-kind-virtual = Virtual meeting
 meeting-kind-working-group = Working group meeting
+history-range = Changes { $first }–{ $last } of { $count }
+history-pages = Pages of the history
+history-newer = Newer changes
+history-older = Older changes

@@ -337,3 +337,7 @@ meeting-kind-new-york-follow-up = Reunión de seguimiento en Nueva York
 meeting-kind-ministerial-launch = Lanzamiento a nivel ministerial
 meeting-kind-virtual = Reunión virtual
 meeting-kind-working-group = Reunión de grupo de trabajo
+history-range = Cambios { $first }–{ $last } de { $count }
+history-pages = Páginas del historial
+history-newer = Cambios más recientes
+history-older = Cambios más antiguos

@@ -337,3 +337,7 @@ meeting-kind-new-york-follow-up = Réunion de suivi à New York
 meeting-kind-ministerial-launch = Lancement au niveau ministériel
 meeting-kind-virtual = Réunion virtuelle
 meeting-kind-working-group = Réunion de groupe de travail
+history-range = Modifications { $first } à { $last } sur { $count }
+history-pages = Pages de l’historique
+history-newer = Modifications plus récentes
+history-older = Modifications plus anciennes

@@ -349,3 +349,7 @@ meeting-kind-new-york-follow-up = Совещание по последующей
 meeting-kind-ministerial-launch = Запуск на уровне министров
 meeting-kind-virtual = Виртуальное совещание
 meeting-kind-working-group = Совещание рабочей группы
+history-range = Изменения { $first }–{ $last } из { $count }
+history-pages = Страницы истории
+history-newer = Более новые изменения
+history-older = Более старые изменения

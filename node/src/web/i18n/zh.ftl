@@ -318,3 +318,7 @@ meeting-kind-new-york-follow-up = 纽约后续会议
 meeting-kind-ministerial-launch = 部长级启动会议
 meeting-kind-virtual = 虚拟会议
 meeting-kind-working-group = 工作组会议
+history-range = 第 { $first }–{ $last } 项更改，共 { $count } 项
+history-pages = 历史记录分页
+history-newer = 较新的更改
+history-older = 较早的更改

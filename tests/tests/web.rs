@@ -364,6 +364,215 @@ fn record_text_is_shown_as_text_never_as_markup() {
     }
 }
 
+/// Two forms opened on one record: a field changed on one and left as it
+/// was on the other keeps its change (no lost update); a field changed on
+/// both is a conflict, shown on the second form, which saves once sent
+/// again; a form whose base is not the record's changes nothing.
+#[test]
+fn concurrent_edits_keep_each_others_changes_or_are_shown_as_conflicts() {
+    let (dir, _node) = node();
+    let addr = web_addr(&dir.path);
+    let mut one = WebClient::new(addr);
+    one.sign_in("ana", EDITOR_PASSWORD);
+    let mut two = WebClient::new(addr);
+    two.sign_in("ana", EDITOR_PASSWORD);
+    let csrf = one.get("/records/new?type=practice").input("csrf").unwrap();
+    let made = one.post(
+        "/records/new",
+        &[
+            ("csrf", &csrf),
+            ("type", "practice"),
+            ("title~en", "Shared plan"),
+            ("title~original", "en"),
+            ("kind", "best-practice"),
+            ("themes", "peacekeeping"),
+        ],
+    );
+    assert_eq!(made.status, 303, "{}", made.body);
+    let page = made.location().to_owned();
+    let edit = format!("{page}/edit");
+    let open = |client: &mut WebClient| {
+        let form = client.get(&edit);
+        (form.input("csrf").unwrap(), form.input("base").unwrap())
+    };
+    let send =
+        |client: &mut WebClient, (csrf, base): &(String, String), title: &str, kind: &str| {
+            client.post(
+                &edit,
+                &[
+                    ("csrf", csrf),
+                    ("base", base),
+                    ("title~en", title),
+                    ("title~original", "en"),
+                    ("kind", kind),
+                    ("themes", "peacekeeping"),
+                ],
+            )
+        };
+    let stored = |client: &mut WebClient| {
+        let form = client.get(&edit);
+        let kind = if form.body.contains("value=\"lesson-learned\" selected") {
+            "lesson-learned"
+        } else {
+            "best-practice"
+        };
+        (form.input("title~en").unwrap(), kind.to_owned())
+    };
+
+    // Different fields: both changes kept.
+    let (a, b) = (open(&mut one), open(&mut two));
+    assert!(!a.1.is_empty());
+    assert_eq!(
+        send(&mut one, &a, "Title by one", "best-practice").status,
+        303
+    );
+    let merged = send(&mut two, &b, "Shared plan", "lesson-learned");
+    assert_eq!(merged.status, 303, "{}", merged.body);
+    assert_eq!(
+        stored(&mut one),
+        ("Title by one".to_owned(), "lesson-learned".to_owned()),
+        "the second form undid the first one's title"
+    );
+
+    // The same field: a conflict, shown, nothing written; sent again, saved.
+    let (a, b) = (open(&mut one), open(&mut two));
+    assert_eq!(send(&mut one, &a, "Title A", "lesson-learned").status, 303);
+    let conflict = send(&mut two, &b, "Title B", "lesson-learned");
+    assert_eq!(conflict.status, 409, "{}", conflict.body);
+    assert!(
+        conflict.body.contains("Someone else changed this record"),
+        "{}",
+        conflict.body
+    );
+    assert!(
+        conflict.body.contains("it is now: en: Title A"),
+        "{}",
+        conflict.body
+    );
+    assert_eq!(
+        conflict.input("title~en").unwrap(),
+        "Title B",
+        "the person's text is kept"
+    );
+    assert_eq!(stored(&mut one).0, "Title A");
+    let again = (
+        conflict.input("csrf").unwrap(),
+        conflict.input("base").unwrap(),
+    );
+    assert_ne!(
+        again.1, b.1,
+        "the form again carries the record's heads now"
+    );
+    assert_eq!(
+        send(&mut two, &again, "Title B", "lesson-learned").status,
+        303
+    );
+    assert_eq!(stored(&mut one).0, "Title B");
+
+    // A base that is not the record's (forged, or another record's).
+    let (csrf, _) = open(&mut one);
+    for base in ["not-a-hash", &"ab".repeat(32)] {
+        let forged = send(
+            &mut one,
+            &(csrf.clone(), base.to_owned()),
+            "Forged",
+            "lesson-learned",
+        );
+        assert_eq!(forged.status, 409, "{base}: {}", forged.body);
+    }
+    assert_eq!(stored(&mut one).0, "Title B");
+}
+
+/// A record's history is read 50 changes a page, newest first, each change
+/// with its values before and after.
+#[test]
+fn a_long_history_is_read_page_by_page() {
+    let (dir, _node) = node();
+    let addr = web_addr(&dir.path);
+    let mut editor = WebClient::new(addr);
+    editor.sign_in("ana", EDITOR_PASSWORD);
+    let form = editor.get("/records/new?type=practice");
+    let csrf = form.input("csrf").unwrap();
+    let made = editor.post(
+        "/records/new",
+        &[
+            ("csrf", &csrf),
+            ("type", "practice"),
+            ("title~en", "Revision 0"),
+            ("title~original", "en"),
+            ("kind", "best-practice"),
+            ("themes", "peacekeeping"),
+        ],
+    );
+    assert_eq!(made.status, 303, "{}", made.body);
+    let page = made.location().to_owned();
+    for n in 1..=120 {
+        let title = format!("Revision {n}");
+        let edited = editor.post(
+            &format!("{page}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("title~en", &title),
+                ("title~original", "en"),
+                ("kind", "best-practice"),
+                ("themes", "peacekeeping"),
+            ],
+        );
+        assert_eq!(edited.status, 303, "edit {n}: {}", edited.body);
+    }
+    let changes = |body: &str| body.matches("<li class=\"change\">").count();
+    let first = editor.get(&format!("{page}/history"));
+    assert_eq!(first.status, 200);
+    assert!(first.body.contains("Changes 1–50 of 121"), "{}", first.body);
+    assert_eq!(changes(&first.body), 50);
+    assert!(
+        first.body.contains("start=\"121\""),
+        "numbered from the newest"
+    );
+    // The newest change first, with its values before and after.
+    let at = |text: &str| first.body.find(text).unwrap();
+    assert!(at("<td class=\"new\" dir=\"auto\">en: Revision 120<") < at("Revision 100<"));
+    assert!(
+        first
+            .body
+            .contains("<td class=\"old\" dir=\"auto\">en: Revision 119<")
+    );
+    assert!(
+        !first.body.contains("Revision 60<"),
+        "an older change on the first page"
+    );
+    assert!(first.body.contains("?page=2\" rel=\"next\""));
+    assert!(!first.body.contains("rel=\"prev\""));
+
+    let second = editor.get(&format!("{page}/history?page=2"));
+    assert!(
+        second.body.contains("Changes 51–100 of 121"),
+        "{}",
+        second.body
+    );
+    assert_eq!(changes(&second.body), 50);
+    assert!(second.body.contains("start=\"71\""));
+    assert!(second.body.contains("Revision 70<") && second.body.contains("Revision 21<"));
+    assert!(second.body.contains("?page=1\" rel=\"prev\""));
+
+    let last = editor.get(&format!("{page}/history?page=3"));
+    assert_eq!(changes(&last.body), 21);
+    assert!(
+        last.body.contains("Changes 101–121 of 121"),
+        "{}",
+        last.body
+    );
+    assert!(last.body.contains("Revision 0<") && last.body.contains("Revision 1<"));
+    assert!(!last.body.contains("rel=\"next\""));
+
+    assert_eq!(editor.get(&format!("{page}/history?page=4")).status, 404);
+    let odd = editor.get(&format!("{page}/history?page=x"));
+    assert!(
+        odd.body.contains("Changes 1–50 of 121"),
+        "a page that is not one reads as the first"
+    );
+}
+
 #[test]
 fn the_web_app_is_plain_http_only_on_loopback() {
     let dir = NodeDir::init("ESP");

@@ -13,6 +13,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use automerge::ReadDoc as _;
 use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value as SqlValue};
 
 mod page;
@@ -189,6 +190,9 @@ pub struct HistoryItem {
     /// The change hash.
     pub change_hash: String,
 }
+
+/// A change of a record's history with the fields it changed.
+pub type HistoryRow = (HistoryItem, Vec<FieldChange>);
 
 /// One field a change set or removed.
 #[derive(Debug, Clone, PartialEq)]
@@ -390,7 +394,7 @@ impl Reader {
         id: &str,
         skip: usize,
         count: usize,
-    ) -> Result<(usize, Vec<(HistoryItem, Vec<FieldChange>)>), ReadError> {
+    ) -> Result<(usize, Vec<HistoryRow>), ReadError> {
         let mut items = self.history(id)?;
         let total = items.len();
         // Newest first; the page's window of the oldest-first list.
@@ -423,6 +427,20 @@ impl Reader {
                 Ok(changes)
             })?;
         let mut document = automerge::Automerge::new();
+        // The changes before the page's, in one batch (applied one by one,
+        // each would cost a pass over the document's columns).
+        let first_shown = changes
+            .iter()
+            .position(|c| window.contains(c.hash().to_string().as_str()))
+            .unwrap_or(changes.len());
+        let mut changes = changes.into_iter();
+        let prefix: Vec<automerge::Change> = changes.by_ref().take(first_shown).collect();
+        if document.apply_changes(prefix.iter().cloned()).is_err() {
+            document = automerge::Automerge::new();
+            for change in prefix {
+                let _ = document.apply_changes([change]);
+            }
+        }
         // The document as it was before the next change, when read.
         let mut before: Option<serde_json::Map<String, serde_json::Value>> = None;
         let mut values: std::collections::HashMap<String, Vec<FieldChange>> =
@@ -445,7 +463,8 @@ impl Reader {
             }
             let after = crate::doc::to_json(&document);
             let old = before.take().unwrap_or_default();
-            let keys: std::collections::BTreeSet<&String> = old.keys().chain(after.keys()).collect();
+            let keys: std::collections::BTreeSet<&String> =
+                old.keys().chain(after.keys()).collect();
             let changed = keys
                 .into_iter()
                 .filter(|key| !crate::records::ENVELOPE_KEYS.contains(&key.as_str()))
@@ -457,6 +476,10 @@ impl Reader {
                 })
                 .collect();
             values.insert(hash, changed);
+            if values.len() == window.len() {
+                // The changes after the page's change nothing shown.
+                break;
+            }
             before = Some(after);
         }
         Ok((
@@ -470,6 +493,32 @@ impl Reader {
                 })
                 .collect(),
         ))
+    }
+
+    /// A record's own document as it was at `heads` (a version of it: the
+    /// heads of an earlier read), as JSON; `None` when this node holds no
+    /// such record or one of the heads is not among its changes.
+    pub fn fields_at(
+        &self,
+        id: &str,
+        heads: &[automerge::ChangeHash],
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ReadError> {
+        self.with(|conn| {
+            let Some((document, _)) = load_document(conn, id)? else {
+                return Ok(None);
+            };
+            if heads.is_empty()
+                || heads
+                    .iter()
+                    .any(|h| document.get_change_by_hash(h).is_none())
+            {
+                return Ok(None);
+            }
+            let Ok(then) = document.fork_at(heads) else {
+                return Ok(None);
+            };
+            Ok(Some(crate::doc::to_json(&then)))
+        })
     }
 
     /// The ids of the records owned by `owner` that were created after

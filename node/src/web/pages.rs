@@ -1041,6 +1041,18 @@ async fn readable(app: &WebApp, id: &str) -> Result<Option<RecordRow>, ()> {
         .await
         .map_err(drop)?
         .map_err(drop)?;
+    // As the views read (`views::readable_clause`): another member's
+    // record only if it is the network's, or the secretariat's to read
+    // here. A node holds no other, but a page never relies on that.
+    let me = app.inner.member.as_str();
+    let row = row.filter(|row| {
+        row.owner == me
+            || match row.visibility {
+                crate::records::Visibility::Network => true,
+                crate::records::Visibility::Secretariat => me == crate::member::SECRETARIAT_CODE,
+                crate::records::Visibility::Local => false,
+            }
+    });
     Ok(row.map(|mut row| {
         if row.kind == RecordType::FocalPoint
             && !crate::records::focal_point::contact_shown(app.inner.member.as_str(), &row.owner)
@@ -1365,8 +1377,7 @@ async fn history(
     let lookup = id.clone();
     let skip = (number - 1) * HISTORY_ROWS;
     let Ok(Ok((total, items))) =
-        tokio::task::spawn_blocking(move || reader.history_page(&lookup, skip, HISTORY_ROWS))
-            .await
+        tokio::task::spawn_blocking(move || reader.history_page(&lookup, skip, HISTORY_ROWS)).await
     else {
         return read_failed(&app, &ctx);
     };
@@ -1459,7 +1470,8 @@ struct FormPage {
     failure: Option<String>,
     /// For a new record: (value, label, chosen).
     visibilities: Vec<(&'static str, String, bool)>,
-    request_id: String,
+    /// A hidden input: a new record's request id, an edit's base heads.
+    hidden: (&'static str, String),
     cancel: String,
 }
 
@@ -1525,7 +1537,7 @@ async fn form_page(
     errors: &[crate::records::FieldError],
     failure: Option<String>,
     visibility: &str,
-    request_id: String,
+    hidden: (&'static str, String),
 ) -> Response {
     let fields = fields_of(kind);
     let choices = choices(app, &fields).await;
@@ -1566,7 +1578,7 @@ async fn form_page(
         } else {
             Vec::new()
         },
-        request_id,
+        hidden,
         heading,
         c,
     };
@@ -1609,7 +1621,7 @@ async fn new_form(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<NewQuery>
         &[],
         None,
         "network",
-        request_id,
+        ("request_id", request_id),
     )
     .await
 }
@@ -1680,7 +1692,10 @@ async fn create(State(app): State<WebApp>, ctx: Ctx, body: axum::body::Bytes) ->
                 failure,
                 &visibility,
                 // A new id: the refused request made nothing to retry.
-                users::random_secret("web-").unwrap_or_default(),
+                (
+                    "request_id",
+                    users::random_secret("web-").unwrap_or_default(),
+                ),
             )
             .await
         }
@@ -1730,9 +1745,44 @@ async fn edit_form(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) 
         &[],
         None,
         "",
-        String::new(),
+        ("base", row.heads.join(",")),
     )
     .await
+}
+
+/// The fields of `row` that changed since `base` (the heads its edit form
+/// was made from, as the form sent them back): `Ok` with those fields
+/// (empty when nothing changed), `Err` when this node cannot tell (heads
+/// that are not the record's: a form from elsewhere, or a forged one).
+/// Contact details live in another document and are not told apart.
+async fn changed_since(
+    app: &WebApp,
+    row: &RecordRow,
+    base: &str,
+) -> Result<std::collections::BTreeMap<String, Option<Value>>, ()> {
+    if base == row.heads.join(",") {
+        return Ok(Default::default());
+    }
+    let heads = base
+        .split(',')
+        .take(64)
+        .map(|h| h.parse::<automerge::ChangeHash>().map_err(|_| ()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let reader = app.inner.reader.clone();
+    let id = row.id.clone();
+    let then = tokio::task::spawn_blocking(move || reader.fields_at(&id, &heads))
+        .await
+        .map_err(|_| ())?
+        .map_err(|_| ())?
+        .ok_or(())?;
+    let now = own_fields(row);
+    Ok(then
+        .keys()
+        .chain(now.keys())
+        .filter(|k| !crate::records::ENVELOPE_KEYS.contains(&k.as_str()) && *k != "contact")
+        .filter(|k| then.get(*k) != now.get(*k))
+        .map(|k| (k.clone(), then.get(k).cloned()))
+        .collect())
 }
 
 async fn edit(
@@ -1752,10 +1802,62 @@ async fn edit(
         Ok(row) => row,
         Err(answer) => return answer,
     };
+    let base = values.one("base").unwrap_or_default().to_owned();
     let fields = fields_of(row.kind);
     let new = read_form(fields.clone(), values).await;
     let old = own_fields(&row);
-    let patch = crate::json::merge_diff(&old, &new, fields.iter().map(|f| f.name));
+    let mut patch = crate::json::merge_diff(&old, &new, fields.iter().map(|f| f.name));
+    // Someone else changed the record since the form was made: a field
+    // they changed that this form left as it was keeps their value; one
+    // this form changed too is a conflict, shown on the form again (never
+    // overwritten unseen). A form without a base (a script's) edits the
+    // record as it is now.
+    let since = if base.is_empty() {
+        Ok(Default::default())
+    } else {
+        changed_since(&app, &row, &base).await
+    };
+    let conflicts: Vec<String> = match since {
+        Ok(changed) => changed
+            .into_iter()
+            .filter(|(field, then)| {
+                if new.get(field) == then.as_ref() {
+                    patch.remove(field);
+                    false
+                } else {
+                    patch.contains_key(field)
+                }
+            })
+            .map(|(field, _)| field)
+            .collect(),
+        Err(()) => patch.keys().cloned().collect(),
+    };
+    if !conflicts.is_empty() {
+        let c = Chrome::new(&app, &ctx, String::new());
+        let errors: Vec<crate::records::FieldError> = conflicts
+            .iter()
+            .map(|field| crate::records::FieldError {
+                field: field.clone(),
+                message: c.tf(
+                    "changed-since-field",
+                    &[("value", Arg::Text(&value_text(&c, old.get(field))))],
+                ),
+            })
+            .collect();
+        return form_page(
+            &app,
+            &ctx,
+            StatusCode::CONFLICT,
+            row.kind,
+            Some(&row),
+            &new,
+            &errors,
+            Some(c.t("changed-since")),
+            "",
+            ("base", row.heads.join(",")),
+        )
+        .await;
+    }
     if patch.is_empty() {
         return Redirect::to(&format!("/records/{}", url_encode(&row.id))).into_response();
     }
@@ -1782,7 +1884,7 @@ async fn edit(
                 &errors,
                 failure,
                 "",
-                String::new(),
+                ("base", base),
             )
             .await
         }

@@ -330,3 +330,5 @@ history-range = Changes { $first }–{ $last } of { $count }
 history-pages = Pages of the history
 history-newer = Newer changes
 history-older = Older changes
+changed-since = Someone else changed this record since you opened this form. Your changes are below; where they meet theirs, the field says so. Check them and save again.
+changed-since-field = Changed by someone else meanwhile; it is now: { $value }

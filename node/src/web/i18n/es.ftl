@@ -341,3 +341,5 @@ history-range = Cambios { $first }–{ $last } de { $count }
 history-pages = Páginas del historial
 history-newer = Cambios más recientes
 history-older = Cambios más antiguos
+changed-since = Otra persona ha cambiado este registro desde que abrió este formulario. Sus cambios están abajo; donde coinciden con los suyos, el campo lo indica. Revíselos y guarde de nuevo.
+changed-since-field = Cambiado entretanto por otra persona; ahora es: { $value }

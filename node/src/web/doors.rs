@@ -31,6 +31,11 @@ use tokio::time::Instant;
 
 use crate::base::config::{AddressRange, WebConfig};
 
+/// The largest body of a request other than a record form or membership
+/// administration (sign-in, set-up: two passwords of at most 1 KiB,
+/// percent-encoded, fit).
+pub const SMALL_BODY_BYTES: usize = 8 * 1024;
+
 /// Each stage's deadline. Only a test shortens them, through the
 /// environment variable [`TEST_DEADLINE_VAR`] (every deadline that many
 /// milliseconds), so that a test of a slow client runs in seconds.

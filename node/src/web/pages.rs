@@ -41,11 +41,8 @@ use crate::{
     },
 };
 
-/// The largest form body read: a record's or an administration form.
+/// The largest form body read.
 const MAX_FORM_BYTES: usize = 1024 * 1024;
-/// The largest body of any other request (sign-in, set-up: two passwords
-/// of at most 1 KiB, percent-encoded).
-const MAX_SMALL_FORM_BYTES: usize = 8 * 1024;
 /// Rows on one page of a listing.
 const PAGE_ROWS: u32 = 50;
 /// The deepest a record's fields are laid out.
@@ -80,7 +77,9 @@ pub fn router(app: WebApp) -> Router {
         .merge(crate::web::admin::routes().layer(large()))
         .merge(crate::web::views::routes())
         .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_SMALL_FORM_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::web::doors::SMALL_BODY_BYTES,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             crate::web::auth::gate,

@@ -1,18 +1,26 @@
-//! Who is asking: each request's context ([`Ctx`]: language, address,
-//! session), the session cookie, CSRF checks, and the sign-in throttle.
+//! Who is asking: each request's context ([`Ctx`]: language, the
+//! client's address, session), read once before any body ([`gate`]), the
+//! session cookie, CSRF checks, the sign-in throttle, and the queue of
+//! password checks.
 //!
 //! - A session cookie (`focal_session`, `__Host-focal_session` over HTTPS)
 //!   holds a random secret; the database keeps its hash (`store::users`).
 //!   `HttpOnly`, `SameSite=Strict`, `Secure` when the app is served over
-//!   TLS or behind an `https://` public URL.
+//!   TLS or behind an `https://` public URL. Its `last_seen` is written at
+//!   most once a minute, one write in flight per session ([`Touches`]).
 //! - Every state-changing request carries a CSRF token in its form: the
 //!   session's own once signed in, and before that (sign-in, set-up) a
 //!   random one also set as a cookie (double submit). A request whose
-//!   `Origin` is another site is refused too.
+//!   `Origin` is not this site (scheme, host and port) is refused too.
 //! - Sign-in attempts are throttled per account (after five wrong
 //!   passwords in a row, the next attempts wait, doubling from one minute
-//!   up to an hour) and per address (30 failures in 15 minutes), before any
-//!   password is hashed. Throttles are kept in memory, bounded.
+//!   up to an hour; one failure is forgotten per quiet hour) and per client
+//!   (30 failures in 15 minutes), before any password is hashed; an
+//!   attempt is reserved while its password is checked, so that attempts at
+//!   once cannot get past the free failures. Throttles are kept in memory,
+//!   bounded, the running waits kept longest.
+//! - Passwords are checked two at a time, at most 16 more waiting
+//!   ([`Hashing`]); beyond, the answer is "busy" before anything is hashed.
 
 use std::{
     collections::HashMap,

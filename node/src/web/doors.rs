@@ -243,6 +243,34 @@ impl Origin {
     }
 }
 
+/// One request through the doors to `router`: refused if it is for a host
+/// the app does not serve; its body read within [`Deadlines::body`] (else
+/// 408, the connection closed); in flight until its response is sent.
+pub async fn admit(
+    request: Request<hyper::body::Incoming>,
+    router: axum::Router,
+    hosts: Arc<Hosts>,
+    deadlines: Deadlines,
+    peer: crate::web::Peer,
+    in_flight: InFlight,
+) -> Result<Response<axum::body::Body>, std::convert::Infallible> {
+    let authority = authority_of(&request);
+    if !authority.as_deref().is_some_and(|a| hosts.allows(a)) {
+        return Ok(misdirected(authority.as_deref()));
+    }
+    let http1 = request.version() < hyper::Version::HTTP_2;
+    let expired = Arc::new(AtomicBool::new(false));
+    let (parts, body) = request.into_parts();
+    let body = DeadlineBody::new(body, deadlines.body, expired.clone());
+    let mut request = Request::from_parts(parts, axum::body::Body::new(body));
+    request.extensions_mut().insert(peer);
+    let Ok(response) = tower::ServiceExt::oneshot(router, request).await;
+    if expired.load(Ordering::Relaxed) {
+        return Ok(too_slow(deadlines.body, http1));
+    }
+    Ok(response.map(|body| axum::body::Body::new(Guarded::new(body, in_flight))))
+}
+
 /// The answer to a request for a host the app does not serve.
 pub fn misdirected(authority: Option<&str>) -> Response<axum::body::Body> {
     let (status, text) = match authority {

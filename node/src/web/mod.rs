@@ -34,10 +34,7 @@ use std::{
     collections::HashMap,
     net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -300,33 +297,16 @@ pub async fn serve(bound: Bound, app: WebApp) {
             // only once bytes come, after it has told HTTP/1 from HTTP/2.
             let quiet = doors::Quiet::new(deadlines);
             let conn = quiet.clone();
-            let service =
-                hyper::service::service_fn(move |request| {
-                    let request: hyper::Request<hyper::body::Incoming> = request;
-                    let router = router.clone();
-                    let hosts = hosts.clone();
-                    let in_flight = conn.request();
-                    async move {
-                        let authority = doors::authority_of(&request);
-                        if !authority.as_deref().is_some_and(|a| hosts.allows(a)) {
-                            return Ok(doors::misdirected(authority.as_deref()));
-                        }
-                        let http1 = request.version() < hyper::Version::HTTP_2;
-                        let expired = Arc::new(AtomicBool::new(false));
-                        let (parts, body) = request.into_parts();
-                        let body = doors::DeadlineBody::new(body, deadlines.body, expired.clone());
-                        let mut request =
-                            hyper::Request::from_parts(parts, axum::body::Body::new(body));
-                        request.extensions_mut().insert(Peer(peer));
-                        let Ok(response) = tower::ServiceExt::oneshot(router, request).await;
-                        if expired.load(Ordering::Relaxed) {
-                            return Ok(doors::too_slow(deadlines.body, http1));
-                        }
-                        Ok::<_, std::convert::Infallible>(response.map(|body| {
-                            axum::body::Body::new(doors::Guarded::new(body, in_flight))
-                        }))
-                    }
-                });
+            let service = hyper::service::service_fn(move |request| {
+                doors::admit(
+                    request,
+                    router.clone(),
+                    hosts.clone(),
+                    deadlines,
+                    Peer(peer),
+                    conn.request(),
+                )
+            });
             let mut builder =
                 hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
             builder
@@ -402,7 +382,8 @@ impl tokio::io::AsyncWrite for Either {
     }
 }
 
-/// The address a request came from.
+/// The TCP peer a request came from (a trusted proxy, or the client
+/// itself: [`doors::client_address`] tells which).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 

@@ -292,3 +292,87 @@ fn only_this_apps_host_names_and_origins_are_served() {
     assert_eq!(answer.status, 200);
     assert_eq!(answer.header("strict-transport-security"), None);
 }
+
+#[test]
+fn over_tls_a_connection_silent_after_its_handshake_is_closed() {
+    focal_tests::init_crypto();
+    let dir = NodeDir::init("ESP");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.path.join("web.crt"), cert.pem()).unwrap();
+    std::fs::write(dir.path.join("web.key"), key.serialize_pem()).unwrap();
+    dir.set_config("# tls_cert = \"web.crt\"", "tls_cert = \"web.crt\"");
+    dir.set_config("# tls_key = \"web.key\"", "tls_key = \"web.key\"");
+    let _node = start_with_web_deadlines(&dir, 1500);
+    let addr = web_addr(&dir.path);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der().clone()).unwrap();
+    let client = std::sync::Arc::new(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    let connect = || {
+        let tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let conn =
+            rustls::ClientConnection::new(client.clone(), "localhost".try_into().unwrap()).unwrap();
+        rustls::StreamOwned::new(conn, tcp)
+    };
+    let timed_out = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        )
+    };
+
+    // The handshake, then nothing: closed at the header deadline (before,
+    // hyper waited for the first bytes forever).
+    let mut silent = connect();
+    let start = Instant::now();
+    while silent.conn.is_handshaking() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no handshake");
+        if let Err(e) = silent.conn.complete_io(&mut silent.sock) {
+            assert!(timed_out(&e), "the handshake failed: {e}");
+        }
+    }
+    let start = Instant::now();
+    let mut buf = [0u8; 1024];
+    let closed = loop {
+        if start.elapsed() > Duration::from_secs(8) {
+            break false;
+        }
+        match silent.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(_) => panic!("the node answered a request never sent"),
+            Err(e) if timed_out(&e) => {}
+            Err(_) => break true,
+        }
+    };
+    assert!(closed, "still open after {:?}", start.elapsed());
+
+    // A request over TLS is answered, with HSTS.
+    let mut tls = connect();
+    tls.write_all(b"GET /login HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let start = Instant::now();
+    let mut raw = Vec::new();
+    while start.elapsed() < Duration::from_secs(20) {
+        match tls.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) if timed_out(&e) => {}
+            Err(_) => break,
+        }
+    }
+    let answer = parse_answer(&raw);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+}

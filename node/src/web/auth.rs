@@ -419,8 +419,8 @@ impl FromRequestParts<WebApp> for Ctx {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, app: &WebApp) -> Result<Self, Self::Rejection> {
-        // Read once per request: the doors ([`gate`]) read it before the
-        // body, the page reuses it.
+        // Read once per request: the door ([`gate`]) may have read it
+        // before the body; the page reuses it.
         if let Some(ctx) = parts.extensions.get::<Ctx>() {
             return Ok(ctx.clone());
         }
@@ -511,21 +511,22 @@ impl Ctx {
     }
 }
 
-/// The doors every request passes before its page: its [`Ctx`] is read
-/// (and kept for the page), and a state-changing request that needs a
-/// session is refused without one, or without the role, before its body is
-/// read: a stranger makes the node buffer no form but the sign-in and
-/// set-up ones, which are small.
+/// The door every request passes before its page: a state-changing
+/// request that needs a session is refused without one, or without the
+/// role, before its body is read (its [`Ctx`] kept for the page): a
+/// stranger makes the node buffer no form but the sign-in, set-up and
+/// sign-out ones, which are small.
 pub async fn gate(
     axum::extract::State(app): axum::extract::State<WebApp>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    let Some(role) = needed_before_body(request.method(), request.uri().path()) else {
+        return next.run(request).await;
+    };
     let (mut parts, body) = request.into_parts();
     let Ok(ctx) = Ctx::from_request_parts(&mut parts, &app).await;
-    if let Some(role) = needed_before_body(&parts.method, parts.uri.path())
-        && let Some(refusal) = crate::web::pages::require_role(&app, &ctx, role)
-    {
+    if let Some(refusal) = crate::web::pages::require_role(&app, &ctx, role) {
         return refusal;
     }
     parts.extensions.insert(ctx);

@@ -21,6 +21,19 @@ pub fn web_addr(data: &Path) -> SocketAddr {
         .unwrap()
 }
 
+/// Starts the node in `dir` with every web deadline shortened to `ms`
+/// milliseconds (`FOCAL_WEB_TEST_DEADLINE_MS`), so that a test of a slow
+/// client runs in seconds.
+pub fn start_with_web_deadlines(dir: &crate::NodeDir, ms: u64) -> crate::RunningNode {
+    let var = format!("{}={ms}", focal_node::web::doors::TEST_DEADLINE_VAR);
+    crate::RunningNode::start_via(&["env", &var], dir.path.clone(), dir.node_key, &[])
+}
+
+/// Parses a raw HTTP/1.1 answer (as read from a socket).
+pub fn parse_answer(raw: &[u8]) -> Answer {
+    parse(raw)
+}
+
 /// `focal-node user add NAME --role ROLE --password-stdin` on `data`.
 pub fn add_user(data: &Path, name: &str, role: &str, password: &str) {
     let mut child = Command::new(crate::bin("focal-node"))
@@ -131,10 +144,15 @@ impl WebClient {
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAccept-Language: en\r\n",
-            self.addr
-        );
+        let mut head = format!("{method} {path} HTTP/1.1\r\n");
+        // The app's address as `Host`, unless the test names another.
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
+            head.push_str(&format!("Host: {}\r\n", self.addr));
+        }
+        head.push_str("Connection: close\r\nAccept-Language: en\r\n");
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self
                 .cookies
@@ -175,20 +193,26 @@ impl WebClient {
 
     /// Signs in as `name`; returns the answer to the sign-in POST.
     pub fn sign_in(&mut self, name: &str, password: &str) -> Answer {
-        let form = self.get("/login");
+        self.sign_in_with(name, password, &[])
+    }
+
+    /// [`WebClient::sign_in`] with extra headers on both requests (e.g. a
+    /// proxy's `X-Real-IP`).
+    pub fn sign_in_with(&mut self, name: &str, password: &str, headers: &[(&str, &str)]) -> Answer {
+        let form = self.request("GET", "/login", None, headers);
         assert_eq!(form.status, 200, "{}", form.body);
         let csrf = form
             .input("csrf")
             .expect("the sign-in form carries a CSRF token");
-        self.post(
-            "/login",
-            &[
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
                 ("name", name),
                 ("password", password),
                 ("next", "/"),
                 ("csrf", &csrf),
-            ],
-        )
+            ])
+            .finish();
+        self.request("POST", "/login", Some(body), headers)
     }
 }
 

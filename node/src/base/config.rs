@@ -7,7 +7,7 @@
 
 use std::{
     io,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
 };
 
@@ -96,6 +96,101 @@ pub struct WebConfig {
     /// Hours after which a session ends however busy it is.
     #[serde(default = "default_session_hours")]
     pub session_hours: u64,
+    /// Reverse proxies (addresses or ranges, `10.0.0.0/8`) whose
+    /// `X-Real-IP` header names the client: behind one, every connection
+    /// comes from the proxy, so the sign-in throttle and sessions would
+    /// otherwise see one client. Empty: the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<AddressRange>,
+}
+
+/// An address or a CIDR range of them (`192.0.2.7`, `10.0.0.0/8`,
+/// `2001:db8::/32`), as `[web] trusted_proxies` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct AddressRange {
+    /// The range's first address (the bits past `prefix` are zero).
+    base: IpAddr,
+    /// How many leading bits an address must share with `base`.
+    prefix: u8,
+}
+
+impl AddressRange {
+    /// Whether `ip` is in the range (an IPv4 address written as IPv6,
+    /// `::ffff:a.b.c.d`, counts as the IPv4 one).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.base, ip.to_canonical()) {
+            (IpAddr::V4(base), IpAddr::V4(ip)) => {
+                mask(u32::from(ip).into(), 32, self.prefix) == u32::from(base).into()
+            }
+            (IpAddr::V6(base), IpAddr::V6(ip)) => {
+                mask(ip.into(), 128, self.prefix) == u128::from(base)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `bits` (an address of `width` bits) with all but the first `prefix` zero.
+fn mask(bits: u128, width: u8, prefix: u8) -> u128 {
+    let drop = width - prefix.min(width);
+    if drop >= 128 { 0 } else { bits >> drop << drop }
+}
+
+impl std::str::FromStr for AddressRange {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = |why: &str| {
+            format!(
+                "{text:?} in web.trusted_proxies is not an address or a range ({why}): \
+                 write e.g. \"127.0.0.1\", \"10.0.0.0/8\" or \"2001:db8::/32\""
+            )
+        };
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let ip: IpAddr = addr.trim().parse().map_err(|_| bad("not an IP address"))?;
+        let ip = ip.to_canonical();
+        let width = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => width,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= width)
+                .ok_or_else(|| bad(&format!("the prefix must be 0 to {width}")))?,
+        };
+        let base = match ip {
+            IpAddr::V4(v4) => {
+                let bits = mask(u32::from(v4).into(), 32, prefix);
+                IpAddr::from(std::net::Ipv4Addr::from(bits as u32))
+            }
+            IpAddr::V6(v6) => IpAddr::from(std::net::Ipv6Addr::from(mask(v6.into(), 128, prefix))),
+        };
+        if base != ip {
+            return Err(bad(&format!(
+                "its host bits are set; the range is {base}/{prefix}"
+            )));
+        }
+        Ok(Self { base, prefix })
+    }
+}
+
+impl TryFrom<String> for AddressRange {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl std::fmt::Display for AddressRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.base, self.prefix)
+    }
 }
 
 fn default_true() -> bool {
@@ -123,6 +218,7 @@ impl Default for WebConfig {
             public_url: None,
             idle_minutes: default_idle_minutes(),
             session_hours: default_session_hours(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -770,6 +866,11 @@ listen = "{DEFAULT_WEB_LISTEN}"
 # which it ends however busy.
 # idle_minutes = 30
 # session_hours = 12
+# Behind a reverse proxy every connection comes from the proxy: list it
+# here (addresses or ranges, e.g. ["127.0.0.1", "10.0.0.0/8"]) and have it
+# set X-Real-IP, so that the sign-in throttle and the sessions see each
+# person's own address. Only these peers' X-Real-IP is believed.
+# trusted_proxies = []
 
 [limits]
 # What one record may hold. Entries from peers over a limit are refused and
@@ -880,6 +981,42 @@ mod tests {
     #[test]
     fn template_parses_to_the_defaults() {
         assert_eq!(parse(&Config::template()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let web =
+            parse("[web]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"2001:db8::/32\"]\n")
+                .unwrap()
+                .web;
+        let within = |ip: &str| {
+            web.trusted_proxies
+                .iter()
+                .any(|r| r.contains(ip.parse().unwrap()))
+        };
+        assert!(within("127.0.0.1") && within("10.200.3.4") && within("2001:db8:1::9"));
+        assert!(within("::ffff:10.0.0.1"), "an IPv4 address written as IPv6");
+        assert!(!within("127.0.0.2") && !within("11.0.0.1") && !within("2001:db9::1"));
+        assert_eq!(web.trusted_proxies[1].to_string(), "10.0.0.0/8");
+        assert!(
+            "0.0.0.0/0"
+                .parse::<AddressRange>()
+                .unwrap()
+                .contains("192.0.2.1".parse().unwrap())
+        );
+        for (bad, says) in [
+            ("localhost", "not an IP address"),
+            ("10.0.0.0/33", "the prefix must be 0 to 32"),
+            ("10.0.0.1/8", "the range is 10.0.0.0/8"),
+            ("::1/129", "0 to 128"),
+        ] {
+            let msg = parse(&format!("[web]\ntrusted_proxies = [\"{bad}\"]\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(says), "{bad}: {msg}");
+            assert!(msg.contains("web.trusted_proxies"), "{bad}: {msg}");
+        }
+        assert!(Config::default().web.trusted_proxies.is_empty());
     }
 
     #[test]

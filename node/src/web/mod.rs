@@ -12,7 +12,9 @@
 //!   Ed25519 certificate, so it is never used here: plain HTTP on loopback,
 //!   else the PEM certificate and key of `[web]` (checked by the
 //!   configuration, loaded before the node starts). Connections are capped
-//!   in all and per address, and every stage has a deadline.
+//!   in all and per client, and every stage has a deadline ([`doors`]).
+//! - [`doors`]: the client's address (behind a trusted proxy), the host
+//!   names served, the deadlines of a connection and of a request's body.
 //! - [`auth`]: people, sessions, CSRF tokens, the sign-in throttle.
 //! - [`i18n`]: the six UN languages, from Project Fluent message files.
 //! - [`pages`]: the pages.
@@ -22,6 +24,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod doors;
 pub mod forms;
 pub mod i18n;
 pub mod pages;
@@ -46,12 +49,12 @@ use crate::{
 /// app's address (for `focal-node user add` and tests).
 pub const ADDR_FILE: &str = "focal-node.web-addr";
 
-/// Connections open at once, in all and from one address.
+/// Connections open at once, in all and from one client (an address, an
+/// IPv6 /64; a trusted proxy is not capped by it).
 const MAX_CONNECTIONS: usize = 512;
 const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
-/// Time a client has for the TLS handshake, and for a request's headers.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests in flight on one HTTP/2 connection.
+const MAX_STREAMS_PER_CONNECTION: u32 = 16;
 
 /// Why the web app could not start.
 #[derive(Debug, thiserror::Error)]
@@ -92,8 +95,11 @@ struct Inner {
     config: WebConfig,
     stop: watch::Receiver<bool>,
     throttle: auth::Throttle,
-    /// Password hashes computed at once (argon2id takes 19 MiB each).
-    hashing: tokio::sync::Semaphore,
+    /// Password hashes computed at once (argon2id takes 19 MiB each), and
+    /// waiting.
+    hashing: auth::Hashing,
+    /// Sessions whose `last_seen` is being written.
+    touching: auth::Touches,
     i18n: i18n::I18n,
     /// The sync layer's view of each peer, for the home page.
     peers: Option<crate::net::sync::SharedStatus>,
@@ -153,7 +159,8 @@ impl WebApp {
                 config: parts.config,
                 stop: parts.stop,
                 throttle: auth::Throttle::default(),
-                hashing: tokio::sync::Semaphore::new(2),
+                hashing: auth::Hashing::default(),
+                touching: auth::Touches::default(),
                 i18n: i18n::I18n::new(),
                 peers: parts.peers,
                 network_id: parts.network_id,
@@ -225,6 +232,12 @@ pub async fn serve(bound: Bound, app: WebApp) {
     let mut stop = app.inner.stop.clone();
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let per_address: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+    let deadlines = doors::Deadlines::from_env();
+    let Some(local) = bound.local_addr() else {
+        tracing::error!("web app: the listener has no address");
+        return;
+    };
+    let hosts = Arc::new(doors::Hosts::new(&app.inner.config, local));
     loop {
         let accepted = tokio::select! {
             () = crate::base::shutdown::stopped(&mut stop) => return,
@@ -245,68 +258,132 @@ pub async fn serve(bound: Bound, app: WebApp) {
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             continue;
         };
-        let Some(held) = AddressSlot::take(&per_address, peer.ip()) else {
-            continue;
+        // A trusted proxy carries everyone's connections: only the cap on
+        // all connections applies to it (the client's address is known only
+        // from each request's headers).
+        let proxy = app
+            .inner
+            .config
+            .trusted_proxies
+            .iter()
+            .any(|range| range.contains(peer.ip()));
+        let held = if proxy {
+            None
+        } else {
+            match AddressSlot::take(&per_address, doors::client_key(peer.ip())) {
+                Some(held) => Some(held),
+                None => continue,
+            }
         };
         let router = router.clone();
+        let hosts = hosts.clone();
         let tls = bound.tls.clone();
         let mut stop = app.inner.stop.clone();
         tokio::spawn(async move {
             let _slot = (slot, held);
+            let stream = match tls {
+                None => Either::Plain(stream),
+                Some(acceptor) => {
+                    let Ok(Ok(stream)) =
+                        tokio::time::timeout(deadlines.handshake, acceptor.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    Either::Tls(Box::new(stream))
+                }
+            };
+            // From here (after the handshake), the first request's headers
+            // are due within the header deadline: hyper's own timer starts
+            // only once bytes come, after it has told HTTP/1 from HTTP/2.
+            let quiet = doors::Quiet::new(deadlines);
+            let conn = quiet.clone();
             let service = hyper::service::service_fn(move |request| {
-                let mut request: hyper::Request<hyper::body::Incoming> = request;
-                request.extensions_mut().insert(Peer(peer));
-                tower::ServiceExt::oneshot(router.clone(), request)
+                doors::admit(
+                    request,
+                    router.clone(),
+                    hosts.clone(),
+                    deadlines,
+                    Peer(peer),
+                    conn.request(),
+                )
             });
             let mut builder =
                 hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
             builder
                 .http1()
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
+                .header_read_timeout(deadlines.headers)
                 .max_buf_size(64 * 1024);
             builder
                 .http2()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .keep_alive_interval(Some(Duration::from_secs(30)))
                 .keep_alive_timeout(Duration::from_secs(20))
-                .max_concurrent_streams(64);
-            let served = async {
-                match tls {
-                    None => {
-                        // hyper waits for a request's first bytes without a
-                        // deadline (its header timeout starts after them):
-                        // a connection that sends nothing is closed here.
-                        let mut first = [0u8; 1];
-                        if !matches!(
-                            tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first)).await,
-                            Ok(Ok(1..))
-                        ) {
-                            return Ok(());
-                        }
-                        let io = hyper_util::rt::TokioIo::new(stream);
-                        builder.serve_connection_with_upgrades(io, service).await
-                    }
-                    Some(acceptor) => {
-                        let Ok(Ok(stream)) =
-                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-                        else {
-                            return Ok(());
-                        };
-                        let io = hyper_util::rt::TokioIo::new(stream);
-                        builder.serve_connection_with_upgrades(io, service).await
-                    }
-                }
-            };
+                .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION);
+            let io = hyper_util::rt::TokioIo::new(stream);
             tokio::select! {
-                _ = served => {}
+                _ = builder.serve_connection_with_upgrades(io, service) => {}
+                () = quiet.expired() => {}
                 () = crate::base::shutdown::stopped(&mut stop) => {}
             }
         });
     }
 }
 
-/// The address a request came from.
+/// A connection's stream: plain (loopback) or TLS.
+enum Either {
+    Plain(tokio::net::TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>),
+}
+
+impl tokio::io::AsyncRead for Either {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Either {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => std::pin::Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => std::pin::Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// The TCP peer a request came from (a trusted proxy, or the client
+/// itself: [`doors::client_address`] tells which).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 

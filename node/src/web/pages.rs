@@ -50,6 +50,11 @@ const MAX_SHOWN_DEPTH: usize = 16;
 
 /// Every route.
 pub fn router(app: WebApp) -> Router {
+    // Bodies are small (sign-in, set-up, sign-out, confirmations) except
+    // the record forms' and membership administration's; and a form that
+    // needs a session is refused without one before its body is read
+    // (`auth::gate`).
+    let large = || axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES);
     Router::new()
         .route("/", get(home))
         .route("/login", get(login_form).post(login))
@@ -57,24 +62,36 @@ pub fn router(app: WebApp) -> Router {
         .route("/logout", post(logout))
         .route("/lang/{code}", get(set_lang))
         .route("/records", get(records))
-        .route("/records/new", get(new_form).post(create))
+        .route("/records/new", get(new_form).post(create).layer(large()))
         .route("/records/{id}", get(record))
-        .route("/records/{id}/edit", get(edit_form).post(edit))
+        .route(
+            "/records/{id}/edit",
+            get(edit_form).post(edit).layer(large()),
+        )
         .route("/records/{id}/delete", get(delete_form).post(delete))
         .route("/records/{id}/history", get(history))
         .route("/views/directory", get(directory))
         .route("/views/naps", get(naps))
         .route("/events", get(events))
         .route("/assets/{file}", get(asset))
-        .merge(crate::web::admin::routes())
+        .merge(crate::web::admin::routes().layer(large()))
         .merge(crate::web::views::routes())
         .fallback(not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::web::doors::SMALL_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::web::auth::gate,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            app.clone(),
+            security_headers,
+        ))
         .with_state(app)
 }
 
-async fn security_headers(mut response: Response) -> Response {
+async fn security_headers(State(app): State<WebApp>, mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -94,6 +111,12 @@ async fn security_headers(mut response: Response) -> Response {
     headers
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
+    if app.hsts() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     response
 }
 
@@ -473,19 +496,22 @@ async fn login(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<LoginForm>)
             msg(&app, ctx.lang, "sign-in-failed"),
         );
     }
-    if let Err(wait) = app.throttle().check(&name, ctx.address) {
-        let minutes = wait.as_secs().div_ceil(60) as i64;
-        let text = app.inner.i18n.text(
-            ctx.lang,
-            "sign-in-throttled",
-            &[("minutes", Arg::Number(minutes))],
-        );
-        let mut response = again(StatusCode::TOO_MANY_REQUESTS, text);
-        if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
+    let attempt = match app.throttle().check(&name, ctx.address) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            let minutes = wait.as_secs().div_ceil(60) as i64;
+            let text = app.inner.i18n.text(
+                ctx.lang,
+                "sign-in-throttled",
+                &[("minutes", Arg::Number(minutes))],
+            );
+            let mut response = again(StatusCode::TOO_MANY_REQUESTS, text);
+            if let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
         }
-        return response;
-    }
+    };
     let reader = app.inner.reader.clone();
     let lookup = name.clone();
     let account = tokio::task::spawn_blocking(move || {
@@ -498,9 +524,19 @@ async fn login(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<LoginForm>)
     .ok()
     .and_then(Result::ok)
     .flatten();
-    let matches = app.password_matches(account.as_ref(), &form.password).await;
+    let Ok(matches) = app.password_matches(account.as_ref(), &form.password).await else {
+        // Too many checks waiting: nothing counted, nothing hashed.
+        let mut response = again(
+            StatusCode::SERVICE_UNAVAILABLE,
+            msg(&app, ctx.lang, "try-again"),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return response;
+    };
     let Some(account) = account.filter(|a| matches && !a.disabled) else {
-        app.throttle().failed(&name, ctx.address);
+        attempt.failed();
         static FAILED: crate::base::lograte::LogBudget =
             crate::base::lograte::LogBudget::per_minute(10);
         if let Some(suppressed) = FAILED.admit() {
@@ -511,7 +547,7 @@ async fn login(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<LoginForm>)
             msg(&app, ctx.lang, "sign-in-failed"),
         );
     };
-    app.throttle().succeeded(&name);
+    attempt.succeeded();
     match start_session(&app, &ctx, account.id).await {
         Some(cookie) => {
             let mut response = Redirect::to(&local_path(&form.next)).into_response();

@@ -308,6 +308,9 @@ mod tests {
                         ("type", Arg::Text("practice")),
                         ("min", Arg::Number(12)),
                         ("role", Arg::Text("editor")),
+                        ("value", Arg::Text("en: Plan")),
+                        ("first", Arg::Number(51)),
+                        ("last", Arg::Number(100)),
                     ],
                 );
                 assert!(!text.trim().is_empty(), "{}: {id} is empty", lang.code());

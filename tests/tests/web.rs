@@ -435,8 +435,11 @@ fn concurrent_edits_keep_each_others_changes_or_are_shown_as_conflicts() {
     );
 
     // The same field: a conflict, shown, nothing written; sent again, saved.
+    // The first form also changed the kind, which the second left alone:
+    // the second is shown again with the kind as it is now, so that
+    // sending it again keeps it.
     let (a, b) = (open(&mut one), open(&mut two));
-    assert_eq!(send(&mut one, &a, "Title A", "lesson-learned").status, 303);
+    assert_eq!(send(&mut one, &a, "Title A", "best-practice").status, 303);
     let conflict = send(&mut two, &b, "Title B", "lesson-learned");
     assert_eq!(conflict.status, 409, "{}", conflict.body);
     assert!(
@@ -454,7 +457,14 @@ fn concurrent_edits_keep_each_others_changes_or_are_shown_as_conflicts() {
         "Title B",
         "the person's text is kept"
     );
-    assert_eq!(stored(&mut one).0, "Title A");
+    assert!(
+        conflict.body.contains("value=\"best-practice\" selected"),
+        "the kind changed meanwhile is shown as it is now"
+    );
+    assert_eq!(
+        stored(&mut one),
+        ("Title A".to_owned(), "best-practice".to_owned())
+    );
     let again = (
         conflict.input("csrf").unwrap(),
         conflict.input("base").unwrap(),
@@ -464,14 +474,24 @@ fn concurrent_edits_keep_each_others_changes_or_are_shown_as_conflicts() {
         "the form again carries the record's heads now"
     );
     assert_eq!(
-        send(&mut two, &again, "Title B", "lesson-learned").status,
+        send(&mut two, &again, "Title B", "best-practice").status,
         303
     );
-    assert_eq!(stored(&mut one).0, "Title B");
+    assert_eq!(
+        stored(&mut one),
+        ("Title B".to_owned(), "best-practice".to_owned())
+    );
 
-    // A base that is not the record's (forged, or another record's).
-    let (csrf, _) = open(&mut one);
-    for base in ["not-a-hash", &"ab".repeat(32)] {
+    // A base that is not the record's (forged, or another record's), or
+    // no version of it (more heads than a document has).
+    let (csrf, real) = open(&mut one);
+    let heads = real.split('|').next().unwrap().to_owned();
+    let many = format!("{}|", vec![heads.as_str(); 65].join(","));
+    for base in [
+        "not-a-hash".to_owned(),
+        format!("{}|", "ab".repeat(32)),
+        many,
+    ] {
         let forged = send(
             &mut one,
             &(csrf.clone(), base.to_owned()),

@@ -278,6 +278,21 @@ impl Reader {
                 "give either `after` (a cursor) or `offset` (deprecated), not both".into(),
             ));
         }
+        // Checked before any reading: a search's cost grows with its
+        // length, and the index cannot read a NUL.
+        if let Some(search) = &filter.search {
+            if search.chars().count() > MAX_SEARCH_CHARS {
+                return Err(ReadError::BadRequest(format!(
+                    "a search is at most {MAX_SEARCH_CHARS} characters; this one has {}",
+                    search.chars().count()
+                )));
+            }
+            if search.contains('\0') {
+                return Err(ReadError::BadRequest(
+                    "a search cannot hold a NUL character".into(),
+                ));
+            }
+        }
         let limit = match page.limit {
             0 => DEFAULT_LIST_LIMIT,
             n => (n as usize).min(MAX_LIST_LIMIT),
@@ -402,6 +417,9 @@ impl Reader {
         let start = end.saturating_sub(count);
         items.truncate(end);
         items.drain(..start);
+        if items.is_empty() {
+            return Ok((total, Vec::new()));
+        }
         let window: std::collections::HashSet<&str> =
             items.iter().map(|i| i.change_hash.as_str()).collect();
         let changes =
@@ -916,6 +934,12 @@ const ROW_COLUMNS: &str =
 /// The least characters of a search that the trigram index answers
 /// (`record_text`); a shorter one is looked for in every record.
 const INDEXED_SEARCH_CHARS: usize = 3;
+/// The most characters of a search the index is asked for: a longer search
+/// is looked for by its start in the index, then whole (`LIKE`) in the
+/// records found (a phrase's cost grows with each character).
+const INDEXED_SEARCH_PREFIX: usize = 32;
+/// The longest search.
+pub const MAX_SEARCH_CHARS: usize = 200;
 
 /// The statements of one page of the record list: the rows (one more than
 /// the page holds) and, for the first page, the count of every match.
@@ -971,8 +995,11 @@ impl ListQuery {
             own.push(format!("{order}.owner = {}", bind(&mut args, owner)));
         }
         if let (Some(theme), None) = (&filter.theme, by_theme) {
+            // As `record_themes` reads a record's themes: texts of a list.
             more.push(format!(
-                "EXISTS (SELECT 1 FROM json_each(r.json, '$.themes') WHERE value = {})",
+                "json_type(r.json, '$.themes') = 'array'
+                 AND EXISTS (SELECT 1 FROM json_each(r.json, '$.themes') AS t
+                              WHERE t.type = 'text' AND t.value <> '' AND t.value = {})",
                 bind(&mut args, theme)
             ));
         }
@@ -983,17 +1010,20 @@ impl ListQuery {
             ));
         }
         if let Some(search) = &filter.search {
-            if search.chars().count() >= INDEXED_SEARCH_CHARS {
-                // A phrase of the whole text: its trigrams in a row, that
-                // is the substring, in any case.
-                let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+            let chars = search.chars().count();
+            if chars >= INDEXED_SEARCH_CHARS {
+                // A phrase of the text (its start, if long): its trigrams
+                // in a row, that is the substring, in any case.
+                let start: String = search.chars().take(INDEXED_SEARCH_PREFIX).collect();
+                let phrase = format!("\"{}\"", start.replace('"', "\"\""));
                 more.push(format!(
                     "r.id IN (SELECT k.id FROM record_text
                                JOIN record_keys AS k ON k.n = record_text.rowid
                               WHERE record_text MATCH {})",
                     bind(&mut args, &phrase)
                 ));
-            } else {
+            }
+            if chars < INDEXED_SEARCH_CHARS || chars > INDEXED_SEARCH_PREFIX {
                 let escaped = search
                     .to_lowercase()
                     .replace('\\', "\\\\")
@@ -1325,6 +1355,7 @@ mod tests {
             "Paix",
             "dialogue \"quoted\"",
             "50% _x_",
+            "A long title about women mediators and the peace process",
         ];
         for step in 0..400 {
             let owner = ["ESP", "NAM", "FRA"][roll(3) as usize];
@@ -1338,7 +1369,7 @@ mod tests {
                 continue;
             }
             let picked: Vec<&str> = (0..roll(4)).map(|_| themes[roll(4) as usize]).collect();
-            let title = format!("{} {step}", words[roll(5) as usize]);
+            let title = format!("{} {step}", words[roll(6) as usize]);
             let status = ["draft", "in-force"][roll(2) as usize];
             let fields = json!({"id": id, "type": kind, "owner": owner, "visibility": "network",
                 "created": "2026-01-01T00:00:00Z",
@@ -1399,6 +1430,8 @@ mod tests {
                             Some("50%"),
                             Some("_x_"),
                             Some(""),
+                            Some("LONG TITLE ABOUT WOMEN MEDIATORS AND THE PEACE"),
+                            Some("long title about women mediators and the war"),
                         ] {
                             for include_deleted in [false, true] {
                                 let filter = ListFilter {
@@ -1418,9 +1451,11 @@ mod tests {
                                     .filter(|r| status.is_none_or(|s| r.json["status"] == s))
                                     .filter(|r| {
                                         theme.is_none_or(|t| {
-                                            r.json["themes"].as_array().unwrap().iter().any(|v| {
-                                                v == t && (include_deleted || !t.is_empty())
-                                            })
+                                            r.json["themes"]
+                                                .as_array()
+                                                .unwrap()
+                                                .iter()
+                                                .any(|v| v == t && !t.is_empty())
                                         })
                                     })
                                     .filter(|r| {
@@ -1459,5 +1494,17 @@ mod tests {
             }
         }
         assert!(checked > 300, "too few listings hold a record: {checked}");
+
+        // Searches refused before any reading.
+        for search in ["x".repeat(MAX_SEARCH_CHARS + 1), "ab\0cd".to_owned()] {
+            let filter = ListFilter {
+                search: Some(search),
+                ..Default::default()
+            };
+            assert!(matches!(
+                reader.list(&filter, &PageRequest::default()),
+                Err(ReadError::BadRequest(_))
+            ));
+        }
     }
 }

@@ -1781,29 +1781,57 @@ async fn edit_form(State(app): State<WebApp>, ctx: Ctx, Path(id): Path<String>) 
         &[],
         None,
         "",
-        ("base", row.heads.join(",")),
+        ("base", base_of(&row)),
     )
     .await
 }
 
-/// The fields of `row` that changed since `base` (the heads its edit form
-/// was made from, as the form sent them back): `Ok` with those fields
-/// (empty when nothing changed), `Err` when this node cannot tell (heads
-/// that are not the record's: a form from elsewhere, or a forged one).
-/// Contact details live in another document and are not told apart.
-async fn changed_since(
-    app: &WebApp,
-    row: &RecordRow,
-    base: &str,
-) -> Result<std::collections::BTreeMap<String, Option<Value>>, ()> {
-    if base == row.heads.join(",") {
-        return Ok(Default::default());
+/// What an edit form carries of the record it was made from (`base`): the
+/// heads of the record's document and, after `|`, a fingerprint of its
+/// contact details (a focal point's live in another document).
+fn base_of(row: &RecordRow) -> String {
+    format!("{}|{}", row.heads.join(","), contact_print(row))
+}
+
+/// A fingerprint of a record's contact details as this node shows them.
+fn contact_print(row: &RecordRow) -> String {
+    use sha2::Digest as _;
+    let contact = own_fields(row).get("contact").cloned().unwrap_or_default();
+    let digest = sha2::Sha256::digest(contact.to_string().as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What changed in `row` since `base` (what its edit form was made from,
+/// as the form sent it back, see [`base_of`]).
+#[derive(Default)]
+struct Since {
+    /// The fields of the record's own document that changed, each with
+    /// its value then.
+    fields: std::collections::BTreeMap<String, Option<Value>>,
+    /// Whether the contact details changed (their value then is not kept).
+    contact: bool,
+}
+
+/// What changed in `row` since `base`: `Err` when this node cannot tell
+/// (heads that are not the record's: a form from elsewhere, or a forged
+/// one).
+async fn changed_since(app: &WebApp, row: &RecordRow, base: &str) -> Result<Since, ()> {
+    let (heads, contact) = base.split_once('|').ok_or(())?;
+    let mut changed = Since {
+        contact: contact != contact_print(row),
+        ..Default::default()
+    };
+    if heads == row.heads.join(",") {
+        return Ok(changed);
     }
-    let heads = base
+    let heads = heads
         .split(',')
-        .take(64)
         .map(|h| h.parse::<automerge::ChangeHash>().map_err(|_| ()))
         .collect::<Result<Vec<_>, _>>()?;
+    // A document has a few heads; a long list is not one of its versions.
+    if heads.len() > 64 {
+        return Err(());
+    }
     let reader = app.inner.reader.clone();
     let id = row.id.clone();
     let then = tokio::task::spawn_blocking(move || reader.fields_at(&id, &heads))
@@ -1812,13 +1840,14 @@ async fn changed_since(
         .map_err(|_| ())?
         .ok_or(())?;
     let now = own_fields(row);
-    Ok(then
-        .keys()
-        .chain(now.keys())
-        .filter(|k| !crate::records::ENVELOPE_KEYS.contains(&k.as_str()) && *k != "contact")
-        .filter(|k| then.get(*k) != now.get(*k))
-        .map(|k| (k.clone(), then.get(k).cloned()))
-        .collect())
+    changed.fields.extend(
+        then.keys()
+            .chain(now.keys())
+            .filter(|k| !crate::records::ENVELOPE_KEYS.contains(&k.as_str()) && *k != "contact")
+            .filter(|k| then.get(*k) != now.get(*k))
+            .map(|k| (k.clone(), then.get(k).cloned())),
+    );
+    Ok(changed)
 }
 
 async fn edit(
@@ -1853,21 +1882,37 @@ async fn edit(
     } else {
         changed_since(&app, &row, &base).await
     };
-    let conflicts: Vec<String> = match since {
-        Ok(changed) => changed
-            .into_iter()
-            .filter(|(field, then)| {
-                if new.get(field) == then.as_ref() {
-                    patch.remove(field);
-                    false
-                } else {
-                    patch.contains_key(field)
-                }
-            })
-            .map(|(field, _)| field)
-            .collect(),
-        Err(()) => patch.keys().cloned().collect(),
+    // The form as shown again (a conflict, a refusal): what it sent, but
+    // the others' changes it left alone as they are now, and the record's
+    // base as it is now, so that sending it again undoes nothing unseen.
+    let mut shown = new.clone();
+    let mut conflicts: Vec<String> = Vec::new();
+    let show_now = |field: &str, shown: &mut serde_json::Map<String, Value>| {
+        match old.get(field) {
+            Some(now) => shown.insert(field.to_owned(), now.clone()),
+            None => shown.remove(field),
+        };
     };
+    match since {
+        Ok(changed) => {
+            for (field, then) in changed.fields {
+                if new.get(&field) == then.as_ref() {
+                    patch.remove(&field);
+                    show_now(&field, &mut shown);
+                } else if patch.contains_key(&field) {
+                    conflicts.push(field);
+                }
+            }
+            // The contact details' value then is not known: if the form
+            // sends other ones, a conflict, shown with them as they are
+            // now (the others' change is never undone unseen).
+            if changed.contact && patch.contains_key("contact") {
+                show_now("contact", &mut shown);
+                conflicts.push("contact".to_owned());
+            }
+        }
+        Err(()) => conflicts.extend(patch.keys().cloned()),
+    }
     if !conflicts.is_empty() {
         let c = Chrome::new(&app, &ctx, String::new());
         let errors: Vec<crate::records::FieldError> = conflicts
@@ -1886,11 +1931,11 @@ async fn edit(
             StatusCode::CONFLICT,
             row.kind,
             Some(&row),
-            &new,
+            &shown,
             &errors,
             Some(c.t("changed-since")),
             "",
-            ("base", row.heads.join(",")),
+            ("base", base_of(&row)),
         )
         .await;
     }
@@ -1916,11 +1961,11 @@ async fn edit(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 row.kind,
                 Some(&row),
-                &new,
+                &shown,
                 &errors,
                 failure,
                 "",
-                ("base", base),
+                ("base", base_of(&row)),
             )
             .await
         }

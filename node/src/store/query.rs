@@ -1023,7 +1023,7 @@ impl ListQuery {
                     bind(&mut args, &phrase)
                 ));
             }
-            if chars < INDEXED_SEARCH_CHARS || chars > INDEXED_SEARCH_PREFIX {
+            if !(INDEXED_SEARCH_CHARS..=INDEXED_SEARCH_PREFIX).contains(&chars) {
                 let escaped = search
                     .to_lowercase()
                     .replace('\\', "\\\\")

@@ -318,7 +318,11 @@ impl Reader {
                 None
             };
             let mut records = Paged::new(after.map(|a| a.key), limit, page.bytes());
-            let mut stmt = conn.prepare(&query.sql).map_err(storage)?;
+            let sql = match &query.sql_by_text {
+                Some(sql) if total.is_some_and(|n| n <= FEW_MATCHES) => sql,
+                _ => &query.sql,
+            };
+            let mut stmt = conn.prepare(sql).map_err(storage)?;
             let mut rows = stmt
                 .query(params_from_iter(query.args.iter()))
                 .map_err(storage)?;
@@ -951,10 +955,24 @@ pub const MAX_SEARCH_CHARS: usize = 200;
 /// and the status filter read the records themselves.
 struct ListQuery {
     sql: String,
+    /// For a search through the index (without a theme filter): the rows
+    /// read from the index's matches (a sort of the matches) instead of
+    /// from the listing's order (a scan that checks each record). The
+    /// first is faster when the matches are few, the second when they are
+    /// many: [`Reader::list`] picks it when the first page's count is at
+    /// most [`FEW_MATCHES`].
+    sql_by_text: Option<String>,
     args: Vec<SqlValue>,
     count_sql: String,
     count_args: Vec<SqlValue>,
 }
+
+/// The most matches of a search that a page reads from the index's
+/// matches (see `ListQuery::sql_by_text`). Measured at 200,000 records
+/// (BENCHMARKS.md): a search with no match took 15 ms through the
+/// listing's order and 1.5 ms from its matches; one with 11,200 matches,
+/// 21–31 ms and 36–57 ms.
+const FEW_MATCHES: u64 = 2_000;
 
 impl ListQuery {
     fn new(filter: &ListFilter, after: Option<&[KeyPart]>, limit: usize, offset: u32) -> Self {
@@ -980,6 +998,9 @@ impl ListQuery {
         // records when nothing else filters), then on the records.
         let mut own = Vec::new();
         let mut more = Vec::new();
+        // The search's clause in `more` and its matches, when the index
+        // finds them.
+        let mut text: Option<(usize, String)> = None;
         if let Some(theme) = by_theme {
             own.push(format!("t.theme = {}", bind(&mut args, theme)));
         }
@@ -1016,12 +1037,14 @@ impl ListQuery {
                 // in a row, that is the substring, in any case.
                 let start: String = search.chars().take(INDEXED_SEARCH_PREFIX).collect();
                 let phrase = format!("\"{}\"", start.replace('"', "\"\""));
-                more.push(format!(
-                    "r.id IN (SELECT k.id FROM record_text
-                               JOIN record_keys AS k ON k.n = record_text.rowid
-                              WHERE record_text MATCH {})",
+                let matches = format!(
+                    "SELECT k.id FROM record_text
+                       JOIN record_keys AS k ON k.n = record_text.rowid
+                      WHERE record_text MATCH {}",
                     bind(&mut args, &phrase)
-                ));
+                );
+                more.push(format!("r.id IN ({matches})"));
+                text = Some((more.len() - 1, matches));
             }
             if !(INDEXED_SEARCH_CHARS..=INDEXED_SEARCH_PREFIX).contains(&chars) {
                 let escaped = search
@@ -1053,6 +1076,22 @@ impl ListQuery {
                 "SELECT count(*) FROM record_theme_rows AS t WHERE {}",
                 own.join(" AND ")
             )
+        } else if let (Some((at, matches)), None) = (&text, by_theme) {
+            // Counted from the matches: each one looked up, never a scan.
+            format!(
+                "SELECT count(*) FROM ({matches}) AS m CROSS JOIN records AS r ON r.id = m.id
+                  WHERE {}",
+                own.iter()
+                    .chain(
+                        more.iter()
+                            .enumerate()
+                            .filter(|(i, _)| i != at)
+                            .map(|(_, c)| c)
+                    )
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            )
         } else {
             format!(
                 "SELECT count(*) FROM {from} WHERE {}",
@@ -1064,14 +1103,27 @@ impl ListQuery {
             )
         };
         let count_args = args.clone();
+        let text = text.filter(|_| by_theme.is_none());
+        let mut by_text: Vec<String> = own
+            .iter()
+            .chain(
+                more.iter()
+                    .enumerate()
+                    .filter(|(i, _)| text.as_ref().is_none_or(|(at, _)| i != at))
+                    .map(|(_, c)| c),
+            )
+            .cloned()
+            .collect();
         let mut clauses: Vec<String> = own.into_iter().chain(more).collect();
         if let Some(key) = after {
             args.extend(key.iter().map(KeyPart::sql));
-            clauses.push(format!(
+            let at = format!(
                 "({order}.updated, {order}.id) < (?{}, ?{})",
                 args.len() - 1,
                 args.len()
-            ));
+            );
+            by_text.push(at.clone());
+            clauses.push(at);
         }
         let columns = ROW_COLUMNS
             .split(", ")
@@ -1084,8 +1136,18 @@ impl ListQuery {
             clauses.join(" AND "),
             limit + 1,
         );
+        let sql_by_text = text.map(|(_, matches)| {
+            format!(
+                "SELECT {columns} FROM ({matches}) AS m CROSS JOIN records AS r ON r.id = m.id
+                  WHERE {}
+                  ORDER BY r.updated DESC, r.id DESC LIMIT {} OFFSET {offset}",
+                by_text.join(" AND "),
+                limit + 1,
+            )
+        });
         ListQuery {
             sql,
+            sql_by_text,
             args,
             count_sql,
             count_args,

@@ -20,6 +20,27 @@ fn node() -> (NodeDir, focal_tests::RunningNode) {
     (dir, node)
 }
 
+/// Makes a practice titled `title` through the form; its page's path.
+fn new_practice(client: &mut WebClient, title: &str) -> String {
+    let csrf = client
+        .get("/records/new?type=practice")
+        .input("csrf")
+        .unwrap();
+    let made = client.post(
+        "/records/new",
+        &[
+            ("csrf", &csrf),
+            ("type", "practice"),
+            ("title~en", title),
+            ("title~original", "en"),
+            ("kind", "best-practice"),
+            ("themes", "peacekeeping"),
+        ],
+    );
+    assert_eq!(made.status, 303, "{}", made.body);
+    made.location().to_owned()
+}
+
 #[test]
 fn pages_need_a_session_and_sign_in_is_throttled_after_five_failures() {
     let (dir, _node) = node();
@@ -326,21 +347,7 @@ fn record_text_is_shown_as_text_never_as_markup() {
     let mut editor = WebClient::new(addr);
     editor.sign_in("ana", EDITOR_PASSWORD);
     let hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>";
-    let form = editor.get("/records/new?type=practice");
-    let csrf = form.input("csrf").unwrap();
-    let made = editor.post(
-        "/records/new",
-        &[
-            ("csrf", &csrf),
-            ("type", "practice"),
-            ("title~en", hostile),
-            ("title~original", "en"),
-            ("kind", "best-practice"),
-            ("themes", "peacekeeping"),
-        ],
-    );
-    assert_eq!(made.status, 303, "{}", made.body);
-    let page = made.location().to_owned();
+    let page = new_practice(&mut editor, hostile);
     for path in [
         page.clone(),
         format!("{page}/history"),
@@ -376,20 +383,7 @@ fn concurrent_edits_keep_each_others_changes_or_are_shown_as_conflicts() {
     one.sign_in("ana", EDITOR_PASSWORD);
     let mut two = WebClient::new(addr);
     two.sign_in("ana", EDITOR_PASSWORD);
-    let csrf = one.get("/records/new?type=practice").input("csrf").unwrap();
-    let made = one.post(
-        "/records/new",
-        &[
-            ("csrf", &csrf),
-            ("type", "practice"),
-            ("title~en", "Shared plan"),
-            ("title~original", "en"),
-            ("kind", "best-practice"),
-            ("themes", "peacekeeping"),
-        ],
-    );
-    assert_eq!(made.status, 303, "{}", made.body);
-    let page = made.location().to_owned();
+    let page = new_practice(&mut one, "Shared plan");
     let edit = format!("{page}/edit");
     let open = |client: &mut WebClient| {
         let form = client.get(&edit);
@@ -511,21 +505,8 @@ fn a_long_history_is_read_page_by_page() {
     let addr = web_addr(&dir.path);
     let mut editor = WebClient::new(addr);
     editor.sign_in("ana", EDITOR_PASSWORD);
-    let form = editor.get("/records/new?type=practice");
-    let csrf = form.input("csrf").unwrap();
-    let made = editor.post(
-        "/records/new",
-        &[
-            ("csrf", &csrf),
-            ("type", "practice"),
-            ("title~en", "Revision 0"),
-            ("title~original", "en"),
-            ("kind", "best-practice"),
-            ("themes", "peacekeeping"),
-        ],
-    );
-    assert_eq!(made.status, 303, "{}", made.body);
-    let page = made.location().to_owned();
+    let page = new_practice(&mut editor, "Revision 0");
+    let csrf = editor.get(&format!("{page}/edit")).input("csrf").unwrap();
     for n in 1..=120 {
         let title = format!("Revision {n}");
         let edited = editor.post(

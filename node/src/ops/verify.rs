@@ -206,11 +206,7 @@ fn verify_facts(conn: &Connection) -> Result<(), VerifyError> {
                 format!("is in {table} as the records do not hold it"),
             ),
         ] {
-            let first: Option<String> = conn
-                .query_row(&format!("{query} LIMIT 1"), [], |r| r.get(0))
-                .optional()
-                .map_err(sql)?;
-            if let Some(record) = first {
+            if let Some(record) = first_id(conn, &query)? {
                 return fail(format!(
                     "record {record}, as the records hold it, {says}: a view's facts do not \
                      match the records"
@@ -236,11 +232,7 @@ fn verify_facts(conn: &Connection) -> Result<(), VerifyError> {
             "is missing from the text index record_text",
         ),
     ] {
-        let first: Option<String> = conn
-            .query_row(&format!("{query} LIMIT 1"), [], |r| r.get(0))
-            .optional()
-            .map_err(sql)?;
-        if let Some(record) = first {
+        if let Some(record) = first_id(conn, query)? {
             return fail(format!(
                 "record {record} {says}: the search index does not match the records"
             ));
@@ -259,6 +251,13 @@ fn verify_facts(conn: &Connection) -> Result<(), VerifyError> {
         ));
     }
     Ok(())
+}
+
+/// The first id `query` finds, if any.
+fn first_id(conn: &Connection, query: &str) -> Result<Option<String>, VerifyError> {
+    conn.query_row(&format!("{query} LIMIT 1"), [], |r| r.get(0))
+        .optional()
+        .map_err(sql)
 }
 
 /// A view summary of migration 10: its table, the view defining what each

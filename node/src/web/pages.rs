@@ -237,6 +237,31 @@ pub(crate) async fn read_view<T: Send + 'static>(
     }
 }
 
+/// Downloads of every row of a view being built at once: each holds up
+/// to `views::CSV_MAX_ROWS` rows in memory until it is sent, so a few
+/// readers asking for many at once could exhaust the node's memory.
+static DOWNLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// How long a download waits for its turn before it is refused (503).
+const DOWNLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// [`read_view`] for a download of every row: it waits its turn (at most
+/// two at once), and is refused with 503 and `Retry-After` after
+/// [`DOWNLOAD_WAIT`].
+pub(crate) async fn read_download<T: Send + 'static>(
+    app: &WebApp,
+    ctx: &Ctx,
+    f: impl FnOnce() -> Result<T, crate::views::ViewError> + Send + 'static,
+) -> Result<T, Response> {
+    let Ok(Ok(_turn)) = tokio::time::timeout(DOWNLOAD_WAIT, DOWNLOADS.acquire()).await else {
+        let text = msg(app, ctx.lang, "downloads-busy-text");
+        let mut busy = message(app, ctx, StatusCode::SERVICE_UNAVAILABLE, "busy", text);
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        return Err(busy);
+    };
+    read_view(app, ctx, f).await
+}
+
 /// A page rendered, or a plain error if the template failed.
 pub(crate) fn html(template: &impl Template) -> Response {
     match template.render() {
@@ -2229,7 +2254,7 @@ async fn directory(
     let every = if query.csv() {
         let views = app.inner.views.clone();
         let input = query.input();
-        let all = read_view(&app, &ctx, move || {
+        let all = read_download(&app, &ctx, move || {
             crate::web::views::all_rows(
                 input,
                 |i| views.directory(i),
@@ -2329,7 +2354,7 @@ async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery
     let every = if query.csv() {
         let views = app.inner.views.clone();
         let input = query.input();
-        let all = read_view(&app, &ctx, move || {
+        let all = read_download(&app, &ctx, move || {
             crate::web::views::all_rows(
                 input,
                 |i| views.nap_tracker(i),

@@ -39,8 +39,8 @@ use crate::{
         WebApp,
         auth::Ctx,
         pages::{
-            self, Chrome, csv_response, freshness_text, html, msg, not_found, read_failed,
-            read_view, require_role, url_encode, view_error,
+            self, Chrome, csv_response, freshness_text, html, msg, not_found, read_download,
+            read_failed, read_view, require_role, url_encode, view_error,
         },
     },
 };
@@ -629,7 +629,7 @@ async fn practices(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>
     let f = |id: &str| c.t(id);
     let tr = Tr(&f);
     if q.csv().is_some() {
-        let rows = read_view(&app, &ctx, move || {
+        let rows = read_download(&app, &ctx, move || {
             all_rows(
                 input,
                 |i| views.practices(i),
@@ -790,7 +790,7 @@ async fn funding(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>) 
             };
         }
         Some(_) => {
-            let rows = read_view(&app, &ctx, move || {
+            let rows = read_download(&app, &ctx, move || {
                 all_rows(
                     input,
                     |i| views.funding(i),
@@ -1112,7 +1112,7 @@ async fn follow_up(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>
     let f = |id: &str| c.t(id);
     let tr = Tr(&f);
     if q.csv().is_some() {
-        let rows = read_view(&app, &ctx, move || {
+        let rows = read_download(&app, &ctx, move || {
             all_rows(
                 input,
                 |i| views.follow_up(i),

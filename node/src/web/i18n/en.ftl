@@ -332,3 +332,5 @@ history-newer = Newer changes
 history-older = Older changes
 changed-since = Someone else changed this record since you opened this form. Your changes are below; where they meet theirs, the field says so. Check them and save again.
 changed-since-field = Changed by someone else meanwhile; it is now: { $value }
+busy = Busy
+downloads-busy-text = Other downloads are being prepared on this node. Try again in a minute.

@@ -343,3 +343,5 @@ history-newer = Cambios más recientes
 history-older = Cambios más antiguos
 changed-since = Otra persona ha cambiado este registro desde que abrió este formulario. Sus cambios están abajo; donde coinciden con los suyos, el campo lo indica. Revíselos y guarde de nuevo.
 changed-since-field = Cambiado entretanto por otra persona; ahora es: { $value }
+busy = Ocupado
+downloads-busy-text = Se están preparando otras descargas en este nodo. Inténtelo de nuevo dentro de un minuto.

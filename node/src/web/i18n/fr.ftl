@@ -343,3 +343,5 @@ history-newer = Modifications plus récentes
 history-older = Modifications plus anciennes
 changed-since = Quelqu’un d’autre a modifié cette fiche depuis l’ouverture de ce formulaire. Vos modifications figurent ci-dessous ; là où elles rencontrent les siennes, le champ l’indique. Vérifiez-les et enregistrez à nouveau.
 changed-since-field = Modifié entre-temps par quelqu’un d’autre ; valeur actuelle : { $value }
+busy = Occupé
+downloads-busy-text = D’autres téléchargements sont en préparation sur ce nœud. Réessayez dans une minute.

@@ -324,3 +324,5 @@ history-newer = 较新的更改
 history-older = 较早的更改
 changed-since = 自您打开此表单以来，其他人更改了此记录。您的更改如下；与其更改冲突之处，字段旁有说明。请核对后再次保存。
 changed-since-field = 其他人在此期间已更改；当前值为：{ $value }
+busy = 繁忙
+downloads-busy-text = 此节点正在准备其他下载。请一分钟后重试。

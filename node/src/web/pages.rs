@@ -496,7 +496,7 @@ async fn login(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<LoginForm>)
             msg(&app, ctx.lang, "sign-in-failed"),
         );
     }
-    let attempt = match app.throttle().check(&name, ctx.address) {
+    let mut attempt = match app.throttle().check(&name, ctx.address) {
         Ok(attempt) => attempt,
         Err(wait) => {
             let minutes = wait.as_secs().div_ceil(60) as i64;
@@ -524,7 +524,10 @@ async fn login(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<LoginForm>)
     .ok()
     .and_then(Result::ok)
     .flatten();
-    let Ok(matches) = app.password_matches(account.as_ref(), &form.password).await else {
+    let Ok(matches) = app
+        .password_matches(account.as_ref(), &form.password, &mut attempt)
+        .await
+    else {
         // Too many checks waiting: nothing counted, nothing hashed.
         let mut response = again(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -456,3 +456,38 @@ fn a_client_that_takes_nothing_of_its_answer_is_cut_off() {
         "no protocol error: {frames:?}"
     );
 }
+
+#[test]
+fn a_live_stream_that_is_read_is_not_cut_off() {
+    let dir = NodeDir::init("ESP");
+    add_user(&dir.path, "ana", "editor", PASSWORD);
+    let _node = start_with_web_deadlines(&dir, 1500);
+    let addr = web_addr(&dir.path);
+    let mut client = WebClient::new(addr);
+    assert_eq!(client.sign_in("ana", PASSWORD).status, 303);
+    let jar: Vec<String> = client
+        .cookies
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    // Server-sent events with no change to tell: the stream's comments keep
+    // it moving past three send deadlines.
+    let mut events = TcpStream::connect(addr).unwrap();
+    events
+        .write_all(
+            format!(
+                "GET /events HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\n\r\n",
+                jar.join("; ")
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let (raw, closed) = read_until_closed(&mut events, Duration::from_millis(4500));
+    let text = String::from_utf8_lossy(&raw);
+    assert!(!closed, "a live stream was cut: {text}");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.matches("\n:").count() >= 2,
+        "comments keep it moving: {text}"
+    );
+}

@@ -2390,7 +2390,10 @@ async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery
 // ---- live updates ----
 
 /// Server-sent events: one `change` event per record change the person
-/// may read, carrying only its type (the page fetches itself again).
+/// may read, carrying only its type (the page fetches itself again), and a
+/// comment every 20 s (or a third of the send deadline, when a test
+/// shortens it): a stream the client reads always moves, so the doors'
+/// send deadline cuts only one it does not.
 async fn events(State(app): State<WebApp>, ctx: Ctx) -> Response {
     if ctx.session.is_none() {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -2426,8 +2429,9 @@ async fn events(State(app): State<WebApp>, ctx: Ctx) -> Response {
             }
         }
     });
+    let every = std::time::Duration::from_secs(20).min(app.inner.deadlines.send / 3);
     Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(20)))
+        .keep_alive(KeepAlive::new().interval(every))
         .into_response()
 }
 

@@ -242,6 +242,9 @@ pub async fn serve(bound: Bound, app: WebApp) {
         return;
     };
     let hosts = Arc::new(doors::Hosts::new(&app.inner.config, local));
+    if let Some(warning) = app.inner.config.host_warning() {
+        tracing::warn!("web app: {warning}");
+    }
     loop {
         let accepted = tokio::select! {
             () = crate::base::shutdown::stopped(&mut stop) => return,

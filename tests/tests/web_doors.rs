@@ -376,3 +376,118 @@ fn over_tls_a_connection_silent_after_its_handshake_is_closed() {
         Some("max-age=31536000")
     );
 }
+
+/// One HTTP/2 frame: its type, flags, stream and payload.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut frame = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    frame.extend([kind, flags]);
+    frame.extend(stream.to_be_bytes());
+    frame.extend(payload);
+    frame
+}
+
+/// The frames of `raw` as (type, stream, payload), as far as they are whole.
+fn h2_frames(mut raw: &[u8]) -> Vec<(u8, u32, Vec<u8>)> {
+    let mut frames = Vec::new();
+    while raw.len() >= 9 {
+        let len = u32::from_be_bytes([0, raw[0], raw[1], raw[2]]) as usize;
+        if raw.len() < 9 + len {
+            break;
+        }
+        let stream = u32::from_be_bytes([raw[5], raw[6], raw[7], raw[8]]) & 0x7fff_ffff;
+        frames.push((raw[3], stream, raw[9..9 + len].to_vec()));
+        raw = &raw[9 + len..];
+    }
+    frames
+}
+
+#[test]
+fn a_client_that_takes_nothing_of_its_answer_is_cut_off() {
+    let dir = NodeDir::init("ESP");
+    let _node = start_with_web_deadlines(&dir, 1500);
+    let addr = web_addr(&dir.path);
+    // HTTP/2 without TLS (prior knowledge), the client's window for each
+    // stream zero: the node may send the answer's headers and not one byte
+    // of its page. Before, the request stayed in flight and the connection
+    // held its slot for as long as the client wished.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    // SETTINGS: SETTINGS_INITIAL_WINDOW_SIZE (4) = 0.
+    hello.extend(h2_frame(4, 0, 0, &[0, 4, 0, 0, 0, 0]));
+    // HEADERS, END_STREAM | END_HEADERS: GET http://127.0.0.1/login (HPACK:
+    // static `:method GET`, `:scheme http`; literal `:path` and
+    // `:authority` with indexed names, not indexed).
+    let mut block = vec![0x82, 0x86];
+    for (index, value) in [(4u8, "/login"), (1, "127.0.0.1")] {
+        block.extend([index, value.len() as u8]);
+        block.extend(value.as_bytes());
+    }
+    hello.extend(h2_frame(1, 0x5, 1, &block));
+    stream.write_all(&hello).unwrap();
+    let start = Instant::now();
+    let (raw, closed) = read_until_closed(&mut stream, Duration::from_secs(10));
+    let frames = h2_frames(&raw);
+    assert!(
+        closed,
+        "still open after {:?}; frames {:?}",
+        start.elapsed(),
+        frames.iter().map(|f| (f.0, f.1)).collect::<Vec<_>>()
+    );
+    assert!(
+        start.elapsed() >= Duration::from_millis(1200),
+        "closed before the deadline: {frames:?}"
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|(kind, stream, _)| *kind == 1 && *stream == 1),
+        "the answer's headers were sent: {frames:?}"
+    );
+    assert!(
+        !frames
+            .iter()
+            .any(|(kind, stream, data)| *kind == 0 && *stream == 1 && !data.is_empty()),
+        "no byte of the page fits a zero window"
+    );
+    assert!(
+        !frames
+            .iter()
+            .any(|(kind, _, data)| *kind == 7 && data.get(4..8) != Some(&[0, 0, 0, 0][..])),
+        "no protocol error: {frames:?}"
+    );
+}
+
+#[test]
+fn a_live_stream_that_is_read_is_not_cut_off() {
+    let dir = NodeDir::init("ESP");
+    add_user(&dir.path, "ana", "editor", PASSWORD);
+    let _node = start_with_web_deadlines(&dir, 1500);
+    let addr = web_addr(&dir.path);
+    let mut client = WebClient::new(addr);
+    assert_eq!(client.sign_in("ana", PASSWORD).status, 303);
+    let jar: Vec<String> = client
+        .cookies
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    // Server-sent events with no change to tell: the stream's comments keep
+    // it moving past three send deadlines.
+    let mut events = TcpStream::connect(addr).unwrap();
+    events
+        .write_all(
+            format!(
+                "GET /events HTTP/1.1\r\nHost: {addr}\r\nCookie: {}\r\n\r\n",
+                jar.join("; ")
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let (raw, closed) = read_until_closed(&mut events, Duration::from_millis(4500));
+    let text = String::from_utf8_lossy(&raw);
+    assert!(!closed, "a live stream was cut: {text}");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.matches("\n:").count() >= 2,
+        "comments keep it moving: {text}"
+    );
+}

@@ -241,6 +241,32 @@ impl WebConfig {
         }
     }
 
+    /// Why browsers may get 421 (another host) for every page, if they
+    /// may: without `public_url` and TLS the app answers only localhost and
+    /// its listen address, so behind a proxy that passes on the name people
+    /// open (or on an unspecified address reached by name) it refuses them.
+    /// Logged at start-up; not a [`WebConfig::problem`], because a proxy
+    /// that sends `Host: 127.0.0.1` works.
+    pub fn host_warning(&self) -> Option<String> {
+        if !self.enabled || self.public_url.is_some() || self.tls() {
+            return None;
+        }
+        let why = if !self.trusted_proxies.is_empty() {
+            "web.trusted_proxies is set but web.public_url is not"
+        } else if self.listen.ip().is_unspecified() {
+            "web.listen is an unspecified address and web.public_url is not set"
+        } else {
+            return None;
+        };
+        Some(format!(
+            "{why}: the web app answers only requests for localhost, 127.0.0.1, [::1] and its \
+             listen address, and every other host name (one a proxy passes on with \
+             `proxy_set_header Host $host`, or the machine's name or address) gets 421 \
+             Misdirected Request; set [web] public_url to the address people open \
+             (deploy/OPERATIONS.md, \"The web app\")"
+        ))
+    }
+
     /// What is wrong with these settings, if anything (the configuration
     /// check; also after `run --web-listen`).
     pub fn problem(&self) -> Option<String> {
@@ -981,6 +1007,29 @@ mod tests {
     #[test]
     fn template_parses_to_the_defaults() {
         assert_eq!(parse(&Config::template()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_proxy_without_a_public_url_is_warned_of() {
+        let proxied = parse("[web]\ntrusted_proxies = [\"127.0.0.1\"]\n").unwrap();
+        let warning = proxied.web.host_warning().expect("a warning");
+        assert!(
+            warning.contains("web.public_url") && warning.contains("421"),
+            "{warning}"
+        );
+        let named = parse(
+            "[web]\ntrusted_proxies = [\"127.0.0.1\"]\npublic_url = \"https://focal.example\"\n",
+        )
+        .unwrap();
+        assert_eq!(named.web.host_warning(), None);
+        assert_eq!(Config::default().web.host_warning(), None, "loopback alone");
+        let mut anywhere = Config::default().web;
+        anywhere.listen = "0.0.0.0:7480".parse().unwrap();
+        assert!(anywhere.host_warning().is_some());
+        // Over TLS without a public URL every name passes.
+        anywhere.tls_cert = Some("web.crt".into());
+        anywhere.tls_key = Some("web.key".into());
+        assert_eq!(anywhere.host_warning(), None);
     }
 
     #[test]

@@ -21,6 +21,9 @@
 //!   bounded, the running waits kept longest.
 //! - Passwords are checked two at a time, at most 16 more waiting
 //!   ([`Hashing`]); beyond, the answer is "busy" before anything is hashed.
+//!   A check's places are held by the hashing itself, not by the request:
+//!   a client that goes away mid-check frees nothing until the hash ends,
+//!   and its attempt counts as failed once its hash has started.
 
 use std::{
     collections::HashMap,
@@ -142,14 +145,18 @@ pub struct Throttle {
     addresses: Mutex<HashMap<IpAddr, Failures>>,
 }
 
-/// One sign-in attempt reserved in the throttle; dropped unsettled (the
-/// check could not run), it is given back uncounted.
+/// One sign-in attempt reserved in the throttle. Dropped unsettled before
+/// its password is hashed (the check could not run), it is given back
+/// uncounted; after (the client went away mid-check), it counts as failed:
+/// only a check that ends in success is free.
 #[derive(Debug)]
 pub struct Attempt<'a> {
     throttle: &'a Throttle,
     account: String,
     address: IpAddr,
     settled: bool,
+    /// Whether its password is being hashed ([`Hashing::run`]).
+    hashed: bool,
 }
 
 impl Attempt<'_> {
@@ -181,7 +188,13 @@ impl Attempt<'_> {
 
 impl Drop for Attempt<'_> {
     fn drop(&mut self) {
-        if !self.settled {
+        if self.settled {
+            return;
+        }
+        if self.hashed {
+            self.throttle
+                .failed_at(&self.account, self.address, Instant::now());
+        } else {
             self.throttle.release(&self.account, self.address);
         }
     }
@@ -243,6 +256,7 @@ impl Throttle {
             account: account.to_owned(),
             address,
             settled: false,
+            hashed: false,
         })
     }
 
@@ -321,17 +335,20 @@ fn bound<K: std::hash::Hash + Eq + Clone>(
 
 /// Password checks and hashes (argon2id, 19 MiB and a few hundred
 /// milliseconds each): [`HASHING_AT_ONCE`] at once, at most
-/// [`HASHING_WAITING`] more waiting; beyond, the answer is "busy".
+/// [`HASHING_WAITING`] more waiting; beyond, the answer is "busy". A
+/// running hash holds its places itself (owned permits moved into the
+/// blocking task), so that dropping the request frees none before the
+/// hash ends.
 #[derive(Debug)]
 pub struct Hashing {
-    running: tokio::sync::Semaphore,
+    running: Arc<tokio::sync::Semaphore>,
     admitted: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for Hashing {
     fn default() -> Self {
         Self {
-            running: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
+            running: Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
             admitted: Arc::new(tokio::sync::Semaphore::new(
                 HASHING_AT_ONCE + HASHING_WAITING,
             )),
@@ -346,18 +363,31 @@ pub struct Busy;
 
 impl Hashing {
     /// Runs `work` on the blocking pool when its turn comes, or `Busy` at
-    /// once if the queue is full.
+    /// once if the queue is full. From the moment it starts, `attempt` (a
+    /// sign-in's) counts as failed unless it is settled as a success, and
+    /// the places it took stay taken until `work` ends, even if this
+    /// future is dropped.
     async fn run<T: Send + 'static>(
         &self,
+        attempt: Option<&mut Attempt<'_>>,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<Option<T>, Busy> {
-        let Ok(_admitted) = self.admitted.clone().try_acquire_owned() else {
+        let Ok(admitted) = self.admitted.clone().try_acquire_owned() else {
             return Err(Busy);
         };
-        let Ok(_running) = self.running.acquire().await else {
+        let Ok(running) = self.running.clone().acquire_owned().await else {
             return Ok(None);
         };
-        Ok(tokio::task::spawn_blocking(work).await.ok())
+        // No await between here and the spawn: a started hash is always
+        // counted.
+        if let Some(attempt) = attempt {
+            attempt.hashed = true;
+        }
+        let hashing = tokio::task::spawn_blocking(move || {
+            let _places = (admitted, running);
+            work()
+        });
+        Ok(hashing.await.ok())
     }
 }
 
@@ -705,11 +735,13 @@ impl WebApp {
     /// Checks `password` against `account`'s, on the blocking pool, at
     /// most two at once, or `Busy` if too many checks wait already. An
     /// unknown or disabled account is checked against a dummy hash, so
-    /// that timing does not tell which names exist.
+    /// that timing does not tell which names exist. Once the check has
+    /// started, `attempt` counts as failed unless settled as a success.
     pub async fn password_matches(
         &self,
         account: Option<&users::Account>,
         password: &str,
+        attempt: &mut Attempt<'_>,
     ) -> Result<bool, Busy> {
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let usable = account
@@ -719,7 +751,7 @@ impl WebApp {
         let matched = self
             .inner
             .hashing
-            .run(move || {
+            .run(Some(attempt), move || {
                 let phc = usable.unwrap_or_else(|| {
                     DUMMY
                         .get_or_init(|| users::hash_password("dummy password").unwrap_or_default())
@@ -738,7 +770,7 @@ impl WebApp {
         match self
             .inner
             .hashing
-            .run(move || users::hash_password(&password))
+            .run(None, move || users::hash_password(&password))
             .await
         {
             Ok(Some(hashed)) => hashed,
@@ -915,7 +947,7 @@ mod tests {
             go.push(tx);
             let hashing = hashing.clone();
             held.push(tokio::spawn(async move {
-                hashing.run(move || rx.recv().is_err()).await
+                hashing.run(None, move || rx.recv().is_err()).await
             }));
         }
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -924,7 +956,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert!(
-            matches!(hashing.run(|| ()).await, Err(Busy)),
+            matches!(hashing.run(None, || ()).await, Err(Busy)),
             "beyond the queue"
         );
         drop(go);
@@ -932,9 +964,97 @@ mod tests {
             assert_eq!(check.await.unwrap().unwrap(), Some(true));
         }
         assert!(
-            matches!(hashing.run(|| ()).await, Ok(Some(()))),
+            matches!(hashing.run(None, || ()).await, Ok(Some(()))),
             "free again"
         );
+    }
+
+    /// Starts a hash of `attempt` (if any) that runs until `go` says, and
+    /// drops its future once the hash runs, as a client going away
+    /// mid-check does.
+    async fn drop_mid_hash(
+        hashing: &Hashing,
+        attempt: Option<&mut Attempt<'_>>,
+    ) -> std::sync::mpsc::Sender<()> {
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let free = hashing.running.available_permits();
+        let check = hashing.run(attempt, move || wait.recv().is_ok());
+        let started = async {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while hashing.running.available_permits() == free {
+                assert!(Instant::now() < deadline, "the hash never started");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::select! {
+            _ = check => panic!("the hash cannot end before it is told"),
+            () = started => {}
+        }
+        go
+    }
+
+    /// Waits until every place in the queue is free again.
+    async fn all_places_free(hashing: &Hashing) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while hashing.running.available_permits() < HASHING_AT_ONCE
+            || hashing.admitted.available_permits() < HASHING_AT_ONCE + HASHING_WAITING
+        {
+            assert!(Instant::now() < deadline, "a place was never given back");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_check_dropped_mid_hash_keeps_its_place_and_counts_as_failed() {
+        let throttle = Throttle::default();
+        let hashing = Hashing::default();
+        let here = IpAddr::from([192, 0, 2, 11]);
+        let mut attempt = throttle.check("ana", here).unwrap();
+        let go = drop_mid_hash(&hashing, Some(&mut attempt)).await;
+        drop(attempt);
+        // The hash still runs: its places are still taken.
+        assert_eq!(hashing.running.available_permits(), HASHING_AT_ONCE - 1);
+        assert_eq!(
+            hashing.admitted.available_permits(),
+            HASHING_AT_ONCE + HASHING_WAITING - 1
+        );
+        // And the attempt counted as a failure, not given back.
+        let ana = throttle.accounts.lock().unwrap()["ana"];
+        assert_eq!((ana.count, ana.reserved), (1, 0), "{ana:?}");
+        let address = throttle.addresses.lock().unwrap()[&here];
+        assert_eq!((address.count, address.reserved), (1, 0), "{address:?}");
+        go.send(()).unwrap();
+        all_places_free(&hashing).await;
+
+        // Setting a password (no attempt) holds its places the same way.
+        let go = drop_mid_hash(&hashing, None).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(hashing.running.available_permits(), HASHING_AT_ONCE - 1);
+        go.send(()).unwrap();
+        all_places_free(&hashing).await;
+    }
+
+    #[tokio::test]
+    async fn a_check_dropped_before_its_hash_is_given_back_uncounted() {
+        let throttle = Throttle::default();
+        let hashing = Hashing::default();
+        let here = IpAddr::from([192, 0, 2, 12]);
+        let mut running = Vec::new();
+        for _ in 0..HASHING_AT_ONCE {
+            running.push(drop_mid_hash(&hashing, None).await);
+        }
+        let mut attempt = throttle.check("ana", here).unwrap();
+        let waiting = tokio::time::timeout(
+            Duration::from_millis(100),
+            hashing.run(Some(&mut attempt), || ()),
+        )
+        .await;
+        assert!(waiting.is_err(), "no place to run: it waits");
+        drop(attempt);
+        let ana = throttle.accounts.lock().unwrap()["ana"];
+        assert_eq!((ana.count, ana.reserved), (0, 0), "{ana:?}");
+        drop(running);
+        all_places_free(&hashing).await;
     }
 
     #[test]

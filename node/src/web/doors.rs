@@ -12,6 +12,10 @@
 //!   quiet for its deadline: [`Deadlines::headers`] before its first
 //!   request, [`Deadlines::idle`] after (HTTP/1.1 also has hyper's header
 //!   timeout between requests).
+//! - A connection whose response is being sent is closed once no frame of
+//!   it has been taken for [`Deadlines::send`]: a client that stops reading
+//!   holds its slot no longer (server-sent events send a comment every
+//!   20 s, so a live stream always moves).
 //! - A request's body arrives within [`Deadlines::body`] of its headers.
 
 use std::{
@@ -49,6 +53,9 @@ pub struct Deadlines {
     pub body: Duration,
     /// A connection without a request in flight, after its first one.
     pub idle: Duration,
+    /// A response being sent without a frame taken (the client reads
+    /// nothing).
+    pub send: Duration,
 }
 
 /// The environment variable that shortens every deadline, for tests.
@@ -61,6 +68,7 @@ impl Default for Deadlines {
             headers: Duration::from_secs(10),
             body: Duration::from_secs(30),
             idle: Duration::from_secs(60),
+            send: Duration::from_secs(60),
         }
     }
 }
@@ -83,6 +91,7 @@ impl Deadlines {
                     headers: all,
                     body: all,
                     idle: all,
+                    send: all,
                 }
             }
             None => Self::default(),
@@ -268,7 +277,7 @@ pub async fn admit(
     if expired.load(Ordering::Relaxed) {
         return Ok(too_slow(deadlines.body, http1));
     }
-    Ok(response.map(|body| axum::body::Body::new(Guarded::new(body, in_flight))))
+    Ok(response.map(|body| axum::body::Body::new(Guarded::new(body, in_flight.sending()))))
 }
 
 /// The answer to a request for a host the app does not serve.
@@ -394,6 +403,10 @@ struct QuietState {
     since: Instant,
     /// Whether a request has come.
     served: bool,
+    /// Responses of the requests in flight being sent.
+    sending: usize,
+    /// When a response last began or had a frame taken.
+    progress: Instant,
 }
 
 impl Quiet {
@@ -404,6 +417,8 @@ impl Quiet {
                 in_flight: 0,
                 since: Instant::now(),
                 served: false,
+                sending: 0,
+                progress: Instant::now(),
             }),
             deadlines,
         })
@@ -416,11 +431,23 @@ impl Quiet {
             state.in_flight += 1;
             state.served = true;
         }
-        InFlight(self.clone())
+        InFlight {
+            quiet: self.clone(),
+            sending: false,
+        }
     }
 
-    /// When the connection is to be closed if nothing happens: `None`
-    /// while a request is in flight.
+    /// A response's frame was taken: the client reads.
+    fn progressed(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.progress = Instant::now();
+        }
+    }
+
+    /// When the connection is to be closed if nothing happens: quiet for
+    /// its deadline, or a response not moving for [`Deadlines::send`];
+    /// `None` while requests are in flight and no response is being sent
+    /// (a page is still being made).
     fn closes_at(&self) -> Option<Instant> {
         let state = self.state.lock().ok()?;
         let limit = if state.served {
@@ -428,7 +455,13 @@ impl Quiet {
         } else {
             self.deadlines.headers
         };
-        (state.in_flight == 0).then(|| state.since + limit)
+        if state.in_flight == 0 {
+            Some(state.since + limit)
+        } else if state.sending > 0 {
+            Some(state.progress + self.deadlines.send)
+        } else {
+            None
+        }
     }
 
     /// Returns once the connection has been quiet for its deadline.
@@ -437,39 +470,56 @@ impl Quiet {
             match self.closes_at() {
                 Some(at) if at <= Instant::now() => return,
                 Some(at) => tokio::time::sleep_until(at).await,
-                None => tokio::time::sleep(self.deadlines.idle).await,
+                None => tokio::time::sleep(self.deadlines.idle.min(self.deadlines.send)).await,
             }
         }
     }
 }
 
-/// One request in flight on a connection (see [`Quiet`]).
+/// One request in flight on a connection (see [`Quiet`]), and whether its
+/// response is being sent.
 #[derive(Debug)]
-pub struct InFlight(Arc<Quiet>);
+pub struct InFlight {
+    quiet: Arc<Quiet>,
+    sending: bool,
+}
+
+impl InFlight {
+    /// Its response begins to be sent: from now on it must move.
+    pub fn sending(mut self) -> Self {
+        if let Ok(mut state) = self.quiet.state.lock() {
+            state.sending += 1;
+            state.progress = Instant::now();
+            self.sending = true;
+        }
+        self
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Ok(mut state) = self.0.state.lock() {
+        if let Ok(mut state) = self.quiet.state.lock() {
             state.in_flight = state.in_flight.saturating_sub(1);
+            if self.sending {
+                state.sending = state.sending.saturating_sub(1);
+            }
             state.since = Instant::now();
         }
     }
 }
 
 /// A response body that keeps its request in flight until it is sent
-/// (server-sent events stay open for hours and are not idle).
+/// (server-sent events stay open for hours and are not idle), and tells
+/// its connection each time a frame is taken (it moves).
 pub struct Guarded<B> {
     inner: B,
-    _in_flight: InFlight,
+    in_flight: InFlight,
 }
 
 impl<B> Guarded<B> {
     /// `inner`, with its request's guard.
     pub fn new(inner: B, in_flight: InFlight) -> Self {
-        Self {
-            inner,
-            _in_flight: in_flight,
-        }
+        Self { inner, in_flight }
     }
 }
 
@@ -481,7 +531,11 @@ impl<B: Body + Unpin> Body for Guarded<B> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
+        let frame = Pin::new(&mut self.inner).poll_frame(cx);
+        if frame.is_ready() {
+            self.in_flight.quiet.progressed();
+        }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {
@@ -619,6 +673,7 @@ mod tests {
             headers: Duration::from_millis(50),
             body: Duration::from_millis(50),
             idle: Duration::from_millis(100),
+            send: Duration::from_secs(3600),
         };
         let quiet = Quiet::new(deadlines);
         let waited = std::time::Instant::now();
@@ -639,5 +694,50 @@ mod tests {
             ended.elapsed() >= Duration::from_millis(100),
             "the idle deadline"
         );
+    }
+
+    /// A body that always has a frame ready.
+    struct Endless;
+
+    impl Body for Endless {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b": \n\n")))))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_response_that_does_not_move_closes_its_connection() {
+        let deadlines = Deadlines {
+            handshake: Duration::from_secs(3600),
+            headers: Duration::from_secs(3600),
+            body: Duration::from_secs(3600),
+            idle: Duration::from_secs(3600),
+            send: Duration::from_millis(100),
+        };
+        // A page still being made is not held to it.
+        let quiet = Quiet::new(deadlines);
+        let request = quiet.request();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), quiet.expired())
+                .await
+                .is_err()
+        );
+        // Its response, taken frame by frame, keeps it open; not taken, the
+        // connection closes at the send deadline.
+        let mut body = Guarded::new(Endless, request.sending());
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+            assert!(quiet.closes_at().unwrap() > Instant::now(), "it moves");
+        }
+        let stalled = std::time::Instant::now();
+        quiet.expired().await;
+        assert!(stalled.elapsed() >= Duration::from_millis(90));
     }
 }

@@ -100,6 +100,9 @@ struct Inner {
     hashing: auth::Hashing,
     /// Sessions whose `last_seen` is being written.
     touching: auth::Touches,
+    /// The deadlines of connections and requests (and so how often a live
+    /// stream must send something).
+    deadlines: doors::Deadlines,
     i18n: i18n::I18n,
     /// The sync layer's view of each peer, for the home page.
     peers: Option<crate::net::sync::SharedStatus>,
@@ -161,6 +164,7 @@ impl WebApp {
                 throttle: auth::Throttle::default(),
                 hashing: auth::Hashing::default(),
                 touching: auth::Touches::default(),
+                deadlines: doors::Deadlines::from_env(),
                 i18n: i18n::I18n::new(),
                 peers: parts.peers,
                 network_id: parts.network_id,
@@ -232,12 +236,15 @@ pub async fn serve(bound: Bound, app: WebApp) {
     let mut stop = app.inner.stop.clone();
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let per_address: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
-    let deadlines = doors::Deadlines::from_env();
+    let deadlines = app.inner.deadlines;
     let Some(local) = bound.local_addr() else {
         tracing::error!("web app: the listener has no address");
         return;
     };
     let hosts = Arc::new(doors::Hosts::new(&app.inner.config, local));
+    if let Some(warning) = app.inner.config.host_warning() {
+        tracing::warn!("web app: {warning}");
+    }
     loop {
         let accepted = tokio::select! {
             () = crate::base::shutdown::stopped(&mut stop) => return,

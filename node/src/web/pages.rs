@@ -521,7 +521,7 @@ async fn login(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<LoginForm>)
             msg(&app, ctx.lang, "sign-in-failed"),
         );
     }
-    let attempt = match app.throttle().check(&name, ctx.address) {
+    let mut attempt = match app.throttle().check(&name, ctx.address) {
         Ok(attempt) => attempt,
         Err(wait) => {
             let minutes = wait.as_secs().div_ceil(60) as i64;
@@ -549,7 +549,10 @@ async fn login(State(app): State<WebApp>, ctx: Ctx, Form(form): Form<LoginForm>)
     .ok()
     .and_then(Result::ok)
     .flatten();
-    let Ok(matches) = app.password_matches(account.as_ref(), &form.password).await else {
+    let Ok(matches) = app
+        .password_matches(account.as_ref(), &form.password, &mut attempt)
+        .await
+    else {
         // Too many checks waiting: nothing counted, nothing hashed.
         let mut response = again(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -2457,7 +2460,10 @@ async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery
 // ---- live updates ----
 
 /// Server-sent events: one `change` event per record change the person
-/// may read, carrying only its type (the page fetches itself again).
+/// may read, carrying only its type (the page fetches itself again), and a
+/// comment every 20 s (or a third of the send deadline, when a test
+/// shortens it): a stream the client reads always moves, so the doors'
+/// send deadline cuts only one it does not.
 async fn events(State(app): State<WebApp>, ctx: Ctx) -> Response {
     if ctx.session.is_none() {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -2493,8 +2499,9 @@ async fn events(State(app): State<WebApp>, ctx: Ctx) -> Response {
             }
         }
     });
+    let every = std::time::Duration::from_secs(20).min(app.inner.deadlines.send / 3);
     Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(20)))
+        .keep_alive(KeepAlive::new().interval(every))
         .into_response()
 }
 

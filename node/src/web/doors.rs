@@ -655,18 +655,22 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    // On tokio's paused clock: it moves only to the next timer, so the
+    // deadlines are exact, whatever the machine's load.
+    #[tokio::test(start_paused = true)]
     async fn a_body_that_does_not_come_fails_at_its_deadline() {
         let expired = Arc::new(AtomicBool::new(false));
         let mut body = DeadlineBody::new(Silent, Duration::from_millis(50), expired.clone());
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
         assert!(matches!(frame, Some(Err(_))));
         assert!(expired.load(Ordering::Relaxed));
-        assert!(start.elapsed() >= Duration::from_millis(50));
+        assert_eq!(Instant::now() - start, Duration::from_millis(50));
     }
 
-    #[tokio::test]
+    // On tokio's paused clock: it moves only to the next timer, so the
+    // deadlines are exact, whatever the machine's load.
+    #[tokio::test(start_paused = true)]
     async fn a_quiet_connection_expires_but_not_while_a_request_is_in_flight() {
         let deadlines = Deadlines {
             handshake: Duration::from_millis(50),
@@ -676,9 +680,9 @@ mod tests {
             send: Duration::from_secs(3600),
         };
         let quiet = Quiet::new(deadlines);
-        let waited = std::time::Instant::now();
+        let waited = Instant::now();
         quiet.expired().await;
-        assert!(waited.elapsed() >= Duration::from_millis(50));
+        assert_eq!(Instant::now() - waited, Duration::from_millis(50));
         // A request in flight holds it open past every deadline.
         let quiet = Quiet::new(deadlines);
         let request = quiet.request();
@@ -688,10 +692,11 @@ mod tests {
                 .is_err()
         );
         drop(request);
-        let ended = std::time::Instant::now();
+        let ended = Instant::now();
         quiet.expired().await;
-        assert!(
-            ended.elapsed() >= Duration::from_millis(100),
+        assert_eq!(
+            Instant::now() - ended,
+            Duration::from_millis(100),
             "the idle deadline"
         );
     }
@@ -711,7 +716,9 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    // On tokio's paused clock: it moves only to the next timer, so the
+    // deadlines are exact, whatever the machine's load.
+    #[tokio::test(start_paused = true)]
     async fn a_response_that_does_not_move_closes_its_connection() {
         let deadlines = Deadlines {
             handshake: Duration::from_secs(3600),
@@ -736,8 +743,12 @@ mod tests {
             let _ = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
             assert!(quiet.closes_at().unwrap() > Instant::now(), "it moves");
         }
-        let stalled = std::time::Instant::now();
+        let stalled = Instant::now();
         quiet.expired().await;
-        assert!(stalled.elapsed() >= Duration::from_millis(90));
+        let waited = Instant::now() - stalled;
+        assert!(
+            waited <= Duration::from_millis(100),
+            "closed at the send deadline after the last frame: {waited:?}"
+        );
     }
 }

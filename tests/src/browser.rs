@@ -64,6 +64,16 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 const INSTALL_HINT: &str = "install what is missing with `bash tests/run.sh` (it installs the \
      Debian packages chromium and chromium-driver, and runs `npm ci` in tests/web for axe-core)";
 
+/// What chromedriver prints when the port it picked is taken. Asked for
+/// any port (`--port=0`), it binds [::1] on a port the kernel picks, then
+/// 127.0.0.1 on the same number, and exits when that one is in use there:
+/// on a machine running other tests, some loopback connection may hold it.
+const PORT_TAKEN: &str = "port not available";
+
+/// How many times chromedriver is started when the port it picked was
+/// taken ([`PORT_TAKEN`]); any other early exit fails at once.
+const DRIVER_ATTEMPTS: usize = 5;
+
 /// How long chromedriver and Chromium may take to start, on a loaded CI
 /// machine.
 const START_DEADLINE: Duration = crate::DEADLINE;
@@ -309,6 +319,7 @@ pub struct BrowserBuilder {
     window: (u32, u32),
     timeout: Duration,
     base_url: Option<String>,
+    chromedriver: Option<PathBuf>,
 }
 
 impl Default for BrowserBuilder {
@@ -320,6 +331,7 @@ impl Default for BrowserBuilder {
             window: (1280, 900),
             timeout: DEFAULT_TIMEOUT,
             base_url: None,
+            chromedriver: None,
         }
     }
 }
@@ -366,7 +378,16 @@ impl BrowserBuilder {
         self
     }
 
-    /// Starts chromedriver and a headless Chromium session.
+    /// The chromedriver to run, instead of `$FOCAL_CHROMEDRIVER` or the
+    /// one on `PATH` (the harness's tests give it wrappers that fail).
+    pub fn chromedriver(mut self, path: &Path) -> Self {
+        self.chromedriver = Some(path.to_owned());
+        self
+    }
+
+    /// Starts chromedriver and a headless Chromium session. When the port
+    /// chromedriver picked is taken, it is started again, up to
+    /// five times; any other early exit panics at once.
     pub async fn start(self) -> Browser {
         Browser::launch(self).await
     }
@@ -419,7 +440,10 @@ impl Browser {
 
     async fn launch(options: BrowserBuilder) -> Self {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let tools = tools();
+        let mut tools = tools();
+        if let Some(path) = &options.chromedriver {
+            tools.chromedriver.clone_from(path);
+        }
         let n = COUNT.fetch_add(1, Ordering::Relaxed);
         let name = options.name.clone().unwrap_or_else(|| {
             let test = std::thread::current()
@@ -429,13 +453,6 @@ impl Browser {
                 .unwrap_or_else(|| "browser".to_owned());
             format!("{test}-{n}")
         });
-        let dir = tempfile::Builder::new()
-            .prefix("focal-browser-")
-            .tempdir()
-            .expect("a temporary directory for the browser");
-        let profile = dir.path().join("profile");
-        let driver_log = dir.path().join("chromedriver.log");
-        let driver_out = dir.path().join("chromedriver.out");
         // The first language is the interface's; the whole list is the
         // Accept-Language header's.
         let ui_lang = options
@@ -446,45 +463,21 @@ impl Browser {
             .trim()
             .to_owned();
 
-        let driver = Command::new(&tools.chromedriver)
-            .arg("--port=0")
-            .arg(format!("--log-path={}", driver_log.display()))
-            .arg("--log-level=INFO")
-            // Chromium inherits this environment: its language and time
-            // zone, and a crash-report database inside the temporary
-            // directory, not in $HOME (the crash handler then names the
-            // directory on its command line, and drop finds it).
-            .env("LANGUAGE", ui_lang.replace('-', "_"))
-            .env("TZ", &options.timezone)
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(&driver_out).expect("chromedriver output file"))
-            .stderr(
-                fs::OpenOptions::new()
-                    .append(true)
-                    .open(&driver_out)
-                    .expect("chromedriver output file"),
-            )
-            // A process group of its own, which Chromium's processes join:
-            // drop kills the group.
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "could not run chromedriver ({}): {e}; {INSTALL_HINT}",
-                    tools.chromedriver.display()
-                )
-            });
-        let mut processes = Processes {
-            name,
-            port: 0,
-            session: String::new(),
-            driver,
-            dir,
+        let mut attempt = 1;
+        let mut processes = loop {
+            match Processes::spawn(name.clone(), &tools, &options, &ui_lang).await {
+                Ok(processes) => break processes,
+                Err(output) if output.contains(PORT_TAKEN) && attempt < DRIVER_ATTEMPTS => {
+                    eprintln!("browser {name}: chromedriver's port was taken; starting it again");
+                    attempt += 1;
+                }
+                Err(output) => panic!(
+                    "chromedriver exited before listening (attempt {attempt} of at most \
+                     {DRIVER_ATTEMPTS}):\n{output}"
+                ),
+            }
         };
-        processes.port = processes
-            .wait_for_driver_port(&driver_out, START_DEADLINE)
-            .await;
+        let profile = processes.dir.path().join("profile");
         processes.wait_for_driver_ready(START_DEADLINE).await;
         let client = processes
             .connect(&tools, &options, &profile, &ui_lang)
@@ -547,7 +540,65 @@ impl Browser {
 }
 
 impl Processes {
-    async fn wait_for_driver_port(&mut self, out: &Path, timeout: Duration) -> u16 {
+    /// Starts chromedriver on a port it picks and waits until it says
+    /// which. `Err` holds its output when it exited first.
+    async fn spawn(
+        name: String,
+        tools: &Tools,
+        options: &BrowserBuilder,
+        ui_lang: &str,
+    ) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("focal-browser-")
+            .tempdir()
+            .expect("a temporary directory for the browser");
+        let driver_log = dir.path().join("chromedriver.log");
+        let driver_out = dir.path().join("chromedriver.out");
+        let driver = Command::new(&tools.chromedriver)
+            .arg("--port=0")
+            .arg(format!("--log-path={}", driver_log.display()))
+            .arg("--log-level=INFO")
+            // Chromium inherits this environment: its language and time
+            // zone, and a crash-report database inside the temporary
+            // directory, not in $HOME (the crash handler then names the
+            // directory on its command line, and drop finds it).
+            .env("LANGUAGE", ui_lang.replace('-', "_"))
+            .env("TZ", &options.timezone)
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&driver_out).expect("chromedriver output file"))
+            .stderr(
+                fs::OpenOptions::new()
+                    .append(true)
+                    .open(&driver_out)
+                    .expect("chromedriver output file"),
+            )
+            // A process group of its own, which Chromium's processes join:
+            // drop kills the group.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not run chromedriver ({}): {e}; {INSTALL_HINT}",
+                    tools.chromedriver.display()
+                )
+            });
+        let mut processes = Processes {
+            name,
+            port: 0,
+            session: String::new(),
+            driver,
+            dir,
+        };
+        processes.port = processes
+            .wait_for_driver_port(&driver_out, START_DEADLINE)
+            .await?;
+        Ok(processes)
+    }
+
+    /// The port chromedriver says it listens on; `Err` with its exit status
+    /// and output if it exits first.
+    async fn wait_for_driver_port(&mut self, out: &Path, timeout: Duration) -> Result<u16, String> {
         let start = Instant::now();
         loop {
             let text = fs::read_to_string(out).unwrap_or_default();
@@ -556,10 +607,12 @@ impl Processes {
                 .find_map(|line| line.split("started successfully on port ").nth(1))
                 .and_then(|rest| rest.trim().trim_end_matches('.').parse::<u16>().ok())
             {
-                return port;
+                return Ok(port);
             }
             if let Ok(Some(status)) = self.driver.try_wait() {
-                panic!("chromedriver exited with {status} before listening:\n{text}");
+                // Read again: it may have written its last words since.
+                let text = fs::read_to_string(out).unwrap_or_default();
+                return Err(format!("chromedriver exited with {status}:\n{text}"));
             }
             if start.elapsed() >= timeout {
                 panic!("chromedriver did not say its port within {timeout:?}:\n{text}");

@@ -2,15 +2,18 @@
 //! Chromium through chromedriver against a small HTTP server started here,
 //! on 127.0.0.1: navigation, a form's round trip, waits, cookies, the
 //! language, screenshots, the console, and axe-core, which must pass the
-//! accessible page and fail the inaccessible one. The two tests run at the
-//! same time, each with its own browser.
+//! accessible page and fail the inaccessible one; and how it starts
+//! chromedriver again when the port it picked was taken. The tests run at
+//! the same time, each with its own browser.
 
 use std::{
     collections::HashMap,
     fmt::Write as _,
     io::{BufRead, BufReader, Read, Write},
     net::{SocketAddr, TcpListener, TcpStream},
+    os::unix::fs::PermissionsExt as _,
     panic::AssertUnwindSafe,
+    path::{Path, PathBuf},
 };
 
 use focal_tests::browser::{Browser, Cookie, Impact, processes_using, screenshot_dir};
@@ -384,4 +387,95 @@ async fn axe_passes_the_good_page_and_fails_the_bad_one() {
     assert!(message.contains("[critical] label"), "{message}");
     assert!(message.contains("[serious] color-contrast"), "{message}");
     assert!(message.contains("#unlabelled"), "{message}");
+}
+
+/// A chromedriver wrapper that counts its runs in `dir/runs`, prints
+/// `words` and exits 1 on its first `failures` runs, then runs the real
+/// chromedriver.
+fn flaky_chromedriver(dir: &Path, failures: usize, words: &str) -> PathBuf {
+    let real = std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("chromedriver"))
+                .find(|candidate| candidate.is_file())
+        })
+        .expect("chromedriver on PATH: bash tests/run.sh installs it");
+    let runs = dir.join("runs");
+    let script = dir.join("chromedriver");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n\
+             n=$(cat '{runs}' 2>/dev/null || echo 0)\n\
+             n=$((n + 1))\n\
+             echo $n > '{runs}'\n\
+             if [ $n -le {failures} ]; then\n\
+             echo 'Starting ChromeDriver (a wrapper) on port 0'\n\
+             echo '{words}'\n\
+             exit 1\n\
+             fi\n\
+             exec '{real}' \"$@\"\n",
+            runs = runs.display(),
+            real = real.display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+fn runs(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("runs"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Starts a browser on its own task; the panic's message if it panics.
+async fn start_failure(chromedriver: &Path) -> String {
+    let builder = Browser::builder().chromedriver(chromedriver);
+    let failure = tokio::spawn(builder.start())
+        .await
+        .expect_err("the browser does not start");
+    let failure = failure.into_panic();
+    failure
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Asked for any port, chromedriver binds [::1] on a port the kernel picks,
+/// then 127.0.0.1 on the same number, and exits with "IPv4 port not
+/// available" when that one is in use: a loopback connection of another
+/// test may hold it. It is started again, up to five times; any other
+/// early exit fails at once, saying what chromedriver said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromedriver_is_started_again_only_when_its_port_was_taken() {
+    let addr = start_server();
+    let taken = "IPv4 port not available. Exiting...";
+
+    let twice = tempfile::tempdir().unwrap();
+    let browser = Browser::builder()
+        .chromedriver(&flaky_chromedriver(twice.path(), 2, taken))
+        .start()
+        .await;
+    browser.goto(&format!("http://{addr}/good")).await;
+    assert_eq!(browser.title().await, "Good page");
+    assert_eq!(runs(twice.path()), 3, "two refusals, then the real one");
+    drop(browser);
+
+    let always = tempfile::tempdir().unwrap();
+    let message = start_failure(&flaky_chromedriver(always.path(), 99, taken)).await;
+    assert!(message.contains("attempt 5 of at most 5"), "{message}");
+    assert!(message.contains(taken), "{message}");
+    assert_eq!(runs(always.path()), 5);
+
+    let other = tempfile::tempdir().unwrap();
+    let words = "Unable to initialize logging. Exiting...";
+    let message = start_failure(&flaky_chromedriver(other.path(), 99, words)).await;
+    assert!(message.contains("attempt 1 of at most 5"), "{message}");
+    assert!(message.contains(words), "{message}");
+    assert!(message.contains("exit status: 1"), "{message}");
+    assert_eq!(runs(other.path()), 1, "not started again");
 }

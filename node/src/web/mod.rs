@@ -25,6 +25,7 @@
 pub mod admin;
 pub mod auth;
 pub mod doors;
+pub mod download;
 pub mod forms;
 pub mod i18n;
 pub mod pages;

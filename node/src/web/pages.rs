@@ -32,11 +32,11 @@ use crate::{
         query::{ListFilter, PageRequest},
         users::{self, Role},
     },
-    views::ViewInput,
+    views::{DirectoryEntry, NapTrackerRow, ViewInput},
     web::{
         WebApp,
         auth::{ANON_CSRF_COOKIE, Ctx, LANG_COOKIE},
-        forms,
+        download, forms,
         i18n::{Arg, Lang},
     },
 };
@@ -237,31 +237,6 @@ pub(crate) async fn read_view<T: Send + 'static>(
     }
 }
 
-/// Downloads of every row of a view being built at once: each holds up
-/// to `views::CSV_MAX_ROWS` rows in memory until it is sent, so a few
-/// readers asking for many at once could exhaust the node's memory.
-static DOWNLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-/// How long a download waits for its turn before it is refused (503).
-const DOWNLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// [`read_view`] for a download of every row: it waits its turn (at most
-/// two at once), and is refused with 503 and `Retry-After` after
-/// [`DOWNLOAD_WAIT`].
-pub(crate) async fn read_download<T: Send + 'static>(
-    app: &WebApp,
-    ctx: &Ctx,
-    f: impl FnOnce() -> Result<T, crate::views::ViewError> + Send + 'static,
-) -> Result<T, Response> {
-    let Ok(Ok(_turn)) = tokio::time::timeout(DOWNLOAD_WAIT, DOWNLOADS.acquire()).await else {
-        let text = msg(app, ctx.lang, "downloads-busy-text");
-        let mut busy = message(app, ctx, StatusCode::SERVICE_UNAVAILABLE, "busy", text);
-        busy.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
-        return Err(busy);
-    };
-    read_view(app, ctx, f).await
-}
-
 /// A page rendered, or a plain error if the template failed.
 pub(crate) fn html(template: &impl Template) -> Response {
     match template.render() {
@@ -285,7 +260,13 @@ struct MessagePage {
     text: String,
 }
 
-fn message(app: &WebApp, ctx: &Ctx, status: StatusCode, heading: &str, text: String) -> Response {
+pub(crate) fn message(
+    app: &WebApp,
+    ctx: &Ctx,
+    status: StatusCode,
+    heading: &str,
+    text: String,
+) -> Response {
     let page = MessagePage {
         c: Chrome::new(app, ctx, msg(app, ctx.lang, heading)),
         heading: msg(app, ctx.lang, heading),
@@ -2124,6 +2105,20 @@ pub(crate) struct Table {
     pub(crate) rows: Vec<Vec<Cell>>,
 }
 
+impl Table {
+    /// The cells' text, for a download.
+    pub(crate) fn into_csv(self) -> crate::web::views::Csv {
+        crate::web::views::Csv {
+            head: self.head,
+            rows: self
+                .rows
+                .into_iter()
+                .map(|row| row.into_iter().map(|cell| cell.text).collect())
+                .collect(),
+        }
+    }
+}
+
 /// A cell: its text and, for a record, its link.
 pub(crate) struct Cell {
     text: String,
@@ -2146,10 +2141,13 @@ impl Cell {
     }
 }
 
-/// RFC 4180 CSV, with text cells that a spreadsheet would take for a
-/// formula quoted with a leading `'` (as `focal view --csv` does).
-fn csv(table: &Table) -> String {
-    fn cell(out: &mut String, text: &str) {
+/// One line of RFC 4180 CSV, with text cells that a spreadsheet would take
+/// for a formula quoted with a leading `'` (as `focal view --csv` does).
+pub(crate) fn csv_line<'a>(out: &mut String, cells: impl IntoIterator<Item = &'a str>) {
+    for (i, text) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
         let text =
             if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err() {
                 format!("'{text}")
@@ -2164,21 +2162,15 @@ fn csv(table: &Table) -> String {
             out.push_str(&text);
         }
     }
+    out.push_str("\r\n");
+}
+
+/// A table as CSV ([`csv_line`]).
+fn csv(table: &Table) -> String {
     let mut out = String::new();
-    let lines = std::iter::once(table.head.iter().map(String::as_str).collect::<Vec<_>>()).chain(
-        table
-            .rows
-            .iter()
-            .map(|r| r.iter().map(|c| c.text.as_str()).collect()),
-    );
-    for line in lines {
-        for (i, text) in line.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            cell(&mut out, text);
-        }
-        out.push_str("\r\n");
+    csv_line(&mut out, table.head.iter().map(String::as_str));
+    for row in &table.rows {
+        csv_line(&mut out, row.iter().map(|c| c.text.as_str()));
     }
     out
 }
@@ -2239,44 +2231,9 @@ pub(crate) fn csv_response(name: &str, table: &Table) -> Response {
         .into_response()
 }
 
-async fn directory(
-    State(app): State<WebApp>,
-    ctx: Ctx,
-    Query(query): Query<ViewQuery>,
-) -> Response {
-    if let Some(to) = require(&app, &ctx, Role::Reader) {
-        return to;
-    }
-    let views = app.inner.views.clone();
-    let input = query.input();
-    let view = match read_view(&app, &ctx, move || views.directory(&input)).await {
-        Ok(view) => view,
-        Err(refused) => return refused,
-    };
-    // A download has every row, page after page, not the first page's.
-    let every = if query.csv() {
-        let views = app.inner.views.clone();
-        let input = query.input();
-        let all = read_download(&app, &ctx, move || {
-            crate::web::views::all_rows(
-                input,
-                |i| views.directory(i),
-                |v| {
-                    let next = v.pager.next(&v.entries);
-                    (v.entries.into_rows(), next)
-                },
-            )
-        });
-        match all.await {
-            Ok(rows) => Some(rows),
-            Err(refused) => return refused,
-        }
-    } else {
-        None
-    };
-    let shown = every.as_deref().unwrap_or(&view.entries);
-    let c = Chrome::new(&app, &ctx, msg(&app, ctx.lang, "view-directory"));
-    let table = Table {
+/// The directory's rows as a table, in the reader's language.
+fn directory_table(t: &dyn Fn(&str) -> String, rows: &[DirectoryEntry]) -> Table {
+    Table {
         head: [
             "col-member",
             "col-name",
@@ -2289,14 +2246,14 @@ async fn directory(
             "col-standing",
         ]
         .iter()
-        .map(|id| c.t(id))
+        .map(|id| t(id))
         .collect(),
-        rows: shown
+        rows: rows
             .iter()
             .map(|e| {
                 let withheld = || {
                     if e.contact_withheld {
-                        c.t("contact-withheld")
+                        t("contact-withheld")
                     } else {
                         String::new()
                     }
@@ -2313,15 +2270,46 @@ async fn directory(
                     Cell::text(if e.standing.is_empty() {
                         String::new()
                     } else {
-                        c.t(&format!("standing-{}", e.standing))
+                        t(&format!("standing-{}", e.standing))
                     }),
                 ]
             })
             .collect(),
-    };
-    if query.csv() {
-        return csv_response("directory", &table);
     }
+}
+
+async fn directory(
+    State(app): State<WebApp>,
+    ctx: Ctx,
+    Query(query): Query<ViewQuery>,
+) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Reader) {
+        return to;
+    }
+    if query.csv() {
+        let views = app.inner.views.clone();
+        return download::csv(
+            &app,
+            &ctx,
+            "directory",
+            query.input(),
+            move |input| views.directory(input),
+            |v| {
+                let next = v.pager.next(&v.entries);
+                (v.entries.into_rows(), next)
+            },
+            |tr, rows| directory_table(&|id| tr.t(id), rows).into_csv(),
+        )
+        .await;
+    }
+    let views = app.inner.views.clone();
+    let input = query.input();
+    let view = match read_view(&app, &ctx, move || views.directory(&input)).await {
+        Ok(view) => view,
+        Err(refused) => return refused,
+    };
+    let c = Chrome::new(&app, &ctx, msg(&app, ctx.lang, "view-directory"));
+    let table = directory_table(&|id| c.t(id), &view.entries);
     let next = view
         .pager
         .next(&view.entries)
@@ -2343,40 +2331,9 @@ async fn directory(
     html(&page)
 }
 
-async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery>) -> Response {
-    if let Some(to) = require(&app, &ctx, Role::Reader) {
-        return to;
-    }
-    let views = app.inner.views.clone();
-    let input = query.input();
-    let view = match read_view(&app, &ctx, move || views.nap_tracker(&input)).await {
-        Ok(view) => view,
-        Err(refused) => return refused,
-    };
-    // A download has every row, page after page, not the first page's.
-    let every = if query.csv() {
-        let views = app.inner.views.clone();
-        let input = query.input();
-        let all = read_download(&app, &ctx, move || {
-            crate::web::views::all_rows(
-                input,
-                |i| views.nap_tracker(i),
-                |v| {
-                    let next = v.pager.next(&v.members);
-                    (v.members.into_rows(), next)
-                },
-            )
-        });
-        match all.await {
-            Ok(rows) => Some(rows),
-            Err(refused) => return refused,
-        }
-    } else {
-        None
-    };
-    let shown = every.as_deref().unwrap_or(&view.members);
-    let c = Chrome::new(&app, &ctx, msg(&app, ctx.lang, "view-naps"));
-    let table = Table {
+/// The NAP tracker's rows as a table, in the reader's language.
+fn nap_table(t: &dyn Fn(&str) -> String, rows: &[NapTrackerRow]) -> Table {
+    Table {
         head: [
             "col-member",
             "col-region",
@@ -2388,16 +2345,16 @@ async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery
             "col-standing",
         ]
         .iter()
-        .map(|id| c.t(id))
+        .map(|id| t(id))
         .collect(),
-        rows: shown
+        rows: rows
             .iter()
             .map(|r| {
                 let plan = r.plan.as_ref();
                 vec![
                     Cell::text(&r.member),
                     Cell::text(r.region.clone().unwrap_or_default()),
-                    Cell::text(c.t(&format!("nap-state-{}", r.state.as_str()))),
+                    Cell::text(t(&format!("nap-state-{}", r.state.as_str()))),
                     match plan {
                         Some(p) => Cell::link(&p.title, &p.id),
                         None => Cell::text(""),
@@ -2417,15 +2374,42 @@ async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery
                     Cell::text(if r.standing.is_empty() {
                         String::new()
                     } else {
-                        c.t(&format!("standing-{}", r.standing))
+                        t(&format!("standing-{}", r.standing))
                     }),
                 ]
             })
             .collect(),
-    };
-    if query.csv() {
-        return csv_response("nap-tracker", &table);
     }
+}
+
+async fn naps(State(app): State<WebApp>, ctx: Ctx, Query(query): Query<ViewQuery>) -> Response {
+    if let Some(to) = require(&app, &ctx, Role::Reader) {
+        return to;
+    }
+    if query.csv() {
+        let views = app.inner.views.clone();
+        return download::csv(
+            &app,
+            &ctx,
+            "nap-tracker",
+            query.input(),
+            move |input| views.nap_tracker(input),
+            |v| {
+                let next = v.pager.next(&v.members);
+                (v.members.into_rows(), next)
+            },
+            |tr, rows| nap_table(&|id| tr.t(id), rows).into_csv(),
+        )
+        .await;
+    }
+    let views = app.inner.views.clone();
+    let input = query.input();
+    let view = match read_view(&app, &ctx, move || views.nap_tracker(&input)).await {
+        Ok(view) => view,
+        Err(refused) => return refused,
+    };
+    let c = Chrome::new(&app, &ctx, msg(&app, ctx.lang, "view-naps"));
+    let table = nap_table(&|id| c.t(id), &view.members);
     let s = view.summary;
     let next = view
         .pager

@@ -38,16 +38,18 @@ use crate::{
     web::{
         WebApp,
         auth::Ctx,
+        download,
         pages::{
-            self, Chrome, csv_response, freshness_text, html, msg, not_found, read_download,
-            read_failed, read_view, require_role, url_encode, view_error,
+            self, Chrome, csv_response, freshness_text, html, msg, not_found, read_failed,
+            read_view, require_role, url_encode, view_error,
         },
     },
 };
 
 /// Rows on one page.
 const PAGE_ROWS: u32 = 50;
-/// The most rows a CSV download holds.
+/// The most rows a meeting's CSV download holds (it is built whole: a
+/// meeting has a few hundred registrations and statements).
 const CSV_MAX_ROWS: usize = 100_000;
 /// The longest statement text shown in a table (the record has all of it).
 const SHOWN_TEXT_CHARS: usize = 300;
@@ -65,11 +67,11 @@ pub fn routes() -> Router<WebApp> {
 // ---- messages ----
 
 /// Messages by id: a page's [`Chrome`], or (in tests) the id itself.
-struct Tr<'a>(&'a (dyn Fn(&str) -> String + Sync));
+pub(crate) struct Tr<'a>(pub(crate) &'a (dyn Fn(&str) -> String + Sync));
 
 impl Tr<'_> {
     /// The message `id`.
-    fn t(&self, id: &str) -> String {
+    pub(crate) fn t(&self, id: &str) -> String {
         (self.0)(id)
     }
 
@@ -549,9 +551,9 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// A CSV download: its header and rows, as text.
 #[derive(Debug, PartialEq)]
-struct Csv {
-    head: Vec<String>,
-    rows: Vec<Vec<String>>,
+pub(crate) struct Csv {
+    pub(crate) head: Vec<String>,
+    pub(crate) rows: Vec<Vec<String>>,
 }
 
 impl Csv {
@@ -569,26 +571,6 @@ impl Csv {
 }
 
 // ---- reading ----
-
-/// Every row of a view, page after page from the first (at most
-/// [`CSV_MAX_ROWS`]): `split` gives a page's rows and the cursor of the
-/// next.
-pub(crate) fn all_rows<V, R>(
-    mut input: ViewInput,
-    fetch: impl Fn(&ViewInput) -> Result<V, ViewError>,
-    split: impl Fn(V) -> (Vec<R>, Option<String>),
-) -> Result<Vec<R>, ViewError> {
-    input.after = String::new();
-    let mut rows = Vec::new();
-    loop {
-        let (page, next) = split(fetch(&input)?);
-        rows.extend(page);
-        match next {
-            Some(after) if rows.len() < CSV_MAX_ROWS => input.after = after,
-            _ => return Ok(rows),
-        }
-    }
-}
 
 /// The pieces every view page has.
 struct Frame {
@@ -629,21 +611,19 @@ async fn practices(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>
     let f = |id: &str| c.t(id);
     let tr = Tr(&f);
     if q.csv().is_some() {
-        let rows = read_download(&app, &ctx, move || {
-            all_rows(
-                input,
-                |i| views.practices(i),
-                |v| {
-                    let next = v.pager.next(&v.practices);
-                    (v.practices.into_rows(), next)
-                },
-            )
-        })
+        return download::csv(
+            &app,
+            &ctx,
+            "practices",
+            input,
+            move |i| views.practices(i),
+            |v| {
+                let next = v.pager.next(&v.practices);
+                (v.practices.into_rows(), next)
+            },
+            practices_csv,
+        )
         .await;
-        return match rows {
-            Ok(rows) => practices_csv(&tr, &rows).response("practices"),
-            Err(refused) => refused,
-        };
     }
     let view = match read_view(&app, &ctx, move || views.practices(&input)).await {
         Ok(view) => view,
@@ -790,21 +770,19 @@ async fn funding(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>) 
             };
         }
         Some(_) => {
-            let rows = read_download(&app, &ctx, move || {
-                all_rows(
-                    input,
-                    |i| views.funding(i),
-                    |v| {
-                        let next = v.pager.next(&v.commitments);
-                        (v.commitments.into_rows(), next)
-                    },
-                )
-            })
+            return download::csv(
+                &app,
+                &ctx,
+                "funding",
+                input,
+                move |i| views.funding(i),
+                |v| {
+                    let next = v.pager.next(&v.commitments);
+                    (v.commitments.into_rows(), next)
+                },
+                funding_csv,
+            )
             .await;
-            return match rows {
-                Ok(rows) => funding_csv(&tr, &rows).response("funding"),
-                Err(refused) => refused,
-            };
         }
         None => {}
     }
@@ -1112,21 +1090,19 @@ async fn follow_up(State(app): State<WebApp>, ctx: Ctx, Query(q): Query<Filters>
     let f = |id: &str| c.t(id);
     let tr = Tr(&f);
     if q.csv().is_some() {
-        let rows = read_download(&app, &ctx, move || {
-            all_rows(
-                input,
-                |i| views.follow_up(i),
-                |v| {
-                    let next = v.pager.next(&v.decisions);
-                    (v.decisions.into_rows(), next)
-                },
-            )
-        })
+        return download::csv(
+            &app,
+            &ctx,
+            "follow-up",
+            input,
+            move |i| views.follow_up(i),
+            |v| {
+                let next = v.pager.next(&v.decisions);
+                (v.decisions.into_rows(), next)
+            },
+            decisions_csv,
+        )
         .await;
-        return match rows {
-            Ok(rows) => decisions_csv(&tr, &rows).response("follow-up"),
-            Err(refused) => refused,
-        };
     }
     let view = match read_view(&app, &ctx, move || views.follow_up(&input)).await {
         Ok(view) => view,
@@ -2049,26 +2025,5 @@ mod tests {
         assert_eq!(span(Some(""), None), "");
         assert_eq!(shorten("abcdef", 4), "abc…");
         assert_eq!(shorten("abc", 4), "abc");
-    }
-
-    #[test]
-    fn every_page_is_read_until_the_last() {
-        // Pages of two rows of 0..5, the cursor being the next row.
-        let fetch = |input: &ViewInput| -> Result<(Vec<u32>, Option<String>), ViewError> {
-            let from: u32 = input.after.parse().unwrap_or(0);
-            let rows: Vec<u32> = (from..5).take(2).collect();
-            let next = (from + 2 < 5).then(|| (from + 2).to_string());
-            Ok((rows, next))
-        };
-        let rows = all_rows(
-            ViewInput {
-                after: "3".into(),
-                ..Default::default()
-            },
-            fetch,
-            |page| page,
-        )
-        .unwrap();
-        assert_eq!(rows, [0, 1, 2, 3, 4]);
     }
 }

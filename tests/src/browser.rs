@@ -70,8 +70,8 @@ const INSTALL_HINT: &str = "install what is missing with `bash tests/run.sh` (it
 /// on a machine running other tests, some loopback connection may hold it.
 const PORT_TAKEN: &str = "port not available";
 
-/// How many times chromedriver is started when the port it picked was
-/// taken ([`PORT_TAKEN`]); any other early exit fails at once.
+/// How many times in all chromedriver is started when the port it picked
+/// was taken ([`PORT_TAKEN`]); any other early exit fails at once.
 const DRIVER_ATTEMPTS: usize = 5;
 
 /// How long chromedriver and Chromium may take to start, on a loaded CI
@@ -154,14 +154,20 @@ struct Tools {
     chromedriver: PathBuf,
 }
 
+/// The chromedriver the browsers run: `$FOCAL_CHROMEDRIVER`, or the one
+/// on `PATH`; `None` if it is not there.
+pub fn chromedriver() -> Option<PathBuf> {
+    match std::env::var_os("FOCAL_CHROMEDRIVER") {
+        Some(path) => Some(PathBuf::from(path)).filter(|path| path.is_file()),
+        None => find_on_path("chromedriver"),
+    }
+}
+
 fn tools() -> Tools {
     let chromium = std::env::var_os("FOCAL_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(CHROMIUM));
-    let chromedriver = match std::env::var_os("FOCAL_CHROMEDRIVER") {
-        Some(path) => Some(PathBuf::from(path)).filter(|path| path.is_file()),
-        None => find_on_path("chromedriver"),
-    };
+    let chromedriver = chromedriver();
     let mut missing = Vec::new();
     if !chromium.is_file() {
         missing.push(format!("chromium ({})", chromium.display()));
@@ -386,8 +392,8 @@ impl BrowserBuilder {
     }
 
     /// Starts chromedriver and a headless Chromium session. When the port
-    /// chromedriver picked is taken, it is started again, up to
-    /// five times; any other early exit panics at once.
+    /// chromedriver picked is taken, it is started again (at most five
+    /// attempts in all); any other early exit panics at once.
     pub async fn start(self) -> Browser {
         Browser::launch(self).await
     }
@@ -411,6 +417,9 @@ struct Processes {
     port: u16,
     session: String,
     driver: Child,
+    /// chromedriver was seen to exit (and reaped): its process group is
+    /// not signalled, as its number may belong to another by then.
+    reaped: bool,
     /// Holds the Chromium profile and chromedriver's logs; removed on drop,
     /// after the processes are gone.
     dir: tempfile::TempDir,
@@ -554,7 +563,8 @@ impl Processes {
             .expect("a temporary directory for the browser");
         let driver_log = dir.path().join("chromedriver.log");
         let driver_out = dir.path().join("chromedriver.out");
-        let driver = Command::new(&tools.chromedriver)
+        let mut command = Command::new(&tools.chromedriver);
+        command
             .arg("--port=0")
             .arg(format!("--log-path={}", driver_log.display()))
             .arg("--log-level=INFO")
@@ -575,19 +585,32 @@ impl Processes {
             )
             // A process group of its own, which Chromium's processes join:
             // drop kills the group.
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
+            .process_group(0);
+        // A script just written (a test's wrapper) is busy while a process
+        // forked elsewhere in this test binary still holds it open, until
+        // that process execs: try again for a moment.
+        let busy_until = Instant::now() + Duration::from_secs(5);
+        let driver = loop {
+            match command.spawn() {
+                Ok(driver) => break driver,
+                Err(e)
+                    if e.raw_os_error() == Some(nix::libc::ETXTBSY)
+                        && Instant::now() < busy_until =>
+                {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(e) => panic!(
                     "could not run chromedriver ({}): {e}; {INSTALL_HINT}",
                     tools.chromedriver.display()
-                )
-            });
+                ),
+            }
+        };
         let mut processes = Processes {
             name,
             port: 0,
             session: String::new(),
             driver,
+            reaped: false,
             dir,
         };
         processes.port = processes
@@ -610,6 +633,7 @@ impl Processes {
                 return Ok(port);
             }
             if let Ok(Some(status)) = self.driver.try_wait() {
+                self.reaped = true;
                 // Read again: it may have written its last words since.
                 let text = fs::read_to_string(out).unwrap_or_default();
                 return Err(format!("chromedriver exited with {status}:\n{text}"));
@@ -639,6 +663,7 @@ impl Processes {
                 return;
             }
             if let Ok(Some(status)) = self.driver.try_wait() {
+                self.reaped = true;
                 panic!(
                     "chromedriver exited with {status} before it was ready:\n{}",
                     self.driver_output()
@@ -1458,7 +1483,9 @@ impl Drop for Browser {
 impl Drop for Processes {
     fn drop(&mut self) {
         // chromedriver's process group holds Chromium's processes too.
-        if let Ok(pgid) = i32::try_from(self.driver.id()) {
+        if !self.reaped
+            && let Ok(pgid) = i32::try_from(self.driver.id())
+        {
             let _ = nix::sys::signal::killpg(
                 nix::unistd::Pid::from_raw(pgid),
                 nix::sys::signal::Signal::SIGKILL,

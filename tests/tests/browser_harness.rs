@@ -393,13 +393,8 @@ async fn axe_passes_the_good_page_and_fails_the_bad_one() {
 /// `words` and exits 1 on its first `failures` runs, then runs the real
 /// chromedriver.
 fn flaky_chromedriver(dir: &Path, failures: usize, words: &str) -> PathBuf {
-    let real = std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("chromedriver"))
-                .find(|candidate| candidate.is_file())
-        })
-        .expect("chromedriver on PATH: bash tests/run.sh installs it");
+    let real = focal_tests::browser::chromedriver()
+        .expect("chromedriver ($FOCAL_CHROMEDRIVER or on PATH): bash tests/run.sh installs it");
     let runs = dir.join("runs");
     let script = dir.join("chromedriver");
     std::fs::write(
@@ -448,7 +443,7 @@ async fn start_failure(chromedriver: &Path) -> String {
 /// Asked for any port, chromedriver binds [::1] on a port the kernel picks,
 /// then 127.0.0.1 on the same number, and exits with "IPv4 port not
 /// available" when that one is in use: a loopback connection of another
-/// test may hold it. It is started again, up to five times; any other
+/// test may hold it. It is started again, at most five attempts in all; any other
 /// early exit fails at once, saying what chromedriver said.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromedriver_is_started_again_only_when_its_port_was_taken() {

@@ -171,6 +171,22 @@ fn a_session_is_strict_and_csrf_protected_and_a_reader_writes_nothing() {
             .body
             .starts_with("Member,Name,")
     );
+    for view in ["practices", "funding", "follow-up"] {
+        let csv = editor.get(&format!("/views/{view}?format=csv"));
+        assert_eq!(csv.status, 200, "{view}");
+        let kind = csv.header("content-type").unwrap();
+        assert!(kind.starts_with("text/csv"), "{view}: {kind}");
+        assert!(csv.body.ends_with("\r\n"), "{view}: {}", csv.body);
+    }
+    // A filter the view refuses is an error page, before any file.
+    let refused = editor.get("/views/practices?format=csv&member=ZZZ");
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     let other = editor.get("/records?type=nap&status=draft");
     assert!(!other.body.contains("Plan of the web test"));
     assert!(shown.body.contains("id=\"edit-link\""));

@@ -12,10 +12,11 @@
 //!   quiet for its deadline: [`Deadlines::headers`] before its first
 //!   request, [`Deadlines::idle`] after (HTTP/1.1 also has hyper's header
 //!   timeout between requests).
-//! - A connection whose response is being sent is closed once no frame of
-//!   it has been taken for [`Deadlines::send`]: a client that stops reading
-//!   holds its slot no longer (server-sent events send a comment every
-//!   20 s, so a live stream always moves).
+//! - A connection is closed once a response being sent on it has had no
+//!   frame taken for [`Deadlines::send`]: a client that stops reading
+//!   holds its slot no longer. Each response is held to it, so on HTTP/2 a
+//!   stream that moves does not keep a stalled one alive (server-sent
+//!   events send a comment every 20 s, so a live stream always moves).
 //! - A request's body arrives within [`Deadlines::body`] of its headers.
 
 use std::{
@@ -403,10 +404,12 @@ struct QuietState {
     since: Instant,
     /// Whether a request has come.
     served: bool,
-    /// Responses of the requests in flight being sent.
-    sending: usize,
-    /// When a response last began or had a frame taken.
-    progress: Instant,
+    /// The responses being sent, each with when it began or last had a
+    /// frame taken: each must move (on HTTP/2, one stream's frames do not
+    /// keep another, stalled, alive).
+    sending: Vec<(u64, Instant)>,
+    /// The number of the next response sent.
+    next_response: u64,
 }
 
 impl Quiet {
@@ -417,8 +420,8 @@ impl Quiet {
                 in_flight: 0,
                 since: Instant::now(),
                 served: false,
-                sending: 0,
-                progress: Instant::now(),
+                sending: Vec::new(),
+                next_response: 0,
             }),
             deadlines,
         })
@@ -433,14 +436,16 @@ impl Quiet {
         }
         InFlight {
             quiet: self.clone(),
-            sending: false,
+            sending: None,
         }
     }
 
-    /// A response's frame was taken: the client reads.
-    fn progressed(&self) {
-        if let Ok(mut state) = self.state.lock() {
-            state.progress = Instant::now();
+    /// A frame of response `number` was taken: the client reads it.
+    fn progressed(&self, number: u64) {
+        if let Ok(mut state) = self.state.lock()
+            && let Some(response) = state.sending.iter_mut().find(|(n, _)| *n == number)
+        {
+            response.1 = Instant::now();
         }
     }
 
@@ -456,12 +461,11 @@ impl Quiet {
             self.deadlines.headers
         };
         if state.in_flight == 0 {
-            Some(state.since + limit)
-        } else if state.sending > 0 {
-            Some(state.progress + self.deadlines.send)
-        } else {
-            None
+            return Some(state.since + limit);
         }
+        // The response that has waited longest for its client.
+        let stalled = state.sending.iter().map(|(_, at)| *at).min()?;
+        Some(stalled + self.deadlines.send)
     }
 
     /// Returns once the connection has been quiet for its deadline.
@@ -481,16 +485,18 @@ impl Quiet {
 #[derive(Debug)]
 pub struct InFlight {
     quiet: Arc<Quiet>,
-    sending: bool,
+    /// The response's number, once it is being sent.
+    sending: Option<u64>,
 }
 
 impl InFlight {
     /// Its response begins to be sent: from now on it must move.
     pub fn sending(mut self) -> Self {
         if let Ok(mut state) = self.quiet.state.lock() {
-            state.sending += 1;
-            state.progress = Instant::now();
-            self.sending = true;
+            let number = state.next_response;
+            state.next_response += 1;
+            state.sending.push((number, Instant::now()));
+            self.sending = Some(number);
         }
         self
     }
@@ -500,8 +506,8 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         if let Ok(mut state) = self.quiet.state.lock() {
             state.in_flight = state.in_flight.saturating_sub(1);
-            if self.sending {
-                state.sending = state.sending.saturating_sub(1);
+            if let Some(number) = self.sending {
+                state.sending.retain(|(n, _)| *n != number);
             }
             state.since = Instant::now();
         }
@@ -532,8 +538,10 @@ impl<B: Body + Unpin> Body for Guarded<B> {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
         let frame = Pin::new(&mut self.inner).poll_frame(cx);
-        if frame.is_ready() {
-            self.in_flight.quiet.progressed();
+        if frame.is_ready()
+            && let Some(number) = self.in_flight.sending
+        {
+            self.in_flight.quiet.progressed(number);
         }
         frame
     }
@@ -750,5 +758,39 @@ mod tests {
             waited <= Duration::from_millis(100),
             "closed at the send deadline after the last frame: {waited:?}"
         );
+    }
+
+    /// HTTP/2: a stream whose frames are taken does not keep a stalled one
+    /// alive; each response being sent must move.
+    #[tokio::test(start_paused = true)]
+    async fn each_response_must_move_not_just_the_connection() {
+        let deadlines = Deadlines {
+            handshake: Duration::from_secs(3600),
+            headers: Duration::from_secs(3600),
+            body: Duration::from_secs(3600),
+            idle: Duration::from_secs(3600),
+            send: Duration::from_millis(100),
+        };
+        let quiet = Quiet::new(deadlines);
+        let mut moving = Guarded::new(Endless, quiet.request().sending());
+        let stalled = Guarded::new(Endless, quiet.request().sending());
+        let began = Instant::now();
+        let mut closed = std::pin::pin!(quiet.expired());
+        loop {
+            tokio::select! {
+                () = &mut closed => break,
+                () = tokio::time::sleep(Duration::from_millis(10)) => {
+                    let _ = std::future::poll_fn(|cx| Pin::new(&mut moving).poll_frame(cx)).await;
+                }
+            }
+        }
+        assert_eq!(Instant::now() - began, Duration::from_millis(100));
+        // Once the stalled one is gone, the moving one keeps it open.
+        drop(stalled);
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let _ = std::future::poll_fn(|cx| Pin::new(&mut moving).poll_frame(cx)).await;
+            assert!(quiet.closes_at().unwrap() > Instant::now(), "it moves");
+        }
     }
 }

@@ -6,7 +6,8 @@
 //! `as_of` is taken by every view and asked for on the follow-up page,
 //! the one it changes), shows the view's counts, totals and summaries on
 //! the first page, its freshness, one page of rows and the link to the
-//! next, and gives every row as CSV (`format=csv`, page after page). The
+//! next, and gives every row as CSV (`format=csv`, streamed page after page
+//! by `download.rs`). The
 //! funding page also gives its totals as CSV (`format=csv-totals`).
 //!
 //! Text from records reaches the page through the template
@@ -48,9 +49,6 @@ use crate::{
 
 /// Rows on one page.
 const PAGE_ROWS: u32 = 50;
-/// The most rows a meeting's CSV download holds (it is built whole: a
-/// meeting has a few hundred registrations and statements).
-const CSV_MAX_ROWS: usize = 100_000;
 /// The longest statement text shown in a table (the record has all of it).
 const SHOWN_TEXT_CHARS: usize = 300;
 
@@ -1387,35 +1385,17 @@ async fn meeting(
     }
     let path = meeting_href(&id);
     let views = app.inner.views.clone();
-    let input = q.input(MEETING);
     let csv = q.csv().is_some();
+    let mut input = q.input(MEETING);
+    if csv {
+        // Only whether the meeting is there: the download reads its rows.
+        input.limit = 1;
+    }
     let meeting_id = id.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        let view = views.meeting(&meeting_id, &input)?;
-        if !csv {
-            return Ok((view, None));
-        }
-        // Both lists, page after page (a meeting has a few hundred rows of
-        // each at most).
-        let mut registrations = view.registrations.to_vec();
-        let mut statements = view.statements.to_vec();
-        let mut after = view.pager.next(&view.registrations, &view.statements);
-        let mut input = input;
-        while let Some(cursor) = after {
-            if registrations.len() + statements.len() >= CSV_MAX_ROWS {
-                break;
-            }
-            input.after = cursor;
-            let page = views.meeting(&meeting_id, &input)?;
-            after = page.pager.next(&page.registrations, &page.statements);
-            registrations.extend(page.registrations.into_rows());
-            statements.extend(page.statements.into_rows());
-        }
-        Ok((view, Some((registrations, statements))))
-    })
-    .await;
-    let (view, all) = match answer {
-        Ok(Ok(answer)) => answer,
+    // A meeting that is not there is "not found" (404), for a download too.
+    let answer = tokio::task::spawn_blocking(move || views.meeting(&meeting_id, &input)).await;
+    let view = match answer {
+        Ok(Ok(view)) => view,
         Ok(Err(ViewError::NotFound(text))) => {
             // The meeting, or a member the filters name? Without filters,
             // only the meeting can be missing.
@@ -1433,12 +1413,31 @@ async fn meeting(
         Ok(Err(err)) => return view_error(&app, &ctx, err),
         Err(_) => return read_failed(&app, &ctx),
     };
+    if csv {
+        let views = app.inner.views.clone();
+        return download::csv(
+            &app,
+            &ctx,
+            "meeting",
+            q.input(MEETING),
+            move |i| views.meeting(&id, i),
+            |v| {
+                let next = v.pager.next(&v.registrations, &v.statements);
+                let registrations = v.registrations.into_rows().into_iter();
+                let statements = v.statements.into_rows().into_iter();
+                let rows = registrations
+                    .map(MeetingRow::Registration)
+                    .chain(statements.map(MeetingRow::Statement))
+                    .collect();
+                (rows, next)
+            },
+            meeting_csv,
+        )
+        .await;
+    }
     let c = Chrome::new(&app, &ctx, view.title.clone());
     let f = |id: &str| c.t(id);
     let tr = Tr(&f);
-    if let Some((registrations, statements)) = all {
-        return meeting_csv(&tr, &registrations, &statements).response("meeting");
-    }
     let mut summary = Vec::new();
     let mut sections = Vec::new();
     if q.first() {
@@ -1565,13 +1564,21 @@ fn statements_grid(tr: &Tr<'_>, rows: &[StatementRow]) -> Grid {
 
 /// Registrations and statements in one table, like `focal view meeting
 /// --csv`: a column says which each line is.
-fn meeting_csv(tr: &Tr<'_>, registrations: &[RegistrationRow], statements: &[StatementRow]) -> Csv {
+/// A row of a meeting's download.
+enum MeetingRow {
+    Registration(RegistrationRow),
+    Statement(StatementRow),
+}
+
+/// A meeting's rows as CSV: each page's registrations, then its
+/// statements (a meeting has one page: a few hundred of each).
+fn meeting_csv(tr: &Tr<'_>, rows: &[MeetingRow]) -> Csv {
     let registration = tr.t("record-registration");
     let statement = tr.t("record-statement");
-    let rows = registrations
+    let rows = rows
         .iter()
-        .map(|r| {
-            vec![
+        .map(|row| match row {
+            MeetingRow::Registration(r) => vec![
                 registration.clone(),
                 r.member.clone(),
                 tr.value("standing", &r.standing),
@@ -1582,10 +1589,8 @@ fn meeting_csv(tr: &Tr<'_>, registrations: &[RegistrationRow], statements: &[Sta
                 String::new(),
                 String::new(),
                 r.id.clone(),
-            ]
-        })
-        .chain(statements.iter().map(|s| {
-            vec![
+            ],
+            MeetingRow::Statement(s) => vec![
                 statement.clone(),
                 s.member.clone(),
                 tr.value("standing", &s.standing),
@@ -1596,8 +1601,8 @@ fn meeting_csv(tr: &Tr<'_>, registrations: &[RegistrationRow], statements: &[Sta
                 s.text.clone(),
                 s.link.clone().unwrap_or_default(),
                 s.id.clone(),
-            ]
-        }))
+            ],
+        })
         .collect();
     Csv {
         head: vec![
@@ -1964,22 +1969,24 @@ mod tests {
         let tr = Tr(&ids);
         let csv = meeting_csv(
             &tr,
-            &[RegistrationRow {
-                id: "ESP:registration:1".into(),
-                member: "ESP".into(),
-                delegates: vec!["Ana".into(), "Luis".into()],
-                minister_speaking: Some(false),
-                standing: String::new(),
-            }],
-            &[StatementRow {
-                id: "NAM:statement:1".into(),
-                member: "NAM".into(),
-                speaker: "Minister".into(),
-                language: Some("en".into()),
-                text: "Text".into(),
-                link: None,
-                standing: "removed".into(),
-            }],
+            &[
+                MeetingRow::Registration(RegistrationRow {
+                    id: "ESP:registration:1".into(),
+                    member: "ESP".into(),
+                    delegates: vec!["Ana".into(), "Luis".into()],
+                    minister_speaking: Some(false),
+                    standing: String::new(),
+                }),
+                MeetingRow::Statement(StatementRow {
+                    id: "NAM:statement:1".into(),
+                    member: "NAM".into(),
+                    speaker: "Minister".into(),
+                    language: Some("en".into()),
+                    text: "Text".into(),
+                    link: None,
+                    standing: "removed".into(),
+                }),
+            ],
         );
         assert_eq!(csv.head.len(), 10);
         assert_eq!(

@@ -709,6 +709,18 @@ mod tests {
         );
     }
 
+    /// Deadlines of an hour, but `send`.
+    fn send_only(send: Duration) -> Deadlines {
+        let hour = Duration::from_secs(3600);
+        Deadlines {
+            handshake: hour,
+            headers: hour,
+            body: hour,
+            idle: hour,
+            send,
+        }
+    }
+
     /// A body that always has a frame ready.
     struct Endless;
 
@@ -728,13 +740,7 @@ mod tests {
     // deadlines are exact, whatever the machine's load.
     #[tokio::test(start_paused = true)]
     async fn a_response_that_does_not_move_closes_its_connection() {
-        let deadlines = Deadlines {
-            handshake: Duration::from_secs(3600),
-            headers: Duration::from_secs(3600),
-            body: Duration::from_secs(3600),
-            idle: Duration::from_secs(3600),
-            send: Duration::from_millis(100),
-        };
+        let deadlines = send_only(Duration::from_millis(100));
         // A page still being made is not held to it.
         let quiet = Quiet::new(deadlines);
         let request = quiet.request();
@@ -764,13 +770,7 @@ mod tests {
     /// alive; each response being sent must move.
     #[tokio::test(start_paused = true)]
     async fn each_response_must_move_not_just_the_connection() {
-        let deadlines = Deadlines {
-            handshake: Duration::from_secs(3600),
-            headers: Duration::from_secs(3600),
-            body: Duration::from_secs(3600),
-            idle: Duration::from_secs(3600),
-            send: Duration::from_millis(100),
-        };
+        let deadlines = send_only(Duration::from_millis(100));
         let quiet = Quiet::new(deadlines);
         let mut moving = Guarded::new(Endless, quiet.request().sending());
         let stalled = Guarded::new(Endless, quiet.request().sending());

@@ -621,7 +621,9 @@ const MIGRATIONS: &[&str] = &[
     //   for the theme filter;
     // - `record_text`: an FTS5 trigram index of each record's title and
     //   search text, for the search filter (a case-insensitive substring of
-    //   three characters or more). Its rowids are `record_keys.n`, an
+    //   three characters or more), each cut to its first 16,384 characters
+    //   (`query::INDEXED_TEXT_CHARS`): indexing costs about 3 s a megabyte
+    //   of varied text, on the writer, and a record may hold 4 MB. Its rowids are `record_keys.n`, an
     //   INTEGER PRIMARY KEY that `VACUUM INTO` (backups) keeps, unlike the
     //   rowids of `records`.
     "CREATE TABLE record_counts (
@@ -692,13 +694,15 @@ const MIGRATIONS: &[&str] = &[
      CREATE TRIGGER record_text_insert AFTER INSERT ON records BEGIN
          INSERT OR IGNORE INTO record_keys (id) VALUES (NEW.id);
          INSERT INTO record_text (rowid, title, search)
-             VALUES ((SELECT n FROM record_keys WHERE id = NEW.id), NEW.title, NEW.search);
+             VALUES ((SELECT n FROM record_keys WHERE id = NEW.id),
+                     substr(NEW.title, 1, 16384), substr(NEW.search, 1, 16384));
      END;
      CREATE TRIGGER record_text_update AFTER UPDATE ON records
      WHEN OLD.title IS NOT NEW.title OR OLD.search IS NOT NEW.search BEGIN
          DELETE FROM record_text WHERE rowid = (SELECT n FROM record_keys WHERE id = OLD.id);
          INSERT INTO record_text (rowid, title, search)
-             VALUES ((SELECT n FROM record_keys WHERE id = NEW.id), NEW.title, NEW.search);
+             VALUES ((SELECT n FROM record_keys WHERE id = NEW.id),
+                     substr(NEW.title, 1, 16384), substr(NEW.search, 1, 16384));
      END;
      CREATE TRIGGER record_text_delete AFTER DELETE ON records BEGIN
          DELETE FROM record_text WHERE rowid = (SELECT n FROM record_keys WHERE id = OLD.id);
@@ -706,7 +710,8 @@ const MIGRATIONS: &[&str] = &[
      END;
      INSERT INTO record_keys (id) SELECT id FROM records ORDER BY rowid;
      INSERT INTO record_text (rowid, title, search)
-         SELECT k.n, r.title, r.search FROM records AS r JOIN record_keys AS k ON k.id = r.id;",
+         SELECT k.n, substr(r.title, 1, 16384), substr(r.search, 1, 16384)
+           FROM records AS r JOIN record_keys AS k ON k.id = r.id;",
 ];
 
 /// The schema version this binary writes.
@@ -1020,6 +1025,15 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_text_index_holds_the_first_indexed_text_chars_of_each_text() {
+        let twelve = MIGRATIONS[11];
+        assert!(twelve.contains("CREATE VIRTUAL TABLE record_text"));
+        let cut = format!(", 1, {})", crate::store::query::INDEXED_TEXT_CHARS);
+        // Both triggers' inserts and the migration's: title and search.
+        assert_eq!(twelve.matches(&cut).count(), 6, "{twelve}");
+    }
 
     fn options(create: bool) -> StoreOptions {
         StoreOptions {
